@@ -1,0 +1,49 @@
+# estate-sim: `make demo` runs the policy comparison on Ouyang Road; `make test` runs the tests.
+# Both build their own virtual environment (.venv) with a Python >= 3.12 found by tools/find-python.sh.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+OUT ?= out
+
+.PHONY: demo test test-fast lint bench clean venv browser-deps
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml tools/find-python.sh
+	@python=$$(tools/find-python.sh) || exit 1; \
+	echo "Creating $(VENV) with $$python"; \
+	rm -rf $(VENV) && "$$python" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m sim demo --out $(OUT)
+
+test: $(STAMP) browser-deps
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -q -m "not slow and not browser"
+
+lint: $(STAMP)
+	$(PY) -m ruff check sim analysis tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_mesa_engine.py
+
+# Browser tests use Debian's chromium (playwright cannot download its own browser here).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "WARNING: could not install chromium: the browser tests will be SKIPPED"; \
+	  else \
+	    echo "WARNING: /usr/bin/chromium is missing and cannot be installed: the browser tests will be SKIPPED"; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache
