@@ -1,0 +1,85 @@
+"""The outputs' contract (MODEL.md): column names, the monthly record, and the file writers."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class MonthRecord:
+    """District-wide measures of one month (rates, quality and coverage in [0, 1])."""
+
+    month: int
+    service_quality: float
+    fee_collection_rate: float
+    satisfaction: float
+    management_areas: int
+    areas_lt100: int
+    areas_lt200: int
+    active_firms: int
+    firm_exits: int  # cumulative
+    incidents_per_1000hh: float
+    fund_per_m2: float  # yuan/m2
+    cost_per_household: float  # yuan/household/month: cost of full service plus block subsidy
+    firm_margin: float
+    committee_coverage: float
+    rc_workload: float  # complaints per 1000 households per month
+    volunteer_rate: float
+    merges_done: int  # cumulative
+    merge_votes_failed: int  # cumulative
+
+
+TIMESERIES_COLUMNS: tuple[str, ...] = ("run_id", "month", "year") + tuple(
+    f.name for f in fields(MonthRecord) if f.name != "month")
+AREA_COLUMNS: tuple[str, ...] = (
+    "area_id", "estates", "households", "floor_area_m2", "housing_type", "mode", "firm_id",
+    "service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2")
+FORMATS = ("parquet", "csv")
+
+
+def timeseries_frame(run_id: str, records: list[MonthRecord]) -> pd.DataFrame:
+    """The `timeseries` table of one run, columns in the contract's order."""
+    frame = pd.DataFrame([astuple(r) for r in records], columns=[f.name for f in fields(MonthRecord)])
+    frame.insert(0, "run_id", run_id)
+    frame.insert(2, "year", (frame["month"] - 1) // 12 + 1)
+    return frame[list(TIMESERIES_COLUMNS)]
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write a file through a temporary name in the same folder, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_table(frame: pd.DataFrame, path_without_suffix: Path, fmt: str) -> Path:
+    """Write a table as Parquet or CSV (atomically); returns the path written."""
+    path = path_without_suffix.with_suffix(f".{fmt}")
+    if fmt == "parquet":
+        atomic_write(path, lambda p: frame.to_parquet(p, index=False, engine="pyarrow"))
+    else:
+        atomic_write(path, lambda p: frame.to_csv(p, index=False, float_format="%.10g"))
+    return path
+
+
+def write_run(out_dir: Path, timeseries: pd.DataFrame, areas: pd.DataFrame, meta: dict[str, Any],
+              fmt: str = "parquet") -> list[Path]:
+    """Write a run's `timeseries`, `areas` and `run.json` into out_dir."""
+    written = [write_table(timeseries, out_dir / "timeseries", fmt),
+               write_table(areas, out_dir / "areas", fmt)]
+    run_json = out_dir / "run.json"
+    atomic_write(run_json, lambda p: p.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str)))
+    return written + [run_json]

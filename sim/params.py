@@ -1,0 +1,423 @@
+"""The parameter table: every model parameter with its name, default, unit and source.
+
+This module is the single place where parameters are defined. docs/ODD.md is checked against it
+(tests/test_docs.py), scenario files override entries by name (`params:` or a policy block), and
+sweeps and sensitivity analyses vary them by name. Sources refer to the rows of DOMAIN.md
+(shared/DOMAIN.md in the design documents); "assumption" marks a plausible value with no source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sim.errors import InputError
+
+HOUSING_TYPES: dict[str, str] = {
+    "after_sale_public": "售后公房 after-sale public housing",
+    "commodity": "商品房 commodity housing",
+    "old_mixed": "混合老旧 old mixed housing",
+    "old_lane": "二级旧里 second-class old lane houses",
+    "new_lane": "新式里弄 new-style lane houses",
+    "garden_house": "花园洋房 garden houses",
+    "staff_housing": "职工住宅 staff housing",
+    "high_rise": "高层公寓 high-rise apartments",
+}
+"""Housing types the district formats accept, with the article's Chinese names."""
+
+MODES: tuple[str, ...] = ("full_service", "entrusted", "self_governance", "self_managed", "unmanaged")
+"""Service modes of a management area; the index of a mode is its code in the engines."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One documented model parameter."""
+
+    name: str
+    default: float | int | bool
+    unit: str
+    source: str
+    description: str
+    low: float | None = None
+    high: float | None = None
+    group: str = "model"
+
+    @property
+    def kind(self) -> type:
+        """The Python type values of this parameter take (bool, int or float)."""
+        return type(self.default)
+
+
+def _p(name, default, unit, source, description, low=None, high=None, group="model"):
+    return Parameter(name, default, unit, source, description, low, high, group)
+
+
+# Per-housing-type defaults: fee, maintenance fund, building condition, owner share, payment habit.
+# These are used by districts (missing CSV columns) and by the payment rule.
+_HOUSING_DEFAULTS = {
+    #                    fee   fund/m2 cond  owners habit
+    "after_sale_public": (0.65, 30.0, 0.55, 0.80, 0.70),
+    "commodity": (2.50, 90.0, 0.80, 0.75, 0.88),
+    "old_mixed": (0.90, 25.0, 0.50, 0.65, 0.68),
+    "old_lane": (0.50, 10.0, 0.40, 0.50, 0.62),
+    "new_lane": (1.20, 40.0, 0.60, 0.70, 0.75),
+    "garden_house": (3.50, 120.0, 0.75, 0.85, 0.90),
+    "staff_housing": (0.80, 25.0, 0.55, 0.75, 0.72),
+    "high_rise": (2.20, 80.0, 0.75, 0.75, 0.86),
+}
+
+_FEE_SOURCE = {
+    "after_sale_public": "DOMAIN.md Fees: after-sale guided fee 0.4-1.0 (A)",
+    "commodity": "DOMAIN.md Fees: commodity 1.5-4.0 (M); national average 2.25 (M)",
+    "garden_house": "DOMAIN.md Fees: upper end of commodity range (M)",
+    "high_rise": "DOMAIN.md Fees: commodity range, 2005 top grade 2.3 (L)",
+}
+
+
+def _housing_parameters() -> list[Parameter]:
+    out = []
+    for htype, (fee, fund, cond, owners, habit) in _HOUSING_DEFAULTS.items():
+        label = HOUSING_TYPES[htype]
+        out += [
+            _p(f"fee_{htype}", fee, "yuan/m2/month",
+               _FEE_SOURCE.get(htype, "assumption, between after-sale and commodity fees (DOMAIN.md Fees)"),
+               f"Default fee standard of {label}", 0.0, 20.0, "housing"),
+            _p(f"fund_per_m2_{htype}", fund, "yuan/m2",
+               "DOMAIN.md Maintenance fund: first deposit 2-3% of construction cost (M); "
+               "after-sale from sale proceeds (A)",
+               f"Default maintenance-fund balance per m2 of {label}", 0.0, 1000.0, "housing"),
+            _p(f"condition_{htype}", cond, "0-1", "assumption",
+               f"Default building condition of {label}", 0.0, 1.0, "housing"),
+            _p(f"owner_share_{htype}", owners, "share", "assumption",
+               f"Share of households that are owners (the rest rent) in {label}", 0.0, 1.0, "housing"),
+            _p(f"payment_habit_{htype}", habit, "probability",
+               "DOMAIN.md Fees: old after-sale 60-85% vs new commodity 90-98% (A)",
+               f"Mean initial payment habit of households in {label}", 0.0, 1.0, "housing"),
+        ]
+    return out
+
+
+PARAMETERS: tuple[Parameter, ...] = tuple(
+    [
+        # --- service cost and quality ------------------------------------------------------
+        _p("worker_cost_yuan", 5200.0, "yuan/month",
+           "DOMAIN.md Costs: all-in front-line worker 5,000-6,500 (A/M)",
+           "All-in monthly cost of one front-line worker", 1000.0, 20000.0, "service"),
+        _p("guard_staff_per_gate", 4.2, "staff", "DOMAIN.md Costs: one 24-hour gate 4-4.2 staff (L)",
+           "Guards needed to staff one gate round the clock", 0.0, 10.0, "service"),
+        _p("cleaner_area_m2", 8500.0, "m2/staff", "DOMAIN.md Costs: 1 cleaner per 7,000-10,000 m2 (L)",
+           "Floor area one cleaner looks after", 1000.0, 50000.0, "service"),
+        _p("households_per_service_staff", 300.0, "households/staff",
+           "DOMAIN.md Costs: customer service 1 per ~300 households (L)",
+           "Households one customer-service worker serves", 50.0, 2000.0, "service"),
+        _p("site_staff", 1.0, "staff/site",
+           "DOMAIN.md Costs: repair staff plus a manager, shared for small sites (L, scaled down: A)",
+           "Repair and management staff a stand-alone site needs", 0.0, 10.0, "service"),
+        _p("firm_overhead_yuan", 12000.0, "yuan/month", "assumption",
+           "Head-office overhead of a firm, spread over its sites", 0.0, 200000.0, "service"),
+        _p("quality_elasticity", 0.35, "-", "assumption",
+           "Exponent of service quality in effort (diminishing returns)", 0.1, 2.0, "service"),
+        _p("quality_adjust_rate", 0.3, "1/month", "assumption",
+           "Share of the gap to target quality closed each month", 0.0, 1.0, "service"),
+        _p("unmanaged_quality", 0.1, "0-1", "assumption",
+           "Service quality of an area nobody manages (a 'blind spot')", 0.0, 1.0, "service"),
+        _p("self_managed_quality", 0.3, "0-1", "assumption (Civil Code Art. 284 lets owners self-manage)",
+           "Service quality of owners managing their area themselves, at full committee capacity",
+           0.0, 1.0, "service"),
+        _p("loss_effort_cut", 0.7, "multiplier", "DOMAIN.md Fees: low fee -> poor service spiral (M)",
+           "Effort multiplier of a firm whose reserves are negative", 0.0, 1.0, "service"),
+        _p("subsidy_after_sale_yuan_per_m2", 0.3, "yuan/m2/month",
+           "DOMAIN.md Fees: after-sale fees sometimes topped up by district subsidy (A)",
+           "District subsidy paid to the firm of an after-sale public housing area", 0.0, 5.0, "service"),
+        _p("merge_gate_reduction", 0.4, "share", "assumption (article: merged estates share a lane entrance)",
+           "Share of gates closed or shared when areas merge", 0.0, 0.9, "service"),
+        _p("entrust_site_staff_share", 0.35, "share", "assumption (article: 'larger scale, lower cost')",
+           "Share of site staff an entrusted area still needs (the rest is shared)", 0.0, 1.0, "service"),
+        _p("entrust_gate_share", 0.7, "share", "assumption",
+           "Share of guard cost an entrusted area still needs (patrols shared with the lead estate)",
+           0.0, 1.0, "service"),
+        _p("min_effort", 0.1, "share", "assumption (contracts set a minimum service level)",
+           "Least effort a contracted firm keeps up, even at a loss", 0.0, 1.0, "service"),
+        _p("target_margin", 0.07, "share", "DOMAIN.md Costs: net margin 5-7% (M)",
+           "Share of an area's money a firm keeps as margin rather than spending on service",
+           0.0, 0.5, "service"),
+        _p("bid_min_cover", 0.6, "share", "assumption",
+           "Share of full-service cost an area's expected money must cover for a firm to bid",
+           0.0, 5.0, "service"),
+        _p("struggling_quality", 0.5, "0-1", "assumption",
+           "Service quality below which a small area counts as struggling (entrust, self-governance)",
+           0.0, 1.0, "service"),
+        # --- events -------------------------------------------------------------------------
+        _p("incident_rate_per_1000hh", 1.5, "incidents/1000 households/month", "assumption",
+           "Thefts and safety incidents at zero security quality", 0.0, 50.0, "events"),
+        _p("incident_security_effect", 0.8, "share", "assumption",
+           "Share of incidents that full security quality prevents", 0.0, 1.0, "events"),
+        _p("open_estate_incident_factor", 1.6, "multiplier",
+           "assumption (article: open lane entrance without a guard post, thefts)",
+           "Incident multiplier for an area with no staffed gate", 1.0, 5.0, "events"),
+        _p("condition_decay_per_month", 0.003, "1/month", "assumption",
+           "Monthly decay of building condition with no upkeep", 0.0, 0.1, "events"),
+        _p("upkeep_decay_reduction", 0.6, "share", "assumption",
+           "Share of condition decay that full service quality prevents", 0.0, 1.0, "events"),
+        _p("repair_threshold", 0.5, "0-1", "assumption",
+           "Condition below which the maintenance fund pays for repairs", 0.0, 1.0, "events"),
+        _p("repair_cost_yuan_per_m2", 120.0, "yuan/m2 per unit of condition", "assumption",
+           "Cost of raising condition by 1.0 over one m2 of floor area", 0.0, 2000.0, "events"),
+        _p("repair_target", 0.75, "0-1", "assumption", "Condition a repair restores", 0.0, 1.0, "events"),
+        _p("fund_topup_share", 0.3, "share",
+           "DOMAIN.md Maintenance fund: top-up below 30% of first deposit (M)",
+           "Fund level, as a share of the first deposit, that triggers a top-up vote", 0.0, 1.0, "events"),
+        # --- satisfaction -------------------------------------------------------------------
+        _p("satisfaction_adjust_rate", 0.12, "1/month", "assumption",
+           "Share of the gap to perceived conditions closed each month (inertia)", 0.0, 1.0, "satisfaction"),
+        _p("weight_quality", 0.5, "weight", "assumption", "Weight of service quality in perception",
+           0.0, 1.0, "satisfaction"),
+        _p("weight_condition", 0.15, "weight", "assumption",
+           "Weight of building condition in perception", 0.0, 1.0, "satisfaction"),
+        _p("weight_safety", 0.2, "weight", "assumption", "Weight of safety (few incidents) in perception",
+           0.0, 1.0, "satisfaction"),
+        _p("weight_heard", 0.15, "weight", "assumption (article: joint reception point, disclosure)",
+           "Weight of being heard (committee, reception point) in perception", 0.0, 1.0, "satisfaction"),
+        _p("incident_reference_per_1000hh", 3.0, "incidents/1000 households/month", "assumption",
+           "Incident rate residents perceive as wholly unsafe", 0.1, 100.0, "satisfaction"),
+        _p("taste_sd", 0.08, "0-1", "assumption",
+           "Standard deviation of households' fixed offset in perception", 0.0, 0.5, "satisfaction"),
+        _p("heard_committee", 0.5, "0-1", "assumption",
+           "Being heard through an active owners' committee at full capacity", 0.0, 1.0, "satisfaction"),
+        # --- fees ---------------------------------------------------------------------------
+        _p("pay_intercept", -0.4, "log-odds", "assumption", "Log-odds of paying at neutral inputs",
+           -10.0, 10.0, "fees"),
+        _p("pay_satisfaction_weight", 3.0, "log-odds/unit", "DOMAIN.md Fees: spiral (M)",
+           "Effect of satisfaction on the log-odds of paying", 0.0, 20.0, "fees"),
+        _p("pay_habit_weight", 3.5, "log-odds/unit", "DOMAIN.md Fees: past payment predicts payment (M)",
+           "Effect of a household's payment habit", 0.0, 20.0, "fees"),
+        _p("pay_neighbour_weight", 2.0, "log-odds/unit",
+           "DOMAIN.md Behaviour: conditional cooperation (Fischbacher et al. 2001)",
+           "Effect of neighbours' collection rate on conditional cooperators", 0.0, 20.0, "fees"),
+        _p("conditional_slope", 0.8, "-", "DOMAIN.md Behaviour: slope < 1 (Fischbacher & Gächter 2010)",
+           "How fully conditional cooperators match others", 0.0, 2.0, "fees"),
+        _p("pay_enforcement_weight", 1.5, "log-odds/unit",
+           "DOMAIN.md Behaviour: enforcement sustains cooperation (Fehr & Gächter 2000)",
+           "Effect of committee enforcement (dunning, Civil Code Art. 944)", 0.0, 20.0, "fees"),
+        _p("pay_burden_weight", 0.5, "log-odds/(yuan/m2)", "assumption",
+           "Effect of the fee standard above the reference fee", 0.0, 10.0, "fees"),
+        _p("reference_fee_yuan_per_m2", 2.25, "yuan/m2/month",
+           "DOMAIN.md Fees: national average basic fee (M)", "Reference fee level", 0.1, 20.0, "fees"),
+        _p("habit_adjust_rate", 0.08, "1/month", "DOMAIN.md Fees: habit (M); rate assumed",
+           "Share of the gap between habit and this month's payment closed", 0.0, 1.0, "fees"),
+        _p("habit_sd", 0.12, "probability", "assumption", "Spread of initial payment habits",
+           0.0, 0.5, "fees"),
+        _p("share_conditional", 0.5, "share", "DOMAIN.md Behaviour: ~50% conditional cooperators",
+           "Share of conditional cooperators among households", 0.0, 1.0, "fees"),
+        _p("share_free_rider", 0.3, "share", "DOMAIN.md Behaviour: ~1/3 free riders",
+           "Share of free riders (the rest pay unconditionally)", 0.0, 1.0, "fees"),
+        _p("free_rider_shift", -1.5, "log-odds", "assumption", "Log-odds shift of free riders",
+           -10.0, 10.0, "fees"),
+        _p("unconditional_shift", 2.5, "log-odds", "assumption",
+           "Log-odds shift of unconditional payers", -10.0, 10.0, "fees"),
+        # --- volunteers and committees ------------------------------------------------------
+        _p("volunteer_initial_rate", 0.03, "share", "assumption",
+           "Share of households volunteering at the start", 0.0, 1.0, "committee"),
+        _p("volunteer_join_rate", 0.0012, "1/month", "assumption",
+           "Monthly chance a satisfied household starts volunteering, without organising", 0.0, 0.5,
+           "committee"),
+        _p("organising_join_rate", 0.006, "1/month",
+           "assumption (article: Party branch organises volunteers)",
+           "Extra monthly chance of starting to volunteer where self-governance is organised",
+           0.0, 0.5, "committee"),
+        _p("volunteer_fatigue", 0.04, "1/month", "assumption",
+           "Monthly chance a volunteer stops (fatigue)", 0.0, 1.0, "committee"),
+        _p("friction_fatigue", 1.5, "multiplier", "assumption (article: integrating volunteers is hard)",
+           "Extra fatigue at full integration friction after a merger", 0.0, 10.0, "committee"),
+        _p("committee_capacity_scale", 6.0, "volunteers", "assumption",
+           "Volunteers at which committee capacity reaches 1 - 1/e", 0.1, 100.0, "committee"),
+        _p("committee_form_threshold", 0.45, "0-1", "assumption",
+           "Capacity above which a committee can form", 0.0, 1.0, "committee"),
+        _p("committee_form_rate", 0.05, "1/month", "assumption",
+           "Monthly chance a committee forms when capacity allows", 0.0, 1.0, "committee"),
+        _p("committee_lapse_threshold", 0.2, "0-1", "assumption",
+           "Capacity below which an active committee lapses", 0.0, 1.0, "committee"),
+        _p("committee_coverage_2005", 0.68, "share",
+           "DOMAIN.md Scale: committee coverage in Shanghai 2005 (M)",
+           "Chance an area of 300+ households starts with an active committee", 0.0, 1.0, "committee"),
+        _p("merge_friction", 0.6, "0-1", "assumption (article: integrating volunteer forces)",
+           "Integration friction of a committee right after a merger", 0.0, 1.0, "committee"),
+        _p("friction_decay", 0.08, "1/month", "assumption", "Monthly decay of integration friction",
+           0.0, 1.0, "committee"),
+        _p("retender_satisfaction", 0.4, "0-1", "assumption",
+           "Mean satisfaction below which a committee counts a month as bad", 0.0, 1.0, "committee"),
+        _p("retender_months", 6, "months", "assumption",
+           "Bad months after which an active committee calls a re-tender", 1, 120, "committee"),
+        # --- owners' votes (Civil Code Art. 278) --------------------------------------------
+        _p("quorum_area_share", 2 / 3, "share", "DOMAIN.md Owners' decisions: Civil Code Art. 278 (H)",
+           "Participating floor area needed for a quorum", 0.0, 1.0, "votes"),
+        _p("quorum_owner_share", 2 / 3, "share", "DOMAIN.md Owners' decisions: Civil Code Art. 278 (H)",
+           "Participating owners needed for a quorum", 0.0, 1.0, "votes"),
+        _p("approval_area_share", 0.5, "share", "DOMAIN.md Owners' decisions: Civil Code Art. 278 (H)",
+           "Share of participating area that must approve (strictly more than)", 0.0, 1.0, "votes"),
+        _p("approval_owner_share", 0.5, "share", "DOMAIN.md Owners' decisions: Civil Code Art. 278 (H)",
+           "Share of participating owners that must approve (strictly more than)", 0.0, 1.0, "votes"),
+        _p("vote_participation", 0.62, "probability", "assumption",
+           "Chance an owner takes part in a vote without a briefing campaign", 0.0, 1.0, "votes"),
+        _p("briefing_participation", 0.2, "probability", "assumption (article: policy briefings)",
+           "Extra participation a briefing campaign brings", 0.0, 1.0, "votes"),
+        _p("merge_support", 0.5, "probability", "assumption",
+           "Base chance a participating owner supports a merger", 0.0, 1.0, "votes"),
+        _p("briefing_support", 0.15, "probability",
+           "assumption (article: 'the great majority' after briefings)",
+           "Extra support a briefing campaign brings", 0.0, 1.0, "votes"),
+        _p("merge_gain_support", 0.3, "probability/unit", "assumption",
+           "Extra support per unit of dissatisfaction (1 - satisfaction)", 0.0, 2.0, "votes"),
+        _p("fund_dispute_weight", 0.8, "probability/unit",
+           "assumption (article: merging maintenance funds is a difficulty)",
+           "Support lost per unit of relative fund-per-m2 loss on pooling (0 switches the dispute off)",
+           0.0, 5.0, "votes"),
+        _p("retender_support", 0.4, "probability", "assumption",
+           "Base chance an owner supports replacing the firm", 0.0, 1.0, "votes"),
+        # --- firms --------------------------------------------------------------------------
+        _p("firm_reach_m", 1500.0, "m", "assumption", "Distance within which a firm bids for an area",
+           0.0, 100000.0, "firms"),
+        _p("weak_firm_overhead_share", 0.3, "share", "assumption (a local firm has a small office)",
+           "Overhead of a weak local firm as a share of firm_overhead_yuan", 0.0, 1.0, "firms"),
+        _p("weak_firm_spare_sites", 2, "sites", "assumption",
+           "Sites a weak firm can take on beyond those it starts with", 0, 100, "firms"),
+        _p("firm_initial_reserve_months", 8.0, "months of overhead", "assumption",
+           "A firm's starting cash reserves", 0.0, 120.0, "firms"),
+        _p("firm_exit_loss_months", 12, "months", "assumption",
+           "Consecutive months with negative reserves after which a firm exits", 1, 240, "firms"),
+        _p("firm_exit_idle_months", 12, "months", "MODEL.md: no contract for a year",
+           "Months without any contract after which a firm exits", 1, 240, "firms"),
+        _p("weak_firm_capability_low", 0.3, "0-1", "assumption", "Lowest capability of a weak local firm",
+           0.0, 1.0, "firms"),
+        _p("weak_firm_capability_high", 0.55, "0-1", "assumption",
+           "Highest capability of a weak local firm", 0.0, 1.0, "firms"),
+        _p("strong_firm_capability_low", 0.65, "0-1", "assumption",
+           "Lowest capability of a strong firm", 0.0, 1.0, "firms"),
+        _p("strong_firm_capability_high", 0.9, "0-1", "assumption",
+           "Highest capability of a strong firm", 0.0, 1.0, "firms"),
+        _p("small_sites_per_weak_firm", 3.0, "sites", "assumption",
+           "Mean number of small estates one weak local firm runs at the start", 1.0, 20.0, "firms"),
+        _p("strong_firms_per_10k_households", 2.0, "firms", "assumption",
+           "Strong firms present per 10,000 households", 0.1, 20.0, "firms"),
+        _p("unmanaged_share_small", 0.08, "share", "DOMAIN.md Scale: 96.6% of estates have a firm (M)",
+           "Share of small estates with no firm at the start", 0.0, 1.0, "firms"),
+        _p("firm_site_capacity", 12, "sites", "assumption", "Most sites a strong firm can run",
+           1, 1000, "firms"),
+        _p("reputation_memory", 0.7, "share", "assumption",
+           "Weight of last year's reputation in this year's", 0.0, 1.0, "firms"),
+        # --- residents' committee -----------------------------------------------------------
+        _p("complaint_rate_per_1000hh", 25.0, "complaints/1000 households/month", "assumption",
+           "Complaints at zero satisfaction reaching the residents' committee", 0.0, 1000.0, "street"),
+        _p("blind_spot_complaint_factor", 1.5, "multiplier", "assumption (article: 'blind spots')",
+           "Extra complaints from unmanaged areas", 1.0, 10.0, "street"),
+        _p("committee_complaint_share", 0.4, "share", "assumption",
+           "Share of complaints an active owners' committee handles itself", 0.0, 1.0, "street"),
+        # --- policy: merge (N-in-1) ---------------------------------------------------------
+        _p("merge_max_households", 200, "households", "seeds/FACTS.md: small estates under ~200 households",
+           "Largest area that may join a merger", 1, 100000, "merge"),
+        _p("merge_max_group", 3, "areas", "seeds/FACTS.md: New Hongyi, 3 in 1",
+           "Most areas in one merger", 2, 20, "merge"),
+        _p("merge_max_distance_m", 350.0, "m", "assumption", "Farthest two merging areas may be apart",
+           0.0, 100000.0, "merge"),
+        _p("merge_fee_tolerance", 0.4, "yuan/m2/month", "assumption",
+           "Largest fee difference between merging areas", 0.0, 20.0, "merge"),
+        _p("merge_quality_tolerance", 0.3, "0-1", "assumption",
+           "Largest service-quality difference between merging areas", 0.0, 1.0, "merge"),
+        # --- policy: entrust (strong leads weak) --------------------------------------------
+        _p("entrust_max_households", 200, "households", "seeds/FACTS.md: small estates",
+           "Largest area that may be entrusted", 1, 100000, "entrust"),
+        _p("entrust_min_capability", 0.65, "0-1", "assumption",
+           "Capability a firm needs to lead weak estates", 0.0, 1.0, "entrust"),
+        _p("entrust_reach_m", 800.0, "m", "assumption (article: 'a nearby estate')",
+           "Farthest an entrusted area may be from the lead firm's sites", 0.0, 100000.0, "entrust"),
+        # --- policy: specialised service plus self-governance -------------------------------
+        _p("specialised_fee_share", 0.4, "share", "assumption",
+           "Share of the fee standard charged for the specialised (repair) service", 0.0, 1.0,
+           "self_governance"),
+        _p("specialised_quality_share", 0.4, "share", "assumption",
+           "Share of service quality the specialised service provides", 0.0, 1.0, "self_governance"),
+        _p("volunteer_full_rate", 0.06, "share", "assumption",
+           "Volunteer share at which patrols and cleaning are fully covered", 0.001, 1.0,
+           "self_governance"),
+        # --- policy: block integration ------------------------------------------------------
+        _p("block_supplement_quality", 0.12, "0-1", "assumption (article: supplementary services)",
+           "Quality a block's supplementary security, cleaning and fire patrols add", 0.0, 1.0, "block"),
+        _p("block_subsidy_yuan_per_household", 6.0, "yuan/household/month", "assumption",
+           "Subsidy budget of the supplementary services", 0.0, 1000.0, "block"),
+        _p("reception_workload_relief", 0.4, "share", "assumption (article: '轻装上阵')",
+           "Share of complaints the joint reception point takes off the residents' committee",
+           0.0, 1.0, "block"),
+        _p("evaluation_threshold", 0.45, "0-1", "assumption (article: yearly evaluation)",
+           "Evaluation score below which a firm loses its worst contract", 0.0, 1.0, "block"),
+    ]
+    + _housing_parameters()
+)
+
+PARAMETER_INDEX: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
+
+
+class Params(Mapping[str, Any]):
+    """Resolved parameter values: the table's defaults with a scenario's overrides, read-only.
+
+    Values are plain attributes (``params.volunteer_fatigue``: fast in the engines' inner loops)
+    and the object is a mapping of name to value too.
+    """
+
+    def __init__(self, overrides: Mapping[str, Any] | None = None, *, source: str = "<params>"):
+        values = {p.name: p.default for p in PARAMETERS}
+        for name, value in (overrides or {}).items():
+            values[name] = coerce_parameter(name, value, source=source)
+        self.__dict__.update(values)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Params is read-only; use Params.replace()")
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__dict__[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__dict__)
+
+    def __len__(self) -> int:
+        return len(self.__dict__)
+
+    def replace(self, **changes: Any) -> Params:
+        """A copy with some values changed (validated like scenario overrides)."""
+        return Params({**self.overridden(), **changes})
+
+    def overridden(self) -> dict[str, Any]:
+        """The values that differ from the table's defaults."""
+        return {k: v for k, v in self.__dict__.items() if v != PARAMETER_INDEX[k].default}
+
+    def __repr__(self) -> str:
+        return f"Params({self.overridden()})"
+
+
+def coerce_parameter(name: str, value: Any, *, source: str = "<params>") -> Any:
+    """Check a value against the table (known name, type, range) and return it typed.
+
+    Raises InputError naming ``source`` and the parameter.
+    """
+    if name not in PARAMETER_INDEX:
+        raise InputError(source, f"params.{name}", "unknown parameter (see docs/ODD.md)")
+    param = PARAMETER_INDEX[name]
+    kind = param.kind
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise InputError(source, f"params.{name}", f"must be true or false, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(source, f"params.{name}", f"must be a number, got {value!r}")
+    if kind is int:
+        if float(value) != int(value):
+            raise InputError(source, f"params.{name}", f"must be a whole number, got {value!r}")
+        value = int(value)
+    else:
+        value = float(value)
+    if value != value:
+        raise InputError(source, f"params.{name}", "must be a number, got NaN")
+    if (param.low is not None and value < param.low) or (param.high is not None and value > param.high):
+        raise InputError(source, f"params.{name}",
+                         f"{value!r} is outside [{param.low}, {param.high}] {param.unit}")
+    return value

@@ -1,0 +1,336 @@
+"""The rulebook: every mechanism of the month as a pure function of state and parameters.
+
+Each rule accepts Python scalars (the Mesa engine calls it for one household, area or firm) or
+numpy arrays (the vectorized engine calls it for all of them at once) and returns the same kind.
+A rule is written once here and never again in an engine. docs/ODD.md gives the equations.
+
+Service modes are integer codes (see MODES): 0 full service, 1 entrusted, 2 specialised service
+plus self-governance, 3 self-managed, 4 unmanaged. Cooperation types: 0 conditional cooperator,
+1 free rider, 2 unconditional payer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from sim.params import MODES, Params
+
+FULL_SERVICE, ENTRUSTED, SELF_GOVERNANCE, SELF_MANAGED, UNMANAGED = range(len(MODES))
+CONDITIONAL, FREE_RIDER, UNCONDITIONAL = 0, 1, 2
+
+
+# --- scalar/array helpers ------------------------------------------------------------------
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, np.ndarray)
+
+
+def clip01(x):
+    """Clip to [0, 1]."""
+    if _is_array(x):
+        return np.clip(x, 0.0, 1.0)
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+
+def logistic(x):
+    """The logistic function 1 / (1 + e^-x), overflow-safe for scalars."""
+    if _is_array(x):
+        return 1.0 / (1.0 + np.exp(-x))
+    if x < -700.0:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def choose(condition, if_true, if_false):
+    """Elementwise `if_true if condition else if_false`."""
+    if _is_array(condition):
+        return np.where(condition, if_true, if_false)
+    return if_true if condition else if_false
+
+
+def power(base, exponent: float):
+    """base ** exponent for non-negative bases."""
+    if _is_array(base):
+        return np.power(base, exponent)
+    return base**exponent
+
+
+# --- 1. service ----------------------------------------------------------------------------
+
+def cost_shares(mode, p: Params):
+    """Shares of (guards, site staff, cleaning, customer service) a firm provides in a mode.
+
+    Full service provides everything; an entrusted area shares site staff and patrols with its
+    lead estate; the specialised service of self-governance is repairs only (volunteers patrol
+    and clean); self-managed and unmanaged areas have no firm.
+    """
+    table = _cost_share_table(p)
+    if _is_array(mode):
+        rows = table[mode]
+        return rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
+    row = table[int(mode)]
+    return float(row[0]), float(row[1]), float(row[2]), float(row[3])
+
+
+def _cost_share_table(p: Params) -> np.ndarray:
+    return np.array([
+        [1.0, 1.0, 1.0, 1.0],
+        [p.entrust_gate_share, p.entrust_site_staff_share, 1.0, 1.0],
+        [0.0, p.specialised_quality_share, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0],
+    ])
+
+
+def money_needed(mode, gates, floor_area_m2, households, p: Params):
+    """Money (yuan/month) a firm needs to give an area full service in its mode.
+
+    Fixed cost per staffed site (guards per gate, site staff) plus variable cost per m2
+    (cleaning) and per household (customer service); merging shares gates and site staff.
+    """
+    gate_share, site_share, clean_share, service_share = cost_shares(mode, p)
+    worker = p.worker_cost_yuan
+    return worker * (
+        gate_share * gates * p.guard_staff_per_gate
+        + site_share * p.site_staff
+        + clean_share * floor_area_m2 / p.cleaner_area_m2
+        + service_share * households / p.households_per_service_staff
+    )
+
+
+def fee_due_per_m2(mode, fee_yuan_per_m2, p: Params):
+    """Fee households owe per m2 in a mode: the standard, a share of it, or nothing."""
+    due = choose(mode <= ENTRUSTED, fee_yuan_per_m2, 0.0)
+    return choose(mode == SELF_GOVERNANCE, fee_yuan_per_m2 * p.specialised_fee_share, due)
+
+
+def effort(available_yuan, needed_yuan, in_loss, p: Params):
+    """A firm's effort in an area (0-1): the money it has over the money the area needs.
+
+    It keeps its target margin, never falls below the contract's minimum, and a firm whose
+    reserves are negative cuts effort (the low-fee spiral).
+    """
+    ratio = available_yuan * (1.0 - p.target_margin) / (needed_yuan + 1e-9)
+    level = clip01(choose(ratio > p.min_effort, ratio, p.min_effort))
+    return level * choose(in_loss, p.loss_effort_cut, 1.0)
+
+
+def volunteer_coverage(volunteer_rate, p: Params):
+    """Share of patrols and cleaning the volunteers cover (0-1)."""
+    return clip01(volunteer_rate / p.volunteer_full_rate)
+
+
+def target_quality(mode, capability, effort_level, volunteer_rate, committee_capacity,
+                   block_integrated, p: Params):
+    """Service quality (0-1) an area's arrangements can deliver this month."""
+    firm_quality = capability * power(effort_level, p.quality_elasticity)
+    share = p.specialised_quality_share
+    self_governed = share * firm_quality + (1.0 - share) * volunteer_coverage(volunteer_rate, p)
+    self_managed = p.self_managed_quality * committee_capacity + (
+        (1.0 - p.self_managed_quality) * 0.5 * volunteer_coverage(volunteer_rate, p)
+    )
+    quality = choose(mode <= ENTRUSTED, firm_quality, p.unmanaged_quality)
+    quality = choose(mode == SELF_GOVERNANCE, self_governed, quality)
+    quality = choose(mode == SELF_MANAGED, self_managed, quality)
+    return clip01(quality + choose(block_integrated, p.block_supplement_quality, 0.0))
+
+
+def adjust_quality(quality, target, p: Params):
+    """Quality moves part of the way to its target each month (staff and routines take time)."""
+    return quality + p.quality_adjust_rate * (target - quality)
+
+
+# --- 2. events -----------------------------------------------------------------------------
+
+def incident_rate(mode, quality, p: Params):
+    """Expected incidents per 1000 households per month: fewer with security, more if open."""
+    guarded = mode <= ENTRUSTED
+    open_factor = choose(guarded, 1.0, p.open_estate_incident_factor)
+    return p.incident_rate_per_1000hh * (1.0 - p.incident_security_effect * quality) * open_factor
+
+
+def decay_condition(condition, quality, p: Params):
+    """Building condition after a month of wear; good upkeep slows the decay."""
+    decay = p.condition_decay_per_month * (1.0 - p.upkeep_decay_reduction * quality)
+    return clip01(condition - decay)
+
+
+def repair(condition, fund_yuan, floor_area_m2, p: Params):
+    """Repairs paid from the maintenance fund when condition is poor and the fund can pay.
+
+    Returns (condition, fund_yuan) after the repair decision.
+    """
+    cost = p.repair_cost_yuan_per_m2 * (p.repair_target - condition) * floor_area_m2
+    repaired = (condition < p.repair_threshold) & (fund_yuan >= cost)
+    return choose(repaired, p.repair_target, condition), choose(repaired, fund_yuan - cost, fund_yuan)
+
+
+def top_up_fund(fund_yuan, fund_initial_yuan, committee_active, p: Params):
+    """Owners top the fund up to its first deposit when it falls low and a committee organises it.
+
+    (National 2007 measures, Art. 17: top-up below 30% of the first deposit.)
+    """
+    low = (fund_yuan < p.fund_topup_share * fund_initial_yuan) & committee_active
+    return choose(low, fund_initial_yuan, fund_yuan)
+
+
+# --- 3. satisfaction -----------------------------------------------------------------------
+
+def heard(committee_active, committee_capacity, reception_point, p: Params):
+    """How far residents are heard (0-1): an active committee, or the joint reception point."""
+    by_committee = choose(committee_active, p.heard_committee * committee_capacity, 0.0)
+    return choose(reception_point, 1.0, by_committee)
+
+
+def perceived_conditions(quality, condition, incidents_per_1000hh, heard_level, p: Params):
+    """What residents of an area perceive (0-1): quality, condition, safety and being heard."""
+    safety = 1.0 - clip01(incidents_per_1000hh / p.incident_reference_per_1000hh)
+    total = p.weight_quality + p.weight_condition + p.weight_safety + p.weight_heard
+    return (p.weight_quality * quality + p.weight_condition * condition
+            + p.weight_safety * safety + p.weight_heard * heard_level) / total
+
+
+def update_satisfaction(satisfaction, perceived, taste, p: Params):
+    """Satisfaction moves toward what a household perceives (its own taste added), with inertia."""
+    return clip01(satisfaction + p.satisfaction_adjust_rate * (perceived + taste - satisfaction))
+
+
+# --- 4. fees -------------------------------------------------------------------------------
+
+def cooperation_terms(coop_type, p: Params):
+    """(log-odds shift, weight on neighbours' payment) of a cooperation type."""
+    shifts = (0.0, p.free_rider_shift, p.unconditional_shift)
+    slopes = (p.conditional_slope * p.pay_neighbour_weight, 0.0, 0.0)
+    if _is_array(coop_type):
+        return np.asarray(shifts)[coop_type], np.asarray(slopes)[coop_type]
+    return shifts[coop_type], slopes[coop_type]
+
+
+def enforcement(committee_active, committee_capacity, friction):
+    """Committee enforcement of payment (dunning, Civil Code Art. 944), weakened by friction."""
+    return choose(committee_active, committee_capacity * (1.0 - friction), 0.0)
+
+
+def payment_probability(satisfaction, habit, type_shift, neighbour_weight, neighbour_rate,
+                        enforcement_level, fee_yuan_per_m2, p: Params):
+    """Chance a household pays this month's fee.
+
+    Rises with satisfaction, its own habit, neighbours' payment (conditional cooperation) and
+    enforcement; falls with the fee burden.
+    """
+    log_odds = (p.pay_intercept + type_shift
+                + p.pay_satisfaction_weight * (satisfaction - 0.5)
+                + p.pay_habit_weight * (habit - 0.5)
+                + neighbour_weight * (neighbour_rate - 0.5)
+                + p.pay_enforcement_weight * enforcement_level
+                - p.pay_burden_weight * (fee_yuan_per_m2 - p.reference_fee_yuan_per_m2))
+    return logistic(log_odds)
+
+
+def update_habit(habit, paid, p: Params):
+    """Payment habit moves toward this month's behaviour."""
+    return habit + p.habit_adjust_rate * (paid - habit)
+
+
+# --- 5. firm accounts ----------------------------------------------------------------------
+
+def subsidy(housing_is_after_sale, floor_area_m2, mode, p: Params):
+    """District subsidy (yuan/month) to the firm serving an after-sale public-housing area."""
+    served = mode <= ENTRUSTED
+    return choose(housing_is_after_sale & served, p.subsidy_after_sale_yuan_per_m2 * floor_area_m2, 0.0)
+
+
+def firm_margin(revenue_yuan, cost_yuan):
+    """Operating margin: (revenue - cost) / revenue, zero without revenue."""
+    if _is_array(revenue_yuan):
+        return np.divide(revenue_yuan - cost_yuan, revenue_yuan,
+                         out=np.zeros_like(revenue_yuan, dtype=float), where=revenue_yuan > 0)
+    return (revenue_yuan - cost_yuan) / revenue_yuan if revenue_yuan > 0 else 0.0
+
+
+def bid_cover(expected_yuan, needed_yuan):
+    """How much of full-service cost an area's expected money covers (firms bid above a floor)."""
+    return expected_yuan / (needed_yuan + 1e-9)
+
+
+# --- 6. volunteers and committees ----------------------------------------------------------
+
+def volunteer_join_probability(satisfaction, organising, p: Params):
+    """Monthly chance a non-volunteer starts volunteering."""
+    return p.volunteer_join_rate * satisfaction + choose(organising, p.organising_join_rate, 0.0)
+
+
+def volunteer_quit_probability(friction, p: Params):
+    """Monthly chance a volunteer stops: fatigue, worse while a merged committee integrates."""
+    return p.volunteer_fatigue * (1.0 + p.friction_fatigue * friction)
+
+
+def committee_capacity(volunteers, p: Params):
+    """Capacity (0-1) of an owners' committee from the volunteers it can draw on."""
+    if _is_array(volunteers):
+        return 1.0 - np.exp(-volunteers / p.committee_capacity_scale)
+    return 1.0 - math.exp(-volunteers / p.committee_capacity_scale)
+
+
+def committee_active_next(active, capacity, draw, p: Params):
+    """Whether a committee is active next month: it forms when capacity allows, lapses below."""
+    forms = (capacity > p.committee_form_threshold) & (draw < p.committee_form_rate)
+    lapses = capacity < p.committee_lapse_threshold
+    return choose(active, ~lapses if _is_array(lapses) else not lapses, forms)
+
+
+def decay_friction(friction, p: Params):
+    """Integration friction after a merger fades month by month."""
+    return friction * (1.0 - p.friction_decay)
+
+
+def bad_months_next(bad_months, mean_satisfaction, p: Params):
+    """Consecutive months of low satisfaction an active committee has counted."""
+    return choose(mean_satisfaction < p.retender_satisfaction, bad_months + 1, 0)
+
+
+# --- 7. owners' decisions ------------------------------------------------------------------
+
+def vote_passes(participating_area, participating_owners, yes_area, yes_owners,
+                total_area, total_owners, p: Params):
+    """Civil Code Art. 278: quorum by area and headcount, then majorities of participants."""
+    quorum = ((participating_area >= p.quorum_area_share * total_area)
+              & (participating_owners >= p.quorum_owner_share * total_owners))
+    approved = ((yes_area > p.approval_area_share * participating_area)
+                & (yes_owners > p.approval_owner_share * participating_owners))
+    return quorum & approved & (total_owners > 0)
+
+
+def merge_support(mean_satisfaction, fund_per_m2, pooled_fund_per_m2, briefed, p: Params):
+    """Chance an owner supports a merger: briefing and hoped-for gains, less the fund dispute.
+
+    Owners whose fund per m2 would fall on pooling object in proportion to the relative loss.
+    """
+    loss = clip01((fund_per_m2 - pooled_fund_per_m2) / (fund_per_m2 + 1e-9))
+    return clip01(p.merge_support + choose(briefed, p.briefing_support, 0.0)
+                  + p.merge_gain_support * (1.0 - mean_satisfaction)
+                  - p.fund_dispute_weight * loss)
+
+
+def change_support(mean_satisfaction, briefed, p: Params):
+    """Chance an owner supports changing the area's firm or service arrangement."""
+    return clip01(p.retender_support + choose(briefed, p.briefing_support, 0.0)
+                  + p.merge_gain_support * (1.0 - mean_satisfaction))
+
+
+def participation(briefed, p: Params):
+    """Chance an owner takes part in a vote."""
+    return clip01(p.vote_participation + choose(briefed, p.briefing_participation, 0.0))
+
+
+# --- 8. the residents' committee ----------------------------------------------------------
+
+def complaints(households, mean_satisfaction, mode, committee_active, reception_point, p: Params):
+    """Complaints per month that reach the residents' committee (its workload) from an area."""
+    base = p.complaint_rate_per_1000hh * households / 1000.0 * (1.0 - mean_satisfaction)
+    base = base * choose(mode == UNMANAGED, p.blind_spot_complaint_factor, 1.0)
+    base = base * choose(committee_active, 1.0 - p.committee_complaint_share, 1.0)
+    return base * choose(reception_point, 1.0 - p.reception_workload_relief, 1.0)
