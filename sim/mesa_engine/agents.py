@@ -394,7 +394,7 @@ class StreetOffice(mesa.Agent):
                                               and area.firm.capability >= p.entrust_min_capability):
                 continue
             lead = self._tender(area, ENTRUSTED, reach_m=p.entrust_reach_m,
-                                min_capability=p.entrust_min_capability)
+                                min_capability=p.entrust_min_capability, require_cover=False)
             if lead is None:
                 continue
             passed, share = self.hold_vote(area, rules.change_support(area.mean_satisfaction, True, p),
@@ -413,7 +413,7 @@ class StreetOffice(mesa.Agent):
                 continue
             if not self._struggling(area):
                 continue
-            firm = self._tender(area, SELF_GOVERNANCE) or area.firm
+            firm = self._tender(area, SELF_GOVERNANCE, require_cover=False) or area.firm
             passed, share = self.hold_vote(area, rules.change_support(area.mean_satisfaction, True, p),
                                            briefed=True)
             arranged.add(id(area))
