@@ -48,11 +48,12 @@ class FirmView:
 
 
 def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[int]]:
-    """Candidate N-in-1 groups: adjacent eligible areas of one type in one block, similar fee and
-    quality, within the distance limit, at most `merge_max_group` estates in a group.
+    """Candidate N-in-1 groups of adjacent eligible areas.
 
+    Members share a block and a housing type, have similar fees and quality, lie within
+    `merge_max_distance_m` of each other, and hold at most `merge_max_group` estates together.
     Greedy and deterministic: the smallest area seeds a group and takes its nearest compatible
-    neighbours while the group stays under the household threshold's multiple and the limits.
+    neighbours in turn.
     """
     groups: list[list[int]] = []
     taken = ~eligible.copy()

@@ -12,7 +12,6 @@ plus self-governance, 3 self-managed, 4 unmanaged. Cooperation types: 0 conditio
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -24,20 +23,16 @@ CONDITIONAL, FREE_RIDER, UNCONDITIONAL = 0, 1, 2
 
 # --- scalar/array helpers ------------------------------------------------------------------
 
-def _is_array(x: Any) -> bool:
-    return isinstance(x, np.ndarray)
-
-
 def clip01(x):
     """Clip to [0, 1]."""
-    if _is_array(x):
+    if isinstance(x, np.ndarray):
         return np.clip(x, 0.0, 1.0)
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
 
 
 def logistic(x):
     """The logistic function 1 / (1 + e^-x), overflow-safe for scalars."""
-    if _is_array(x):
+    if isinstance(x, np.ndarray):
         return 1.0 / (1.0 + np.exp(-x))
     if x < -700.0:
         return 0.0
@@ -46,14 +41,14 @@ def logistic(x):
 
 def choose(condition, if_true, if_false):
     """Elementwise `if_true if condition else if_false`."""
-    if _is_array(condition):
+    if isinstance(condition, np.ndarray):
         return np.where(condition, if_true, if_false)
     return if_true if condition else if_false
 
 
 def power(base, exponent: float):
-    """base ** exponent for non-negative bases."""
-    if _is_array(base):
+    """Raise non-negative bases to a power."""
+    if isinstance(base, np.ndarray):
         return np.power(base, exponent)
     return base**exponent
 
@@ -68,7 +63,7 @@ def cost_shares(mode, p: Params):
     and clean); self-managed and unmanaged areas have no firm.
     """
     table = _cost_share_table(p)
-    if _is_array(mode):
+    if isinstance(mode, np.ndarray):
         rows = table[mode]
         return rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
     row = table[int(mode)]
@@ -204,7 +199,7 @@ def cooperation_terms(coop_type, p: Params):
     """(log-odds shift, weight on neighbours' payment) of a cooperation type."""
     shifts = (0.0, p.free_rider_shift, p.unconditional_shift)
     slopes = (p.conditional_slope * p.pay_neighbour_weight, 0.0, 0.0)
-    if _is_array(coop_type):
+    if isinstance(coop_type, np.ndarray):
         return np.asarray(shifts)[coop_type], np.asarray(slopes)[coop_type]
     return shifts[coop_type], slopes[coop_type]
 
@@ -245,7 +240,7 @@ def subsidy(housing_is_after_sale, floor_area_m2, mode, p: Params):
 
 def firm_margin(revenue_yuan, cost_yuan):
     """Operating margin: (revenue - cost) / revenue, zero without revenue."""
-    if _is_array(revenue_yuan):
+    if isinstance(revenue_yuan, np.ndarray):
         return np.divide(revenue_yuan - cost_yuan, revenue_yuan,
                          out=np.zeros_like(revenue_yuan, dtype=float), where=revenue_yuan > 0)
     return (revenue_yuan - cost_yuan) / revenue_yuan if revenue_yuan > 0 else 0.0
@@ -270,7 +265,7 @@ def volunteer_quit_probability(friction, p: Params):
 
 def committee_capacity(volunteers, p: Params):
     """Capacity (0-1) of an owners' committee from the volunteers it can draw on."""
-    if _is_array(volunteers):
+    if isinstance(volunteers, np.ndarray):
         return 1.0 - np.exp(-volunteers / p.committee_capacity_scale)
     return 1.0 - math.exp(-volunteers / p.committee_capacity_scale)
 
@@ -279,7 +274,7 @@ def committee_active_next(active, capacity, draw, p: Params):
     """Whether a committee is active next month: it forms when capacity allows, lapses below."""
     forms = (capacity > p.committee_form_threshold) & (draw < p.committee_form_rate)
     lapses = capacity < p.committee_lapse_threshold
-    return choose(active, ~lapses if _is_array(lapses) else not lapses, forms)
+    return choose(active, ~lapses if isinstance(lapses, np.ndarray) else not lapses, forms)
 
 
 def decay_friction(friction, p: Params):

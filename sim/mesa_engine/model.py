@@ -272,7 +272,7 @@ class EstateGovernanceModel(mesa.Model):
         self.events.append((self.month, text))
 
     def record(self) -> MonthRecord:
-        """This month's district-wide measures (MODEL.md's timeseries columns)."""
+        """District-wide measures of the month just simulated (MODEL.md's timeseries columns)."""
         p = self.p
         areas = self.areas
         households = float(self.n_households)
