@@ -183,7 +183,9 @@ class EstateGovernanceModel(mesa.Model):
             self.assign_firm(area, None, SELF_MANAGED if area.committee.active else UNMANAGED)
         firm.active = False
         self.firm_exits += 1
-        self.log(f"Firm {firm.index} left the market")
+        reason = ("no contract for a year" if firm.idle_months >= self.p.firm_exit_idle_months
+                  else "losses it could not cover")
+        self.log(f"Firm {firm.index} left the market ({reason})")
         firm.remove()
 
     def merge_areas(self, members: list[ManagementArea]) -> ManagementArea:
