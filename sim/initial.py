@@ -95,7 +95,8 @@ def initial_state(district: District, params: Params, rng: np.random.Generator) 
     firm_y = np.bincount(estate_firm[has], weights=y[has], minlength=n_firms) / np.maximum(sites, 1)
 
     households = estates["households"].to_numpy(dtype=np.int64)
-    committee_chance = params.committee_coverage_2005 * np.minimum(1.0, households / 300.0)
+    committee_chance = params.committee_coverage_2005 * np.minimum(
+        1.0, households / params.committee_full_households)
     committee = rng.random(len(estates)) < committee_chance
 
     estate_of = np.repeat(np.arange(len(estates)), households)
@@ -103,7 +104,7 @@ def initial_state(district: District, params: Params, rng: np.random.Generator) 
     htype = estates["housing_type"].to_numpy()
     owner_share = np.array([params[f"owner_share_{t}"] for t in htype])[estate_of]
     habit_mean = np.array([params[f"payment_habit_{t}"] for t in htype])[estate_of]
-    weights = rng.uniform(0.7, 1.3, n)
+    weights = rng.uniform(1.0 - params.household_floor_spread, 1.0 + params.household_floor_spread, n)
     weight_sum = np.bincount(estate_of, weights=weights, minlength=len(estates))
     floor = weights / weight_sum[estate_of] * estates["floor_area_m2"].to_numpy(dtype=float)[estate_of]
     owner = rng.random(n) < owner_share

@@ -125,7 +125,8 @@ def target_quality(mode, capability, effort_level, volunteer_rate, committee_cap
     share = p.specialised_quality_share
     self_governed = share * firm_quality + (1.0 - share) * volunteer_coverage(volunteer_rate, p)
     self_managed = p.self_managed_quality * committee_capacity + (
-        (1.0 - p.self_managed_quality) * 0.5 * volunteer_coverage(volunteer_rate, p)
+        (1.0 - p.self_managed_quality) * p.self_managed_volunteer_weight
+        * volunteer_coverage(volunteer_rate, p)
     )
     quality = choose(mode <= ENTRUSTED, firm_quality, p.unmanaged_quality)
     quality = choose(mode == SELF_GOVERNANCE, self_governed, quality)

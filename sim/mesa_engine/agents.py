@@ -260,9 +260,10 @@ class PropertyFirm(mesa.Agent):
 class StreetOffice(mesa.Agent):
     """The street office with the residents' committee (街道/居委会): runs the scenario's policy.
 
-    It receives complaints (its workload), runs tenders and owners' votes, and once a year carries
-    out the enabled policies in the Ouyang Road order: merge, entrust, self-governance, then block
-    integration with its evaluation of firms.
+    It receives complaints (its workload), runs tenders and owners' votes, and at the start of each
+    year carries out the enabled policies: block integration first (supplementary services, the
+    reception point, and the evaluation of last year's firms), then each small area gets the first
+    arrangement it is eligible for: merge, entrust, specialised service plus self-governance.
     """
 
     def __init__(self, model):
