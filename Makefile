@@ -33,8 +33,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_mesa_engine.py
 
-# Browser tests use Debian's chromium (playwright cannot download its own browser here).
-browser-deps:
+# Browser tests use Debian's chromium (playwright cannot download its own browser here) and the
+# app's front-end assets, fetched once with npm into Solara's cache (sim/app/assets.py).
+browser-deps: $(STAMP)
+	@$(PY) -m sim.app.assets >/dev/null 2>&1 || echo "WARNING: could not fetch the app's front-end assets (npm): the browser tests will be SKIPPED"
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing Debian's chromium for the browser tests"; \

@@ -1,56 +1,222 @@
-"""Figures of policy comparisons: mean over replicates with a 90% band (5th-95th percentile)."""
+"""Figures of policy comparisons, each 12 inches wide with slide-size fonts (analysis/style.py).
+
+Every figure takes one colour per policy from ``analysis.style.colour`` and says in its title or
+caption what its lines, bands, boxes and bars are. Figures are written as PNG and SVG.
+"""
 
 from __future__ import annotations
 
+import math
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
 
-from analysis.style import METRIC_LABELS, colour, label  # noqa: E402
+from analysis.style import (  # noqa: E402
+    FIGURE_WIDTH_IN,
+    RC,
+    colour,
+    dashes,
+    group_label,
+    label,
+    metric_title,
+    metric_unit,
+    palette,
+)
+from analysis.uncertainty import envelope, t_interval  # noqa: E402
 
 DEMO_METRICS = ("service_quality", "fee_collection_rate", "satisfaction")
+COLUMNS = 3
+"""Panels per row of a multi-metric figure."""
+
+
+@dataclass(frozen=True)
+class Band:
+    """What the shaded band around a mean line is: a CI of the mean, or a percentile envelope."""
+
+    kind: str = "ci"
+    level: float = 0.95
+
+    def describe(self) -> str:
+        """The band in words, for a figure's title."""
+        percent = f"{100 * self.level:g}%"
+        if self.kind == "ci":
+            return f"{percent} CI of the mean (t interval over runs)"
+        tail = 50 * (1 - self.level)
+        return f"{percent} envelope of runs ({tail:g}th-{100 - tail:g}th percentile)"
+
+    def table(self, frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+        """Per scenario and time: mean, low, high of `metric`."""
+        if self.kind == "ci":
+            return t_interval(frame, ["scenario", "years"], metric, self.level)
+        return envelope(frame, ["scenario", "years"], metric, self.level)
+
+
+def save_figure(fig: plt.Figure, path_without_suffix: Path) -> list[Path]:
+    """Write the figure as PNG (150 dpi) and SVG; returns both paths and closes the figure."""
+    paths = []
+    for suffix in (".png", ".svg"):
+        path = path_without_suffix.with_suffix(suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=150, bbox_inches="tight")
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def _grid(panels: int, row_height_in: float, sharey: bool = False):
+    rows = math.ceil(panels / COLUMNS)
+    cols = min(panels, COLUMNS)
+    fig, axes = plt.subplots(rows, cols, figsize=(FIGURE_WIDTH_IN, row_height_in * rows),
+                             squeeze=False, sharey=sharey)
+    flat = list(axes.flat)
+    for ax in flat[panels:]:
+        ax.set_visible(False)
+    return fig, flat[:panels]
+
+
+LEGEND_ROW_IN = 0.3
+"""Height of one row of the legend under a figure, in inches (for placing the caption below it)."""
+
+
+def _legend(fig: plt.Figure, order: Sequence[str], counts: dict[str, str] | None = None,
+            points: bool = False) -> None:
+    style = {"lw": 0, "marker": "o", "ms": 8} if points else {"lw": 3}
+    handles = [plt.Line2D([], [], color=colour(name), ls=dashes(name), **style,
+                          label=label(name) + (f" ({counts[name]})" if counts else ""))
+               for name in order]
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncol=min(len(order), 3), frameon=False)
+
+
+def _caption(fig: plt.Figure, text: str | None, legend_rows: int) -> None:
+    if text:
+        below_in = LEGEND_ROW_IN * legend_rows + 0.15
+        fig.text(0.0, -below_in / fig.get_figheight(), "\n".join(textwrap.wrap(text, 140)),
+                 ha="left", va="top", fontsize=11)
+
+
+def timeseries_figure(timeseries: pd.DataFrame, metrics: Sequence[str], order: Sequence[str], *,
+                      band: Band, title: str, caption: str | None = None,
+                      counts: dict[str, str] | None = None) -> plt.Figure:
+    """One panel per metric: per policy, the mean over runs by month and its band."""
+    frame = timeseries.assign(years=timeseries["month"] / 12.0)
+    with plt.rc_context(RC):
+        fig, axes = _grid(len(metrics), 3.6)
+        for ax, metric in zip(axes, metrics, strict=True):
+            stats = band.table(frame, metric)
+            for name in reversed(order):  # the first policies drawn last: on top, dashed
+                if name not in stats.index.get_level_values("scenario"):
+                    continue
+                line = stats.loc[name]
+                ax.plot(line.index, line["mean"], color=colour(name), ls=dashes(name), lw=2.2)
+                ax.fill_between(line.index, line["low"], line["high"], color=colour(name),
+                                alpha=0.2, lw=0)
+            ax.set_title(metric_title(metric))
+            ax.set_ylabel(metric_unit(metric))
+            ax.set_xlabel("Years since the programme began")
+        fig.suptitle(title)
+        fig.tight_layout()
+        _legend(fig, order, counts)
+        _caption(fig, caption, math.ceil(len(order) / 3))
+    return fig
 
 
 def policy_comparison_figure(timeseries: pd.DataFrame, path_without_suffix: Path, *,
                              metrics: Sequence[str] = DEMO_METRICS,
                              order: Sequence[str] | None = None) -> list[Path]:
-    """One panel per metric, one line per scenario (mean over replicates) with its 90% band."""
+    """The demo's figure: one panel per metric, one line per scenario with its 90% envelope."""
     order = list(order or timeseries["scenario"].unique())
-    years = timeseries["month"] / 12.0
-    frame = timeseries.assign(years=years)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 4.6), sharex=True)
-    axes = [axes] if len(metrics) == 1 else list(axes)
-    replicates = frame.groupby("scenario")["run_id"].nunique()
-    for ax, metric in zip(axes, metrics, strict=True):
-        for name in order:
-            runs = frame[frame["scenario"] == name]
-            if runs.empty:
-                continue
-            stats = runs.groupby("years")[metric].agg(
-                mean="mean", low=lambda s: s.quantile(0.05), high=lambda s: s.quantile(0.95))
-            ax.plot(stats.index, stats["mean"], color=colour(name), lw=2, label=label(name))
-            ax.fill_between(stats.index, stats["low"], stats["high"], color=colour(name), alpha=0.18,
-                            lw=0)
-        ax.set_title(METRIC_LABELS.get(metric, metric), fontsize=11)
-        ax.set_xlabel("Years since the programme began")
-        ax.grid(alpha=0.3)
-        ax.spines[["top", "right"]].set_visible(False)
-    handles, labels = axes[0].get_legend_handles_labels()
+    replicates = timeseries.groupby("scenario")["run_id"].nunique()
     n = int(replicates.min()) if len(replicates) else 0
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(order), 5), frameon=False, fontsize=10)
-    fig.suptitle(f"Ouyang Road: governance policies compared (line: mean; band: 5th-95th "
-                 f"percentile over {n} seeds)", fontsize=12)
-    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
-    paths = []
-    for suffix in (".png", ".svg"):
-        path = path_without_suffix.with_suffix(suffix)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=150)
-        paths.append(path)
-    plt.close(fig)
-    return paths
+    band = Band("envelope", 0.90)
+    fig = timeseries_figure(timeseries, metrics, order, band=band,
+                            title=f"Ouyang Road: governance policies compared (line: mean; band: "
+                                  f"{band.describe()} over {n} seeds)")
+    return save_figure(fig, path_without_suffix)
+
+
+def _wrapped(name: str) -> str:
+    return "\n".join(textwrap.wrap(label(name), 24))
+
+
+def distribution_figure(final: pd.DataFrame, metrics: Sequence[str], order: Sequence[str], *,
+                        title: str, caption: str | None = None) -> plt.Figure:
+    """One panel per metric: each policy's final-year values over runs, as a box and the points."""
+    present = [name for name in order if name in set(final["scenario"])]
+    colours = palette(present)
+    with plt.rc_context(RC):
+        fig, axes = _grid(len(metrics), 0.55 * len(present) + 1.6, sharey=True)
+        for ax, metric in zip(axes, metrics, strict=True):
+            sns.boxplot(data=final, x=metric, y="scenario", hue="scenario", order=present,
+                        hue_order=present, palette=colours, legend=False, ax=ax, width=0.6,
+                        showfliers=False, boxprops={"alpha": 0.45}, linewidth=1.2)
+            sns.stripplot(data=final, x=metric, y="scenario", hue="scenario", order=present,
+                          hue_order=present, palette=colours, legend=False, ax=ax, size=4,
+                          alpha=0.8, jitter=0.18, edgecolor="white", linewidth=0.4)
+            ax.set_title(metric_title(metric))
+            ax.set_xlabel(metric_unit(metric))
+            ax.set_ylabel("")
+            ax.set_yticks(range(len(present)), [_wrapped(name) for name in present])
+        fig.suptitle(title)
+        fig.tight_layout()
+        _caption(fig, caption, 0)
+    return fig
+
+
+def difference_figure(summary: pd.DataFrame, metrics: Sequence[str], order: Sequence[str],
+                      baseline: str, *, title: str, caption: str | None = None,
+                      group_column: str | None = None) -> plt.Figure:
+    """One panel per metric: each policy's mean paired difference from the baseline and its CI.
+
+    `summary` has scenario, metric, diff_mean, diff_low, diff_high (and `group_column` when the
+    differences are split by group: one row of points per group, policies side by side).
+    """
+    policies = [name for name in order if name != baseline and name in set(summary["scenario"])]
+    groups = list(dict.fromkeys(summary[group_column])) if group_column else [None]
+    rows = len(groups) * len(policies)
+    with plt.rc_context(RC):
+        fig, axes = _grid(len(metrics), 0.32 * rows + 1.8, sharey=True)
+        for ax, metric in zip(axes, metrics, strict=True):
+            part = summary[summary["metric"] == metric]
+            for g, group in enumerate(groups):
+                for p, name in enumerate(policies):
+                    row = part[part["scenario"] == name]
+                    if group_column:
+                        row = row[row[group_column] == group]
+                    if row.empty or not np.isfinite(row["diff_mean"].iloc[0]):
+                        continue
+                    y = g * (len(policies) + 1) + p
+                    mean, low, high = row[["diff_mean", "diff_low", "diff_high"]].iloc[0]
+                    err = np.array([[mean - low], [high - mean]]) if np.isfinite(low) else None
+                    ax.errorbar(mean, y, xerr=err, fmt="o", color=colour(name), ms=7, capsize=3,
+                                lw=2)
+            ax.axvline(0.0, color="black", lw=1)
+            ax.set_title(metric_title(metric))
+            ax.set_xlabel(f"Δ ({metric_unit(metric)})")
+            if group_column:
+                ax.grid(False, axis="y")
+                for g in range(1, len(groups)):
+                    ax.axhline(g * (len(policies) + 1) - 1, color="0.8", lw=1)
+        axes[0].invert_yaxis()
+        if group_column:
+            centres = [g * (len(policies) + 1) + (len(policies) - 1) / 2 for g in range(len(groups))]
+            axes[0].set_yticks(centres, ["\n".join(textwrap.wrap(group_label(group), 18))
+                                         for group in groups])
+        else:
+            axes[0].set_yticks(range(len(policies)), [_wrapped(name) for name in policies])
+        fig.suptitle(title)
+        fig.tight_layout()
+        if group_column:
+            _legend(fig, policies, points=True)
+        _caption(fig, caption, math.ceil(len(policies) / 3) if group_column else 0)
+    return fig
+

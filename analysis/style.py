@@ -1,6 +1,10 @@
-"""One look for every figure: a fixed colour and label per policy, units on axes."""
+"""One look for every figure: a fixed colour and label per policy, units on axes, slide-size fonts."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sim.params import HOUSING_TYPES
 
 POLICY_COLOURS = {
     "status_quo": "#6b6b6b",
@@ -16,19 +20,54 @@ POLICY_LABELS = {
     "self_governance": "Specialised service + self-governance",
     "integrated": "Integrated (Ouyang Road)",
 }
-METRIC_LABELS = {
-    "service_quality": "Service quality (0-1)",
-    "fee_collection_rate": "Fee collection rate (share of fees due)",
-    "satisfaction": "Residents' satisfaction (0-1)",
-    "active_firms": "Property firms active",
-    "cost_per_household": "Cost of service (yuan/household/month)",
-    "rc_workload": "Residents' committee workload (complaints/1000 hh/month)",
-    "management_areas": "Management areas",
-    "firm_margin": "Firms' operating margin",
-    "volunteer_rate": "Volunteers (share of households)",
-    "committee_coverage": "Households with an owners' committee (share)",
+POLICY_DASHES = {
+    "status_quo": "-",
+    "n_in_1": (0, (6, 2)),
+    "strong_leads_weak": (0, (2, 1.5)),
+    "self_governance": (0, (7, 2, 1.5, 2)),
+    "integrated": "-",
 }
+"""Line style per policy, so that coinciding lines stay visible and print in grey."""
+METRICS: dict[str, tuple[str, str]] = {
+    # name: (what it is, its unit), for axis labels and table headers
+    "service_quality": ("Service quality", "0–1 scale"),
+    "fee_collection_rate": ("Fee collection rate", "share of fees due"),
+    "satisfaction": ("Residents' satisfaction", "0–1 scale"),
+    "active_firms": ("Property firms active", "firms"),
+    "cost_per_household": ("Cost of service", "yuan/household/month"),
+    "rc_workload": ("Residents' committee workload", "complaints/1000 hh/month"),
+    "management_areas": ("Management areas", "areas"),
+    "areas_lt100": ("Areas under 100 households", "areas"),
+    "areas_lt200": ("Areas under 200 households", "areas"),
+    "firm_exits": ("Firms exited (cumulative)", "firms"),
+    "incidents_per_1000hh": ("Thefts and safety incidents", "per 1000 hh/month"),
+    "fund_per_m2": ("Maintenance fund", "yuan/m²"),
+    "firm_margin": ("Firms' operating margin", "share of revenue"),
+    "committee_coverage": ("Households with an owners' committee", "share"),
+    "volunteer_rate": ("Volunteers", "share of households"),
+    "merges_done": ("Mergers done (cumulative)", "mergers"),
+    "merge_votes_failed": ("Merger votes lost (cumulative)", "votes"),
+}
+METRIC_LABELS = {name: f"{title} ({unit})" for name, (title, unit) in METRICS.items()}
 _EXTRA = ["#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+
+FIGURE_WIDTH_IN = 12.0
+"""Every comparison figure is this wide, so that its fonts (RC below) read at slide size."""
+RC = {
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "figure.titlesize": 14,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "svg.fonttype": "none",
+}
+"""matplotlib settings of every figure: no text under 11 pt on a 12-inch-wide figure."""
 
 
 def colour(policy: str) -> str:
@@ -38,6 +77,49 @@ def colour(policy: str) -> str:
     return _EXTRA[sum(map(ord, policy)) % len(_EXTRA)]
 
 
+def dashes(policy: str):
+    """The policy's line style (other names: solid)."""
+    return POLICY_DASHES.get(policy, "-")
+
+
+def group_label(value: str) -> str:
+    """A readable name for a subgroup value (housing types in English)."""
+    if value in HOUSING_TYPES:
+        return HOUSING_TYPES[value].split(" ", 1)[1].capitalize()
+    return str(value)
+
+
 def label(policy: str) -> str:
     """The policy's readable name."""
     return POLICY_LABELS.get(policy, policy)
+
+
+def palette(policies: Iterable[str]) -> dict[str, str]:
+    """Policy name to colour, for seaborn's ``palette=``."""
+    return {name: colour(name) for name in policies}
+
+
+def metric_label(metric: str) -> str:
+    """'What it is (unit)' for an axis."""
+    return METRIC_LABELS.get(metric, metric)
+
+
+def metric_unit(metric: str) -> str:
+    """The metric's unit ('' when unknown)."""
+    return METRICS.get(metric, ("", ""))[1]
+
+
+def metric_title(metric: str) -> str:
+    """The metric's name without its unit."""
+    return METRICS.get(metric, (metric, ""))[0]
+
+
+def policy_order(policies: Iterable[str], first: str | None = None,
+                 preferred: Sequence[str] = tuple(POLICY_COLOURS)) -> list[str]:
+    """Policies in a stable order: `first` (the baseline), the shipped ones, then the rest as given."""
+    given = list(dict.fromkeys(policies))
+    ordered = [p for p in preferred if p in given] + [p for p in given if p not in preferred]
+    if first in ordered:
+        ordered.remove(first)
+        ordered.insert(0, first)
+    return ordered

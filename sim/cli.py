@@ -33,6 +33,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line on stderr and exit status 2."""
 
     def error(self, message: str):
+        flag, _, detail = message.partition(": ")
+        if flag.startswith("argument ") and detail:
+            raise InputError("command line", flag.removeprefix("argument "), detail)
         raise InputError("command line", None, message)
 
 
@@ -50,6 +53,13 @@ def _positive_int(text: str) -> int:
     value = _nonnegative_int(text)
     if value == 0:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _nonnegative_int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
     return value
 
 
@@ -72,9 +82,50 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="compare the five shipped policies on Ouyang Road")
     demo.add_argument("--out", type=Path, default=Path("out"))
-    demo.add_argument("--seeds", type=_positive_int, default=5, help="replicates per policy")
-    demo.add_argument("--years", type=_positive_int, default=None)
     demo.add_argument("--workers", type=_positive_int, default=min(2, os.cpu_count() or 1))
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sweep = sub.add_parser("sweep", help="run scenarios x replicates x a parameter design, resumably")
+    sweep.add_argument("sweep", type=Path, help="sweep YAML file")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, default=1,
+                       help="local worker processes (1: run in this process)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    where.add_argument("--dask-local", type=_positive_int, metavar="N",
+                       help="start a Dask LocalCluster of N worker processes on 127.0.0.1")
+    sweep.add_argument("--out", type=Path, help="results folder (default out/sweeps/NAME)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+    app = sub.add_parser("app", help="serve the teaching app (Solara) in a web browser")
+    app.add_argument("--port", type=_port, default=8765, help="port to serve on (default 8765)")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this computer only)")
+
+    bench = sub.add_parser("bench", help="time both engines on one district (household-months/s, memory)")
+    bench.add_argument("--district", default="ouyang_road", help="built-in district (preset name)")
+    bench.add_argument("--years", type=_positive_int, default=2, help="simulated years per engine")
+    bench.add_argument("--engines", default="mesa,vector", help="comma-separated engines to time")
+
+    compare = sub.add_parser("compare", help="compare a sweep's policies: figures and tables with 95%% CIs")
+    compare.add_argument("results", type=Path, help="a sweep's results folder")
+    compare.add_argument("--baseline", default="status_quo", help="scenario the others are paired with")
+    compare.add_argument("--metrics", nargs="+", metavar="METRIC",
+                         help="timeseries columns to compare (space- or comma-separated)")
+    compare.add_argument("--band", choices=("ci", "envelope"), default="ci",
+                         help="time-series band: 95%% CI of the mean, or 95%% envelope of the runs")
+    compare.add_argument("--out", type=Path, help="output folder (default RESULTS/comparison)")
+
+    sensitivity = sub.add_parser("sensitivity", help="Sobol' or Morris sensitivity of final-year outputs")
+    sensitivity.add_argument("spec", type=Path, help="sensitivity YAML file")
+    sensitivity.add_argument("--workers", type=_positive_int, default=1, help="local worker processes")
+    sensitivity.add_argument("--out", type=Path, help="output folder (default out/sensitivity/NAME)")
+
+    report = sub.add_parser("report", help="one self-contained HTML report of a sweep's comparison")
+    report.add_argument("results", type=Path, help="a sweep's results folder")
+    report.add_argument("--baseline", default="status_quo", help="scenario the others are paired with")
+    report.add_argument("--metrics", nargs="+", metavar="METRIC", help="timeseries columns to compare")
+    report.add_argument("--out", type=Path, help="output folder (default RESULTS/report)")
     return parser
 
 
@@ -99,7 +150,11 @@ def cmd_run(args) -> int:
                          f"(choose from {', '.join(ENGINES)})")
     if args.out.exists() and not args.out.is_dir():
         raise InputError("command line", "--out", f"{args.out} exists and is not a folder")
-    scenario = load_scenario(args.scenario).with_overrides(years=args.years, seed=args.seed)
+    scenario = load_scenario(args.scenario)
+    try:
+        scenario = scenario.with_overrides(years=args.years, seed=args.seed)
+    except InputError as exc:  # only the flags change here: say so
+        raise InputError("command line", f"--{exc.key}", exc.message) from None
     with ProgressBar(12 * scenario.years, label=scenario.name, enabled=not args.quiet) as bar:
         result = run_scenario(scenario, args.engine, progress=bar.update)
     written = write_run(args.out, result.timeseries, result.areas, result.meta, args.format)
@@ -125,13 +180,92 @@ def cmd_validate(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """`estate-sim demo`: the five policies on Ouyang Road over several seeds, figure and table."""
+    """`estate-sim demo`: the shipped policy sweep on Ouyang Road, its figure, table and report."""
     from sim.demo import run_demo
 
-    return run_demo(args.out, seeds=args.seeds, years=args.years, workers=args.workers)
+    return run_demo(args.out, workers=args.workers, quiet=args.quiet)
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo}
+def cmd_sweep(args) -> int:
+    """`estate-sim sweep`: run (or resume) a sweep into its results folder; 1 if any run failed."""
+    from sim.experiments.executors import make_executor
+    from sim.experiments.sweep import load_sweep, run_sweep
+    from sim.progress import ProgressBar
+
+    sweep = load_sweep(args.sweep)
+    out = args.out or Path("out") / "sweeps" / sweep.name
+    executor = make_executor(args.workers, args.scheduler, args.dask_local)
+    with ProgressBar(1, label=sweep.name, enabled=not args.quiet) as bar:
+        summary = run_sweep(sweep, out, executor, progress=lambda done, total, failed: bar.update(
+            done, total, extra=f"{failed} failed" if failed else ""))
+    if not args.quiet:
+        print(f"{sweep.name}: engine {sweep.engine}, {executor.name}")
+        print(summary.text())
+    if summary.failed:
+        print(f"estate-sim: {len(summary.failed)} of {summary.total} runs failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_app(args) -> int:
+    """`estate-sim app`: serve the teaching app until Ctrl-C."""
+    from sim.app.server import serve
+
+    return serve(args.host, args.port)
+
+
+def cmd_bench(args) -> int:
+    """`estate-sim bench`: both engines on the same district, each in its own process."""
+    from sim.bench import run_bench
+    from sim.districts import PRESETS
+    from sim.run import ENGINES
+
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise InputError("command line", "--engines", f"unknown engine {unknown[0] if unknown else ''!r} "
+                         f"(choose from {', '.join(ENGINES)})")
+    if args.district not in PRESETS:
+        raise InputError("command line", "--district",
+                         f"unknown preset {args.district!r} (known: {', '.join(sorted(PRESETS))})")
+    run_bench(args.district, args.years, engines)
+    return 0
+
+
+def _metrics(values: list[str] | None) -> tuple[str, ...]:
+    from analysis.compare import DEFAULT_METRICS
+
+    if values is None:
+        return DEFAULT_METRICS
+    return tuple(m for value in values for m in value.split(",") if m)
+
+
+def cmd_compare(args) -> int:
+    """`estate-sim compare`: policies of a results folder compared with the baseline."""
+    from analysis.compare import run_compare
+
+    return run_compare(args.results, args.out, args.baseline, _metrics(args.metrics), args.band)
+
+
+def cmd_sensitivity(args) -> int:
+    """`estate-sim sensitivity`: run a Sobol' or Morris design and write indices, figures, JSON."""
+    from analysis.sensitivity import run_sensitivity
+
+    out = args.out or Path("out") / "sensitivity" / args.spec.stem
+    return run_sensitivity(args.spec, out, args.workers)
+
+
+def cmd_report(args) -> int:
+    """`estate-sim report`: the comparison as one self-contained HTML file with provenance."""
+    from analysis.report import run_report
+
+    return run_report(args.results, args.out, args.baseline, _metrics(args.metrics))
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "sweep": cmd_sweep,
+            "app": cmd_app,
+            "bench": cmd_bench,
+            "compare": cmd_compare, "sensitivity": cmd_sensitivity, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,61 +1,54 @@
-"""`make demo`: the five shipped policies on Ouyang Road over several seeds, a figure and a table.
+"""`make demo`: the shipped policy sweep on Ouyang Road, its headline figure, table and report.
 
-Replicate r runs every policy with the same seed (common random numbers), so the differences
-between policies are paired.
+It runs (or resumes) scenarios/sweeps/policy_comparison.yaml: the five policies, 30 replicates
+each, replicate r with the same seed under every policy (common random numbers), then draws the
+headline figure (service quality, fee collection and satisfaction over the years, a band over
+replicates), prints the final-year table and writes the full comparison report.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+import contextlib
 from pathlib import Path
 
-import pandas as pd
-
-from sim.outputs import write_table
 from sim.progress import ProgressBar
-from sim.scenario import load_scenario
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+ROOT = Path(__file__).resolve().parent.parent
+SWEEP_FILE = ROOT / "scenarios" / "sweeps" / "policy_comparison.yaml"
 POLICIES = ("status_quo", "n_in_1", "strong_leads_weak", "self_governance", "integrated")
 
 
-def _run_one(task: tuple[str, int, int | None]) -> pd.DataFrame:
-    from sim.run import run_scenario
+def run_demo(out: Path, *, workers: int = 2, quiet: bool = False) -> int:
+    """Sweep, figure, table, report; returns 1 if any run failed (they are reported), else 0."""
+    from analysis.plots import DEMO_METRICS, policy_comparison_figure
+    from analysis.report import run_report
+    from analysis.results import load_timeseries
+    from analysis.tables import TABLE_METRICS, final_year_table
+    from sim.experiments.executors import make_executor
+    from sim.experiments.sweep import load_sweep, run_sweep
 
-    name, seed, years = task
-    scenario = load_scenario(SCENARIO_DIR / f"{name}.yaml").with_overrides(seed=seed, years=years)
-    frame = run_scenario(scenario).timeseries
-    frame.insert(1, "scenario", name)
-    frame.insert(2, "replicate", seed - scenario_seed_base())
-    return frame
-
-
-def scenario_seed_base() -> int:
-    """Seed of replicate 0: the shipped scenarios' own seed."""
-    return load_scenario(SCENARIO_DIR / "status_quo.yaml").seed
-
-
-def run_demo(out: Path, *, seeds: int = 5, years: int | None = None, workers: int = 2) -> int:
-    """Run the comparison, write out/demo_timeseries.parquet and the figure, print the table."""
-    from analysis.plots import policy_comparison_figure
-    from analysis.tables import final_year_table
-
-    base = scenario_seed_base()
-    tasks = [(name, base + r, years) for r in range(seeds) for name in POLICIES]
-    frames = []
-    print(f"Running {len(POLICIES)} policies x {seeds} seeds on ouyang_road "
-          f"({workers} worker{'s' if workers > 1 else ''})...")
-    with ProgressBar(len(tasks), label="demo", delay_s=0.0) as bar, \
-            ProcessPoolExecutor(max_workers=workers) as pool:
-        for i, frame in enumerate(pool.map(_run_one, tasks), start=1):
-            frames.append(frame)
-            bar.update(i)
-    timeseries = pd.concat(frames, ignore_index=True)
-    out.mkdir(parents=True, exist_ok=True)
-    data_path = write_table(timeseries, out / "demo_timeseries", "parquet")
-    figure_paths = policy_comparison_figure(timeseries, out / "policy_comparison", order=POLICIES)
+    sweep = load_sweep(SWEEP_FILE)
+    results = out / "policy-comparison"
+    print(f"Running {SWEEP_FILE.relative_to(ROOT)}: {len(sweep.scenarios)} policies x "
+          f"{sweep.replicates} replicates on ouyang_road, engine {sweep.engine}, {workers} worker(s)")
+    with ProgressBar(1, label="demo", enabled=not quiet, delay_s=0.0) as bar:
+        summary = run_sweep(sweep, results, make_executor(workers, None, None),
+                            progress=lambda done, total, failed: bar.update(done, total))
+    print(summary.text())
+    columns = sorted(set(DEMO_METRICS) | set(TABLE_METRICS))
+    timeseries = load_timeseries(results, columns=columns)
+    figure = policy_comparison_figure(timeseries, out / "policy_comparison", order=POLICIES)
+    report_dir = out / "report"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    with open(report_dir / "report.log", "w") as log, contextlib.redirect_stdout(log):
+        run_report(results, report_dir)
     print()
     print(final_year_table(timeseries, order=POLICIES))
     print()
-    print("wrote " + ", ".join(str(p) for p in [data_path, *figure_paths]))
+    print("wrote " + ", ".join(str(p) for p in figure))
+    print(f"      {report_dir / 'report.html'} (comparison figures, paired differences, provenance)")
+    print(f"      results of every run in {results}")
+    if summary.failed:
+        print(f"{len(summary.failed)} of {summary.total} runs failed: see {report_dir / 'report.html'}")
+        return 1
     return 0

@@ -8,6 +8,7 @@ compositions (docs/ODD.md, "Input data"), so that nothing about the outcome is w
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,10 @@ from sim.params import HOUSING_TYPES, Params
 REQUIRED_COLUMNS = ("estate_id", "households", "floor_area_m2", "housing_type", "x_m", "y_m")
 OPTIONAL_COLUMNS = ("block", "gates", "fee_yuan_per_m2", "fund_yuan", "condition")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+MAX_ESTATE_HOUSEHOLDS = 100_000
+"""Most households one CSV estate may have (the largest Chinese estates have tens of thousands)."""
+MAX_ESTATE_GATES = 1_000
+"""Most entrances one CSV estate may have."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ def fill_defaults(estates: pd.DataFrame, params: Params) -> pd.DataFrame:
         else:
             missing = out[column].isna().to_numpy()
             if missing.any():
-                column_values = out[column].to_numpy(dtype=object if column == "block" else float)
+                column_values = np.array(out[column], dtype=object if column == "block" else float)
                 column_values[missing] = values[missing]
                 out[column] = column_values
     out["block"] = out["block"].astype(str)
@@ -109,13 +114,38 @@ def fill_defaults(estates: pd.DataFrame, params: Params) -> pd.DataFrame:
 
 # --- CSV ----------------------------------------------------------------------------------
 
+def _read_header_and_check_rows(path: Path, source: str) -> list[str]:
+    """The CSV's column names; a row with more values than columns is an error naming its line.
+
+    (pandas would silently take the extra leading values as an index and shift every column.)
+    """
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = csv.reader(handle)
+            header = next(rows, [])
+            for row in rows:
+                if len(row) > len(header):
+                    raise InputError(source, None, f"row {rows.line_num}: {len(row)} values but "
+                                     f"{len(header)} columns in the header")
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        raise InputError(source, None, f"not a readable CSV file ({exc})") from None
+    return [c.strip() for c in header]
+
+
 def read_district_csv(path: Path, params: Params) -> District:
     """Read a district CSV (one row per estate) and check it; errors name the file and column."""
     source = str(path)
     if not path.is_file():
         raise InputError(source, "district.csv", "file not found")
+    header = _read_header_and_check_rows(path, source)
+    if not any(header):
+        raise InputError(source, None, "not a district CSV: the file has no header row")
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputError(source, repeated[0], "column given more than once")
     try:
-        raw = pd.read_csv(path, dtype={"estate_id": str, "block": str, "housing_type": str})
+        raw = pd.read_csv(path, dtype={"estate_id": str, "block": str, "housing_type": str},
+                          encoding="utf-8-sig", index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(source, None, f"not a readable CSV file ({exc})") from None
     raw.columns = [str(c).strip() for c in raw.columns]
@@ -131,36 +161,44 @@ def read_district_csv(path: Path, params: Params) -> District:
     return District(path.stem, fill_defaults(raw, params))
 
 
+def _shown(value) -> str:
+    """A CSV cell as the author wrote it (no numpy reprs in messages)."""
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def _check_numeric(estates: pd.DataFrame, column: str, source: str, *, positive: bool,
                    integer: bool = False, upper: float | None = None, required: bool = True):
     values = pd.to_numeric(estates[column], errors="coerce")
     bad_text = values.isna() & estates[column].notna()
     if bad_text.any():
         row = int(np.flatnonzero(bad_text.to_numpy())[0])
-        raise InputError(source, column, f"row {row + 2}: {estates[column].iloc[row]!r} is not a number")
+        raise InputError(source, column,
+                         f"row {row + 2}: {_shown(estates[column].iloc[row])} is not a number")
     if required and values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0])
         raise InputError(source, column, f"row {row + 2}: empty value")
     finite = values.dropna()
     if not np.isfinite(finite).all():
-        raise InputError(source, column, "values must be finite numbers")
-    low_bad = finite <= 0 if positive else finite < 0
-    if low_bad.any():
-        row = int(low_bad[low_bad].index[0])
-        what = "positive" if positive else "zero or more"
-        raise InputError(source, column, f"row {row + 2}: {finite[row]!r} must be {what}")
-    if upper is not None and (finite > upper).any():
-        row = int((finite > upper).idxmax())
-        raise InputError(source, column, f"row {row + 2}: {finite[row]!r} must be at most {upper}")
-    if integer and (finite != np.floor(finite)).any():
-        row = int((finite != np.floor(finite)).idxmax())
-        raise InputError(source, column, f"row {row + 2}: {finite[row]!r} must be a whole number")
+        row = int(finite.index[~np.isfinite(finite.to_numpy())][0])
+        raise InputError(source, column, f"row {row + 2}: values must be finite numbers")
+    problems = [(finite <= 0, "positive") if positive else (finite < 0, "zero or more")]
+    if upper is not None:
+        problems.append((finite > upper, f"at most {_shown(upper)}"))
+    if integer:
+        problems.append((finite != np.floor(finite), "a whole number"))
+    for bad, what in problems:
+        if bad.any():
+            row = int(bad.idxmax())
+            raise InputError(source, column, f"row {row + 2}: {_shown(finite[row])} must be {what}")
     estates[column] = values
 
 
 def validate_estates(estates: pd.DataFrame, source: str) -> None:
     """Check an estates table in place (types, ranges, unique ids, known housing types)."""
-    estates.reset_index(drop=True, inplace=True)
+    estates.index = pd.RangeIndex(len(estates))
     ids = estates["estate_id"]
     if ids.isna().any() or (ids.astype(str).str.strip() == "").any():
         row = int(np.flatnonzero((ids.isna() | (ids.astype(str).str.strip() == "")).to_numpy())[0])
@@ -170,7 +208,8 @@ def validate_estates(estates: pd.DataFrame, source: str) -> None:
     if duplicated.any():
         raise InputError(source, "estate_id",
                          f"duplicate estate_id {estates['estate_id'][duplicated].iloc[0]!r}")
-    _check_numeric(estates, "households", source, positive=True, integer=True)
+    _check_numeric(estates, "households", source, positive=True, integer=True,
+                   upper=MAX_ESTATE_HOUSEHOLDS)
     _check_numeric(estates, "floor_area_m2", source, positive=True)
     _check_numeric(estates, "x_m", source, positive=False)
     _check_numeric(estates, "y_m", source, positive=False)
@@ -184,7 +223,7 @@ def validate_estates(estates: pd.DataFrame, source: str) -> None:
         raise InputError(source, "housing_type",
                          f"unknown housing type {estates['housing_type'][unknown].iloc[0]!r} "
                          f"(known: {', '.join(HOUSING_TYPES)})")
-    optional_checks = {"gates": dict(positive=False, integer=True),
+    optional_checks = {"gates": dict(positive=False, integer=True, upper=MAX_ESTATE_GATES),
                        "fee_yuan_per_m2": dict(positive=False),
                        "fund_yuan": dict(positive=False),
                        "condition": dict(positive=False, upper=1.0)}
@@ -332,7 +371,8 @@ def ouyang_road(params: Params | None = None) -> District:
     return District("ouyang_road", table)
 
 
-PRESETS = {"ouyang_road": ouyang_road}
+PRESETS = {"ouyang_road": ouyang_road,  # sim/shanghai.py builds on this module: imported on use
+           "shanghai": lambda params=None: __import__("sim.shanghai", fromlist=["_"]).shanghai(params)}
 """Built-in districts by name (the vectorized engine's issue adds `shanghai`)."""
 
 

@@ -148,6 +148,11 @@ def incident_rate(mode, quality, p: Params):
     return p.incident_rate_per_1000hh * (1.0 - p.incident_security_effect * quality) * open_factor
 
 
+def remember_incidents(felt_rate, observed_rate, p: Params):
+    """The incident rate residents feel: a running memory of the months' observed rates."""
+    return felt_rate + p.incident_memory_rate * (observed_rate - felt_rate)
+
+
 def decay_condition(condition, quality, p: Params):
     """Building condition after a month of wear; good upkeep slows the decay."""
     decay = p.condition_decay_per_month * (1.0 - p.upkeep_decay_reduction * quality)
@@ -197,12 +202,18 @@ def update_satisfaction(satisfaction, perceived, taste, p: Params):
 # --- 4. fees -------------------------------------------------------------------------------
 
 def cooperation_terms(coop_type, p: Params):
-    """(log-odds shift, weight on neighbours' payment) of a cooperation type."""
+    """(log-odds shift, weight on neighbours' payment, weight on enforcement) of a cooperation type.
+
+    Conditional cooperators follow their neighbours (slope below one); free riders ignore them
+    but respond more strongly to enforcement (Fehr & Gächter 2000); unconditional payers pay.
+    """
     shifts = (0.0, p.free_rider_shift, p.unconditional_shift)
     slopes = (p.conditional_slope * p.pay_neighbour_weight, 0.0, 0.0)
+    enforced = (p.pay_enforcement_weight, p.pay_enforcement_weight * p.free_rider_enforcement_response,
+                p.pay_enforcement_weight)
     if isinstance(coop_type, np.ndarray):
-        return np.asarray(shifts)[coop_type], np.asarray(slopes)[coop_type]
-    return shifts[coop_type], slopes[coop_type]
+        return np.asarray(shifts)[coop_type], np.asarray(slopes)[coop_type], np.asarray(enforced)[coop_type]
+    return shifts[coop_type], slopes[coop_type], enforced[coop_type]
 
 
 def enforcement(committee_active, committee_capacity, friction):
@@ -211,7 +222,7 @@ def enforcement(committee_active, committee_capacity, friction):
 
 
 def payment_probability(satisfaction, habit, type_shift, neighbour_weight, neighbour_rate,
-                        enforcement_level, fee_yuan_per_m2, p: Params):
+                        enforcement_weight, enforcement_level, fee_yuan_per_m2, p: Params):
     """Chance a household pays this month's fee.
 
     Rises with satisfaction, its own habit, neighbours' payment (conditional cooperation) and
@@ -221,7 +232,7 @@ def payment_probability(satisfaction, habit, type_shift, neighbour_weight, neigh
                 + p.pay_satisfaction_weight * (satisfaction - 0.5)
                 + p.pay_habit_weight * (habit - 0.5)
                 + neighbour_weight * (neighbour_rate - 0.5)
-                + p.pay_enforcement_weight * enforcement_level
+                + enforcement_weight * enforcement_level
                 - p.pay_burden_weight * (fee_yuan_per_m2 - p.reference_fee_yuan_per_m2))
     return logistic(log_odds)
 

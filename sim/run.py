@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,14 +28,60 @@ class RunResult:
     events: list[tuple[int, str]]
 
 
+MEMORY_BYTES: dict[str, tuple[float, float, float]] = {
+    "mesa": (3_000.0, 20_000.0, 300e6),
+    "vector": (160.0, 4_000.0, 300e6),
+}
+"""Peak memory of each engine: (bytes per household, per estate, fixed), with margin over what was
+measured (docs/PERFORMANCE.md: Mesa ~2.3 kB per household agent; vector ~80 B per household)."""
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the system can give a new run now (MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(scenario: Scenario, engine: str) -> None:
+    """Refuse, before it starts, a run whose district would not fit in the memory available."""
+    if engine not in MEMORY_BYTES:
+        return
+    district = scenario.load_district()
+    per_household, per_estate, fixed = MEMORY_BYTES[engine]
+    needed = fixed + per_household * district.households + per_estate * len(district)
+    available = available_memory_bytes()
+    if available is not None and needed > available:
+        hint = " (try --engine vector)" if engine == "mesa" else ""
+        raise InputError(scenario.source, "district",
+                         f"{district.name} ({district.households:,} households) needs about "
+                         f"{needed / 1e9:.1f} GB on the {engine} engine but only "
+                         f"{available / 1e9:.1f} GB of memory is available{hint}")
+
+
 def make_model(scenario: Scenario, engine: str = "mesa"):
-    """A model of the scenario on the chosen engine, ready to step month by month."""
+    """A model of the scenario on the chosen engine, ready to step month by month.
+
+    A district too large for the memory available is refused first (InputError).
+    """
+    if engine in MEMORY_BYTES:
+        check_memory(scenario, engine)
     if engine == "mesa":
         from sim.mesa_engine import EstateGovernanceModel
 
         return EstateGovernanceModel(scenario)
     if engine == "vector":
-        raise InputError("--engine", "vector", "the vectorized engine is not yet available")
+        from sim.vector_engine import VectorModel
+
+        return VectorModel(scenario)
     raise InputError("--engine", engine, f"unknown engine (choose from {', '.join(ENGINES)})")
 
 

@@ -51,6 +51,11 @@ POLICY_PARAMETERS: dict[str, dict[str, str]] = {
 
 POLICIES: tuple[str, ...] = tuple(POLICY_PARAMETERS)
 
+MAX_YEARS = 100
+"""Longest run a scenario (or a --years flag) may ask for."""
+SEED_LIMIT = 2**63
+"""Seeds are whole numbers in [0, SEED_LIMIT): they fit a 64-bit signed integer column."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -97,8 +102,8 @@ class GenerateSpec(_Strict):
 class DistrictSpec(_Strict):
     """Where a run's estates come from: exactly one of preset, csv, generate."""
 
-    preset: str | None = None
-    csv: str | None = None
+    preset: str | None = Field(None, min_length=1)
+    csv: str | None = Field(None, min_length=1)
     generate: GenerateSpec | None = None
 
     @model_validator(mode="after")
@@ -117,8 +122,8 @@ class ScenarioSpec(_Strict):
     description: str = ""
     district: DistrictSpec
     policy: PolicySpec = Field(default_factory=PolicySpec)
-    years: int = Field(10, ge=1, le=100)
-    seed: int = Field(0, ge=0, lt=2**63)
+    years: int = Field(10, ge=1, le=MAX_YEARS)
+    seed: int = Field(0, ge=0, lt=SEED_LIMIT)
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -144,13 +149,19 @@ class Scenario:
     def with_overrides(self, *, years: int | None = None, seed: int | None = None,
                        params: dict[str, Any] | None = None) -> Scenario:
         """A copy with the years, seed or some parameters changed (CLI flags, sweeps)."""
+        if years is not None and not 1 <= years <= MAX_YEARS:
+            raise InputError(self.source, "years", f"{years} is outside [1, {MAX_YEARS}]")
+        if seed is not None and not 0 <= seed < SEED_LIMIT:
+            raise InputError(self.source, "seed", f"{seed} is outside [0, 2**63)")
         merged = self.params.overridden()
         for name, value in (params or {}).items():
             merged[name] = coerce_parameter(name, value, source=self.source)
+        # housing-type defaults fill the district's missing columns: changing one rebuilds it
+        rebuild = any(PARAMETER_INDEX[name].group == "housing" for name in (params or {}))
         return Scenario(self.name, self.description, self.district, self.policies,
                         self.years if years is None else years,
                         self.seed if seed is None else seed, Params(merged, source=self.source),
-                        self.path, self._district_cache)
+                        self.path, [] if rebuild else self._district_cache)
 
     def load_district(self) -> District:
         """The district's estates (loaded once and kept)."""
@@ -180,7 +191,10 @@ def _load_district(spec: dict[str, Any], params: Params, source: str) -> Distric
     if "preset" in spec:
         return load_preset(spec["preset"], params, source)
     if "csv" in spec:
-        return read_district_csv(Path(spec["csv"]), params)
+        path = Path(spec["csv"])
+        if not path.is_file():
+            raise InputError(source, "district.csv", f"file not found: {path}")
+        return read_district_csv(path, params)
     return generate_district(params=params, **spec["generate"])
 
 
@@ -205,6 +219,8 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """Read a YAML file that must hold a mapping; errors name the file."""
     source = str(path)
+    if path.is_dir():
+        raise InputError(source, None, "is a folder, not a file")
     if not path.is_file():
         raise InputError(source, None, "file not found")
     try:
@@ -236,6 +252,8 @@ def first_validation_error(exc: ValidationError) -> tuple[str, str]:
         message = "unknown key"
     elif error["type"] == "missing":
         message = "required key is missing"
+    elif error["type"] in ("dict_type", "model_type"):
+        message = "must be a mapping (key: value pairs)"
     elif message.startswith("Value error, "):
         message = message[len("Value error, "):]
     return key, message

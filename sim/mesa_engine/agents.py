@@ -37,6 +37,7 @@ class ManagementArea:
         self.needed_yuan = self.spend_yuan = 0.0
         self.incidents = 0
         self.incident_rate = 0.0
+        self.felt_incident_rate = 0.0
         self.perceived = 0.5
         self.collection_rate = 0.0
         self.revenue_yuan = self.subsidy_yuan = 0.0
@@ -90,6 +91,7 @@ class ManagementArea:
         self.quality = rules.adjust_quality(self.quality, self.target, p)
         self.incidents = incidents
         self.incident_rate = 1000.0 * incidents / len(self.members)
+        self.felt_incident_rate = rules.remember_incidents(self.felt_incident_rate, self.incident_rate, p)
         self.condition = rules.decay_condition(self.condition, self.quality, p)
         self.condition, self.fund_yuan = rules.repair(self.condition, self.fund_yuan,
                                                       self.floor_area_m2, p)
@@ -101,8 +103,8 @@ class ManagementArea:
         p = self.model.p
         c = self.committee
         heard = rules.heard(c.active, c.capacity, self.reception_point, p)
-        self.perceived = rules.perceived_conditions(self.quality, self.condition, self.incident_rate,
-                                                    heard, p)
+        self.perceived = rules.perceived_conditions(self.quality, self.condition,
+                                                    self.felt_incident_rate, heard, p)
         self.fee_due = self.fee_due_per_m2
         self.enforcement = rules.enforcement(c.active, c.capacity, self.friction)
         self.quit_probability = rules.volunteer_quit_probability(self.friction, p)
@@ -142,7 +144,8 @@ class Household(mesa.Agent):
         self.floor_area_m2 = floor_area_m2
         self.owner = owner
         self.coop_type = coop_type
-        self.type_shift, self.neighbour_weight = rules.cooperation_terms(coop_type, model.p)
+        self.type_shift, self.neighbour_weight, self.enforcement_weight = rules.cooperation_terms(
+            coop_type, model.p)
         self.taste = taste
         self.habit = habit
         self.volunteer = volunteer
@@ -157,7 +160,7 @@ class Household(mesa.Agent):
         if area.fee_due > 0.0:
             chance = rules.payment_probability(self.satisfaction, self.habit, self.type_shift,
                                                self.neighbour_weight, area.collection_rate,
-                                               area.enforcement, area.fee_due, p)
+                                               self.enforcement_weight, area.enforcement, area.fee_due, p)
             paid = model.pay_draws[self.index] < chance
             self.habit = rules.update_habit(self.habit, 1.0 if paid else 0.0, p)
             due = area.fee_due * self.floor_area_m2

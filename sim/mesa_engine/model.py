@@ -1,9 +1,10 @@
 """The Mesa engine: the estate-governance model with one Mesa agent per household.
 
-EstateGovernanceModel.step() is one month of MODEL.md, in order: service, events, satisfaction,
-fees, firm accounts, committees, the street office (and, at the start of each year, its policy
-round), then the record. Every agent reads last month's state (simultaneous update), so the
-vectorized engine can take the same steps over arrays.
+EstateGovernanceModel.step() is one month of MODEL.md: at the start of each year the street
+office's policy round, then service, events, satisfaction, fees, firm accounts, committees, the
+street office's monthly work, and the record. The month is staged: within a stage every agent
+reads the state the previous stage left (docs/ODD.md lists what each stage reads), so the
+vectorized engine takes the same stages over arrays and agrees with this one.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class EstateGovernanceModel(mesa.Model):
             firm = int(state.estate_firm[e])
             if firm >= 0:
                 self.assign_firm(area, self.firms[firm], FULL_SERVICE, log=False)
+            elif area.committee.active:
+                area.mode = SELF_MANAGED
             self.areas.append(area)
         self._renumber_areas()
         floor = state.household_floor_m2.tolist()
@@ -108,8 +111,9 @@ class EstateGovernanceModel(mesa.Model):
         area.quality = area.target
         c = area.committee
         heard = rules.heard(c.active, c.capacity, area.reception_point, p)
-        safety_incidents = rules.incident_rate(area.mode, area.quality, p)
-        area.perceived = rules.perceived_conditions(area.quality, area.condition, safety_incidents, heard, p)
+        area.felt_incident_rate = rules.incident_rate(area.mode, area.quality, p)
+        area.perceived = rules.perceived_conditions(area.quality, area.condition, area.felt_incident_rate,
+                                                    heard, p)
         for h in area.members:
             h.satisfaction = rules.clip01(area.perceived + h.taste)
         area.mean_satisfaction = float(np.mean([h.satisfaction for h in area.members]))
@@ -208,6 +212,7 @@ class EstateGovernanceModel(mesa.Model):
         merged.condition = float(np.average([a.condition for a in members], weights=floors))
         merged.quality = float(np.average([a.quality for a in members], weights=homes))
         merged.collection_rate = float(np.average([a.collection_rate for a in members], weights=homes))
+        merged.felt_incident_rate = float(np.average([a.felt_incident_rate for a in members], weights=homes))
         merged.mean_satisfaction = float(np.average([a.mean_satisfaction for a in members], weights=homes))
         merged.revenue_yuan = sum(a.revenue_yuan for a in members)
         merged.subsidy_yuan = sum(a.subsidy_yuan for a in members)
@@ -315,3 +320,25 @@ class EstateGovernanceModel(mesa.Model):
                  MODES[a.mode], a.firm.index if a.firm is not None else -1, a.quality,
                  a.collection_rate, a.mean_satisfaction, a.fund_per_m2) for a in self.areas]
         return pd.DataFrame(rows, columns=list(AREA_COLUMNS))
+
+    def estate_outcomes(self) -> pd.DataFrame:
+        """One row per original estate: its area's quality and collection rate, its households' satisfaction.
+
+        Type and households are the estate's at the start; the rest is now. Read-only.
+        """
+        start_households = self.estates["households"].to_numpy()
+        estate_of = np.repeat(np.arange(len(self.estates)), start_households)
+        satisfaction_sum = np.zeros(len(self.estates))
+        for h in self.households:
+            satisfaction_sum[estate_of[h.index]] += h.satisfaction
+        area_of = {e: area for area in self.areas for e in area.estates}
+        return pd.DataFrame({
+            "estate_id": self.estates["estate_id"].to_numpy(),
+            "housing_type": self.estates["housing_type"].to_numpy(),
+            "households": start_households,
+            "area_id": [area_of[e].area_id for e in range(len(self.estates))],
+            "mode": [MODES[area_of[e].mode] for e in range(len(self.estates))],
+            "service_quality": [area_of[e].quality for e in range(len(self.estates))],
+            "fee_collection_rate": [area_of[e].collection_rate for e in range(len(self.estates))],
+            "satisfaction": satisfaction_sum / start_households,
+        })

@@ -1,0 +1,353 @@
+"""`estate-sim compare RESULTS`: policies of a sweep compared, with honest uncertainty.
+
+From a sweep's results folder (analysis/results.py) this makes
+
+- ``timeseries``: per policy and month, the mean over runs and a band (95% CI of the mean by
+  default, or the 95% envelope of the runs);
+- ``final_distributions``: each policy's final-year values (mean of the last simulated year's
+  months), one point per run, over a box (quartiles; whiskers 1.5 IQR);
+- ``paired_differences``: each policy minus the baseline, run by run on (design_point, replicate)
+  — common random numbers — with a BCa bootstrap 95% CI of the mean difference;
+- ``differences_by_area_size`` and ``differences_by_housing_type``: the same for the areas'
+  household-weighted means, split into small (< 200 households) and large management areas, and
+  by housing type (groups are the areas at the END of the run: a merged area counts as large);
+- ``comparison_table`` and ``subgroup_table`` (CSV and Markdown): means, intervals, differences.
+
+Failed runs are counted per policy in the tables, the captions and on stdout; a run whose partner
+failed is excluded from the paired differences only, and counted there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.plots import Band, difference_figure, distribution_figure, save_figure, timeseries_figure
+from analysis.results import load_areas, load_manifest, load_runs, load_timeseries
+from analysis.style import label, metric_title, metric_unit, policy_order
+from analysis.uncertainty import (
+    CONFIDENCE,
+    N_RESAMPLES,
+    PAIR_KEYS,
+    Pairing,
+    bootstrap_mean_ci,
+    household_weighted,
+    paired_differences,
+)
+from sim.errors import InputError
+from sim.experiments.store import KEY_COLUMNS
+from sim.outputs import AREA_COLUMNS, TIMESERIES_COLUMNS
+
+DEFAULT_METRICS = ("service_quality", "fee_collection_rate", "satisfaction", "active_firms",
+                   "cost_per_household", "rc_workload")
+OUTCOMES = tuple(c for c in TIMESERIES_COLUMNS if c not in ("run_id", "month", "year"))
+"""Metrics `compare` accepts: the timeseries contract's outcome columns."""
+AREA_OUTCOMES = tuple(c for c in ("service_quality", "fee_collection_rate", "satisfaction",
+                                  "fund_per_m2") if c in AREA_COLUMNS)
+SMALL_AREA_HOUSEHOLDS = 200
+"""Management areas with fewer households than this are 'small' (the article's threshold)."""
+SUBGROUPS = {"area size": "size_group", "housing type": "housing_type"}
+"""Splits of the areas' outcomes: grouping's name -> column."""
+
+
+@dataclass
+class Comparison:
+    """A sweep's policies compared: the data, the pairing and the summary tables."""
+
+    folder: Path
+    manifest: dict
+    baseline: str
+    metrics: list[str]
+    order: list[str]
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame
+    final: pd.DataFrame
+    pairing: Pairing
+    summary: pd.DataFrame
+    subgroups: pd.DataFrame = field(default_factory=pd.DataFrame)
+    subgroup_pairings: dict[str, Pairing] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        """Per policy: runs stored, finished ok, failed."""
+        status = self.runs.groupby("scenario")["status"]
+        table = pd.DataFrame({"runs": status.size(), "ok": status.apply(lambda s: (s == "ok").sum())})
+        table["failed"] = table["runs"] - table["ok"]
+        return table.reindex(self.order)
+
+    @property
+    def planned_runs(self) -> int | None:
+        """How many runs the sweep plans (None when the manifest does not say)."""
+        return self.manifest.get("sweep", {}).get("runs")
+
+    @property
+    def final_year(self) -> int:
+        """The last simulated year, whose months the final-year values average."""
+        return int(self.timeseries["year"].max())
+
+    def runs_text(self) -> str:
+        """Per policy 'ok/stored, failed' for captions and stdout."""
+        parts = [f"{label(name)} {row.ok} ok" + (f", {row.failed} FAILED" if row.failed else "")
+                 for name, row in self.failures.iterrows()]
+        text = "Runs per policy: " + "; ".join(parts) + "."
+        stored = len(self.runs)
+        if self.planned_runs and stored < self.planned_runs:
+            text += f" Only {stored} of the sweep's {self.planned_runs} runs are stored (incomplete)."
+        return text
+
+    def unpaired_text(self) -> str:
+        """Per policy, how many runs lost their partner and left the paired differences."""
+        lost = self.pairing.unpaired.groupby("scenario").size()
+        if lost.empty:
+            return "Every run is paired with the baseline's."
+        return ("Unpaired runs (partner failed), left out of the differences only: "
+                + "; ".join(f"{label(name)} {n}" for name, n in lost.items()) + ".")
+
+
+def _check_metrics(metrics: Sequence[str]) -> list[str]:
+    metrics = list(dict.fromkeys(metrics))
+    for metric in metrics:
+        if metric not in OUTCOMES:
+            raise InputError("command line", "--metrics",
+                             f"unknown metric {metric!r} (choose from {', '.join(OUTCOMES)})")
+    if not metrics:
+        raise InputError("command line", "--metrics", "give at least one metric")
+    return metrics
+
+
+def final_year_values(timeseries: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """One row per run: the mean of each metric over the months of the run's last year."""
+    last = timeseries["year"] == timeseries.groupby("run_id")["year"].transform("max")
+    return (timeseries[last].groupby(list(KEY_COLUMNS), sort=False)[list(metrics)].mean()
+            .reset_index())
+
+
+def _interval_columns(values: np.ndarray, prefix: str) -> dict[str, float | str | int]:
+    ci = bootstrap_mean_ci(values)
+    return {f"{prefix}mean": ci.estimate, f"{prefix}low": ci.low, f"{prefix}high": ci.high,
+            f"{prefix}ci_method": ci.method}
+
+
+def _summarise(values: pd.DataFrame, pairing: Pairing, metrics: Sequence[str], order: Sequence[str],
+               baseline: str, groups: Sequence[str] = ()) -> pd.DataFrame:
+    rows = []
+    keys = ["scenario", *groups]
+    by_cell = dict(tuple(values.groupby(keys, sort=False)))
+    diffs = dict(tuple(pairing.differences.groupby(keys, sort=False)))
+    lost = {(k if isinstance(k, tuple) else (k,)): n
+            for k, n in pairing.unpaired.groupby(keys, sort=False).size().items()}
+    cells = sorted(by_cell, key=lambda k: (order.index(k[0]), *map(str, k[1:])))
+    for cell in cells:
+        runs = by_cell[cell]
+        for metric in metrics:
+            row = dict(zip(keys, cell, strict=True))
+            row.update(metric=metric, unit=metric_unit(metric), n=len(runs))
+            row.update(_interval_columns(runs[metric].to_numpy(), ""))
+            row["p2.5"], row["p97.5"] = np.quantile(runs[metric], [0.025, 0.975])
+            if cell[0] != baseline:
+                diff = diffs.get(cell)
+                paired = diff[metric].to_numpy() if diff is not None else np.array([])
+                row.update(_interval_columns(paired, "diff_"))
+                row.update(pairs=len(paired), unpaired=int(lost.get(cell, 0)))
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    if "pairs" in table:
+        table = table.astype({"pairs": "Int64", "unpaired": "Int64"})
+    return table
+
+
+def compare_results(folder: str | Path, baseline: str = "status_quo",
+                    metrics: Sequence[str] = DEFAULT_METRICS) -> Comparison:
+    """Load a results folder and compare its policies with the baseline (tables, no figures)."""
+    folder = Path(folder)
+    manifest = load_manifest(folder)
+    metrics = _check_metrics(metrics)
+    runs = load_runs(folder)
+    scenarios = list(dict.fromkeys(
+        [s["name"] for s in manifest.get("sweep", {}).get("scenarios", [])] + list(runs["scenario"])))
+    if baseline not in scenarios:
+        raise InputError("command line", "--baseline",
+                         f"no scenario {baseline!r} in {folder} (it has {', '.join(scenarios)})")
+    ok = runs[runs["status"] == "ok"]
+    if ok.empty:
+        first = runs["error"].dropna().iloc[0] if runs["error"].notna().any() else "no runs stored"
+        raise InputError(str(folder), None, f"no run finished ok ({len(runs)} stored; "
+                         f"first error: {first})")
+    order = policy_order([s for s in scenarios if s in set(runs["scenario"])], first=baseline)
+    timeseries = load_timeseries(folder, columns=metrics)
+    final = final_year_values(timeseries, metrics)
+    pairing = paired_differences(final, baseline, metrics)
+    summary = _summarise(final, pairing, metrics, order, baseline)
+    comparison = Comparison(folder, manifest, baseline, metrics, order, runs, timeseries, final,
+                            pairing, summary)
+    area_metrics = [m for m in metrics if m in AREA_OUTCOMES]
+    if area_metrics:
+        _add_subgroups(comparison, load_areas(folder), area_metrics)
+    return comparison
+
+
+def _add_subgroups(comparison: Comparison, areas: pd.DataFrame, metrics: list[str]) -> None:
+    small = areas["households"] < SMALL_AREA_HOUSEHOLDS
+    areas = areas.assign(size_group=np.where(small, f"small (< {SMALL_AREA_HOUSEHOLDS} hh)",
+                                             f"large (≥ {SMALL_AREA_HOUSEHOLDS} hh)"))
+    tables = []
+    for grouping, column in SUBGROUPS.items():
+        values = household_weighted(areas, [column], metrics)
+        pairing = paired_differences(values, comparison.baseline, metrics, groups=[column])
+        comparison.subgroup_pairings[grouping] = pairing
+        table = _summarise(values, pairing, metrics, comparison.order, comparison.baseline, [column])
+        tables.append(table.rename(columns={column: "group"}).assign(grouping=grouping))
+    subgroups = pd.concat(tables, ignore_index=True)
+    comparison.subgroups = subgroups[["grouping", *subgroups.columns.drop("grouping")]]
+
+
+def number_text(value: float) -> str:
+    """A number with as many decimals as its size needs ('–' when missing)."""
+    if not np.isfinite(value):
+        return "–"
+    magnitude = abs(value)
+    digits = 3 if magnitude < 10 else 1 if magnitude < 1000 else 0
+    return f"{value:,.{digits}f}"
+
+
+def interval_text(row: pd.Series, prefix: str) -> str:
+    """'mean [low, high]' from a summary row's columns <prefix>mean, <prefix>low, <prefix>high."""
+    mean, low, high = (row.get(f"{prefix}{k}", np.nan) for k in ("mean", "low", "high"))
+    if not np.isfinite(mean):
+        return "–"
+    return f"{number_text(mean)} [{number_text(low)}, {number_text(high)}]"
+
+
+def _markdown(table: pd.DataFrame, comparison: Comparison, groups: Sequence[str] = ()) -> str:
+    failures = comparison.failures
+    header = [*groups, "policy", "runs ok / failed", "mean [95% CI]", "2.5–97.5% of runs",
+              f"Δ vs {label(comparison.baseline)} [95% CI]", "pairs (unpaired)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in table.iterrows():
+        name = row["scenario"]
+        is_baseline = name == comparison.baseline
+        cells = [*(str(row[c]) for c in groups), label(name),
+                 f"{failures.loc[name, 'ok']} / {failures.loc[name, 'failed']}",
+                 interval_text(row, ""), f"{number_text(row['p2.5'])} – {number_text(row['p97.5'])}",
+                 "(baseline)" if is_baseline else interval_text(row, "diff_"),
+                 "" if is_baseline else f"{row['pairs']} ({row['unpaired']})"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def methods_text(comparison: Comparison) -> str:
+    """What the numbers are: final-year values, intervals, pairing, failures."""
+    points = comparison.runs["design_point"].nunique()
+    return (
+        f"Final-year value: a run's mean over the months of year {comparison.final_year}. "
+        f"Means over runs ({points} design point{'s' if points > 1 else ''} × replicates) with "
+        f"{100 * CONFIDENCE:g}% BCa bootstrap CIs ({N_RESAMPLES} resamples, seeded); "
+        "'2.5–97.5% of runs' is the spread of the runs themselves. Δ: the mean of run-by-run "
+        f"differences from {label(comparison.baseline)}, paired on ({', '.join(PAIR_KEYS)}) — "
+        "common random numbers — with its BCa bootstrap CI. " + comparison.runs_text() + " "
+        + comparison.unpaired_text())
+
+
+def comparison_markdown(comparison: Comparison) -> str:
+    """The comparison table (and the subgroup table) as Markdown, with a note on methods."""
+    parts = [f"# Policies compared with {label(comparison.baseline)}", "", methods_text(comparison)]
+    for metric in comparison.metrics:
+        part = comparison.summary[comparison.summary["metric"] == metric]
+        parts += ["", f"## {metric_title(metric)} ({metric_unit(metric)})", "",
+                  _markdown(part, comparison)]
+    if not comparison.subgroups.empty:
+        parts += ["", "# By management area (household-weighted means over each run's areas at the "
+                  "end of the run)", "",
+                  f"Small areas: fewer than {SMALL_AREA_HOUSEHOLDS} households. Groups are the "
+                  "areas at the end of the run, so mergers move households from small to large "
+                  "areas: compare within a policy's own composition. A run with no area of a group "
+                  "has no value for it; such runs count as unpaired."]
+        for (grouping, metric), part in comparison.subgroups.groupby(["grouping", "metric"], sort=False):
+            parts += ["", f"## {metric_title(metric)} ({metric_unit(metric)}) by {grouping}", "",
+                      _markdown(part, comparison, ["group"])]
+    return "\n".join(parts) + "\n"
+
+
+def write_comparison(comparison: Comparison, out: str | Path, band: Band | None = None) -> list[Path]:
+    """Write the figures (PNG and SVG) and the tables (CSV and Markdown) into `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    band = band or Band()
+    c = comparison
+    counts = {name: f"{row.ok} runs" + (f", {row.failed} failed" if row.failed else "")
+              for name, row in c.failures.iterrows()}
+    written = []
+    fig = timeseries_figure(c.timeseries, c.metrics, c.order, band=band, counts=counts,
+                            title=f"Policies compared — line: mean over runs; band: {band.describe()}",
+                            caption=c.runs_text() + " Bands that overlap do not show that policies do "
+                                    "not differ: the paired differences do (paired_differences).")
+    written += save_figure(fig, out / "timeseries")
+    fig = distribution_figure(c.final, c.metrics, c.order,
+                              title=f"Final-year values (mean of year {c.final_year}'s months), "
+                                    "one point per run; box: quartiles, whiskers: 1.5 IQR",
+                              caption=c.runs_text())
+    written += save_figure(fig, out / "final_distributions")
+    if len(c.order) > 1:
+        fig = difference_figure(c.summary, c.metrics, c.order, c.baseline,
+                                title=f"Paired difference from {label(c.baseline)} in year "
+                                      f"{c.final_year}: mean and {100 * CONFIDENCE:g}% BCa bootstrap CI",
+                                caption=c.runs_text() + " " + c.unpaired_text())
+        written += save_figure(fig, out / "paired_differences")
+        for grouping, part in c.subgroups.groupby("grouping", sort=False) if not c.subgroups.empty else []:
+            area_metrics = list(dict.fromkeys(part["metric"]))
+            fig = difference_figure(part, area_metrics, c.order, c.baseline, group_column="group",
+                                    title=f"Paired difference from {label(c.baseline)} by {grouping} "
+                                          "(household-weighted, areas at the end of the run; 95% CI)",
+                                    caption="Runs without an area of a group, or whose partner "
+                                            "failed, are left out of that group's difference. "
+                                            + c.runs_text())
+            written += save_figure(fig, out / f"differences_by_{grouping.replace(' ', '_')}")
+    summary_path = out / "comparison_table.csv"
+    c.summary.to_csv(summary_path, index=False, float_format="%.6g")
+    written.append(summary_path)
+    if not c.subgroups.empty:
+        subgroup_path = out / "subgroup_table.csv"
+        c.subgroups.to_csv(subgroup_path, index=False, float_format="%.6g")
+        written.append(subgroup_path)
+    markdown_path = out / "comparison_table.md"
+    markdown_path.write_text(comparison_markdown(c), encoding="utf-8")
+    written.append(markdown_path)
+    return written
+
+
+def terminal_table(comparison: Comparison) -> str:
+    """Per metric and policy: mean [CI] and Δ [CI], for stdout."""
+    lines = []
+    for metric in comparison.metrics:
+        lines.append(f"{metric_title(metric)} ({metric_unit(metric)}), year {comparison.final_year}")
+        part = comparison.summary[comparison.summary["metric"] == metric]
+        for _, row in part.iterrows():
+            name = row["scenario"]
+            diff = "" if name == comparison.baseline else f"   Δ {interval_text(row, 'diff_')}"
+            lines.append(f"  {label(name):<40}{interval_text(row, ''):>32}{diff}")
+    return "\n".join(lines)
+
+
+def print_failures(comparison: Comparison) -> None:
+    """Runs per policy, each failed run with its error, and the unpaired runs, on stdout."""
+    print(comparison.runs_text())
+    for _, run in comparison.runs[comparison.runs["status"] != "ok"].iterrows():
+        print(f"  failed: {run['run_id']}: {run['error']}")
+    print(comparison.unpaired_text())
+
+
+def run_compare(folder: Path, out: Path | None = None, baseline: str = "status_quo",
+                metrics: Sequence[str] = DEFAULT_METRICS, band: str = "ci") -> int:
+    """The `compare` command: compare, write, and report failures and files on stdout."""
+    comparison = compare_results(folder, baseline, metrics)
+    written = write_comparison(comparison, out or Path(folder) / "comparison", Band(band))
+    print_failures(comparison)
+    print()
+    print(terminal_table(comparison))
+    print()
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0

@@ -1,0 +1,175 @@
+"""`estate-sim report RESULTS`: one self-contained HTML file of a sweep's policy comparison.
+
+The file embeds the comparison's figures (PNG, base64), its table, and the provenance of the
+results: the sweep's SHA-256 and its resolved content, the seeds, the package version and git
+commit, the engine, run times and every failed run with its error. It needs nothing else to be
+read (no scripts, no external files); the figures, in PNG and SVG, and the CSV tables are
+written next to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.compare import (
+    DEFAULT_METRICS,
+    Comparison,
+    compare_results,
+    interval_text,
+    methods_text,
+    number_text,
+    print_failures,
+    write_comparison,
+)
+from analysis.style import group_label, label, metric_title, metric_unit
+from sim import __version__
+from sim.experiments.store import git_commit
+
+FIGURES = {
+    "timeseries": "Time series: mean over runs and the 95% CI of the mean",
+    "final_distributions": "Final-year values, one point per run",
+    "paired_differences": "Paired differences from the baseline (95% BCa bootstrap CI)",
+    "differences_by_area_size": "Paired differences by management-area size",
+    "differences_by_housing_type": "Paired differences by housing type",
+}
+SEED_ROWS = 50
+"""Seeds listed in the report (the rest are in the results folder)."""
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
+       color: #222; line-height: 1.45; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+img { max-width: 100%; border: 1px solid #eee; }
+pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+.failed { color: #b00020; font-weight: bold; }
+"""
+
+
+def _e(value) -> str:
+    return html.escape(str(value))
+
+
+def _table(frame: pd.DataFrame, numeric: Sequence[str] = ()) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    rows = []
+    for _, row in frame.iterrows():
+        cells = "".join(f'<td class="num">{_e(row[c])}</td>' if c in numeric else f"<td>{_e(row[c])}</td>"
+                        for c in frame.columns)
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _summary_table(comparison: Comparison, summary: pd.DataFrame, groups: Sequence[str] = ()) -> str:
+    failures = comparison.failures
+    difference = f"Δ vs {label(comparison.baseline)} [95% CI]"
+    rows = []
+    for _, row in summary.iterrows():
+        name = row["scenario"]
+        is_baseline = name == comparison.baseline
+        out = {g: group_label(row[g]) for g in groups}
+        out.update({
+            "metric": f"{metric_title(row['metric'])} ({metric_unit(row['metric'])})",
+            "policy": label(name),
+            "runs ok / failed": f"{failures.loc[name, 'ok']} / {failures.loc[name, 'failed']}",
+            "mean [95% CI]": interval_text(row, ""),
+            "2.5–97.5% of runs": f"{number_text(row['p2.5'])} – {number_text(row['p97.5'])}",
+            difference: "(baseline)" if is_baseline else interval_text(row, "diff_"),
+            "pairs (unpaired)": "" if is_baseline else f"{row['pairs']} ({row['unpaired']})",
+        })
+        rows.append(out)
+    return _table(pd.DataFrame(rows), numeric=("mean [95% CI]", "2.5–97.5% of runs", difference))
+
+
+def _provenance(comparison: Comparison) -> str:
+    manifest = comparison.manifest
+    runs = comparison.runs
+    facts = [
+        ("Results folder", comparison.folder.resolve()),
+        ("Sweep file SHA-256", manifest.get("sweep_sha256")),
+        ("Resolved sweep SHA-256", manifest.get("resolved_sha256")),
+        ("Engine", manifest.get("engine")),
+        ("Package version (sweep)", manifest.get("package_version")),
+        ("Git commit (sweep)", manifest.get("git_commit")),
+        ("Created", manifest.get("created")),
+        ("Root seed", manifest.get("sweep", {}).get("seed")),
+        ("Package version (report)", __version__),
+        ("Git commit (report)", git_commit()),
+        ("Report made", dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+    ]
+    parts = ["<h2>Provenance</h2>", _table(pd.DataFrame(facts, columns=["", "value"]))]
+    invocations = manifest.get("invocations") or []
+    if invocations:
+        parts += ["<h3>Sweep invocations</h3>", _table(pd.DataFrame(invocations))]
+    times = runs.groupby("scenario")["wall_time_s"].agg(["count", "sum", "median", "max"]).reindex(
+        comparison.order).reset_index()
+    times.columns = ["policy", "runs", "total (s)", "median (s)", "longest (s)"]
+    times["policy"] = times["policy"].map(label)
+    parts += ["<h3>Run times (wall clock, per run)</h3>",
+              _table(times.round(2), numeric=("runs", "total (s)", "median (s)", "longest (s)"))]
+    failed = runs[runs["status"] != "ok"]
+    parts.append(f"<h3>Failed runs: <span class='{'failed' if len(failed) else ''}'>{len(failed)}</span>"
+                 "</h3>")
+    if len(failed):
+        parts.append(_table(failed[["run_id", "scenario", "design_point", "replicate", "seed", "error"]]))
+    seeds = (runs.drop_duplicates(["design_point", "replicate"])[["design_point", "replicate", "seed"]]
+             .sort_values(["design_point", "replicate"]))
+    more = (f"<p>… and {len(seeds) - SEED_ROWS} more (runs.parquet has them all).</p>"
+            if len(seeds) > SEED_ROWS else "")
+    parts += ["<h3>Seeds (the same for every policy of a design point and replicate)</h3>",
+              _table(seeds.head(SEED_ROWS)), more]
+    parts += ["<h3>The sweep as resolved (manifest.json)</h3>",
+              f"<pre>{_e(json.dumps(manifest.get('sweep', {}), indent=2, sort_keys=True))}</pre>"]
+    if manifest.get("sweep_text"):
+        parts += ["<h3>The sweep file</h3>", f"<pre>{_e(manifest['sweep_text'])}</pre>"]
+    return "\n".join(parts)
+
+
+def _figure(path: Path, caption: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f"<figure><img alt='{_e(caption)}' src='data:image/png;base64,{data}'>"
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+
+def report_html(comparison: Comparison, figure_dir: Path) -> str:
+    """The report as one HTML string, with the PNG figures in `figure_dir` embedded."""
+    name = comparison.manifest.get("sweep", {}).get("name", comparison.folder.name)
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+             f"<title>estate-sim: {_e(name)}</title><style>{STYLE}</style></head><body>",
+             f"<h1>Policy comparison: {_e(name)}</h1>",
+             f"<p>{_e(methods_text(comparison))}</p>"]
+    for stem, caption in FIGURES.items():
+        path = figure_dir / f"{stem}.png"
+        if path.is_file():
+            parts += [f"<h2>{_e(caption)}</h2>", _figure(path, caption)]
+    parts += ["<h2>Table: final-year means, spreads and paired differences</h2>",
+              _summary_table(comparison, comparison.summary)]
+    if not comparison.subgroups.empty:
+        parts += ["<h2>Table: by management area (household-weighted; areas at the end of the run)</h2>",
+                  "<p>Groups are the areas at the end of the run: mergers move households from small "
+                  "to large areas.</p>"]
+        for grouping, part in comparison.subgroups.groupby("grouping", sort=False):
+            parts += [f"<h3>By {_e(grouping)}</h3>", _summary_table(comparison, part, ["group"])]
+    parts += [_provenance(comparison), "</body></html>"]
+    return "\n".join(parts)
+
+
+def run_report(folder: Path, out: Path | None = None, baseline: str = "status_quo",
+               metrics: Sequence[str] = DEFAULT_METRICS) -> int:
+    """The `report` command: compare, write the figures and tables, then report.html."""
+    comparison = compare_results(folder, baseline, metrics)
+    out = out or Path(folder) / "report"
+    write_comparison(comparison, out)
+    path = out / "report.html"
+    path.write_text(report_html(comparison, out), encoding="utf-8")
+    print_failures(comparison)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained)")
+    return 0

@@ -1,0 +1,116 @@
+"""The app's "About this model" panel, in the manner of a NetLogo Info tab."""
+
+ABOUT = """
+## WHAT IS IT?
+
+A model of how **small residential estates** (小小区) in a dense Shanghai district are governed.
+Small estates have few households, so a property firm cannot cover its costs from their fees:
+service is poor, residents stop paying, the firm cuts service further, and some estates end up
+managed by nobody — "blind spots" of community governance.
+
+Ouyang Road subdistrict (Hongkou District) tried three remedies and a fourth on top
+(China Construction News, 16 January 2023):
+
+* **N-in-1 merger** (N合一): neighbouring small estates of the same housing type merge into one
+  management area, with one maintenance fund, one owners' committee, one fee standard and one
+  good firm. The subdistrict went from 106 estates to 89 areas.
+* **Strong leads weak** (以强带弱): an isolated small estate is entrusted to the firm of a nearby
+  estate that has a better service level and reputation.
+* **Specialised service plus self-governance** (物业专项管理+居民自治): a firm provides one service
+  (repairs) while volunteers, organised by the residents' Party branch, patrol and clean.
+* **Block integration** (街区一体化): a quality firm adds security, cleaning and fire patrols across a
+  street block; a joint reception point hears residents every morning; a yearly evaluation takes
+  contracts from poorly rated firms. About 13 weak firms left the market.
+
+The model lets you switch these policies on and off and watch what they do.
+
+## HOW IT WORKS
+
+Every household of the district is an agent (about 24,000 on Ouyang Road). Owners' committees,
+property firms and the street office (with the residents' committee) are agents too. One step
+is **one month**:
+
+1. **Service.** Each firm spends the fees it collects on its estates. Quality follows the money it
+   has over the money an estate needs: guards for every gate, a manager, cleaning and repairs per
+   m². Merged estates share gates and a manager; a firm with many sites spreads its office costs.
+   This is where scale pays.
+2. **Events.** Thefts and incidents are rarer where security is good and commoner in open estates
+   with no guard; buildings wear out and the maintenance fund pays for repairs while it can.
+3. **Satisfaction** moves slowly towards what residents see: quality, safety, buildings, and
+   being heard (an owners' committee, the reception point).
+4. **Fees.** Each household pays or not. Satisfied households pay more; habits persist; half the
+   households pay more when their neighbours do (conditional cooperators); a third are free riders.
+5. **Firm accounts.** Fees minus costs go to the firm's reserves. A loss-making firm cuts effort.
+   A firm whose reserves stay negative, or that has no contract for a year, leaves the market.
+6. **Committees** form where there are enough volunteers and lapse without them; after months of
+   low satisfaction a committee calls a re-tender.
+7. **Once a year** (month 1 of each year) the street office carries out the policies that are on.
+   A merger or entrustment happens only if the owners of **every** estate involved vote for it,
+   by the Civil Code's rules: two thirds must take part, and more than half of the participating
+   owners and floor area must approve. A briefing campaign raises turnout and support; a merger
+   that would pool a rich maintenance fund with a poor one loses support (the fund dispute).
+
+The full description, with every equation and the source of every parameter, is the ODD
+document **docs/ODD.md** in the project's repository.
+
+## HOW TO USE IT
+
+* Choose a **district**, the **policies** (tick the boxes) and their settings in the left panel,
+  then press **Reset** to build the district with those settings. (Settings take effect on
+  Reset.)
+* **Step** runs one month; **▶** plays month after month and **❚❚** pauses. *Render interval* sets
+  how many months pass between pictures (12 = one picture a year).
+* **Compare with** runs a second copy of the same district and seed under another policy set,
+  side by side, so any difference is the policy's doing.
+* The **map** shows each estate as a circle at its place in the district; the circle's area is
+  its number of households. Colour it by *service quality*, *satisfaction*, *fee collection* or
+  *management mode* with the buttons above it. Grey spokes join estates merged into one area. The
+  circle's edge colour is the firm that manages it; numbered squares are the firms' offices; a
+  black diamond marks an estate entrusted to a strong firm; a thin grey edge means no firm.
+* The **charts** show the district's averages month by month (two lines when comparing) and the
+  **events** list says in plain words what happened: mergers passed or voted down, estates
+  entrusted, firms replaced or leaving the market.
+* **Your own district** (its own tab): drop a CSV file with one row per estate (columns
+  `estate_id, households, floor_area_m2, housing_type, x_m, y_m`, optionally `block, gates,
+  fee_yuan_per_m2, fund_yuan, condition`); it becomes the district at once, as *uploaded CSV*.
+
+## THINGS TO NOTICE
+
+* In the **status quo**, where do quality and satisfaction stay low? Look at the size of those
+  estates and at their edges: who manages them?
+* After the first **merger** round (Year 1, month 1), how many management areas are left? Do the
+  merged estates' colours change at once, or slowly? Why might satisfaction lag behind quality?
+* Watch the **firms** chart and the events list. Which firms leave the market, and when? Is a
+  firm leaving good or bad news for the residents of its estates?
+* Some mergers are **voted down**. Which ones? Compare the estates' maintenance funds and
+  satisfaction before the vote.
+* The **residents' committee workload** (complaints reaching it) falls most under block
+  integration: the reception point takes complaints off it (轻装上阵, "travelling light").
+
+## THINGS TO TRY
+
+* Compare **status quo** with **integrated**, side by side, over ten years. Which outcome improves
+  most? Which hardly moves?
+* Switch on one policy at a time. Which does most for the smallest estates? Which for fee
+  collection?
+* Make merger votes harder: raise *approval share of floor area* (the Civil Code asks for more
+  than half) or the *fund dispute* strength. How many mergers still pass?
+* Raise **volunteer fatigue** with only self-governance on. How long do the volunteers last?
+* Lower the **fee** of after-sale public housing. Can a firm still cover its costs? When does the
+  low fee → poor service → low payment spiral start?
+* Run the same settings with another **seed**. What changes, and what stays the same? Which
+  conclusions would you trust?
+
+## EXTENDING THE MODEL
+
+A new policy is a function in `sim/policies.py` called by the street office; a new parameter is a
+row in `sim/params.py`. `estate-sim run scenarios/integrated.yaml` runs the same model without
+the app; `estate-sim sweep` runs many seeds and settings.
+
+## CREDITS AND REFERENCES
+
+Facts: "欧阳路街道破解小小区治理难题" (China Construction News, 2023-01-16). Behavioural rules:
+Fischbacher, Gächter and Fehr (2001) on conditional cooperation; Fehr and Gächter (2000) on
+enforcement; owners' votes: Civil Code of the PRC, Art. 278. Built with Mesa (Kazil et al. 2020)
+and Solara. See docs/ODD.md for the model description and all sources.
+"""

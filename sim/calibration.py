@@ -1,0 +1,280 @@
+"""Calibration by approximate Bayesian computation (ABC rejection) against the Ouyang Road record.
+
+Pattern-oriented (Grimm et al. 2005): each target is an outcome of the mechanisms, read off a
+run's outputs (never written into the model or the district). A calibration spec names the
+scenario, the uncertain parameters with their prior ranges (uniform, inside the parameters'
+documented ranges), the targets with their tolerances, and the design (samples, seeds per
+sample, accepted share). Every sample is run over the same seeds (common random numbers), the
+summary statistics are averaged over seeds, and the samples closest to the targets are accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy.stats import qmc
+
+from sim.errors import InputError
+from sim.params import PARAMETER_INDEX
+from sim.progress import ProgressBar
+from sim.scenario import Scenario, first_validation_error, load_scenario, read_yaml_mapping
+
+SMALL = 200
+
+
+def summary_statistics(timeseries: pd.DataFrame, areas: pd.DataFrame) -> dict[str, float]:
+    """The record's patterns as a run shows them (all from the output contract's tables).
+
+    - ``areas``, ``areas_lt200``, ``areas_lt100``, ``firms_eliminated``: final month;
+    - ``merge_share``: of the small estates that joined a larger arrangement, the share that did
+      so by a full area merger (the rest were entrusted to a lead firm: shared management);
+    - ``hongyi_like``: 1 if a three-estate after-sale merger of 35,000-55,000 m2 is among the
+      merges, else 0;
+    - ``merge_votes_failed``: failed merger proposals.
+    """
+    last = timeseries.iloc[-1]
+    merged = areas[areas["estates"] > 1]
+    merged_estates = float(merged["estates"].sum())
+    entrusted = float(((areas["mode"] == "entrusted") & (areas["estates"] == 1)
+                       & (areas["households"] < SMALL)).sum())
+    joined = merged_estates + entrusted
+    hongyi = merged[(merged["estates"] == 3) & (merged["housing_type"] == "after_sale_public")
+                    & merged["floor_area_m2"].between(35_000, 55_000)]
+    return {
+        "areas": float(last["management_areas"]),
+        "areas_lt200": float(last["areas_lt200"]),
+        "areas_lt100": float(last["areas_lt100"]),
+        "firms_eliminated": float(last["firm_exits"]),
+        "merge_share": merged_estates / joined if joined else float("nan"),
+        "hongyi_like": float(len(hongyi) > 0),
+        "merge_votes_failed": float(last["merge_votes_failed"]),
+    }
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TargetSpec(_Strict):
+    """One observed pattern: its value and the tolerance that scales its distance."""
+
+    value: float
+    tolerance: float = Field(gt=0)
+
+
+class CalibrationSpec(_Strict):
+    """A calibration file as written."""
+
+    name: str = Field(min_length=1)
+    scenario: str
+    engine: Literal["mesa", "vector"] = "mesa"
+    years: int | None = Field(None, ge=1, le=100)
+    seed: int = Field(0, ge=0)
+    samples: int = Field(ge=2, le=100_000)
+    seeds_per_sample: int = Field(3, ge=1, le=1000)
+    accept: float = Field(0.1, gt=0, le=1)
+    priors: dict[str, list[float]] = Field(min_length=1)
+    targets: dict[str, TargetSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self):
+        for name, bounds in self.priors.items():
+            if name not in PARAMETER_INDEX:
+                raise ValueError(f"priors.{name}: unknown parameter")
+            param = PARAMETER_INDEX[name]
+            if len(bounds) != 2 or not bounds[0] < bounds[1]:
+                raise ValueError(f"priors.{name}: give [low, high] with low < high")
+            if ((param.low is not None and bounds[0] < param.low)
+                    or (param.high is not None and bounds[1] > param.high)):
+                raise ValueError(f"priors.{name}: outside the documented range [{param.low}, {param.high}]")
+        return self
+
+
+STATISTICS = ("areas", "areas_lt200", "areas_lt100", "firms_eliminated", "merge_share", "hongyi_like",
+              "merge_votes_failed")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A validated calibration spec with its scenario loaded."""
+
+    name: str
+    path: Path | None
+    scenario: Scenario
+    engine: str
+    seed: int
+    samples: int
+    seeds_per_sample: int
+    accept: float
+    priors: dict[str, tuple[float, float]]
+    targets: dict[str, tuple[float, float]]
+
+    def seeds(self) -> list[int]:
+        """The seeds every sample is run with (common random numbers across samples)."""
+        children = np.random.SeedSequence(self.seed).spawn(self.seeds_per_sample)
+        return [int(c.generate_state(1, np.uint64)[0] >> 1) for c in children]
+
+    def design(self) -> pd.DataFrame:
+        """The prior samples: a Latin hypercube over the uniform priors, seeded from the spec."""
+        names = list(self.priors)
+        unit = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(self.seed)).random(self.samples)
+        low = np.array([self.priors[n][0] for n in names])
+        high = np.array([self.priors[n][1] for n in names])
+        values = low + unit * (high - low)
+        frame = pd.DataFrame(values, columns=names)
+        for name in names:
+            if PARAMETER_INDEX[name].kind is int:
+                frame[name] = frame[name].round().astype(int)
+        return frame
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    """Read and check a calibration spec (YAML); errors name the file and the key."""
+    path = Path(path)
+    source = str(path)
+    data = read_yaml_mapping(path)
+    try:
+        spec = CalibrationSpec.model_validate(data)
+    except ValidationError as exc:
+        key, message = first_validation_error(exc)
+        raise InputError(source, key, message) from None
+    for name in spec.targets:
+        if name not in STATISTICS:
+            raise InputError(source, f"targets.{name}", f"unknown target (known: {', '.join(STATISTICS)})")
+    scenario_path = (path.resolve().parent / spec.scenario)
+    if not scenario_path.is_file():
+        raise InputError(source, "scenario", f"file not found: {scenario_path}")
+    scenario = load_scenario(scenario_path).with_overrides(years=spec.years)
+    return Calibration(spec.name, path, scenario, spec.engine, spec.seed, spec.samples, spec.seeds_per_sample,
+                       spec.accept, {k: (v[0], v[1]) for k, v in spec.priors.items()},
+                       {k: (t.value, t.tolerance) for k, t in spec.targets.items()})
+
+
+def _run_sample(task: tuple[Scenario, str, dict[str, Any], int]) -> dict[str, float]:
+    from sim.run import run_scenario
+
+    scenario, engine, params, seed = task
+    result = run_scenario(scenario.with_overrides(seed=seed, params=params), engine)
+    return summary_statistics(result.timeseries, result.areas)
+
+
+def simulate(scenario: Scenario, engine: str, design: pd.DataFrame, seeds: list[int], *, workers: int = 1,
+             progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Summary statistics of every (sample, seed), one row each, in design order."""
+    tasks = [(scenario, engine, _typed(row), seed) for row in design.to_dict("records") for seed in seeds]
+    rows = []
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            for i, stats in enumerate(pool.map(_run_sample, tasks, chunksize=1), start=1):
+                rows.append(stats)
+                if progress:
+                    progress(i, len(tasks))
+    else:
+        for i, task in enumerate(tasks, start=1):
+            rows.append(_run_sample(task))
+            if progress:
+                progress(i, len(tasks))
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "sample", np.repeat(np.arange(len(design)), len(seeds)))
+    frame.insert(1, "seed", np.tile(seeds, len(design)))
+    return frame
+
+
+def _typed(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (int(v) if PARAMETER_INDEX[k].kind is int else float(v)) for k, v in row.items()}
+
+
+def distances(stats: pd.DataFrame, targets: dict[str, tuple[float, float]]) -> np.ndarray:
+    """Euclidean distance of each sample's statistics from the targets, in tolerance units."""
+    total = np.zeros(len(stats))
+    for name, (value, tolerance) in targets.items():
+        total += ((stats[name].to_numpy(dtype=float) - value) / tolerance) ** 2
+    return np.sqrt(total)
+
+
+def abc_rejection(calibration: Calibration, *, workers: int = 1,
+                  progress: Callable[[int, int], None] | None = None) -> dict[str, pd.DataFrame]:
+    """Run the design, average statistics over seeds, accept the closest share of samples.
+
+    Returns the frames ``samples`` (parameters, mean statistics, distance, accepted),
+    ``runs`` (statistics per sample and seed), ``posterior`` and ``fit``.
+    """
+    design = calibration.design()
+    runs = simulate(calibration.scenario, calibration.engine, design, calibration.seeds(), workers=workers,
+                    progress=progress)
+    means = runs.drop(columns="seed").groupby("sample").mean()
+    samples = pd.concat([design, means.reset_index(drop=True)], axis=1)
+    samples["distance"] = distances(samples, calibration.targets)
+    n_accept = max(1, int(round(calibration.accept * len(samples))))
+    accepted_index = np.argsort(samples["distance"].to_numpy(), kind="stable")[:n_accept]
+    samples["accepted"] = False
+    samples.loc[accepted_index, "accepted"] = True
+    accepted = samples[samples["accepted"]]
+    posterior = pd.DataFrame({
+        "parameter": list(calibration.priors),
+        "prior_low": [calibration.priors[n][0] for n in calibration.priors],
+        "prior_high": [calibration.priors[n][1] for n in calibration.priors],
+        "median": [accepted[n].median() for n in calibration.priors],
+        "p05": [accepted[n].quantile(0.05) for n in calibration.priors],
+        "p95": [accepted[n].quantile(0.95) for n in calibration.priors],
+    })
+    fit = pd.DataFrame({
+        "target": list(calibration.targets),
+        "observed": [calibration.targets[t][0] for t in calibration.targets],
+        "tolerance": [calibration.targets[t][1] for t in calibration.targets],
+        "accepted_median": [accepted[t].median() for t in calibration.targets],
+        "accepted_p05": [accepted[t].quantile(0.05) for t in calibration.targets],
+        "accepted_p95": [accepted[t].quantile(0.95) for t in calibration.targets],
+    })
+    return {"samples": samples, "runs": runs, "posterior": posterior, "fit": fit}
+
+
+def write_calibration(out: Path, calibration: Calibration, frames: dict[str, pd.DataFrame]) -> list[Path]:
+    """Write accepted sets, all samples, posterior summaries, the fit and a JSON summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    accepted = frames["samples"][frames["samples"]["accepted"]]
+    for name, frame in (("accepted", accepted), ("samples", frames["samples"]), ("runs", frames["runs"]),
+                        ("posterior", frames["posterior"]), ("fit", frames["fit"])):
+        path = out / f"{name}.csv"
+        frame.to_csv(path, index=False, float_format="%.6g")
+        paths.append(path)
+    best = accepted.sort_values("distance").iloc[0]
+    summary = {
+        "name": calibration.name,
+        "spec": str(calibration.path) if calibration.path else None,
+        "scenario": calibration.scenario.name,
+        "engine": calibration.engine,
+        "samples": calibration.samples,
+        "seeds": calibration.seeds(),
+        "accepted": int(len(accepted)),
+        "posterior_median": {n: float(accepted[n].median()) for n in calibration.priors},
+        "best_sample": {n: float(best[n]) for n in calibration.priors},
+        "best_distance": float(best["distance"]),
+    }
+    path = out / "calibration.json"
+    path.write_text(json.dumps(summary, indent=2))
+    return paths + [path]
+
+
+def run_calibration(path: Path, out: Path, *, workers: int = 1, quiet: bool = False) -> int:
+    """`estate-sim calibrate`: the ABC run and its files."""
+    calibration = load_calibration(path)
+    total = calibration.samples * calibration.seeds_per_sample
+    with ProgressBar(total, label=f"calibrate {calibration.name}", enabled=not quiet) as bar:
+        frames = abc_rejection(calibration, workers=workers, progress=bar.update)
+    written = write_calibration(out, calibration, frames)
+    if not quiet:
+        print(frames["posterior"].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print()
+        print(frames["fit"].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0

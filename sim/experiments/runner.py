@@ -1,0 +1,84 @@
+"""One run of a sweep, as an executor carries it out: a task in, an outcome out, never an exception.
+
+This is the function that executors send to worker processes and Dask workers, so it is small
+and importable on its own; the worker needs estate-sim installed, and a CSV district's file at
+the same path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from sim.run import run_scenario
+from sim.scenario import Scenario
+
+MAX_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One (scenario, design point, replicate) of a sweep, with its seed and factor values."""
+
+    run_id: str
+    scenario: Scenario
+    replicate: int
+    design_point: int
+    seed: int
+    engine: str
+    years: int | None = None
+    factors: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, status: str, error: str | None, wall_time_s: float) -> dict[str, Any]:
+        """The run's record for the results folder."""
+        return {"run_id": self.run_id, "scenario": self.scenario.name,
+                "replicate": self.replicate, "design_point": self.design_point,
+                "seed": self.seed, "factors": dict(self.factors), "status": status,
+                "error": error, "wall_time_s": round(wall_time_s, 4)}
+
+
+@dataclass
+class RunOutcome:
+    """What a run left: its record, and its tables when it finished ok."""
+
+    record: dict[str, Any]
+    timeseries: pd.DataFrame | None = None
+    areas: pd.DataFrame | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run finished without an error."""
+        return self.record["status"] == "ok"
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its type and message, shortened."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
+
+
+def _keyed(frame: pd.DataFrame, task: RunTask) -> pd.DataFrame:
+    frame = frame.drop(columns=["run_id"], errors="ignore")
+    keys = {"run_id": task.run_id, "scenario": task.scenario.name,
+            "replicate": task.replicate, "design_point": task.design_point}
+    for position, (name, value) in enumerate(keys.items()):
+        frame.insert(position, name, value)
+    return frame.astype({"replicate": "int64", "design_point": "int64"})
+
+
+def execute_run(task: RunTask) -> RunOutcome:
+    """Run one task; an error in the model becomes a failed outcome with a one-line message."""
+    started = time.perf_counter()
+    try:
+        # A fresh district cache: the factors may change the district's defaults (fees, funds).
+        scenario = dataclasses.replace(task.scenario, _district_cache=[]).with_overrides(
+            years=task.years, seed=task.seed, params=task.factors)
+        result = run_scenario(scenario, task.engine)
+        timeseries, areas = _keyed(result.timeseries, task), _keyed(result.areas, task)
+    except Exception as exc:  # a failed run is data: recorded, and the sweep goes on
+        return RunOutcome(task.record("failed", one_line(exc), time.perf_counter() - started))
+    return RunOutcome(task.record("ok", None, time.perf_counter() - started), timeseries, areas)

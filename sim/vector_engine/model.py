@@ -1,0 +1,483 @@
+"""The vectorized engine: the estate-governance model over numpy arrays, for large districts.
+
+VectorModel takes the Mesa engine's month (sim.mesa_engine.model.EstateGovernanceModel.step) step
+by step, in the same order, calling the same rules of sim.rules on arrays (one entry per
+household, area or firm) and drawing the same random numbers from the run's generator in the same
+order, so that for one seed the two engines agree up to float32 rounding of the household arrays.
+The yearly policy round (sim.vector_engine.street_office) follows StreetOffice.run_policies.
+
+Households are processed in cache-sized chunks of whole estates: an area's value reaches its
+households through their estate (`np.repeat` over the estate's slice) and household sums go back
+per estate (`np.add.reduceat`) and then per area (`np.bincount` over estates).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim import rules
+from sim.initial import initial_state
+from sim.outputs import AREA_COLUMNS, MonthRecord
+from sim.params import HOUSING_TYPES, MODES
+from sim.policies import AreaView, FirmView
+from sim.rules import ENTRUSTED, FULL_SERVICE, SELF_MANAGED, UNMANAGED
+from sim.scenario import Scenario
+from sim.vector_engine.state import F8, AreaArrays, FirmArrays, HouseholdArrays
+from sim.vector_engine.street_office import VectorStreetOffice
+
+_HOUSING_NAMES = list(HOUSING_TYPES)
+_AFTER_SALE = _HOUSING_NAMES.index("after_sale_public")
+CHUNK_HOUSEHOLDS = 1 << 16
+"""Households per chunk of the monthly household step (whole estates; sized for the CPU cache)."""
+
+
+class VectorModel:
+    """The model of one district as arrays; the same interface as EstateGovernanceModel.
+
+    `dtype` is the float type of the household arrays (float32 halves memory traffic; float64
+    reproduces the Mesa engine to rounding).
+    """
+
+    def __init__(self, scenario: Scenario, *, rng: int | None = None, dtype=np.float32,
+                 chunk_households: int = CHUNK_HOUSEHOLDS):
+        self.spec = scenario
+        self.p = scenario.params
+        self.policies = scenario.policies
+        self.rng = np.random.default_rng(scenario.seed if rng is None else rng)
+        self.dtype = np.dtype(dtype)
+        self.month = 0
+        self.events: list[tuple[int, str]] = []
+        self.firm_exits = 0
+        self.records: list[MonthRecord] = []
+        district = scenario.load_district()
+        state = initial_state(district, self.p, self.rng)
+        self.estates = state.estates
+        self._build(state)
+        self._plan_chunks(chunk_households)
+        self.street_office = VectorStreetOffice(self)
+        self._start_areas(state)
+
+    # --- set-up ----------------------------------------------------------------------------
+    def _build(self, state) -> None:
+        p = self.p
+        dt = self.dtype
+        estates = state.estates
+        n_estates = len(estates)
+        self.firms = FirmArrays(
+            capability=state.firm_capability.astype(F8), reputation=state.firm_capability.astype(F8),
+            overhead_yuan=state.firm_overhead_yuan.astype(F8),
+            reserves_yuan=state.firm_reserves_yuan.astype(F8),
+            max_sites=state.firm_max_sites.astype(np.int64),
+            x_m=state.firm_x_m.astype(F8), y_m=state.firm_y_m.astype(F8),
+            strong=state.firm_strong.astype(bool), active=np.ones(state.n_firms, dtype=bool),
+            loss_months=np.zeros(state.n_firms, dtype=np.int64),
+            idle_months=np.zeros(state.n_firms, dtype=np.int64),
+            revenue_yuan=np.zeros(state.n_firms), cost_yuan=np.zeros(state.n_firms))
+
+        a = AreaArrays(n_estates)
+        a.area_id = [str(x) for x in estates["estate_id"]]
+        a.estates = [[e] for e in range(n_estates)]
+        a.households[:] = estates["households"].to_numpy(dtype=np.int64)
+        a.n_estates[:] = 1
+        a.housing_type[:] = [_HOUSING_NAMES.index(t) for t in estates["housing_type"]]
+        a.block[:] = pd.factorize(estates["block"])[0]
+        a.x_m[:] = estates["x_m"].to_numpy(dtype=F8)
+        a.y_m[:] = estates["y_m"].to_numpy(dtype=F8)
+        a.gates[:] = estates["gates"].to_numpy(dtype=F8)
+        a.floor_area_m2[:] = estates["floor_area_m2"].to_numpy(dtype=F8)
+        a.fee_yuan_per_m2[:] = estates["fee_yuan_per_m2"].to_numpy(dtype=F8)
+        a.fund_yuan[:] = a.fund_initial_yuan[:] = estates["fund_yuan"].to_numpy(dtype=F8)
+        a.condition[:] = estates["condition"].to_numpy(dtype=F8)
+        a.committee_active[:] = state.estate_committee
+        a.firm[:] = state.estate_firm
+        a.mode[:] = np.where(state.estate_firm >= 0, FULL_SERVICE,
+                             np.where(state.estate_committee, SELF_MANAGED, UNMANAGED))
+        self.areas = a
+        self.estate_area = np.arange(n_estates, dtype=np.int64)
+        self.sites = np.bincount(a.firm[a.firm >= 0], minlength=state.n_firms)
+        """Contracts each firm holds (kept up to date by assign_firm)."""
+
+        estate_start = np.zeros(n_estates + 1, dtype=np.int64)
+        np.cumsum(a.households, out=estate_start[1:])
+        owner = state.household_owner.astype(bool)
+        owner_index = np.flatnonzero(owner)
+        # the rule over the three cooperation types, looked up per household chunk by chunk
+        shift, weight, enforced = rules.cooperation_terms(np.arange(3), p)
+        self.type_shift_by_coop = shift.astype(dt)
+        self.neighbour_weight_by_coop = weight.astype(dt)
+        self.enforcement_weight_by_coop = enforced.astype(dt)
+        self.households = HouseholdArrays(
+            estate=state.household_estate.astype(np.int32),
+            floor_m2=state.household_floor_m2.astype(dt), owner=owner,
+            coop=state.household_coop.astype(np.int8),
+            taste=state.household_taste.astype(dt), habit=state.household_habit.astype(dt),
+            satisfaction=np.full(len(owner), 0.5, dtype=dt),
+            volunteer=state.household_volunteer.astype(bool), estate_start=estate_start,
+            owner_index=owner_index, owner_start=np.searchsorted(owner_index, estate_start))
+        self.n_households = len(owner)
+        self._pay_draws = np.empty(self.n_households)
+        self._volunteer_draws = np.empty(self.n_households)
+        self.estate_households = np.diff(estate_start)
+        self.estate_floor_m2 = np.add.reduceat(self.households.floor_m2, estate_start[:-1], dtype=F8)
+        self.initial_collection_guess = float(np.mean(state.household_habit))
+
+    def _plan_chunks(self, chunk_households: int) -> None:
+        """Household chunks of whole estates, each about `chunk_households` long."""
+        starts = self.households.estate_start
+        n_estates = len(starts) - 1
+        self.chunks = []
+        e0 = 0
+        while e0 < n_estates:
+            e1 = int(np.searchsorted(starts, starts[e0] + chunk_households, side="right")) - 1
+            e1 = min(max(e1, e0 + 1), n_estates)
+            h0, h1 = int(starts[e0]), int(starts[e1])
+            self.chunks.append((h0, h1, e0, e1, starts[e0:e1] - h0))
+            e0 = e1
+
+    def _start_areas(self, state) -> None:
+        """Month-0 values, as EstateGovernanceModel._start_area: quality and satisfaction at target."""
+        p = self.p
+        a = self.areas
+        hh = self.households
+        a.volunteers[:] = self.sum_by_area(hh.volunteer, np.int64)
+        a.committee_capacity[:] = rules.committee_capacity(a.volunteers, p)
+        habit = self.sum_by_area(state.household_habit, F8) / a.households
+        a.collection_rate[:] = habit
+        has_firm = a.firm >= 0
+        a.revenue_yuan[:] = np.where(has_firm, self.fee_due_per_m2() * a.floor_area_m2 * habit, 0.0)
+        a.subsidy_yuan[:] = self.area_subsidy()
+        self.firms_serve()
+        a.quality[:] = a.target
+        heard = rules.heard(a.committee_active, a.committee_capacity, np.zeros(len(a), dtype=bool), p)
+        a.felt_incident_rate[:] = rules.incident_rate(a.mode, a.quality, p)
+        a.perceived[:] = rules.perceived_conditions(a.quality, a.condition, a.felt_incident_rate, heard, p)
+        for h0, h1, e0, e1, _ in self.chunks:
+            perceived = np.repeat(a.perceived[self.estate_area[e0:e1]].astype(self.dtype),
+                                  self.estate_households[e0:e1])
+            hh.satisfaction[h0:h1] = rules.clip01(perceived + hh.taste[h0:h1])
+        a.mean_satisfaction[:] = self.sum_by_area(hh.satisfaction, F8) / a.households
+
+    # --- households <-> areas --------------------------------------------------------------
+    def sum_by_area(self, values: np.ndarray, dtype) -> np.ndarray:
+        """Per-area sums of a household array (through the estates)."""
+        per_estate = np.add.reduceat(values, self.households.estate_start[:-1], dtype=dtype)
+        total = np.bincount(self.estate_area, weights=per_estate, minlength=len(self.areas))
+        return total.astype(dtype) if dtype is not F8 else total
+
+    def household_area(self) -> np.ndarray:
+        """Each household's management area (row), for inspection and tests."""
+        return np.repeat(self.estate_area, self.estate_households).astype(np.int32)
+
+    # --- the month -------------------------------------------------------------------------
+    def step(self) -> None:
+        """One month, in EstateGovernanceModel.step's order."""
+        self.month += 1
+        if (self.month - 1) % 12 == 0:
+            self.street_office.run_policies()
+        p = self.p
+        a = self.areas
+        # 1. service, from last month's money
+        self.firms_serve()
+        # 2. events: incidents (one draw per area), wear and repairs
+        lam = rules.incident_rate(a.mode, a.quality, p) * a.households / 1000.0
+        incidents = self.rng.poisson(np.maximum(lam, 0.0))
+        self.update_quality_and_buildings(incidents)
+        self.prepare_for_households()
+        # 3-4. satisfaction, fees and volunteering: every household
+        self.rng.random(out=self._pay_draws)  # the same numbers as rng.random(n), without allocating
+        self.rng.random(out=self._volunteer_draws)
+        self.households_step(self._pay_draws, self._volunteer_draws)
+        self.close_month()
+        # 5. firm accounts and exits
+        self.settle_accounts()
+        self.firms_exit()
+        # 6. committees
+        committee_draws = self.rng.random(len(a))
+        requests = self.committees_step(committee_draws)
+        # 7. the street office: complaints, re-tenders
+        self.street_office.step(requests)
+        # 8. record
+        self.records.append(self.record())
+
+    def fee_due_per_m2(self) -> np.ndarray:
+        """The fee each area's households owe (yuan/m2): nothing without a firm to pay."""
+        a = self.areas
+        return np.where(a.firm >= 0, rules.fee_due_per_m2(a.mode, a.fee_yuan_per_m2, self.p), 0.0)
+
+    def area_subsidy(self) -> np.ndarray:
+        """District subsidy (yuan/month) to each area's firm (none without a firm)."""
+        a = self.areas
+        after_sale = a.housing_type == _AFTER_SALE
+        return np.where(a.firm >= 0, rules.subsidy(after_sale, a.floor_area_m2, a.mode, self.p), 0.0)
+
+    def firms_serve(self) -> None:
+        """Firms set effort and target quality of their areas; areas without a firm do without."""
+        p = self.p
+        a = self.areas
+        f = self.firms
+        has = a.firm >= 0
+        firm = np.where(has, a.firm, 0)
+        served = np.bincount(a.firm[has], weights=a.households[has], minlength=len(f))
+        mode_cost = np.where(has, a.mode, FULL_SERVICE)
+        a.needed_yuan[:] = rules.money_needed(mode_cost, a.gates, a.floor_area_m2, a.households, p)
+        overhead_share = np.where(has, f.overhead_yuan[firm] * a.households / np.maximum(served[firm], 1),
+                                  0.0)
+        available = a.revenue_yuan + a.subsidy_yuan - overhead_share
+        effort = rules.effort(available, a.needed_yuan, f.reserves_yuan[firm] < 0, p)
+        a.effort[:] = np.where(has, effort, 0.0)
+        a.spend_yuan[:] = a.effort * a.needed_yuan * has
+        volunteer_rate = a.volunteers / np.maximum(1, a.households)
+        a.target[:] = rules.target_quality(a.mode, np.where(has, f.capability[firm], 0.0), a.effort,
+                                           volunteer_rate, a.committee_capacity, a.block_integrated, p)
+
+    def update_quality_and_buildings(self, incidents: np.ndarray) -> None:
+        """Quality moves to its target; incidents happen; buildings wear and get repaired."""
+        p = self.p
+        a = self.areas
+        a.quality[:] = rules.adjust_quality(a.quality, a.target, p)
+        a.incidents[:] = incidents
+        a.incident_rate[:] = 1000.0 * incidents / a.households
+        a.felt_incident_rate[:] = rules.remember_incidents(a.felt_incident_rate, a.incident_rate, p)
+        a.condition[:] = rules.decay_condition(a.condition, a.quality, p)
+        condition, fund = rules.repair(a.condition, a.fund_yuan, a.floor_area_m2, p)
+        a.condition[:] = condition
+        a.fund_yuan[:] = rules.top_up_fund(fund, a.fund_initial_yuan, a.committee_active, p)
+
+    def prepare_for_households(self) -> None:
+        """What households read this month: perceived conditions, fees, enforcement, fatigue."""
+        p = self.p
+        a = self.areas
+        heard = rules.heard(a.committee_active, a.committee_capacity, a.block_integrated, p)
+        a.perceived[:] = rules.perceived_conditions(a.quality, a.condition, a.felt_incident_rate, heard, p)
+        a.fee_due[:] = self.fee_due_per_m2()
+        a.enforcement[:] = rules.enforcement(a.committee_active, a.committee_capacity, a.friction)
+        a.quit_probability[:] = rules.volunteer_quit_probability(a.friction, p)
+
+    def households_step(self, pay_draws: np.ndarray, volunteer_draws: np.ndarray) -> None:
+        """Every household: satisfaction, the fee paid or not, volunteering; tallies per area."""
+        p = self.p
+        a = self.areas
+        hh = self.households
+        dt = self.dtype
+        by_estate = self.estate_area
+        perceived = a.perceived.astype(dt)[by_estate]
+        fee = a.fee_due.astype(dt)[by_estate]
+        collection = a.collection_rate.astype(dt)[by_estate]
+        enforcement = a.enforcement.astype(dt)[by_estate]
+        quit_probability = a.quit_probability[by_estate]
+        organising = a.organising[by_estate]
+        n_estates = len(by_estate)
+        paid_floor = np.empty(n_estates)
+        satisfaction_sum = np.empty(n_estates)
+        volunteers = np.empty(n_estates, dtype=np.int64)
+        for h0, h1, e0, e1, starts in self.chunks:
+            counts = self.estate_households[e0:e1]
+            sl = slice(h0, h1)
+            sat = rules.update_satisfaction(hh.satisfaction[sl], np.repeat(perceived[e0:e1], counts),
+                                            hh.taste[sl], p)
+            hh.satisfaction[sl] = sat
+            fee_h = np.repeat(fee[e0:e1], counts)
+            habit = hh.habit[sl]
+            coop = hh.coop[sl]
+            chance = rules.payment_probability(sat, habit, self.type_shift_by_coop[coop],
+                                               self.neighbour_weight_by_coop[coop],
+                                               np.repeat(collection[e0:e1], counts),
+                                               self.enforcement_weight_by_coop[coop],
+                                               np.repeat(enforcement[e0:e1], counts), fee_h, p)
+            paid = pay_draws[sl] < chance
+            if fee[e0:e1].min() > 0.0:  # everyone in the chunk owes a fee (the usual case)
+                hh.habit[sl] = rules.update_habit(habit, paid, p)
+            else:
+                owes = fee_h > 0.0
+                paid &= owes
+                hh.habit[sl] = np.where(owes, rules.update_habit(habit, paid, p), habit)
+            paid_floor[e0:e1] = np.add.reduceat(hh.floor_m2[sl] * paid, starts, dtype=F8)
+            draw = volunteer_draws[sl]
+            volunteer = np.where(
+                hh.volunteer[sl], draw >= np.repeat(quit_probability[e0:e1], counts),
+                draw < rules.volunteer_join_probability(sat, np.repeat(organising[e0:e1], counts), p))
+            hh.volunteer[sl] = volunteer
+            satisfaction_sum[e0:e1] = np.add.reduceat(sat, starts, dtype=F8)
+            volunteers[e0:e1] = np.add.reduceat(volunteer, starts, dtype=np.int64)
+        n_areas = len(a)
+        owes_area = a.fee_due > 0.0
+        a.due_yuan[:] = np.where(owes_area, a.fee_due * np.bincount(
+            by_estate, weights=self.estate_floor_m2, minlength=n_areas), 0.0)
+        a.paid_yuan[:] = np.where(owes_area, a.fee_due * np.bincount(
+            by_estate, weights=paid_floor, minlength=n_areas), 0.0)
+        a.satisfaction_sum[:] = np.bincount(by_estate, weights=satisfaction_sum, minlength=n_areas)
+        a.volunteer_count[:] = np.bincount(by_estate, weights=volunteers, minlength=n_areas)
+
+    def close_month(self) -> None:
+        """Turn the households' tallies into the areas' monthly measures."""
+        a = self.areas
+        owes = a.due_yuan > 0
+        a.collection_rate[:] = np.where(owes, a.paid_yuan / np.where(owes, a.due_yuan, 1.0),
+                                        a.collection_rate)
+        a.revenue_yuan[:] = a.paid_yuan
+        a.subsidy_yuan[:] = self.area_subsidy()
+        a.mean_satisfaction[:] = a.satisfaction_sum / a.households
+        a.volunteers[:] = a.volunteer_count
+        a.friction[:] = rules.decay_friction(a.friction, self.p)
+
+    def settle_accounts(self) -> None:
+        """Active firms: fees and subsidies in, service spending and overhead out; loss/idle months."""
+        a = self.areas
+        f = self.firms
+        n = len(f)
+        has = a.firm >= 0
+        revenue = np.bincount(a.firm[has], weights=(a.revenue_yuan + a.subsidy_yuan)[has], minlength=n)
+        spend = np.bincount(a.firm[has], weights=a.spend_yuan[has], minlength=n)
+        sites = self.sites
+        act = f.active
+        f.revenue_yuan[act] = revenue[act]
+        f.cost_yuan[act] = spend[act] + f.overhead_yuan[act]
+        f.reserves_yuan[act] += f.revenue_yuan[act] - f.cost_yuan[act]
+        f.loss_months[act] = np.where(f.reserves_yuan[act] < 0, f.loss_months[act] + 1, 0)
+        f.idle_months[act] = np.where(sites[act] > 0, 0, f.idle_months[act] + 1)
+
+    def firms_exit(self) -> None:
+        """Firms whose reserves stayed negative, or that held no contract, too long leave."""
+        p = self.p
+        f = self.firms
+        leaving = f.active & ((f.loss_months >= p.firm_exit_loss_months)
+                              | (f.idle_months >= p.firm_exit_idle_months))
+        for firm in np.flatnonzero(leaving):
+            self.firm_leaves(int(firm))
+
+    def firm_leaves(self, firm: int) -> None:
+        """A firm exits the market; its areas fall back to self-management or nobody."""
+        a = self.areas
+        for area in np.flatnonzero(a.firm == firm):
+            self.assign_firm(int(area), -1, SELF_MANAGED if a.committee_active[area] else UNMANAGED)
+        f = self.firms
+        f.active[firm] = False
+        self.firm_exits += 1
+        reason = ("no contract for a year" if f.idle_months[firm] >= self.p.firm_exit_idle_months
+                  else "losses it could not cover")
+        self.log(f"Firm {firm} left the market ({reason})")
+
+    def committees_step(self, draws: np.ndarray) -> list[int]:
+        """Committees form or lapse and count bad months; returns the areas calling a re-tender."""
+        p = self.p
+        a = self.areas
+        a.committee_capacity[:] = rules.committee_capacity(a.volunteers, p)
+        active = rules.committee_active_next(a.committee_active, a.committee_capacity, draws, p)
+        a.committee_active[:] = active
+        bad = np.where(active, rules.bad_months_next(a.bad_months, a.mean_satisfaction, p), 0)
+        calls = active & (bad >= p.retender_months)
+        a.bad_months[:] = np.where(calls, 0, bad)
+        return np.flatnonzero(calls).tolist()
+
+    # --- changes of arrangement ------------------------------------------------------------
+    def assign_firm(self, area: int, firm: int, mode: int) -> None:
+        """Give an area a (new) firm (-1 for none) and service mode."""
+        a = self.areas
+        old = a.firm[area]
+        if old >= 0:
+            self.sites[old] -= 1
+        if firm >= 0:
+            self.sites[firm] += 1
+        a.firm[area] = firm
+        a.mode[area] = mode
+        if mode != rules.SELF_GOVERNANCE:
+            a.organising[area] = False
+
+    # --- views and measures ----------------------------------------------------------------
+    def expected_money_yuan(self) -> np.ndarray:
+        """Fees at each area's current collection rate (at least its habit) plus the subsidy."""
+        p = self.p
+        a = self.areas
+        rate = np.where(a.due_yuan > 0, a.collection_rate, self.initial_collection_guess)
+        fees = a.fee_yuan_per_m2 * a.floor_area_m2 * rate
+        return fees + p.subsidy_after_sale_yuan_per_m2 * a.floor_area_m2 * (a.housing_type == _AFTER_SALE)
+
+    def area_view(self) -> AreaView:
+        """The street office's arrays over areas (for sim.policies)."""
+        a = self.areas
+        return AreaView(households=a.households, estates=a.n_estates, housing_type=a.housing_type,
+                        block=a.block, x_m=a.x_m, y_m=a.y_m, fee_yuan_per_m2=a.fee_yuan_per_m2,
+                        quality=a.quality, mode=a.mode, firm=a.firm, gates=a.gates,
+                        floor_area_m2=a.floor_area_m2, expected_money_yuan=self.expected_money_yuan())
+
+    def firm_view(self) -> FirmView:
+        """The street office's arrays over firms (for sim.policies)."""
+        f = self.firms
+        return FirmView(active=f.active, capability=f.capability, reputation=f.reputation,
+                        sites=self.sites, max_sites=f.max_sites, x_m=f.x_m, y_m=f.y_m)
+
+    def log(self, text: str) -> None:
+        """Note an event in plain words (the app's events feed)."""
+        self.events.append((self.month, text))
+
+    def record(self) -> MonthRecord:
+        """The month's district-wide measures (MODEL.md's timeseries columns)."""
+        p = self.p
+        a = self.areas
+        f = self.firms
+        households = float(self.n_households)
+        hh = a.households.astype(F8)
+        cost_mode = np.where(a.mode <= ENTRUSTED, a.mode, FULL_SERVICE)
+        needed = float(np.sum(rules.money_needed(cost_mode, a.gates, a.floor_area_m2, a.households, p)))
+        block_budget = float(np.sum(p.block_subsidy_yuan_per_household * hh * a.block_integrated))
+        revenue = float(f.revenue_yuan[f.active].sum())
+        cost = float(f.cost_yuan[f.active].sum())
+        due = float(a.due_yuan.sum())
+        return MonthRecord(
+            month=self.month,
+            service_quality=float(np.dot(hh, a.quality) / households),
+            fee_collection_rate=float(a.paid_yuan.sum()) / due if due > 0 else 0.0,
+            satisfaction=float(a.satisfaction_sum.sum()) / households,
+            management_areas=len(a),
+            areas_lt100=int((hh < 100).sum()),
+            areas_lt200=int((hh < 200).sum()),
+            active_firms=int(f.active.sum()),
+            firm_exits=self.firm_exits,
+            incidents_per_1000hh=1000.0 * float(a.incidents.sum()) / households,
+            fund_per_m2=float(a.fund_yuan.sum() / a.floor_area_m2.sum()),
+            cost_per_household=(needed + block_budget) / households,
+            firm_margin=float(rules.firm_margin(revenue, cost)),
+            committee_coverage=float(np.dot(hh, a.committee_active) / households),
+            rc_workload=1000.0 * self.street_office.workload / households,
+            volunteer_rate=float(a.volunteers.sum()) / households,
+            merges_done=self.street_office.merges_done,
+            merge_votes_failed=self.street_office.merge_votes_failed,
+        )
+
+    def areas_table(self) -> pd.DataFrame:
+        """One row per management area at the end (MODEL.md's `areas` columns)."""
+        a = self.areas
+        return pd.DataFrame({
+            "area_id": a.area_id,
+            "estates": a.n_estates,
+            "households": a.households,
+            "floor_area_m2": a.floor_area_m2,
+            "housing_type": np.array(_HOUSING_NAMES, dtype=object)[a.housing_type],
+            "mode": np.array(MODES, dtype=object)[a.mode],
+            "firm_id": a.firm.astype(np.int64),
+            "service_quality": a.quality,
+            "fee_collection_rate": a.collection_rate,
+            "satisfaction": a.mean_satisfaction,
+            "fund_per_m2": a.fund_yuan / a.floor_area_m2,
+        }, columns=list(AREA_COLUMNS))
+
+    def estate_outcomes(self) -> pd.DataFrame:
+        """One row per original estate: its area's quality and collection rate, its households' satisfaction.
+
+        Type and households are the estate's at the start; the rest is now. Read-only.
+        """
+        a = self.areas
+        area = self.estate_area
+        satisfaction = np.add.reduceat(self.households.satisfaction, self.households.estate_start[:-1],
+                                       dtype=F8)
+        return pd.DataFrame({
+            "estate_id": self.estates["estate_id"].to_numpy(),
+            "housing_type": self.estates["housing_type"].to_numpy(),
+            "households": self.estate_households,
+            "area_id": [a.area_id[i] for i in area],
+            "mode": np.array(MODES, dtype=object)[a.mode[area]],
+            "service_quality": a.quality[area],
+            "fee_collection_rate": a.collection_rate[area],
+            "satisfaction": satisfaction / self.estate_households,
+        })

@@ -1,0 +1,141 @@
+"""The mechanisms MODEL.md claims, on the Ouyang Road preset over ten years (slow).
+
+Each claim compares means over seeds, directionally: no fixed numbers. Runs are shared by the
+tests of a module and spread over two processes.
+"""
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.initial import SMALL_ESTATE_HOUSEHOLDS
+from sim.run import make_model
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+SEEDS = (1, 2, 3)
+YEARS = 10
+VOTE_SEEDS = (1, 2, 3, 4)
+VOTE_YEARS = 3  # merger votes happen in the first rounds; three yearly rounds are enough
+MEASURES = ("service_quality", "fee_collection_rate", "satisfaction")
+MUCH_LESS = 0.5
+"""'Declines much less': a drop at most this share of the other group's drop."""
+
+
+def simulate(job: tuple) -> tuple[tuple, dict]:
+    """Run one (scenario, seed, years, params, engine): estate outcomes at month 1 and at the end,
+    and the final month's district measures."""
+    name, seed, years, params, engine = job
+    scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml").with_overrides(
+        seed=seed, years=years, params=dict(params))
+    model = make_model(scenario, engine)
+    model.step()
+    first = model.estate_outcomes()
+    for _ in range(12 * years - 1):
+        model.step()
+    return job, {"first": first, "last": model.estate_outcomes(), "final": model.records[-1]}
+
+
+@pytest.fixture(scope="module")
+def runs(engine) -> dict:
+    """Every run the tests below compare, keyed by (scenario, seed, years, params, engine)."""
+    jobs = [(name, seed, YEARS, (), engine) for name in ("status_quo", "integrated", "n_in_1")
+            for seed in SEEDS]
+    jobs += [("n_in_1", seed, VOTE_YEARS, params, engine) for seed in VOTE_SEEDS
+             for params in ((), (("fund_dispute_weight", 0.0),))]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return dict(pool.map(simulate, jobs))
+
+
+def seed_mean(runs: dict, name: str, engine: str, value) -> float:
+    """Mean over SEEDS of value(run) for the ten-year runs of a scenario."""
+    return sum(value(runs[name, seed, YEARS, (), engine]) for seed in SEEDS) / len(SEEDS)
+
+
+def small_at_start(outcomes: pd.DataFrame) -> pd.DataFrame:
+    return outcomes[outcomes["households"] < SMALL_ESTATE_HOUSEHOLDS]
+
+
+def small_after_sale(outcomes: pd.DataFrame) -> pd.DataFrame:
+    return outcomes[(outcomes["households"] < SMALL_ESTATE_HOUSEHOLDS)
+                    & (outcomes["housing_type"] == "after_sale_public")]
+
+
+def large_commodity(outcomes: pd.DataFrame) -> pd.DataFrame:
+    return outcomes[(outcomes["households"] >= SMALL_ESTATE_HOUSEHOLDS)
+                    & (outcomes["housing_type"] == "commodity")]
+
+
+def drop(runs: dict, engine: str, group, measure: str) -> float:
+    """Mean over seeds of the group's month-1 mean minus its final mean under status_quo."""
+    return seed_mean(runs, "status_quo", engine,
+                     lambda r: group(r["first"])[measure].mean() - group(r["last"])[measure].mean())
+
+
+@pytest.mark.parametrize("measure", MEASURES)
+def test_integrated_beats_status_quo_for_estates_small_at_the_start(runs, engine, measure):
+    def small_mean(r):
+        return small_at_start(r["last"])[measure].mean()
+
+    integrated = seed_mean(runs, "integrated", engine, small_mean)
+    status_quo = seed_mean(runs, "status_quo", engine, small_mean)
+
+    assert integrated > status_quo, (integrated, status_quo)
+
+
+def test_merging_lowers_cost_per_household(runs, engine):
+    def cost(r):
+        return r["final"].cost_per_household
+
+    merged = seed_mean(runs, "n_in_1", engine, cost)
+    status_quo = seed_mean(runs, "status_quo", engine, cost)
+
+    assert merged < status_quo, (merged, status_quo)
+
+
+@pytest.mark.parametrize("measure", [
+    "service_quality",
+    "fee_collection_rate",
+    pytest.param("satisfaction", marks=pytest.mark.xfail(strict=True, reason=(
+        "model: under status_quo small after-sale estates' mean satisfaction does not fall "
+        "(month 1 0.307, year 10 0.311 over seeds 1-3; it starts at its low equilibrium)"))),
+])
+def test_status_quo_small_after_sale_estates_decline(runs, engine, measure):
+    assert drop(runs, engine, small_after_sale, measure) > 0
+
+
+@pytest.mark.parametrize("measure", [
+    pytest.param("service_quality", marks=pytest.mark.xfail(strict=True, reason=(
+        "model: large commodity estates lose 0.019 quality over ten years, small after-sale "
+        "ones 0.032 (seeds 1-3): less, but not half"))),
+    pytest.param("fee_collection_rate", marks=pytest.mark.xfail(strict=True, reason=(
+        "model: large commodity estates' collection falls 0.113, small after-sale ones' 0.166 "
+        "(seeds 1-3): collection erodes almost everywhere under status_quo"))),
+    pytest.param("satisfaction", marks=pytest.mark.xfail(strict=True, reason=(
+        "model: large commodity estates' satisfaction falls 0.031 while small after-sale "
+        "ones' rises 0.004 (seeds 1-3)"))),
+])
+def test_status_quo_large_commodity_estates_decline_much_less_than_small_after_sale(
+        runs, engine, measure):
+    small = drop(runs, engine, small_after_sale, measure)
+    large = drop(runs, engine, large_commodity, measure)
+
+    assert large <= max(0.0, MUCH_LESS * small), (large, small)
+
+
+def test_without_the_fund_dispute_more_merger_votes_pass(runs, engine):
+    def pass_share(params) -> float:
+        shares = []
+        for seed in VOTE_SEEDS:
+            final = runs["n_in_1", seed, VOTE_YEARS, params, engine]["final"]
+            votes = final.merges_done + final.merge_votes_failed
+            assert votes > 0
+            shares.append(final.merges_done / votes)
+        return sum(shares) / len(shares)
+
+    assert pass_share((("fund_dispute_weight", 0.0),)) > pass_share(())

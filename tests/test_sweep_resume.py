@@ -1,0 +1,120 @@
+"""A sweep killed half-way and run again gives exactly the results of an uninterrupted sweep."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sweep_support import assert_same_results, write_sweep
+
+from analysis.results import load_runs, load_timeseries
+from sim.cli import main
+from sim.experiments.executors import SequentialExecutor
+from sim.experiments.store import RUNS_DIR, RUNS_TABLE, TIMESERIES_DIR
+from sim.experiments.sweep import load_sweep, run_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_sweep(sweep_file: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(sweep_file), "--out", str(out),
+                             "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def kill_after_some_runs(proc: subprocess.Popen, out: Path, runs: int, timeout_s: float = 60):
+    """SIGKILL the sweep once `runs` records are stored, reading the folder all the while."""
+    deadline = time.monotonic() + timeout_s
+    stored = 0
+    while time.monotonic() < deadline:
+        if (out / RUNS_DIR).is_dir():
+            # A reader during the sweep sees whole files only: these must never fail.
+            stored = len(load_runs(out))
+            load_timeseries(out, columns=["satisfaction"])
+        if stored >= runs or proc.poll() is not None:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    return stored
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reference")
+    sweep_file = write_sweep(folder, replicates=6)
+    run_sweep(load_sweep(sweep_file), folder / "results", SequentialExecutor())
+    return folder / "results"
+
+
+def test_a_killed_sweep_resumes_to_the_uninterrupted_results(uninterrupted, tmp_path):
+    sweep_file = write_sweep(tmp_path, replicates=6)
+    out = tmp_path / "results"
+    proc = start_sweep(sweep_file, out)
+    stored = kill_after_some_runs(proc, out, runs=3)
+    assert proc.returncode == -signal.SIGKILL, "the sweep finished before it could be killed"
+    assert 3 <= stored < 12
+    assert not (out / RUNS_TABLE).exists()
+    partial = load_runs(out)
+    assert partial["run_id"].is_unique and (partial["status"] == "ok").all()
+
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 0
+    runs = load_runs(out)
+    assert len(runs) == 12 and runs["run_id"].is_unique
+    assert load_timeseries(out).groupby("run_id").size().eq(12).all()
+    assert_same_results(uninterrupted, out)
+
+
+def test_tables_without_a_record_and_stray_temporaries_are_redone(uninterrupted, tmp_path):
+    # What SIGKILL can leave: a table written but its record not yet, a temporary half-written.
+    sweep_file = write_sweep(tmp_path, replicates=6)
+    out = tmp_path / "results"
+    sweep = load_sweep(sweep_file)
+    run_sweep(sweep, out, SequentialExecutor())
+    victim = sweep.tasks()[4].run_id
+    (out / RUNS_DIR / f"{victim}.json").unlink()
+    (out / RUNS_TABLE).unlink()
+    (out / TIMESERIES_DIR / f"{victim}.parquet").write_bytes(b"PAR1 half-written")
+    stray = out / TIMESERIES_DIR / f".{victim}.parquet.x1y2z3"
+    stray.write_bytes(b"PAR1 half")
+    assert victim not in set(load_runs(out)["run_id"])  # readers go by the records
+
+    summary = run_sweep(sweep, out, SequentialExecutor())
+    assert (summary.skipped, summary.ran) == (11, 1)
+    assert not stray.exists()
+    assert_same_results(uninterrupted, out)
+
+
+def test_a_different_sweep_file_into_the_same_folder_is_refused(tmp_path, capsys):
+    out = tmp_path / "results"
+    first = write_sweep(tmp_path, replicates=1)
+    assert main(["sweep", str(first), "--out", str(out), "--quiet"]) == 0
+    other = write_sweep(tmp_path, name="other.yaml", replicates=3)
+    capsys.readouterr()
+    assert main(["sweep", str(other), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert str(out) in err and "different sweep file" in err and "sha256" in err
+
+
+def test_a_changed_scenario_under_the_same_sweep_file_is_refused(tmp_path, capsys):
+    out = tmp_path / "results"
+    sweep_file = write_sweep(tmp_path, replicates=1)
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 0
+    scenario = tmp_path / "scenarios" / "quiet.yaml"
+    scenario.write_text(scenario.read_text() + "params: {volunteer_fatigue: 0.05}\n")
+    capsys.readouterr()
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 2
+    assert "scenarios have changed" in capsys.readouterr().err
+
+
+def test_running_a_finished_sweep_again_runs_nothing(tmp_path, capsys):
+    out = tmp_path / "results"
+    sweep_file = write_sweep(tmp_path, replicates=1)
+    assert main(["sweep", str(sweep_file), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["sweep", str(sweep_file), "--out", str(out)]) == 0
+    assert "2 already stored, 0 run now" in capsys.readouterr().out

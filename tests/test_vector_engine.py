@@ -1,0 +1,54 @@
+"""The vectorized engine's edges: its presets, its memory guard, the bench command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sim.run
+from sim.cli import main
+from sim.districts import load_preset
+from sim.errors import InputError
+from sim.params import Params
+from sim.run import make_model
+from sim.scenario import scenario_from_mapping
+
+SMALL = {"name": "small", "district": {"generate": {"estates": 20, "seed": 1}}, "years": 1, "seed": 3,
+         "policy": {"merge": {"enabled": True}, "block_integration": {"enabled": True}}}
+
+
+def test_shanghai_preset_has_the_city_scale():
+    estates = load_preset("shanghai", Params()).estates
+    assert len(estates) == 12_000
+    assert 8.5e6 < estates["households"].sum() < 9.5e6
+    assert estates["floor_area_m2"].sum() == pytest.approx(620e6, rel=0.01)
+
+
+def test_a_district_too_large_for_memory_is_refused_before_the_run(monkeypatch):
+    monkeypatch.setattr(sim.run, "available_memory_bytes", lambda: 1_000_000)
+    scenario = scenario_from_mapping(SMALL, "small.yaml", None)
+    with pytest.raises(InputError, match="needs about .* GB on the vector engine"):
+        make_model(scenario, "vector")
+
+
+def test_memory_refusal_is_exit_2_with_one_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(sim.run, "available_memory_bytes", lambda: 1_000_000)
+    path = tmp_path / "small.yaml"
+    path.write_text("name: small\ndistrict: {generate: {estates: 20, seed: 1}}\nyears: 1\n")
+    assert main(["run", str(path), "--engine", "vector", "--quiet", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "small.yaml: district:" in err and "memory" in err
+
+
+def test_vector_run_keeps_households_in_their_areas():
+    model = make_model(scenario_from_mapping(SMALL, "<small>", None), "vector")
+    for _ in range(13):
+        model.step()
+    table = model.areas_table()
+    assert table["households"].sum() == model.n_households
+    assert np.array_equal(np.bincount(model.household_area(), minlength=len(table)), table["households"])
+
+
+def test_bench_rejects_an_unknown_engine(capsys):
+    assert main(["bench", "--engines", "mesa,turbo"]) == 2
+    assert "--engines" in capsys.readouterr().err
