@@ -81,6 +81,8 @@ class CalibrationSpec(_Strict):
     samples: int = Field(ge=2, le=100_000)
     seeds_per_sample: int = Field(3, ge=1, le=1000)
     accept: float = Field(0.1, gt=0, le=1)
+    refine: int = Field(0, ge=0, le=10_000)
+    refine_seeds: int = Field(10, ge=1, le=1000)
     priors: dict[str, list[float]] = Field(min_length=1)
     targets: dict[str, TargetSpec] = Field(min_length=1)
 
@@ -116,6 +118,8 @@ class Calibration:
     accept: float
     priors: dict[str, tuple[float, float]]
     targets: dict[str, tuple[float, float]]
+    refine: int = 0
+    refine_seeds: int = 10
 
     def seeds(self) -> list[int]:
         """The seeds every sample is run with (common random numbers across samples)."""
@@ -155,7 +159,8 @@ def load_calibration(path: str | Path) -> Calibration:
     scenario = load_scenario(scenario_path).with_overrides(years=spec.years)
     return Calibration(spec.name, path, scenario, spec.engine, spec.seed, spec.samples, spec.seeds_per_sample,
                        spec.accept, {k: (v[0], v[1]) for k, v in spec.priors.items()},
-                       {k: (t.value, t.tolerance) for k, t in spec.targets.items()})
+                       {k: (t.value, t.tolerance) for k, t in spec.targets.items()},
+                       spec.refine, spec.refine_seeds)
 
 
 def _run_sample(task: tuple[Scenario, str, dict[str, Any], int]) -> dict[str, float]:
@@ -234,7 +239,37 @@ def abc_rejection(calibration: Calibration, *, workers: int = 1,
         "accepted_p05": [accepted[t].quantile(0.05) for t in calibration.targets],
         "accepted_p95": [accepted[t].quantile(0.95) for t in calibration.targets],
     })
-    return {"samples": samples, "runs": runs, "posterior": posterior, "fit": fit}
+    frames = {"samples": samples, "runs": runs, "posterior": posterior, "fit": fit}
+    if calibration.refine:
+        frames["refined"] = refine(calibration, samples, workers=workers)
+    return frames
+
+
+def refine_seeds(n: int, root: int = 20230116) -> list[int]:
+    """Seeds of the refinement (and of validation): children of one root SeedSequence."""
+    return [int(c.generate_state(1, np.uint64)[0] >> 1) for c in np.random.SeedSequence(root).spawn(n)]
+
+
+def refine(calibration: Calibration, samples: pd.DataFrame, *, workers: int = 1) -> pd.DataFrame:
+    """Re-run the `refine` closest samples over `refine_seeds` seeds, judged by their medians.
+
+    Sorted by the largest deviation from any target in tolerance units (a set whose medians are
+    all inside their bands comes first), then by distance; the first row is the parameter set the
+    calibration proposes as defaults.
+    """
+    names = list(calibration.priors)
+    closest = samples.sort_values("distance", kind="stable").head(calibration.refine)
+    design = closest[names].reset_index(drop=True)
+    for name in names:
+        if PARAMETER_INDEX[name].kind is int:
+            design[name] = design[name].round().astype(int)
+    runs = simulate(calibration.scenario, calibration.engine, design, refine_seeds(calibration.refine_seeds),
+                    workers=workers)
+    medians = runs.drop(columns="seed").groupby("sample").median()
+    medians["distance"] = distances(medians, calibration.targets)
+    medians["max_deviation"] = np.max([np.abs(medians[t] - value) / tol
+                                       for t, (value, tol) in calibration.targets.items()], axis=0)
+    return pd.concat([design, medians], axis=1).sort_values(["max_deviation", "distance"], kind="stable")
 
 
 def write_calibration(out: Path, calibration: Calibration, frames: dict[str, pd.DataFrame]) -> list[Path]:
@@ -242,8 +277,10 @@ def write_calibration(out: Path, calibration: Calibration, frames: dict[str, pd.
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     accepted = frames["samples"][frames["samples"]["accepted"]]
-    for name, frame in (("accepted", accepted), ("samples", frames["samples"]), ("runs", frames["runs"]),
-                        ("posterior", frames["posterior"]), ("fit", frames["fit"])):
+    for name, frame in frames.items():
+        if name == "samples":
+            accepted.to_csv(out / "accepted.csv", index=False, float_format="%.6g")
+            paths.append(out / "accepted.csv")
         path = out / f"{name}.csv"
         frame.to_csv(path, index=False, float_format="%.6g")
         paths.append(path)
@@ -260,6 +297,12 @@ def write_calibration(out: Path, calibration: Calibration, frames: dict[str, pd.
         "best_sample": {n: float(best[n]) for n in calibration.priors},
         "best_distance": float(best["distance"]),
     }
+    if "refined" in frames:
+        chosen = frames["refined"].iloc[0]
+        summary["refined_over_seeds"] = calibration.refine_seeds
+        summary["proposed_defaults"] = {n: (int(chosen[n]) if PARAMETER_INDEX[n].kind is int
+                                            else float(chosen[n])) for n in calibration.priors}
+        summary["proposed_fit_medians"] = {t: float(chosen[t]) for t in calibration.targets}
     path = out / "calibration.json"
     path.write_text(json.dumps(summary, indent=2))
     return paths + [path]

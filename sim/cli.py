@@ -126,6 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--baseline", default="status_quo", help="scenario the others are paired with")
     report.add_argument("--metrics", nargs="+", metavar="METRIC", help="timeseries columns to compare")
     report.add_argument("--out", type=Path, help="output folder (default RESULTS/report)")
+    calibrate = sub.add_parser("calibrate", help="ABC calibration against the Ouyang Road record")
+    calibrate.add_argument("spec", type=Path, help="calibration YAML (scenario, priors, targets)")
+    calibrate.add_argument("--out", type=Path, default=None, help="output folder")
+    calibrate.add_argument("--workers", type=_positive_int, default=min(2, os.cpu_count() or 1))
+    calibrate.add_argument("--quiet", action="store_true")
+
+    check = sub.add_parser("validate-model", help="check the model against the record; write VALIDATION.md")
+    check.add_argument("--out", type=Path, default=Path("docs/VALIDATION.md"))
+    check.add_argument("--seeds", type=_positive_int, default=10)
+    check.add_argument("--engine", choices=("mesa", "vector"), default="vector")
+    check.add_argument("--workers", type=_positive_int, default=min(2, os.cpu_count() or 1))
     return parser
 
 
@@ -262,10 +273,26 @@ def cmd_report(args) -> int:
     return run_report(args.results, args.out, args.baseline, _metrics(args.metrics))
 
 
+def cmd_calibrate(args) -> int:
+    """`estate-sim calibrate`: ABC rejection; accepted sets, posterior, fit to each target."""
+    from sim.calibration import run_calibration
+
+    out = args.out or Path("out") / "calibration" / args.spec.stem
+    return run_calibration(args.spec, out, workers=args.workers, quiet=args.quiet)
+
+
+def cmd_validate_model(args) -> int:
+    """`estate-sim validate-model`: each target's median and 90% interval over seeds, pass/fail."""
+    from sim.validation import run_validate_model
+
+    return run_validate_model(args.out, seeds=args.seeds, engine=args.engine, workers=args.workers)
+
+
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "sweep": cmd_sweep,
             "app": cmd_app,
             "bench": cmd_bench,
-            "compare": cmd_compare, "sensitivity": cmd_sensitivity, "report": cmd_report}
+            "compare": cmd_compare, "sensitivity": cmd_sensitivity, "report": cmd_report,
+            "calibrate": cmd_calibrate, "validate-model": cmd_validate_model}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

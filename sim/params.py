@@ -9,7 +9,7 @@ sweeps and sensitivity analyses vary them by name. Sources refer to the rows of 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sim.errors import InputError
@@ -42,6 +42,8 @@ class Parameter:
     low: float | None = None
     high: float | None = None
     group: str = "model"
+    calibrated: str = ""
+    """The calibration spec that set the default (empty if it was not calibrated)."""
 
     @property
     def kind(self) -> type:
@@ -301,6 +303,10 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "A firm's starting cash reserves", 0.0, 120.0, "firms"),
         _p("firm_exit_loss_months", 12, "months", "assumption",
            "Consecutive months with negative reserves after which a firm exits", 1, 240, "firms"),
+        _p("firm_withdraw_months", 6, "months",
+           "assumption (firms leaving loss-making old estates, 物业撤场, is widely reported)",
+           "Months a contract must have lost money before a firm in loss withdraws from it",
+           1, 240, "firms"),
         _p("firm_exit_idle_months", 12, "months", "MODEL.md: no contract for a year",
            "Months without any contract after which a firm exits", 1, 240, "firms"),
         _p("weak_firm_capability_low", 0.3, "0-1", "assumption", "Lowest capability of a weak local firm",
@@ -368,6 +374,28 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
     ]
     + _housing_parameters()
 )
+
+CALIBRATION_SPEC = "scenarios/calibration/ouyang_road.yaml"
+CALIBRATED: dict[str, float | int] = {
+    "merge_support": 0.533,
+    "fund_dispute_weight": 1.40,
+    "merge_max_distance_m": 177.0,
+    "briefing_support": 0.0406,
+    "entrust_min_capability": 0.775,
+    "entrust_reach_m": 709.0,
+    "firm_exit_loss_months": 12,
+    "min_effort": 0.0968,
+    "weak_firm_overhead_share": 0.245,
+    "struggling_quality": 0.380,
+    "firm_withdraw_months": 23,
+    "small_sites_per_weak_firm": 4.91,
+    "strong_firms_per_10k_households": 3.13,
+}
+"""Defaults set by the ABC calibration of CALIBRATION_SPEC (docs/VALIDATION.md, docs/calibration/):
+the accepted sample closest to the record. The prior's rationale stays in each parameter's source."""
+
+PARAMETERS = tuple(replace(p, default=type(p.default)(CALIBRATED[p.name]), calibrated=CALIBRATION_SPEC)
+                   if p.name in CALIBRATED else p for p in PARAMETERS)
 
 PARAMETER_INDEX: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
 

@@ -258,6 +258,21 @@ def firm_margin(revenue_yuan, cost_yuan):
     return (revenue_yuan - cost_yuan) / revenue_yuan if revenue_yuan > 0 else 0.0
 
 
+def contract_result(revenue_yuan, subsidy_yuan, spend_yuan, overhead_share_yuan):
+    """What one contract earned its firm this month (yuan): money in less spending and overhead."""
+    return revenue_yuan + subsidy_yuan - spend_yuan - overhead_share_yuan
+
+
+def losing_months_next(losing_months, result_yuan):
+    """Consecutive months a contract has lost its firm money."""
+    return choose(result_yuan < 0.0, losing_months + 1, 0)
+
+
+def withdraws(losing_months, firm_in_loss, p: Params):
+    """A firm in loss withdraws from a contract that has lost it money for too long (撤场)."""
+    return firm_in_loss & (losing_months >= p.firm_withdraw_months)
+
+
 def bid_cover(expected_yuan, needed_yuan):
     """How much of full-service cost an area's expected money covers (firms bid above a floor)."""
     return expected_yuan / (needed_yuan + 1e-9)

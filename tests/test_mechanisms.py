@@ -98,28 +98,15 @@ def test_merging_lowers_cost_per_household(runs, engine):
     assert merged < status_quo, (merged, status_quo)
 
 
-@pytest.mark.parametrize("measure", [
-    "service_quality",
-    "fee_collection_rate",
-    pytest.param("satisfaction", marks=pytest.mark.xfail(strict=True, reason=(
-        "model: under status_quo small after-sale estates' mean satisfaction does not fall "
-        "(month 1 0.307, year 10 0.311 over seeds 1-3; it starts at its low equilibrium)"))),
-])
+MEASURES = ["service_quality", "fee_collection_rate", "satisfaction"]
+
+
+@pytest.mark.parametrize("measure", MEASURES)
 def test_status_quo_small_after_sale_estates_decline(runs, engine, measure):
     assert drop(runs, engine, small_after_sale, measure) > 0
 
 
-@pytest.mark.parametrize("measure", [
-    pytest.param("service_quality", marks=pytest.mark.xfail(strict=True, reason=(
-        "model: large commodity estates lose 0.019 quality over ten years, small after-sale "
-        "ones 0.032 (seeds 1-3): less, but not half"))),
-    pytest.param("fee_collection_rate", marks=pytest.mark.xfail(strict=True, reason=(
-        "model: large commodity estates' collection falls 0.113, small after-sale ones' 0.166 "
-        "(seeds 1-3): collection erodes almost everywhere under status_quo"))),
-    pytest.param("satisfaction", marks=pytest.mark.xfail(strict=True, reason=(
-        "model: large commodity estates' satisfaction falls 0.031 while small after-sale "
-        "ones' rises 0.004 (seeds 1-3)"))),
-])
+@pytest.mark.parametrize("measure", MEASURES)
 def test_status_quo_large_commodity_estates_decline_much_less_than_small_after_sale(
         runs, engine, measure):
     small = drop(runs, engine, small_after_sale, measure)

@@ -100,8 +100,9 @@ def parameter_tables(parameters: tuple[Parameter, ...] = PARAMETERS) -> str:
         f"{len(parameters)} parameters ({tally}). *Basis*: **sourced** = the source names a row "
         "of DOMAIN.md, the article's facts (FACTS.md), the Civil Code or a paper (the trust letter "
         "of the DOMAIN.md row, H/M/L/A, is kept in the source); **assumption** = a plausible value "
-        "with no source; **design brief** = fixed by MODEL.md. *Calibrated*: filled in once the "
-        "parameter has been calibrated against the patterns of section 1.",
+        "with no source; **design brief** = fixed by MODEL.md. *Calibrated*: the calibration spec "
+        "whose ABC run set the default (docs/VALIDATION.md); the source then gives the prior's "
+        "rationale.",
     ]
     header = ("| name | default | unit | range | basis | source | description | calibrated |\n"
               "| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -110,7 +111,7 @@ def parameter_tables(parameters: tuple[Parameter, ...] = PARAMETERS) -> str:
         for p in members:
             lines.append(
                 f"| `{p.name}` | {_number(p.default)} | {_cell(p.unit)} | {_range(p)} "
-                f"| {basis(p)} | {_cell(p.source)} | {_cell(p.description)} |  |")
+                f"| {basis(p)} | {_cell(p.source)} | {_cell(p.description)} | {_cell(p.calibrated)} |")
     return "\n".join(lines)
 
 

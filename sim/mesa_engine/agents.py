@@ -34,7 +34,8 @@ class ManagementArea:
         self.friction = 0.0
         # monthly state
         self.quality = self.target = self.effort = 0.0
-        self.needed_yuan = self.spend_yuan = 0.0
+        self.needed_yuan = self.spend_yuan = self.overhead_share_yuan = 0.0
+        self.losing_months = 0
         self.incidents = 0
         self.incident_rate = 0.0
         self.felt_incident_rate = 0.0
@@ -237,8 +238,8 @@ class PropertyFirm(mesa.Agent):
         for area in self.contracts:
             area.needed_yuan = rules.money_needed(area.mode, area.gates, area.floor_area_m2,
                                                   len(area.members), p)
-            overhead_share = self.overhead_yuan * len(area.members) / served
-            available = area.revenue_yuan + area.subsidy_yuan - overhead_share
+            area.overhead_share_yuan = self.overhead_yuan * len(area.members) / served
+            available = area.revenue_yuan + area.subsidy_yuan - area.overhead_share_yuan
             area.effort = rules.effort(available, area.needed_yuan, in_loss, p)
             area.spend_yuan = area.effort * area.needed_yuan
             area.target = rules.target_quality(area.mode, self.capability, area.effort,
@@ -250,6 +251,10 @@ class PropertyFirm(mesa.Agent):
         self.revenue_yuan = sum(a.revenue_yuan + a.subsidy_yuan for a in self.contracts)
         self.cost_yuan = sum(a.spend_yuan for a in self.contracts) + self.overhead_yuan
         self.reserves_yuan += self.revenue_yuan - self.cost_yuan
+        for area in self.contracts:
+            result = rules.contract_result(area.revenue_yuan, area.subsidy_yuan, area.spend_yuan,
+                                           area.overhead_share_yuan)
+            area.losing_months = rules.losing_months_next(area.losing_months, result)
         self.loss_months = self.loss_months + 1 if self.reserves_yuan < 0 else 0
         self.idle_months = 0 if self.contracts else self.idle_months + 1
 
@@ -417,7 +422,8 @@ class StreetOffice(mesa.Agent):
                 continue
             if not self._struggling(area):
                 continue
-            firm = self._tender(area, SELF_GOVERNANCE, require_cover=False) or area.firm
+            # the area's own firm, if it has one, takes on the specialised (repair) service
+            firm = area.firm or self._tender(area, SELF_GOVERNANCE, require_cover=False)
             passed, share = self.hold_vote(area, rules.change_support(area.mean_satisfaction, True, p),
                                            briefed=True)
             arranged.add(id(area))

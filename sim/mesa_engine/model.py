@@ -142,9 +142,15 @@ class EstateGovernanceModel(mesa.Model):
         self.households.do("step")
         for area in self.areas:
             area.close_month()
-        # 5. firm accounts and exits
+        # 5. firm accounts, withdrawals from losing contracts, and exits
         for firm in self.active_firms():
             firm.settle_accounts()
+        for area in list(self.areas):
+            firm = area.firm
+            if firm is not None and rules.withdraws(area.losing_months, firm.reserves_yuan < 0, self.p):
+                self.assign_firm(area, None, SELF_MANAGED if area.committee.active else UNMANAGED)
+                self.log(f"Firm {firm.index} withdrew from {area.area_id} (it lost money there for "
+                         f"{self.p.firm_withdraw_months} months)")
         for firm in self.active_firms():
             if firm.should_exit:
                 self.firm_leaves(firm)
@@ -176,6 +182,7 @@ class EstateGovernanceModel(mesa.Model):
             area.firm.contracts.remove(area)
         area.firm = firm
         area.mode = mode
+        area.losing_months = 0
         if firm is not None:
             firm.contracts.append(area)
         if mode != rules.SELF_GOVERNANCE:

@@ -191,6 +191,7 @@ class VectorModel:
         self.close_month()
         # 5. firm accounts and exits
         self.settle_accounts()
+        self.firms_withdraw()
         self.firms_exit()
         # 6. committees
         committee_draws = self.rng.random(len(a))
@@ -221,9 +222,9 @@ class VectorModel:
         served = np.bincount(a.firm[has], weights=a.households[has], minlength=len(f))
         mode_cost = np.where(has, a.mode, FULL_SERVICE)
         a.needed_yuan[:] = rules.money_needed(mode_cost, a.gates, a.floor_area_m2, a.households, p)
-        overhead_share = np.where(has, f.overhead_yuan[firm] * a.households / np.maximum(served[firm], 1),
-                                  0.0)
-        available = a.revenue_yuan + a.subsidy_yuan - overhead_share
+        a.overhead_share_yuan[:] = np.where(
+            has, f.overhead_yuan[firm] * a.households / np.maximum(served[firm], 1), 0.0)
+        available = a.revenue_yuan + a.subsidy_yuan - a.overhead_share_yuan
         effort = rules.effort(available, a.needed_yuan, f.reserves_yuan[firm] < 0, p)
         a.effort[:] = np.where(has, effort, 0.0)
         a.spend_yuan[:] = a.effort * a.needed_yuan * has
@@ -336,6 +337,20 @@ class VectorModel:
         f.reserves_yuan[act] += f.revenue_yuan[act] - f.cost_yuan[act]
         f.loss_months[act] = np.where(f.reserves_yuan[act] < 0, f.loss_months[act] + 1, 0)
         f.idle_months[act] = np.where(sites[act] > 0, 0, f.idle_months[act] + 1)
+        result = rules.contract_result(a.revenue_yuan, a.subsidy_yuan, a.spend_yuan, a.overhead_share_yuan)
+        a.losing_months[:] = np.where(has, rules.losing_months_next(a.losing_months, result), 0)
+
+    def firms_withdraw(self) -> None:
+        """Firms in loss withdraw from contracts that have lost them money for too long."""
+        a = self.areas
+        f = self.firms
+        has = a.firm >= 0
+        in_loss = has & (f.reserves_yuan[np.where(has, a.firm, 0)] < 0)
+        for area in np.flatnonzero(has & rules.withdraws(a.losing_months, in_loss, self.p)).tolist():
+            firm = int(a.firm[area])
+            self.assign_firm(area, -1, SELF_MANAGED if a.committee_active[area] else UNMANAGED)
+            self.log(f"Firm {firm} withdrew from {a.area_id[area]} (it lost money there for "
+                     f"{self.p.firm_withdraw_months} months)")
 
     def firms_exit(self) -> None:
         """Firms whose reserves stayed negative, or that held no contract, too long leave."""
@@ -381,6 +396,7 @@ class VectorModel:
             self.sites[firm] += 1
         a.firm[area] = firm
         a.mode[area] = mode
+        a.losing_months[area] = 0
         if mode != rules.SELF_GOVERNANCE:
             a.organising[area] = False
 

@@ -28,7 +28,8 @@ AREA_FIELDS: dict[str, type] = {
     "quality": F8, "target": F8, "effort": F8, "needed_yuan": F8, "spend_yuan": F8,
     "incidents": np.int64, "incident_rate": F8, "felt_incident_rate": F8, "perceived": F8,
     "collection_rate": F8,
-    "revenue_yuan": F8, "subsidy_yuan": F8, "mean_satisfaction": F8, "volunteers": np.int64,
+    "revenue_yuan": F8, "subsidy_yuan": F8, "overhead_share_yuan": F8,
+    "losing_months": np.int64, "mean_satisfaction": F8, "volunteers": np.int64,
     "due_yuan": F8, "paid_yuan": F8, "satisfaction_sum": F8, "volunteer_count": np.int64,
     "fee_due": F8, "enforcement": F8, "quit_probability": F8,
     # bookkeeping of the yearly round

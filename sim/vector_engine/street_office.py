@@ -275,9 +275,10 @@ class VectorStreetOffice:
         a = m.areas
         candidates = ~a.arranged & self._small_open(p.merge_max_households) & self._struggling()
         for area in np.flatnonzero(candidates).tolist():
-            firm = self.tender(area, SELF_GOVERNANCE, require_cover=False)
+            # the area's own firm, if it has one, takes on the specialised (repair) service
+            firm = int(a.firm[area])
             if firm < 0:
-                firm = int(a.firm[area])
+                firm = self.tender(area, SELF_GOVERNANCE, require_cover=False)
             passed, share = self.hold_vote(
                 area, rules.change_support(float(a.mean_satisfaction[area]), True, p), briefed=True)
             a.arranged[area] = True
