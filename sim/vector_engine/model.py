@@ -13,6 +13,9 @@ per estate (`np.add.reduceat`) and then per area (`np.bincount` over estates).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -29,6 +32,8 @@ from sim.vector_engine.street_office import VectorStreetOffice
 _HOUSING_NAMES = list(HOUSING_TYPES)
 _AFTER_SALE = _HOUSING_NAMES.index("after_sale_public")
 CHUNK_HOUSEHOLDS = 1 << 16
+THREADED_HOUSEHOLDS = 1_000_000
+"""Districts at least this large step their household chunks on a small thread pool."""
 """Households per chunk of the monthly household step (whole estates; sized for the CPU cache)."""
 
 
@@ -121,6 +126,9 @@ class VectorModel:
         self.estate_households = np.diff(estate_start)
         self.estate_floor_m2 = np.add.reduceat(self.households.floor_m2, estate_start[:-1], dtype=F8)
         self.initial_collection_guess = float(np.mean(state.household_habit))
+        threads = min(2, os.cpu_count() or 1)
+        self._threads = (ThreadPoolExecutor(threads) if self.n_households >= THREADED_HOUSEHOLDS
+                         and threads > 1 else None)
 
     def _plan_chunks(self, chunk_households: int) -> None:
         """Household chunks of whole estates, each about `chunk_households` long."""
@@ -272,7 +280,9 @@ class VectorModel:
         paid_floor = np.empty(n_estates)
         satisfaction_sum = np.empty(n_estates)
         volunteers = np.empty(n_estates, dtype=np.int64)
-        for h0, h1, e0, e1, starts in self.chunks:
+
+        def one_chunk(chunk) -> None:
+            h0, h1, e0, e1, starts = chunk
             counts = self.estate_households[e0:e1]
             sl = slice(h0, h1)
             sat = rules.update_satisfaction(hh.satisfaction[sl], np.repeat(perceived[e0:e1], counts),
@@ -301,6 +311,14 @@ class VectorModel:
             hh.volunteer[sl] = volunteer
             satisfaction_sum[e0:e1] = np.add.reduceat(sat, starts, dtype=F8)
             volunteers[e0:e1] = np.add.reduceat(volunteer, starts, dtype=np.int64)
+
+        # chunks are independent (disjoint households and estates): large districts use threads,
+        # which numpy's ufuncs run in parallel; the result is the same in any order
+        if self._threads is None:
+            for chunk in self.chunks:
+                one_chunk(chunk)
+        else:
+            list(self._threads.map(one_chunk, self.chunks))
         n_areas = len(a)
         owes_area = a.fee_due > 0.0
         a.due_yuan[:] = np.where(owes_area, a.fee_due * np.bincount(
