@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from analysis.compare import OUTCOMES, final_year_values
 from analysis.plots import plt, save_figure
@@ -51,7 +51,7 @@ from sim.experiments.seeds import run_seed
 from sim.experiments.store import ResultsStore, git_commit, sha256_file
 from sim.experiments.sweep import FactorsSpec, _check_factors, sample_design
 from sim.progress import ProgressBar
-from sim.scenario import Scenario, first_validation_error, load_scenario, read_yaml_mapping
+from sim.scenario import Scenario, load_scenario, validate_file
 
 OUTPUT_CONFIDENCE = 0.95
 RESAMPLES = 1000
@@ -115,11 +115,7 @@ def load_study(path: str | Path) -> SensitivityStudy:
     """Read and validate a sensitivity file; errors name the file and the key."""
     path = Path(path)
     source = str(path)
-    try:
-        spec = SensitivitySpec.model_validate(read_yaml_mapping(path))
-    except ValidationError as exc:
-        key, message = first_validation_error(exc)
-        raise InputError(source, key, message) from None
+    spec = validate_file(path, SensitivitySpec)
     if spec.factors.method not in ("sobol", "morris"):
         raise InputError(source, "factors.method",
                          f"must be sobol or morris for a sensitivity analysis, got {spec.factors.method!r}")

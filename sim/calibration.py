@@ -19,13 +19,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
 from sim.errors import InputError
 from sim.params import PARAMETER_INDEX
 from sim.progress import ProgressBar
-from sim.scenario import Scenario, first_validation_error, load_scenario, read_yaml_mapping
+from sim.scenario import Scenario, load_scenario, validate_file
 
 SMALL = 200
 
@@ -144,12 +144,7 @@ def load_calibration(path: str | Path) -> Calibration:
     """Read and check a calibration spec (YAML); errors name the file and the key."""
     path = Path(path)
     source = str(path)
-    data = read_yaml_mapping(path)
-    try:
-        spec = CalibrationSpec.model_validate(data)
-    except ValidationError as exc:
-        key, message = first_validation_error(exc)
-        raise InputError(source, key, message) from None
+    spec = validate_file(path, CalibrationSpec)
     for name in spec.targets:
         if name not in STATISTICS:
             raise InputError(source, f"targets.{name}", f"unknown target (known: {', '.join(STATISTICS)})")

@@ -259,6 +259,15 @@ def first_validation_error(exc: ValidationError) -> tuple[str, str]:
     return key, message
 
 
+def validate_file(path: Path, model: type[BaseModel]) -> Any:
+    """Read a YAML mapping and validate it with a strict pydantic model; errors name file and key."""
+    try:
+        return model.model_validate(read_yaml_mapping(path))
+    except ValidationError as exc:
+        key, message = first_validation_error(exc)
+        raise InputError(str(path), key, message) from None
+
+
 def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | None) -> Scenario:
     """Validate a scenario mapping and resolve it; errors name ``source`` and the key."""
     try:

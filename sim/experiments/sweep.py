@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from sim.errors import InputError
 from sim.experiments.design import MAX_DESIGN_POINTS, design_size, sample_design
@@ -37,7 +37,7 @@ from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
 from sim.experiments.store import ResultsStore, sha256_file
 from sim.params import PARAMETER_INDEX
-from sim.scenario import Scenario, first_validation_error, load_scenario, read_yaml_mapping
+from sim.scenario import Scenario, load_scenario, validate_file
 
 
 class _Strict(BaseModel):
@@ -154,11 +154,7 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file and its scenarios; errors name the file and the key."""
     path = Path(path)
     source = str(path)
-    try:
-        spec = SweepSpec.model_validate(read_yaml_mapping(path))
-    except ValidationError as exc:
-        key, message = first_validation_error(exc)
-        raise InputError(source, key, message) from None
+    spec = validate_file(path, SweepSpec)
     factors = _check_factors(spec.factors, source) if spec.factors else None
     scenarios = []
     slugs: dict[str, int] = {}
