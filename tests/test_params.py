@@ -65,12 +65,15 @@ def test_a_policy_block_key_sets_its_parameter(block, key, name):
 @pytest.mark.parametrize("how", ["policy_block", "params"])
 @pytest.mark.parametrize("max_group", [2, 4])
 def test_merge_max_group_reaches_the_model(engine, how, max_group):
+    # every estate of a block may join any group, and votes pass: only the group limit binds
+    open_merging = {"fund_dispute_weight": 0.0, "merge_max_distance_m": 5000.0,
+                    "merge_fee_tolerance": 20.0, "merge_quality_tolerance": 1.0}
     if how == "policy_block":
         scenario = small_scenario(policy={"merge": {"enabled": True, "max_group": max_group}},
-                                  params={"fund_dispute_weight": 0.0})
+                                  params=open_merging)
     else:
         scenario = small_scenario(policy={"merge": {"enabled": True}},
-                                  params={"merge_max_group": max_group, "fund_dispute_weight": 0.0})
+                                  params={"merge_max_group": max_group, **open_merging})
     model = make_model(scenario, engine)
 
     assert model.p.merge_max_group == max_group
