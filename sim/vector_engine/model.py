@@ -107,11 +107,8 @@ class VectorModel:
         np.cumsum(a.households, out=estate_start[1:])
         owner = state.household_owner.astype(bool)
         owner_index = np.flatnonzero(owner)
-        # the rule over the three cooperation types, looked up per household chunk by chunk
-        shift, weight, enforced = rules.cooperation_terms(np.arange(3), p)
-        self.type_shift_by_coop = shift.astype(dt)
-        self.neighbour_weight_by_coop = weight.astype(dt)
-        self.enforcement_weight_by_coop = enforced.astype(dt)
+        # each household's fixed cooperation terms (as a Mesa Household keeps them), computed once
+        self.coop_terms = tuple(t.astype(dt) for t in rules.cooperation_terms(state.household_coop, p))
         self.households = HouseholdArrays(
             estate=state.household_estate.astype(np.int32),
             floor_m2=state.household_floor_m2.astype(dt), owner=owner,
@@ -290,11 +287,9 @@ class VectorModel:
             hh.satisfaction[sl] = sat
             fee_h = np.repeat(fee[e0:e1], counts)
             habit = hh.habit[sl]
-            coop = hh.coop[sl]
-            chance = rules.payment_probability(sat, habit, self.type_shift_by_coop[coop],
-                                               self.neighbour_weight_by_coop[coop],
-                                               np.repeat(collection[e0:e1], counts),
-                                               self.enforcement_weight_by_coop[coop],
+            shift, neighbour_weight, enforcement_weight = (t[sl] for t in self.coop_terms)
+            chance = rules.payment_probability(sat, habit, shift, neighbour_weight,
+                                               np.repeat(collection[e0:e1], counts), enforcement_weight,
                                                np.repeat(enforcement[e0:e1], counts), fee_h, p)
             paid = pay_draws[sl] < chance
             if fee[e0:e1].min() > 0.0:  # everyone in the chunk owes a fee (the usual case)
