@@ -218,26 +218,26 @@ def abc_rejection(calibration: Calibration, *, workers: int = 1,
     samples["accepted"] = False
     samples.loc[accepted_index, "accepted"] = True
     accepted = samples[samples["accepted"]]
-    posterior = pd.DataFrame({
-        "parameter": list(calibration.priors),
-        "prior_low": [calibration.priors[n][0] for n in calibration.priors],
-        "prior_high": [calibration.priors[n][1] for n in calibration.priors],
-        "median": [accepted[n].median() for n in calibration.priors],
-        "p05": [accepted[n].quantile(0.05) for n in calibration.priors],
-        "p95": [accepted[n].quantile(0.95) for n in calibration.priors],
-    })
-    fit = pd.DataFrame({
-        "target": list(calibration.targets),
-        "observed": [calibration.targets[t][0] for t in calibration.targets],
-        "tolerance": [calibration.targets[t][1] for t in calibration.targets],
-        "accepted_median": [accepted[t].median() for t in calibration.targets],
-        "accepted_p05": [accepted[t].quantile(0.05) for t in calibration.targets],
-        "accepted_p95": [accepted[t].quantile(0.95) for t in calibration.targets],
-    })
+    posterior = _spread(accepted, calibration.priors, ("parameter", "prior_low", "prior_high"), "")
+    fit = _spread(accepted, calibration.targets, ("target", "observed", "tolerance"), "accepted_")
     frames = {"samples": samples, "runs": runs, "posterior": posterior, "fit": fit}
     if calibration.refine:
         frames["refined"] = refine(calibration, samples, workers=workers)
     return frames
+
+
+def _spread(accepted: pd.DataFrame, pairs: dict[str, tuple[float, float]], columns: tuple[str, str, str],
+            prefix: str) -> pd.DataFrame:
+    """Per name: its two given values, then the accepted samples' median, 5th and 95th percentile."""
+    names = list(pairs)
+    return pd.DataFrame({
+        columns[0]: names,
+        columns[1]: [pairs[n][0] for n in names],
+        columns[2]: [pairs[n][1] for n in names],
+        f"{prefix}median": [accepted[n].median() for n in names],
+        f"{prefix}p05": [accepted[n].quantile(0.05) for n in names],
+        f"{prefix}p95": [accepted[n].quantile(0.95) for n in names],
+    })
 
 
 def refine_seeds(n: int, root: int = 20230116) -> list[int]:

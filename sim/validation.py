@@ -22,7 +22,6 @@ from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
-CALIBRATION_SPEC = SCENARIOS / "calibration" / "ouyang_road.yaml"
 CALIBRATION_RESULTS = ROOT / "docs" / "calibration"
 
 
