@@ -122,9 +122,11 @@ class ResultsStore:
                 "created": invocation["started"],
                 "invocations": [invocation],
             }
-        for name in (RUNS_DIR, TIMESERIES_DIR, AREAS_DIR):
-            (folder / name).mkdir(parents=True, exist_ok=True)
+        # the manifest first and runs/ last: a reader that finds runs/ always finds the manifest
+        folder.mkdir(parents=True, exist_ok=True)
         _write_json(manifest_path, manifest)
+        for name in (TIMESERIES_DIR, AREAS_DIR, RUNS_DIR):
+            (folder / name).mkdir(exist_ok=True)
         self._remove_temporaries()
         return self.records()
 
