@@ -39,6 +39,13 @@ def logistic(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
+def clip(x, low: float, high: float):
+    """Clip to [low, high] (one pass for arrays)."""
+    if isinstance(x, np.ndarray):
+        return np.clip(x, low, high)
+    return low if x < low else high if x > high else x
+
+
 def choose(condition, if_true, if_false):
     """Elementwise `if_true if condition else if_false`."""
     if isinstance(condition, np.ndarray):
@@ -109,7 +116,7 @@ def effort(available_yuan, needed_yuan, in_loss, p: Params):
     reserves are negative cuts effort (the low-fee spiral).
     """
     ratio = available_yuan * (1.0 - p.target_margin) / (needed_yuan + 1e-9)
-    level = clip01(choose(ratio > p.min_effort, ratio, p.min_effort))
+    level = clip(ratio, min(p.min_effort, 1.0), 1.0)
     return level * choose(in_loss, p.loss_effort_cut, 1.0)
 
 
@@ -123,10 +130,10 @@ def target_quality(mode, capability, effort_level, volunteer_rate, committee_cap
     """Service quality (0-1) an area's arrangements can deliver this month."""
     firm_quality = capability * power(effort_level, p.quality_elasticity)
     share = p.specialised_quality_share
-    self_governed = share * firm_quality + (1.0 - share) * volunteer_coverage(volunteer_rate, p)
+    coverage = volunteer_coverage(volunteer_rate, p)
+    self_governed = share * firm_quality + (1.0 - share) * coverage
     self_managed = p.self_managed_quality * committee_capacity + (
-        (1.0 - p.self_managed_quality) * p.self_managed_volunteer_weight
-        * volunteer_coverage(volunteer_rate, p)
+        (1.0 - p.self_managed_quality) * p.self_managed_volunteer_weight * coverage
     )
     quality = choose(mode <= ENTRUSTED, firm_quality, p.unmanaged_quality)
     quality = choose(mode == SELF_GOVERNANCE, self_governed, quality)
@@ -221,20 +228,30 @@ def enforcement(committee_active, committee_capacity, friction):
     return choose(committee_active, committee_capacity * (1.0 - friction), 0.0)
 
 
-def payment_probability(satisfaction, habit, type_shift, neighbour_weight, neighbour_rate,
-                        enforcement_weight, enforcement_level, fee_yuan_per_m2, p: Params):
+def payment_base(type_shift, neighbour_weight, neighbour_rate, enforcement_weight, enforcement_level,
+                 fee_yuan_per_m2, p: Params):
+    """The part of a household's payment log-odds that its area and cooperation type set.
+
+    Neighbours' payment (conditional cooperation), enforcement and the fee burden are the same
+    for every household of one type in one area, so an engine computes this once per area and
+    type each month; `payment_probability` adds the household's own satisfaction and habit.
+    """
+    return (p.pay_intercept + type_shift
+            - 0.5 * (p.pay_satisfaction_weight + p.pay_habit_weight)
+            + neighbour_weight * (neighbour_rate - 0.5)
+            + enforcement_weight * enforcement_level
+            - p.pay_burden_weight * (fee_yuan_per_m2 - p.reference_fee_yuan_per_m2))
+
+
+def payment_probability(satisfaction, habit, base, p: Params):
     """Chance a household pays this month's fee.
 
     Rises with satisfaction, its own habit, neighbours' payment (conditional cooperation) and
-    enforcement; falls with the fee burden.
+    enforcement; falls with the fee burden (the last three through `base`, see payment_base):
+    logistic(base + w_s * satisfaction + w_h * habit), i.e. the log-odds
+    intercept + shift + w_s (s - 0.5) + w_h (h - 0.5) + w_n (rate - 0.5) + w_e e - w_b (fee - ref).
     """
-    log_odds = (p.pay_intercept + type_shift
-                + p.pay_satisfaction_weight * (satisfaction - 0.5)
-                + p.pay_habit_weight * (habit - 0.5)
-                + neighbour_weight * (neighbour_rate - 0.5)
-                + enforcement_weight * enforcement_level
-                - p.pay_burden_weight * (fee_yuan_per_m2 - p.reference_fee_yuan_per_m2))
-    return logistic(log_odds)
+    return logistic(base + p.pay_satisfaction_weight * satisfaction + p.pay_habit_weight * habit)
 
 
 def update_habit(habit, paid, p: Params):

@@ -109,6 +109,10 @@ class ManagementArea:
         self.fee_due = self.fee_due_per_m2
         self.enforcement = rules.enforcement(c.active, c.capacity, self.friction)
         self.quit_probability = rules.volunteer_quit_probability(self.friction, p)
+        # the payment terms this area sets for each cooperation type (households add their own)
+        self.pay_base = [rules.payment_base(shift, neighbour_weight, self.collection_rate, enforcement_weight,
+                                            self.enforcement, self.fee_due, p)
+                         for shift, neighbour_weight, enforcement_weight in self.model.coop_terms]
         self.due_yuan = self.paid_yuan = self.satisfaction_sum = 0.0
         self.volunteer_count = 0
 
@@ -145,8 +149,6 @@ class Household(mesa.Agent):
         self.floor_area_m2 = floor_area_m2
         self.owner = owner
         self.coop_type = coop_type
-        self.type_shift, self.neighbour_weight, self.enforcement_weight = rules.cooperation_terms(
-            coop_type, model.p)
         self.taste = taste
         self.habit = habit
         self.volunteer = volunteer
@@ -159,9 +161,7 @@ class Household(mesa.Agent):
         p = model.p
         self.satisfaction = rules.update_satisfaction(self.satisfaction, area.perceived, self.taste, p)
         if area.fee_due > 0.0:
-            chance = rules.payment_probability(self.satisfaction, self.habit, self.type_shift,
-                                               self.neighbour_weight, area.collection_rate,
-                                               self.enforcement_weight, area.enforcement, area.fee_due, p)
+            chance = rules.payment_probability(self.satisfaction, self.habit, area.pay_base[self.coop_type], p)
             paid = model.pay_draws[self.index] < chance
             self.habit = rules.update_habit(self.habit, 1.0 if paid else 0.0, p)
             due = area.fee_due * self.floor_area_m2

@@ -80,6 +80,8 @@ class EstateGovernanceModel(mesa.Model):
                 area.mode = SELF_MANAGED
             self.areas.append(area)
         self._renumber_areas()
+        self.coop_terms = [rules.cooperation_terms(t, self.p) for t in range(3)]
+        """(shift, neighbour weight, enforcement weight) of each cooperation type."""
         floor = state.household_floor_m2.tolist()
         owner = state.household_owner.tolist()
         coop = state.household_coop.tolist()
@@ -137,8 +139,8 @@ class EstateGovernanceModel(mesa.Model):
             area.update_quality_and_buildings(count)
             area.prepare_for_households()
         # 3-4. satisfaction, fees and volunteering: every household
-        self.pay_draws = self.rng.random(self.n_households).tolist()
-        self.volunteer_draws = self.rng.random(self.n_households).tolist()
+        self.pay_draws = self.rng.random(self.n_households, dtype=np.float32).tolist()
+        self.volunteer_draws = self.rng.random(self.n_households, dtype=np.float32).tolist()
         self.households.do("step")
         for area in self.areas:
             area.close_month()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,32 @@ THREADED_HOUSEHOLDS = 1_000_000
 """Households per chunk of the monthly household step (whole estates; sized for the CPU cache)."""
 
 
+@dataclass(frozen=True)
+class Arrangement:
+    """What follows from who serves which area, in which mode, at what size: fixed between changes.
+
+    The month reads these instead of recomputing them; any change of firm, mode, merger or block
+    integration drops the cached arrangement (`VectorModel.rearranged`).
+    """
+
+    has_firm: np.ndarray  # bool per area
+    firm: np.ndarray  # the area's firm, 0 where it has none (a safe index)
+    served_by: np.ndarray  # firm of each served area (areas with a firm, in row order)
+    capability: np.ndarray  # the firm's capability, 0 without a firm
+    needed_yuan: np.ndarray  # money full service in the area's mode needs (rules.money_needed)
+    overhead_share_yuan: np.ndarray
+    fee_due: np.ndarray  # yuan/m2 owed (nothing without a firm)
+    subsidy_yuan: np.ndarray
+    owes: np.ndarray  # bool: the area's households owe a fee
+    due_yuan: np.ndarray  # fees due in a month if everyone paid
+    households: np.ndarray  # float64
+    members: np.ndarray  # households, at least 1 (divisor of per-household rates)
+    district_cost_yuan: float  # money full service (in firm modes) and block services need
+    floor_area_m2: float
+    areas_lt100: int
+    areas_lt200: int
+
+
 class VectorModel:
     """The model of one district as arrays; the same interface as EstateGovernanceModel.
 
@@ -55,6 +82,7 @@ class VectorModel:
         self.events: list[tuple[int, str]] = []
         self.firm_exits = 0
         self.records: list[MonthRecord] = []
+        self._arrangement: Arrangement | None = None
         district = scenario.load_district()
         state = initial_state(district, self.p, self.rng)
         self.estates = state.estates
@@ -107,8 +135,8 @@ class VectorModel:
         np.cumsum(a.households, out=estate_start[1:])
         owner = state.household_owner.astype(bool)
         owner_index = np.flatnonzero(owner)
-        # each household's fixed cooperation terms (as a Mesa Household keeps them), computed once
-        self.coop_terms = tuple(t.astype(dt) for t in rules.cooperation_terms(state.household_coop, p))
+        self.type_terms = rules.cooperation_terms(np.arange(3), p)
+        """(shift, neighbour weight, enforcement weight) of each cooperation type."""
         self.households = HouseholdArrays(
             estate=state.household_estate.astype(np.int32),
             floor_m2=state.household_floor_m2.astype(dt), owner=owner,
@@ -116,10 +144,12 @@ class VectorModel:
             taste=state.household_taste.astype(dt), habit=state.household_habit.astype(dt),
             satisfaction=np.full(len(owner), 0.5, dtype=dt),
             volunteer=state.household_volunteer.astype(bool), estate_start=estate_start,
-            owner_index=owner_index, owner_start=np.searchsorted(owner_index, estate_start))
+            owner_index=owner_index, owner_start=np.searchsorted(owner_index, estate_start),
+            type_counts=np.bincount(3 * state.household_estate + state.household_coop,
+                                    minlength=3 * n_estates))
         self.n_households = len(owner)
-        self._pay_draws = np.empty(self.n_households)
-        self._volunteer_draws = np.empty(self.n_households)
+        self._pay_draws = np.empty(self.n_households, dtype=np.float32)
+        self._volunteer_draws = np.empty(self.n_households, dtype=np.float32)
         self.estate_households = np.diff(estate_start)
         self.estate_floor_m2 = np.add.reduceat(self.households.floor_m2, estate_start[:-1], dtype=F8)
         self.initial_collection_guess = float(np.mean(state.household_habit))
@@ -149,9 +179,9 @@ class VectorModel:
         a.committee_capacity[:] = rules.committee_capacity(a.volunteers, p)
         habit = self.sum_by_area(state.household_habit, F8) / a.households
         a.collection_rate[:] = habit
-        has_firm = a.firm >= 0
-        a.revenue_yuan[:] = np.where(has_firm, self.fee_due_per_m2() * a.floor_area_m2 * habit, 0.0)
-        a.subsidy_yuan[:] = self.area_subsidy()
+        arranged = self.arrangement()
+        a.revenue_yuan[:] = np.where(arranged.has_firm, arranged.fee_due * a.floor_area_m2 * habit, 0.0)
+        a.subsidy_yuan[:] = arranged.subsidy_yuan
         self.firms_serve()
         a.quality[:] = a.target
         heard = rules.heard(a.committee_active, a.committee_capacity, np.zeros(len(a), dtype=bool), p)
@@ -180,6 +210,7 @@ class VectorModel:
         self.month += 1
         if (self.month - 1) % 12 == 0:
             self.street_office.run_policies()
+            self.rearranged()
         p = self.p
         a = self.areas
         # 1. service, from last month's money
@@ -190,8 +221,9 @@ class VectorModel:
         self.update_quality_and_buildings(incidents)
         self.prepare_for_households()
         # 3-4. satisfaction, fees and volunteering: every household
-        self.rng.random(out=self._pay_draws)  # the same numbers as rng.random(n), without allocating
-        self.rng.random(out=self._volunteer_draws)
+        # the same numbers as rng.random(n, dtype=float32), without allocating
+        self.rng.random(out=self._pay_draws, dtype=np.float32)
+        self.rng.random(out=self._volunteer_draws, dtype=np.float32)
         self.households_step(self._pay_draws, self._volunteer_draws)
         self.close_month()
         # 5. firm accounts and exits
@@ -206,36 +238,60 @@ class VectorModel:
         # 8. record
         self.records.append(self.record())
 
-    def fee_due_per_m2(self) -> np.ndarray:
-        """The fee each area's households owe (yuan/m2): nothing without a firm to pay."""
-        a = self.areas
-        return np.where(a.firm >= 0, rules.fee_due_per_m2(a.mode, a.fee_yuan_per_m2, self.p), 0.0)
+    def rearranged(self) -> None:
+        """A firm, mode, merger or block changed: the next month recomputes the arrangement."""
+        self._arrangement = None
 
-    def area_subsidy(self) -> np.ndarray:
-        """District subsidy (yuan/month) to each area's firm (none without a firm)."""
-        a = self.areas
-        after_sale = a.housing_type == _AFTER_SALE
-        return np.where(a.firm >= 0, rules.subsidy(after_sale, a.floor_area_m2, a.mode, self.p), 0.0)
+    def arrangement(self) -> Arrangement:
+        """The current arrangement's fixed quantities (cached until `rearranged`)."""
+        if self._arrangement is None:
+            self._arrangement = self._arrange()
+        return self._arrangement
 
-    def firms_serve(self) -> None:
-        """Firms set effort and target quality of their areas; areas without a firm do without."""
+    def _arrange(self) -> Arrangement:
         p = self.p
         a = self.areas
         f = self.firms
         has = a.firm >= 0
         firm = np.where(has, a.firm, 0)
-        served = np.bincount(a.firm[has], weights=a.households[has], minlength=len(f))
-        mode_cost = np.where(has, a.mode, FULL_SERVICE)
-        a.needed_yuan[:] = rules.money_needed(mode_cost, a.gates, a.floor_area_m2, a.households, p)
-        a.overhead_share_yuan[:] = np.where(
-            has, f.overhead_yuan[firm] * a.households / np.maximum(served[firm], 1), 0.0)
-        available = a.revenue_yuan + a.subsidy_yuan - a.overhead_share_yuan
-        effort = rules.effort(available, a.needed_yuan, f.reserves_yuan[firm] < 0, p)
-        a.effort[:] = np.where(has, effort, 0.0)
-        a.spend_yuan[:] = a.effort * a.needed_yuan * has
-        volunteer_rate = a.volunteers / np.maximum(1, a.households)
-        a.target[:] = rules.target_quality(a.mode, np.where(has, f.capability[firm], 0.0), a.effort,
-                                           volunteer_rate, a.committee_capacity, a.block_integrated, p)
+        served_by = a.firm[has]
+        served = np.bincount(served_by, weights=a.households[has], minlength=len(f))
+        needed = rules.money_needed(np.where(has, a.mode, FULL_SERVICE), a.gates, a.floor_area_m2,
+                                    a.households, p)
+        fee_due = np.where(has, rules.fee_due_per_m2(a.mode, a.fee_yuan_per_m2, p), 0.0)
+        owes = fee_due > 0.0
+        floor = np.bincount(self.estate_area, weights=self.estate_floor_m2, minlength=len(a))
+        households = a.households.astype(F8)
+        cost_mode = np.where(a.mode <= ENTRUSTED, a.mode, FULL_SERVICE)
+        firm_cost = float(np.sum(rules.money_needed(cost_mode, a.gates, a.floor_area_m2, a.households, p)))
+        block_cost = float(np.sum(p.block_subsidy_yuan_per_household * households * a.block_integrated))
+        return Arrangement(
+            has_firm=has, firm=firm, served_by=served_by,
+            capability=np.where(has, f.capability[firm], 0.0), needed_yuan=needed,
+            overhead_share_yuan=np.where(
+                has, f.overhead_yuan[firm] * a.households / np.maximum(served[firm], 1), 0.0),
+            fee_due=fee_due,
+            subsidy_yuan=np.where(has, rules.subsidy(a.housing_type == _AFTER_SALE, a.floor_area_m2,
+                                                     a.mode, p), 0.0),
+            owes=owes, due_yuan=np.where(owes, fee_due * floor, 0.0), households=households,
+            members=np.maximum(1, a.households), district_cost_yuan=firm_cost + block_cost,
+            floor_area_m2=float(a.floor_area_m2.sum()), areas_lt100=int((households < 100).sum()),
+            areas_lt200=int((households < 200).sum()))
+
+    def firms_serve(self) -> None:
+        """Firms set effort and target quality of their areas; areas without a firm do without."""
+        p = self.p
+        a = self.areas
+        arranged = self.arrangement()
+        has = arranged.has_firm
+        a.needed_yuan[:] = arranged.needed_yuan
+        a.overhead_share_yuan[:] = arranged.overhead_share_yuan
+        available = a.revenue_yuan + a.subsidy_yuan - arranged.overhead_share_yuan
+        effort = rules.effort(available, arranged.needed_yuan, self.firms.reserves_yuan[arranged.firm] < 0, p)
+        np.multiply(effort, has, out=a.effort)
+        np.multiply(a.effort * arranged.needed_yuan, has, out=a.spend_yuan)
+        a.target[:] = rules.target_quality(a.mode, arranged.capability, a.effort, a.volunteers / arranged.members,
+                                           a.committee_capacity, a.block_integrated, p)
 
     def update_quality_and_buildings(self, incidents: np.ndarray) -> None:
         """Quality moves to its target; incidents happen; buildings wear and get repaired."""
@@ -256,27 +312,35 @@ class VectorModel:
         a = self.areas
         heard = rules.heard(a.committee_active, a.committee_capacity, a.block_integrated, p)
         a.perceived[:] = rules.perceived_conditions(a.quality, a.condition, a.felt_incident_rate, heard, p)
-        a.fee_due[:] = self.fee_due_per_m2()
+        a.fee_due[:] = self.arrangement().fee_due
         a.enforcement[:] = rules.enforcement(a.committee_active, a.committee_capacity, a.friction)
         a.quit_probability[:] = rules.volunteer_quit_probability(a.friction, p)
 
     def households_step(self, pay_draws: np.ndarray, volunteer_draws: np.ndarray) -> None:
-        """Every household: satisfaction, the fee paid or not, volunteering; tallies per area."""
+        """Every household: satisfaction, the fee paid or not, volunteering; tallies per area.
+
+        What an area sets for its households (perceived conditions, payment terms per cooperation
+        type, quit chance) reaches them by `np.repeat` over their estate (or estate and type) runs.
+        """
         p = self.p
         a = self.areas
         hh = self.households
         dt = self.dtype
         by_estate = self.estate_area
         perceived = a.perceived.astype(dt)[by_estate]
-        fee = a.fee_due.astype(dt)[by_estate]
-        collection = a.collection_rate.astype(dt)[by_estate]
-        enforcement = a.enforcement.astype(dt)[by_estate]
-        quit_probability = a.quit_probability[by_estate]
+        fee = a.fee_due[by_estate]
+        # payment terms of each (estate, cooperation type), in the households' order
+        shift, neighbour_weight, enforcement_weight = self.type_terms
+        base = rules.payment_base(shift, neighbour_weight, a.collection_rate[:, None], enforcement_weight,
+                                  a.enforcement[:, None], a.fee_due[:, None], p)
+        pay_base = base.astype(dt)[by_estate].ravel()
+        quit_probability = a.quit_probability.astype(dt)[by_estate]
         organising = a.organising[by_estate]
         n_estates = len(by_estate)
         paid_floor = np.empty(n_estates)
         satisfaction_sum = np.empty(n_estates)
         volunteers = np.empty(n_estates, dtype=np.int64)
+        type_counts = hh.type_counts
 
         def one_chunk(chunk) -> None:
             h0, h1, e0, e1, starts = chunk
@@ -285,24 +349,24 @@ class VectorModel:
             sat = rules.update_satisfaction(hh.satisfaction[sl], np.repeat(perceived[e0:e1], counts),
                                             hh.taste[sl], p)
             hh.satisfaction[sl] = sat
-            fee_h = np.repeat(fee[e0:e1], counts)
             habit = hh.habit[sl]
-            shift, neighbour_weight, enforcement_weight = (t[sl] for t in self.coop_terms)
-            chance = rules.payment_probability(sat, habit, shift, neighbour_weight,
-                                               np.repeat(collection[e0:e1], counts), enforcement_weight,
-                                               np.repeat(enforcement[e0:e1], counts), fee_h, p)
+            chance = rules.payment_probability(
+                sat, habit, np.repeat(pay_base[3 * e0:3 * e1], type_counts[3 * e0:3 * e1]), p)
             paid = pay_draws[sl] < chance
             if fee[e0:e1].min() > 0.0:  # everyone in the chunk owes a fee (the usual case)
                 hh.habit[sl] = rules.update_habit(habit, paid, p)
             else:
-                owes = fee_h > 0.0
+                owes = np.repeat(fee[e0:e1] > 0.0, counts)
                 paid &= owes
                 hh.habit[sl] = np.where(owes, rules.update_habit(habit, paid, p), habit)
             paid_floor[e0:e1] = np.add.reduceat(hh.floor_m2[sl] * paid, starts, dtype=F8)
             draw = volunteer_draws[sl]
-            volunteer = np.where(
-                hh.volunteer[sl], draw >= np.repeat(quit_probability[e0:e1], counts),
-                draw < rules.volunteer_join_probability(sat, np.repeat(organising[e0:e1], counts), p))
+            was = hh.volunteer[sl]
+            stays = was & (draw >= np.repeat(quit_probability[e0:e1], counts))
+            chunk_organising = organising[e0:e1]
+            join = rules.volunteer_join_probability(
+                sat, np.repeat(chunk_organising, counts) if chunk_organising.any() else False, p)
+            volunteer = stays | (~was & (draw < join))
             hh.volunteer[sl] = volunteer
             satisfaction_sum[e0:e1] = np.add.reduceat(sat, starts, dtype=F8)
             volunteers[e0:e1] = np.add.reduceat(volunteer, starts, dtype=np.int64)
@@ -315,10 +379,9 @@ class VectorModel:
         else:
             list(self._threads.map(one_chunk, self.chunks))
         n_areas = len(a)
-        owes_area = a.fee_due > 0.0
-        a.due_yuan[:] = np.where(owes_area, a.fee_due * np.bincount(
-            by_estate, weights=self.estate_floor_m2, minlength=n_areas), 0.0)
-        a.paid_yuan[:] = np.where(owes_area, a.fee_due * np.bincount(
+        arranged = self.arrangement()
+        a.due_yuan[:] = arranged.due_yuan
+        a.paid_yuan[:] = np.where(arranged.owes, a.fee_due * np.bincount(
             by_estate, weights=paid_floor, minlength=n_areas), 0.0)
         a.satisfaction_sum[:] = np.bincount(by_estate, weights=satisfaction_sum, minlength=n_areas)
         a.volunteer_count[:] = np.bincount(by_estate, weights=volunteers, minlength=n_areas)
@@ -330,7 +393,7 @@ class VectorModel:
         a.collection_rate[:] = np.where(owes, a.paid_yuan / np.where(owes, a.due_yuan, 1.0),
                                         a.collection_rate)
         a.revenue_yuan[:] = a.paid_yuan
-        a.subsidy_yuan[:] = self.area_subsidy()
+        a.subsidy_yuan[:] = self.arrangement().subsidy_yuan
         a.mean_satisfaction[:] = a.satisfaction_sum / a.households
         a.volunteers[:] = a.volunteer_count
         a.friction[:] = rules.decay_friction(a.friction, self.p)
@@ -340,26 +403,29 @@ class VectorModel:
         a = self.areas
         f = self.firms
         n = len(f)
-        has = a.firm >= 0
-        revenue = np.bincount(a.firm[has], weights=(a.revenue_yuan + a.subsidy_yuan)[has], minlength=n)
-        spend = np.bincount(a.firm[has], weights=a.spend_yuan[has], minlength=n)
-        sites = self.sites
+        arranged = self.arrangement()
+        has = arranged.has_firm
+        revenue = np.bincount(arranged.served_by, weights=(a.revenue_yuan + a.subsidy_yuan)[has], minlength=n)
+        spend = np.bincount(arranged.served_by, weights=a.spend_yuan[has], minlength=n)
         act = f.active
-        f.revenue_yuan[act] = revenue[act]
-        f.cost_yuan[act] = spend[act] + f.overhead_yuan[act]
-        f.reserves_yuan[act] += f.revenue_yuan[act] - f.cost_yuan[act]
-        f.loss_months[act] = np.where(f.reserves_yuan[act] < 0, f.loss_months[act] + 1, 0)
-        f.idle_months[act] = np.where(sites[act] > 0, 0, f.idle_months[act] + 1)
+        np.copyto(f.revenue_yuan, revenue, where=act)
+        np.copyto(f.cost_yuan, spend + f.overhead_yuan, where=act)
+        np.copyto(f.reserves_yuan, f.reserves_yuan + (f.revenue_yuan - f.cost_yuan), where=act)
+        np.copyto(f.loss_months, np.where(f.reserves_yuan < 0, f.loss_months + 1, 0), where=act)
+        np.copyto(f.idle_months, np.where(self.sites > 0, 0, f.idle_months + 1), where=act)
         result = rules.contract_result(a.revenue_yuan, a.subsidy_yuan, a.spend_yuan, a.overhead_share_yuan)
-        a.losing_months[:] = np.where(has, rules.losing_months_next(a.losing_months, result), 0)
+        a.losing_months[:] = rules.losing_months_next(a.losing_months, result) * has
 
     def firms_withdraw(self) -> None:
         """Firms in loss withdraw from contracts that have lost them money for too long."""
         a = self.areas
         f = self.firms
-        has = a.firm >= 0
-        in_loss = has & (f.reserves_yuan[np.where(has, a.firm, 0)] < 0)
-        for area in np.flatnonzero(has & rules.withdraws(a.losing_months, in_loss, self.p)).tolist():
+        arranged = self.arrangement()
+        in_loss = arranged.has_firm & (f.reserves_yuan[arranged.firm] < 0)
+        leaving = arranged.has_firm & rules.withdraws(a.losing_months, in_loss, self.p)
+        if not leaving.any():
+            return
+        for area in np.flatnonzero(leaving).tolist():
             firm = int(a.firm[area])
             self.assign_firm(area, -1, SELF_MANAGED if a.committee_active[area] else UNMANAGED)
             self.log(f"Firm {firm} withdrew from {a.area_id[area]} (it lost money there for "
@@ -393,10 +459,10 @@ class VectorModel:
         a.committee_capacity[:] = rules.committee_capacity(a.volunteers, p)
         active = rules.committee_active_next(a.committee_active, a.committee_capacity, draws, p)
         a.committee_active[:] = active
-        bad = np.where(active, rules.bad_months_next(a.bad_months, a.mean_satisfaction, p), 0)
+        bad = rules.bad_months_next(a.bad_months, a.mean_satisfaction, p) * active
         calls = active & (bad >= p.retender_months)
-        a.bad_months[:] = np.where(calls, 0, bad)
-        return np.flatnonzero(calls).tolist()
+        a.bad_months[:] = bad * ~calls
+        return np.flatnonzero(calls).tolist() if calls.any() else []
 
     # --- changes of arrangement ------------------------------------------------------------
     def assign_firm(self, area: int, firm: int, mode: int) -> None:
@@ -410,6 +476,7 @@ class VectorModel:
         a.firm[area] = firm
         a.mode[area] = mode
         a.losing_months[area] = 0
+        self._arrangement = None
         if mode != rules.SELF_GOVERNANCE:
             a.organising[area] = False
 
@@ -442,16 +509,12 @@ class VectorModel:
 
     def record(self) -> MonthRecord:
         """The month's district-wide measures (MODEL.md's timeseries columns)."""
-        p = self.p
         a = self.areas
         f = self.firms
+        arranged = self.arrangement()
         households = float(self.n_households)
-        hh = a.households.astype(F8)
-        cost_mode = np.where(a.mode <= ENTRUSTED, a.mode, FULL_SERVICE)
-        needed = float(np.sum(rules.money_needed(cost_mode, a.gates, a.floor_area_m2, a.households, p)))
-        block_budget = float(np.sum(p.block_subsidy_yuan_per_household * hh * a.block_integrated))
-        revenue = float(f.revenue_yuan[f.active].sum())
-        cost = float(f.cost_yuan[f.active].sum())
+        hh = arranged.households
+        active = f.active
         due = float(a.due_yuan.sum())
         return MonthRecord(
             month=self.month,
@@ -459,14 +522,15 @@ class VectorModel:
             fee_collection_rate=float(a.paid_yuan.sum()) / due if due > 0 else 0.0,
             satisfaction=float(a.satisfaction_sum.sum()) / households,
             management_areas=len(a),
-            areas_lt100=int((hh < 100).sum()),
-            areas_lt200=int((hh < 200).sum()),
-            active_firms=int(f.active.sum()),
+            areas_lt100=arranged.areas_lt100,
+            areas_lt200=arranged.areas_lt200,
+            active_firms=int(np.count_nonzero(active)),
             firm_exits=self.firm_exits,
             incidents_per_1000hh=1000.0 * float(a.incidents.sum()) / households,
-            fund_per_m2=float(a.fund_yuan.sum() / a.floor_area_m2.sum()),
-            cost_per_household=(needed + block_budget) / households,
-            firm_margin=float(rules.firm_margin(revenue, cost)),
+            fund_per_m2=float(a.fund_yuan.sum()) / arranged.floor_area_m2,
+            cost_per_household=arranged.district_cost_yuan / households,
+            firm_margin=float(rules.firm_margin(float(f.revenue_yuan[active].sum()),
+                                                float(f.cost_yuan[active].sum()))),
             committee_coverage=float(np.dot(hh, a.committee_active) / households),
             rc_workload=1000.0 * self.street_office.workload / households,
             volunteer_rate=float(a.volunteers.sum()) / households,

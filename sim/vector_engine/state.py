@@ -120,9 +120,10 @@ class FirmArrays:
 
 @dataclass
 class HouseholdArrays:
-    """Households as compact parallel arrays, in the initial state's order (sorted by estate).
+    """Households as compact parallel arrays, in the initial state's order (by estate, then type).
 
-    `estate_start[e]:estate_start[e + 1]` are estate e's households; `owner_index` lists the
+    `estate_start[e]:estate_start[e + 1]` are estate e's households, grouped by cooperation type:
+    `type_counts[3 e + t]` of them are of type t; `owner_index` lists the
     owners (they vote) in household order, `owner_start[e]` where estate e's owners begin in it.
     """
 
@@ -137,6 +138,7 @@ class HouseholdArrays:
     estate_start: np.ndarray  # n_estates + 1 offsets
     owner_index: np.ndarray
     owner_start: np.ndarray  # n_estates + 1 offsets into owner_index
+    type_counts: np.ndarray  # households per (estate, cooperation type), 3 per estate
 
     def __len__(self) -> int:
         return len(self.estate)

@@ -202,6 +202,7 @@ class VectorStreetOffice:
         m = self.model
         new_row = m.areas.compact()
         m.estate_area = new_row[m.estate_area]
+        m.rearranged()
         self.invalidate_view()
 
     def merge_areas(self, members: list[int], row: int) -> None:
@@ -295,6 +296,7 @@ class VectorStreetOffice:
         a = m.areas
         f = m.firms
         a.block_integrated[:] = True
+        m.rearranged()
         scores = policies.evaluation_scores(a.mean_satisfaction * a.households, a.households, a.firm, len(f))
         for firm in np.flatnonzero(f.active).tolist():
             score = scores[firm]
