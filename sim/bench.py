@@ -22,11 +22,37 @@ from sim.errors import InputError
 ENGINES = ("mesa", "vector")
 
 
+GENERATED = "generated:"
+"""`--district generated:N` benchmarks a synthetic district of N estates (generator seed 0)."""
+
+
+def district_spec(name: str) -> dict:
+    """The scenario `district` mapping of a preset name or `generated:N`."""
+    if name.startswith(GENERATED):
+        return {"generate": {"estates": int(name[len(GENERATED):]), "seed": 0}}
+    return {"preset": name}
+
+
+def check_district_name(name: str) -> None:
+    """A preset name or generated:N with N a positive integer; otherwise an InputError."""
+    from sim.districts import PRESETS
+
+    if name.startswith(GENERATED):
+        count = name[len(GENERATED):]
+        if count.isdigit() and int(count) > 0:
+            return
+        raise InputError("command line", "--district",
+                         f"{name!r}: give generated:N with N a positive integer")
+    if name not in PRESETS:
+        raise InputError("command line", "--district",
+                         f"unknown preset {name!r} (known: {', '.join(sorted(PRESETS))}, or generated:N)")
+
+
 def bench_scenario(preset: str, years: int):
-    """The integrated policy (all blocks on) on a built-in district, for benchmarking."""
+    """The integrated policy (all blocks on) on a built-in or generated district, for benchmarking."""
     from sim.scenario import scenario_from_mapping
 
-    spec = {"name": f"bench_{preset}", "district": {"preset": preset}, "years": years, "seed": 1,
+    spec = {"name": "bench", "district": district_spec(preset), "years": years, "seed": 1,
             "policy": {block: {"enabled": True}
                        for block in ("merge", "entrust", "self_governance", "block_integration")}}
     return scenario_from_mapping(spec, "command line", None)
@@ -95,9 +121,11 @@ def measure(engine: str, preset: str, years: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_bench(preset: str, years: int, engines: tuple[str, ...] = ENGINES, out=sys.stdout) -> list[dict]:
-    """Benchmark the engines on a preset; print a table (and return the measurements)."""
+def run_bench(preset: str, years: int, engines: tuple[str, ...] = ENGINES, out=None) -> list[dict]:
+    """Benchmark the engines on a district; print a table to `out` (stdout) and return the measurements."""
     from sim.run import check_memory
+
+    out = sys.stdout if out is None else out
 
     scenario = bench_scenario(preset, years)
     district = scenario.load_district()

@@ -146,6 +146,11 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
         _p("target_margin", 0.07, "share", "DOMAIN.md Costs: net margin 5-7% (M)",
            "Share of an area's money a firm keeps as margin rather than spending on service",
            0.0, 0.5, "service"),
+        _p("scale_savings_firm_share", 0.5, "share",
+           "assumption (lump-sum fees, 包干制: the firm keeps what it saves; tenders and owners pass "
+           "some on)",
+           "Share of the savings of scale (gates and site staff a merged or entrusted area shares) "
+           "a firm keeps as earnings; the rest buys more service", 0.0, 1.0, "service"),
         _p("bid_min_cover", 0.6, "share", "assumption",
            "Share of full-service cost an area's expected money must cover for a firm to bid",
            0.0, 5.0, "service"),

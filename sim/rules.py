@@ -103,19 +103,38 @@ def money_needed(mode, gates, floor_area_m2, households, p: Params):
     )
 
 
+def stand_alone_money_needed(mode, needed_yuan, estate_gates, n_estates, floor_area_m2, households,
+                             p: Params):
+    """Money (yuan/month) full service of an area would need with each estate run as its own site.
+
+    This is the cost of the service standard the area's fee pays for before any sharing: every
+    estate keeps its own gates and site staff and no lead estate shares patrols. Merged and
+    entrusted areas need less (`money_needed`); the difference is the savings of scale. The
+    specialised service of self-governance, and areas without a firm, share nothing: their own need.
+    """
+    own_sites = money_needed(FULL_SERVICE, estate_gates, floor_area_m2, households, p) + (
+        p.worker_cost_yuan * p.site_staff * (n_estates - 1))
+    return choose(mode <= ENTRUSTED, own_sites, needed_yuan)
+
+
 def fee_due_per_m2(mode, fee_yuan_per_m2, p: Params):
     """Fee households owe per m2 in a mode: the standard, a share of it, or nothing."""
     due = choose(mode <= ENTRUSTED, fee_yuan_per_m2, 0.0)
     return choose(mode == SELF_GOVERNANCE, fee_yuan_per_m2 * p.specialised_fee_share, due)
 
 
-def effort(available_yuan, needed_yuan, in_loss, p: Params):
+def effort(available_yuan, needed_yuan, stand_alone_yuan, in_loss, p: Params):
     """A firm's effort in an area (0-1): the money it has over the money the area needs.
 
-    It keeps its target margin, never falls below the contract's minimum, and a firm whose
-    reserves are negative cuts effort (the low-fee spiral).
+    It keeps its target margin and the share `scale_savings_firm_share` of the savings of scale:
+    it pays for the standard its money buys at stand-alone cost (`stand_alone_money_needed`), and
+    only the rest of what sharing gates and staff saves goes into more service. Effort never falls
+    below the contract's minimum, and a firm whose reserves are negative cuts it (the low-fee spiral).
     """
-    ratio = available_yuan * (1.0 - p.target_margin) / (needed_yuan + 1e-9)
+    spendable = available_yuan * (1.0 - p.target_margin)
+    affordable = spendable / (needed_yuan + 1e-9)
+    standard = spendable / (stand_alone_yuan + 1e-9)
+    ratio = affordable - p.scale_savings_firm_share * (affordable - standard)
     level = clip(ratio, min(p.min_effort, 1.0), 1.0)
     return level * choose(in_loss, p.loss_effort_cut, 1.0)
 

@@ -52,3 +52,16 @@ def test_vector_run_keeps_households_in_their_areas():
 def test_bench_rejects_an_unknown_engine(capsys):
     assert main(["bench", "--engines", "mesa,turbo"]) == 2
     assert "--engines" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("district", ["nowhere", "generated:", "generated:0", "generated:ten"])
+def test_bench_rejects_an_unknown_district(capsys, district):
+    assert main(["bench", "--district", district]) == 2
+    err = capsys.readouterr().err
+    assert "--district" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bench_runs_a_generated_district(capsys):
+    assert main(["bench", "--district", "generated:12", "--years", "1", "--engines", "vector"]) == 0
+    out = capsys.readouterr().out
+    assert "12 estates" in out and "vector:" in out and "household-months/s" in out

@@ -161,7 +161,8 @@ class Household(mesa.Agent):
         p = model.p
         self.satisfaction = rules.update_satisfaction(self.satisfaction, area.perceived, self.taste, p)
         if area.fee_due > 0.0:
-            chance = rules.payment_probability(self.satisfaction, self.habit, area.pay_base[self.coop_type], p)
+            chance = rules.payment_probability(self.satisfaction, self.habit,
+                                               area.pay_base[self.coop_type], p)
             paid = model.pay_draws[self.index] < chance
             self.habit = rules.update_habit(self.habit, 1.0 if paid else 0.0, p)
             due = area.fee_due * self.floor_area_m2
@@ -239,8 +240,11 @@ class PropertyFirm(mesa.Agent):
             area.needed_yuan = rules.money_needed(area.mode, area.gates, area.floor_area_m2,
                                                   len(area.members), p)
             area.overhead_share_yuan = self.overhead_yuan * len(area.members) / served
+            stand_alone = rules.stand_alone_money_needed(area.mode, area.needed_yuan, area.estate_gates,
+                                                         len(area.estates), area.floor_area_m2,
+                                                         len(area.members), p)
             available = area.revenue_yuan + area.subsidy_yuan - area.overhead_share_yuan
-            area.effort = rules.effort(available, area.needed_yuan, in_loss, p)
+            area.effort = rules.effort(available, area.needed_yuan, stand_alone, in_loss, p)
             area.spend_yuan = area.effort * area.needed_yuan
             area.target = rules.target_quality(area.mode, self.capability, area.effort,
                                                area.volunteer_rate, area.committee.capacity,

@@ -68,7 +68,7 @@ class EstateGovernanceModel(mesa.Model):
             area.housing_type = row.housing_type
             area.x_m, area.y_m = float(row.x_m), float(row.y_m)
             area.block = row.block
-            area.gates = float(row.gates)
+            area.gates = area.estate_gates = float(row.gates)
             area.fee_yuan_per_m2 = float(row.fee_yuan_per_m2)
             area.fund_yuan = area.fund_initial_yuan = float(row.fund_yuan)
             area.condition = float(row.condition)
@@ -215,6 +215,7 @@ class EstateGovernanceModel(mesa.Model):
         merged.x_m = float(np.average([a.x_m for a in members], weights=homes))
         merged.y_m = float(np.average([a.y_m for a in members], weights=homes))
         merged.gates = max(1.0, sum(a.gates for a in members) * (1.0 - p.merge_gate_reduction))
+        merged.estate_gates = sum(a.estate_gates for a in members)
         merged.fee_yuan_per_m2 = float(np.average([a.fee_yuan_per_m2 for a in members], weights=floors))
         merged.fund_yuan = sum(a.fund_yuan for a in members)
         merged.fund_initial_yuan = sum(a.fund_initial_yuan for a in members)

@@ -51,6 +51,7 @@ class Arrangement:
     served_by: np.ndarray  # firm of each served area (areas with a firm, in row order)
     capability: np.ndarray  # the firm's capability, 0 without a firm
     needed_yuan: np.ndarray  # money full service in the area's mode needs (rules.money_needed)
+    stand_alone_yuan: np.ndarray  # ... with each estate its own site (rules.stand_alone_money_needed)
     overhead_share_yuan: np.ndarray
     fee_due: np.ndarray  # yuan/m2 owed (nothing without a firm)
     subsidy_yuan: np.ndarray
@@ -117,7 +118,7 @@ class VectorModel:
         a.block[:] = pd.factorize(estates["block"])[0]
         a.x_m[:] = estates["x_m"].to_numpy(dtype=F8)
         a.y_m[:] = estates["y_m"].to_numpy(dtype=F8)
-        a.gates[:] = estates["gates"].to_numpy(dtype=F8)
+        a.gates[:] = a.estate_gates[:] = estates["gates"].to_numpy(dtype=F8)
         a.floor_area_m2[:] = estates["floor_area_m2"].to_numpy(dtype=F8)
         a.fee_yuan_per_m2[:] = estates["fee_yuan_per_m2"].to_numpy(dtype=F8)
         a.fund_yuan[:] = a.fund_initial_yuan[:] = estates["fund_yuan"].to_numpy(dtype=F8)
@@ -256,8 +257,8 @@ class VectorModel:
         firm = np.where(has, a.firm, 0)
         served_by = a.firm[has]
         served = np.bincount(served_by, weights=a.households[has], minlength=len(f))
-        needed = rules.money_needed(np.where(has, a.mode, FULL_SERVICE), a.gates, a.floor_area_m2,
-                                    a.households, p)
+        mode_cost = np.where(has, a.mode, FULL_SERVICE)
+        needed = rules.money_needed(mode_cost, a.gates, a.floor_area_m2, a.households, p)
         fee_due = np.where(has, rules.fee_due_per_m2(a.mode, a.fee_yuan_per_m2, p), 0.0)
         owes = fee_due > 0.0
         floor = np.bincount(self.estate_area, weights=self.estate_floor_m2, minlength=len(a))
@@ -268,6 +269,8 @@ class VectorModel:
         return Arrangement(
             has_firm=has, firm=firm, served_by=served_by,
             capability=np.where(has, f.capability[firm], 0.0), needed_yuan=needed,
+            stand_alone_yuan=rules.stand_alone_money_needed(mode_cost, needed, a.estate_gates, a.n_estates,
+                                                            a.floor_area_m2, a.households, p),
             overhead_share_yuan=np.where(
                 has, f.overhead_yuan[firm] * a.households / np.maximum(served[firm], 1), 0.0),
             fee_due=fee_due,
@@ -287,11 +290,13 @@ class VectorModel:
         a.needed_yuan[:] = arranged.needed_yuan
         a.overhead_share_yuan[:] = arranged.overhead_share_yuan
         available = a.revenue_yuan + a.subsidy_yuan - arranged.overhead_share_yuan
-        effort = rules.effort(available, arranged.needed_yuan, self.firms.reserves_yuan[arranged.firm] < 0, p)
+        effort = rules.effort(available, arranged.needed_yuan, arranged.stand_alone_yuan,
+                              self.firms.reserves_yuan[arranged.firm] < 0, p)
         np.multiply(effort, has, out=a.effort)
         np.multiply(a.effort * arranged.needed_yuan, has, out=a.spend_yuan)
-        a.target[:] = rules.target_quality(a.mode, arranged.capability, a.effort, a.volunteers / arranged.members,
-                                           a.committee_capacity, a.block_integrated, p)
+        a.target[:] = rules.target_quality(a.mode, arranged.capability, a.effort,
+                                           a.volunteers / arranged.members, a.committee_capacity,
+                                           a.block_integrated, p)
 
     def update_quality_and_buildings(self, incidents: np.ndarray) -> None:
         """Quality moves to its target; incidents happen; buildings wear and get repaired."""

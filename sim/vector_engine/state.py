@@ -19,7 +19,7 @@ F8 = np.float64
 AREA_FIELDS: dict[str, type] = {
     # identity and fixed attributes
     "households": np.int64, "n_estates": np.int64, "housing_type": np.int16, "block": np.int64,
-    "x_m": F8, "y_m": F8, "gates": F8, "floor_area_m2": F8, "fee_yuan_per_m2": F8,
+    "x_m": F8, "y_m": F8, "gates": F8, "estate_gates": F8, "floor_area_m2": F8, "fee_yuan_per_m2": F8,
     "fund_yuan": F8, "fund_initial_yuan": F8, "condition": F8,
     # arrangement
     "mode": np.int8, "firm": np.int32, "block_integrated": bool, "organising": bool, "friction": F8,

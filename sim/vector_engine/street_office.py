@@ -222,6 +222,7 @@ class VectorStreetOffice:
             housing_type=a.housing_type[first], block=a.block[first],
             x_m=np.average(a.x_m[members], weights=homes), y_m=np.average(a.y_m[members], weights=homes),
             gates=max(1.0, sum(a.gates[members].tolist()) * (1.0 - p.merge_gate_reduction)),
+            estate_gates=sum(a.estate_gates[members].tolist()),
             floor_area_m2=floors.sum(),
             fee_yuan_per_m2=np.average(a.fee_yuan_per_m2[members], weights=floors),
             fund_yuan=a.fund_yuan[members].sum(), fund_initial_yuan=a.fund_initial_yuan[members].sum(),
