@@ -249,8 +249,9 @@ def refine(calibration: Calibration, samples: pd.DataFrame, *, workers: int = 1)
     """Re-run the `refine` closest samples over `refine_seeds` seeds, judged by their medians.
 
     Sorted by the largest deviation from any target in tolerance units (a set whose medians are
-    all inside their bands comes first), then by distance; the first row is the parameter set the
-    calibration proposes as defaults.
+    all inside their bands comes first), then, among equally close sets, by how often a New
+    Hongyi-like merger happens (a target with no tolerance to put in the distance), then by
+    distance; the first row is the parameter set the calibration proposes as defaults.
     """
     names = list(calibration.priors)
     closest = samples.sort_values("distance", kind="stable").head(calibration.refine)
@@ -264,7 +265,8 @@ def refine(calibration: Calibration, samples: pd.DataFrame, *, workers: int = 1)
     medians["distance"] = distances(medians, calibration.targets)
     medians["max_deviation"] = np.max([np.abs(medians[t] - value) / tol
                                        for t, (value, tol) in calibration.targets.items()], axis=0)
-    return pd.concat([design, medians], axis=1).sort_values(["max_deviation", "distance"], kind="stable")
+    return pd.concat([design, medians], axis=1).sort_values(
+        ["max_deviation", "hongyi_like", "distance"], ascending=[True, False, True], kind="stable")
 
 
 def write_calibration(out: Path, calibration: Calibration, frames: dict[str, pd.DataFrame]) -> list[Path]:

@@ -382,19 +382,19 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
 
 CALIBRATION_SPEC = "scenarios/calibration/ouyang_road.yaml"
 CALIBRATED: dict[str, float | int] = {
-    "merge_support": 0.533,
-    "fund_dispute_weight": 1.40,
-    "merge_max_distance_m": 177.0,
-    "briefing_support": 0.0406,
-    "entrust_min_capability": 0.775,
-    "entrust_reach_m": 709.0,
-    "firm_exit_loss_months": 12,
-    "min_effort": 0.0968,
-    "weak_firm_overhead_share": 0.245,
-    "struggling_quality": 0.380,
-    "firm_withdraw_months": 23,
-    "small_sites_per_weak_firm": 4.91,
-    "strong_firms_per_10k_households": 3.13,
+    "merge_support": 0.532,
+    "fund_dispute_weight": 1.35,
+    "merge_max_distance_m": 204.0,
+    "briefing_support": 0.0175,
+    "entrust_min_capability": 0.772,
+    "entrust_reach_m": 938.0,
+    "firm_exit_loss_months": 14,
+    "min_effort": 0.0777,
+    "weak_firm_overhead_share": 0.219,
+    "struggling_quality": 0.331,
+    "firm_withdraw_months": 13,
+    "small_sites_per_weak_firm": 5.49,
+    "strong_firms_per_10k_households": 2.76,
 }
 """Defaults set by the ABC calibration of CALIBRATION_SPEC (docs/VALIDATION.md, docs/calibration/):
 the accepted sample closest to the record. The prior's rationale stays in each parameter's source."""

@@ -35,3 +35,20 @@ def test_calibrated_defaults_reproduce_the_ouyang_road_record(integrated_statist
 
 def test_the_validation_report_checks_the_same_bands():
     assert {t.statistic: (t.value, t.tolerance) for t in TARGETS if t.statistic in BANDS} == BANDS
+
+
+def test_validate_model_writes_every_section(tmp_path, capsys):
+    from sim.validation import SCALE_SHARES, run_validate_model
+
+    out = tmp_path / "VALIDATION.md"
+    run_validate_model(out, seeds=2, workers=1)
+    text = out.read_text()
+    for target in TARGETS:
+        assert f"| {target.label} | {target.value:g} |" in text
+    assert "| surviving firms' margin up |" in text
+    assert "like New Hongyi" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line.split("|")[1].strip()
+            in {f"{share:g}" for share in SCALE_SHARES}]
+    assert len(rows) == len(SCALE_SHARES)
+    assert "What the data cannot pin down" in text
+    assert "wrote" in capsys.readouterr().out

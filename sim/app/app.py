@@ -61,7 +61,7 @@ CONTROLS: dict[str, dict[str, Any]] = {
     "fee_after_sale_public": _slider("Fee, after-sale public housing (yuan/m²/month)", 0.3, 2.0, 0.05),
     "fee_commodity": _slider("Fee, commodity housing (yuan/m²/month)", 1.0, 5.0, 0.1),
     "approval_area_share": _slider("Votes: approval share of floor area needed", 0.3, 0.9, 0.05),
-    "fund_dispute_weight": _slider("Votes: strength of the fund dispute", 0.0, 3.0, 0.1),
+    "fund_dispute_weight": _slider("Votes: strength of the fund dispute", 0.0, 3.0, 0.05),
     "rng": _slider("Random seed (replicate)", 1, 100, 1),
 }
 """The left panel's controls: TeachingModel keyword -> SolaraViz input (label, range)."""
