@@ -374,7 +374,7 @@ class VectorModel:
             volunteer = stays | (~was & (draw < join))
             hh.volunteer[sl] = volunteer
             satisfaction_sum[e0:e1] = np.add.reduceat(sat, starts, dtype=F8)
-            volunteers[e0:e1] = np.add.reduceat(volunteer, starts, dtype=np.int64)
+            volunteers[e0:e1] = np.add.reduceat(volunteer.view(np.int8), starts, dtype=np.int32)
 
         # chunks are independent (disjoint households and estates): large districts use threads,
         # which numpy's ufuncs run in parallel; the result is the same in any order

@@ -149,6 +149,8 @@ class VectorStreetOffice:
         """sim.policies.merge_groups, block by block (groups never cross a block), in its order."""
         m = self.model
         a = m.areas
+        if np.count_nonzero(eligible) < 2:
+            return []
         view = m.area_view()
         by_block = np.argsort(a.block, kind="stable")
         groups = []
