@@ -118,8 +118,13 @@ def initial_state(district: District, params: Params, rng: np.random.Generator) 
     # household keeps its own draws), so an engine reaches a type's share of an area's payment
     # terms through one run of households instead of a gather
     order = np.lexsort((coop, estate_of))
-    floor, owner, coop, taste, habit, volunteer = (
-        x[order] for x in (floor, owner, coop, taste, habit, volunteer))
+    floor = floor[order]  # one array at a time, so that each old one is freed before the next
+    owner = owner[order]
+    coop = coop[order]
+    taste = taste[order]
+    habit = habit[order]
+    volunteer = volunteer[order]
+    del order
     return InitialState(
         estates=estates, estate_firm=estate_firm, estate_committee=committee,
         firm_capability=capability, firm_overhead_yuan=overhead,
