@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
 from sim.errors import InputError
+from sim.experiments.executors import process_pool
 from sim.params import PARAMETER_INDEX
 from sim.progress import ProgressBar
 from sim.scenario import Scenario, load_scenario, validate_file
@@ -172,7 +172,7 @@ def simulate(scenario: Scenario, engine: str, design: pd.DataFrame, seeds: list[
     tasks = [(scenario, engine, _typed(row), seed) for row in design.to_dict("records") for seed in seeds]
     rows = []
     if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        with process_pool(workers) as pool:
             for i, stats in enumerate(pool.map(_run_sample, tasks, chunksize=1), start=1):
                 rows.append(stats)
                 if progress:

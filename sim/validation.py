@@ -9,7 +9,6 @@ the numeric targets (median and 90% interval over seeds against the target's ban
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.calibration import refine_seeds, summary_statistics
+from sim.experiments.executors import process_pool
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def run_validation_set(seeds: list[int], engine: str = "vector", workers: int = 
     variants = VARIANTS if variants is None else variants
     tasks = [(v, s, params, seed, engine) for seed in seeds for v, (s, params) in variants.items()]
     if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        with process_pool(workers) as pool:
             return list(pool.map(_run, tasks))
     return [_run(t) for t in tasks]
 

@@ -28,7 +28,6 @@ comparisons):
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
+from sim.experiments.executors import process_pool
 from sim.run import run_scenario
 from sim.scenario import load_scenario, scenario_from_mapping
 from sim.vector_engine import VectorModel
@@ -64,7 +64,7 @@ def _final_year(scenario_name: str, engine: str, seed: int) -> dict[str, float]:
 def samples() -> pd.DataFrame:
     jobs = [(s, "mesa", seed) for s in SCENARIOS for seed in MESA_SEEDS]
     jobs += [(s, "vector", seed) for s in SCENARIOS for seed in VECTOR_SEEDS]
-    with ProcessPoolExecutor(2) as pool:
+    with process_pool(2) as pool:
         rows = list(pool.map(_final_year, *zip(*jobs, strict=True), chunksize=4))
     return pd.DataFrame(rows)
 

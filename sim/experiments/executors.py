@@ -61,6 +61,19 @@ class SequentialExecutor:
             yield task, fn(task)
 
 
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` fresh processes, the model imported once in the fork server.
+
+    Fork server, else spawn: never a fork of this process, which may hold threads.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(PRELOAD))
+    else:
+        context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
 class ProcessExecutor:
     """Runs the tasks in `workers` local processes (started fresh, not forked from this one)."""
 
@@ -70,13 +83,7 @@ class ProcessExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> ProcessExecutor:
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("forkserver")
-            # Import the model once in the fork server rather than once per worker.
-            context.set_forkserver_preload(list(PRELOAD))
-        else:
-            context = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self._pool = process_pool(self.workers)
         return self
 
     def __exit__(self, *exc) -> None:
