@@ -65,3 +65,24 @@ def test_bench_runs_a_generated_district(capsys):
     assert main(["bench", "--district", "generated:12", "--years", "1", "--engines", "vector"]) == 0
     out = capsys.readouterr().out
     assert "12 estates" in out and "vector:" in out and "household-months/s" in out
+
+
+def test_the_cached_arrangement_is_never_stale():
+    """After every month (mergers, entrustment, withdrawals, exits, re-tenders), the cached
+    arrangement equals one computed afresh from the areas and firms."""
+    from dataclasses import fields
+
+    spec = {"name": "cache", "district": {"generate": {"estates": 60, "seed": 5}}, "years": 4, "seed": 3,
+            "policy": {b: {"enabled": True} for b in ("merge", "entrust", "self_governance",
+                                                        "block_integration")}}
+    model = make_model(scenario_from_mapping(spec, "<test>", None), "vector")
+    changes = 0
+    for _ in range(48):
+        before = model.areas.firm.copy()
+        model.step()
+        changes += len(before) != len(model.areas.firm) or bool((before != model.areas.firm).any())
+        cached, fresh = model.arrangement(), model._arrange()
+        for field in fields(cached):
+            np.testing.assert_array_equal(getattr(cached, field.name), getattr(fresh, field.name),
+                                          err_msg=f"month {model.month}: {field.name}")
+    assert changes >= 3, "the run should change arrangements for the test to mean something"
