@@ -67,9 +67,10 @@ document **docs/ODD.md** in the project's repository.
   *management mode* with the buttons above it. Grey spokes join estates merged into one area. The
   circle's edge colour is the firm that manages it; numbered squares are the firms' offices; a
   black diamond marks an estate entrusted to a strong firm; a thin grey edge means no firm.
-* The **charts** show the district's averages month by month (two lines when comparing) and the
-  **events** list says in plain words what happened: mergers passed or voted down, estates
-  entrusted, firms replaced or leaving the market.
+* The **charts** show the district's measures month by month (two lines when comparing): service,
+  fees and satisfaction, volunteers, areas, firms and their margin, and the residents'
+  committee's workload; the **events** list says in plain words what happened: mergers passed
+  or voted down, estates entrusted, firms replaced or leaving the market.
 * **Your own district** (its own tab): drop a CSV file with one row per estate (columns
   `estate_id, households, floor_area_m2, housing_type, x_m, y_m`, optionally `block, gates,
   fee_yuan_per_m2, fund_yuan, condition`); it becomes the district at once, as *uploaded CSV*.

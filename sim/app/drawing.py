@@ -215,15 +215,18 @@ class DistrictMap(_Picture):
         return self._encode()
 
 
-CHARTS: tuple[tuple[str, str, bool], ...] = (
-    ("service_quality", "Service quality", True),
-    ("fee_collection_rate", "Fee collection rate", True),
-    ("satisfaction", "Residents' satisfaction", True),
-    ("management_areas", "Management areas", False),
-    ("active_firms", "Firms in the market", False),
-    ("rc_workload", "Residents' committee workload\n(complaints per 1000 households)", False),
+CHARTS: tuple[tuple[str, str, tuple[float, float], bool], ...] = (
+    ("service_quality", "Service quality", (0.0, 1.0), False),
+    ("fee_collection_rate", "Fee collection rate", (0.0, 1.0), False),
+    ("satisfaction", "Residents' satisfaction", (0.0, 1.0), False),
+    ("volunteer_rate", "Volunteers\n(share of households)", (0.0, 0.05), True),
+    ("management_areas", "Management areas", (0.0, 1.0), True),
+    ("active_firms", "Firms in the market", (0.0, 1.0), True),
+    ("firm_margin", "Firms' margin\n(firms in the market)", (-0.1, 0.3), True),
+    ("rc_workload", "Residents' committee workload\n(complaints per 1000 households)", (0.0, 1.0), True),
 )
-"""The charted outcomes: timeseries column, title, whether it is a share in [0, 1]."""
+"""The charted outcomes: timeseries column, title, starting y-range, whether the range grows to
+fit the data (shares stay on [0, 1])."""
 
 _HORIZON_STEP_YEARS = 5
 
@@ -231,23 +234,23 @@ _HORIZON_STEP_YEARS = 5
 class OutcomeCharts(_Picture):
     """Line charts of the main outcomes by year, one line per run (two in side-by-side mode)."""
 
-    def __init__(self, names: Sequence[str], size_in: tuple[float, float] = (9.6, 5.4)):
+    def __init__(self, names: Sequence[str], size_in: tuple[float, float] = (12.0, 5.4)):
         super().__init__(Figure(figsize=size_in, dpi=_DPI))
         top = 0.86 if len(names) > 1 else 0.92
-        self.figure.subplots_adjust(left=0.06, right=0.98, bottom=0.09, top=top, wspace=0.22,
+        self.figure.subplots_adjust(left=0.05, right=0.98, bottom=0.09, top=top, wspace=0.28,
                                     hspace=0.38)
-        self.axes = list(self.figure.subplots(2, 3, sharex=True).flat)
+        self.axes = list(self.figure.subplots(2, 4, sharex=True).flat)
         self.horizon_years = _HORIZON_STEP_YEARS
         self.lines: list[list[Line2D]] = []
-        for ax, (_, title, _) in zip(self.axes, CHARTS, strict=True):
+        for ax, (_, title, y_range, _) in zip(self.axes, CHARTS, strict=True):
             ax.set_title(title, fontsize=9)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
             ax.set_xlim(0, self.horizon_years)
-            ax.set_ylim(0, 1)
+            ax.set_ylim(*y_range)
             self.lines.append([self._changing(ax.plot([], [], linewidth=1.8, label=name, **style)[0])
                                for name, style in zip(names, RUN_STYLES, strict=False)])
-        for ax in self.axes[3:]:
+        for ax in self.axes[len(self.axes) // 2:]:
             ax.set_xlabel("year", fontsize=8)
         if len(names) > 1:
             self.figure.legend(handles=[Line2D([], [], linewidth=1.8, label=name, **style)
@@ -261,16 +264,19 @@ class OutcomeCharts(_Picture):
         while months / 12.0 > self.horizon_years:
             self.horizon_years += _HORIZON_STEP_YEARS
             grew = True
-        for ax, lines, (column, _, share) in zip(self.axes, self.lines, CHARTS, strict=True):
-            highest = 0.0
+        for ax, lines, (column, _, _, grows) in zip(self.axes, self.lines, CHARTS, strict=True):
+            low, high = ax.get_ylim()
+            lowest, highest = low, high
             for line, run in zip(lines, runs, strict=False):
                 values = [getattr(r, column) for r in run.records]
                 line.set_data(np.array([r.month for r in run.records]) / 12.0, values)
-                highest = max([highest, *values])
+                lowest, highest = min([lowest, *values]), max([highest, *values])
             if grew:
                 ax.set_xlim(0, self.horizon_years)
-            if not share and highest > ax.get_ylim()[1]:
-                ax.set_ylim(0, 1.15 * highest)
+            if grows and (lowest < low or highest > high):
+                span = highest - lowest
+                ax.set_ylim(lowest - 0.15 * span if lowest < low else low,
+                            highest + 0.15 * span if highest > high else high)
                 grew = True
         return grew
 
