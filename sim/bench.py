@@ -27,25 +27,22 @@ GENERATED = "generated:"
 
 
 def district_spec(name: str) -> dict:
-    """The scenario `district` mapping of a preset name or `generated:N`."""
-    if name.startswith(GENERATED):
-        return {"generate": {"estates": int(name[len(GENERATED):]), "seed": 0}}
-    return {"preset": name}
+    """The scenario `district` mapping of a preset name or `generated:N` (N a positive integer).
 
-
-def check_district_name(name: str) -> None:
-    """A preset name or generated:N with N a positive integer; otherwise an InputError."""
+    Any other name is an InputError naming `--district`.
+    """
     from sim.districts import PRESETS
 
     if name.startswith(GENERATED):
         count = name[len(GENERATED):]
-        if count.isdigit() and int(count) > 0:
-            return
-        raise InputError("command line", "--district",
-                         f"{name!r}: give generated:N with N a positive integer")
+        if not (count.isdigit() and int(count) > 0):
+            raise InputError("command line", "--district",
+                             f"{name!r}: give generated:N with N a positive integer")
+        return {"generate": {"estates": int(count), "seed": 0}}
     if name not in PRESETS:
         raise InputError("command line", "--district",
                          f"unknown preset {name!r} (known: {', '.join(sorted(PRESETS))}, or generated:N)")
+    return {"preset": name}
 
 
 def bench_scenario(preset: str, years: int):

@@ -228,7 +228,7 @@ def cmd_app(args) -> int:
 
 def cmd_bench(args) -> int:
     """`estate-sim bench`: both engines on the same district, each in its own process."""
-    from sim.bench import check_district_name, run_bench
+    from sim.bench import district_spec, run_bench
     from sim.run import ENGINES
 
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
@@ -236,7 +236,7 @@ def cmd_bench(args) -> int:
     if unknown or not engines:
         raise InputError("command line", "--engines", f"unknown engine {unknown[0] if unknown else ''!r} "
                          f"(choose from {', '.join(ENGINES)})")
-    check_district_name(args.district)
+    district_spec(args.district)  # a bad name is refused before any engine starts
     run_bench(args.district, args.years, engines)
     return 0
 
