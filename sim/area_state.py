@@ -15,7 +15,7 @@ first member was). Firms are indices that never change.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -35,6 +35,7 @@ class AreaState(Protocol):
     month: int
     rng: np.random.Generator
     policies: dict[str, bool]
+    policy_options: dict[str, dict[str, Any]]
     event_log: list[Event]
 
     def area_view(self) -> AreaView:
@@ -49,6 +50,9 @@ class AreaState(Protocol):
     def estates_of(self, area: int) -> list[int]:
         """The estates (indices into the district) an area holds, in member order."""
 
+    def block_names(self) -> list[str]:
+        """The district's block names; a block's code in the views is its index here."""
+
     def assign_firm(self, area: int, firm: int, mode: int) -> None:
         """Give an area a firm (-1 for none) and a service mode; the old firm loses the contract."""
 
@@ -59,10 +63,17 @@ class AreaState(Protocol):
         """End a merger round: retired rows go, merged areas take their first member's place."""
 
     def set_area_flags(self, areas: AreaRows, **flags: bool) -> None:
-        """Set flags of areas: `block_integrated`, `organising`, `handled`."""
+        """Set flags of areas: `block_integrated`, `organising`."""
+
+    def set_fee(self, area: int, fee_yuan_per_m2: float) -> None:
+        """An area's new fee standard (after the owners voted it)."""
 
     def set_reputation(self, firm: int, reputation: float) -> None:
         """A firm's reputation after an evaluation."""
+
+    def add_firm(self, *, capability: float, overhead_yuan: float, reserves_yuan: float, max_sites: int,
+                 x_m: float, y_m: float, strong: bool) -> int:
+        """A firm entering the market (no contract yet); returns its index."""
 
     def log(self, event: Event) -> None:
         """Record an event (sim.events)."""

@@ -27,11 +27,6 @@ class Event:
     text: str
 
 
-    @property
-    def reason(self) -> str:
-        """Why a firm left (firm_exit events): the words in brackets of its message."""
-        return self.text[self.text.rfind("(") + 1:-1] if self.kind == "firm_exit" else ""
-
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Event))
 
@@ -75,10 +70,19 @@ def self_governed(month: int, area_id: str, firm: int, support: float) -> Event:
                  f"{area_id} turned to specialised service plus self-governance ({support:.0%} support)")
 
 
-def evaluated_out(month: int, area_id: str, loser: int, score: float, winner: int) -> Event:
-    """The yearly evaluation took a contract from a poorly rated firm."""
-    return Event(month, "evaluation", area_id, area_id, winner, None, None,
-                 f"Yearly evaluation: firm {loser} scored {score:.2f} and lost {area_id} to firm {winner}")
+def evaluated_out(month: int, area_id: str, loser: int, score: float, winner: int, support: float,
+                  passed: bool) -> Event:
+    """After the yearly evaluation rated a firm poorly, owners voted on replacing it in its worst area."""
+    outcome = f"lost {area_id} to firm {winner}" if passed else f"kept {area_id}"
+    return Event(month, "evaluation", area_id, area_id, winner, support, passed,
+                 f"Yearly evaluation: firm {loser} scored {score:.2f}; owners voted ({support:.0%} support) "
+                 f"and it {outcome}")
+
+
+def block_joined(month: int, block: str) -> Event:
+    """A block joined block integration."""
+    return Event(month, "block_integration", "", "", NO_FIRM, None, None,
+                 f"Block {block} joined block integration (supplementary services, reception point)")
 
 
 def withdrew(month: int, area_id: str, firm: int, months: int) -> Event:
@@ -90,3 +94,41 @@ def withdrew(month: int, area_id: str, firm: int, months: int) -> Event:
 def firm_left(month: int, firm: int, reason: str) -> Event:
     """A firm left the market."""
     return Event(month, "firm_exit", "", "", firm, None, None, f"Firm {firm} left the market ({reason})")
+
+
+def fell_back(month: int, area_id: str) -> Event:
+    """No firm could be found: the street office's fallback service (托底) took the area over."""
+    return Event(month, "fallback", area_id, area_id, NO_FIRM, None, None,
+                 f"No firm for {area_id}: the street office's fallback service took over")
+
+
+def no_bid(month: int, area_id: str, why: str) -> Event:
+    """A tender drew no bid, and why."""
+    return Event(month, "no_bid", area_id, area_id, NO_FIRM, None, False, f"Tender for {area_id} drew no bid: {why}")
+
+
+def fee_capped(month: int, area_id: str, old: float, needed: float, cap: float) -> Event:
+    """The fee that would cover the cost is above the government-guided cap: no vote is held."""
+    return Event(month, "fee_capped", area_id, area_id, NO_FIRM, None, False,
+                 f"{area_id} would need {needed:.2f} yuan/m2 (now {old:.2f}) to cover its cost, above "
+                 f"the guided cap of {cap:.2f}")
+
+
+def fee_voted(month: int, area_id: str, old: float, new: float, support: float, passed: bool) -> Event:
+    """Owners voted on a fee revision."""
+    outcome = "passed" if passed else "failed"
+    return Event(month, "fee_vote", area_id, area_id, NO_FIRM, support, passed,
+                 f"Fee vote in {area_id}, {old:.2f} -> {new:.2f} yuan/m2, {outcome} ({support:.0%} support)")
+
+
+def firm_entered(month: int, area_id: str, firm: int) -> Event:
+    """A new local firm entered the market for a contract no firm in reach could take."""
+    return Event(month, "firm_entry", area_id, area_id, firm, None, None,
+                 f"New firm {firm} entered the market to serve {area_id}")
+
+
+def case_stage(month: int, kind: str, area_ids: list[str], stage: str, text: str, *,
+               support: float | None = None, passed: bool | None = None, firm: int = NO_FIRM) -> Event:
+    """A stage of a reform case: proposal, vote, fund merger, committee, hand-over."""
+    joined = "+".join(area_ids)
+    return Event(month, f"{kind}_{stage}", joined, joined, firm, support, passed, text)

@@ -30,26 +30,43 @@ class MonthRecord:
     firm_exits: int  # cumulative
     incidents_per_1000hh: float
     fund_per_m2: float  # yuan/m2
-    cost_per_household: float  # yuan/household/month: cost of full service plus block subsidy
+    cost_per_household: float  # yuan/household/month actually spent (sim.rules.spending_yuan)
     firm_margin: float
     committee_coverage: float
     rc_workload: float  # complaints per 1000 households per month
     volunteer_rate: float
     merges_done: int  # cumulative
     merge_votes_failed: int  # cumulative
+    volunteer_hours_per_household: float  # hours/household/month
+    blocks_integrated: int
+    reform_cases_open: int
+    reception_cases_handled: float  # cases/month
+    tenders_held: int  # cumulative
+    tenders_awarded: int  # cumulative
+    fee_votes_held: int  # cumulative
+    fee_votes_passed: int  # cumulative
+    firm_entries: int  # cumulative
+    fallback_areas: int
+    unmanaged_areas: int
+    mean_fee_yuan_per_m2: float  # floor-area weighted
 
 
-def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, cost_yuan: float,
-                 firm_revenue_yuan: float, firm_cost_yuan: float, active_firms: int, office) -> MonthRecord:
+def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, firm_revenue_yuan: float,
+                 firm_cost_yuan: float, active_firms: int, office, p) -> MonthRecord:
     """The month's district-wide measures from per-area arrays (the measures' one definition).
 
-    `areas` holds, per area: households, quality, paid_yuan, due_yuan, satisfaction_sum, incidents,
-    fund_yuan, floor_area_m2, committee_active, volunteers. `office` is the street office (its
+    `areas` holds, per area, the fields of RECORD_AREA_FIELDS. `office` is the street office (its
     workload and its running counts).
     """
     hh = areas["households"].astype(float)
     total = float(households)
     due = float(areas["due_yuan"].sum())
+    mode = areas["mode"]
+    fallback = mode == rules.FALLBACK
+    volunteer_hours = float(rules.volunteer_hours(float(areas["volunteers"].sum()), p))
+    spent = rules.spending_yuan(firm_revenue_yuan, float(areas["spend_yuan"][fallback].sum()),
+                                1 if office.integrated_blocks else 0, volunteer_hours, p)
+    floor = areas["floor_area_m2"]
     return MonthRecord(
         month=month,
         service_quality=float(np.dot(hh, areas["quality"]) / total),
@@ -61,19 +78,32 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, c
         active_firms=active_firms,
         firm_exits=office.firm_exits,
         incidents_per_1000hh=1000.0 * float(areas["incidents"].sum()) / total,
-        fund_per_m2=float(areas["fund_yuan"].sum()) / float(areas["floor_area_m2"].sum()),
-        cost_per_household=cost_yuan / total,
+        fund_per_m2=float(areas["fund_yuan"].sum()) / float(floor.sum()),
+        cost_per_household=spent / total,
         firm_margin=float(rules.firm_margin(firm_revenue_yuan, firm_cost_yuan)),
         committee_coverage=float(np.dot(hh, areas["committee_active"]) / total),
         rc_workload=1000.0 * office.workload / total,
         volunteer_rate=float(areas["volunteers"].sum()) / total,
         merges_done=office.merges_done,
         merge_votes_failed=office.merge_votes_failed,
+        volunteer_hours_per_household=volunteer_hours / total,
+        blocks_integrated=len(office.integrated_blocks),
+        reform_cases_open=len(office.cases),
+        reception_cases_handled=office.reception_cases_handled,
+        tenders_held=office.tenders_held,
+        tenders_awarded=office.tenders_awarded,
+        fee_votes_held=office.fee_votes_held,
+        fee_votes_passed=office.fee_votes_passed,
+        firm_entries=office.firm_entries,
+        fallback_areas=int(fallback.sum()),
+        unmanaged_areas=int((mode == rules.UNMANAGED).sum()),
+        mean_fee_yuan_per_m2=float(np.dot(areas["fee_yuan_per_m2"], floor) / floor.sum()),
     )
 
 
 RECORD_AREA_FIELDS = ("households", "quality", "paid_yuan", "due_yuan", "satisfaction_sum", "incidents",
-                      "fund_yuan", "floor_area_m2", "committee_active", "volunteers")
+                      "fund_yuan", "floor_area_m2", "committee_active", "volunteers", "mode", "spend_yuan",
+                      "fee_yuan_per_m2")
 """The per-area arrays month_record reads."""
 
 
@@ -81,7 +111,7 @@ TIMESERIES_COLUMNS: tuple[str, ...] = ("run_id", "month", "year") + tuple(
     f.name for f in fields(MonthRecord) if f.name != "month")
 AREA_COLUMNS: tuple[str, ...] = (
     "area_id", "estates", "households", "floor_area_m2", "housing_type", "mode", "firm_id",
-    "service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2")
+    "service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2", "fee_yuan_per_m2")
 FORMATS = ("parquet", "csv")
 
 
@@ -149,20 +179,21 @@ def estates_frame(outcomes: pd.DataFrame, district_estates: pd.DataFrame,
     return frame[list(ESTATE_COLUMNS)]
 
 
-def firms_frame(firms, events: list) -> pd.DataFrame:
-    """The `firms` table from a FirmView and the event log: each firm's contracts and last margin.
+def firms_frame(firms, entered: dict[int, int], exited: dict[int, tuple[int, str]],
+                start_month: int) -> pd.DataFrame:
+    """The `firms` table from a FirmView and the street office's record of entries and exits.
 
-    Every firm is in the market from month 0 (firms do not enter yet); a firm that left has the
-    month and the reason of its exit.
+    A firm present at the start entered in month 0 (before the burn-in, a negative month); one
+    that never left has exited_month -1.
     """
-    exits = {e.firm_id: e for e in events if e.kind == "firm_exit"}
+    n = len(firms.active)
     return pd.DataFrame({
-        "firm_id": np.arange(len(firms.active)),
+        "firm_id": np.arange(n),
         "strong": firms.strong,
         "capability": firms.capability,
-        "entered_month": 0,
-        "exited_month": [exits[f].month if f in exits else -1 for f in range(len(firms.active))],
-        "exit_reason": [exits[f].reason if f in exits else "" for f in range(len(firms.active))],
+        "entered_month": [entered.get(f, start_month) for f in range(n)],
+        "exited_month": [exited[f][0] if f in exited else -1 for f in range(n)],
+        "exit_reason": [exited[f][1] if f in exited else "" for f in range(n)],
         "contracts": np.where(firms.active, firms.sites, 0),
         "margin": rules.firm_margin(np.asarray(firms.revenue_yuan, dtype=float),
                                     np.asarray(firms.cost_yuan, dtype=float)),
@@ -188,4 +219,6 @@ class RunTables:
 
     def firms_table(self) -> pd.DataFrame:
         """One row per firm (FIRM_COLUMNS)."""
-        return firms_frame(self.firm_view(), self.event_log)
+        office = self.street_office
+        return firms_frame(self.firm_view(), office.firm_entered, office.firm_exited,
+                           -12 * int(self.p.burn_in_years))

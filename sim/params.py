@@ -25,8 +25,11 @@ HOUSING_TYPES: dict[str, str] = {
     "high_rise": "高层公寓 high-rise apartments",
 }
 """Housing types the district formats accept, with the article's Chinese names."""
+AFTER_SALE_CODE = list(HOUSING_TYPES).index("after_sale_public")
+"""The engines' integer code of after-sale public housing (the order of HOUSING_TYPES)."""
 
-MODES: tuple[str, ...] = ("full_service", "entrusted", "self_governance", "self_managed", "unmanaged")
+MODES: tuple[str, ...] = ("full_service", "entrusted", "self_governance", "self_managed", "unmanaged",
+                          "fallback")
 """Service modes of a management area; the index of a mode is its code in the engines."""
 
 
@@ -151,9 +154,15 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "some on)",
            "Share of the savings of scale (gates and site staff a merged or entrusted area shares) "
            "a firm keeps as earnings; the rest buys more service", 0.0, 1.0, "service"),
-        _p("bid_min_cover", 0.6, "share", "assumption",
-           "Share of full-service cost an area's expected money must cover for a firm to bid",
-           0.0, 5.0, "service"),
+        _p("fallback_quality", 0.3, "0-1",
+           "assumption (托底: the street office's interim basic cleaning and patrols)",
+           "Service quality of the street office's fallback (basic) service", 0.0, 1.0, "service"),
+        _p("fallback_cost_share", 0.5, "share", "assumption (basic cleaning and patrols, no staffed gate)",
+           "Cost of the fallback service as a share of full service", 0.0, 1.0, "service"),
+        _p("after_sale_fee_cap_yuan_per_m2", 1.0, "yuan/m2/month",
+           "DOMAIN.md Fees: after-sale guided fee 0.4-1.0 (A): the government-guided price's upper end",
+           "Highest fee owners of after-sale public housing may vote (government-guided price)",
+           0.0, 20.0, "service"),
         _p("struggling_quality", 0.5, "0-1", "assumption",
            "Service quality below which a small area counts as struggling (entrust, self-governance)",
            0.0, 1.0, "service"),
@@ -247,6 +256,22 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            0.0, 0.5, "committee"),
         _p("volunteer_fatigue", 0.04, "1/month", "assumption",
            "Monthly chance a volunteer stops (fatigue)", 0.0, 1.0, "committee"),
+        _p("volunteer_hours_per_month", 8.0, "hours/month",
+           "assumption (a patrol or cleaning shift of about two hours a week)",
+           "Hours one volunteer gives a month", 0.0, 200.0, "committee"),
+        _p("staff_hours_per_month", 174.0, "hours/month",
+           "PRC Labour Law Art. 36 and State Council 1995: 40 hours a week (H)",
+           "Working hours of one front-line staff member a month", 1.0, 400.0, "committee"),
+        _p("volunteer_workload_fatigue", 0.5, "multiplier", "assumption",
+           "Extra fatigue per unit of workload above what the volunteers can give (hours asked / "
+           "hours given - 1, up to 3)", 0.0, 10.0, "committee"),
+        _p("volunteer_neighbour_weight", 10.0, "multiplier/unit",
+           "DOMAIN.md Behaviour: conditional cooperation (Fischbacher et al. 2001); value assumed",
+           "Rise of the chance to start volunteering per unit of the area's volunteer share",
+           0.0, 100.0, "committee"),
+        _p("volunteer_shadow_wage_yuan_per_hour", 15.7, "yuan/hour",
+           "DOMAIN.md Costs: Shanghai minimum wage 2,740 yuan/month (2025) over 174 hours",
+           "Value of an hour of volunteer time in the cost of a policy", 0.0, 500.0, "committee"),
         _p("friction_fatigue", 1.5, "multiplier", "assumption (article: integrating volunteers is hard)",
            "Extra fatigue at full integration friction after a merger", 0.0, 10.0, "committee"),
         _p("committee_capacity_scale", 6.0, "volunteers", "assumption",
@@ -297,6 +322,13 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            0.0, 5.0, "votes"),
         _p("retender_support", 0.4, "probability", "assumption",
            "Base chance an owner supports replacing the firm", 0.0, 1.0, "votes"),
+        _p("fee_raise_support", 0.55, "probability", "assumption",
+           "Chance an owner supports a fee revision that keeps a firm (before the burden)", 0.0, 1.0,
+           "votes"),
+        _p("fee_raise_step", 0.2, "share", "assumption (fee revisions come in steps, not to full cost at once)",
+           "Rise a firm in loss proposes to the fee standard", 0.0, 5.0, "votes"),
+        _p("fee_raise_burden_weight", 0.6, "probability/unit", "assumption",
+           "Support lost per unit of relative fee rise (a doubling loses this much)", 0.0, 5.0, "votes"),
         # --- firms --------------------------------------------------------------------------
         _p("firm_reach_m", 1500.0, "m", "assumption", "Distance within which a firm bids for an area",
            0.0, 100000.0, "firms"),
@@ -332,6 +364,14 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            1, 1000, "firms"),
         _p("reputation_memory", 0.7, "share", "assumption",
            "Weight of last year's reputation in this year's", 0.0, 1.0, "firms"),
+        _p("firm_entry_probability", 0.3, "1/year", "assumption",
+           "Chance a new local firm enters for a contract that covers its cost but that no firm in "
+           "reach can take", 0.0, 1.0, "firms"),
+        _p("contract_term_years", 3.0, "years", "assumption (property service contracts run a few years)",
+           "Mean term of a property service contract; at renewal the committee re-tenders and the "
+           "fee falls to what covers cost where firms compete", 1.0, 50.0, "firms"),
+        _p("burn_in_years", 10, "years", "design: the baseline starts at its own status-quo equilibrium",
+           "Years the model runs under status quo before month 1 (not recorded)", 0, 100, "firms"),
         # --- residents' committee -----------------------------------------------------------
         _p("complaint_rate_per_1000hh", 25.0, "complaints/1000 households/month", "assumption",
            "Complaints at zero satisfaction reaching the residents' committee", 0.0, 1000.0, "street"),
@@ -339,6 +379,23 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "Extra complaints from unmanaged areas", 1.0, 10.0, "street"),
         _p("committee_complaint_share", 0.4, "share", "assumption",
            "Share of complaints an active owners' committee handles itself", 0.0, 1.0, "street"),
+        # --- the reform pipeline --------------------------------------------------------------
+        _p("reform_capacity_cases", 6, "cases", "assumption (one street office, a few staff)",
+           "Reform cases (merger, entrustment, switch) the street office carries at once", 1, 10000,
+           "reform"),
+        _p("merge_briefing_months", 3, "months",
+           "seeds/FACTS.md: the first merger took the first half of 2017 (about six months in all)",
+           "Months from a merger's proposal to the owners' votes (briefings, owners' assembly)", 0, 60,
+           "reform"),
+        _p("fund_merge_months", 2, "months", "seeds/FACTS.md: merging maintenance funds is a difficulty",
+           "Months to merge the maintenance-fund accounts after the votes", 0, 60, "reform"),
+        _p("committee_reorganise_months", 1, "months", "seeds/FACTS.md: committees reorganised after a merger",
+           "Months to reorganise the owners' committee before the merged area's tender", 0, 60, "reform"),
+        _p("handover_months", 2, "months", "assumption",
+           "Months from an owners' decision (entrust, specialised service) to the hand-over", 0, 60,
+           "reform"),
+        _p("vote_retry_months", 12, "months", "assumption",
+           "Months an area waits after a failed reform vote before a new proposal", 0, 240, "reform"),
         # --- policy: merge (N-in-1) ---------------------------------------------------------
         _p("merge_max_households", 200, "households", "seeds/FACTS.md: small estates under ~200 households",
            "Largest area that may join a merger", 1, 100000, "merge"),
@@ -363,17 +420,16 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "self_governance"),
         _p("specialised_quality_share", 0.4, "share", "assumption",
            "Share of service quality the specialised service provides", 0.0, 1.0, "self_governance"),
-        _p("volunteer_full_rate", 0.06, "share", "assumption",
-           "Volunteer share at which patrols and cleaning are fully covered", 0.001, 1.0,
-           "self_governance"),
         # --- policy: block integration ------------------------------------------------------
-        _p("block_supplement_quality", 0.12, "0-1", "assumption (article: supplementary services)",
-           "Quality a block's supplementary security, cleaning and fire patrols add", 0.0, 1.0, "block"),
         _p("block_subsidy_yuan_per_household", 6.0, "yuan/household/month", "assumption",
-           "Subsidy budget of the supplementary services", 0.0, 1000.0, "block"),
-        _p("reception_workload_relief", 0.4, "share", "assumption (article: '轻装上阵')",
-           "Share of complaints the joint reception point takes off the residents' committee",
-           0.0, 1.0, "block"),
+           "Subsidy paid into the serving firm's account for supplementary security, cleaning and "
+           "fire patrols", 0.0, 1000.0, "block"),
+        _p("reception_capacity_cases_per_month", 200.0, "cases/month",
+           "assumption (article: received every working morning; ~22 mornings x ~9 cases)",
+           "Cases the joint reception point can hear a month", 0.0, 100000.0, "block"),
+        _p("reception_cost_yuan_per_month", 7800.0, "yuan/month",
+           "assumption: three people half of each working day = 1.5 x worker_cost_yuan",
+           "What the joint reception point costs the street office a month", 0.0, 1000000.0, "block"),
         _p("evaluation_threshold", 0.45, "0-1", "assumption (article: yearly evaluation)",
            "Evaluation score below which a firm loses its worst contract", 0.0, 1.0, "block"),
     ]

@@ -5,7 +5,7 @@ numpy arrays (the vectorized engine calls it for all of them at once) and return
 A rule is written once here and never again in an engine. docs/ODD.md gives the equations.
 
 Service modes are integer codes (see MODES): 0 full service, 1 entrusted, 2 specialised service
-plus self-governance, 3 self-managed, 4 unmanaged. Cooperation types: 0 conditional cooperator,
+plus self-governance, 3 self-managed, 4 unmanaged, 5 the street office's fallback service (托底). Cooperation types: 0 conditional cooperator,
 1 free rider, 2 unconditional payer.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.params import MODES, Params
 
-FULL_SERVICE, ENTRUSTED, SELF_GOVERNANCE, SELF_MANAGED, UNMANAGED = range(len(MODES))
+FULL_SERVICE, ENTRUSTED, SELF_GOVERNANCE, SELF_MANAGED, UNMANAGED, FALLBACK = range(len(MODES))
 CONDITIONAL, FREE_RIDER, UNCONDITIONAL = 0, 1, 2
 
 
@@ -67,7 +67,8 @@ def cost_shares(mode, p: Params):
 
     Full service provides everything; an entrusted area shares site staff and patrols with its
     lead estate; the specialised service of self-governance is repairs only (volunteers patrol
-    and clean); self-managed and unmanaged areas have no firm.
+    and clean); self-managed and unmanaged areas have no firm; the street office's fallback
+    service is basic cleaning and patrols at `fallback_cost_share` of full service.
     """
     table = _cost_share_table(p)
     if isinstance(mode, np.ndarray):
@@ -84,6 +85,7 @@ def _cost_share_table(p: Params) -> np.ndarray:
         [0.0, p.specialised_quality_share, 0.0, 0.0],
         [0.0, 0.0, 0.0, 0.0],
         [0.0, 0.0, 0.0, 0.0],
+        [p.fallback_cost_share] * 4,
     ])
 
 
@@ -118,8 +120,12 @@ def stand_alone_money_needed(mode, needed_yuan, estate_gates, n_estates, floor_a
 
 
 def fee_due_per_m2(mode, fee_yuan_per_m2, p: Params):
-    """Fee households owe per m2 in a mode: the standard, a share of it, or nothing."""
-    due = choose(mode <= ENTRUSTED, fee_yuan_per_m2, 0.0)
+    """Fee households owe per m2 in a mode: the standard, a share of it, or nothing.
+
+    Under the fallback service households owe the standard to the street office (Civil Code
+    Art. 944: owners may not refuse fees for a service they receive).
+    """
+    due = choose((mode <= ENTRUSTED) | (mode == FALLBACK), fee_yuan_per_m2, 0.0)
     return choose(mode == SELF_GOVERNANCE, fee_yuan_per_m2 * p.specialised_fee_share, due)
 
 
@@ -139,25 +145,40 @@ def effort(available_yuan, needed_yuan, stand_alone_yuan, in_loss, p: Params):
     return level * choose(in_loss, p.loss_effort_cut, 1.0)
 
 
-def volunteer_coverage(volunteer_rate, p: Params):
-    """Share of patrols and cleaning the volunteers cover (0-1)."""
-    return clip01(volunteer_rate / p.volunteer_full_rate)
+def replaced_staff_hours(gates, floor_area_m2, p: Params):
+    """Staff-hours a month of the patrols (guards) and cleaning that volunteers would replace."""
+    staff = gates * p.guard_staff_per_gate + floor_area_m2 / p.cleaner_area_m2
+    return staff * p.staff_hours_per_month
 
 
-def target_quality(mode, capability, effort_level, volunteer_rate, committee_capacity,
-                   block_integrated, p: Params):
-    """Service quality (0-1) an area's arrangements can deliver this month."""
+def volunteer_hours(volunteers, p: Params):
+    """Hours a month an area's volunteers give."""
+    return volunteers * p.volunteer_hours_per_month
+
+
+def volunteer_coverage(volunteers, gates, floor_area_m2, p: Params):
+    """Share (0-1) of the patrols' and cleaning's staff-hours the volunteers' hours cover."""
+    return clip01(volunteer_hours(volunteers, p) / replaced_staff_hours(gates, floor_area_m2, p))
+
+
+def target_quality(mode, capability, effort_level, coverage, committee_capacity, p: Params):
+    """Service quality (0-1) an area's arrangements can deliver this month.
+
+    Under specialised service plus self-governance the firm's repairs give their share of its
+    quality and the volunteers the rest, in proportion to the staff-hours they cover at the
+    firm's standard: the area reaches full-service quality only if the volunteers' hours match
+    the staff-hours of the service they replace. The fallback service gives a fixed basic level.
+    """
     firm_quality = capability * power(effort_level, p.quality_elasticity)
     share = p.specialised_quality_share
-    coverage = volunteer_coverage(volunteer_rate, p)
-    self_governed = share * firm_quality + (1.0 - share) * coverage
+    self_governed = firm_quality * (share + (1.0 - share) * coverage)
     self_managed = p.self_managed_quality * committee_capacity + (
         (1.0 - p.self_managed_quality) * p.self_managed_volunteer_weight * coverage
     )
     quality = choose(mode <= ENTRUSTED, firm_quality, p.unmanaged_quality)
     quality = choose(mode == SELF_GOVERNANCE, self_governed, quality)
     quality = choose(mode == SELF_MANAGED, self_managed, quality)
-    return clip01(quality + choose(block_integrated, p.block_supplement_quality, 0.0))
+    return clip01(choose(mode == FALLBACK, p.fallback_quality, quality))
 
 
 def adjust_quality(quality, target, p: Params):
@@ -211,10 +232,14 @@ def top_up_fund(fund_yuan, fund_initial_yuan, committee_active, p: Params):
 
 # --- 3. satisfaction -----------------------------------------------------------------------
 
-def heard(committee_active, committee_capacity, reception_point, p: Params):
-    """How far residents are heard (0-1): an active committee, or the joint reception point."""
+def heard(committee_active, committee_capacity, reception_share, p: Params):
+    """How far residents are heard (0-1): their committee, then the joint reception point.
+
+    `reception_share` is the share of the area's cases the reception point could hear last month
+    (0 outside block integration; rules.reception_share).
+    """
     by_committee = choose(committee_active, p.heard_committee * committee_capacity, 0.0)
-    return choose(reception_point, 1.0, by_committee)
+    return by_committee + (1.0 - by_committee) * reception_share
 
 
 def perceived_conditions(quality, condition, incidents_per_1000hh, heard_level, p: Params):
@@ -285,21 +310,27 @@ def update_habit(habit, paid, p: Params):
 
 # --- 5. firm accounts ----------------------------------------------------------------------
 
-def subsidy(housing_is_after_sale, floor_area_m2, mode, p: Params):
-    """District subsidy (yuan/month) to the firm serving an after-sale public-housing area."""
-    served = mode <= ENTRUSTED
-    return choose(housing_is_after_sale & served, p.subsidy_after_sale_yuan_per_m2 * floor_area_m2, 0.0)
+def subsidy(housing_is_after_sale, floor_area_m2, mode, households, block_integrated, p: Params):
+    """Subsidies (yuan/month) paid into the account of an area's firm.
 
-
-def district_cost_yuan(mode, gates, floor_area_m2, households, block_integrated, p: Params) -> float:
-    """What the district's service costs a month (yuan).
-
-    Full service in each area's firm mode (self-governed and unserved areas priced as full
-    service) plus the block-integration budget.
+    The district's subsidy for after-sale public housing in full service or entrusted, and the
+    block-integration budget for supplementary security, cleaning and fire patrols, which buys
+    service through the same effort rule as fees.
     """
-    cost_mode = np.where(mode <= ENTRUSTED, mode, FULL_SERVICE)
-    firms = float(np.sum(money_needed(cost_mode, gates, floor_area_m2, households, p)))
-    return firms + float(np.sum(p.block_subsidy_yuan_per_household * households * block_integrated))
+    served = mode <= ENTRUSTED
+    after_sale = choose(housing_is_after_sale & served, p.subsidy_after_sale_yuan_per_m2 * floor_area_m2, 0.0)
+    return after_sale + bid_extra_money_yuan(households, block_integrated, p)
+
+
+def spending_yuan(firm_revenue_yuan, fallback_spend_yuan, reception_points, volunteer_hours_total,
+                  p: Params) -> float:
+    """What a month of the district's service actually costs (yuan), whoever pays.
+
+    Firms' revenue (fees paid to them, the after-sale subsidy, the block budget), the street
+    office's fallback service and its joint reception point, and volunteers' time at a shadow wage.
+    """
+    return (firm_revenue_yuan + fallback_spend_yuan + reception_points * p.reception_cost_yuan_per_month
+            + volunteer_hours_total * p.volunteer_shadow_wage_yuan_per_hour)
 
 
 def firm_margin(revenue_yuan, cost_yuan):
@@ -361,9 +392,38 @@ def bid_extra_money_yuan(households, block_integrated, p: Params):
     return choose(block_integrated, p.block_subsidy_yuan_per_household * households, 0.0)
 
 
-def bid_cover(expected_yuan, needed_yuan):
-    """How much of full-service cost an area's expected money covers (firms bid above a floor)."""
-    return expected_yuan / (needed_yuan + 1e-9)
+def covers_cost(expected_yuan, needed_yuan, p: Params):
+    """Whether a contract's expected money pays the cost of its least service and the firm's margin.
+
+    Under the effort rule a firm never spends less than `min_effort` of what full service needs,
+    so a contract whose money (less the margin) cannot pay that would lose money: it draws no bid.
+    """
+    return expected_yuan * (1.0 - p.target_margin) >= p.min_effort * needed_yuan
+
+
+def break_even_fee(cost_yuan, subsidy_yuan, floor_area_m2, collection_rate, p: Params):
+    """The fee standard (yuan/m2/month) at which an area's expected money pays a monthly cost and
+    the firm's margin: for the least service (min_effort x money_needed, the bid rule) or for full
+    service (money_needed, what competing firms offer at a contract's renewal)."""
+    rate = max(collection_rate, 0.05)
+    return max(0.0, (cost_yuan / (1.0 - p.target_margin) - subsidy_yuan) / (floor_area_m2 * rate))
+
+
+def proposed_fee(fee_yuan_per_m2, p: Params):
+    """The fee a firm in loss proposes: a step up from the current standard."""
+    return fee_yuan_per_m2 * (1.0 + p.fee_raise_step)
+
+
+def fee_cap(housing_is_after_sale, p: Params):
+    """Highest fee owners may set: the government-guided price for after-sale public housing."""
+    return choose(housing_is_after_sale, p.after_sale_fee_cap_yuan_per_m2, np.inf)
+
+
+def fee_change_support(mean_satisfaction, old_fee, new_fee, p: Params):
+    """Chance an owner supports changing the fee standard from old to new (a rise costs support)."""
+    rise = (new_fee - old_fee) / max(old_fee, 1e-9)
+    return clip01(p.fee_raise_support + p.merge_gain_support * (mean_satisfaction - 0.5)
+                  - p.fee_raise_burden_weight * rise)
 
 
 def update_reputation(reputation, evaluation_score, p: Params):
@@ -373,14 +433,32 @@ def update_reputation(reputation, evaluation_score, p: Params):
 
 # --- 6. volunteers and committees ----------------------------------------------------------
 
-def volunteer_join_probability(satisfaction, organising, p: Params):
-    """Monthly chance a non-volunteer starts volunteering."""
-    return p.volunteer_join_rate * satisfaction + choose(organising, p.organising_join_rate, 0.0)
+def volunteer_join_probability(satisfaction, organising, volunteer_rate, p: Params):
+    """Monthly chance a non-volunteer starts volunteering.
+
+    Satisfaction and organising draw people in; more so where neighbours already volunteer
+    (conditional cooperation, as with fees).
+    """
+    base = p.volunteer_join_rate * satisfaction + choose(organising, p.organising_join_rate, 0.0)
+    return base * (1.0 + p.volunteer_neighbour_weight * volunteer_rate)
 
 
-def volunteer_quit_probability(friction, p: Params):
-    """Monthly chance a volunteer stops: fatigue, worse while a merged committee integrates."""
-    return p.volunteer_fatigue * (1.0 + p.friction_fatigue * friction)
+def volunteer_workload(volunteers, gates, floor_area_m2, mode, p: Params):
+    """Hours asked of the volunteers over the hours they give, less one (0 where none are asked).
+
+    Volunteers are asked to cover patrols and cleaning under self-governance and self-management.
+    """
+    asked = (mode == SELF_GOVERNANCE) | (mode == SELF_MANAGED)
+    load = replaced_staff_hours(gates, floor_area_m2, p) / np.maximum(volunteer_hours(volunteers, p), 1e-9)
+    return choose(asked, clip(load - 1.0, 0.0, 3.0), 0.0)
+
+
+def volunteer_quit_probability(friction, workload, p: Params):
+    """Monthly chance a volunteer stops: fatigue, worse while a merged committee integrates and
+    with the workload per volunteer.
+    """
+    return (p.volunteer_fatigue * (1.0 + p.friction_fatigue * friction)
+            * (1.0 + p.volunteer_workload_fatigue * workload))
 
 
 def committee_capacity(volunteers, p: Params):
@@ -419,6 +497,18 @@ def vote_passes(participating_area, participating_owners, yes_area, yes_owners,
     return quorum & approved & (total_owners > 0)
 
 
+def tally_vote(owner_floor_m2, takes_part, votes_yes, p: Params) -> tuple[bool, float]:
+    """Count an owners' vote (arrays over the owners): whether it passed (vote_passes) and the
+    share of participating owners who said yes.
+    """
+    part_n = int(takes_part.sum())
+    yes_n = int(votes_yes.sum())
+    passed = bool(vote_passes(float(owner_floor_m2[takes_part].sum()), part_n,
+                              float(owner_floor_m2[votes_yes].sum()), yes_n, float(owner_floor_m2.sum()),
+                              len(owner_floor_m2), p))
+    return passed, (yes_n / part_n if part_n else 0.0)
+
+
 def merge_support(mean_satisfaction, fund_per_m2, pooled_fund_per_m2, briefed, p: Params):
     """Chance an owner supports a merger: briefing and hoped-for gains, less the fund dispute.
 
@@ -443,12 +533,18 @@ def participation(briefed, p: Params):
 
 # --- 8. the residents' committee ----------------------------------------------------------
 
-def complaints(households, mean_satisfaction, mode, committee_active, reception_point, p: Params):
-    """Complaints per month that reach the residents' committee (its workload) from an area."""
+def complaints(households, mean_satisfaction, mode, committee_active, p: Params):
+    """Complaints (cases) per month an area's residents bring to the residents' committee."""
     base = p.complaint_rate_per_1000hh * households / 1000.0 * (1.0 - mean_satisfaction)
     base = base * choose(mode == UNMANAGED, p.blind_spot_complaint_factor, 1.0)
-    base = base * choose(committee_active, 1.0 - p.committee_complaint_share, 1.0)
-    return base * choose(reception_point, 1.0 - p.reception_workload_relief, 1.0)
+    return base * choose(committee_active, 1.0 - p.committee_complaint_share, 1.0)
+
+
+def reception_share(capacity_cases, cases):
+    """Share of the cases of the integrated blocks the joint reception point can hear (0-1)."""
+    if cases <= 0:
+        return 1.0 if capacity_cases > 0 else 0.0
+    return min(1.0, capacity_cases / cases)
 
 
 # --- 9. mergers ----------------------------------------------------------------------------

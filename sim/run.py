@@ -74,6 +74,7 @@ def make_model(scenario: Scenario, engine: str = "mesa"):
     """
     if engine in MEMORY_BYTES:
         check_memory(scenario, engine)
+    scenario.check_policy_options()
     if engine == "mesa":
         from sim.mesa_engine import EstateGovernanceModel
 

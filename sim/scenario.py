@@ -33,19 +33,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _policy_model(name: str, keys: dict[str, str]) -> type[BaseModel]:
+def _policy_model(name: str) -> type[BaseModel]:
+    policy = REGISTRY.get(name)
     fields: dict[str, Any] = {"enabled": (bool, False)}
-    for key, parameter in keys.items():
+    for key, parameter in policy.keys.items():
         param = PARAMETER_INDEX[parameter]
         kind = int if param.kind is int else float
         fields[key] = (kind | None, Field(None, ge=param.low, le=param.high, description=param.description))
+    for key, (kind, default) in policy.options.items():
+        fields[key] = (kind, default)
     return create_model(f"{name.title().replace('_', '')}Policy", __base__=_Strict, **fields)
 
 
 @functools.cache
-def _scenario_model(policies: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]) -> type[BaseModel]:
+def _scenario_model(policies: tuple[str, ...]) -> type[BaseModel]:
     """The scenario file's schema for the registered policies (built once per registry state)."""
-    models = {name: _policy_model(name, dict(keys)) for name, keys in policies}
+    models = {name: _policy_model(name) for name in policies}
     policy_spec = create_model(
         "PolicySpec", __base__=_Strict,
         **{name: (model, Field(default_factory=model)) for name, model in models.items()})
@@ -114,7 +117,20 @@ class Scenario:
     seed: int
     params: Params
     path: Path | None = None
+    policy_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each policy's further keys that are not parameters (e.g. block_integration.blocks)."""
     _district_cache: list = field(default_factory=list, repr=False, compare=False)
+
+    def check_policy_options(self) -> None:
+        """Options that name parts of the district (blocks) must exist in it."""
+        blocks = self.policy_options.get("block_integration", {}).get("blocks")
+        if blocks:
+            known = [str(b) for b in dict.fromkeys(self.load_district().estates["block"])]
+            for block in blocks:
+                if block not in known:
+                    raise InputError(self.source, "policy.block_integration.blocks",
+                                     f"unknown block {block!r} (the district has {', '.join(known[:8])}"
+                                     f"{', ...' if len(known) > 8 else ''})")
 
     @property
     def source(self) -> str:
@@ -136,7 +152,7 @@ class Scenario:
         return Scenario(self.name, self.description, self.district, self.policies,
                         self.years if years is None else years,
                         self.seed if seed is None else seed, Params(merged, source=self.source),
-                        self.path, [] if rebuild else self._district_cache)
+                        self.path, self.policy_options, [] if rebuild else self._district_cache)
 
     def load_district(self) -> District:
         """The district's estates (loaded once and kept)."""
@@ -151,6 +167,7 @@ class Scenario:
             "description": self.description,
             "district": self.district,
             "policies": self.policies,
+            "policy_options": self.policy_options,
             "years": self.years,
             "seed": self.seed,
             "params": dict(self.params),
@@ -246,7 +263,7 @@ def validate_file(path: Path, model: type[BaseModel]) -> Any:
 def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | None) -> Scenario:
     """Validate a scenario mapping and resolve it; errors name ``source`` and the key."""
     registered = REGISTRY.parameters()
-    schema = _scenario_model(tuple((name, tuple(keys.items())) for name, keys in registered.items()))
+    schema = _scenario_model(REGISTRY.names())
     try:
         spec = schema.model_validate(data)
     except ValidationError as exc:
@@ -256,9 +273,11 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
     for name, value in spec.params.items():
         overrides[name] = coerce_parameter(str(name), value, source=source)
     policies = {}
+    options: dict[str, dict[str, Any]] = {}
     for block, keys in registered.items():
         block_spec = getattr(spec.policy, block)
         policies[block] = block_spec.enabled
+        options[block] = {key: getattr(block_spec, key) for key in REGISTRY.get(block).options}
         for key, name in keys.items():
             value = getattr(block_spec, key)
             if value is None:
@@ -271,7 +290,8 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
     if "csv" in district:
         district["csv"] = str(((base_dir or Path.cwd()) / district["csv"]).resolve())
     return Scenario(spec.name, spec.description, district, policies, spec.years, spec.seed,
-                    Params(overrides, source=source), Path(source) if base_dir else None)
+                    Params(overrides, source=source), Path(source) if base_dir else None,
+                    {name: values for name, values in options.items() if values})
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -279,4 +299,5 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     scenario = scenario_from_mapping(read_yaml_mapping(path), str(path), path.resolve().parent)
     scenario.load_district()
+    scenario.check_policy_options()
     return scenario

@@ -1,10 +1,19 @@
 """The street office with the residents' committee (街道/居委会), written once for both engines.
 
-Each month it takes the complaints that reach the residents' committee (its workload) and runs
-the re-tenders owners' committees called; at the start of each year it runs the round of the
-policies a scenario enabled, in the registry's order (sim.policies.REGISTRY). It holds the
-owners' votes (Civil Code Art. 278, rules.vote_passes) and the tenders (policies.best_bidder),
-and acts on the district only through the area-state interface (sim.area_state.AreaState).
+Every month it takes the cases residents bring (complaints; the joint reception point of the
+integrated blocks hears what its capacity allows, and the rest is the residents' committee's
+workload), moves its reform cases on and opens new ones while it has room, and runs the tenders
+owners' committees call. Once a year it renews contracts, seeks a manager for areas without one,
+and runs the yearly part of the enabled policies, in the registry's order (sim.policies.REGISTRY).
+
+It procures managers for areas: a tender among the firms in reach that the area's money can pay
+(rules.covers_cost); if the money cannot cover the cost, a fee revision put to the owners
+(Civil Code Art. 278; the government-guided cap for after-sale public housing); if it can but no
+firm in reach can take it, perhaps a new local firm entering the market. Where nothing works, an
+area without a committee gets the office's own fallback service (托底).
+
+It holds the owners' votes (rules.vote_passes) and acts on the district only through the area-state
+interface (sim.area_state.AreaState).
 """
 
 from __future__ import annotations
@@ -13,43 +22,63 @@ import numpy as np
 
 from sim import events, rules
 from sim.area_state import AreaState
-from sim.policies import REGISTRY, AreaView, best_bidder
-from sim.rules import FULL_SERVICE
+from sim.params import AFTER_SALE_CODE
+from sim.policies import REGISTRY, AreaView, ReformCase, best_bidder
+from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED
 
 NEARBY_MIN_AREAS = 1_000
 """From this many areas on, a tender looks only at the areas within reach (see _view_near)."""
 
 
 class StreetOffice:
-    """Complaints, re-tenders, owners' votes, tenders and the yearly policy round."""
+    """Complaints and the reception point, reform cases, procurement, votes, the yearly round."""
 
     def __init__(self, state: AreaState):
         self.state = state
-        self.workload = 0.0
-        self.merges_done = 0
-        self.merge_votes_failed = 0
-        self.merge_votes_passed = 0
-        self.firm_exits = 0
+        self.cases: list[ReformCase] = []
+        self.retry_after: dict[str, int] = {}  # area id -> first month a new proposal may come
+        self.firm_entered: dict[int, int] = {}  # firm -> month it entered
+        self.firm_exited: dict[int, tuple[int, str]] = {}  # firm -> (month, reason)
         self.reforms: dict[int, tuple[str, int]] = {}
         """How each reformed estate (index) came to its arrangement, and in which month."""
+        self.integrated_blocks: list[int] = []  # block codes, in the order they joined
+        self.reception_share = 0.0  # share of the integrated blocks' cases the point heard last month
         self._sorted_for: AreaView | None = None  # the view the x-sorted index below belongs to
+        self.reset_counts()
+
+    def reset_counts(self) -> None:
+        """Start the running counts at zero (month 0, and again after the burn-in)."""
+        self.workload = 0.0
+        self.reception_cases_handled = 0.0
+        self.merges_done = self.merge_votes_failed = self.merge_votes_passed = 0
+        self.firm_exits = self.firm_entries = 0
+        self.tenders_held = self.tenders_awarded = 0
+        self.fee_votes_held = self.fee_votes_passed = 0
 
     # --- monthly -------------------------------------------------------------------------
     def step(self, retender_requests: list[int]) -> None:
-        """Handle complaints and the re-tenders committees called this month."""
+        """Cases and workload; reform cases moved on and opened; committees' re-tenders."""
         s = self.state
         v = s.area_view()
-        self.workload = float(np.sum(rules.complaints(v.households, v.mean_satisfaction, v.mode,
-                                                      v.committee_active, v.block_integrated, s.p)))
-        for area in retender_requests:
-            self.retender(area)
+        cases = rules.complaints(v.households, v.mean_satisfaction, v.mode, v.committee_active, s.p)
+        integrated = float(np.sum(cases[v.block_integrated]))
+        capacity = s.p.reception_capacity_cases_per_month if self.integrated_blocks else 0.0
+        self.reception_share = rules.reception_share(capacity, integrated)
+        self.reception_cases_handled = self.reception_share * integrated
+        self.workload = float(np.sum(cases)) - self.reception_cases_handled
+        self.advance_cases()
+        self.propose_reforms()
+        for area_id in [v.area_id[a] for a in retender_requests]:
+            area = self.row_of(area_id)
+            if area is not None and not self.busy(area_id):
+                self.retender(area)
 
     def retender(self, area: int) -> None:
         """Owners replace their firm (or find one) by tender and vote."""
         s = self.state
         v = s.area_view()
         exclude = (int(v.firm[area]),) if v.firm[area] >= 0 else ()
-        winner = self.tender(area, FULL_SERVICE, exclude=exclude)
+        winner = self.procure(area, FULL_SERVICE, exclude=exclude)
         if winner < 0:
             return
         support = rules.change_support(float(v.mean_satisfaction[area]), False, s.p)
@@ -58,23 +87,103 @@ class StreetOffice:
             s.assign_firm(area, winner, FULL_SERVICE)
             s.log(events.retendered(s.month, v.area_id[area], winner, share))
 
-    def firm_withdraws(self, area: int) -> None:
-        """A firm in loss walks out of a losing contract; the area falls back (rules.fallback_mode)."""
+    def contract_in_loss(self, area: int) -> None:
+        """A firm in loss on a contract proposes a fee revision; refused, it withdraws."""
         s = self.state
         v = s.area_view()
         firm = int(v.firm[area])
-        s.assign_firm(area, -1, int(rules.fallback_mode(bool(v.committee_active[area]))))
+        if self.fee_vote(area, int(v.mode[area]), new_fee=rules.proposed_fee(float(v.fee_yuan_per_m2[area]), s.p)):
+            s.assign_firm(area, firm, int(v.mode[area]))  # the contract goes on, its losses reset
+            return
+        s.assign_firm(area, -1, SELF_MANAGED)
         s.log(events.withdrew(s.month, v.area_id[area], firm, s.p.firm_withdraw_months))
+        self.replace_manager(area, exclude=(firm,))
 
     def firm_leaves(self, firm: int, reason: str) -> None:
-        """A firm exits the market; each of its areas falls back (rules.fallback_mode)."""
+        """A firm exits the market; each of its areas seeks a new manager."""
         s = self.state
-        v = s.area_view()
-        for area in np.flatnonzero(v.firm == firm).tolist():
-            s.assign_firm(area, -1, int(rules.fallback_mode(bool(v.committee_active[area]))))
+        areas = np.flatnonzero(s.area_view().firm == firm).tolist()
+        for area in areas:
+            s.assign_firm(area, -1, SELF_MANAGED)
         s.deactivate_firm(firm)
         self.firm_exits += 1
+        self.firm_exited[firm] = (s.month, reason)
         s.log(events.firm_left(s.month, firm, reason))
+        for area in areas:
+            self.replace_manager(area, exclude=(firm,))
+
+    def replace_manager(self, area: int, *, exclude: tuple[int, ...] = ()) -> None:
+        """An area that lost its firm: a tender; failing that, self-management or the fallback."""
+        s = self.state
+        winner = self.procure(area, FULL_SERVICE, exclude=exclude, fee_vote=False)
+        if winner >= 0:
+            s.assign_firm(area, winner, FULL_SERVICE)
+            return
+        self.fall_back(area)
+
+    def fall_back(self, area: int) -> None:
+        """Self-management where a committee is active, else the street office's fallback service."""
+        s = self.state
+        v = s.area_view()
+        if v.committee_active[area]:
+            s.assign_firm(area, -1, SELF_MANAGED)
+            return
+        s.assign_firm(area, -1, FALLBACK)
+        s.log(events.fell_back(s.month, v.area_id[area]))
+
+    # --- reform cases --------------------------------------------------------------------
+    def busy(self, area_id: str) -> bool:
+        """Whether an open reform case holds the area."""
+        return any(area_id in case.area_ids for case in self.cases)
+
+    def available(self) -> np.ndarray:
+        """Areas (bool per row) free for a new reform case: none open, no failed vote waiting."""
+        s = self.state
+        held = {area_id for case in self.cases for area_id in case.area_ids}
+        return np.array([x not in held and self.retry_after.get(x, 0) <= s.month
+                         for x in s.area_view().area_id], dtype=bool)
+
+    def room(self) -> int:
+        """How many more reform cases the street office can carry now."""
+        return max(0, int(self.state.p.reform_capacity_cases) - len(self.cases))
+
+    def open_case(self, kind: str, areas: list[int], stage: str, delay_months: int, **notes) -> ReformCase:
+        """Open a reform case on some areas (rows), due `delay_months` from now."""
+        s = self.state
+        v = s.area_view()
+        case = ReformCase(kind, [v.area_id[a] for a in areas], stage, s.month + int(delay_months), notes=notes)
+        self.cases.append(case)
+        return case
+
+    def close_case(self, case: ReformCase, *, failed: bool = False) -> None:
+        """A case ends; after a failed vote its areas wait before a new proposal."""
+        self.cases.remove(case)
+        if failed:
+            for area_id in case.area_ids:
+                self.retry_after[area_id] = self.state.month + int(self.state.p.vote_retry_months)
+
+    def row_of(self, area_id: str) -> int | None:
+        """The row of an area by id, or None if it is gone (merged into another)."""
+        try:
+            return self.state.area_view().area_id.index(area_id)
+        except ValueError:
+            return None
+
+    def advance_cases(self) -> None:
+        """Move every due case on, stage by stage (several stages in a month if their lags are 0)."""
+        for case in list(self.cases):
+            while case in self.cases and case.due_month <= self.state.month:
+                stage = case.stage
+                REGISTRY.get(case.kind).advance(case, self, self.state)
+                if case in self.cases and case.stage == stage and case.due_month <= self.state.month:
+                    raise RuntimeError(f"{case.kind} case did not move on from {stage}")
+
+    def propose_reforms(self) -> None:
+        """Each enabled policy, in the registry's order, opens cases while there is room."""
+        for policy in REGISTRY.enabled(self.state.policies):
+            if self.room() == 0:
+                return
+            policy.propose(self, self.state)
 
     def record_reform(self, area: int, how: str) -> None:
         """Note that an area's estates were just reformed (merged, entrusted, self_governed)."""
@@ -83,13 +192,152 @@ class StreetOffice:
 
     # --- yearly --------------------------------------------------------------------------
     def run_policies(self) -> None:
-        """The yearly round: each enabled policy in the registry's order, each area handled at most once."""
-        s = self.state
-        s.set_area_flags(np.ones(len(s.area_view().firm), dtype=bool), handled=False)
-        for policy in REGISTRY.enabled(s.policies):
-            policy.run(self, s)
+        """The yearly round: firms enter, contracts are renewed, areas without a manager procured,
+        then each enabled policy's yearly part in the registry's order."""
+        self.firms_enter()
+        self.renew_contracts()
+        self.seek_managers()
+        for policy in REGISTRY.enabled(self.state.policies):
+            policy.run(self, self.state)
 
-    # --- votes and tenders ---------------------------------------------------------------
+    def firms_enter(self) -> None:
+        """New firms enter where contracts pay: in each block, with a chance that grows with the
+        share of its areas whose money covers full service at the going fees."""
+        s = self.state
+        v = s.area_view()
+        blocks = np.unique(v.block)
+        draws = s.rng.random((len(blocks), 2))
+        for block, (chance, capability) in zip(blocks.tolist(), draws.tolist(), strict=True):
+            rows = np.flatnonzero(v.block == block)
+            paying = np.mean([self.covered(a, FULL_SERVICE, service=1.0) for a in rows.tolist()])
+            if chance < s.p.firm_entry_probability * paying:
+                self.enter_market(int(rows[np.argmax(v.households[rows])]), capability)
+
+    def renew_contracts(self) -> None:
+        """Contracts reaching their term (chance 1/term a year) are re-tendered by the committee.
+
+        The best bidder in reach (the incumbent among them) takes the contract, a newcomer only if
+        the owners vote for the change; where the fee is above what pays full service, it falls to
+        that level if the owners vote for it: competition passes lump-sum surpluses back to owners.
+        """
+        s = self.state
+        v = s.area_view()
+        draws = s.rng.random(len(v.area_id))
+        due = (v.firm >= 0) & v.committee_active & (draws < 1.0 / s.p.contract_term_years)
+        for area in np.flatnonzero(due).tolist():
+            v = s.area_view()
+            incumbent, mode = int(v.firm[area]), int(v.mode[area])
+            if not self.covered(area, mode):
+                continue
+            self.tenders_held += 1
+            self.tenders_awarded += 1
+            winner = self.bidder(area)
+            if winner not in (-1, incumbent):
+                support = rules.change_support(float(v.mean_satisfaction[area]), False, s.p)
+                passed, share = self.hold_vote(area, support, briefed=False)
+                if passed:
+                    s.assign_firm(area, winner, mode)
+                    s.log(events.retendered(s.month, v.area_id[area], winner, share))
+            fee = self.break_even_fee(area, mode, service=1.0)
+            if fee < 0.99 * v.fee_yuan_per_m2[area]:
+                self.fee_vote(area, mode, new_fee=fee)
+
+    def seek_managers(self) -> None:
+        """Areas under the fallback service, or with no manager at all, are put out to tender."""
+        s = self.state
+        v = s.area_view()
+        for area_id in [v.area_id[a] for a in np.flatnonzero(np.isin(v.mode, (FALLBACK, rules.UNMANAGED)))]:
+            area = self.row_of(area_id)
+            if self.busy(area_id):
+                continue
+            winner = self.procure(area, FULL_SERVICE)
+            if winner >= 0:
+                s.assign_firm(area, winner, FULL_SERVICE)
+            elif s.area_view().mode[area] == rules.UNMANAGED:
+                self.fall_back(area)
+
+    # --- procurement, fees and votes -----------------------------------------------------
+    def procure(self, area: int, mode: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
+                min_capability: float = 0.0, fee_vote: bool = True) -> int:
+        """Find a firm for an area in a mode: if the money cannot pay the least service, a fee vote
+        first (no tender is called that no firm could bid in); then a tender among firms in reach.
+
+        Returns the firm that takes the contract (not yet assigned), or -1.
+        """
+        s = self.state
+        if not self.covered(area, mode):
+            if not (fee_vote and self.fee_vote(area, mode)) or not self.covered(area, mode):
+                s.log(events.no_bid(s.month, s.area_view().area_id[area],
+                                    "no tender: the money cannot pay the least service"))
+                return -1
+        self.tenders_held += 1
+        winner = self.bidder(area, exclude=exclude, reach_m=reach_m, min_capability=min_capability)
+        if winner < 0:
+            s.log(events.no_bid(s.month, s.area_view().area_id[area], "no firm in reach can take it"))
+            return -1
+        self.tenders_awarded += 1
+        return winner
+
+    def covered(self, area: int, mode: int, *, service: float | None = None) -> bool:
+        """Whether the area's expected money pays its least service in a mode (rules.covers_cost),
+        or, given `service`, that share of full service."""
+        s = self.state
+        v = s.area_view()
+        needed = rules.money_needed(mode, v.gates[area], v.floor_area_m2[area], v.households[area], s.p)
+        extra = rules.bid_extra_money_yuan(float(v.households[area]), bool(v.block_integrated[area]), s.p)
+        money = float(v.expected_money_yuan[area]) + extra
+        if service is None:
+            return bool(rules.covers_cost(money, needed, s.p))
+        return money * (1.0 - s.p.target_margin) >= service * needed
+
+    def break_even_fee(self, area: int, mode: int, *, service: float) -> float:
+        """The fee at which the area's money pays `service` (a share of full service) in a mode."""
+        s = self.state
+        v = s.area_view()
+        needed = rules.money_needed(mode, v.gates[area], v.floor_area_m2[area], v.households[area], s.p)
+        subsidy = rules.subsidy(v.housing_type[area] == AFTER_SALE_CODE, float(v.floor_area_m2[area]), mode,
+                                float(v.households[area]), bool(v.block_integrated[area]), s.p)
+        return rules.break_even_fee(service * needed, float(subsidy), float(v.floor_area_m2[area]),
+                                    float(v.collection_rate[area]), s.p)
+
+    def fee_vote(self, area: int, mode: int, *, new_fee: float | None = None) -> bool:
+        """Owners vote on a fee revision (by default to the break-even fee, within the cap)."""
+        s = self.state
+        v = s.area_view()
+        old = float(v.fee_yuan_per_m2[area])
+        target = self.break_even_fee(area, mode, service=s.p.min_effort) if new_fee is None else new_fee
+        if new_fee is None and target <= old:
+            return False  # the fee is not what keeps the money short
+        cap = float(rules.fee_cap(v.housing_type[area] == AFTER_SALE_CODE, s.p))
+        if target > cap:
+            s.log(events.fee_capped(s.month, v.area_id[area], old, target, cap))
+            return False
+        self.fee_votes_held += 1
+        support = rules.fee_change_support(float(v.mean_satisfaction[area]), old, target, s.p)
+        passed, share = self.hold_vote(area, support, briefed=True)
+        s.log(events.fee_voted(s.month, v.area_id[area], old, target, share, passed))
+        if passed:
+            self.fee_votes_passed += 1
+            s.set_fee(area, target)
+        return passed
+
+    def enter_market(self, area: int, draw: float) -> int:
+        """A new firm sets up near an area; its capability is `draw` across the range from the
+        weakest local firm to the strongest (a new local firm, or a city firm's branch)."""
+        s = self.state
+        p = s.p
+        v = s.area_view()
+        capability = p.weak_firm_capability_low + draw * (p.strong_firm_capability_high - p.weak_firm_capability_low)
+        overhead = p.firm_overhead_yuan * p.weak_firm_overhead_share
+        firm = s.add_firm(capability=float(capability), overhead_yuan=overhead,
+                          reserves_yuan=overhead * p.firm_initial_reserve_months,
+                          max_sites=1 + int(p.weak_firm_spare_sites), x_m=float(v.x_m[area]),
+                          y_m=float(v.y_m[area]), strong=False)
+        self.firm_entries += 1
+        self.firm_entered[firm] = s.month
+        s.log(events.firm_entered(s.month, v.area_id[area], firm))
+        return firm
+
     def hold_vote(self, area: int, support: float, *, briefed: bool) -> tuple[bool, float]:
         """An owners' decision in one area (Civil Code quorum and double majority).
 
@@ -101,24 +349,16 @@ class StreetOffice:
         draws = s.rng.random((len(floor), 2))
         takes_part = draws[:, 0] < rules.participation(briefed, s.p)
         yes = takes_part & (draws[:, 1] < support)
-        part_n = int(takes_part.sum())
-        yes_n = int(yes.sum())
-        passed = bool(rules.vote_passes(float(floor[takes_part].sum()), part_n, float(floor[yes].sum()),
-                                        yes_n, float(floor.sum()), len(floor), s.p))
-        return passed, (yes_n / part_n if part_n else 0.0)
+        return rules.tally_vote(floor, takes_part, yes, s.p)
 
-    def tender(self, area: int, mode: int, *, reach_m: float | None = None, min_capability: float = 0.0,
-               exclude: tuple[int, ...] = (), require_cover: bool = True) -> int:
-        """The firm that wins a tender for an area (policies.best_bidder), or -1 if nobody bids."""
+    def bidder(self, area: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
+               min_capability: float = 0.0) -> int:
+        """The best firm able to bid for an area (policies.best_bidder), or -1."""
         s = self.state
-        p = s.p
-        v = s.area_view()
-        extra = rules.bid_extra_money_yuan(float(v.households[area]), bool(v.block_integrated[area]), p)
-        reach_m = p.firm_reach_m if reach_m is None else reach_m
-        view, row = self._view_near(v, area, reach_m)
-        return best_bidder(row, int(mode), view, s.firm_view(), p, reach_m=reach_m,
-                           min_capability=min_capability, exclude=exclude, extra_money_yuan=extra,
-                           require_cover=require_cover)
+        reach_m = s.p.firm_reach_m if reach_m is None else reach_m
+        view, row = self._view_near(s.area_view(), area, reach_m)
+        return best_bidder(row, view, s.firm_view(), reach_m=reach_m, min_capability=min_capability,
+                           exclude=exclude)
 
     def _view_near(self, v: AreaView, area: int, reach_m: float) -> tuple[AreaView, int]:
         """The areas a tender must see, and the area's row among them.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import mesa
 
 from sim import rules
-from sim.rules import FULL_SERVICE, UNMANAGED
+from sim.rules import FALLBACK, FULL_SERVICE, UNMANAGED
 from sim.street_office import StreetOffice
 
 if TYPE_CHECKING:
@@ -33,7 +33,6 @@ class ManagementArea:
         self.alive = True  # False once merged into another area
         self.block_integrated = False
         self.organising = False
-        self.handled = False  # a policy decided on the area this round
         self.friction = 0.0
         # monthly state
         self.quality = self.target = self.effort = 0.0
@@ -69,25 +68,31 @@ class ManagementArea:
 
     @property
     def fee_due_per_m2(self) -> float:
-        """The fee households owe this month (yuan/m2): nothing without a firm to pay."""
-        if self.firm is None:
+        """The fee households owe this month (yuan/m2): nothing without a firm or the fallback to pay."""
+        if self.firm is None and self.mode != FALLBACK:
             return 0.0
         return rules.fee_due_per_m2(self.mode, self.fee_yuan_per_m2, self.model.p)
 
     @property
-    def reception_point(self) -> bool:
-        """Whether a joint reception point hears the area's residents (block integration)."""
-        return self.block_integrated
+    def reception_share(self) -> float:
+        """Share of its cases the joint reception point heard last month (0 outside integrated blocks)."""
+        return self.model.street_office.reception_share if self.block_integrated else 0.0
+
+    @property
+    def volunteer_coverage(self) -> float:
+        """Share of the patrols' and cleaning's staff-hours the volunteers cover."""
+        return rules.volunteer_coverage(self.volunteers, self.gates, self.floor_area_m2, self.model.p)
 
     # --- the month ---------------------------------------------------------------------
     def serve_without_firm(self) -> None:
-        """Service where no firm works: self-management, volunteers, or nothing."""
-        c = self.committee
-        self.effort = self.spend_yuan = 0.0
-        self.needed_yuan = rules.money_needed(FULL_SERVICE, self.gates, self.floor_area_m2,
-                                              len(self.members), self.model.p)
-        self.target = rules.target_quality(self.mode, 0.0, 0.0, self.volunteer_rate, c.capacity,
-                                           self.block_integrated, self.model.p)
+        """Service where no firm works: the fallback, self-management, volunteers, or nothing."""
+        fallback = self.mode == FALLBACK
+        self.effort = 0.0
+        self.needed_yuan = rules.money_needed(FALLBACK if fallback else FULL_SERVICE, self.gates,
+                                              self.floor_area_m2, len(self.members), self.model.p)
+        self.spend_yuan = self.needed_yuan if fallback else 0.0
+        self.target = rules.target_quality(self.mode, 0.0, 0.0, self.volunteer_coverage, self.committee.capacity,
+                                           self.model.p)
 
     def update_quality_and_buildings(self, incidents: int) -> None:
         """Quality moves to its target; incidents happen; buildings wear and get repaired."""
@@ -106,12 +111,14 @@ class ManagementArea:
         """What households will read this month: perceived conditions, fees, enforcement."""
         p = self.model.p
         c = self.committee
-        heard = rules.heard(c.active, c.capacity, self.reception_point, p)
+        heard = rules.heard(c.active, c.capacity, self.reception_share, p)
         self.perceived = rules.perceived_conditions(self.quality, self.condition,
                                                     self.felt_incident_rate, heard, p)
         self.fee_due = self.fee_due_per_m2
         self.enforcement = rules.enforcement(c.active, c.capacity, self.friction)
-        self.quit_probability = rules.volunteer_quit_probability(self.friction, p)
+        workload = rules.volunteer_workload(self.volunteers, self.gates, self.floor_area_m2, self.mode, p)
+        self.quit_probability = rules.volunteer_quit_probability(self.friction, workload, p)
+        self.neighbour_volunteer_rate = self.volunteer_rate  # last month's, read by every household
         # the payment terms this area sets for each cooperation type (households add their own)
         self.pay_base = [rules.payment_base(shift, neighbour_weight, self.collection_rate, enforcement_weight,
                                             self.enforcement, self.fee_due, p)
@@ -127,7 +134,8 @@ class ManagementArea:
             self.collection_rate = self.paid_yuan / self.due_yuan
         self.revenue_yuan = self.paid_yuan
         self.subsidy_yuan = (rules.subsidy(self.housing_type == "after_sale_public", self.floor_area_m2,
-                                           self.mode, p) if self.firm is not None else 0.0)
+                                           self.mode, n, self.block_integrated, p)
+                             if self.firm is not None else 0.0)
         self.mean_satisfaction = self.satisfaction_sum / n
         self.volunteers = self.volunteer_count
         self.friction = rules.decay_friction(self.friction, p)
@@ -174,7 +182,8 @@ class Household(mesa.Agent):
         if self.volunteer:
             self.volunteer = draw >= area.quit_probability
         else:
-            self.volunteer = draw < rules.volunteer_join_probability(self.satisfaction, area.organising, p)
+            self.volunteer = draw < rules.volunteer_join_probability(self.satisfaction, area.organising,
+                                                                     area.neighbour_volunteer_rate, p)
         area.satisfaction_sum += self.satisfaction
         area.volunteer_count += self.volunteer
 
@@ -243,8 +252,7 @@ class PropertyFirm(mesa.Agent):
             area.effort = rules.effort(available, area.needed_yuan, stand_alone, in_loss, p)
             area.spend_yuan = area.effort * area.needed_yuan
             area.target = rules.target_quality(area.mode, self.capability, area.effort,
-                                               area.volunteer_rate, area.committee.capacity,
-                                               area.block_integrated, p)
+                                               area.volunteer_coverage, area.committee.capacity, p)
 
     def settle_accounts(self) -> None:
         """Fees and subsidies in, service spending and overhead out; count loss and idle months."""

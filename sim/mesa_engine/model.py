@@ -17,6 +17,7 @@ import pandas as pd
 
 from sim import rules
 from sim.area_state import AreaRows
+from sim.district_model import DistrictModel
 from sim.events import Event
 from sim.initial import initial_state
 from sim.mesa_engine.agents import (
@@ -26,7 +27,7 @@ from sim.mesa_engine.agents import (
     PropertyFirm,
     StreetOfficeAgent,
 )
-from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, RunTables, month_record
+from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, month_record
 from sim.params import HOUSING_TYPES, MODES
 from sim.policies import AreaView, FirmView
 from sim.rules import FULL_SERVICE, SELF_MANAGED, UNMANAGED
@@ -35,7 +36,7 @@ from sim.scenario import Scenario
 _HOUSING_CODES = {name: i for i, name in enumerate(HOUSING_TYPES)}
 
 
-class EstateGovernanceModel(RunTables, mesa.Model):
+class EstateGovernanceModel(DistrictModel, mesa.Model):
     """Households, owners' committees, property firms and the street office of one district.
 
     It implements the area-state interface (sim.area_state.AreaState) over its agents: areas are
@@ -47,6 +48,7 @@ class EstateGovernanceModel(RunTables, mesa.Model):
         self.spec = scenario
         self.p = scenario.params
         self.policies = scenario.policies
+        self.policy_options = scenario.policy_options
         self.month = 0
         self.event_log: list[Event] = []
         self.retender_requests: list[int] = []
@@ -57,6 +59,7 @@ class EstateGovernanceModel(RunTables, mesa.Model):
         self.street_office = StreetOfficeAgent(self)
         self._build(state)
         self.records: list[MonthRecord] = []
+        self.burn_in()
 
     # --- set-up ----------------------------------------------------------------------------
     def _build(self, state) -> None:
@@ -68,6 +71,7 @@ class EstateGovernanceModel(RunTables, mesa.Model):
             for i in range(state.n_firms)
         ]
         self.areas: list[ManagementArea] = []
+        self._block_codes = {name: code for code, name in enumerate(pd.unique(estates["block"]))}
         for e, row in enumerate(estates.itertuples(index=False)):
             area = ManagementArea(self, str(row.estate_id), [e])
             area.households_at_start = int(row.households)
@@ -115,11 +119,12 @@ class EstateGovernanceModel(RunTables, mesa.Model):
         if area.firm is not None:
             area.revenue_yuan = area.fee_due_per_m2 * area.floor_area_m2 * habit
             area.subsidy_yuan = rules.subsidy(area.housing_type == "after_sale_public",
-                                              area.floor_area_m2, area.mode, p)
+                                              area.floor_area_m2, area.mode, len(area.members),
+                                              area.block_integrated, p)
         self.firms_serve([area])
         area.quality = area.target
         c = area.committee
-        heard = rules.heard(c.active, c.capacity, area.reception_point, p)
+        heard = rules.heard(c.active, c.capacity, area.reception_share, p)
         area.felt_incident_rate = rules.incident_rate(area.mode, area.quality, p)
         area.perceived = rules.perceived_conditions(area.quality, area.condition, area.felt_incident_rate,
                                                     heard, p)
@@ -153,10 +158,10 @@ class EstateGovernanceModel(RunTables, mesa.Model):
             firm.settle_accounts()
         self._views = None
         office = self.street_office
-        for area in self.areas:
+        for area in list(self.areas):
             firm = area.firm
             if firm is not None and rules.withdraws(area.losing_months, firm.reserves_yuan < 0, self.p):
-                office.firm_withdraws(area.order)
+                office.contract_in_loss(area.order)
         for firm in self.active_firms():
             if rules.firm_exits(firm.loss_months, firm.idle_months, self.p):
                 office.firm_leaves(firm.index, rules.firm_exit_reason(firm.idle_months, self.p))
@@ -246,12 +251,29 @@ class EstateGovernanceModel(RunTables, mesa.Model):
         self._views = None
 
     def set_area_flags(self, areas: AreaRows, **flags: bool) -> None:
-        """Set flags (block_integrated, organising, handled) of some areas."""
+        """Set flags (block_integrated, organising) of some areas."""
         mask = isinstance(areas, np.ndarray) and areas.dtype == bool
         for row in (np.flatnonzero(areas) if mask else np.atleast_1d(areas)).tolist():
             for name, value in flags.items():
                 setattr(self.areas[row], name, bool(value))
         self._views = None
+
+    def set_fee(self, area: int, fee_yuan_per_m2: float) -> None:
+        """An area's new fee standard."""
+        self.areas[area].fee_yuan_per_m2 = fee_yuan_per_m2
+        self._views = None
+
+    def add_firm(self, *, capability: float, overhead_yuan: float, reserves_yuan: float, max_sites: int,
+                 x_m: float, y_m: float, strong: bool) -> int:
+        """A firm entering the market; returns its index."""
+        self.firms.append(PropertyFirm(self, len(self.firms), capability, overhead_yuan, reserves_yuan,
+                                       max_sites, x_m, y_m, strong))
+        self._views = None
+        return len(self.firms) - 1
+
+    def block_names(self) -> list[str]:
+        """The district's block names, in the order of their codes."""
+        return list(self._block_codes)
 
     def set_reputation(self, firm: int, reputation: float) -> None:
         """A firm's reputation after an evaluation."""
@@ -288,7 +310,7 @@ class EstateGovernanceModel(RunTables, mesa.Model):
             households=np.array([len(x.members) for x in a]),
             estates=np.array([len(x.estates) for x in a]),
             housing_type=np.array([_HOUSING_CODES[x.housing_type] for x in a]),
-            block=pd.factorize(pd.Series([x.block for x in a]))[0],
+            block=np.array([self._block_codes[x.block] for x in a]),
             x_m=np.array([x.x_m for x in a]), y_m=np.array([x.y_m for x in a]),
             fee_yuan_per_m2=np.array([x.fee_yuan_per_m2 for x in a]),
             quality=np.array([x.quality for x in a]),
@@ -301,7 +323,7 @@ class EstateGovernanceModel(RunTables, mesa.Model):
             committee_active=np.array([x.committee.active for x in a], dtype=bool),
             block_integrated=np.array([x.block_integrated for x in a], dtype=bool),
             organising=np.array([x.organising for x in a], dtype=bool),
-            handled=np.array([x.handled for x in a], dtype=bool),
+            collection_rate=np.array([x.collection_rate for x in a]),
             expected_money_yuan=np.array([x.expected_money_yuan() for x in a]),
             due_yuan=np.array([x.due_yuan for x in a]), paid_yuan=np.array([x.paid_yuan for x in a]),
             subsidy_yuan=np.array([x.subsidy_yuan for x in a]),
@@ -325,29 +347,21 @@ class EstateGovernanceModel(RunTables, mesa.Model):
         """Firms still in the market."""
         return (f for f in list(self.firms) if f.active)
 
-    @property
-    def events(self) -> list[tuple[int, str]]:
-        """(month, text) of every event (the app's events feed)."""
-        return [(e.month, e.text) for e in self.event_log]
-
     def record(self) -> MonthRecord:
         """District-wide measures of the month just simulated (sim.outputs.month_record)."""
         areas = self.areas
         values = {name: np.array([self._area_value(a, name) for a in areas]) for name in RECORD_AREA_FIELDS}
         firms = list(self.active_firms())
-        cost = rules.district_cost_yuan(np.array([a.mode for a in areas]), np.array([a.gates for a in areas]),
-                                        values["floor_area_m2"], values["households"],
-                                        np.array([a.block_integrated for a in areas]), self.p)
-        return month_record(self.month, values, households=self.n_households, cost_yuan=cost,
+        return month_record(self.month, values, households=self.n_households,
                             firm_revenue_yuan=sum(f.revenue_yuan for f in firms),
                             firm_cost_yuan=sum(f.cost_yuan for f in firms), active_firms=len(firms),
-                            office=self.street_office)
+                            office=self.street_office, p=self.p)
 
     def areas_table(self) -> pd.DataFrame:
         """One row per management area at the end (MODEL.md's `areas` columns)."""
         rows = [(a.area_id, len(a.estates), len(a.members), a.floor_area_m2, a.housing_type,
                  MODES[a.mode], a.firm.index if a.firm is not None else -1, a.quality,
-                 a.collection_rate, a.mean_satisfaction, a.fund_per_m2) for a in self.areas]
+                 a.collection_rate, a.mean_satisfaction, a.fund_per_m2, a.fee_yuan_per_m2) for a in self.areas]
         return pd.DataFrame(rows, columns=list(AREA_COLUMNS))
 
     def estate_outcomes(self) -> pd.DataFrame:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -43,7 +43,7 @@ class AreaView:
     committee_active: np.ndarray  # bool
     block_integrated: np.ndarray  # bool
     organising: np.ndarray  # bool: a self-governance drive recruits volunteers
-    handled: np.ndarray  # bool: a policy already decided on the area this round
+    collection_rate: np.ndarray  # last month's fees paid over fees due
     expected_money_yuan: np.ndarray  # fees at the current collection rate plus subsidies
     due_yuan: np.ndarray  # fees owed last month
     paid_yuan: np.ndarray  # fees paid last month
@@ -71,23 +71,51 @@ class FirmView:
     cost_yuan: np.ndarray  # last month's spending and overhead
 
 
+@dataclass
+class ReformCase:
+    """One reform the street office carries: its areas (by id), its stage and when it is due.
+
+    Areas are named by id, not row: rows move when other areas merge while the case runs.
+    """
+
+    kind: str  # the policy's name
+    area_ids: list[str]
+    stage: str
+    due_month: int
+    firm: int = -1  # the firm chosen for it, where one was
+    support: float = 0.0  # the lowest support in its owners' votes so far
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
 class Policy:
-    """One policy of the yearly round (subclass it, set the class fields, register an instance).
+    """One policy (subclass it, set the class fields, register an instance).
 
     `name` is the scenario's key under `policy:`; `keys` maps each further key of that block to
-    the parameter it sets (`policy.merge.max_group` sets `merge_max_group`).
+    the parameter it sets (`policy.merge.max_group` sets `merge_max_group`); `options` are further
+    keys that are not parameters, with their type and default (`policy.block_integration.blocks`).
+
+    A policy acts in up to three ways: `run` once a year at the yearly round; `propose`, each month
+    while the street office has room for another reform case, opens cases (`office.open_case`);
+    `advance` moves one of its cases on when it is due.
     """
 
     name: ClassVar[str]
     label: ClassVar[str]  # how people call it (the app's control)
     keys: ClassVar[dict[str, str]] = {}
+    options: ClassVar[dict[str, tuple[Any, Any]]] = {}
 
-    def eligible(self, state: AreaState) -> np.ndarray:
+    def eligible(self, office: StreetOffice, state: AreaState) -> np.ndarray:
         """The areas (bool per row) this policy may act on now."""
         raise NotImplementedError
 
     def run(self, office: StreetOffice, state: AreaState) -> None:
-        """Carry the policy out for this year's round."""
+        """The policy's part of the yearly round (nothing by default)."""
+
+    def propose(self, office: StreetOffice, state: AreaState) -> None:
+        """Open reform cases while the street office has room (nothing by default)."""
+
+    def advance(self, case: ReformCase, office: StreetOffice, state: AreaState) -> None:
+        """Move one of this policy's cases on (it is due)."""
         raise NotImplementedError
 
 
@@ -117,6 +145,10 @@ class Registry:
     def parameters(self) -> dict[str, dict[str, str]]:
         """Each policy's scenario keys and the parameter each one sets."""
         return {p.name: dict(p.keys) for p in self._policies}
+
+    def options(self) -> dict[str, dict[str, tuple[Any, Any]]]:
+        """Each policy's further scenario keys (not parameters): type and default."""
+        return {p.name: dict(p.options) for p in self._policies}
 
     def enabled(self, switches: Mapping[str, bool]) -> list[Policy]:
         """The policies a scenario switched on, in the round's order."""

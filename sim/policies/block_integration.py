@@ -1,14 +1,21 @@
-"""Block integration (街区一体化): supplementary services, reception point, yearly evaluation.
+"""Block integration (街区一体化): supplementary services, a joint reception point, a yearly evaluation.
 
-The joint reception point relieves the residents' committee; the yearly evaluation takes a
-contract from poorly rated firms.
+Scoped and paid for: the scenario names the blocks (`blocks`, default every block), the year the
+rollout starts (`start_year`) and how many blocks join a year (`blocks_per_year`, default all at
+once). In an integrated block the subsidy `block_subsidy_yuan_per_household` is paid into the
+serving firm's account and buys service through the same effort rule as fees (rules.subsidy,
+rules.effort); the joint reception point hears as many of the blocks' cases as its capacity allows
+(rules.reception_share), and what it hears is taken off the residents' committee. The yearly
+evaluation rates firms by their residents' satisfaction; a poorly rated firm's worst contract is
+put to a tender and its owners decide (Civil Code Art. 278).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
+from pydantic import Field
 
 from sim import events, rules
 from sim.policies.base import Policy
@@ -21,43 +28,75 @@ if TYPE_CHECKING:
 
 
 class BlockIntegration(Policy):
-    """Every area joins its block's services; firms are rated by their residents each year."""
+    """Blocks join in turn; their firms are rated by residents each year."""
 
     name = "block_integration"
     label = "Block integration"
     keys = {
-        "supplement_quality": "block_supplement_quality",
         "subsidy_yuan_per_household": "block_subsidy_yuan_per_household",
-        "reception_workload_relief": "reception_workload_relief",
+        "reception_capacity_cases_per_month": "reception_capacity_cases_per_month",
         "evaluation_threshold": "evaluation_threshold",
     }
+    options = {
+        "blocks": (list[str] | None, None),
+        "start_year": (Annotated[int, Field(ge=1, le=100)], 1),
+        "blocks_per_year": (Annotated[int, Field(ge=1)] | None, None),
+    }
 
-    def eligible(self, state: AreaState) -> np.ndarray:
-        """Every area."""
-        return np.ones(len(state.area_view().firm), dtype=bool)
+    def eligible(self, office: StreetOffice, state: AreaState) -> np.ndarray:
+        """The areas of the blocks integrated so far."""
+        return np.isin(state.area_view().block, office.integrated_blocks)
 
     def run(self, office: StreetOffice, state: AreaState) -> None:
-        """Integrate the areas; update firms' reputations; the worst contract of a poor firm is retendered."""
+        """This year's blocks join; then the yearly evaluation of the integrated blocks' firms."""
+        self.roll_out(office, state)
+        if office.integrated_blocks:
+            self.evaluate(office, state)
+
+    def roll_out(self, office: StreetOffice, state: AreaState) -> None:
+        """From `start_year` on, the next `blocks_per_year` blocks of the list join."""
+        options = state.policy_options.get(self.name, {})
+        if (state.month - 1) // 12 + 1 < options.get("start_year", 1):
+            return
+        names = state.block_names()
+        wanted = [names.index(b) for b in options.get("blocks") or names]
+        waiting = [b for b in wanted if b not in office.integrated_blocks]
+        joining = waiting[:options.get("blocks_per_year") or len(waiting)]
+        for block in joining:
+            office.integrated_blocks.append(block)
+            state.log(events.block_joined(state.month, names[block]))
+        if joining:
+            state.set_area_flags(self.eligible(office, state), block_integrated=True)
+
+    def evaluate(self, office: StreetOffice, state: AreaState) -> None:
+        """Reputation from residents' satisfaction; a poorly rated firm's worst contract goes to the owners."""
         p = state.p
-        state.set_area_flags(self.eligible(state), block_integrated=True)
         v = state.area_view()
         firms = state.firm_view()
-        scores = evaluation_scores(v.mean_satisfaction * v.households, v.households, v.firm,
-                                   len(firms.active))
+        rated = self.eligible(office, state)
+        served = np.where(rated, v.firm, -1)
+        scores = evaluation_scores(v.mean_satisfaction * v.households, v.households, served, len(firms.active))
         for firm in np.flatnonzero(firms.active).tolist():
             score = scores[firm]
             if np.isnan(score):
                 continue
             state.set_reputation(firm, rules.update_reputation(state.firm_view().reputation[firm], score, p))
-            if state.month <= 1 or score >= p.evaluation_threshold:
+            if score >= p.evaluation_threshold:
                 continue
             v = state.area_view()
-            contracts = np.flatnonzero(v.firm == firm)
-            if len(contracts) == 0:
+            contracts = np.flatnonzero((v.firm == firm) & self.eligible(office, state))
+            contracts = [a for a in contracts.tolist() if not office.busy(v.area_id[a])]
+            if not contracts:
                 continue
+            contracts = np.array(contracts)
             worst = int(contracts[np.lexsort((contracts, v.mean_satisfaction[contracts]))[0]])
             mode = int(v.mode[worst])
-            winner = office.tender(worst, mode if mode <= ENTRUSTED else FULL_SERVICE, exclude=(firm,))
-            if winner >= 0:
+            winner = office.procure(worst, mode if mode <= ENTRUSTED else FULL_SERVICE, exclude=(firm,))
+            if winner < 0:
+                continue
+            support = rules.change_support(float(v.mean_satisfaction[worst]), True, p)
+            passed, share = office.hold_vote(worst, support, briefed=True)
+            if passed:
                 state.assign_firm(worst, winner, mode)
-                state.log(events.evaluated_out(state.month, v.area_id[worst], firm, float(score), winner))
+            state.log(events.evaluated_out(state.month, v.area_id[worst], firm, float(score), winner,
+                                           share, passed))

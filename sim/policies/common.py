@@ -5,17 +5,26 @@ Who may be reformed, who bids in a tender, how firms are rated.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from sim import rules
+from sim import events, rules
 from sim.params import Params
-from sim.policies.base import AreaView, FirmView
-from sim.rules import FULL_SERVICE, SELF_MANAGED, UNMANAGED
+from sim.policies.base import AreaView, FirmView, Policy, ReformCase
+from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED, UNMANAGED
+
+if TYPE_CHECKING:
+    from sim.area_state import AreaState
+    from sim.street_office import StreetOffice
 
 
 def small_open(areas: AreaView, max_households: int) -> np.ndarray:
-    """Areas below a size whose arrangement is open to reform (full service, self-managed, none)."""
-    return (areas.households < max_households) & np.isin(areas.mode, (FULL_SERVICE, SELF_MANAGED, UNMANAGED))
+    """Areas below a size whose arrangement is open to reform (full service, self-managed, none,
+    the fallback service).
+    """
+    return (areas.households < max_households) & np.isin(areas.mode, (FULL_SERVICE, SELF_MANAGED, UNMANAGED,
+                                                                     FALLBACK))
 
 
 def struggling(areas: AreaView, p: Params) -> np.ndarray:
@@ -32,14 +41,14 @@ def site_distances(x_m: float, y_m: float, areas: AreaView, n_firms: int) -> np.
     return out
 
 
-def best_bidder(area: int, mode: int, areas: AreaView, firms: FirmView, p: Params, *,
-                reach_m: float, min_capability: float = 0.0, exclude: tuple[int, ...] = (),
-                extra_money_yuan: float = 0.0, require_cover: bool = True) -> int:
-    """The firm that wins a tender for an area in a mode, or -1 if nobody bids.
+def best_bidder(area: int, areas: AreaView, firms: FirmView, *, reach_m: float, min_capability: float = 0.0,
+                exclude: tuple[int, ...] = ()) -> int:
+    """The firm that wins a tender for an area, among those able to bid, or -1 if none can.
 
-    Bidders are active firms with a site (or their base) within reach, spare capacity and the
-    capability asked for, and for whom the area's expected money covers enough of the cost.
-    The best score (mean of capability and reputation) wins; ties go to the lower index.
+    Able to bid: active firms with a site (or their base) within reach, spare capacity and the
+    capability asked for. (Whether the money covers the cost is the street office's first check:
+    rules.covers_cost.) The best score (mean of capability and reputation) wins; ties go to the
+    lower index.
     """
     n = len(firms.active)
     if n == 0:
@@ -50,12 +59,6 @@ def best_bidder(area: int, mode: int, areas: AreaView, firms: FirmView, p: Param
           & (firms.capability >= min_capability))
     if exclude:
         ok[list(exclude)] = False
-    if require_cover:
-        needed = rules.money_needed(mode, areas.gates[area], areas.floor_area_m2[area],
-                                    areas.households[area], p)
-        cover = rules.bid_cover(areas.expected_money_yuan[area] + extra_money_yuan, needed)
-        if cover < p.bid_min_cover:
-            return -1
     if not ok.any():
         return -1
     score = np.where(ok, 0.5 * (firms.capability + firms.reputation), -np.inf)
@@ -69,3 +72,65 @@ def evaluation_scores(satisfaction_sum: np.ndarray, households: np.ndarray, firm
     total = np.bincount(firm[served], weights=satisfaction_sum[served], minlength=n_firms)
     count = np.bincount(firm[served], weights=households[served], minlength=n_firms)
     return np.divide(total, count, out=np.full(n_firms, np.nan), where=count > 0)
+
+
+class HandOverPolicy(Policy):
+    """A policy that moves one area to a new arrangement: a firm is found, the owners decide, and
+    after `handover_months` the new arrangement starts (entrustment, specialised service).
+
+    Subclasses say which firm (`find_firm`), the new mode (`mode`), and what else starts with it
+    (`start`).
+    """
+
+    mode: int
+    how: str  # the estates table's word for it
+
+    def find_firm(self, office: StreetOffice, state: AreaState, area: int) -> int:
+        """The firm that would take the area on, or -1 (then no case opens)."""
+        raise NotImplementedError
+
+    def start(self, state: AreaState, area: int) -> None:
+        """What else begins with the hand-over (nothing by default)."""
+
+    def propose(self, office: StreetOffice, state: AreaState) -> None:
+        """Eligible areas in order, while there is room: find a firm, then the owners decide."""
+        p = state.p
+        for area_id in [state.area_view().area_id[a] for a in np.flatnonzero(self.eligible(office, state))]:
+            if office.room() == 0:
+                return
+            area = office.row_of(area_id)
+            firm = self.find_firm(office, state, area)
+            if firm < 0:
+                continue
+            v = state.area_view()
+            case = office.open_case(self.name, [area], "handover", p.handover_months)
+            case.firm = firm
+            passed, case.support = office.hold_vote(
+                area, rules.change_support(float(v.mean_satisfaction[area]), True, p), briefed=True)
+            state.log(events.case_stage(state.month, self.name, case.area_ids, "vote",
+                                        f"Owners of {area_id} voted on {self.label.lower()} with firm {firm} "
+                                        f"({case.support:.0%} support): {'passed' if passed else 'failed'}",
+                                        support=case.support, passed=passed, firm=firm))
+            if not passed:
+                office.close_case(case, failed=True)
+
+    def advance(self, case: ReformCase, office: StreetOffice, state: AreaState) -> None:
+        """The hand-over: the firm (if still in the market with room) takes the area in the new mode."""
+        office.close_case(case)
+        area = office.row_of(case.area_ids[0])
+        firms = state.firm_view()
+        firm = case.firm
+        moving = firm != state.area_view().firm[area]
+        if not firms.active[firm] or (moving and firms.sites[firm] >= firms.max_sites[firm]):
+            state.log(events.case_stage(state.month, self.name, case.area_ids, "handover",
+                                        f"Hand-over of {case.area_ids[0]} fell through: firm {firm} cannot take it",
+                                        passed=False, firm=firm))
+            return
+        state.assign_firm(area, firm, self.mode)
+        self.start(state, area)
+        office.record_reform(area, self.how)
+        state.log(self.done_event(state.month, case.area_ids[0], firm, case.support))
+
+    def done_event(self, month: int, area_id: str, firm: int, support: float) -> events.Event:
+        """The event that says the new arrangement started."""
+        raise NotImplementedError

@@ -1,6 +1,7 @@
 """Strong leads weak (以强带弱): a struggling small area is entrusted to a capable firm nearby.
 
-The firm shares its site staff and patrols, if the area's owners agree.
+The firm shares its site staff and patrols (lower cost: rules.cost_shares), if the area's owners
+agree; a reform case of the street office, handed over `handover_months` after the decision.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import events, rules
-from sim.policies.base import Policy
-from sim.policies.common import small_open, struggling
+from sim import events
+from sim.policies.common import HandOverPolicy, small_open, struggling
 from sim.rules import ENTRUSTED
 
 if TYPE_CHECKING:
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from sim.street_office import StreetOffice
 
 
-class Entrust(Policy):
-    """Struggling small areas go to the best strong firm nearby, by tender and owners' vote."""
+class Entrust(HandOverPolicy):
+    """Struggling small areas go to the best strong firm nearby whose cost their money covers."""
 
     name = "entrust"
     label = "Strong leads weak"
@@ -29,31 +29,25 @@ class Entrust(Policy):
         "min_capability": "entrust_min_capability",
         "reach_m": "entrust_reach_m",
     }
+    mode = ENTRUSTED
+    how = "entrusted"
 
-    def eligible(self, state: AreaState) -> np.ndarray:
-        """Small, open, struggling areas not yet handled this round, without a capable firm."""
+    def eligible(self, office: StreetOffice, state: AreaState) -> np.ndarray:
+        """Small, open, struggling areas free for a case, without a capable firm already."""
         p = state.p
         v = state.area_view()
         firms = state.firm_view()
         has = v.firm >= 0
         capable = np.zeros(len(v.firm), dtype=bool)
         capable[has] = firms.capability[v.firm[has]] >= p.entrust_min_capability
-        return ~v.handled & small_open(v, p.entrust_max_households) & struggling(v, p) & ~capable
+        return office.available() & small_open(v, p.entrust_max_households) & struggling(v, p) & ~capable
 
-    def run(self, office: StreetOffice, state: AreaState) -> None:
-        """Tender among capable firms within reach; the owners vote on the winner."""
+    def find_firm(self, office: StreetOffice, state: AreaState, area: int) -> int:
+        """A tender among capable firms within reach, in entrusted mode (its shared cost)."""
         p = state.p
-        # deciding one area changes only that area, so the candidates can be chosen up front
-        for area in np.flatnonzero(self.eligible(state)).tolist():
-            lead = office.tender(area, ENTRUSTED, reach_m=p.entrust_reach_m,
-                                 min_capability=p.entrust_min_capability, require_cover=False)
-            if lead < 0:
-                continue
-            v = state.area_view()
-            passed, share = office.hold_vote(
-                area, rules.change_support(float(v.mean_satisfaction[area]), True, p), briefed=True)
-            state.set_area_flags(area, handled=True)
-            if passed:
-                state.assign_firm(area, lead, ENTRUSTED)
-                office.record_reform(area, "entrusted")
-                state.log(events.entrusted(state.month, v.area_id[area], lead, share))
+        return office.procure(area, ENTRUSTED, reach_m=p.entrust_reach_m,
+                              min_capability=p.entrust_min_capability)
+
+    def done_event(self, month: int, area_id: str, firm: int, support: float) -> events.Event:
+        """The area is entrusted."""
+        return events.entrusted(month, area_id, firm, support)

@@ -1,8 +1,11 @@
 """N-in-1 merger (N合一): adjacent small estates of one type become one management area.
 
-Each candidate group is briefed and put to an owners' vote in every member area; if all pass,
-the members become one area (one fund, one fee standard, one committee: rules.combine_areas),
-which tenders for one firm (falling back to the most capable incumbent).
+Each candidate group is a reform case of the street office: a proposal and briefings
+(`merge_briefing_months`), an owners' vote in every member area, merging the maintenance-fund
+accounts (`fund_merge_months`) and reorganising the committee (`committee_reorganise_months`);
+then the members become one area (one fund, one fee standard adopted with the merger plan, one
+committee: rules.combine_areas), which tenders for one firm (else keeps the most capable
+incumbent, else the fallback service). A failed vote lets the areas wait `vote_retry_months`.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import numpy as np
 
 from sim import events, rules
 from sim.params import Params
-from sim.policies.base import AreaView, Policy
+from sim.policies.base import AreaView, Policy, ReformCase
 from sim.policies.common import small_open
-from sim.rules import FULL_SERVICE, UNMANAGED
+from sim.rules import FULL_SERVICE
 
 if TYPE_CHECKING:
     from sim.area_state import AreaState
@@ -82,7 +85,9 @@ def merge_groups_by_block(areas: AreaView, eligible: np.ndarray, p: Params) -> l
 
 
 class Merge(Policy):
-    """N-in-1: briefings, a vote in every area of each candidate group, then one area."""
+    """N-in-1 as a reform case: proposal and briefings, a vote in every area, merging the funds,
+    reorganising the committee, then one area and its tender.
+    """
 
     name = "merge"
     label = "N-in-1 merger"
@@ -94,22 +99,44 @@ class Merge(Policy):
         "quality_tolerance": "merge_quality_tolerance",
     }
 
-    def eligible(self, state: AreaState) -> np.ndarray:
-        """Small areas whose arrangement is open."""
-        return small_open(state.area_view(), state.p.merge_max_households)
+    def eligible(self, office: StreetOffice, state: AreaState) -> np.ndarray:
+        """Small areas whose arrangement is open and that no case holds."""
+        return small_open(state.area_view(), state.p.merge_max_households) & office.available()
 
-    def run(self, office: StreetOffice, state: AreaState) -> None:
-        """Vote on every candidate group; merge those whose members all said yes."""
+    def propose(self, office: StreetOffice, state: AreaState) -> None:
+        """Open a case for each candidate group, smallest first, while there is room."""
         p = state.p
-        groups = merge_groups_by_block(state.area_view(), self.eligible(state), p)
-        for members in groups:
-            self.vote_and_merge(office, state, members)
-        if groups:
-            state.drop_merged_areas()
+        for members in merge_groups_by_block(state.area_view(), self.eligible(office, state), p):
+            if office.room() == 0:
+                return
+            v = state.area_view()
+            names = [v.area_id[x] for x in members]
+            office.open_case(self.name, members, "vote", p.merge_briefing_months)
+            state.log(events.case_stage(state.month, self.name, names, "proposal",
+                                        f"Merger of {', '.join(names)} proposed; briefings begin"))
+
+    def advance(self, case: ReformCase, office: StreetOffice, state: AreaState) -> None:
+        """Votes, then the fund merger, then the committee, then the merger itself."""
+        p = state.p
+        members = [office.row_of(x) for x in case.area_ids]
+        if any(x is None for x in members):
+            office.close_case(case)  # cannot happen while the case holds its areas; kept safe
+            return
+        if case.stage == "vote":
+            if self.vote(office, state, members, case):
+                case.stage, case.due_month = "fund", state.month + int(p.fund_merge_months)
+            return
+        if case.stage == "fund":
+            state.log(events.case_stage(state.month, self.name, case.area_ids, "fund",
+                                        f"Maintenance funds of {', '.join(case.area_ids)} merged into one account"))
+            case.stage, case.due_month = "committee", state.month + int(p.committee_reorganise_months)
+            return
+        office.close_case(case)
+        self.merge(office, state, members, case.support)
 
     @staticmethod
-    def vote_and_merge(office: StreetOffice, state: AreaState, members: list[int]) -> None:
-        """One group: the owners of every member vote (the fund dispute weighs on it); all yes merges."""
+    def vote(office: StreetOffice, state: AreaState, members: list[int], case: ReformCase) -> bool:
+        """The owners of every member vote (the fund dispute weighs on it); all must say yes."""
         p = state.p
         v = state.area_view()
         pooled = float(v.fund_yuan[members].sum() / v.floor_area_m2[members].sum())
@@ -118,21 +145,36 @@ class Merge(Policy):
                                                            pooled, True, p), briefed=True)
                    for x in members]
         names = [v.area_id[x] for x in members]
-        support = min(share for _, share in results)
-        if not all(passed for passed, _ in results):
-            office.merge_votes_failed += 1
-            state.log(events.merge_failed(state.month, names, support))
-            return
+        case.support = min(share for _, share in results)
+        if all(passed for passed, _ in results):
+            office.merge_votes_passed += 1
+            state.log(events.case_stage(state.month, "merge", names, "vote",
+                                        f"Owners of {', '.join(names)} voted for the merger "
+                                        f"(at least {case.support:.0%} support in each)",
+                                        support=case.support, passed=True))
+            return True
+        office.merge_votes_failed += 1
+        office.close_case(case, failed=True)
+        state.log(events.merge_failed(state.month, names, case.support))
+        return False
+
+    @staticmethod
+    def merge(office: StreetOffice, state: AreaState, members: list[int], support: float) -> None:
+        """One area from the members; a tender for its firm (else the most capable incumbent)."""
+        v = state.area_view()
+        names = [v.area_id[x] for x in members]
         incumbents = [int(v.firm[x]) for x in members if v.firm[x] >= 0]
         area = state.merge_areas(members)
-        state.set_area_flags(area, handled=True)
-        winner = office.tender(area, FULL_SERVICE, require_cover=False)
+        winner = office.procure(area, FULL_SERVICE)
         if winner < 0:
             firms = state.firm_view()
             incumbents = [x for x in incumbents if firms.active[x]]
             winner = max(incumbents, key=lambda x: (firms.capability[x], -x)) if incumbents else -1
-        state.assign_firm(area, winner, FULL_SERVICE if winner >= 0 else UNMANAGED)
+        if winner >= 0:
+            state.assign_firm(area, winner, FULL_SERVICE)
+        else:
+            office.fall_back(area)
         office.record_reform(area, "merged")
         office.merges_done += 1
-        office.merge_votes_passed += 1
+        state.drop_merged_areas()
         state.log(events.merged(state.month, names, winner, support))

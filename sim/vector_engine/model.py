@@ -23,12 +23,13 @@ import pandas as pd
 
 from sim import rules
 from sim.area_state import AreaRows
+from sim.district_model import DistrictModel
 from sim.events import Event
 from sim.initial import initial_state
-from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, RunTables, month_record
+from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, month_record
 from sim.params import HOUSING_TYPES, MODES
 from sim.policies import AreaView, FirmView
-from sim.rules import FULL_SERVICE, SELF_MANAGED, UNMANAGED
+from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED, UNMANAGED
 from sim.scenario import Scenario
 from sim.street_office import StreetOffice
 from sim.vector_engine.state import F8, AreaArrays, FirmArrays, HouseholdArrays
@@ -62,10 +63,9 @@ class Arrangement:
     due_yuan: np.ndarray  # fees due in a month if everyone paid
     households: np.ndarray  # float64
     members: np.ndarray  # households, at least 1 (divisor of per-household rates)
-    district_cost_yuan: float  # money full service (in firm modes) and block services need
 
 
-class VectorModel(RunTables):
+class VectorModel(DistrictModel):
     """The model of one district as arrays; the same interface as EstateGovernanceModel.
 
     `dtype` is the float type of the household arrays (float32 halves memory traffic; float64
@@ -77,6 +77,7 @@ class VectorModel(RunTables):
         self.spec = scenario
         self.p = scenario.params
         self.policies = scenario.policies
+        self.policy_options = scenario.policy_options
         self.rng = np.random.default_rng(scenario.seed if rng is None else rng)
         self.dtype = np.dtype(dtype)
         self.month = 0
@@ -92,6 +93,7 @@ class VectorModel(RunTables):
         self._plan_chunks(chunk_households)
         self.street_office = StreetOffice(self)
         self._start_areas(state)
+        self.burn_in()
 
     # --- set-up ----------------------------------------------------------------------------
     def _build(self, state) -> None:
@@ -116,7 +118,8 @@ class VectorModel(RunTables):
         a.households[:] = estates["households"].to_numpy(dtype=np.int64)
         a.n_estates[:] = 1
         a.housing_type[:] = [_HOUSING_NAMES.index(t) for t in estates["housing_type"]]
-        a.block[:] = pd.factorize(estates["block"])[0]
+        a.block[:], blocks = pd.factorize(estates["block"])
+        self._block_names = [str(b) for b in blocks]
         a.x_m[:] = estates["x_m"].to_numpy(dtype=F8)
         a.y_m[:] = estates["y_m"].to_numpy(dtype=F8)
         a.gates[:] = a.estate_gates[:] = estates["gates"].to_numpy(dtype=F8)
@@ -260,9 +263,10 @@ class VectorModel(RunTables):
         firm = np.where(has, a.firm, 0)
         served_by = a.firm[has]
         served = np.bincount(served_by, weights=a.households[has], minlength=len(f))
-        mode_cost = np.where(has, a.mode, FULL_SERVICE)
+        managed = has | (a.mode == FALLBACK)
+        mode_cost = np.where(managed, a.mode, FULL_SERVICE)
         needed = rules.money_needed(mode_cost, a.gates, a.floor_area_m2, a.households, p)
-        fee_due = np.where(has, rules.fee_due_per_m2(a.mode, a.fee_yuan_per_m2, p), 0.0)
+        fee_due = np.where(managed, rules.fee_due_per_m2(a.mode, a.fee_yuan_per_m2, p), 0.0)
         owes = fee_due > 0.0
         floor = np.bincount(self.estate_area, weights=self.estate_floor_m2, minlength=len(a))
         households = a.households.astype(F8)
@@ -275,11 +279,9 @@ class VectorModel(RunTables):
                 has, f.overhead_yuan[firm] * a.households / np.maximum(served[firm], 1), 0.0),
             fee_due=fee_due,
             subsidy_yuan=np.where(has, rules.subsidy(a.housing_type == _AFTER_SALE, a.floor_area_m2,
-                                                     a.mode, p), 0.0),
+                                                     a.mode, households, a.block_integrated, p), 0.0),
             owes=owes, due_yuan=np.where(owes, fee_due * floor, 0.0), households=households,
-            members=np.maximum(1, a.households),
-            district_cost_yuan=rules.district_cost_yuan(a.mode, a.gates, a.floor_area_m2, households,
-                                                        a.block_integrated, p))
+            members=np.maximum(1, a.households))
 
     def firms_serve(self) -> None:
         """Firms set effort and target quality of their areas; areas without a firm do without."""
@@ -293,10 +295,10 @@ class VectorModel(RunTables):
         effort = rules.effort(available, arranged.needed_yuan, arranged.stand_alone_yuan,
                               self.firms.reserves_yuan[arranged.firm] < 0, p)
         np.multiply(effort, has, out=a.effort)
-        np.multiply(a.effort * arranged.needed_yuan, has, out=a.spend_yuan)
-        a.target[:] = rules.target_quality(a.mode, arranged.capability, a.effort,
-                                           a.volunteers / arranged.members, a.committee_capacity,
-                                           a.block_integrated, p)
+        a.spend_yuan[:] = np.where(a.mode == FALLBACK, arranged.needed_yuan, a.effort * arranged.needed_yuan * has)
+        coverage = rules.volunteer_coverage(a.volunteers, a.gates, a.floor_area_m2, p)
+        a.target[:] = rules.target_quality(a.mode, arranged.capability, a.effort, coverage,
+                                           a.committee_capacity, p)
 
     def update_quality_and_buildings(self, incidents: np.ndarray) -> None:
         """Quality moves to its target; incidents happen; buildings wear and get repaired."""
@@ -315,11 +317,13 @@ class VectorModel(RunTables):
         """What households read this month: perceived conditions, fees, enforcement, fatigue."""
         p = self.p
         a = self.areas
-        heard = rules.heard(a.committee_active, a.committee_capacity, a.block_integrated, p)
+        heard = rules.heard(a.committee_active, a.committee_capacity,
+                            self.street_office.reception_share * a.block_integrated, p)
         a.perceived[:] = rules.perceived_conditions(a.quality, a.condition, a.felt_incident_rate, heard, p)
         a.fee_due[:] = self.arrangement().fee_due
         a.enforcement[:] = rules.enforcement(a.committee_active, a.committee_capacity, a.friction)
-        a.quit_probability[:] = rules.volunteer_quit_probability(a.friction, p)
+        workload = rules.volunteer_workload(a.volunteers, a.gates, a.floor_area_m2, a.mode, p)
+        a.quit_probability[:] = rules.volunteer_quit_probability(a.friction, workload, p)
 
     def households_step(self, pay_draws: np.ndarray, volunteer_draws: np.ndarray) -> None:
         """Every household: satisfaction, the fee paid or not, volunteering; tallies per area.
@@ -341,6 +345,7 @@ class VectorModel(RunTables):
         pay_base = base.astype(dt)[by_estate].ravel()
         quit_probability = a.quit_probability.astype(dt)[by_estate]
         organising = a.organising[by_estate]
+        neighbours = (a.volunteers / np.maximum(1, a.households)).astype(dt)[by_estate]
         n_estates = len(by_estate)
         paid_floor = np.empty(n_estates)
         satisfaction_sum = np.empty(n_estates)
@@ -370,7 +375,8 @@ class VectorModel(RunTables):
             stays = was & (draw >= np.repeat(quit_probability[e0:e1], counts))
             chunk_organising = organising[e0:e1]
             join = rules.volunteer_join_probability(
-                sat, np.repeat(chunk_organising, counts) if chunk_organising.any() else False, p)
+                sat, np.repeat(chunk_organising, counts) if chunk_organising.any() else False,
+                np.repeat(neighbours[e0:e1], counts), p)
             volunteer = stays | (~was & (draw < join))
             hh.volunteer[sl] = volunteer
             satisfaction_sum[e0:e1] = np.add.reduceat(sat, starts, dtype=F8)
@@ -428,8 +434,8 @@ class VectorModel(RunTables):
         arranged = self.arrangement()
         in_loss = arranged.has_firm & (f.reserves_yuan[arranged.firm] < 0)
         leaving = arranged.has_firm & rules.withdraws(a.losing_months, in_loss, self.p)
-        for area in np.flatnonzero(leaving).tolist():
-            self.street_office.firm_withdraws(area)
+        for area_id in [a.area_id[x] for x in np.flatnonzero(leaving)]:
+            self.street_office.contract_in_loss(a.area_id.index(area_id))
 
     def firms_exit(self) -> None:
         """Firms whose reserves stayed negative, or that held no contract, too long leave."""
@@ -498,11 +504,34 @@ class VectorModel(RunTables):
         self._view = None
 
     def set_area_flags(self, areas: AreaRows, **flags: bool) -> None:
-        """Set flags (block_integrated, organising, handled) of some areas."""
+        """Set flags (block_integrated, organising) of some areas."""
         for name, value in flags.items():
             getattr(self.areas, name)[areas] = value
         if "block_integrated" in flags:
             self.rearranged()
+
+    def set_fee(self, area: int, fee_yuan_per_m2: float) -> None:
+        """An area's new fee standard."""
+        self.areas.fee_yuan_per_m2[area] = fee_yuan_per_m2
+        self.rearranged()
+        self._view = None
+
+    def add_firm(self, *, capability: float, overhead_yuan: float, reserves_yuan: float, max_sites: int,
+                 x_m: float, y_m: float, strong: bool) -> int:
+        """A firm entering the market; returns its index."""
+        f = self.firms
+        new = {"capability": capability, "reputation": capability, "overhead_yuan": overhead_yuan,
+               "reserves_yuan": reserves_yuan, "max_sites": max_sites, "x_m": x_m, "y_m": y_m,
+               "strong": strong, "active": True}
+        for name in f.__dataclass_fields__:
+            setattr(f, name, np.append(getattr(f, name), np.array(new.get(name, 0), dtype=getattr(f, name).dtype)))
+        self.sites = np.append(self.sites, 0)
+        self.rearranged()
+        return len(f) - 1
+
+    def block_names(self) -> list[str]:
+        """The district's block names, in the order of their codes."""
+        return list(self._block_names)
 
     def set_reputation(self, firm: int, reputation: float) -> None:
         """A firm's reputation after an evaluation."""
@@ -534,7 +563,7 @@ class VectorModel(RunTables):
                 block=a.block, x_m=a.x_m, y_m=a.y_m, fee_yuan_per_m2=a.fee_yuan_per_m2, quality=a.quality,
                 mode=a.mode, firm=a.firm, gates=a.gates, floor_area_m2=a.floor_area_m2, fund_yuan=a.fund_yuan,
                 mean_satisfaction=a.mean_satisfaction, committee_active=a.committee_active,
-                block_integrated=a.block_integrated, organising=a.organising, handled=a.handled,
+                block_integrated=a.block_integrated, organising=a.organising, collection_rate=a.collection_rate,
                 expected_money_yuan=rules.expected_money_yuan(a.fee_yuan_per_m2, a.floor_area_m2, rate,
                                                               a.housing_type == _AFTER_SALE, p),
                 due_yuan=a.due_yuan, paid_yuan=a.paid_yuan, subsidy_yuan=a.subsidy_yuan)
@@ -548,21 +577,15 @@ class VectorModel(RunTables):
                         revenue_yuan=f.revenue_yuan, cost_yuan=f.cost_yuan)
 
     # --- measures ----------------------------------------------------------------------------
-    @property
-    def events(self) -> list[tuple[int, str]]:
-        """(month, text) of every event (the app's events feed)."""
-        return [(e.month, e.text) for e in self.event_log]
-
     def record(self) -> MonthRecord:
         """The month's district-wide measures (sim.outputs.month_record)."""
         a = self.areas
         f = self.firms
         active = f.active
         return month_record(self.month, {name: getattr(a, name) for name in RECORD_AREA_FIELDS},
-                            households=self.n_households, cost_yuan=self.arrangement().district_cost_yuan,
-                            firm_revenue_yuan=float(f.revenue_yuan[active].sum()),
+                            households=self.n_households, firm_revenue_yuan=float(f.revenue_yuan[active].sum()),
                             firm_cost_yuan=float(f.cost_yuan[active].sum()),
-                            active_firms=int(np.count_nonzero(active)), office=self.street_office)
+                            active_firms=int(np.count_nonzero(active)), office=self.street_office, p=self.p)
 
     def areas_table(self) -> pd.DataFrame:
         """One row per management area at the end (MODEL.md's `areas` columns)."""
@@ -579,6 +602,7 @@ class VectorModel(RunTables):
             "fee_collection_rate": a.collection_rate,
             "satisfaction": a.mean_satisfaction,
             "fund_per_m2": a.fund_yuan / a.floor_area_m2,
+            "fee_yuan_per_m2": a.fee_yuan_per_m2,
         }, columns=list(AREA_COLUMNS))
 
     def estate_outcomes(self) -> pd.DataFrame:

@@ -1,0 +1,45 @@
+"""What both engines' models share above the area-state interface: the burn-in and the logs.
+
+The rules of a month are in sim/rules.py and the street office in sim/street_office.py; this
+base class holds the little that is about running a model rather than about the district.
+"""
+
+from __future__ import annotations
+
+from sim.outputs import RunTables
+
+
+class DistrictModel(RunTables):
+    """Mixed into EstateGovernanceModel (Mesa) and VectorModel (arrays)."""
+
+    @property
+    def events(self) -> list[tuple[int, str]]:
+        """(month, text) of every event (the app's events feed)."""
+        return [(e.month, e.text) for e in self.event_log]
+
+    def burn_in(self) -> None:
+        """Run `burn_in_years` under status quo before month 1, then start the record afresh.
+
+        The initial state is drawn from plausible ranges, not from the model's own equilibrium:
+        the burn-in lets volunteers, habits, fees and the market settle under status quo, so that
+        a policy's effect is measured against a baseline at rest. Month 1 is the first month after
+        it; the running counts (firm exits, mergers, tenders) and the event log start at zero,
+        and firms that entered or left during the burn-in carry negative months.
+        """
+        months = 12 * int(self.p.burn_in_years)
+        if months == 0:
+            return
+        policies, self.policies = self.policies, {name: False for name in self.policies}
+        for _ in range(months):
+            self.step()
+        self.policies = policies
+        office = self.street_office
+        office.firm_entered = {firm: month - months for firm, month in office.firm_entered.items()}
+        office.firm_exited = {firm: (month - months, why) for firm, (month, why) in office.firm_exited.items()}
+        office.retry_after = {area: month - months for area, month in office.retry_after.items()}
+        for case in office.cases:
+            case.due_month -= months
+        office.reset_counts()
+        self.month = 0
+        self.records.clear()
+        self.event_log.clear()
