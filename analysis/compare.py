@@ -40,7 +40,7 @@ from analysis.uncertainty import (
 )
 from sim.errors import InputError
 from sim.experiments.store import KEY_COLUMNS
-from sim.outputs import AREA_COLUMNS, TIMESERIES_COLUMNS
+from sim.outputs import AREA_COLUMNS, FINAL_MONTHS, TIMESERIES_COLUMNS, final_values
 
 DEFAULT_METRICS = ("service_quality", "fee_collection_rate", "satisfaction", "active_firms",
                    "cost_per_household", "rc_workload")
@@ -86,7 +86,7 @@ class Comparison:
 
     @property
     def final_year(self) -> int:
-        """The last simulated year, whose months the final-year values average."""
+        """The last simulated year, whose months the final values average (FINAL_MONTHS)."""
         return int(self.timeseries["year"].max())
 
     def runs_text(self) -> str:
@@ -117,13 +117,6 @@ def _check_metrics(metrics: Sequence[str]) -> list[str]:
     if not metrics:
         raise InputError("command line", "--metrics", "give at least one metric")
     return metrics
-
-
-def final_year_values(timeseries: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
-    """One row per run: the mean of each metric over the months of the run's last year."""
-    last = timeseries["year"] == timeseries.groupby("run_id")["year"].transform("max")
-    return (timeseries[last].groupby(list(KEY_COLUMNS), sort=False)[list(metrics)].mean()
-            .reset_index())
 
 
 def _interval_columns(values: np.ndarray, prefix: str) -> dict[str, float | str | int]:
@@ -179,7 +172,7 @@ def compare_results(folder: str | Path, baseline: str = "status_quo",
                          f"first error: {first})")
     order = policy_order([s for s in scenarios if s in set(runs["scenario"])], first=baseline)
     timeseries = load_timeseries(folder, columns=metrics)
-    final = final_year_values(timeseries, metrics)
+    final = final_values(timeseries, metrics, KEY_COLUMNS)
     pairing = paired_differences(final, baseline, metrics)
     summary = _summarise(final, pairing, metrics, order, baseline)
     comparison = Comparison(folder, manifest, baseline, metrics, order, runs, timeseries, final,
@@ -243,7 +236,8 @@ def methods_text(comparison: Comparison) -> str:
     """What the numbers are: final-year values, intervals, pairing, failures."""
     points = comparison.runs["design_point"].nunique()
     return (
-        f"Final-year value: a run's mean over the months of year {comparison.final_year}. "
+        f"Final value: a run's mean over its last {FINAL_MONTHS} months (year "
+        f"{comparison.final_year}). "
         f"Means over runs ({points} design point{'s' if points > 1 else ''} × replicates) with "
         f"{100 * CONFIDENCE:g}% BCa bootstrap CIs ({N_RESAMPLES} resamples, seeded); "
         "'2.5–97.5% of runs' is the spread of the runs themselves. Δ: the mean of run-by-run "
@@ -287,7 +281,8 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
                                     "not differ: the paired differences do (paired_differences).")
     written += save_figure(fig, out / "timeseries")
     fig = distribution_figure(c.final, c.metrics, c.order,
-                              title=f"Final-year values (mean of year {c.final_year}'s months), "
+                              title=f"Final values (mean of the last {FINAL_MONTHS} months, "
+                                    f"year {c.final_year}), "
                                     "one point per run; box: quartiles, whiskers: 1.5 IQR",
                               caption=c.runs_text())
     written += save_figure(fig, out / "final_distributions")

@@ -41,6 +41,7 @@ from sim.experiments.store import (
     TIMESERIES_DIR,
     records_frame,
 )
+from sim.outputs import final_values
 
 
 def _check_folder(folder: str | Path) -> Path:
@@ -128,12 +129,20 @@ def load_timeseries(folder: str | Path, columns: Sequence[str] | None = None,
 
 def load_final(folder: str | Path, columns: Sequence[str] | None = None,
                scenarios: Iterable[str] | None = None) -> pd.DataFrame:
-    """The last month of each run that finished ok: one row per run (keys, month, year, columns)."""
+    """Each ok run's final values: one row per run (keys, month, year, columns).
+
+    A final value is the mean over the run's last FINAL_MONTHS (12) months, the one definition
+    every command uses (sim/outputs.py); ``month`` and ``year`` are the run's last.
+    """
     frame = load_timeseries(folder, columns, scenarios)
     if frame.empty:
         return frame
-    last = frame.groupby("run_id", sort=False)["month"].transform("max")
-    return frame[frame["month"] == last].reset_index(drop=True)
+    outcomes = [c for c in frame.columns if c not in (*KEY_COLUMNS, "month", "year")]
+    final = final_values(frame, outcomes, KEY_COLUMNS)
+    last = frame.groupby("run_id", sort=False)[["month", "year"]].max()
+    final.insert(len(KEY_COLUMNS), "month", final["run_id"].map(last["month"]))
+    final.insert(len(KEY_COLUMNS) + 1, "year", final["run_id"].map(last["year"]))
+    return final
 
 
 def load_areas(folder: str | Path, scenarios: Iterable[str] | None = None) -> pd.DataFrame:

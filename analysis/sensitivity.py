@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from analysis.compare import OUTCOMES, final_year_values
+from analysis.compare import OUTCOMES
 from analysis.plots import plt, save_figure
 from analysis.results import load_runs, load_timeseries
 from analysis.style import FIGURE_WIDTH_IN, RC, metric_label
@@ -48,8 +48,9 @@ from sim.errors import InputError
 from sim.experiments.executors import make_executor
 from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
-from sim.experiments.store import ResultsStore, git_commit, sha256_file
+from sim.experiments.store import KEY_COLUMNS, ResultsStore, git_commit, sha256_file
 from sim.experiments.sweep import FactorsSpec, _check_factors, sample_design
+from sim.outputs import final_values
 from sim.progress import ProgressBar
 from sim.scenario import Scenario, load_scenario, validate_file
 
@@ -266,7 +267,8 @@ def analyse(study: SensitivityStudy, folder: Path) -> dict[str, Any]:
     """Indices, convergence and noise share of each output, from the runs stored in `folder`."""
     runs = load_runs(folder)
     failed = runs[runs["status"] != "ok"]
-    per_run = final_year_values(load_timeseries(folder, columns=list(study.outputs)), study.outputs)
+    per_run = final_values(load_timeseries(folder, columns=list(study.outputs)), study.outputs,
+                           KEY_COLUMNS)
     means = per_run.groupby("design_point")[list(study.outputs)].mean()
     missing = sorted(set(range(len(study.design))) - set(means.index))
     if missing:

@@ -142,11 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _summary(timeseries) -> str:
-    last = timeseries[timeseries["month"] == timeseries["month"].max()].iloc[0]
+    from sim.outputs import FINAL_MONTHS, final_values
+
+    final = final_values(timeseries, list(SUMMARY_COLUMNS)).iloc[0]
     first = timeseries.iloc[0]
-    lines = [f"{'measure':<16}{'month 1':>12}{'final':>12}"]
+    lines = [f"{'measure':<16}{'month 1':>12}{'final':>12}   (final: mean of the last "
+             f"{FINAL_MONTHS} months)"]
     for column, label in SUMMARY_COLUMNS.items():
-        lines.append(f"{label:<16}{first[column]:>12.3g}{last[column]:>12.3g}")
+        lines.append(f"{label:<16}{first[column]:>12.3g}{final[column]:>12.3g}")
     return "\n".join(lines)
 
 

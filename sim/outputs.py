@@ -1,10 +1,14 @@
-"""The outputs' contract (MODEL.md): column names, the monthly record, and the file writers."""
+"""The outputs' contract (docs/ODD.md, section 8): columns, the monthly record, the file writers.
+
+It also holds the one definition of a run's *final* value (``FINAL_MONTHS``, ``final_values``).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -42,6 +46,17 @@ AREA_COLUMNS: tuple[str, ...] = (
     "area_id", "estates", "households", "floor_area_m2", "housing_type", "mode", "firm_id",
     "service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2")
 FORMATS = ("parquet", "csv")
+FINAL_MONTHS = 12
+"""A run's *final* value of a measure is its mean over the run's last FINAL_MONTHS months (the
+final year), everywhere: `run`'s summary, `compare`, `report`, `sensitivity`, `load_final`."""
+
+
+def final_values(timeseries: pd.DataFrame, columns: Sequence[str],
+                 keys: Sequence[str] = ("run_id",)) -> pd.DataFrame:
+    """One row per run (`keys`): the mean of each column over the run's last FINAL_MONTHS months."""
+    last = timeseries.groupby(list(keys), sort=False)["month"].transform("max")
+    final = timeseries[timeseries["month"] > last - FINAL_MONTHS]
+    return final.groupby(list(keys), sort=False)[list(columns)].mean().reset_index()
 
 
 def timeseries_frame(run_id: str, records: list[MonthRecord]) -> pd.DataFrame:
