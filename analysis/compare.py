@@ -27,8 +27,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.plots import Band, difference_figure, distribution_figure, save_figure, timeseries_figure
-from analysis.results import load_areas, load_manifest, load_runs, load_timeseries
-from analysis.style import label, metric_title, metric_unit, policy_order
+from analysis.results import (
+    district_names,
+    load_areas,
+    load_manifest,
+    load_runs,
+    load_timeseries,
+    scenario_labels,
+)
+from analysis.style import district_title, label, metric_title, metric_unit, policy_order
 from analysis.uncertainty import (
     CONFIDENCE,
     N_RESAMPLES,
@@ -48,6 +55,7 @@ OUTCOMES = tuple(c for c in TIMESERIES_COLUMNS if c not in ("run_id", "month", "
 """Metrics `compare` accepts: the timeseries contract's outcome columns."""
 AREA_OUTCOMES = tuple(c for c in ("service_quality", "fee_collection_rate", "satisfaction",
                                   "fund_per_m2") if c in AREA_COLUMNS)
+DEFAULT_BASELINE = "status_quo"
 SMALL_AREA_HOUSEHOLDS = 200
 """Management areas with fewer households than this are 'small' (the article's threshold)."""
 SUBGROUPS = {"area size": "size_group", "housing type": "housing_type"}
@@ -85,13 +93,27 @@ class Comparison:
         return self.manifest.get("sweep", {}).get("runs")
 
     @property
+    def labels(self) -> dict[str, str]:
+        """Each scenario's label, as its file set it (manifest.json)."""
+        return scenario_labels(self.manifest)
+
+    def label(self, name: str) -> str:
+        """How figures and tables name a scenario."""
+        return label(name, self.labels)
+
+    @property
+    def district(self) -> str:
+        """The districts the sweep ran on, by readable name ('' when the manifest does not say)."""
+        return ", ".join(district_title(name) for name in district_names(self.manifest))
+
+    @property
     def final_year(self) -> int:
         """The last simulated year, whose months the final values average (FINAL_MONTHS)."""
         return int(self.timeseries["year"].max())
 
     def runs_text(self) -> str:
         """Per policy 'ok/stored, failed' for captions and stdout."""
-        parts = [f"{label(name)} {row.ok} ok" + (f", {row.failed} FAILED" if row.failed else "")
+        parts = [f"{self.label(name)} {row.ok} ok" + (f", {row.failed} FAILED" if row.failed else "")
                  for name, row in self.failures.iterrows()]
         text = "Runs per policy: " + "; ".join(parts) + "."
         stored = len(self.runs)
@@ -105,7 +127,7 @@ class Comparison:
         if lost.empty:
             return "Every run is paired with the baseline's."
         return ("Unpaired runs (partner failed), left out of the differences only: "
-                + "; ".join(f"{label(name)} {n}" for name, n in lost.items()) + ".")
+                + "; ".join(f"{self.label(name)} {n}" for name, n in lost.items()) + ".")
 
 
 def _check_metrics(metrics: Sequence[str]) -> list[str]:
@@ -153,15 +175,24 @@ def _summarise(values: pd.DataFrame, pairing: Pairing, metrics: Sequence[str], o
     return table
 
 
-def compare_results(folder: str | Path, baseline: str = "status_quo",
+def default_baseline(scenarios: Sequence[str]) -> str:
+    """The baseline when none is given: status_quo if the sweep has it, else its first scenario."""
+    return DEFAULT_BASELINE if DEFAULT_BASELINE in scenarios else scenarios[0]
+
+
+def compare_results(folder: str | Path, baseline: str | None = None,
                     metrics: Sequence[str] = DEFAULT_METRICS) -> Comparison:
-    """Load a results folder and compare its policies with the baseline (tables, no figures)."""
+    """Load a results folder and compare its policies with the baseline (tables, no figures).
+
+    Without a baseline: status_quo if the sweep has it, else the sweep's first scenario.
+    """
     folder = Path(folder)
     manifest = load_manifest(folder)
     metrics = _check_metrics(metrics)
     runs = load_runs(folder)
     scenarios = list(dict.fromkeys(
         [s["name"] for s in manifest.get("sweep", {}).get("scenarios", [])] + list(runs["scenario"])))
+    baseline = baseline or default_baseline(scenarios)
     if baseline not in scenarios:
         raise InputError("command line", "--baseline",
                          f"no scenario {baseline!r} in {folder} (it has {', '.join(scenarios)})")
@@ -218,12 +249,12 @@ def interval_text(row: pd.Series, prefix: str) -> str:
 def _markdown(table: pd.DataFrame, comparison: Comparison, groups: Sequence[str] = ()) -> str:
     failures = comparison.failures
     header = [*groups, "policy", "runs ok / failed", "mean [95% CI]", "2.5–97.5% of runs",
-              f"Δ vs {label(comparison.baseline)} [95% CI]", "pairs (unpaired)"]
+              f"Δ vs {comparison.label(comparison.baseline)} [95% CI]", "pairs (unpaired)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
         name = row["scenario"]
         is_baseline = name == comparison.baseline
-        cells = [*(str(row[c]) for c in groups), label(name),
+        cells = [*(str(row[c]) for c in groups), comparison.label(name),
                  f"{failures.loc[name, 'ok']} / {failures.loc[name, 'failed']}",
                  interval_text(row, ""), f"{number_text(row['p2.5'])} – {number_text(row['p97.5'])}",
                  "(baseline)" if is_baseline else interval_text(row, "diff_"),
@@ -241,14 +272,16 @@ def methods_text(comparison: Comparison) -> str:
         f"Means over runs ({points} design point{'s' if points > 1 else ''} × replicates) with "
         f"{100 * CONFIDENCE:g}% BCa bootstrap CIs ({N_RESAMPLES} resamples, seeded); "
         "'2.5–97.5% of runs' is the spread of the runs themselves. Δ: the mean of run-by-run "
-        f"differences from {label(comparison.baseline)}, paired on ({', '.join(PAIR_KEYS)}) — "
+        f"differences from {comparison.label(comparison.baseline)}, paired on ({', '.join(PAIR_KEYS)}) — "
         "common random numbers — with its BCa bootstrap CI. " + comparison.runs_text() + " "
         + comparison.unpaired_text())
 
 
 def comparison_markdown(comparison: Comparison) -> str:
     """The comparison table (and the subgroup table) as Markdown, with a note on methods."""
-    parts = [f"# Policies compared with {label(comparison.baseline)}", "", methods_text(comparison)]
+    where = f" on {comparison.district}" if comparison.district else ""
+    parts = [f"# Policies compared with {comparison.label(comparison.baseline)}{where}", "",
+             methods_text(comparison)]
     for metric in comparison.metrics:
         part = comparison.summary[comparison.summary["metric"] == metric]
         parts += ["", f"## {metric_title(metric)} ({metric_unit(metric)})", "",
@@ -276,26 +309,28 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
               for name, row in c.failures.iterrows()}
     written = []
     fig = timeseries_figure(c.timeseries, c.metrics, c.order, band=band, counts=counts,
+                            labels=c.labels,
                             title=f"Policies compared — line: mean over runs; band: {band.describe()}",
                             caption=c.runs_text() + " Bands that overlap do not show that policies do "
                                     "not differ: the paired differences do (paired_differences).")
     written += save_figure(fig, out / "timeseries")
-    fig = distribution_figure(c.final, c.metrics, c.order,
+    fig = distribution_figure(c.final, c.metrics, c.order, labels=c.labels,
                               title=f"Final values (mean of the last {FINAL_MONTHS} months, "
                                     f"year {c.final_year}), "
                                     "one point per run; box: quartiles, whiskers: 1.5 IQR",
                               caption=c.runs_text())
     written += save_figure(fig, out / "final_distributions")
     if len(c.order) > 1:
-        fig = difference_figure(c.summary, c.metrics, c.order, c.baseline,
-                                title=f"Paired difference from {label(c.baseline)} in year "
+        fig = difference_figure(c.summary, c.metrics, c.order, c.baseline, labels=c.labels,
+                                title=f"Paired difference from {c.label(c.baseline)} in year "
                                       f"{c.final_year}: mean and {100 * CONFIDENCE:g}% BCa bootstrap CI",
                                 caption=c.runs_text() + " " + c.unpaired_text())
         written += save_figure(fig, out / "paired_differences")
         for grouping, part in c.subgroups.groupby("grouping", sort=False) if not c.subgroups.empty else []:
             area_metrics = list(dict.fromkeys(part["metric"]))
             fig = difference_figure(part, area_metrics, c.order, c.baseline, group_column="group",
-                                    title=f"Paired difference from {label(c.baseline)} by {grouping} "
+                                    labels=c.labels,
+                                    title=f"Paired difference from {c.label(c.baseline)} by {grouping} "
                                           "(household-weighted, areas at the end of the run; 95% CI)",
                                     caption="Runs without an area of a group, or whose partner "
                                             "failed, are left out of that group's difference. "
@@ -323,7 +358,7 @@ def terminal_table(comparison: Comparison) -> str:
         for _, row in part.iterrows():
             name = row["scenario"]
             diff = "" if name == comparison.baseline else f"   Δ {interval_text(row, 'diff_')}"
-            lines.append(f"  {label(name):<40}{interval_text(row, ''):>32}{diff}")
+            lines.append(f"  {comparison.label(name):<40}{interval_text(row, ''):>32}{diff}")
     return "\n".join(lines)
 
 
@@ -335,7 +370,7 @@ def print_failures(comparison: Comparison) -> None:
     print(comparison.unpaired_text())
 
 
-def run_compare(folder: Path, out: Path | None = None, baseline: str = "status_quo",
+def run_compare(folder: Path, out: Path | None = None, baseline: str | None = None,
                 metrics: Sequence[str] = DEFAULT_METRICS, band: str = "ci") -> int:
     """The `compare` command: compare, write, and report failures and files on stdout."""
     comparison = compare_results(folder, baseline, metrics)

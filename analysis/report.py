@@ -28,7 +28,7 @@ from analysis.compare import (
     print_failures,
     write_comparison,
 )
-from analysis.style import group_label, label, metric_title, metric_unit
+from analysis.style import group_label, metric_title, metric_unit
 from sim import __version__
 from sim.experiments.store import git_commit
 
@@ -70,7 +70,7 @@ def _table(frame: pd.DataFrame, numeric: Sequence[str] = ()) -> str:
 
 def _summary_table(comparison: Comparison, summary: pd.DataFrame, groups: Sequence[str] = ()) -> str:
     failures = comparison.failures
-    difference = f"Δ vs {label(comparison.baseline)} [95% CI]"
+    difference = f"Δ vs {comparison.label(comparison.baseline)} [95% CI]"
     rows = []
     for _, row in summary.iterrows():
         name = row["scenario"]
@@ -78,7 +78,7 @@ def _summary_table(comparison: Comparison, summary: pd.DataFrame, groups: Sequen
         out = {g: group_label(row[g]) for g in groups}
         out.update({
             "metric": f"{metric_title(row['metric'])} ({metric_unit(row['metric'])})",
-            "policy": label(name),
+            "policy": comparison.label(name),
             "runs ok / failed": f"{failures.loc[name, 'ok']} / {failures.loc[name, 'failed']}",
             "mean [95% CI]": interval_text(row, ""),
             "2.5–97.5% of runs": f"{number_text(row['p2.5'])} – {number_text(row['p97.5'])}",
@@ -112,7 +112,7 @@ def _provenance(comparison: Comparison) -> str:
     times = runs.groupby("scenario")["wall_time_s"].agg(["count", "sum", "median", "max"]).reindex(
         comparison.order).reset_index()
     times.columns = ["policy", "runs", "total (s)", "median (s)", "longest (s)"]
-    times["policy"] = times["policy"].map(label)
+    times["policy"] = times["policy"].map(comparison.label)
     parts += ["<h3>Run times (wall clock, per run)</h3>",
               _table(times.round(2), numeric=("runs", "total (s)", "median (s)", "longest (s)"))]
     failed = runs[runs["status"] != "ok"]
@@ -145,6 +145,8 @@ def report_html(comparison: Comparison, figure_dir: Path) -> str:
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>estate-sim: {_e(name)}</title><style>{STYLE}</style></head><body>",
              f"<h1>Policy comparison: {_e(name)}</h1>",
+             f"<p><b>District:</b> {_e(comparison.district or 'not recorded in manifest.json')}. "
+             f"<b>Baseline:</b> {_e(comparison.label(comparison.baseline))}.</p>",
              f"<p>{_e(methods_text(comparison))}</p>"]
     for stem, caption in FIGURES.items():
         path = figure_dir / f"{stem}.png"
@@ -162,7 +164,7 @@ def report_html(comparison: Comparison, figure_dir: Path) -> str:
     return "\n".join(parts)
 
 
-def run_report(folder: Path, out: Path | None = None, baseline: str = "status_quo",
+def run_report(folder: Path, out: Path | None = None, baseline: str | None = None,
                metrics: Sequence[str] = DEFAULT_METRICS) -> int:
     """The `report` command: compare, write the figures and tables, then report.html."""
     comparison = compare_results(folder, baseline, metrics)

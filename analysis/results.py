@@ -58,6 +58,18 @@ def load_manifest(folder: str | Path) -> dict:
     return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
 
 
+def scenario_labels(manifest: dict) -> dict[str, str]:
+    """Scenario name -> label, as the sweep's scenario files set them (none in older folders)."""
+    return {s["name"]: s["label"] for s in manifest.get("sweep", {}).get("scenarios", [])
+            if s.get("label")}
+
+
+def district_names(manifest: dict) -> list[str]:
+    """The names of the districts the sweep's scenarios ran on, each once (none in older folders)."""
+    return list(dict.fromkeys(s["district"] for s in manifest.get("sweep", {}).get("scenarios", [])
+                              if s.get("district")))
+
+
 def factor_names(folder: str | Path) -> list[str]:
     """The names of the sweep's design factors (parameters), in the sweep file's order."""
     factors = load_manifest(folder)["sweep"].get("factors") or {}

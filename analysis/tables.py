@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -31,7 +31,8 @@ def final_year_summary(timeseries: pd.DataFrame) -> pd.DataFrame:
                       "p95": grouped.quantile(0.95)}, axis=1)
 
 
-def final_year_table(timeseries: pd.DataFrame, order: Sequence[str] | None = None) -> str:
+def final_year_table(timeseries: pd.DataFrame, order: Sequence[str] | None = None,
+                     labels: Mapping[str, str] | None = None) -> str:
     """A plain-text table for the terminal: 'mean [p05, p95]' per scenario and metric."""
     summary = final_year_summary(timeseries)
     order = [s for s in (order or summary.index) if s in summary.index]
@@ -44,5 +45,5 @@ def final_year_table(timeseries: pd.DataFrame, order: Sequence[str] | None = Non
             mean, low, high = (summary.loc[scenario, (k, metric)] for k in ("mean", "p05", "p95"))
             digits = 2 if abs(mean) < 10 else 0
             cells.append(f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]".rjust(22))
-        lines.append(f"{label(scenario):<38}" + "".join(cells))
+        lines.append(f"{label(scenario, labels):<38}" + "".join(cells))
     return "\n".join(lines)

@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", help="compare a sweep's policies: figures and tables with 95%% CIs")
     compare.add_argument("results", type=Path, help="a sweep's results folder")
-    compare.add_argument("--baseline", default="status_quo", help="scenario the others are paired with")
+    compare.add_argument("--baseline", help="scenario the others are paired with (default: status_quo if "
+                         "the sweep has it, else its first scenario)")
     compare.add_argument("--metrics", nargs="+", metavar="METRIC",
                          help="timeseries columns to compare (space- or comma-separated)")
     compare.add_argument("--band", choices=("ci", "envelope"), default="ci",
@@ -124,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="one self-contained HTML report of a sweep's comparison")
     report.add_argument("results", type=Path, help="a sweep's results folder")
-    report.add_argument("--baseline", default="status_quo", help="scenario the others are paired with")
+    report.add_argument("--baseline", help="scenario the others are paired with (default: status_quo if "
+                         "the sweep has it, else its first scenario)")
     report.add_argument("--metrics", nargs="+", metavar="METRIC", help="timeseries columns to compare")
     report.add_argument("--out", type=Path, help="output folder (default RESULTS/report)")
     calibrate = sub.add_parser("calibrate", help="ABC calibration against the Ouyang Road record")

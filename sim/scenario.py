@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,7 @@ class ScenarioSpec(_Strict):
     """A scenario file as written."""
 
     name: str = Field(min_length=1)
+    label: str | None = Field(None, min_length=1, max_length=80)
     description: str = ""
     district: DistrictSpec
     policy: PolicySpec = Field(default_factory=PolicySpec)
@@ -140,6 +141,12 @@ class Scenario:
     params: Params
     path: Path | None = None
     _district_cache: list = field(default_factory=list, repr=False, compare=False)
+    label: str = ""
+    """How figures and tables name the scenario (the file's ``label:``, else from its name)."""
+
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", default_label(self.name))
 
     @property
     def source(self) -> str:
@@ -147,21 +154,41 @@ class Scenario:
         return str(self.path) if self.path else f"<scenario {self.name}>"
 
     def with_overrides(self, *, years: int | None = None, seed: int | None = None,
-                       params: dict[str, Any] | None = None) -> Scenario:
-        """A copy with the years, seed or some parameters changed (CLI flags, sweeps)."""
+                       params: dict[str, Any] | None = None,
+                       policies: dict[str, Any] | None = None) -> Scenario:
+        """A copy with the years, seed, some parameters or policies changed (CLI flags, sweeps, API).
+
+        ``policies`` maps a policy block to true/false (switch it on or off) or to a mapping as in
+        a scenario file's ``policy:`` block, e.g. ``{"merge": {"enabled": True, "max_group": 4}}``.
+        """
         if years is not None and not 1 <= years <= MAX_YEARS:
             raise InputError(self.source, "years", f"{years} is outside [1, {MAX_YEARS}]")
         if seed is not None and not 0 <= seed < SEED_LIMIT:
             raise InputError(self.source, "seed", f"{seed} is outside [0, 2**63)")
+        params = dict(params or {})
+        switched = dict(self.policies)
+        for block, value in (policies or {}).items():
+            switched[block], block_params = _policy_override(block, value, self.policies.get(block),
+                                                             self.source)
+            for name, parameter_value in block_params.items():
+                if name in params:
+                    raise InputError(self.source, f"policy.{block}", f"also sets {name}, given in "
+                                     "params too; set it in one place")
+                params[name] = parameter_value
         merged = self.params.overridden()
-        for name, value in (params or {}).items():
+        for name, value in params.items():
             merged[name] = coerce_parameter(name, value, source=self.source)
         # housing-type defaults fill the district's missing columns: changing one rebuilds it
-        rebuild = any(PARAMETER_INDEX[name].group == "housing" for name in (params or {}))
-        return Scenario(self.name, self.description, self.district, self.policies,
-                        self.years if years is None else years,
-                        self.seed if seed is None else seed, Params(merged, source=self.source),
-                        self.path, [] if rebuild else self._district_cache)
+        rebuild = any(PARAMETER_INDEX[name].group == "housing" for name in params)
+        return replace(self, policies=switched,
+                       years=self.years if years is None else years,
+                       seed=self.seed if seed is None else seed,
+                       params=Params(merged, source=self.source),
+                       _district_cache=[] if rebuild else self._district_cache)
+
+    def with_district(self, district: dict[str, Any]) -> Scenario:
+        """A copy on another district (a resolved ``district:`` mapping, see ``resolve_district``)."""
+        return replace(self, district=district, _district_cache=[])
 
     def load_district(self) -> District:
         """The district's estates (loaded once and kept)."""
@@ -173,6 +200,7 @@ class Scenario:
         """The scenario as resolved: every parameter's value, for run.json and the hash."""
         return {
             "name": self.name,
+            "label": self.label,
             "description": self.description,
             "district": self.district,
             "policies": self.policies,
@@ -182,8 +210,8 @@ class Scenario:
         }
 
     def hash(self) -> str:
-        """SHA-256 of the resolved scenario (seed excluded: runs of one scenario share it)."""
-        resolved = {k: v for k, v in self.to_dict().items() if k != "seed"}
+        """SHA-256 of the resolved scenario (seed and label excluded: they do not change a run)."""
+        resolved = {k: v for k, v in self.to_dict().items() if k not in ("seed", "label")}
         return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -290,11 +318,42 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
                 raise InputError(source, f"policy.{block}.{key}",
                                  f"also set as params.{name}; set it in one place")
             overrides[name] = coerce_parameter(name, value, source=source)
-    district = spec.district.model_dump(exclude_none=True)
+    return Scenario(spec.name, spec.description, resolve_district(spec.district, base_dir), policies,
+                    spec.years, spec.seed, Params(overrides, source=source),
+                    Path(source) if base_dir else None, label=spec.label or "")
+
+
+def resolve_district(spec: DistrictSpec, base_dir: Path | None) -> dict[str, Any]:
+    """A validated ``district:`` block as a mapping, a CSV path made absolute from `base_dir`."""
+    district = spec.model_dump(exclude_none=True)
     if "csv" in district:
         district["csv"] = str(((base_dir or Path.cwd()) / district["csv"]).resolve())
-    return Scenario(spec.name, spec.description, district, policies, spec.years, spec.seed,
-                    Params(overrides, source=source), Path(source) if base_dir else None)
+    return district
+
+
+def default_label(name: str) -> str:
+    """A readable label from a scenario's name: 'my_district_integrated' -> 'My district integrated'."""
+    words = name.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def _policy_override(block: str, value: Any, enabled: bool | None,
+                     source: str) -> tuple[bool, dict[str, Any]]:
+    # One policy block of with_overrides: (enabled, the parameters it sets), checked like a file's;
+    # a mapping without `enabled` keeps the block as it was.
+    if block not in POLICY_PARAMETERS:
+        raise InputError(source, f"policy.{block}", f"unknown policy (choose from {', '.join(POLICIES)})")
+    if isinstance(value, bool):
+        return value, {}
+    try:
+        spec = _POLICY_MODELS[block].model_validate(value)
+    except ValidationError as exc:
+        key, message = first_validation_error(exc)
+        raise InputError(source, f"policy.{block}" + (f".{key}" if key else ""), message) from None
+    keep = isinstance(value, dict) and "enabled" not in value
+    block_params = {name: getattr(spec, key) for key, name in POLICY_PARAMETERS[block].items()
+                    if getattr(spec, key) is not None}
+    return (bool(enabled) if keep else spec.enabled), block_params
 
 
 def load_scenario(path: str | Path) -> Scenario:
