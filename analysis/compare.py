@@ -26,9 +26,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.factors import design_point_table, factor_figure
 from analysis.plots import Band, difference_figure, distribution_figure, save_figure, timeseries_figure
 from analysis.results import (
     district_names,
+    factor_names,
     load_areas,
     load_manifest,
     load_runs,
@@ -78,6 +80,10 @@ class Comparison:
     summary: pd.DataFrame
     subgroups: pd.DataFrame = field(default_factory=pd.DataFrame)
     subgroup_pairings: dict[str, Pairing] = field(default_factory=dict)
+    factors: list[str] = field(default_factory=list)
+    """The sweep's design factors (empty without a design)."""
+    design_points: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per design point, policy and metric: factor values, mean and paired difference."""
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -208,6 +214,11 @@ def compare_results(folder: str | Path, baseline: str | None = None,
     summary = _summarise(final, pairing, metrics, order, baseline)
     comparison = Comparison(folder, manifest, baseline, metrics, order, runs, timeseries, final,
                             pairing, summary)
+    factors = [name for name in factor_names(folder) if name in runs.columns]
+    if factors and runs["design_point"].nunique() > 1:
+        comparison.factors = factors
+        comparison.design_points = design_point_table(final, runs, factors, pairing.differences,
+                                                      metrics, order)
     area_metrics = [m for m in metrics if m in AREA_OUTCOMES]
     if area_metrics:
         _add_subgroups(comparison, load_areas(folder), area_metrics)
@@ -244,6 +255,16 @@ def interval_text(row: pd.Series, prefix: str) -> str:
     if not np.isfinite(mean):
         return "–"
     return f"{number_text(mean)} [{number_text(low)}, {number_text(high)}]"
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A frame as a Markdown table, numbers with as many decimals as their size needs."""
+    def cell(value) -> str:
+        return number_text(float(value)) if isinstance(value, float | np.floating) else str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
 
 
 def _markdown(table: pd.DataFrame, comparison: Comparison, groups: Sequence[str] = ()) -> str:
@@ -296,7 +317,32 @@ def comparison_markdown(comparison: Comparison) -> str:
         for (grouping, metric), part in comparison.subgroups.groupby(["grouping", "metric"], sort=False):
             parts += ["", f"## {metric_title(metric)} ({metric_unit(metric)}) by {grouping}", "",
                       _markdown(part, comparison, ["group"])]
+    if comparison.factors:
+        parts += ["", "# Per design point", "", DESIGN_POINT_NOTE]
+        for metric in comparison.metrics:
+            parts += ["", f"## {metric_title(metric)} ({metric_unit(metric)})", "",
+                      markdown_table(design_point_wide(comparison, metric))]
     return "\n".join(parts) + "\n"
+
+
+DESIGN_POINT_NOTE = ("Each row is a design point: its factor values, each policy's mean final value "
+                     "over its replicates, and (Δ) the mean paired difference from the baseline at "
+                     "that point. design_points.csv has the same in long form.")
+
+
+def design_point_wide(comparison: Comparison, metric: str) -> pd.DataFrame:
+    """One row per design point: the factors, each policy's mean and its Δ from the baseline."""
+    part = comparison.design_points[comparison.design_points["metric"] == metric]
+    means = part.pivot(index="design_point", columns="scenario", values="mean")
+    diffs = part.pivot(index="design_point", columns="scenario", values="diff_mean")
+    columns = {}
+    for name in comparison.order:
+        if name in means:
+            columns[comparison.label(name)] = means[name]
+        if name != comparison.baseline and name in diffs:
+            columns[f"Δ {comparison.label(name)}"] = diffs[name]
+    factors = part.drop_duplicates("design_point").set_index("design_point")[comparison.factors]
+    return factors.join(pd.DataFrame(columns)).reset_index()
 
 
 def write_comparison(comparison: Comparison, out: str | Path, band: Band | None = None) -> list[Path]:
@@ -336,6 +382,17 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
                                             "failed, are left out of that group's difference. "
                                             + c.runs_text())
             written += save_figure(fig, out / f"differences_by_{grouping.replace(' ', '_')}")
+    for metric in c.metrics if c.factors else []:
+        fig = factor_figure(c.design_points, metric, c.factors, c.order, labels=c.labels,
+                            title="final value against each factor",
+                            caption="Point: a design point's mean final value over its replicates; "
+                                    "line: the mean of those points in bins of the factor. "
+                                    + c.runs_text())
+        written += save_figure(fig, out / f"factor_{metric}")
+    if c.factors:
+        design_path = out / "design_points.csv"
+        c.design_points.to_csv(design_path, index=False, float_format="%.6g")
+        written.append(design_path)
     summary_path = out / "comparison_table.csv"
     c.summary.to_csv(summary_path, index=False, float_format="%.6g")
     written.append(summary_path)

@@ -20,8 +20,10 @@ import pandas as pd
 
 from analysis.compare import (
     DEFAULT_METRICS,
+    DESIGN_POINT_NOTE,
     Comparison,
     compare_results,
+    design_point_wide,
     interval_text,
     methods_text,
     number_text,
@@ -40,7 +42,7 @@ FIGURES = {
     "differences_by_housing_type": "Paired differences by housing type",
 }
 SEED_ROWS = 50
-"""Seeds listed in the report (the rest are in the results folder)."""
+"""Seeds and design points listed in the report (the rest are in the results folder)."""
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
        color: #222; line-height: 1.45; }
@@ -139,6 +141,27 @@ def _figure(path: Path, caption: str) -> str:
             f"<figcaption>{_e(caption)}</figcaption></figure>")
 
 
+def _design_section(comparison: Comparison, figure_dir: Path) -> str:
+    # The factor design, not pooled: each outcome against each factor, then per design point.
+    parts = [f"<h2>The factor design: {len(comparison.factors)} factor(s), "
+             f"{comparison.runs['design_point'].nunique()} design points</h2>",
+             "<p>The tables above pool the design points. Here each outcome is shown against each "
+             "factor, per policy, and per design point.</p>"]
+    for metric in comparison.metrics:
+        path = figure_dir / f"factor_{metric}.png"
+        if path.is_file():
+            parts.append(_figure(path, f"{metric_title(metric)} against each factor"))
+    parts.append(f"<p>{_e(DESIGN_POINT_NOTE)}</p>")
+    for metric in comparison.metrics:
+        wide = design_point_wide(comparison, metric)
+        more = (f"<p>… and {len(wide) - SEED_ROWS} more design points (design_points.csv has them "
+                "all).</p>" if len(wide) > SEED_ROWS else "")
+        shown = wide.head(SEED_ROWS).map(lambda v: number_text(v) if isinstance(v, float) else v)
+        parts += [f"<h3>{_e(metric_title(metric))} ({_e(metric_unit(metric))}) per design point</h3>",
+                  _table(shown, numeric=tuple(shown.columns[1:])), more]
+    return "\n".join(parts)
+
+
 def report_html(comparison: Comparison, figure_dir: Path) -> str:
     """The report as one HTML string, with the PNG figures in `figure_dir` embedded."""
     name = comparison.manifest.get("sweep", {}).get("name", comparison.folder.name)
@@ -160,6 +183,8 @@ def report_html(comparison: Comparison, figure_dir: Path) -> str:
                   "to large areas.</p>"]
         for grouping, part in comparison.subgroups.groupby("grouping", sort=False):
             parts += [f"<h3>By {_e(grouping)}</h3>", _summary_table(comparison, part, ["group"])]
+    if comparison.factors:
+        parts += [_design_section(comparison, figure_dir)]
     parts += [_provenance(comparison), "</body></html>"]
     return "\n".join(parts)
 
