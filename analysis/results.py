@@ -157,6 +157,18 @@ def load_final(folder: str | Path, columns: Sequence[str] | None = None,
     return final
 
 
+def load_results(folder: str | Path) -> pd.DataFrame:
+    """One row per run: its keys, seed, factor values, status, error, wall time and final values.
+
+    Final values (every outcome of the timeseries, sim/outputs.py) are the mean over the run's
+    last 12 months; a run that failed keeps its row with empty outcomes.
+    """
+    runs = load_runs(folder)
+    final = load_final(folder).drop(columns=["scenario", "replicate", "design_point", "month", "year"],
+                                    errors="ignore")
+    return runs.merge(final, on="run_id", how="left", validate="one_to_one")
+
+
 def load_areas(folder: str | Path, scenarios: Iterable[str] | None = None) -> pd.DataFrame:
     """Final management areas of the runs that finished ok: keys plus the areas' columns."""
     folder = _check_folder(folder)

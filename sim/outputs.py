@@ -46,6 +46,8 @@ AREA_COLUMNS: tuple[str, ...] = (
     "area_id", "estates", "households", "floor_area_m2", "housing_type", "mode", "firm_id",
     "service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2")
 FORMATS = ("parquet", "csv")
+OUTPUT_TABLES: tuple[str, ...] = ("timeseries", "areas", "estates", "events", "firms")
+"""The tables a run writes (each as NAME.parquet or NAME.csv), in this order."""
 FINAL_MONTHS = 12
 """A run's *final* value of a measure is its mean over the run's last FINAL_MONTHS months (the
 final year), everywhere: `run`'s summary, `compare`, `report`, `sensitivity`, `load_final`."""
