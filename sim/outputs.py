@@ -13,7 +13,10 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from sim import rules
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,44 @@ class MonthRecord:
     volunteer_rate: float
     merges_done: int  # cumulative
     merge_votes_failed: int  # cumulative
+
+
+def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, cost_yuan: float,
+                 firm_revenue_yuan: float, firm_cost_yuan: float, active_firms: int, office) -> MonthRecord:
+    """The month's district-wide measures from per-area arrays (the measures' one definition).
+
+    `areas` holds, per area: households, quality, paid_yuan, due_yuan, satisfaction_sum, incidents,
+    fund_yuan, floor_area_m2, committee_active, volunteers. `office` is the street office (its
+    workload and its running counts).
+    """
+    hh = areas["households"].astype(float)
+    total = float(households)
+    due = float(areas["due_yuan"].sum())
+    return MonthRecord(
+        month=month,
+        service_quality=float(np.dot(hh, areas["quality"]) / total),
+        fee_collection_rate=float(areas["paid_yuan"].sum()) / due if due > 0 else 0.0,
+        satisfaction=float(areas["satisfaction_sum"].sum()) / total,
+        management_areas=len(hh),
+        areas_lt100=int((hh < 100).sum()),
+        areas_lt200=int((hh < 200).sum()),
+        active_firms=active_firms,
+        firm_exits=office.firm_exits,
+        incidents_per_1000hh=1000.0 * float(areas["incidents"].sum()) / total,
+        fund_per_m2=float(areas["fund_yuan"].sum()) / float(areas["floor_area_m2"].sum()),
+        cost_per_household=cost_yuan / total,
+        firm_margin=float(rules.firm_margin(firm_revenue_yuan, firm_cost_yuan)),
+        committee_coverage=float(np.dot(hh, areas["committee_active"]) / total),
+        rc_workload=1000.0 * office.workload / total,
+        volunteer_rate=float(areas["volunteers"].sum()) / total,
+        merges_done=office.merges_done,
+        merge_votes_failed=office.merge_votes_failed,
+    )
+
+
+RECORD_AREA_FIELDS = ("households", "quality", "paid_yuan", "due_yuan", "satisfaction_sum", "incidents",
+                      "fund_yuan", "floor_area_m2", "committee_active", "volunteers")
+"""The per-area arrays month_record reads."""
 
 
 TIMESERIES_COLUMNS: tuple[str, ...] = ("run_id", "month", "year") + tuple(
