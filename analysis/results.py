@@ -18,7 +18,7 @@ factor (named after its parameter), ``status`` ("ok" or "failed"), ``error`` and
 differences between scenarios are paired by (design_point, replicate).
 
 Time series and areas carry ``run_id, scenario, replicate, design_point`` followed by the
-output contract's columns (MODEL.md, sim/outputs.py). Only runs with status "ok" have tables.
+output contract's columns (docs/ODD.md, section 8; sim/outputs.py). Only runs with status "ok" have tables.
 Join factor values with ``load_runs`` on ``run_id``.
 """
 

@@ -1,9 +1,9 @@
 """Scenario files (YAML): reading, strict validation and resolution into a runnable Scenario.
 
-The format is MODEL.md's contract. Unknown keys, wrong types and out-of-range values raise
-InputError naming the file and the dotted key. Policy-block parameters are entries of the
-parameter table (``policy.merge.max_group`` is ``merge_max_group``), so their types and ranges
-come from that one table.
+The format is in README.md ("Writing a scenario") and docs/SWEEPS.md. Unknown keys, wrong types
+and out-of-range values raise InputError naming the file and the dotted key. Policy-block
+parameters are entries of the parameter table (``policy.merge.max_group`` is
+``merge_max_group``), so their types and ranges come from that one table.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import yaml
+
 from sim import rules
 from sim.outputs import AREA_COLUMNS, TIMESERIES_COLUMNS
 from sim.params import PARAMETERS
@@ -79,3 +82,44 @@ def test_readme_shows_every_policy_key():
     missing = [f"{block}.{key}" for block, keys in POLICY_PARAMETERS.items()
                for key in ("enabled", *keys) if not re.search(rf"^\s+{key}:", text, re.M)]
     assert not missing, f"policy keys missing from README.md's scenario example: {missing}"
+
+
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
+OUTSIDE = re.compile(r"MODEL\.md|FACTS\.md|DOMAIN\.md|STYLE\.md|seeds/|\.\./shared|\bshared/")
+MACHINE_PATH = re.compile(r"(?<![\w.])(?:/(?:tmp|home|work|Users|root|mnt|var|opt|srv)/|[A-Z]:\\)")
+SOURCES = ROOT / "docs" / "SOURCES.md"
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_docs_refer_to_nothing_outside_the_repository(doc):
+    text = doc.read_text(encoding="utf-8")
+    outside = sorted(set(OUTSIDE.findall(text)))
+    assert not outside, f"{doc.name} refers to files outside the repository: {outside}"
+    machine = sorted(set(MACHINE_PATH.findall(text)))
+    assert not machine, f"{doc.name} quotes a path of one machine: {machine}"
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_relative_link_in_the_docs_resolves(doc):
+    text = doc.read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    missing = [link for link in links if not link.startswith(("http://", "https://", "mailto:"))
+               and not (doc.parent / link).exists()]
+    assert not missing, f"{doc.name} links to files that are not in the repository: {missing}"
+
+
+def test_every_source_that_names_sources_md_names_one_of_its_sections():
+    headings = set(re.findall(r"^#{2,3} (.+)$", SOURCES.read_text(encoding="utf-8"), re.M))
+    cited = {p.name: m.group(1) for p in PARAMETERS
+             if (m := re.search(r"SOURCES\.md ([A-Z][\w' ]*?):", p.source))}
+    assert cited, "no parameter cites docs/SOURCES.md"
+    unknown = {name: section for name, section in cited.items() if section not in headings}
+    assert not unknown, f"parameter sources naming no section of docs/SOURCES.md: {unknown}"
+
+
+def test_the_calibration_targets_are_facts_stated_in_sources_md():
+    spec = yaml.safe_load((ROOT / "scenarios" / "calibration" / "ouyang_road.yaml").read_text())
+    numbers = SOURCES.read_text(encoding="utf-8").split("### Numbers", 1)[1].split("###", 1)[0]
+    for target in ("areas", "areas_lt200", "areas_lt100", "firms_eliminated"):
+        value = spec["targets"][target]["value"]
+        assert re.search(rf"\| {value} \|", numbers), f"target {target} = {value} not in SOURCES.md"

@@ -1,4 +1,4 @@
-"""What `estate-sim run` writes (MODEL.md's output contract), and that a seed reproduces it."""
+"""What `estate-sim run` writes (the output contract, docs/ODD.md section 8); a seed reproduces it."""
 
 import json
 
