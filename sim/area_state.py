@@ -35,6 +35,7 @@ class AreaState(Protocol):
     month: int
     rng: np.random.Generator
     policies: dict[str, bool]
+    event_log: list[Event]
 
     def area_view(self) -> AreaView:
         """Every area's state (cached until something changes it)."""

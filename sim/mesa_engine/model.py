@@ -303,6 +303,8 @@ class EstateGovernanceModel(mesa.Model):
             organising=np.array([x.organising for x in a], dtype=bool),
             handled=np.array([x.handled for x in a], dtype=bool),
             expected_money_yuan=np.array([x.expected_money_yuan() for x in a]),
+            due_yuan=np.array([x.due_yuan for x in a]), paid_yuan=np.array([x.paid_yuan for x in a]),
+            subsidy_yuan=np.array([x.subsidy_yuan for x in a]),
         )
 
     def _firm_view(self) -> FirmView:
@@ -315,6 +317,7 @@ class EstateGovernanceModel(mesa.Model):
             sites=np.array([len(x.contracts) for x in f]),
             max_sites=np.array([x.max_sites for x in f]),
             x_m=np.array([x.x_m for x in f]), y_m=np.array([x.y_m for x in f]),
+            revenue_yuan=np.array([x.revenue_yuan for x in f]), cost_yuan=np.array([x.cost_yuan for x in f]),
         )
 
     # --- measures ----------------------------------------------------------------------------

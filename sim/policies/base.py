@@ -45,6 +45,9 @@ class AreaView:
     organising: np.ndarray  # bool: a self-governance drive recruits volunteers
     handled: np.ndarray  # bool: a policy already decided on the area this round
     expected_money_yuan: np.ndarray  # fees at the current collection rate plus subsidies
+    due_yuan: np.ndarray  # fees owed last month
+    paid_yuan: np.ndarray  # fees paid last month
+    subsidy_yuan: np.ndarray  # subsidy paid to the area's firm last month
 
     def take(self, rows: np.ndarray) -> AreaView:
         """The view of some areas only (rows in the order given)."""
@@ -64,6 +67,8 @@ class FirmView:
     max_sites: np.ndarray
     x_m: np.ndarray
     y_m: np.ndarray
+    revenue_yuan: np.ndarray  # last month's fees and subsidies
+    cost_yuan: np.ndarray  # last month's spending and overhead
 
 
 class Policy:

@@ -536,14 +536,16 @@ class VectorModel:
                 mean_satisfaction=a.mean_satisfaction, committee_active=a.committee_active,
                 block_integrated=a.block_integrated, organising=a.organising, handled=a.handled,
                 expected_money_yuan=rules.expected_money_yuan(a.fee_yuan_per_m2, a.floor_area_m2, rate,
-                                                              a.housing_type == _AFTER_SALE, p))
+                                                              a.housing_type == _AFTER_SALE, p),
+                due_yuan=a.due_yuan, paid_yuan=a.paid_yuan, subsidy_yuan=a.subsidy_yuan)
         return self._view
 
     def firm_view(self) -> FirmView:
         """The street office's arrays over firms (the live arrays)."""
         f = self.firms
         return FirmView(active=f.active, strong=f.strong, capability=f.capability, reputation=f.reputation,
-                        sites=self.sites, max_sites=f.max_sites, x_m=f.x_m, y_m=f.y_m)
+                        sites=self.sites, max_sites=f.max_sites, x_m=f.x_m, y_m=f.y_m,
+                        revenue_yuan=f.revenue_yuan, cost_yuan=f.cost_yuan)
 
     # --- measures ----------------------------------------------------------------------------
     @property
