@@ -318,17 +318,19 @@ def _policy_override(block: str, value: Any, enabled: bool | None,
                      source: str) -> tuple[bool, dict[str, Any]]:
     # One policy block of with_overrides: (enabled, the parameters it sets), checked like a file's;
     # a mapping without `enabled` keeps the block as it was.
-    if block not in POLICY_PARAMETERS:
-        raise InputError(source, f"policy.{block}", f"unknown policy (choose from {', '.join(POLICIES)})")
+    registered = REGISTRY.parameters()
+    if block not in registered:
+        raise InputError(source, f"policy.{block}",
+                         f"unknown policy (choose from {', '.join(registered)})")
     if isinstance(value, bool):
         return value, {}
     try:
-        spec = _POLICY_MODELS[block].model_validate(value)
+        spec = _policy_model(block, registered[block]).model_validate(value)
     except ValidationError as exc:
         key, message = first_validation_error(exc)
         raise InputError(source, f"policy.{block}" + (f".{key}" if key else ""), message) from None
     keep = isinstance(value, dict) and "enabled" not in value
-    block_params = {name: getattr(spec, key) for key, name in POLICY_PARAMETERS[block].items()
+    block_params = {name: getattr(spec, key) for key, name in registered[block].items()
                     if getattr(spec, key) is not None}
     return (bool(enabled) if keep else spec.enabled), block_params
 
