@@ -123,3 +123,29 @@ def test_the_calibration_targets_are_facts_stated_in_sources_md():
     for target in ("areas", "areas_lt200", "areas_lt100", "firms_eliminated"):
         value = spec["targets"][target]["value"]
         assert re.search(rf"\| {value} \|", numbers), f"target {target} = {value} not in SOURCES.md"
+
+
+def _spec_blocks() -> dict[str, dict]:
+    """SWEEPS.md's first YAML example under each '## The ... file' heading, parsed."""
+    text = (ROOT / "docs" / "SWEEPS.md").read_text(encoding="utf-8")
+    blocks = {}
+    for heading, body in re.findall(r"^## The (\w+) file\n(.*?)(?=^## |\Z)", text, re.M | re.S):
+        yaml_block = re.search(r"```yaml\n(.*?)```", body, re.S)
+        if yaml_block:
+            blocks[heading] = yaml.safe_load(yaml_block.group(1))
+    return blocks
+
+
+def test_sweeps_md_documents_every_key_of_every_spec_format():
+    from analysis.sensitivity import SensitivitySpec
+    from sim.calibration import CalibrationSpec
+    from sim.experiments.sweep import SweepSpec
+    from sim.scenario import ScenarioSpec
+
+    blocks = _spec_blocks()
+    assert set(blocks) == {"scenario", "sweep", "sensitivity", "calibration"}
+    # README shows every scenario key; `policy` is added to the schema from the policy registry
+    assert set(blocks["scenario"]) <= set(ScenarioSpec.model_fields) | {"policy"}
+    for name, model in (("sweep", SweepSpec), ("sensitivity", SensitivitySpec),
+                        ("calibration", CalibrationSpec)):
+        assert set(blocks[name]) == set(model.model_fields), f"docs/SWEEPS.md, the {name} file"
