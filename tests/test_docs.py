@@ -2,6 +2,7 @@
 
 import inspect
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -149,3 +150,46 @@ def test_sweeps_md_documents_every_key_of_every_spec_format():
     for name, model in (("sweep", SweepSpec), ("sensitivity", SensitivitySpec),
                         ("calibration", CalibrationSpec)):
         assert set(blocks[name]) == set(model.model_fields), f"docs/SWEEPS.md, the {name} file"
+
+
+def _readme_blocks(language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", README.read_text(encoding="utf-8"), re.M | re.S)
+
+
+README_SKIPPED = {"demo": "150 ten-year runs; `make demo` is its own check"}
+"""README commands the test does not run, and why."""
+
+
+def _readme_commands() -> list[list[str]]:
+    commands = []
+    for block in _readme_blocks("sh"):
+        for line in block.splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("estate-sim "):
+                commands.append(shlex.split(line)[1:])
+    return commands
+
+
+@pytest.mark.slow
+def test_the_readmes_commands_run_on_its_own_examples(tmp_path, cli):
+    """Every `estate-sim` command in README.md's shell blocks, in order, from a folder holding the
+    README's scenario, CSV and sweep examples (runs of the shipped scenarios cut to one year)."""
+    yaml_blocks = [yaml.safe_load(b) for b in _readme_blocks("yaml")]
+    scenario = next(b for b in yaml_blocks if b.get("name") == "my_district_integrated")
+    sweep = next(b for b in yaml_blocks if "scenarios" in b)
+    (tmp_path / "my_scenario.yaml").write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    (tmp_path / "my_sweep.yaml").write_text(yaml.safe_dump(sweep), encoding="utf-8")
+    (tmp_path / "my_estates.csv").write_text(_readme_blocks("csv")[0], encoding="utf-8")
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    commands = _readme_commands()
+    assert {c[0] for c in commands} >= {"run", "validate", "sweep", "compare", "report"}
+    for command in commands:
+        if command[0] in README_SKIPPED:
+            continue
+        if command[0] == "run" and "--years" not in command:
+            command = [*command, "--years", "1"]  # the shipped scenarios run ten years
+        done = cli(*command, cwd=tmp_path)
+        assert done.returncode == 0, f"estate-sim {' '.join(command)}: {done.stderr}"
+    assert (tmp_path / "out" / "my-report" / "report.html").is_file()
+    assert "my_estates" in (tmp_path / "out" / "my-report" / "report.html").read_text(encoding="utf-8")
+    assert sorted({c[0] for c in commands if c[0] in README_SKIPPED}) == sorted(README_SKIPPED)
