@@ -27,6 +27,12 @@ class Event:
     text: str
 
 
+    @property
+    def reason(self) -> str:
+        """Why a firm left (firm_exit events): the words in brackets of its message."""
+        return self.text[self.text.rfind("(") + 1:-1] if self.kind == "firm_exit" else ""
+
+
 EVENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Event))
 
 

@@ -30,6 +30,8 @@ class StreetOffice:
         self.merge_votes_failed = 0
         self.merge_votes_passed = 0
         self.firm_exits = 0
+        self.reforms: dict[int, tuple[str, int]] = {}
+        """How each reformed estate (index) came to its arrangement, and in which month."""
         self._sorted_for: AreaView | None = None  # the view the x-sorted index below belongs to
 
     # --- monthly -------------------------------------------------------------------------
@@ -73,6 +75,11 @@ class StreetOffice:
         s.deactivate_firm(firm)
         self.firm_exits += 1
         s.log(events.firm_left(s.month, firm, reason))
+
+    def record_reform(self, area: int, how: str) -> None:
+        """Note that an area's estates were just reformed (merged, entrusted, self_governed)."""
+        for estate in self.state.estates_of(area):
+            self.reforms[estate] = (how, self.state.month)
 
     # --- yearly --------------------------------------------------------------------------
     def run_policies(self) -> None:

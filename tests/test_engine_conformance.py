@@ -318,3 +318,23 @@ def test_a_firm_leaving_leaves_its_areas_to_the_fallback(state):
     assert not state.firm_view().active[firm]
     assert (v.firm[areas] == -1).all() and (v.mode[areas] != FULL_SERVICE).all()
     assert state.event_log[-1].kind == "firm_exit" and state.event_log[-1].firm_id == firm
+
+
+def test_run_tables_name_every_estate_firm_and_reform(engine):
+    every_policy = {name: {"enabled": True} for name in REGISTRY.names()}
+    scenario = scenario_from_mapping(dict(SMALL, policy=every_policy), "<test>", None)
+    model = make_model(scenario, engine)
+    for _ in range(13):
+        model.step()
+    estates, firms, events = model.estates_table(), model.firms_table(), model.events_table()
+    assert len(estates) == len(scenario.load_district()) and estates["estate_id"].is_unique
+    reformed = estates[estates["how"] != "none"]
+    assert (reformed["joined_month"].isin([1, 13])).all()
+    kinds = {"merged": "merge", "entrusted": "entrust", "self_governed": "self_governance"}
+    for how, rows in reformed.groupby("how"):
+        logged = events[events["kind"] == kinds[how]]
+        assert set(rows["area_id"]) <= set(model.area_view().area_id)
+        assert len(logged) >= rows["area_id"].nunique() or how == "merged"
+    assert len(firms) == len(model.firm_view().active)
+    assert (firms["exited_month"] >= 0).sum() == model.street_office.firm_exits
+    assert firms["contracts"].sum() == (model.area_view().firm >= 0).sum()

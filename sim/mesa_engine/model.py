@@ -26,7 +26,7 @@ from sim.mesa_engine.agents import (
     PropertyFirm,
     StreetOfficeAgent,
 )
-from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, month_record
+from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, RunTables, month_record
 from sim.params import HOUSING_TYPES, MODES
 from sim.policies import AreaView, FirmView
 from sim.rules import FULL_SERVICE, SELF_MANAGED, UNMANAGED
@@ -35,7 +35,7 @@ from sim.scenario import Scenario
 _HOUSING_CODES = {name: i for i, name in enumerate(HOUSING_TYPES)}
 
 
-class EstateGovernanceModel(mesa.Model):
+class EstateGovernanceModel(RunTables, mesa.Model):
     """Households, owners' committees, property firms and the street office of one district.
 
     It implements the area-state interface (sim.area_state.AreaState) over its agents: areas are
@@ -367,6 +367,8 @@ class EstateGovernanceModel(mesa.Model):
             "households": start_households,
             "area_id": [area_of[e].area_id for e in range(len(self.estates))],
             "mode": [MODES[area_of[e].mode] for e in range(len(self.estates))],
+            "firm_id": [area_of[e].firm.index if area_of[e].firm is not None else -1
+                        for e in range(len(self.estates))],
             "service_quality": [area_of[e].quality for e in range(len(self.estates))],
             "fee_collection_rate": [area_of[e].collection_rate for e in range(len(self.estates))],
             "satisfaction": satisfaction_sum / start_households,

@@ -55,4 +55,5 @@ class Entrust(Policy):
             state.set_area_flags(area, handled=True)
             if passed:
                 state.assign_firm(area, lead, ENTRUSTED)
+                office.record_reform(area, "entrusted")
                 state.log(events.entrusted(state.month, v.area_id[area], lead, share))

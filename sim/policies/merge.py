@@ -132,6 +132,7 @@ class Merge(Policy):
             incumbents = [x for x in incumbents if firms.active[x]]
             winner = max(incumbents, key=lambda x: (firms.capability[x], -x)) if incumbents else -1
         state.assign_firm(area, winner, FULL_SERVICE if winner >= 0 else UNMANAGED)
+        office.record_reform(area, "merged")
         office.merges_done += 1
         office.merge_votes_passed += 1
         state.log(events.merged(state.month, names, winner, support))

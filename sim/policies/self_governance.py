@@ -50,4 +50,5 @@ class SelfGovernance(Policy):
             if passed:
                 state.assign_firm(area, firm, SELF_GOVERNANCE)
                 state.set_area_flags(area, organising=True)
+                office.record_reform(area, "self_governed")
                 state.log(events.self_governed(state.month, v.area_id[area], firm, share))

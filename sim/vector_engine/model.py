@@ -25,7 +25,7 @@ from sim import rules
 from sim.area_state import AreaRows
 from sim.events import Event
 from sim.initial import initial_state
-from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, month_record
+from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, RunTables, month_record
 from sim.params import HOUSING_TYPES, MODES
 from sim.policies import AreaView, FirmView
 from sim.rules import FULL_SERVICE, SELF_MANAGED, UNMANAGED
@@ -65,7 +65,7 @@ class Arrangement:
     district_cost_yuan: float  # money full service (in firm modes) and block services need
 
 
-class VectorModel:
+class VectorModel(RunTables):
     """The model of one district as arrays; the same interface as EstateGovernanceModel.
 
     `dtype` is the float type of the household arrays (float32 halves memory traffic; float64
@@ -596,6 +596,7 @@ class VectorModel:
             "households": self.estate_households,
             "area_id": [a.area_id[i] for i in area],
             "mode": np.array(MODES, dtype=object)[a.mode[area]],
+            "firm_id": a.firm[area].astype(np.int64),
             "service_quality": a.quality[area],
             "fee_collection_rate": a.collection_rate[area],
             "satisfaction": satisfaction / self.estate_households,
