@@ -295,7 +295,7 @@ def run_design(study: SensitivityStudy, folder: Path, workers: int = 1, progress
             for done, (task, result) in enumerate(executor.map_unordered(execute_run, todo), 1):
                 if not isinstance(result, RunOutcome):
                     result = RunOutcome(task.record("failed", one_line(result), 0.0))
-                store.add(result.record, result.timeseries, result.areas)
+                store.add(result.record, result.tables)
                 if progress is not None:
                     progress(done, len(todo))
     store.consolidate([t.run_id for t in tasks], study.names)

@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="estate-sim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run one scenario and write timeseries, areas and run.json")
+    run = sub.add_parser("run", help="run one scenario and write its tables (timeseries, areas, "
+                         "estates, events, firms) and run.json")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--engine", default="mesa", help="mesa (agents) or vector (arrays)")
     run.add_argument("--seed", type=_nonnegative_int, help="override the scenario's seed")
@@ -174,7 +175,7 @@ def cmd_run(args) -> int:
         raise InputError("command line", f"--{exc.key}", exc.message) from None
     with ProgressBar(12 * scenario.years, label=scenario.name, enabled=not args.quiet) as bar:
         result = run_scenario(scenario, args.engine, progress=bar.update)
-    written = write_run(args.out, result.timeseries, result.areas, result.meta, args.format)
+    written = write_run(args.out, result.tables(), result.meta, args.format)
     if not args.quiet:
         print(f"{scenario.name}: {scenario.years} years, seed {scenario.seed}, engine {args.engine}, "
               f"{result.meta['households']:,} households, {result.meta['wall_time_s']:.1f} s")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -133,11 +133,15 @@ def write_table(frame: pd.DataFrame, path_without_suffix: Path, fmt: str) -> Pat
     return path
 
 
-def write_run(out_dir: Path, timeseries: pd.DataFrame, areas: pd.DataFrame, meta: dict[str, Any],
+def write_run(out_dir: Path, tables: Mapping[str, pd.DataFrame], meta: dict[str, Any],
               fmt: str = "parquet") -> list[Path]:
-    """Write a run's `timeseries`, `areas` and `run.json` into out_dir."""
-    written = [write_table(timeseries, out_dir / "timeseries", fmt),
-               write_table(areas, out_dir / "areas", fmt)]
+    """Write a run's tables (each as NAME.parquet or NAME.csv) and `run.json` into out_dir.
+
+    Whatever tables and columns the run has are written, in OUTPUT_TABLES' order first.
+    """
+    order = [name for name in OUTPUT_TABLES if name in tables] + [
+        name for name in tables if name not in OUTPUT_TABLES]
+    written = [write_table(tables[name], out_dir / name, fmt) for name in order]
     run_json = out_dir / "run.json"
     atomic_write(run_json, lambda p: p.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str)))
     return written + [run_json]

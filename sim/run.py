@@ -126,7 +126,8 @@ def run_scenario(scenario: Scenario, engine: str = "mesa",
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
     return RunResult(timeseries_frame(run_id, model.records), model.areas_table(), meta,
-                     events=pd.DataFrame(model.events, columns=["month", "text"]))
+                     estates=model.estates_table(), events=model.events_table(),
+                     firms=model.firms_table())
 
 
 class _CallableModule(types.ModuleType):

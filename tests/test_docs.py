@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from sim import rules
-from sim.outputs import AREA_COLUMNS, TIMESERIES_COLUMNS
+from sim.events import EVENT_COLUMNS
+from sim.outputs import AREA_COLUMNS, ESTATE_COLUMNS, FIRM_COLUMNS, TIMESERIES_COLUMNS
 from sim.params import PARAMETERS
 from sim.policies import REGISTRY
 
@@ -68,7 +69,8 @@ def test_every_public_rule_is_described_in_the_odd():
 
 def test_every_output_column_is_defined_in_the_odd():
     prose = _prose(ODD.read_text(encoding="utf-8"))
-    missing = [c for c in TIMESERIES_COLUMNS + AREA_COLUMNS if f"`{c}`" not in prose]
+    columns = TIMESERIES_COLUMNS + AREA_COLUMNS + ESTATE_COLUMNS + EVENT_COLUMNS + FIRM_COLUMNS
+    missing = [c for c in columns if f"`{c}`" not in prose]
     assert not missing, f"output columns missing from docs/ODD.md: {missing}"
 
 
@@ -193,3 +195,11 @@ def test_the_readmes_commands_run_on_its_own_examples(tmp_path, cli):
     assert (tmp_path / "out" / "my-report" / "report.html").is_file()
     assert "my_estates" in (tmp_path / "out" / "my-report" / "report.html").read_text(encoding="utf-8")
     assert sorted({c[0] for c in commands if c[0] in README_SKIPPED}) == sorted(README_SKIPPED)
+
+
+def test_every_event_kind_is_defined_in_the_odd():
+    kinds = set(re.findall(r'Event\(\s*\w+,\s*"(\w+)"', (ROOT / "sim" / "events.py").read_text()))
+    assert kinds, "no event kinds found in sim/events.py"
+    prose = _prose(ODD.read_text(encoding="utf-8"))
+    missing = sorted(k for k in kinds if f"`{k}`" not in prose)
+    assert not missing, f"event kinds missing from docs/ODD.md, section 8: {missing}"

@@ -253,7 +253,7 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
             for task, result in executor.map_unordered(execute_run, todo):
                 if not isinstance(result, RunOutcome):
                     result = RunOutcome(task.record("failed", one_line(result), 0.0))
-                store.add(result.record, result.timeseries, result.areas)
+                store.add(result.record, result.tables)
                 done += 1
                 if not result.ok:
                     failed.append(task.run_id)
