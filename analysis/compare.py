@@ -4,8 +4,8 @@ From a sweep's results folder (analysis/results.py) this makes
 
 - ``timeseries``: per policy and month, the mean over runs and a band (95% CI of the mean by
   default, or the 95% envelope of the runs);
-- ``final_distributions``: each policy's final-year values (mean of the last simulated year's
-  months), one point per run, over a box (quartiles; whiskers 1.5 IQR);
+- ``final_distributions``: each policy's final values (a run's mean over its last 12 months,
+  sim/outputs.py), one point per run, over a box (quartiles; whiskers 1.5 IQR);
 - ``paired_differences``: each policy minus the baseline, run by run on (design_point, replicate)
   — common random numbers — with a BCa bootstrap 95% CI of the mean difference;
 - ``differences_by_area_size`` and ``differences_by_housing_type``: the same for the areas'
@@ -285,7 +285,7 @@ def _markdown(table: pd.DataFrame, comparison: Comparison, groups: Sequence[str]
 
 
 def methods_text(comparison: Comparison) -> str:
-    """What the numbers are: final-year values, intervals, pairing, failures."""
+    """What the numbers are: final values, intervals, pairing, failures."""
     points = comparison.runs["design_point"].nunique()
     return (
         f"Final value: a run's mean over its last {FINAL_MONTHS} months (year "
@@ -420,7 +420,10 @@ def terminal_table(comparison: Comparison) -> str:
 
 
 def print_failures(comparison: Comparison) -> None:
-    """Runs per policy, each failed run with its error, and the unpaired runs, on stdout."""
+    """What was compared, runs per policy, each failed run with its error, the unpaired runs."""
+    where = f" on {comparison.district}" if comparison.district else ""
+    print(f"{comparison.manifest.get('sweep', {}).get('name', comparison.folder.name)}{where}: "
+          f"each policy paired with {comparison.label(comparison.baseline)}")
     print(comparison.runs_text())
     for _, run in comparison.runs[comparison.runs["status"] != "ok"].iterrows():
         print(f"  failed: {run['run_id']}: {run['error']}")

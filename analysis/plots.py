@@ -154,7 +154,7 @@ def _wrapped(name: str, labels: Mapping[str, str] | None) -> str:
 def distribution_figure(final: pd.DataFrame, metrics: Sequence[str], order: Sequence[str], *,
                         title: str, caption: str | None = None,
                         labels: Mapping[str, str] | None = None) -> plt.Figure:
-    """One panel per metric: each policy's final-year values over runs, as a box and the points."""
+    """One panel per metric: each policy's final values over runs, as a box and the points."""
     present = [name for name in order if name in set(final["scenario"])]
     colours = palette(present)
     with plt.rc_context(RC):

@@ -36,7 +36,7 @@ from sim.experiments.store import git_commit
 
 FIGURES = {
     "timeseries": "Time series: mean over runs and the 95% CI of the mean",
-    "final_distributions": "Final-year values, one point per run",
+    "final_distributions": "Final values (mean of the last 12 months), one point per run",
     "paired_differences": "Paired differences from the baseline (95% BCa bootstrap CI)",
     "differences_by_area_size": "Paired differences by management-area size",
     "differences_by_housing_type": "Paired differences by housing type",
@@ -175,7 +175,7 @@ def report_html(comparison: Comparison, figure_dir: Path) -> str:
         path = figure_dir / f"{stem}.png"
         if path.is_file():
             parts += [f"<h2>{_e(caption)}</h2>", _figure(path, caption)]
-    parts += ["<h2>Table: final-year means, spreads and paired differences</h2>",
+    parts += ["<h2>Table: means of the final values, spreads and paired differences</h2>",
               _summary_table(comparison, comparison.summary)]
     if not comparison.subgroups.empty:
         parts += ["<h2>Table: by management area (household-weighted; areas at the end of the run)</h2>",

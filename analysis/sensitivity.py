@@ -1,4 +1,4 @@
-"""`estate-sim sensitivity SPEC`: global sensitivity of final-year outcomes to documented parameters.
+"""`estate-sim sensitivity SPEC`: global sensitivity of final values to documented parameters.
 
 A sensitivity file (YAML) names one scenario, a design over documented parameters written as a
 sweep file's ``factors`` block (sim/experiments/sweep.py), replicates, outputs and a seed::

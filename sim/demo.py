@@ -3,7 +3,8 @@
 It runs (or resumes) scenarios/sweeps/policy_comparison.yaml: the five policies, 30 replicates
 each, replicate r with the same seed under every policy (common random numbers), then draws the
 headline figure (service quality, fee collection and satisfaction over the years, a band over
-replicates), prints the final-year table and writes the full comparison report.
+replicates), prints the table of final values (mean of the last 12 months) and writes the full
+comparison report.
 """
 
 from __future__ import annotations

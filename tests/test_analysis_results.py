@@ -70,3 +70,16 @@ def test_load_results_has_one_row_per_run_with_final_values(sweep_results):
 def test_an_unknown_table_is_refused_naming_it(sweep_results):
     with pytest.raises(InputError, match="no table 'households'"):
         load_table(sweep_results[1], "households")
+
+
+def test_load_results_keeps_failed_runs_with_empty_outcomes(tmp_path):
+    from synthetic_results import make_results
+
+    folder = make_results(tmp_path / "r", replicates=3, failed={("n_in_1", 1)})
+    table = load_results(folder)
+
+    assert len(table) == len(load_runs(folder)) == 9
+    failed = table[table["status"] == "failed"]
+    assert list(failed["run_id"]) == ["n_in_1-d0-r1"]
+    assert failed["satisfaction"].isna().all()
+    assert table.loc[table["status"] == "ok", "satisfaction"].notna().all()
