@@ -1,4 +1,4 @@
-"""One look for every figure: a fixed colour and label per policy, units on axes, slide-size fonts."""
+"""One look for every figure: a fixed colour per policy, labels from the scenarios, units on axes."""
 
 from __future__ import annotations
 
@@ -13,13 +13,6 @@ POLICY_COLOURS = {
     "strong_leads_weak": "#ff7f0e",
     "self_governance": "#2ca02c",
     "integrated": "#d62728",
-}
-POLICY_LABELS = {  # for results folders that predate scenarios' `label:` (the shipped files set these)
-    "status_quo": "Status quo",
-    "n_in_1": "N-in-1 merger",
-    "strong_leads_weak": "Strong leads weak",
-    "self_governance": "Specialised service + self-governance",
-    "integrated": "Integrated (all three + block integration)",
 }
 POLICY_DASHES = {
     "status_quo": "-",
@@ -100,8 +93,11 @@ def district_title(name: str) -> str:
 
 
 def label(policy: str, labels: Mapping[str, str] | None = None) -> str:
-    """The policy's readable name: its scenario's label in `labels`, else one made from its name."""
-    return (labels or {}).get(policy) or POLICY_LABELS.get(policy) or default_label(policy)
+    """The policy's readable name: its label in `labels`, else one made from its name.
+
+    Labels come from the scenario files' ``label:``, recorded in a results folder's manifest.
+    """
+    return (labels or {}).get(policy) or default_label(policy)
 
 
 def palette(policies: Iterable[str]) -> dict[str, str]:

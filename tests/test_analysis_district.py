@@ -77,6 +77,7 @@ def test_report_and_tables_name_the_district_and_never_ouyang_road(my_results, t
     markdown = comparison_markdown(comparison)
 
     assert "my_estates" in html and "my_estates" in markdown
+    assert "| Merging |" in markdown and "Δ vs Quiet" in markdown  # labels made from the names
     assert "Ouyang" not in html and "Ouyang" not in markdown
 
 
