@@ -37,7 +37,9 @@ def final_year_table(timeseries: pd.DataFrame, order: Sequence[str] | None = Non
     summary = final_year_summary(timeseries)
     order = [s for s in (order or summary.index) if s in summary.index]
     years = int(timeseries["month"].max()) // 12
-    header = f"{f'year {years} (last 12 months)':<38}" + "".join(f"{h:>22}" for h in TABLE_METRICS.values())
+    first = f"year {years} (last 12 months)"
+    width = max([len(first), *(len(label(s, labels)) for s in order)]) + 2  # users' labels vary
+    header = f"{first:<{width}}" + "".join(f"{h:>22}" for h in TABLE_METRICS.values())
     lines = [header, "-" * len(header)]
     for scenario in order:
         cells = []
@@ -45,5 +47,5 @@ def final_year_table(timeseries: pd.DataFrame, order: Sequence[str] | None = Non
             mean, low, high = (summary.loc[scenario, (k, metric)] for k in ("mean", "p05", "p95"))
             digits = 2 if abs(mean) < 10 else 0
             cells.append(f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]".rjust(22))
-        lines.append(f"{label(scenario, labels):<38}" + "".join(cells))
+        lines.append(f"{label(scenario, labels):<{width}}" + "".join(cells))
     return "\n".join(lines)
