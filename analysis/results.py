@@ -124,10 +124,12 @@ def _read_tables(folder: Path, subdir: str, runs: pd.DataFrame,
         raise InputError(str(folder), subdir, f"{len(missing)} of {len(paths)} runs have no {subdir} "
                          f"table (e.g. {Path(missing[0]).name}): a folder made by an older "
                          "estate-sim; run the sweep into a new folder")
-    # Tables whose columns can be all-empty in one run (an events table without votes) differ in
-    # type between files: unify them (an all-null column takes the others' type).
-    schema = pa.unify_schemas([pq.read_schema(path) for path in paths], promote_options="permissive")
-    dataset = ds.dataset(paths, format="parquet", schema=schema)
+    dataset = ds.dataset(paths, format="parquet")
+    if any(pa.types.is_null(f.type) for f in dataset.schema):
+        # A column all empty in the first run (an events table without votes) is typed null
+        # there, which the other runs' values cannot be cast to: unify every file's schema.
+        schema = pa.unify_schemas([pq.read_schema(p) for p in paths], promote_options="permissive")
+        dataset = ds.dataset(paths, format="parquet", schema=schema)
     if columns is not None:
         missing = [c for c in columns if c not in dataset.schema.names]
         if missing:
