@@ -4,8 +4,8 @@ From a sweep's results folder (analysis/results.py) this makes
 
 - ``timeseries``: per policy and month, the mean over runs and a band (95% CI of the mean by
   default, or the 95% envelope of the runs);
-- ``final_distributions``: each policy's final-year values (mean of the last simulated year's
-  months), one point per run, over a box (quartiles; whiskers 1.5 IQR);
+- ``final_distributions``: each policy's final values (a run's mean over its last 12 months,
+  sim/outputs.py), one point per run, over a box (quartiles; whiskers 1.5 IQR);
 - ``paired_differences``: each policy minus the baseline, run by run on (design_point, replicate)
   — common random numbers — with a BCa bootstrap 95% CI of the mean difference;
 - ``differences_by_area_size`` and ``differences_by_housing_type``: the same for the areas'
@@ -26,9 +26,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.factors import design_point_table, factor_figure
 from analysis.plots import Band, difference_figure, distribution_figure, save_figure, timeseries_figure
-from analysis.results import load_areas, load_manifest, load_runs, load_timeseries
-from analysis.style import label, metric_title, metric_unit, policy_order
+from analysis.results import (
+    district_names,
+    factor_names,
+    load_areas,
+    load_manifest,
+    load_runs,
+    load_timeseries,
+    scenario_labels,
+)
+from analysis.style import district_title, label, metric_title, metric_unit, policy_order
 from analysis.uncertainty import (
     CONFIDENCE,
     N_RESAMPLES,
@@ -40,7 +49,7 @@ from analysis.uncertainty import (
 )
 from sim.errors import InputError
 from sim.experiments.store import KEY_COLUMNS
-from sim.outputs import AREA_COLUMNS, TIMESERIES_COLUMNS
+from sim.outputs import AREA_COLUMNS, FINAL_MONTHS, TIMESERIES_COLUMNS, final_values
 
 DEFAULT_METRICS = ("service_quality", "fee_collection_rate", "satisfaction", "active_firms",
                    "cost_per_household", "rc_workload")
@@ -48,6 +57,7 @@ OUTCOMES = tuple(c for c in TIMESERIES_COLUMNS if c not in ("run_id", "month", "
 """Metrics `compare` accepts: the timeseries contract's outcome columns."""
 AREA_OUTCOMES = tuple(c for c in ("service_quality", "fee_collection_rate", "satisfaction",
                                   "fund_per_m2") if c in AREA_COLUMNS)
+DEFAULT_BASELINE = "status_quo"
 SMALL_AREA_HOUSEHOLDS = 200
 """Management areas with fewer households than this are 'small' (the article's threshold)."""
 SUBGROUPS = {"area size": "size_group", "housing type": "housing_type"}
@@ -70,6 +80,10 @@ class Comparison:
     summary: pd.DataFrame
     subgroups: pd.DataFrame = field(default_factory=pd.DataFrame)
     subgroup_pairings: dict[str, Pairing] = field(default_factory=dict)
+    factors: list[str] = field(default_factory=list)
+    """The sweep's design factors (empty without a design)."""
+    design_points: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per design point, policy and metric: factor values, mean and paired difference."""
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -85,13 +99,27 @@ class Comparison:
         return self.manifest.get("sweep", {}).get("runs")
 
     @property
+    def labels(self) -> dict[str, str]:
+        """Each scenario's label, as its file set it (manifest.json)."""
+        return scenario_labels(self.manifest)
+
+    def label(self, name: str) -> str:
+        """How figures and tables name a scenario."""
+        return label(name, self.labels)
+
+    @property
+    def district(self) -> str:
+        """The districts the sweep ran on, by readable name ('' when the manifest does not say)."""
+        return ", ".join(district_title(name) for name in district_names(self.manifest))
+
+    @property
     def final_year(self) -> int:
-        """The last simulated year, whose months the final-year values average."""
+        """The last simulated year, whose months the final values average (FINAL_MONTHS)."""
         return int(self.timeseries["year"].max())
 
     def runs_text(self) -> str:
         """Per policy 'ok/stored, failed' for captions and stdout."""
-        parts = [f"{label(name)} {row.ok} ok" + (f", {row.failed} FAILED" if row.failed else "")
+        parts = [f"{self.label(name)} {row.ok} ok" + (f", {row.failed} FAILED" if row.failed else "")
                  for name, row in self.failures.iterrows()]
         text = "Runs per policy: " + "; ".join(parts) + "."
         stored = len(self.runs)
@@ -105,7 +133,7 @@ class Comparison:
         if lost.empty:
             return "Every run is paired with the baseline's."
         return ("Unpaired runs (partner failed), left out of the differences only: "
-                + "; ".join(f"{label(name)} {n}" for name, n in lost.items()) + ".")
+                + "; ".join(f"{self.label(name)} {n}" for name, n in lost.items()) + ".")
 
 
 def _check_metrics(metrics: Sequence[str]) -> list[str]:
@@ -117,13 +145,6 @@ def _check_metrics(metrics: Sequence[str]) -> list[str]:
     if not metrics:
         raise InputError("command line", "--metrics", "give at least one metric")
     return metrics
-
-
-def final_year_values(timeseries: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
-    """One row per run: the mean of each metric over the months of the run's last year."""
-    last = timeseries["year"] == timeseries.groupby("run_id")["year"].transform("max")
-    return (timeseries[last].groupby(list(KEY_COLUMNS), sort=False)[list(metrics)].mean()
-            .reset_index())
 
 
 def _interval_columns(values: np.ndarray, prefix: str) -> dict[str, float | str | int]:
@@ -160,15 +181,24 @@ def _summarise(values: pd.DataFrame, pairing: Pairing, metrics: Sequence[str], o
     return table
 
 
-def compare_results(folder: str | Path, baseline: str = "status_quo",
+def default_baseline(scenarios: Sequence[str]) -> str:
+    """The baseline when none is given: status_quo if the sweep has it, else its first scenario."""
+    return DEFAULT_BASELINE if DEFAULT_BASELINE in scenarios else scenarios[0]
+
+
+def compare_results(folder: str | Path, baseline: str | None = None,
                     metrics: Sequence[str] = DEFAULT_METRICS) -> Comparison:
-    """Load a results folder and compare its policies with the baseline (tables, no figures)."""
+    """Load a results folder and compare its policies with the baseline (tables, no figures).
+
+    Without a baseline: status_quo if the sweep has it, else the sweep's first scenario.
+    """
     folder = Path(folder)
     manifest = load_manifest(folder)
     metrics = _check_metrics(metrics)
     runs = load_runs(folder)
     scenarios = list(dict.fromkeys(
         [s["name"] for s in manifest.get("sweep", {}).get("scenarios", [])] + list(runs["scenario"])))
+    baseline = baseline or default_baseline(scenarios)
     if baseline not in scenarios:
         raise InputError("command line", "--baseline",
                          f"no scenario {baseline!r} in {folder} (it has {', '.join(scenarios)})")
@@ -179,11 +209,16 @@ def compare_results(folder: str | Path, baseline: str = "status_quo",
                          f"first error: {first})")
     order = policy_order([s for s in scenarios if s in set(runs["scenario"])], first=baseline)
     timeseries = load_timeseries(folder, columns=metrics)
-    final = final_year_values(timeseries, metrics)
+    final = final_values(timeseries, metrics, KEY_COLUMNS)
     pairing = paired_differences(final, baseline, metrics)
     summary = _summarise(final, pairing, metrics, order, baseline)
     comparison = Comparison(folder, manifest, baseline, metrics, order, runs, timeseries, final,
                             pairing, summary)
+    factors = [name for name in factor_names(folder) if name in runs.columns]
+    if factors and runs["design_point"].nunique() > 1:
+        comparison.factors = factors
+        comparison.design_points = design_point_table(final, runs, factors, pairing.differences,
+                                                      metrics, order)
     area_metrics = [m for m in metrics if m in AREA_OUTCOMES]
     if area_metrics:
         _add_subgroups(comparison, load_areas(folder), area_metrics)
@@ -222,15 +257,25 @@ def interval_text(row: pd.Series, prefix: str) -> str:
     return f"{number_text(mean)} [{number_text(low)}, {number_text(high)}]"
 
 
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A frame as a Markdown table, numbers with as many decimals as their size needs."""
+    def cell(value) -> str:
+        return number_text(float(value)) if isinstance(value, float | np.floating) else str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def _markdown(table: pd.DataFrame, comparison: Comparison, groups: Sequence[str] = ()) -> str:
     failures = comparison.failures
     header = [*groups, "policy", "runs ok / failed", "mean [95% CI]", "2.5–97.5% of runs",
-              f"Δ vs {label(comparison.baseline)} [95% CI]", "pairs (unpaired)"]
+              f"Δ vs {comparison.label(comparison.baseline)} [95% CI]", "pairs (unpaired)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
         name = row["scenario"]
         is_baseline = name == comparison.baseline
-        cells = [*(str(row[c]) for c in groups), label(name),
+        cells = [*(str(row[c]) for c in groups), comparison.label(name),
                  f"{failures.loc[name, 'ok']} / {failures.loc[name, 'failed']}",
                  interval_text(row, ""), f"{number_text(row['p2.5'])} – {number_text(row['p97.5'])}",
                  "(baseline)" if is_baseline else interval_text(row, "diff_"),
@@ -240,21 +285,24 @@ def _markdown(table: pd.DataFrame, comparison: Comparison, groups: Sequence[str]
 
 
 def methods_text(comparison: Comparison) -> str:
-    """What the numbers are: final-year values, intervals, pairing, failures."""
+    """What the numbers are: final values, intervals, pairing, failures."""
     points = comparison.runs["design_point"].nunique()
     return (
-        f"Final-year value: a run's mean over the months of year {comparison.final_year}. "
+        f"Final value: a run's mean over its last {FINAL_MONTHS} months (year "
+        f"{comparison.final_year}). "
         f"Means over runs ({points} design point{'s' if points > 1 else ''} × replicates) with "
         f"{100 * CONFIDENCE:g}% BCa bootstrap CIs ({N_RESAMPLES} resamples, seeded); "
         "'2.5–97.5% of runs' is the spread of the runs themselves. Δ: the mean of run-by-run "
-        f"differences from {label(comparison.baseline)}, paired on ({', '.join(PAIR_KEYS)}) — "
+        f"differences from {comparison.label(comparison.baseline)}, paired on ({', '.join(PAIR_KEYS)}) — "
         "common random numbers — with its BCa bootstrap CI. " + comparison.runs_text() + " "
         + comparison.unpaired_text())
 
 
 def comparison_markdown(comparison: Comparison) -> str:
     """The comparison table (and the subgroup table) as Markdown, with a note on methods."""
-    parts = [f"# Policies compared with {label(comparison.baseline)}", "", methods_text(comparison)]
+    where = f" on {comparison.district}" if comparison.district else ""
+    parts = [f"# Policies compared with {comparison.label(comparison.baseline)}{where}", "",
+             methods_text(comparison)]
     for metric in comparison.metrics:
         part = comparison.summary[comparison.summary["metric"] == metric]
         parts += ["", f"## {metric_title(metric)} ({metric_unit(metric)})", "",
@@ -269,7 +317,32 @@ def comparison_markdown(comparison: Comparison) -> str:
         for (grouping, metric), part in comparison.subgroups.groupby(["grouping", "metric"], sort=False):
             parts += ["", f"## {metric_title(metric)} ({metric_unit(metric)}) by {grouping}", "",
                       _markdown(part, comparison, ["group"])]
+    if comparison.factors:
+        parts += ["", "# Per design point", "", DESIGN_POINT_NOTE]
+        for metric in comparison.metrics:
+            parts += ["", f"## {metric_title(metric)} ({metric_unit(metric)})", "",
+                      markdown_table(design_point_wide(comparison, metric))]
     return "\n".join(parts) + "\n"
+
+
+DESIGN_POINT_NOTE = ("Each row is a design point: its factor values, each policy's mean final value "
+                     "over its replicates, and (Δ) the mean paired difference from the baseline at "
+                     "that point. design_points.csv has the same in long form.")
+
+
+def design_point_wide(comparison: Comparison, metric: str) -> pd.DataFrame:
+    """One row per design point: the factors, each policy's mean and its Δ from the baseline."""
+    part = comparison.design_points[comparison.design_points["metric"] == metric]
+    means = part.pivot(index="design_point", columns="scenario", values="mean")
+    diffs = part.pivot(index="design_point", columns="scenario", values="diff_mean")
+    columns = {}
+    for name in comparison.order:
+        if name in means:
+            columns[comparison.label(name)] = means[name]
+        if name != comparison.baseline and name in diffs:
+            columns[f"Δ {comparison.label(name)}"] = diffs[name]
+    factors = part.drop_duplicates("design_point").set_index("design_point")[comparison.factors]
+    return factors.join(pd.DataFrame(columns)).reset_index()
 
 
 def write_comparison(comparison: Comparison, out: str | Path, band: Band | None = None) -> list[Path]:
@@ -282,30 +355,44 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
               for name, row in c.failures.iterrows()}
     written = []
     fig = timeseries_figure(c.timeseries, c.metrics, c.order, band=band, counts=counts,
+                            labels=c.labels,
                             title=f"Policies compared — line: mean over runs; band: {band.describe()}",
                             caption=c.runs_text() + " Bands that overlap do not show that policies do "
                                     "not differ: the paired differences do (paired_differences).")
     written += save_figure(fig, out / "timeseries")
-    fig = distribution_figure(c.final, c.metrics, c.order,
-                              title=f"Final-year values (mean of year {c.final_year}'s months), "
+    fig = distribution_figure(c.final, c.metrics, c.order, labels=c.labels,
+                              title=f"Final values (mean of the last {FINAL_MONTHS} months, "
+                                    f"year {c.final_year}), "
                                     "one point per run; box: quartiles, whiskers: 1.5 IQR",
                               caption=c.runs_text())
     written += save_figure(fig, out / "final_distributions")
     if len(c.order) > 1:
-        fig = difference_figure(c.summary, c.metrics, c.order, c.baseline,
-                                title=f"Paired difference from {label(c.baseline)} in year "
+        fig = difference_figure(c.summary, c.metrics, c.order, c.baseline, labels=c.labels,
+                                title=f"Paired difference from {c.label(c.baseline)} in year "
                                       f"{c.final_year}: mean and {100 * CONFIDENCE:g}% BCa bootstrap CI",
                                 caption=c.runs_text() + " " + c.unpaired_text())
         written += save_figure(fig, out / "paired_differences")
         for grouping, part in c.subgroups.groupby("grouping", sort=False) if not c.subgroups.empty else []:
             area_metrics = list(dict.fromkeys(part["metric"]))
             fig = difference_figure(part, area_metrics, c.order, c.baseline, group_column="group",
-                                    title=f"Paired difference from {label(c.baseline)} by {grouping} "
+                                    labels=c.labels,
+                                    title=f"Paired difference from {c.label(c.baseline)} by {grouping} "
                                           "(household-weighted, areas at the end of the run; 95% CI)",
                                     caption="Runs without an area of a group, or whose partner "
                                             "failed, are left out of that group's difference. "
                                             + c.runs_text())
             written += save_figure(fig, out / f"differences_by_{grouping.replace(' ', '_')}")
+    for metric in c.metrics if c.factors else []:
+        fig = factor_figure(c.design_points, metric, c.factors, c.order, labels=c.labels,
+                            title="final value against each factor",
+                            caption="Point: a design point's mean final value over its replicates; "
+                                    "line: the mean of those points in bins of the factor. "
+                                    + c.runs_text())
+        written += save_figure(fig, out / f"factor_{metric}")
+    if c.factors:
+        design_path = out / "design_points.csv"
+        c.design_points.to_csv(design_path, index=False, float_format="%.6g")
+        written.append(design_path)
     summary_path = out / "comparison_table.csv"
     c.summary.to_csv(summary_path, index=False, float_format="%.6g")
     written.append(summary_path)
@@ -328,19 +415,22 @@ def terminal_table(comparison: Comparison) -> str:
         for _, row in part.iterrows():
             name = row["scenario"]
             diff = "" if name == comparison.baseline else f"   Δ {interval_text(row, 'diff_')}"
-            lines.append(f"  {label(name):<40}{interval_text(row, ''):>32}{diff}")
+            lines.append(f"  {comparison.label(name):<40}{interval_text(row, ''):>32}{diff}")
     return "\n".join(lines)
 
 
 def print_failures(comparison: Comparison) -> None:
-    """Runs per policy, each failed run with its error, and the unpaired runs, on stdout."""
+    """What was compared, runs per policy, each failed run with its error, the unpaired runs."""
+    where = f" on {comparison.district}" if comparison.district else ""
+    print(f"{comparison.manifest.get('sweep', {}).get('name', comparison.folder.name)}{where}: "
+          f"each policy paired with {comparison.label(comparison.baseline)}")
     print(comparison.runs_text())
     for _, run in comparison.runs[comparison.runs["status"] != "ok"].iterrows():
         print(f"  failed: {run['run_id']}: {run['error']}")
     print(comparison.unpaired_text())
 
 
-def run_compare(folder: Path, out: Path | None = None, baseline: str = "status_quo",
+def run_compare(folder: Path, out: Path | None = None, baseline: str | None = None,
                 metrics: Sequence[str] = DEFAULT_METRICS, band: str = "ci") -> int:
     """The `compare` command: compare, write, and report failures and files on stdout."""
     comparison = compare_results(folder, baseline, metrics)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from analysis.style import (  # noqa: E402
     RC,
     colour,
     dashes,
+    district_title,
     group_label,
     label,
     metric_title,
@@ -88,10 +89,10 @@ LEGEND_ROW_IN = 0.3
 
 
 def _legend(fig: plt.Figure, order: Sequence[str], counts: dict[str, str] | None = None,
-            points: bool = False) -> None:
+            points: bool = False, labels: Mapping[str, str] | None = None) -> None:
     style = {"lw": 0, "marker": "o", "ms": 8} if points else {"lw": 3}
     handles = [plt.Line2D([], [], color=colour(name), ls=dashes(name), **style,
-                          label=label(name) + (f" ({counts[name]})" if counts else ""))
+                          label=label(name, labels) + (f" ({counts[name]})" if counts else ""))
                for name in order]
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
                ncol=min(len(order), 3), frameon=False)
@@ -106,7 +107,8 @@ def _caption(fig: plt.Figure, text: str | None, legend_rows: int) -> None:
 
 def timeseries_figure(timeseries: pd.DataFrame, metrics: Sequence[str], order: Sequence[str], *,
                       band: Band, title: str, caption: str | None = None,
-                      counts: dict[str, str] | None = None) -> plt.Figure:
+                      counts: dict[str, str] | None = None,
+                      labels: Mapping[str, str] | None = None) -> plt.Figure:
     """One panel per metric: per policy, the mean over runs by month and its band."""
     frame = timeseries.assign(years=timeseries["month"] / 12.0)
     with plt.rc_context(RC):
@@ -125,32 +127,34 @@ def timeseries_figure(timeseries: pd.DataFrame, metrics: Sequence[str], order: S
             ax.set_xlabel("Years since the programme began")
         fig.suptitle(title)
         fig.tight_layout()
-        _legend(fig, order, counts)
+        _legend(fig, order, counts, labels=labels)
         _caption(fig, caption, math.ceil(len(order) / 3))
     return fig
 
 
-def policy_comparison_figure(timeseries: pd.DataFrame, path_without_suffix: Path, *,
+def policy_comparison_figure(timeseries: pd.DataFrame, path_without_suffix: Path, *, district: str,
                              metrics: Sequence[str] = DEMO_METRICS,
-                             order: Sequence[str] | None = None) -> list[Path]:
+                             order: Sequence[str] | None = None,
+                             labels: Mapping[str, str] | None = None) -> list[Path]:
     """The demo's figure: one panel per metric, one line per scenario with its 90% envelope."""
     order = list(order or timeseries["scenario"].unique())
     replicates = timeseries.groupby("scenario")["run_id"].nunique()
     n = int(replicates.min()) if len(replicates) else 0
     band = Band("envelope", 0.90)
-    fig = timeseries_figure(timeseries, metrics, order, band=band,
-                            title=f"Ouyang Road: governance policies compared (line: mean; band: "
-                                  f"{band.describe()} over {n} seeds)")
+    fig = timeseries_figure(timeseries, metrics, order, band=band, labels=labels,
+                            title=f"{district_title(district)}: governance policies compared (line: "
+                                  f"mean; band: {band.describe()} over {n} seeds)")
     return save_figure(fig, path_without_suffix)
 
 
-def _wrapped(name: str) -> str:
-    return "\n".join(textwrap.wrap(label(name), 24))
+def _wrapped(name: str, labels: Mapping[str, str] | None) -> str:
+    return "\n".join(textwrap.wrap(label(name, labels), 24))
 
 
 def distribution_figure(final: pd.DataFrame, metrics: Sequence[str], order: Sequence[str], *,
-                        title: str, caption: str | None = None) -> plt.Figure:
-    """One panel per metric: each policy's final-year values over runs, as a box and the points."""
+                        title: str, caption: str | None = None,
+                        labels: Mapping[str, str] | None = None) -> plt.Figure:
+    """One panel per metric: each policy's final values over runs, as a box and the points."""
     present = [name for name in order if name in set(final["scenario"])]
     colours = palette(present)
     with plt.rc_context(RC):
@@ -165,7 +169,7 @@ def distribution_figure(final: pd.DataFrame, metrics: Sequence[str], order: Sequ
             ax.set_title(metric_title(metric))
             ax.set_xlabel(metric_unit(metric))
             ax.set_ylabel("")
-            ax.set_yticks(range(len(present)), [_wrapped(name) for name in present])
+            ax.set_yticks(range(len(present)), [_wrapped(name, labels) for name in present])
         fig.suptitle(title)
         fig.tight_layout()
         _caption(fig, caption, 0)
@@ -174,7 +178,8 @@ def distribution_figure(final: pd.DataFrame, metrics: Sequence[str], order: Sequ
 
 def difference_figure(summary: pd.DataFrame, metrics: Sequence[str], order: Sequence[str],
                       baseline: str, *, title: str, caption: str | None = None,
-                      group_column: str | None = None) -> plt.Figure:
+                      group_column: str | None = None,
+                      labels: Mapping[str, str] | None = None) -> plt.Figure:
     """One panel per metric: each policy's mean paired difference from the baseline and its CI.
 
     `summary` has scenario, metric, diff_mean, diff_low, diff_high (and `group_column` when the
@@ -212,11 +217,11 @@ def difference_figure(summary: pd.DataFrame, metrics: Sequence[str], order: Sequ
             axes[0].set_yticks(centres, ["\n".join(textwrap.wrap(group_label(group), 18))
                                          for group in groups])
         else:
-            axes[0].set_yticks(range(len(policies)), [_wrapped(name) for name in policies])
+            axes[0].set_yticks(range(len(policies)), [_wrapped(name, labels) for name in policies])
         fig.suptitle(title)
         fig.tight_layout()
         if group_column:
-            _legend(fig, policies, points=True)
+            _legend(fig, policies, points=True, labels=labels)
         _caption(fig, caption, math.ceil(len(policies) / 3) if group_column else 0)
     return fig
 

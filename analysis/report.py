@@ -20,27 +20,29 @@ import pandas as pd
 
 from analysis.compare import (
     DEFAULT_METRICS,
+    DESIGN_POINT_NOTE,
     Comparison,
     compare_results,
+    design_point_wide,
     interval_text,
     methods_text,
     number_text,
     print_failures,
     write_comparison,
 )
-from analysis.style import group_label, label, metric_title, metric_unit
+from analysis.style import group_label, metric_title, metric_unit
 from sim import __version__
 from sim.experiments.store import git_commit
 
 FIGURES = {
     "timeseries": "Time series: mean over runs and the 95% CI of the mean",
-    "final_distributions": "Final-year values, one point per run",
+    "final_distributions": "Final values (mean of the last 12 months), one point per run",
     "paired_differences": "Paired differences from the baseline (95% BCa bootstrap CI)",
     "differences_by_area_size": "Paired differences by management-area size",
     "differences_by_housing_type": "Paired differences by housing type",
 }
 SEED_ROWS = 50
-"""Seeds listed in the report (the rest are in the results folder)."""
+"""Seeds and design points listed in the report (the rest are in the results folder)."""
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
        color: #222; line-height: 1.45; }
@@ -70,7 +72,7 @@ def _table(frame: pd.DataFrame, numeric: Sequence[str] = ()) -> str:
 
 def _summary_table(comparison: Comparison, summary: pd.DataFrame, groups: Sequence[str] = ()) -> str:
     failures = comparison.failures
-    difference = f"Δ vs {label(comparison.baseline)} [95% CI]"
+    difference = f"Δ vs {comparison.label(comparison.baseline)} [95% CI]"
     rows = []
     for _, row in summary.iterrows():
         name = row["scenario"]
@@ -78,7 +80,7 @@ def _summary_table(comparison: Comparison, summary: pd.DataFrame, groups: Sequen
         out = {g: group_label(row[g]) for g in groups}
         out.update({
             "metric": f"{metric_title(row['metric'])} ({metric_unit(row['metric'])})",
-            "policy": label(name),
+            "policy": comparison.label(name),
             "runs ok / failed": f"{failures.loc[name, 'ok']} / {failures.loc[name, 'failed']}",
             "mean [95% CI]": interval_text(row, ""),
             "2.5–97.5% of runs": f"{number_text(row['p2.5'])} – {number_text(row['p97.5'])}",
@@ -112,7 +114,7 @@ def _provenance(comparison: Comparison) -> str:
     times = runs.groupby("scenario")["wall_time_s"].agg(["count", "sum", "median", "max"]).reindex(
         comparison.order).reset_index()
     times.columns = ["policy", "runs", "total (s)", "median (s)", "longest (s)"]
-    times["policy"] = times["policy"].map(label)
+    times["policy"] = times["policy"].map(comparison.label)
     parts += ["<h3>Run times (wall clock, per run)</h3>",
               _table(times.round(2), numeric=("runs", "total (s)", "median (s)", "longest (s)"))]
     failed = runs[runs["status"] != "ok"]
@@ -139,18 +141,41 @@ def _figure(path: Path, caption: str) -> str:
             f"<figcaption>{_e(caption)}</figcaption></figure>")
 
 
+def _design_section(comparison: Comparison, figure_dir: Path) -> str:
+    # The factor design, not pooled: each outcome against each factor, then per design point.
+    parts = [f"<h2>The factor design: {len(comparison.factors)} factor(s), "
+             f"{comparison.runs['design_point'].nunique()} design points</h2>",
+             "<p>The tables above pool the design points. Here each outcome is shown against each "
+             "factor, per policy, and per design point.</p>"]
+    for metric in comparison.metrics:
+        path = figure_dir / f"factor_{metric}.png"
+        if path.is_file():
+            parts.append(_figure(path, f"{metric_title(metric)} against each factor"))
+    parts.append(f"<p>{_e(DESIGN_POINT_NOTE)}</p>")
+    for metric in comparison.metrics:
+        wide = design_point_wide(comparison, metric)
+        more = (f"<p>… and {len(wide) - SEED_ROWS} more design points (design_points.csv has them "
+                "all).</p>" if len(wide) > SEED_ROWS else "")
+        shown = wide.head(SEED_ROWS).map(lambda v: number_text(v) if isinstance(v, float) else v)
+        parts += [f"<h3>{_e(metric_title(metric))} ({_e(metric_unit(metric))}) per design point</h3>",
+                  _table(shown, numeric=tuple(shown.columns[1:])), more]
+    return "\n".join(parts)
+
+
 def report_html(comparison: Comparison, figure_dir: Path) -> str:
     """The report as one HTML string, with the PNG figures in `figure_dir` embedded."""
     name = comparison.manifest.get("sweep", {}).get("name", comparison.folder.name)
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>estate-sim: {_e(name)}</title><style>{STYLE}</style></head><body>",
              f"<h1>Policy comparison: {_e(name)}</h1>",
+             f"<p><b>District:</b> {_e(comparison.district or 'not recorded in manifest.json')}. "
+             f"<b>Baseline:</b> {_e(comparison.label(comparison.baseline))}.</p>",
              f"<p>{_e(methods_text(comparison))}</p>"]
     for stem, caption in FIGURES.items():
         path = figure_dir / f"{stem}.png"
         if path.is_file():
             parts += [f"<h2>{_e(caption)}</h2>", _figure(path, caption)]
-    parts += ["<h2>Table: final-year means, spreads and paired differences</h2>",
+    parts += ["<h2>Table: means of the final values, spreads and paired differences</h2>",
               _summary_table(comparison, comparison.summary)]
     if not comparison.subgroups.empty:
         parts += ["<h2>Table: by management area (household-weighted; areas at the end of the run)</h2>",
@@ -158,11 +183,13 @@ def report_html(comparison: Comparison, figure_dir: Path) -> str:
                   "to large areas.</p>"]
         for grouping, part in comparison.subgroups.groupby("grouping", sort=False):
             parts += [f"<h3>By {_e(grouping)}</h3>", _summary_table(comparison, part, ["group"])]
+    if comparison.factors:
+        parts += [_design_section(comparison, figure_dir)]
     parts += [_provenance(comparison), "</body></html>"]
     return "\n".join(parts)
 
 
-def run_report(folder: Path, out: Path | None = None, baseline: str = "status_quo",
+def run_report(folder: Path, out: Path | None = None, baseline: str | None = None,
                metrics: Sequence[str] = DEFAULT_METRICS) -> int:
     """The `report` command: compare, write the figures and tables, then report.html."""
     comparison = compare_results(folder, baseline, metrics)

@@ -11,15 +11,18 @@ A results folder is what ``estate-sim sweep`` writes (sim/experiments/store.py):
                                    a sweep still running has only these)
       timeseries/<run_id>.parquet  one row per month of a run that finished ok
       areas/<run_id>.parquet       one row per management area at the end of a run that finished ok
+      estates/<run_id>.parquet     one row per estate at the end of a run (how and when reformed)
+      events/<run_id>.parquet      one row per event of a run (votes, entrustments, tenders, exits)
+      firms/<run_id>.parquet       one row per property firm of a run
 
 The runs table has ``run_id, scenario, replicate, design_point, seed``, one column per design
 factor (named after its parameter), ``status`` ("ok" or "failed"), ``error`` and
 ``wall_time_s``. Replicate r has the same seed under every scenario of a design point, so
 differences between scenarios are paired by (design_point, replicate).
 
-Time series and areas carry ``run_id, scenario, replicate, design_point`` followed by the
-output contract's columns (MODEL.md, sim/outputs.py). Only runs with status "ok" have tables.
-Join factor values with ``load_runs`` on ``run_id``.
+Every table (time series, areas, estates, events, firms) carries ``run_id, scenario, replicate,
+design_point`` followed by the output contract's columns (docs/ODD.md, section 8;
+sim/outputs.py). Only runs with status "ok" have tables. Join factor values with ``load_runs`` on ``run_id``.
 """
 
 from __future__ import annotations
@@ -29,18 +32,21 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from sim.errors import InputError
 from sim.experiments.store import (
-    AREAS_DIR,
     KEY_COLUMNS,
     MANIFEST,
     RUNS_DIR,
     RUNS_TABLE,
+    TABLE_DIRS,
     TIMESERIES_DIR,
     records_frame,
 )
+from sim.outputs import final_values
 
 
 def _check_folder(folder: str | Path) -> Path:
@@ -55,6 +61,18 @@ def load_manifest(folder: str | Path) -> dict:
     """The folder's manifest.json: sweep hash, the sweep as resolved, version, commit, engine."""
     folder = _check_folder(folder)
     return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+
+
+def scenario_labels(manifest: dict) -> dict[str, str]:
+    """Scenario name -> label, as the sweep's scenario files set them (none in older folders)."""
+    return {s["name"]: s["label"] for s in manifest.get("sweep", {}).get("scenarios", [])
+            if s.get("label")}
+
+
+def district_names(manifest: dict) -> list[str]:
+    """The names of the districts the sweep's scenarios ran on, each once (none in older folders)."""
+    return list(dict.fromkeys(s["district"] for s in manifest.get("sweep", {}).get("scenarios", [])
+                              if s.get("district")))
 
 
 def factor_names(folder: str | Path) -> list[str]:
@@ -101,7 +119,17 @@ def _read_tables(folder: Path, subdir: str, runs: pd.DataFrame,
     paths = [str(folder / subdir / f"{run_id}.parquet") for run_id in runs["run_id"]]
     if not paths:
         return pd.DataFrame(columns=list(KEY_COLUMNS) + list(extra) + list(columns or []))
+    missing = [path for path in paths if not Path(path).is_file()]
+    if missing:
+        raise InputError(str(folder), subdir, f"{len(missing)} of {len(paths)} runs have no {subdir} "
+                         f"table (e.g. {Path(missing[0]).name}): a folder made by an older "
+                         "estate-sim; run the sweep into a new folder")
     dataset = ds.dataset(paths, format="parquet")
+    if any(pa.types.is_null(f.type) for f in dataset.schema):
+        # A column all empty in the first run (an events table without votes) is typed null
+        # there, which the other runs' values cannot be cast to: unify every file's schema.
+        schema = pa.unify_schemas([pq.read_schema(p) for p in paths], promote_options="permissive")
+        dataset = ds.dataset(paths, format="parquet", schema=schema)
     if columns is not None:
         missing = [c for c in columns if c not in dataset.schema.names]
         if missing:
@@ -128,16 +156,71 @@ def load_timeseries(folder: str | Path, columns: Sequence[str] | None = None,
 
 def load_final(folder: str | Path, columns: Sequence[str] | None = None,
                scenarios: Iterable[str] | None = None) -> pd.DataFrame:
-    """The last month of each run that finished ok: one row per run (keys, month, year, columns)."""
+    """Each ok run's final values: one row per run (keys, month, year, columns).
+
+    A final value is the mean over the run's last FINAL_MONTHS (12) months, the one definition
+    every command uses (sim/outputs.py); ``month`` and ``year`` are the run's last.
+    """
     frame = load_timeseries(folder, columns, scenarios)
     if frame.empty:
         return frame
-    last = frame.groupby("run_id", sort=False)["month"].transform("max")
-    return frame[frame["month"] == last].reset_index(drop=True)
+    outcomes = [c for c in frame.columns if c not in (*KEY_COLUMNS, "month", "year")]
+    final = final_values(frame, outcomes, KEY_COLUMNS)
+    last = frame.groupby("run_id", sort=False)[["month", "year"]].max()
+    final.insert(len(KEY_COLUMNS), "month", final["run_id"].map(last["month"]))
+    final.insert(len(KEY_COLUMNS) + 1, "year", final["run_id"].map(last["year"]))
+    return final
+
+
+def load_results(folder: str | Path) -> pd.DataFrame:
+    """One row per run: its keys, seed, factor values, status, error, wall time and final values.
+
+    Final values (every outcome of the timeseries, sim/outputs.py) are the mean over the run's
+    last 12 months; a run that failed keeps its row with empty outcomes.
+    """
+    runs = load_runs(folder)
+    final = load_final(folder).drop(columns=["scenario", "replicate", "design_point", "month", "year"],
+                                    errors="ignore")
+    return runs.merge(final, on="run_id", how="left", validate="one_to_one")
+
+
+def load_table(folder: str | Path, name: str, columns: Sequence[str] | None = None,
+               scenarios: Iterable[str] | None = None) -> pd.DataFrame:
+    """Any per-run table (timeseries, areas, estates, events, firms) of the runs that finished ok.
+
+    Keys plus ``columns`` (all if None); only the chosen scenarios' files are read.
+    """
+    folder = _check_folder(folder)
+    if name not in TABLE_DIRS:
+        raise InputError(str(folder), None, f"no table {name!r} (tables: {', '.join(TABLE_DIRS)})")
+    return _read_tables(folder, TABLE_DIRS[name], _ok_runs(folder, scenarios), columns)
 
 
 def load_areas(folder: str | Path, scenarios: Iterable[str] | None = None) -> pd.DataFrame:
     """Final management areas of the runs that finished ok: keys plus the areas' columns."""
-    folder = _check_folder(folder)
-    runs = _ok_runs(folder, scenarios)
-    return _read_tables(folder, AREAS_DIR, runs, None)
+    return load_table(folder, "areas", scenarios=scenarios)
+
+
+def load_estates(folder: str | Path, scenarios: Iterable[str] | None = None) -> pd.DataFrame:
+    """Every estate at the end of each ok run: keys, its area, how and when it was reformed, outcomes.
+
+    ``how`` is merged, entrusted, self_governed or none, ``joined_month`` the month (0: none).
+    """
+    return load_table(folder, "estates", scenarios=scenarios)
+
+
+def load_events(folder: str | Path, scenarios: Iterable[str] | None = None,
+                kinds: Iterable[str] | None = None) -> pd.DataFrame:
+    """Every event of each ok run (merger votes, entrustments, tenders, exits, …), or ``kinds``.
+
+    Columns: keys, month, kind, area_id, estates, firm_id, support, passed, text.
+    """
+    events = load_table(folder, "events", scenarios=scenarios)
+    if kinds is not None:
+        events = events[events["kind"].isin([kinds] if isinstance(kinds, str) else list(kinds))]
+    return events.reset_index(drop=True)
+
+
+def load_firms(folder: str | Path, scenarios: Iterable[str] | None = None) -> pd.DataFrame:
+    """Every property firm of each ok run: keys, strength, entry and exit (and why), contracts, margin."""
+    return load_table(folder, "firms", scenarios=scenarios)

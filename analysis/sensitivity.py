@@ -1,10 +1,11 @@
-"""`estate-sim sensitivity SPEC`: global sensitivity of final-year outcomes to documented parameters.
+"""`estate-sim sensitivity SPEC`: global sensitivity of final values to documented parameters.
 
 A sensitivity file (YAML) names one scenario, a design over documented parameters written as a
 sweep file's ``factors`` block (sim/experiments/sweep.py), replicates, outputs and a seed::
 
     name: merge-support                 # optional: names the runs (default: the file's stem)
     scenario: ../integrated.yaml        # path relative to this file
+    baseline: ../status_quo.yaml        # optional: the outputs become scenario minus baseline
     factors:
       method: sobol                     # sobol (Saltelli; samples N a power of two) or morris
       samples: 64                       # N: sobol base samples (N(2k+2) points), morris trajectories
@@ -15,11 +16,13 @@ sweep file's ``factors`` block (sim/experiments/sweep.py), replicates, outputs a
     engine: mesa                        # or vector
     years: 5                            # optional: overrides the scenario's years
 
-Each output is a run's mean over the months of its last year. Replicates: replicate r of every
-design point runs with the same seed (common random numbers across design points, drawn from
-``seed`` as in a sweep), and the indices are computed from the mean over replicates. How much of
-that mean's variance across design points is replicate noise is reported as ``noise_share``
-(see ``noise_share``); above about 0.1 the indices are blurred by noise: add replicates.
+Each output is a run's final value (its mean over the last 12 months, sim/outputs.py). With a
+``baseline`` each output is a policy difference: the scenario's final value minus the baseline's,
+run by run on the same seed (paired), so the indices say what drives the policy's effect.
+Replicates: replicate r of every design point runs with the same seed (common random numbers
+across design points, drawn from ``seed`` as in a sweep), and the indices are computed from the
+mean over replicates. How much of that mean's variance across design points is replicate noise
+is reported as ``noise_share``; above about 0.1 the indices are blurred by noise: add replicates.
 Convergence: the indices are computed again from the first half of the design (N/2 base samples
 or trajectories) and the largest absolute change is reported. The runs are stored as a sweep
 results folder (``runs/`` under --out, read with analysis/results.py), so that an interrupted
@@ -39,7 +42,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from analysis.compare import OUTCOMES, final_year_values
+from analysis.compare import OUTCOMES
 from analysis.plots import plt, save_figure
 from analysis.results import load_runs, load_timeseries
 from analysis.style import FIGURE_WIDTH_IN, RC, metric_label
@@ -48,10 +51,11 @@ from sim.errors import InputError
 from sim.experiments.executors import make_executor
 from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
-from sim.experiments.store import ResultsStore, git_commit, sha256_file
-from sim.experiments.sweep import FactorsSpec, _check_factors, sample_design
+from sim.experiments.store import KEY_COLUMNS, ResultsStore, git_commit, sha256_file
+from sim.experiments.sweep import FactorsSpec, _check_factors, _slug, sample_design
+from sim.outputs import final_values
 from sim.progress import ProgressBar
-from sim.scenario import Scenario, load_scenario, validate_file
+from sim.scenario import Scenario, load_scenario, read_yaml_mapping, validate_file
 
 OUTPUT_CONFIDENCE = 0.95
 RESAMPLES = 1000
@@ -69,6 +73,7 @@ class SensitivitySpec(BaseModel):
                              pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
     scenario: str = Field(min_length=1)
+    baseline: str | None = Field(None, min_length=1)
     factors: FactorsSpec
     replicates: int = Field(1, ge=1, le=10_000)
     outputs: list[str] = Field(min_length=1)
@@ -87,6 +92,8 @@ class SensitivityStudy:
     text: str
     scenario: Scenario
     scenario_file: str
+    baseline: Scenario | None
+    baseline_file: str | None
     factors: dict[str, Any]
     design: tuple[dict[str, Any], ...]
     replicates: int
@@ -100,21 +107,41 @@ class SensitivityStudy:
         """The varied parameters, in the file's order."""
         return list(self.factors["ranges"])
 
+    @property
+    def scenarios(self) -> list[Scenario]:
+        """The scenario, then the baseline when the outputs are differences."""
+        return [self.scenario] + ([self.baseline] if self.baseline else [])
+
+    @property
+    def outcome_text(self) -> str:
+        """What each output is, in words."""
+        if self.baseline is None:
+            return f"{self.scenario.label}: final value"
+        return f"{self.scenario.label} minus {self.baseline.label} (paired by seed): final value"
+
     def resolved(self) -> dict[str, Any]:
         """The study as resolved, for manifest.json and sensitivity.json."""
+        files = [self.scenario_file, self.baseline_file]
         return {"name": self.name, "kind": "sensitivity",
-                "scenarios": [{"name": self.scenario.name, "file": self.scenario_file,
-                               "sha256": self.scenario.hash()}],
+                "scenarios": [{"name": s.name, "label": s.label, "district": s.load_district().name,
+                               "file": f, "sha256": s.hash()}
+                              for s, f in zip(self.scenarios, files, strict=False)],
+                "difference": self.baseline is not None,
                 "factors": self.factors, "replicates": self.replicates,
                 "outputs": list(self.outputs), "seed": self.seed, "engine": self.engine,
                 "years": self.years, "design_points": len(self.design),
-                "runs": len(self.design) * self.replicates}
+                "runs": len(self.design) * self.replicates * len(self.scenarios)}
 
 
 def load_study(path: str | Path) -> SensitivityStudy:
     """Read and validate a sensitivity file; errors name the file and the key."""
     path = Path(path)
     source = str(path)
+    data = read_yaml_mapping(path)
+    if "scenarios" in data and "scenario" not in data:
+        raise InputError(source, "scenarios", "this is a sweep file (run it with `estate-sim sweep`); "
+                         "`sensitivity` takes a sensitivity spec with `scenario:` and optionally "
+                         "`baseline:` (docs/SWEEPS.md, scenarios/sensitivity/)")
     spec = validate_file(path, SensitivitySpec)
     if spec.factors.method not in ("sobol", "morris"):
         raise InputError(source, "factors.method",
@@ -127,16 +154,25 @@ def load_study(path: str | Path) -> SensitivityStudy:
         if output not in OUTCOMES:
             raise InputError(source, f"outputs.{i}",
                              f"unknown output {output!r} (choose from {', '.join(OUTCOMES)})")
-    scenario_path = path.resolve().parent / spec.scenario
-    if not scenario_path.is_file():
-        raise InputError(source, "scenario", f"file not found: {scenario_path}")
-    scenario = load_scenario(scenario_path)
+    scenario = _study_scenario(path, "scenario", spec.scenario)
+    baseline = _study_scenario(path, "baseline", spec.baseline) if spec.baseline else None
+    if baseline is not None and baseline.name == scenario.name:
+        raise InputError(source, "baseline", f"has the same scenario name as scenario "
+                         f"({scenario.name!r}); names identify the runs")
     design = sample_design(factors["method"], factors["samples"], factors["ranges"], spec.seed,
                            levels=factors["levels"] or 4)
     return SensitivityStudy(spec.name or path.stem, path, sha256_file(path),
-                            path.read_text(encoding="utf-8"), scenario, spec.scenario, factors,
+                            path.read_text(encoding="utf-8"), scenario, spec.scenario, baseline,
+                            spec.baseline, factors,
                             tuple(design), spec.replicates, tuple(dict.fromkeys(spec.outputs)),
                             spec.seed, spec.engine, spec.years)
+
+
+def _study_scenario(path: Path, key: str, name: str) -> Scenario:
+    scenario_path = path.resolve().parent / name
+    if not scenario_path.is_file():
+        raise InputError(str(path), key, f"file not found: {scenario_path}")
+    return load_scenario(scenario_path)
 
 
 def _problem(ranges: dict[str, Sequence[float]]) -> dict[str, Any]:
@@ -232,13 +268,17 @@ def noise_share(per_run: pd.DataFrame, output: str) -> float:
     return min(1.0, noise / between)
 
 
-def _tasks(study: SensitivityStudy):
-
+def _tasks(study: SensitivityStudy) -> list[RunTask]:
     seeds = [run_seed(study.seed, 0, r) for r in range(study.replicates)]  # the same at every point
     width_d, width_r = len(str(len(study.design) - 1)), len(str(study.replicates - 1))
-    return [RunTask(f"{study.name}-d{d:0{width_d}d}-r{r:0{width_r}d}", study.scenario, r, d, seeds[r],
+    # One scenario keeps the ids of earlier versions ("NAME-dD-rR"), so stored runs resume.
+    prefixes = ([study.name] if study.baseline is None else
+                [f"{study.name}-{_slug(s.name)}" for s in study.scenarios])
+    return [RunTask(f"{prefix}-d{d:0{width_d}d}-r{r:0{width_r}d}", scenario, r, d, seeds[r],
                     study.engine, study.years, dict(point))
-            for d, point in enumerate(study.design) for r in range(study.replicates)]
+            for d, point in enumerate(study.design)
+            for scenario, prefix in zip(study.scenarios, prefixes, strict=True)
+            for r in range(study.replicates)]
 
 
 def run_design(study: SensitivityStudy, folder: Path, workers: int = 1, progress=None) -> dict:
@@ -255,7 +295,7 @@ def run_design(study: SensitivityStudy, folder: Path, workers: int = 1, progress
             for done, (task, result) in enumerate(executor.map_unordered(execute_run, todo), 1):
                 if not isinstance(result, RunOutcome):
                     result = RunOutcome(task.record("failed", one_line(result), 0.0))
-                store.add(result.record, result.timeseries, result.areas)
+                store.add(result.record, result.tables)
                 if progress is not None:
                     progress(done, len(todo))
     store.consolidate([t.run_id for t in tasks], study.names)
@@ -266,7 +306,10 @@ def analyse(study: SensitivityStudy, folder: Path) -> dict[str, Any]:
     """Indices, convergence and noise share of each output, from the runs stored in `folder`."""
     runs = load_runs(folder)
     failed = runs[runs["status"] != "ok"]
-    per_run = final_year_values(load_timeseries(folder, columns=list(study.outputs)), study.outputs)
+    per_run = final_values(load_timeseries(folder, columns=list(study.outputs)), study.outputs,
+                           KEY_COLUMNS)
+    if study.baseline is not None:
+        per_run = paired_outcome(per_run, study.scenario.name, study.baseline.name, study.outputs)
     means = per_run.groupby("design_point")[list(study.outputs)].mean()
     missing = sorted(set(range(len(study.design))) - set(means.index))
     if missing:
@@ -287,6 +330,18 @@ def analyse(study: SensitivityStudy, folder: Path) -> dict[str, Any]:
     return {"indices": pd.concat(tables, ignore_index=True)[["output", "parameter", "index", "value",
                                                             "low", "high"]],
             "outputs": results, "per_run": per_run, "design_means": means, "failed": failed}
+
+
+def paired_outcome(per_run: pd.DataFrame, scenario: str, baseline: str,
+                   outputs: Sequence[str]) -> pd.DataFrame:
+    """Per (design_point, replicate): the scenario's outputs minus the baseline's (same seed).
+
+    A pair whose other run failed has no difference (it is left out, as a failed run is).
+    """
+    keys = ["design_point", "replicate"]
+    policy = per_run[per_run["scenario"] == scenario].set_index(keys)[list(outputs)]
+    base = per_run[per_run["scenario"] == baseline].set_index(keys)[list(outputs)]
+    return (policy - base).dropna().reset_index()
 
 
 def sensitivity_figure(indices: pd.DataFrame, output: str, method: str, note: str):
@@ -311,7 +366,7 @@ def sensitivity_figure(indices: pd.DataFrame, output: str, method: str, note: st
         ax.axvline(0, color="black", lw=1)
         unit = "" if method == "sobol" else f" ({metric_label(output)})"
         ax.set_xlabel(("Share of output variance" if method == "sobol" else "Effect") + unit)
-        ax.set_title(f"Sensitivity of {metric_label(output)}, final-year mean\n"
+        ax.set_title(f"Sensitivity of {metric_label(output)}, final value\n"
                      f"{'Sobol’ indices' if method == 'sobol' else 'Morris screening'}; "
                      "error bars: 95% bootstrap CI", loc="left")
         ax.legend(loc="lower right", frameon=False)
@@ -337,9 +392,10 @@ def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
     if out.exists() and not out.is_dir():
         raise InputError("command line", "--out", f"{out} exists and is not a folder")
     folder = out / "runs"
-    total = len(study.design) * study.replicates
+    total = len(study.design) * study.replicates * len(study.scenarios)
     print(f"{study.name}: {study.factors['method']} design, {len(study.design)} points × "
-          f"{study.replicates} replicates = {total} runs of {study.scenario.name} "
+          f"{study.replicates} replicates × {len(study.scenarios)} scenario(s) = {total} runs; "
+          f"output: {study.outcome_text} "
           f"({study.engine}, {workers} worker{'s' if workers > 1 else ''})")
     with ProgressBar(total, label=study.name) as bar:
         counts = run_design(study, folder, workers, progress=lambda done, _: bar.update(done))
@@ -355,7 +411,8 @@ def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
     failed = result["failed"]
     for output, info in result["outputs"].items():
         conv = info["convergence"]
-        note = (f"{total} runs: {len(study.design)} design points × {study.replicates} replicates "
+        note = (f"Output: {study.outcome_text}. {total} runs: {len(study.design)} design points × "
+                f"{study.replicates} replicates "
                 f"(common random numbers), averaged; {len(failed)} failed. Replicate-noise share of the "
                 f"variance: {info['noise_share']:.3f}. Convergence: largest change of "
                 f"{'/'.join(conv['indices'])} between N={conv['half_samples']} and "
@@ -387,7 +444,8 @@ def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
               f"{conv['max_abs_change']:.3g}")
         part = result["indices"][result["indices"]["output"] == output]
         for _, row in part.iterrows():
-            print(f"  {row['parameter']:<32}{row['index']:>8} {row['value']:10.4g} "
-                  f"[{row['low']:.4g}, {row['high']:.4g}]")
+            interval = (f"[{row['low']:.4g}, {row['high']:.4g}]" if np.isfinite(row["low"])
+                        else "(no CI: SALib gives none for σ)" if row["index"] == "sigma" else "(no CI)")
+            print(f"  {row['parameter']:<32}{row['index']:>8} {row['value']:10.4g} {interval}")
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -1,10 +1,11 @@
-"""One look for every figure: a fixed colour and label per policy, units on axes, slide-size fonts."""
+"""One look for every figure: a fixed colour per policy, labels from the scenarios, units on axes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sim.params import HOUSING_TYPES
+from sim.scenario import default_label
 
 POLICY_COLOURS = {
     "status_quo": "#6b6b6b",
@@ -12,13 +13,6 @@ POLICY_COLOURS = {
     "strong_leads_weak": "#ff7f0e",
     "self_governance": "#2ca02c",
     "integrated": "#d62728",
-}
-POLICY_LABELS = {
-    "status_quo": "Status quo",
-    "n_in_1": "N-in-1 merger",
-    "strong_leads_weak": "Strong leads weak",
-    "self_governance": "Specialised service + self-governance",
-    "integrated": "Integrated (Ouyang Road)",
 }
 POLICY_DASHES = {
     "status_quo": "-",
@@ -89,9 +83,21 @@ def group_label(value: str) -> str:
     return str(value)
 
 
-def label(policy: str) -> str:
-    """The policy's readable name."""
-    return POLICY_LABELS.get(policy, policy)
+DISTRICT_TITLES = {"ouyang_road": "Ouyang Road", "shanghai": "Shanghai (whole city)"}
+"""Readable names of the built-in districts; any other district is called by its own name."""
+
+
+def district_title(name: str) -> str:
+    """A district's readable name (a CSV district's name is its file's stem)."""
+    return DISTRICT_TITLES.get(name, name)
+
+
+def label(policy: str, labels: Mapping[str, str] | None = None) -> str:
+    """The policy's readable name: its label in `labels`, else one made from its name.
+
+    Labels come from the scenario files' ``label:``, recorded in a results folder's manifest.
+    """
+    return (labels or {}).get(policy) or default_label(policy)
 
 
 def palette(policies: Iterable[str]) -> dict[str, str]:

@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="estate-sim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run one scenario and write timeseries, areas and run.json")
+    run = sub.add_parser("run", help="run one scenario and write its tables (timeseries, areas, "
+                         "estates, events, firms) and run.json")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--engine", default="mesa", help="mesa (agents) or vector (arrays)")
     run.add_argument("--seed", type=_nonnegative_int, help="override the scenario's seed")
@@ -110,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", help="compare a sweep's policies: figures and tables with 95%% CIs")
     compare.add_argument("results", type=Path, help="a sweep's results folder")
-    compare.add_argument("--baseline", default="status_quo", help="scenario the others are paired with")
+    compare.add_argument("--baseline", help="scenario the others are paired with (default: status_quo if "
+                         "the sweep has it, else its first scenario)")
     compare.add_argument("--metrics", nargs="+", metavar="METRIC",
                          help="timeseries columns to compare (space- or comma-separated)")
     compare.add_argument("--band", choices=("ci", "envelope"), default="ci",
@@ -124,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="one self-contained HTML report of a sweep's comparison")
     report.add_argument("results", type=Path, help="a sweep's results folder")
-    report.add_argument("--baseline", default="status_quo", help="scenario the others are paired with")
+    report.add_argument("--baseline", help="scenario the others are paired with (default: status_quo if "
+                         "the sweep has it, else its first scenario)")
     report.add_argument("--metrics", nargs="+", metavar="METRIC", help="timeseries columns to compare")
     report.add_argument("--out", type=Path, help="output folder (default RESULTS/report)")
     calibrate = sub.add_parser("calibrate", help="ABC calibration against the Ouyang Road record")
@@ -142,11 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _summary(timeseries) -> str:
-    last = timeseries[timeseries["month"] == timeseries["month"].max()].iloc[0]
+    from sim.outputs import FINAL_MONTHS, final_values
+
+    final = final_values(timeseries, list(SUMMARY_COLUMNS)).iloc[0]
     first = timeseries.iloc[0]
-    lines = [f"{'measure':<16}{'month 1':>12}{'final':>12}"]
+    lines = [f"{'measure':<16}{'month 1':>12}{'final':>12}   (final: mean of the last "
+             f"{FINAL_MONTHS} months)"]
     for column, label in SUMMARY_COLUMNS.items():
-        lines.append(f"{label:<16}{first[column]:>12.3g}{last[column]:>12.3g}")
+        lines.append(f"{label:<16}{first[column]:>12.3g}{final[column]:>12.3g}")
     return "\n".join(lines)
 
 
@@ -169,7 +175,7 @@ def cmd_run(args) -> int:
         raise InputError("command line", f"--{exc.key}", exc.message) from None
     with ProgressBar(12 * scenario.years, label=scenario.name, enabled=not args.quiet) as bar:
         result = run_scenario(scenario, args.engine, progress=bar.update)
-    written = write_run(args.out, result.timeseries, result.areas, result.meta, args.format)
+    written = write_run(args.out, result.tables(), result.meta, args.format)
     if not args.quiet:
         print(f"{scenario.name}: {scenario.years} years, seed {scenario.seed}, engine {args.engine}, "
               f"{result.meta['households']:,} households, {result.meta['wall_time_s']:.1f} s")

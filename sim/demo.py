@@ -3,7 +3,8 @@
 It runs (or resumes) scenarios/sweeps/policy_comparison.yaml: the five policies, 30 replicates
 each, replicate r with the same seed under every policy (common random numbers), then draws the
 headline figure (service quality, fee collection and satisfaction over the years, a band over
-replicates), prints the final-year table and writes the full comparison report.
+replicates), prints the table of final values (mean of the last 12 months) and writes the full
+comparison report.
 """
 
 from __future__ import annotations
@@ -37,13 +38,15 @@ def run_demo(out: Path, *, workers: int = 2, quiet: bool = False) -> int:
     print(summary.text())
     columns = sorted(set(DEMO_METRICS) | set(TABLE_METRICS))
     timeseries = load_timeseries(results, columns=columns)
-    figure = policy_comparison_figure(timeseries, out / "policy_comparison", order=POLICIES)
+    labels = {scenario.name: scenario.label for scenario in sweep.scenarios}
+    figure = policy_comparison_figure(timeseries, out / "policy_comparison", order=POLICIES,
+                                      district=sweep.scenarios[0].load_district().name, labels=labels)
     report_dir = out / "report"
     report_dir.mkdir(parents=True, exist_ok=True)
     with open(report_dir / "report.log", "w") as log, contextlib.redirect_stdout(log):
         run_report(results, report_dir)
     print()
-    print(final_year_table(timeseries, order=POLICIES))
+    print(final_year_table(timeseries, order=POLICIES, labels=labels))
     print()
     print("wrote " + ", ".join(str(p) for p in figure))
     print(f"      {report_dir / 'report.html'} (comparison figures, paired differences, provenance)")

@@ -39,7 +39,7 @@ class HousingProfile:
     m2_per_household: float
 
 
-# Sizes are assumptions (DOMAIN.md gives no per-type size distribution for Hongkou); areas per
+# Sizes are assumptions (docs/SOURCES.md gives no per-type size distribution for Hongkou); areas per
 # household follow the flat sizes typical of each type.
 HOUSING_PROFILES: dict[str, HousingProfile] = {
     "after_sale_public": HousingProfile(150, 0.6, 30, 900, 60.0),

@@ -16,7 +16,7 @@ from sim.districts import District
 from sim.params import Params
 
 SMALL_ESTATE_HOUSEHOLDS = 200
-"""A 'small estate' (小小区) has fewer households than this (seeds/FACTS.md)."""
+"""A 'small estate' (小小区) has fewer households than this (docs/SOURCES.md, Article)."""
 
 
 @dataclass

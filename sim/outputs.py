@@ -1,10 +1,14 @@
-"""The outputs' contract (MODEL.md): column names, the monthly record, and the file writers."""
+"""The outputs' contract (docs/ODD.md, section 8): columns, the monthly record, the file writers.
+
+It also holds the one definition of a run's *final* value (``FINAL_MONTHS``, ``final_values``).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -113,6 +117,19 @@ AREA_COLUMNS: tuple[str, ...] = (
     "area_id", "estates", "households", "floor_area_m2", "housing_type", "mode", "firm_id",
     "service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2", "fee_yuan_per_m2")
 FORMATS = ("parquet", "csv")
+OUTPUT_TABLES: tuple[str, ...] = ("timeseries", "areas", "estates", "events", "firms")
+"""The tables a run writes (each as NAME.parquet or NAME.csv), in this order."""
+FINAL_MONTHS = 12
+"""A run's *final* value of a measure is its mean over the run's last FINAL_MONTHS months (the
+final year), everywhere: `run`'s summary, `compare`, `report`, `sensitivity`, `load_final`."""
+
+
+def final_values(timeseries: pd.DataFrame, columns: Sequence[str],
+                 keys: Sequence[str] = ("run_id",)) -> pd.DataFrame:
+    """One row per run (`keys`): the mean of each column over the run's last FINAL_MONTHS months."""
+    last = timeseries.groupby(list(keys), sort=False)["month"].transform("max")
+    final = timeseries[timeseries["month"] > last - FINAL_MONTHS]
+    return final.groupby(list(keys), sort=False)[list(columns)].mean().reset_index()
 
 
 def timeseries_frame(run_id: str, records: list[MonthRecord]) -> pd.DataFrame:
@@ -146,11 +163,15 @@ def write_table(frame: pd.DataFrame, path_without_suffix: Path, fmt: str) -> Pat
     return path
 
 
-def write_run(out_dir: Path, timeseries: pd.DataFrame, areas: pd.DataFrame, meta: dict[str, Any],
+def write_run(out_dir: Path, tables: Mapping[str, pd.DataFrame], meta: dict[str, Any],
               fmt: str = "parquet") -> list[Path]:
-    """Write a run's `timeseries`, `areas` and `run.json` into out_dir."""
-    written = [write_table(timeseries, out_dir / "timeseries", fmt),
-               write_table(areas, out_dir / "areas", fmt)]
+    """Write a run's tables (each as NAME.parquet or NAME.csv) and `run.json` into out_dir.
+
+    Whatever tables and columns the run has are written, in OUTPUT_TABLES' order first.
+    """
+    order = [name for name in OUTPUT_TABLES if name in tables] + [
+        name for name in tables if name not in OUTPUT_TABLES]
+    written = [write_table(tables[name], out_dir / name, fmt) for name in order]
     run_json = out_dir / "run.json"
     atomic_write(run_json, lambda p: p.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str)))
     return written + [run_json]

@@ -2,8 +2,8 @@
 
 This module is the single place where parameters are defined. docs/ODD.md is checked against it
 (tests/test_docs.py), scenario files override entries by name (`params:` or a policy block), and
-sweeps and sensitivity analyses vary them by name. Sources refer to the rows of DOMAIN.md
-(shared/DOMAIN.md in the design documents); "assumption" marks a plausible value with no source.
+sweeps and sensitivity analyses vary them by name. Sources refer to the sections and
+rows of docs/SOURCES.md; "assumption" marks a plausible value with no source.
 """
 
 from __future__ import annotations
@@ -73,10 +73,10 @@ _HOUSING_DEFAULTS = {
 }
 
 _FEE_SOURCE = {
-    "after_sale_public": "DOMAIN.md Fees: after-sale guided fee 0.4-1.0 (A)",
-    "commodity": "DOMAIN.md Fees: commodity 1.5-4.0 (M); national average 2.25 (M)",
-    "garden_house": "DOMAIN.md Fees: upper end of commodity range (M)",
-    "high_rise": "DOMAIN.md Fees: commodity range, 2005 top grade 2.3 (L)",
+    "after_sale_public": "SOURCES.md Fees: after-sale guided fee 0.4-1.0 (A)",
+    "commodity": "SOURCES.md Fees: commodity 1.5-4.0 (M); national average 2.25 (M)",
+    "garden_house": "SOURCES.md Fees: upper end of commodity range (M)",
+    "high_rise": "SOURCES.md Fees: commodity range, 2005 top grade 2.3 (L)",
 }
 
 
@@ -86,10 +86,10 @@ def _housing_parameters() -> list[Parameter]:
         label = HOUSING_TYPES[htype]
         out += [
             _p(f"fee_{htype}", fee, "yuan/m2/month",
-               _FEE_SOURCE.get(htype, "assumption, between after-sale and commodity fees (DOMAIN.md Fees)"),
+               _FEE_SOURCE.get(htype, "assumption, between after-sale and commodity fees (SOURCES.md Fees)"),
                f"Default fee standard of {label}", 0.0, 20.0, "housing"),
             _p(f"fund_per_m2_{htype}", fund, "yuan/m2",
-               "DOMAIN.md Maintenance fund: first deposit 2-3% of construction cost (M); "
+               "SOURCES.md Maintenance fund: first deposit 2-3% of construction cost (M); "
                "after-sale from sale proceeds (A)",
                f"Default maintenance-fund balance per m2 of {label}", 0.0, 1000.0, "housing"),
             _p(f"condition_{htype}", cond, "0-1", "assumption",
@@ -97,7 +97,7 @@ def _housing_parameters() -> list[Parameter]:
             _p(f"owner_share_{htype}", owners, "share", "assumption",
                f"Share of households that are owners (the rest rent) in {label}", 0.0, 1.0, "housing"),
             _p(f"payment_habit_{htype}", habit, "probability",
-               "DOMAIN.md Fees: old after-sale 60-85% vs new commodity 90-98% (A)",
+               "SOURCES.md Fees: old after-sale 60-85% vs new commodity 90-98% (A)",
                f"Mean initial payment habit of households in {label}", 0.0, 1.0, "housing"),
         ]
     return out
@@ -107,17 +107,17 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
     [
         # --- service cost and quality ------------------------------------------------------
         _p("worker_cost_yuan", 5200.0, "yuan/month",
-           "DOMAIN.md Costs: all-in front-line worker 5,000-6,500 (A/M)",
+           "SOURCES.md Costs: all-in front-line worker 5,000-6,500 (A/M)",
            "All-in monthly cost of one front-line worker", 1000.0, 20000.0, "service"),
-        _p("guard_staff_per_gate", 4.2, "staff", "DOMAIN.md Costs: one 24-hour gate 4-4.2 staff (L)",
+        _p("guard_staff_per_gate", 4.2, "staff", "SOURCES.md Costs: one 24-hour gate 4-4.2 staff (L)",
            "Guards needed to staff one gate round the clock", 0.0, 10.0, "service"),
-        _p("cleaner_area_m2", 8500.0, "m2/staff", "DOMAIN.md Costs: 1 cleaner per 7,000-10,000 m2 (L)",
+        _p("cleaner_area_m2", 8500.0, "m2/staff", "SOURCES.md Costs: 1 cleaner per 7,000-10,000 m2 (L)",
            "Floor area one cleaner looks after", 1000.0, 50000.0, "service"),
         _p("households_per_service_staff", 300.0, "households/staff",
-           "DOMAIN.md Costs: customer service 1 per ~300 households (L)",
+           "SOURCES.md Costs: customer service 1 per ~300 households (L)",
            "Households one customer-service worker serves", 50.0, 2000.0, "service"),
         _p("site_staff", 1.0, "staff/site",
-           "DOMAIN.md Costs: repair staff plus a manager, shared for small sites (L, scaled down: A)",
+           "SOURCES.md Costs: repair staff plus a manager, shared for small sites (L, scaled down: A)",
            "Repair and management staff a stand-alone site needs", 0.0, 10.0, "service"),
         _p("firm_overhead_yuan", 12000.0, "yuan/month", "assumption",
            "Head-office overhead of a firm, spread over its sites", 0.0, 200000.0, "service"),
@@ -132,10 +132,10 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            0.0, 1.0, "service"),
         _p("self_managed_volunteer_weight", 0.5, "share", "assumption",
            "Share of patrols and cleaning volunteers take on in a self-managed area", 0.0, 1.0, "service"),
-        _p("loss_effort_cut", 0.7, "multiplier", "DOMAIN.md Fees: low fee -> poor service spiral (M)",
+        _p("loss_effort_cut", 0.7, "multiplier", "SOURCES.md Fees: low fee -> poor service spiral (M)",
            "Effort multiplier of a firm whose reserves are negative", 0.0, 1.0, "service"),
         _p("subsidy_after_sale_yuan_per_m2", 0.3, "yuan/m2/month",
-           "DOMAIN.md Fees: after-sale fees sometimes topped up by district subsidy (A)",
+           "SOURCES.md Fees: after-sale fees sometimes topped up by district subsidy (A)",
            "District subsidy paid to the firm of an after-sale public housing area", 0.0, 5.0, "service"),
         _p("merge_gate_reduction", 0.4, "share", "assumption (article: merged estates share a lane entrance)",
            "Share of gates closed or shared when areas merge", 0.0, 0.9, "service"),
@@ -146,7 +146,7 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            0.0, 1.0, "service"),
         _p("min_effort", 0.05, "share", "assumption (contracts set a minimum service level)",
            "Least effort a contracted firm keeps up, even at a loss", 0.0, 1.0, "service"),
-        _p("target_margin", 0.07, "share", "DOMAIN.md Costs: net margin 5-7% (M)",
+        _p("target_margin", 0.07, "share", "SOURCES.md Costs: net margin 5-7% (M)",
            "Share of an area's money a firm keeps as margin rather than spending on service",
            0.0, 0.5, "service"),
         _p("scale_savings_firm_share", 0.5, "share",
@@ -187,7 +187,7 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "Cost of raising condition by 1.0 over one m2 of floor area", 0.0, 2000.0, "events"),
         _p("repair_target", 0.75, "0-1", "assumption", "Condition a repair restores", 0.0, 1.0, "events"),
         _p("fund_topup_share", 0.3, "share",
-           "DOMAIN.md Maintenance fund: top-up below 30% of first deposit (M)",
+           "SOURCES.md Maintenance fund: top-up below 30% of first deposit (M)",
            "Fund level (share of the first deposit) below which an active committee has owners "
            "top it up to the first deposit", 0.0, 1.0, "events"),
         # --- satisfaction -------------------------------------------------------------------
@@ -213,32 +213,32 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
         # --- fees ---------------------------------------------------------------------------
         _p("pay_intercept", -0.4, "log-odds", "assumption", "Log-odds of paying at neutral inputs",
            -10.0, 10.0, "fees"),
-        _p("pay_satisfaction_weight", 3.0, "log-odds/unit", "DOMAIN.md Fees: spiral (M)",
+        _p("pay_satisfaction_weight", 3.0, "log-odds/unit", "SOURCES.md Fees: spiral (M)",
            "Effect of satisfaction on the log-odds of paying", 0.0, 20.0, "fees"),
-        _p("pay_habit_weight", 3.5, "log-odds/unit", "DOMAIN.md Fees: past payment predicts payment (M)",
+        _p("pay_habit_weight", 3.5, "log-odds/unit", "SOURCES.md Fees: past payment predicts payment (M)",
            "Effect of a household's payment habit", 0.0, 20.0, "fees"),
         _p("pay_neighbour_weight", 2.0, "log-odds/unit",
-           "DOMAIN.md Behaviour: conditional cooperation (Fischbacher et al. 2001)",
+           "SOURCES.md Behaviour: conditional cooperation (Fischbacher et al. 2001)",
            "Effect of neighbours' collection rate on conditional cooperators", 0.0, 20.0, "fees"),
-        _p("conditional_slope", 0.8, "-", "DOMAIN.md Behaviour: slope < 1 (Fischbacher & Gächter 2010)",
+        _p("conditional_slope", 0.8, "-", "SOURCES.md Behaviour: slope < 1 (Fischbacher & Gächter 2010)",
            "How fully conditional cooperators match others", 0.0, 2.0, "fees"),
         _p("pay_enforcement_weight", 1.5, "log-odds/unit",
-           "DOMAIN.md Behaviour: enforcement sustains cooperation (Fehr & Gächter 2000)",
+           "SOURCES.md Behaviour: enforcement sustains cooperation (Fehr & Gächter 2000)",
            "Effect of committee enforcement (dunning, Civil Code Art. 944)", 0.0, 20.0, "fees"),
         _p("free_rider_enforcement_response", 3.0, "multiplier",
-           "DOMAIN.md Behaviour: sanctions sustain cooperation (Fehr & Gächter 2000); value assumed",
+           "SOURCES.md Behaviour: sanctions sustain cooperation (Fehr & Gächter 2000); value assumed",
            "How much more strongly free riders respond to enforcement than others", 0.0, 20.0, "fees"),
         _p("pay_burden_weight", 0.5, "log-odds/(yuan/m2)", "assumption",
            "Effect of the fee standard above the reference fee", 0.0, 10.0, "fees"),
         _p("reference_fee_yuan_per_m2", 2.25, "yuan/m2/month",
-           "DOMAIN.md Fees: national average basic fee (M)", "Reference fee level", 0.1, 20.0, "fees"),
-        _p("habit_adjust_rate", 0.08, "1/month", "DOMAIN.md Fees: habit (M); rate assumed",
+           "SOURCES.md Fees: national average basic fee (M)", "Reference fee level", 0.1, 20.0, "fees"),
+        _p("habit_adjust_rate", 0.08, "1/month", "SOURCES.md Fees: habit (M); rate assumed",
            "Share of the gap between habit and this month's payment closed", 0.0, 1.0, "fees"),
         _p("habit_sd", 0.12, "probability", "assumption", "Spread of initial payment habits",
            0.0, 0.5, "fees"),
-        _p("share_conditional", 0.5, "share", "DOMAIN.md Behaviour: ~50% conditional cooperators",
+        _p("share_conditional", 0.5, "share", "SOURCES.md Behaviour: ~50% conditional cooperators",
            "Share of conditional cooperators among households", 0.0, 1.0, "fees"),
-        _p("share_free_rider", 0.3, "share", "DOMAIN.md Behaviour: ~1/3 free riders",
+        _p("share_free_rider", 0.3, "share", "SOURCES.md Behaviour: ~1/3 free riders",
            "Share of free riders (the rest pay unconditionally)", 0.0, 1.0, "fees"),
         _p("free_rider_shift", -1.5, "log-odds", "assumption", "Log-odds shift of free riders",
            -10.0, 10.0, "fees"),
@@ -283,7 +283,7 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
         _p("committee_lapse_threshold", 0.2, "0-1", "assumption",
            "Capacity below which an active committee lapses", 0.0, 1.0, "committee"),
         _p("committee_coverage_2005", 0.68, "share",
-           "DOMAIN.md Scale: committee coverage in Shanghai 2005 (M)",
+           "SOURCES.md Scale: committee coverage in Shanghai 2005 (M)",
            "Chance an area of 300+ households starts with an active committee", 0.0, 1.0, "committee"),
         _p("committee_full_households", 300.0, "households", "assumption",
            "Area size from which the 2005 committee coverage applies in full (smaller: in proportion)",
@@ -297,13 +297,13 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
         _p("retender_months", 6, "months", "assumption",
            "Bad months after which an active committee calls a re-tender", 1, 120, "committee"),
         # --- owners' votes (Civil Code Art. 278) --------------------------------------------
-        _p("quorum_area_share", 2 / 3, "share", "DOMAIN.md Owners' decisions: Civil Code Art. 278 (H)",
+        _p("quorum_area_share", 2 / 3, "share", "SOURCES.md Owners' decisions: Civil Code Art. 278 (H)",
            "Participating floor area needed for a quorum", 0.0, 1.0, "votes"),
-        _p("quorum_owner_share", 2 / 3, "share", "DOMAIN.md Owners' decisions: Civil Code Art. 278 (H)",
+        _p("quorum_owner_share", 2 / 3, "share", "SOURCES.md Owners' decisions: Civil Code Art. 278 (H)",
            "Participating owners needed for a quorum", 0.0, 1.0, "votes"),
-        _p("approval_area_share", 0.5, "share", "DOMAIN.md Owners' decisions: Civil Code Art. 278 (H)",
+        _p("approval_area_share", 0.5, "share", "SOURCES.md Owners' decisions: Civil Code Art. 278 (H)",
            "Share of participating area that must approve (strictly more than)", 0.0, 1.0, "votes"),
-        _p("approval_owner_share", 0.5, "share", "DOMAIN.md Owners' decisions: Civil Code Art. 278 (H)",
+        _p("approval_owner_share", 0.5, "share", "SOURCES.md Owners' decisions: Civil Code Art. 278 (H)",
            "Share of participating owners that must approve (strictly more than)", 0.0, 1.0, "votes"),
         _p("vote_participation", 0.62, "probability", "assumption",
            "Chance an owner takes part in a vote without a briefing campaign", 0.0, 1.0, "votes"),
@@ -344,7 +344,7 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "assumption (firms leaving loss-making old estates, 物业撤场, is widely reported)",
            "Months a contract must have lost money before a firm in loss withdraws from it",
            1, 240, "firms"),
-        _p("firm_exit_idle_months", 12, "months", "MODEL.md: no contract for a year",
+        _p("firm_exit_idle_months", 12, "months", "SOURCES.md Design decisions: no contract for a year",
            "Months without any contract after which a firm exits", 1, 240, "firms"),
         _p("weak_firm_capability_low", 0.3, "0-1", "assumption", "Lowest capability of a weak local firm",
            0.0, 1.0, "firms"),
@@ -358,7 +358,7 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "Mean number of small estates one weak local firm runs at the start", 1.0, 20.0, "firms"),
         _p("strong_firms_per_10k_households", 2.0, "firms", "assumption",
            "Strong firms present per 10,000 households", 0.1, 20.0, "firms"),
-        _p("unmanaged_share_small", 0.08, "share", "DOMAIN.md Scale: 96.6% of estates have a firm (M)",
+        _p("unmanaged_share_small", 0.08, "share", "SOURCES.md Scale: 96.6% of estates have a firm (M)",
            "Share of small estates with no firm at the start", 0.0, 1.0, "firms"),
         _p("firm_site_capacity", 20, "sites", "assumption", "Most sites a strong firm can run",
            1, 1000, "firms"),
@@ -397,9 +397,10 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
         _p("vote_retry_months", 12, "months", "assumption",
            "Months an area waits after a failed reform vote before a new proposal", 0, 240, "reform"),
         # --- policy: merge (N-in-1) ---------------------------------------------------------
-        _p("merge_max_households", 200, "households", "seeds/FACTS.md: small estates under ~200 households",
+        _p("merge_max_households", 200, "households",
+           "SOURCES.md Article: small estates under ~200 households",
            "Largest area that may join a merger", 1, 100000, "merge"),
-        _p("merge_max_group", 3, "estates", "seeds/FACTS.md: New Hongyi, 3 in 1",
+        _p("merge_max_group", 3, "estates", "SOURCES.md Article: New Hongyi, 3 in 1",
            "Most estates in one merged area", 2, 20, "merge"),
         _p("merge_max_distance_m", 220.0, "m", "assumption", "Farthest two merging areas may be apart",
            0.0, 100000.0, "merge"),
@@ -408,7 +409,7 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
         _p("merge_quality_tolerance", 0.3, "0-1", "assumption",
            "Largest service-quality difference between merging areas", 0.0, 1.0, "merge"),
         # --- policy: entrust (strong leads weak) --------------------------------------------
-        _p("entrust_max_households", 200, "households", "seeds/FACTS.md: small estates",
+        _p("entrust_max_households", 200, "households", "SOURCES.md Article: small estates",
            "Largest area that may be entrusted", 1, 100000, "entrust"),
         _p("entrust_min_capability", 0.65, "0-1", "assumption",
            "Capability a firm needs to lead weak estates", 0.0, 1.0, "entrust"),

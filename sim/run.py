@@ -1,18 +1,24 @@
-"""Running a scenario on an engine: the one entry point the CLI, sweeps and the app share."""
+"""Running a scenario on an engine: the one entry point the CLI, sweeps and the app share.
+
+This module is also the Python API's ``sim.run(...)`` (sim/api.py): importing ``sim.run`` makes
+the package's ``run`` attribute this module, so the module itself is callable (``_CallableModule``).
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 import time
+import types
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from sim import __version__
 from sim.errors import InputError
-from sim.outputs import timeseries_frame
+from sim.outputs import OUTPUT_TABLES, timeseries_frame
 from sim.scenario import Scenario
 
 ENGINES = ("mesa", "vector")
@@ -20,12 +26,23 @@ ENGINES = ("mesa", "vector")
 
 @dataclass
 class RunResult:
-    """A finished run: its time series, its final areas, and what made it (run.json)."""
+    """A finished run: its tables (docs/ODD.md, section 8) and what made it (``meta``, run.json).
+
+    ``timeseries``: one row per month; ``areas``: the management areas at the end; ``estates``:
+    one row per estate at the end; ``events``: what happened, one row per event; ``firms``: every
+    property firm that took part.
+    """
 
     timeseries: pd.DataFrame
     areas: pd.DataFrame
     meta: dict[str, Any]
-    events: list[tuple[int, str]]
+    estates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    firms: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by its name in OUTPUT_TABLES, in that order."""
+        return {name: getattr(self, name) for name in OUTPUT_TABLES}
 
 
 MEMORY_BYTES: dict[str, tuple[float, float, float]] = {
@@ -109,4 +126,18 @@ def run_scenario(scenario: Scenario, engine: str = "mesa",
         "households": model.n_households,
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
-    return RunResult(timeseries_frame(run_id, model.records), model.areas_table(), meta, model.events)
+    return RunResult(timeseries_frame(run_id, model.records), model.areas_table(), meta,
+                     estates=model.estates_table(), events=model.events_table(),
+                     firms=model.firms_table())
+
+
+class _CallableModule(types.ModuleType):
+    """``sim.run(...)``, the API's run, even after ``import sim.run`` made sim.run this module."""
+
+    def __call__(self, *args, **kwargs) -> RunResult:
+        from sim.api import run
+
+        return run(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,9 +1,9 @@
 """Scenario files (YAML): reading, strict validation and resolution into a runnable Scenario.
 
-The format is MODEL.md's contract. Unknown keys, wrong types and out-of-range values raise
-InputError naming the file and the dotted key. Policy-block parameters are entries of the
-parameter table (``policy.merge.max_group`` is ``merge_max_group``), so their types and ranges
-come from that one table.
+The format is in README.md ("Writing a scenario") and docs/SWEEPS.md. Unknown keys, wrong types
+and out-of-range values raise InputError naming the file and the dotted key. Policy-block
+parameters are entries of the parameter table (``policy.merge.max_group`` is
+``merge_max_group``), so their types and ranges come from that one table.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,7 @@ class ScenarioSpec(_Strict):
     """A scenario file as written (its `policy` block follows the registry: _scenario_model)."""
 
     name: str = Field(min_length=1)
+    label: str | None = Field(None, min_length=1, max_length=80)
     description: str = ""
     district: DistrictSpec
     years: int = Field(10, ge=1, le=MAX_YEARS)
@@ -120,6 +121,12 @@ class Scenario:
     policy_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each policy's further keys that are not parameters (e.g. block_integration.blocks)."""
     _district_cache: list = field(default_factory=list, repr=False, compare=False)
+    label: str = ""
+    """How figures and tables name the scenario (the file's ``label:``, else from its name)."""
+
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", default_label(self.name))
 
     def check_policy_options(self) -> None:
         """Options that name parts of the district (blocks) must exist in it."""
@@ -138,21 +145,43 @@ class Scenario:
         return str(self.path) if self.path else f"<scenario {self.name}>"
 
     def with_overrides(self, *, years: int | None = None, seed: int | None = None,
-                       params: dict[str, Any] | None = None) -> Scenario:
-        """A copy with the years, seed or some parameters changed (CLI flags, sweeps)."""
+                       params: dict[str, Any] | None = None,
+                       policies: dict[str, Any] | None = None) -> Scenario:
+        """A copy with the years, seed, some parameters or policies changed (CLI flags, sweeps, API).
+
+        ``policies`` maps a policy block to true/false (switch it on or off) or to a mapping as in
+        a scenario file's ``policy:`` block, e.g. ``{"merge": {"enabled": True, "max_group": 4}}``.
+        """
         if years is not None and not 1 <= years <= MAX_YEARS:
             raise InputError(self.source, "years", f"{years} is outside [1, {MAX_YEARS}]")
         if seed is not None and not 0 <= seed < SEED_LIMIT:
             raise InputError(self.source, "seed", f"{seed} is outside [0, 2**63)")
+        params = dict(params or {})
+        switched = dict(self.policies)
+        options = {name: dict(values) for name, values in self.policy_options.items()}
+        for block, value in (policies or {}).items():
+            switched[block], block_params, block_options = _policy_override(
+                block, value, self.policies.get(block), self.source)
+            options.setdefault(block, {}).update(block_options)
+            for name, parameter_value in block_params.items():
+                if name in params:
+                    raise InputError(self.source, f"policy.{block}", f"also sets {name}, given in "
+                                     "params too; set it in one place")
+                params[name] = parameter_value
         merged = self.params.overridden()
-        for name, value in (params or {}).items():
+        for name, value in params.items():
             merged[name] = coerce_parameter(name, value, source=self.source)
         # housing-type defaults fill the district's missing columns: changing one rebuilds it
-        rebuild = any(PARAMETER_INDEX[name].group == "housing" for name in (params or {}))
-        return Scenario(self.name, self.description, self.district, self.policies,
-                        self.years if years is None else years,
-                        self.seed if seed is None else seed, Params(merged, source=self.source),
-                        self.path, self.policy_options, [] if rebuild else self._district_cache)
+        rebuild = any(PARAMETER_INDEX[name].group == "housing" for name in params)
+        return replace(self, policies=switched, policy_options={k: v for k, v in options.items() if v},
+                       years=self.years if years is None else years,
+                       seed=self.seed if seed is None else seed,
+                       params=Params(merged, source=self.source),
+                       _district_cache=[] if rebuild else self._district_cache)
+
+    def with_district(self, district: dict[str, Any]) -> Scenario:
+        """A copy on another district (a resolved ``district:`` mapping, see ``resolve_district``)."""
+        return replace(self, district=district, _district_cache=[])
 
     def load_district(self) -> District:
         """The district's estates (loaded once and kept)."""
@@ -164,6 +193,7 @@ class Scenario:
         """The scenario as resolved: every parameter's value, for run.json and the hash."""
         return {
             "name": self.name,
+            "label": self.label,
             "description": self.description,
             "district": self.district,
             "policies": self.policies,
@@ -174,8 +204,8 @@ class Scenario:
         }
 
     def hash(self) -> str:
-        """SHA-256 of the resolved scenario (seed excluded: runs of one scenario share it)."""
-        resolved = {k: v for k, v in self.to_dict().items() if k != "seed"}
+        """SHA-256 of the resolved scenario (seed and label excluded: they do not change a run)."""
+        resolved = {k: v for k, v in self.to_dict().items() if k not in ("seed", "label")}
         return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -286,12 +316,47 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
                 raise InputError(source, f"policy.{block}.{key}",
                                  f"also set as params.{name}; set it in one place")
             overrides[name] = coerce_parameter(name, value, source=source)
-    district = spec.district.model_dump(exclude_none=True)
+    return Scenario(spec.name, spec.description, resolve_district(spec.district, base_dir), policies,
+                    spec.years, spec.seed, Params(overrides, source=source),
+                    Path(source) if base_dir else None,
+                    {name: values for name, values in options.items() if values}, label=spec.label or "")
+
+
+def resolve_district(spec: DistrictSpec, base_dir: Path | None) -> dict[str, Any]:
+    """A validated ``district:`` block as a mapping, a CSV path made absolute from `base_dir`."""
+    district = spec.model_dump(exclude_none=True)
     if "csv" in district:
         district["csv"] = str(((base_dir or Path.cwd()) / district["csv"]).resolve())
-    return Scenario(spec.name, spec.description, district, policies, spec.years, spec.seed,
-                    Params(overrides, source=source), Path(source) if base_dir else None,
-                    {name: values for name, values in options.items() if values})
+    return district
+
+
+def default_label(name: str) -> str:
+    """A readable label from a scenario's name: 'my_district_integrated' -> 'My district integrated'."""
+    words = name.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def _policy_override(block: str, value: Any, enabled: bool | None,
+                     source: str) -> tuple[bool, dict[str, Any], dict[str, Any]]:
+    # One policy block of with_overrides: (enabled, the parameters it sets), checked like a file's;
+    # a mapping without `enabled` keeps the block as it was.
+    registered = REGISTRY.parameters()
+    if block not in registered:
+        raise InputError(source, f"policy.{block}",
+                         f"unknown policy (choose from {', '.join(registered)})")
+    if isinstance(value, bool):
+        return value, {}, {}
+    try:
+        spec = _policy_model(block).model_validate(value)
+    except ValidationError as exc:
+        key, message = first_validation_error(exc)
+        raise InputError(source, f"policy.{block}" + (f".{key}" if key else ""), message) from None
+    keep = isinstance(value, dict) and "enabled" not in value
+    block_params = {name: getattr(spec, key) for key, name in registered[block].items()
+                    if getattr(spec, key) is not None}
+    block_options = {key: getattr(spec, key) for key in REGISTRY.get(block).options
+                     if isinstance(value, dict) and key in value}
+    return (bool(enabled) if keep else spec.enabled), block_params, block_options
 
 
 def load_scenario(path: str | Path) -> Scenario:

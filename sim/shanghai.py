@@ -1,6 +1,6 @@
 """The `shanghai` preset: a city-sized synthetic district for the vectorized engine.
 
-Scale from DOMAIN.md ("Scale"): Shanghai has more than 12,000 residential estates with about
+Scale from docs/SOURCES.md ("Scale"): Shanghai has more than 12,000 residential estates with about
 620 million m2 of floor area (M), and about 9 million households at ~70 m2 each (A). Nothing
 city-wide is known about the housing mix or the size of estates, so the preset is the seeded
 generator (sim.districts.generate_district) with:
@@ -24,9 +24,9 @@ from sim.districts import District, generate_district
 from sim.params import Params
 
 SHANGHAI_ESTATES = 12_000
-"""Residential estates (DOMAIN.md Scale: > 12,000)."""
+"""Residential estates (SOURCES.md Scale: > 12,000)."""
 SHANGHAI_FLOOR_AREA_M2 = 620e6
-"""Residential floor area (DOMAIN.md Scale: ~620 million m2)."""
+"""Residential floor area (SOURCES.md Scale: ~620 million m2)."""
 SHANGHAI_SIZE_SCALE = 2.3
 """Estate sizes relative to HOUSING_PROFILES, calibrated to ~9 million households."""
 SHANGHAI_SEED = 2025

@@ -1,8 +1,8 @@
 """Validation against the Ouyang Road record: `estate-sim validate-model` writes docs/VALIDATION.md.
 
 With the current defaults it runs the shipped scenarios over a fixed set of seeds (replicate r has
-the same seed under every scenario) and checks each pattern of seeds/FACTS.md as an outcome:
-the numeric targets (median and 90% interval over seeds against the target's band), the
+the same seed under every scenario) and checks each pattern of docs/SOURCES.md (Article) as an
+outcome: the numeric targets (median and 90% interval over seeds against the target's band), the
 "multi-party win" and the difficulties the article names. Nothing here feeds back into the model.
 """
 

@@ -43,7 +43,7 @@ def make_results(folder: Path, *, effects: dict[str, float] = EFFECTS, replicate
                       "wall_time_s": 1.5}
             if (scenario, r) in failed:
                 record.update(status="failed", error="RuntimeError: synthetic failure")
-                store.add(record, None, None)
+                store.add(record)
                 continue
             level = 0.5 + effects[scenario] + shared[r]
             ts = pd.DataFrame({c: level + rng.normal(0.0, noise_sd, len(months)) for c in OUTCOMES})
@@ -61,6 +61,6 @@ def make_results(folder: Path, *, effects: dict[str, float] = EFFECTS, replicate
                    for c in ("service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2")}})
             assert list(areas.columns) == list(AREA_COLUMNS)
             areas = pd.concat([pd.DataFrame(keys, index=areas.index), areas], axis=1)
-            store.add(record, ts, areas)
+            store.add(record, {"timeseries": ts, "areas": areas})
     store.consolidate(order, [])
     return folder

@@ -14,7 +14,8 @@ import yaml
 from SALib.sample import sobol
 from SALib.test_functions import Ishigami
 
-from analysis.sensitivity import load_study, noise_share, sensitivity_indices
+from analysis.results import load_final
+from analysis.sensitivity import analyse, load_study, noise_share, sensitivity_indices
 from sim.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,3 +104,44 @@ def test_a_tiny_morris_design_runs_and_writes_indices_figures_and_json(tmp_path)
         assert "max_abs_change" in report["outputs"][output]["convergence"]
         assert "noise_share" in report["outputs"][output]
     assert "noise share" in done.stdout
+
+
+def test_the_shipped_example_spec_is_a_valid_policy_difference():
+    study = load_study(ROOT / "scenarios" / "sensitivity" / "integrated_effect.yaml")
+
+    assert [s.name for s in study.scenarios] == ["integrated", "status_quo"]
+    assert study.resolved()["runs"] == len(study.design) * study.replicates * 2
+
+
+def test_a_sweep_file_given_to_sensitivity_is_refused_in_one_line_saying_so(cli):
+    sweep = ROOT / "scenarios" / "sweeps" / "policy_comparison.yaml"
+    done = cli("sensitivity", sweep, "--out", "/nonexistent/never-written")
+
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert f"{sweep}: scenarios: this is a sweep file" in done.stderr
+
+
+def test_a_baseline_with_the_scenarios_own_name_is_refused(tmp_path):
+    with pytest.raises(InputError) as error:
+        load_study(_spec(tmp_path, baseline="tiny.yaml"))
+    assert error.value.key == "baseline"
+
+
+def test_a_policy_difference_is_analysed_pair_by_pair_and_prints_no_nan(tmp_path, cli):
+    (tmp_path / "calm.yaml").write_text(yaml.safe_dump(
+        {"name": "calm", "district": {"generate": {"estates": 12, "seed": 1}}, "years": 1}))
+    spec = _spec(tmp_path, baseline="calm.yaml", engine="vector")
+    out = tmp_path / "out"
+    done = cli("sensitivity", spec, "--out", out)
+    assert done.returncode == 0, done.stderr
+
+    study = load_study(spec)
+    result = analyse(study, out / "runs")
+    final = load_final(out / "runs", columns=["satisfaction"])
+    pairs = final.pivot(index=["design_point", "replicate"], columns="scenario", values="satisfaction")
+    expected = (pairs["tiny"] - pairs["calm"]).groupby("design_point").mean()
+    assert result["design_means"]["satisfaction"].to_numpy() == pytest.approx(expected.to_numpy())
+    assert json.loads((out / "sensitivity.json").read_text())["runs"] == 4 * 3 * 2 * 2
+    assert "nan" not in done.stdout.lower()
+    assert "tiny minus calm" in done.stdout.lower()

@@ -1,4 +1,4 @@
-"""The mechanisms MODEL.md claims, on the Ouyang Road preset over ten years (slow).
+"""The mechanisms docs/ODD.md claims, on the Ouyang Road preset over ten years (slow).
 
 Each claim compares means over seeds, directionally: no fixed numbers. Runs are shared by the
 tests of a module and spread over two processes.

@@ -1,4 +1,4 @@
-"""What `estate-sim run` writes (MODEL.md's output contract), and that a seed reproduces it."""
+"""What `estate-sim run` writes (the output contract, docs/ODD.md section 8); a seed reproduces it."""
 
 import json
 
@@ -16,6 +16,16 @@ AREAS_CONTRACT = [
     "area_id", "estates", "households", "floor_area_m2", "housing_type", "mode", "firm_id",
     "service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2",
 ]
+ESTATES_CONTRACT = [
+    "estate_id", "area_id", "households", "housing_type", "block", "how", "joined_month", "mode",
+    "firm_id", "service_quality", "satisfaction", "fee_collection_rate",
+]
+EVENTS_CONTRACT = ["month", "kind", "area_id", "estates", "firm_id", "support", "passed", "text"]
+FIRMS_CONTRACT = [
+    "firm_id", "strong", "capability", "entered_month", "exited_month", "exit_reason", "contracts",
+    "margin",
+]
+TABLES = ["timeseries", "areas", "estates", "events", "firms"]
 RUN_JSON_KEYS = ["scenario", "scenario_hash", "seed", "engine", "package_version", "wall_time_s"]
 YEARS = 2
 ALL_POLICIES_ON = {block: {"enabled": True}
@@ -61,11 +71,39 @@ def read(path):
 # --- the contract -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_run_writes_exactly_timeseries_areas_and_run_json(run_once, engine, fmt):
+def test_run_writes_exactly_its_five_tables_and_run_json(run_once, engine, fmt):
     out = run_once(engine, fmt)
 
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"timeseries.{fmt}", f"areas.{fmt}", "run.json"])
+        [f"{table}.{fmt}" for table in TABLES] + ["run.json"])
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_estates_events_and_firms_have_the_contract_columns(run_once, engine, fmt):
+    out = run_once(engine, fmt)
+    estates, events, firms = (read(out / f"{t}.{fmt}") for t in ("estates", "events", "firms"))
+
+    assert list(estates.columns) == ESTATES_CONTRACT
+    assert list(events.columns) == EVENTS_CONTRACT
+    assert list(firms.columns) == FIRMS_CONTRACT
+    assert len(estates) == 12  # every estate of the district, merged or not
+    assert set(estates["how"]) <= {"merged", "entrusted", "self_governed", "none"}
+
+
+def test_the_estates_table_says_which_estates_merged_when_and_by_which_vote(run_once, engine):
+    out = run_once(engine)
+    estates, events = read(out / "estates.parquet"), read(out / "events.parquet")
+    merges = events[events["kind"] == "merge"]
+    merged = estates[estates["how"] == "merged"]
+
+    assert len(merges) > 0, "the fixture's district should see a merger in two years"
+    voted = {estate for group in merges["estates"] for estate in group.split("+")}
+    assert set(merged["estate_id"]) <= voted
+    month_of = {e: m for group, m in zip(merges["estates"], merges["month"], strict=True)
+                for e in group.split("+")}
+    assert all(merged["joined_month"] == merged["estate_id"].map(month_of))
+    assert (merges["passed"] == True).all() and merges["support"].between(0, 1).all()  # noqa: E712
+    assert (estates.loc[estates["how"] == "none", "joined_month"] == 0).all()
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
@@ -105,7 +143,7 @@ def test_same_scenario_and_seed_give_byte_identical_tables(run_once, engine, fmt
     first = run_once(engine, fmt)
     again = run_once(engine, fmt, repeat=1)
 
-    for table in ("timeseries", "areas"):
+    for table in TABLES:
         assert (first / f"{table}.{fmt}").read_bytes() == (again / f"{table}.{fmt}").read_bytes()
 
 

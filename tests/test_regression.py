@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-from record_regression import ENGINES, OUT, SCENARIOS, regression_run  # noqa: E402
+from record_regression import ENGINES, OUT, SCENARIOS, event_log, regression_run  # noqa: E402
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -28,4 +28,4 @@ def test_shipped_scenario_gives_the_recorded_run(scenario, engine):
     areas = pd.read_csv(f"{stem}-areas.csv", keep_default_na=False)
     pd.testing.assert_frame_equal(result.areas.reset_index(drop=True), areas, check_dtype=False, rtol=1e-9)
     recorded = json.loads(Path(f"{stem}-events.json").read_text())
-    assert [list(e) for e in result.events] == recorded
+    assert event_log(result) == recorded

@@ -23,6 +23,12 @@ YEARS = 3
 SEED = 7
 
 
+def event_log(result) -> list[list]:
+    """The run's events as recorded: [month, text] per event."""
+    return [[int(month), text] for month, text in zip(result.events["month"], result.events["text"],
+                                                      strict=True)]
+
+
 def regression_run(scenario_name: str, engine: str):
     """One shipped scenario on Ouyang Road, YEARS years, seed SEED."""
     scenario = load_scenario(ROOT / "scenarios" / f"{scenario_name}.yaml").with_overrides(
@@ -41,7 +47,7 @@ def main() -> None:
                                                               float_format="%.12g")
             result.areas.to_csv(f"{stem}-areas.csv", index=False, float_format="%.12g")
             stem.with_name(f"{stem.name}-events.json").write_text(
-                json.dumps([list(e) for e in result.events], ensure_ascii=False, indent=0) + "\n")
+                json.dumps(event_log(result), ensure_ascii=False, indent=0) + "\n")
             print(f"recorded {stem.name}")
 
 

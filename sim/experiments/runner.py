@@ -43,11 +43,10 @@ class RunTask:
 
 @dataclass
 class RunOutcome:
-    """What a run left: its record, and its tables when it finished ok."""
+    """What a run left: its record, and its tables by name (OUTPUT_TABLES) when it finished ok."""
 
     record: dict[str, Any]
-    timeseries: pd.DataFrame | None = None
-    areas: pd.DataFrame | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -78,7 +77,7 @@ def execute_run(task: RunTask) -> RunOutcome:
         scenario = dataclasses.replace(task.scenario, _district_cache=[]).with_overrides(
             years=task.years, seed=task.seed, params=task.factors)
         result = run_scenario(scenario, task.engine)
-        timeseries, areas = _keyed(result.timeseries, task), _keyed(result.areas, task)
+        tables = {name: _keyed(frame, task) for name, frame in result.tables().items()}
     except Exception as exc:  # a failed run is data: recorded, and the sweep goes on
         return RunOutcome(task.record("failed", one_line(exc), time.perf_counter() - started))
-    return RunOutcome(task.record("ok", None, time.perf_counter() - started), timeseries, areas)
+    return RunOutcome(task.record("ok", None, time.perf_counter() - started), tables)

@@ -10,6 +10,7 @@ Layout (``analysis/results.py`` reads it)::
       timeseries/<run_id>.parquet  the run's monthly outputs + scenario, replicate, design_point
       areas/<run_id>.parquet       the run's final management areas + run_id, scenario,
                                    replicate, design_point
+      estates/, events/, firms/    the run's estates, events and firms tables, keyed the same
       runs.parquet                 all records in one table, written when a sweep invocation
                                    ends (removed while one is adding runs)
 
@@ -25,7 +26,7 @@ import datetime as dt
 import hashlib
 import json
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,15 @@ import pandas as pd
 
 from sim import __version__
 from sim.errors import InputError
-from sim.outputs import atomic_write
+from sim.outputs import OUTPUT_TABLES, atomic_write
 
 MANIFEST = "manifest.json"
 RUNS_TABLE = "runs.parquet"
 RUNS_DIR = "runs"
 TIMESERIES_DIR = "timeseries"
 AREAS_DIR = "areas"
+TABLE_DIRS: dict[str, str] = {name: name for name in OUTPUT_TABLES}
+"""Each run table's folder (timeseries/, areas/, estates/, events/, firms/): one file per run."""
 KEY_COLUMNS: tuple[str, ...] = ("run_id", "scenario", "replicate", "design_point")
 """Columns that identify a run; the tables of every run carry them."""
 RECORD_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, "seed", "status", "error", "wall_time_s")
@@ -125,14 +128,14 @@ class ResultsStore:
         # the manifest first and runs/ last: a reader that finds runs/ always finds the manifest
         folder.mkdir(parents=True, exist_ok=True)
         _write_json(manifest_path, manifest)
-        for name in (TIMESERIES_DIR, AREAS_DIR, RUNS_DIR):
+        for name in (*TABLE_DIRS.values(), RUNS_DIR):
             (folder / name).mkdir(exist_ok=True)
         self._remove_temporaries()
         return self.records()
 
     def _remove_temporaries(self) -> None:
         # Left by a sweep killed while writing: hidden files, never read by anyone.
-        for name in (".", RUNS_DIR, TIMESERIES_DIR, AREAS_DIR):
+        for name in (".", RUNS_DIR, *TABLE_DIRS.values()):
             for path in (self.folder / name).glob(".*"):
                 if path.is_file():
                     path.unlink(missing_ok=True)
@@ -149,16 +152,12 @@ class ResultsStore:
         """Remove the consolidated runs.parquet: records are about to change."""
         (self.folder / RUNS_TABLE).unlink(missing_ok=True)
 
-    def add(self, record: dict[str, Any], timeseries: pd.DataFrame | None,
-            areas: pd.DataFrame | None) -> None:
-        """Store one finished run: its tables first, its record last."""
+    def add(self, record: dict[str, Any], tables: Mapping[str, pd.DataFrame] | None = None) -> None:
+        """Store one finished run: its tables (by name, see TABLE_DIRS) first, its record last."""
         run_id = record["run_id"]
-        if timeseries is not None:
-            path = self.folder / TIMESERIES_DIR / f"{run_id}.parquet"
-            atomic_write(path, lambda p: timeseries.to_parquet(p, index=False, engine="pyarrow"))
-        if areas is not None:
-            path = self.folder / AREAS_DIR / f"{run_id}.parquet"
-            atomic_write(path, lambda p: areas.to_parquet(p, index=False, engine="pyarrow"))
+        for name, frame in (tables or {}).items():
+            path = self.folder / TABLE_DIRS[name] / f"{run_id}.parquet"
+            atomic_write(path, lambda p, f=frame: f.to_parquet(p, index=False, engine="pyarrow"))
         _write_json(self.folder / RUNS_DIR / f"{run_id}.json", record)
 
     def consolidate(self, order: Iterable[str], factor_names: Iterable[str]) -> pd.DataFrame:

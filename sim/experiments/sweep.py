@@ -9,6 +9,7 @@ root seed, the engine, optionally the years and a design over documented paramet
     seed: 12345
     engine: vector            # or mesa (the default)
     years: 10                 # optional: overrides the scenarios' years
+    district: {csv: mine.csv} # optional: runs every scenario on this district (path relative here)
     factors:                  # optional: a design over documented parameter names
       method: lhs             # grid | lhs | sobol | morris
       samples: 64
@@ -37,7 +38,7 @@ from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
 from sim.experiments.store import ResultsStore, sha256_file
 from sim.params import PARAMETER_INDEX
-from sim.scenario import Scenario, load_scenario, validate_file
+from sim.scenario import DistrictSpec, Scenario, load_scenario, resolve_district, validate_file
 
 
 class _Strict(BaseModel):
@@ -63,6 +64,7 @@ class SweepSpec(_Strict):
     seed: int = Field(ge=0, lt=2**63)
     engine: Literal["mesa", "vector"] = "mesa"
     years: int | None = Field(None, ge=1, le=100)
+    district: DistrictSpec | None = None
     factors: FactorsSpec | None = None
 
 
@@ -105,7 +107,8 @@ class Sweep:
         """The sweep as resolved, for manifest.json (scenario contents by their hashes)."""
         return {
             "name": self.name,
-            "scenarios": [{"name": s.name, "file": f, "sha256": s.hash()}
+            "scenarios": [{"name": s.name, "label": s.label, "district": s.load_district().name,
+                           "file": f, "sha256": s.hash()}
                           for s, f in zip(self.scenarios, self.scenario_files, strict=True)],
             "replicates": self.replicates,
             "seed": self.seed,
@@ -167,12 +170,28 @@ def load_sweep(path: str | Path) -> Sweep:
             raise InputError(source, f"scenarios.{i}", f"scenario name {scenario.name!r} is also "
                              f"that of scenarios.{slugs[_slug(scenario.name)]}; names identify runs")
         slugs[_slug(scenario.name)] = i
+        if spec.district is not None:
+            scenario = _on_district(scenario, resolve_district(spec.district, path.resolve().parent),
+                                    source)
         scenarios.append(scenario)
     design = ([{}] if factors is None else
               sample_design(factors["method"], factors["samples"], factors["ranges"], spec.seed,
                             levels=factors["levels"] or 4))
     return Sweep(spec.name, path, sha256_file(path), tuple(scenarios), tuple(spec.scenarios),
                  spec.replicates, spec.seed, spec.engine, spec.years, factors, tuple(design))
+
+
+def _on_district(scenario: Scenario, district: dict[str, Any], source: str) -> Scenario:
+    # The sweep's `district:` replaces the scenario's; a district that cannot load is the sweep's
+    # error (a CSV's own errors still name the CSV and its column).
+    scenario = scenario.with_district(district)
+    try:
+        scenario.load_district()
+    except InputError as exc:
+        if exc.source != scenario.source:
+            raise
+        raise InputError(source, exc.key, exc.message) from None
+    return scenario
 
 
 @dataclass
@@ -234,7 +253,7 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
             for task, result in executor.map_unordered(execute_run, todo):
                 if not isinstance(result, RunOutcome):
                     result = RunOutcome(task.record("failed", one_line(result), 0.0))
-                store.add(result.record, result.timeseries, result.areas)
+                store.add(result.record, result.tables)
                 done += 1
                 if not result.ok:
                     failed.append(task.run_id)
