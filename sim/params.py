@@ -370,7 +370,7 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
         _p("contract_term_years", 3.0, "years", "assumption (property service contracts run a few years)",
            "Mean term of a property service contract; at renewal the committee re-tenders and the "
            "fee falls to what covers cost where firms compete", 1.0, 50.0, "firms"),
-        _p("burn_in_years", 10, "years", "design: the baseline starts at its own status-quo equilibrium",
+        _p("burn_in_years", 5, "years", "design: the baseline starts at its own status-quo equilibrium",
            "Years the model runs under status quo before month 1 (not recorded)", 0, 100, "firms"),
         # --- residents' committee -----------------------------------------------------------
         _p("complaint_rate_per_1000hh", 25.0, "complaints/1000 households/month", "assumption",

@@ -552,6 +552,9 @@ def reception_share(capacity_cases, cases):
 MERGED_FIELDS: dict[str, str] = {
     "households": "sum", "estate_gates": "sum", "floor_area_m2": "sum", "fund_yuan": "sum",
     "fund_initial_yuan": "sum", "revenue_yuan": "sum", "subsidy_yuan": "sum", "volunteers": "sum",
+    # this month's tallies (a merger completes after the accounts, before the record)
+    "paid_yuan": "sum", "due_yuan": "sum", "satisfaction_sum": "sum", "incidents": "sum", "spend_yuan": "sum",
+    "volunteer_count": "sum",
     "housing_type": "first", "block": "first",
     "x_m": "households", "y_m": "households", "quality": "households", "collection_rate": "households",
     "felt_incident_rate": "households", "mean_satisfaction": "households",

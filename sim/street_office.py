@@ -43,6 +43,7 @@ class StreetOffice:
         """How each reformed estate (index) came to its arrangement, and in which month."""
         self.integrated_blocks: list[int] = []  # block codes, in the order they joined
         self.reception_share = 0.0  # share of the integrated blocks' cases the point heard last month
+        self.fallback_income_yuan = 0.0  # fees paid to the office for its fallback service last month
         self._sorted_for: AreaView | None = None  # the view the x-sorted index below belongs to
         self.reset_counts()
 
@@ -68,6 +69,7 @@ class StreetOffice:
         self.workload = float(np.sum(cases)) - self.reception_cases_handled
         self.advance_cases()
         self.propose_reforms()
+        self.advance_cases()  # cases with no lag move on in the month they open
         for area_id in [v.area_id[a] for a in retender_requests]:
             area = self.row_of(area_id)
             if area is not None and not self.busy(area_id):

@@ -11,10 +11,13 @@ TIMESERIES_CONTRACT = [
     "management_areas", "areas_lt100", "areas_lt200", "active_firms", "firm_exits",
     "incidents_per_1000hh", "fund_per_m2", "cost_per_household", "firm_margin",
     "committee_coverage", "rc_workload", "volunteer_rate", "merges_done", "merge_votes_failed",
+    "volunteer_hours_per_household", "blocks_integrated", "reform_cases_open", "reception_cases_handled",
+    "tenders_held", "tenders_awarded", "fee_votes_held", "fee_votes_passed", "firm_entries",
+    "fallback_areas", "unmanaged_areas", "mean_fee_yuan_per_m2",
 ]
 AREAS_CONTRACT = [
     "area_id", "estates", "households", "floor_area_m2", "housing_type", "mode", "firm_id",
-    "service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2",
+    "service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2", "fee_yuan_per_m2",
 ]
 ESTATES_CONTRACT = [
     "estate_id", "area_id", "households", "housing_type", "block", "how", "joined_month", "mode",

@@ -30,7 +30,7 @@ class WorstAreaRetender(Policy):
         v = state.area_view()
         area = int(np.flatnonzero(self.eligible(state))[0])
         exclude = (int(v.firm[area]),) if v.firm[area] >= 0 else ()
-        winner = office.tender(area, FULL_SERVICE, exclude=exclude, require_cover=False)
+        winner = office.procure(area, FULL_SERVICE, exclude=exclude)
         passed, share = office.hold_vote(area, 0.5 + state.p.briefing_support, briefed=True)
         if passed and winner >= 0:
             state.assign_firm(area, winner, FULL_SERVICE)

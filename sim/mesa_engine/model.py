@@ -30,7 +30,7 @@ from sim.mesa_engine.agents import (
 from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, month_record
 from sim.params import HOUSING_TYPES, MODES
 from sim.policies import AreaView, FirmView
-from sim.rules import FULL_SERVICE, SELF_MANAGED, UNMANAGED
+from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED, UNMANAGED
 from sim.scenario import Scenario
 
 _HOUSING_CODES = {name: i for i, name in enumerate(HOUSING_TYPES)}
@@ -158,6 +158,7 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             firm.settle_accounts()
         self._views = None
         office = self.street_office
+        office.fallback_income_yuan = sum(a.paid_yuan for a in self.areas if a.mode == FALLBACK)
         for area in list(self.areas):
             firm = area.firm
             if firm is not None and rules.withdraws(area.losing_months, firm.reserves_yuan < 0, self.p):

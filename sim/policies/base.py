@@ -71,7 +71,7 @@ class FirmView:
     cost_yuan: np.ndarray  # last month's spending and overhead
 
 
-@dataclass
+@dataclass(eq=False)
 class ReformCase:
     """One reform the street office carries: its areas (by id), its stage and when it is due.
 

@@ -118,6 +118,8 @@ class HandOverPolicy(Policy):
         """The hand-over: the firm (if still in the market with room) takes the area in the new mode."""
         office.close_case(case)
         area = office.row_of(case.area_ids[0])
+        if area is None:
+            return  # merged into another area meanwhile (only outside the street office's own cases)
         firms = state.firm_view()
         firm = case.firm
         moving = firm != state.area_view().firm[area]

@@ -413,6 +413,7 @@ class VectorModel(DistrictModel):
         """Active firms: fees and subsidies in, service spending and overhead out; loss/idle months."""
         a = self.areas
         f = self.firms
+        self.street_office.fallback_income_yuan = float(a.paid_yuan[a.mode == FALLBACK].sum())
         n = len(f)
         arranged = self.arrangement()
         has = arranged.has_firm
