@@ -404,7 +404,8 @@ def covers_cost(expected_yuan, needed_yuan, p: Params):
 def break_even_fee(cost_yuan, subsidy_yuan, floor_area_m2, collection_rate, p: Params):
     """The fee standard (yuan/m2/month) at which an area's expected money pays a monthly cost and
     the firm's margin: for the least service (min_effort x money_needed, the bid rule) or for full
-    service (money_needed, what competing firms offer at a contract's renewal)."""
+    service (money_needed, what competing firms offer at a contract's renewal).
+    """
     rate = max(collection_rate, 0.05)
     return max(0.0, (cost_yuan / (1.0 - p.target_margin) - subsidy_yuan) / (floor_area_m2 * rate))
 

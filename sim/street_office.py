@@ -195,7 +195,8 @@ class StreetOffice:
     # --- yearly --------------------------------------------------------------------------
     def run_policies(self) -> None:
         """The yearly round: firms enter, contracts are renewed, areas without a manager procured,
-        then each enabled policy's yearly part in the registry's order."""
+        then each enabled policy's yearly part in the registry's order.
+        """
         self.firms_enter()
         self.renew_contracts()
         self.seek_managers()
@@ -204,7 +205,8 @@ class StreetOffice:
 
     def firms_enter(self) -> None:
         """New firms enter where contracts pay: in each block, with a chance that grows with the
-        share of its areas whose money covers full service at the going fees."""
+        share of its areas whose money covers full service at the going fees.
+        """
         s = self.state
         v = s.area_view()
         blocks = np.unique(v.block)
@@ -282,7 +284,8 @@ class StreetOffice:
 
     def covered(self, area: int, mode: int, *, service: float | None = None) -> bool:
         """Whether the area's expected money pays its least service in a mode (rules.covers_cost),
-        or, given `service`, that share of full service."""
+        or, given `service`, that share of full service.
+        """
         s = self.state
         v = s.area_view()
         needed = rules.money_needed(mode, v.gates[area], v.floor_area_m2[area], v.households[area], s.p)
@@ -325,7 +328,8 @@ class StreetOffice:
 
     def enter_market(self, area: int, draw: float) -> int:
         """A new firm sets up near an area; its capability is `draw` across the range from the
-        weakest local firm to the strongest (a new local firm, or a city firm's branch)."""
+        weakest local firm to the strongest (a new local firm, or a city firm's branch).
+        """
         s = self.state
         p = s.p
         v = s.area_view()

@@ -6,8 +6,10 @@ once). In an integrated block the subsidy `block_subsidy_yuan_per_household` is 
 serving firm's account and buys service through the same effort rule as fees (rules.subsidy,
 rules.effort); the joint reception point hears as many of the blocks' cases as its capacity allows
 (rules.reception_share), and what it hears is taken off the residents' committee. The yearly
-evaluation rates firms by their residents' satisfaction; a poorly rated firm's worst contract is
-put to a tender and its owners decide (Civil Code Art. 278).
+evaluation gathers owners' and residents' ratings through the reception point (so it runs only
+where the point heard residents last month, from the second year on) and rates firms by their
+residents' satisfaction; a poorly rated firm's worst contract is put to a tender and its owners
+decide (Civil Code Art. 278).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class BlockIntegration(Policy):
     def run(self, office: StreetOffice, state: AreaState) -> None:
         """This year's blocks join; then the yearly evaluation of the integrated blocks' firms."""
         self.roll_out(office, state)
-        if office.integrated_blocks:
+        if office.reception_share > 0:
             self.evaluate(office, state)
 
     def roll_out(self, office: StreetOffice, state: AreaState) -> None:

@@ -1,0 +1,147 @@
+"""A living property-management market and a baseline at rest.
+
+Tenders are won where the money covers the cost, owners vote fee revisions by the Civil Code's
+rules, firms enter as well as leave, the street office's fallback service (托底) catches areas no
+firm will take, and status quo starts at its own equilibrium (the burn-in).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim import rules
+from sim.params import Params
+from sim.run import make_model, run_scenario
+from sim.scenario import load_scenario, scenario_from_mapping
+from sim.street_office import StreetOffice
+
+ROOT = Path(__file__).resolve().parent.parent
+P = Params({})
+STATUS_QUO_SEEDS = range(10)
+
+
+@pytest.fixture(scope="module")
+def status_quo_runs():
+    runs = []
+    for seed in STATUS_QUO_SEEDS:
+        scenario = load_scenario(ROOT / "scenarios" / "status_quo.yaml").with_overrides(seed=500 + seed)
+        runs.append(run_scenario(scenario, "vector").timeseries)
+    return runs
+
+
+@pytest.mark.slow
+def test_status_quo_is_at_rest(status_quo_runs):
+    """Medians over seeds: satisfaction and quality hold still over ten years; few areas go unmanaged."""
+    by_year = [ts.groupby("year")[["satisfaction", "service_quality"]].mean() for ts in status_quo_runs]
+    satisfaction = np.median([y["satisfaction"][10] - y["satisfaction"][1] for y in by_year])
+    quality = np.median([y["service_quality"][10] - y["service_quality"][1] for y in by_year])
+    unmanaged = np.median([ts[ts["year"] == 10]["unmanaged_areas"].mean() / ts["management_areas"].iloc[-1]
+                           for ts in status_quo_runs])
+    print(f"satisfaction {satisfaction:+.4f}, quality {quality:+.4f}, unmanaged share {unmanaged:.3f}")
+    assert abs(satisfaction) <= 0.03
+    assert abs(quality) <= 0.03
+    assert unmanaged <= 0.05
+
+
+@pytest.mark.slow
+def test_status_quo_market_awards_tenders_and_firms_enter(status_quo_runs):
+    held = sum(int(ts["tenders_held"].iloc[-1]) for ts in status_quo_runs)
+    awarded = sum(int(ts["tenders_awarded"].iloc[-1]) for ts in status_quo_runs)
+    entries = sum(int(ts["firm_entries"].iloc[-1]) for ts in status_quo_runs)
+    print(f"tenders {awarded}/{held}, entries {entries}")
+    assert held > 0 and awarded / held >= 0.2
+    assert entries > 0
+
+
+@pytest.mark.slow
+def test_status_quo_firms_earn_margins_within_the_industrys_range(status_quo_runs):
+    """Top-100 firms' net margin ~5% (2024), listed firms' ~7% (2025 H1): a few percent."""
+    margins = [ts[ts["year"] == 10]["firm_margin"].mean() for ts in status_quo_runs]
+    print("final-year margins:", np.round(margins, 3))
+    assert 0.0 < np.median(margins) <= 0.10
+
+
+def _small_model(engine: str = "vector", **params):
+    spec = {"name": "market", "years": 1, "seed": 2, "params": {"burn_in_years": 0, **params},
+            "district": {"generate": {"estates": 12, "seed": 5, "size_scale": 0.3, "mix": {"commodity": 1.0}}}}
+    return make_model(scenario_from_mapping(spec, "<test>", None), engine)
+
+
+@pytest.mark.parametrize("engine", ["mesa", "vector"])
+def test_a_contract_that_covers_its_cost_draws_a_bid_and_one_that_cannot_draws_none(engine):
+    model = _small_model(engine)
+    office = StreetOffice(model)
+    area = 0
+    model.set_fee(area, 50.0)
+    assert office.covered(area, rules.FULL_SERVICE)
+    assert office.procure(area, rules.FULL_SERVICE, fee_vote=False) >= 0
+    model.set_fee(area, 0.001)
+    assert not office.covered(area, rules.FULL_SERVICE)
+    assert office.procure(area, rules.FULL_SERVICE, fee_vote=False) == -1
+    assert model.event_log[-1].kind == "no_bid" and "cannot pay" in model.event_log[-1].text
+
+
+def test_the_bid_rule_is_the_effort_rule_breaking_even():
+    needed = 30_000.0
+    just = P.min_effort * needed / (1.0 - P.target_margin)
+    assert rules.covers_cost(just * 1.001, needed, P)
+    assert not rules.covers_cost(just * 0.999, needed, P)
+
+
+OWNERS = np.array([200.0, 50.0, 50.0, 50.0, 50.0, 100.0])  # m2 each; 500 m2 in all
+EVERYONE = np.ones(6, dtype=bool)
+
+
+def _owners(*which: int) -> np.ndarray:
+    chosen = np.zeros(6, dtype=bool)
+    chosen[list(which)] = True
+    return chosen
+
+
+def test_a_fee_vote_without_quorum_fails():
+    # 3 of 6 owners holding 300 of 500 m2 take part: below two thirds by headcount and by area
+    assert rules.tally_vote(OWNERS, _owners(0, 1, 2), _owners(0, 1, 2), P) == (False, 1.0)
+
+
+def test_a_fee_vote_without_a_majority_of_owners_fails():
+    # 3 of 6 owners say yes (not more than half) though they hold 350 of 500 m2
+    assert rules.tally_vote(OWNERS, EVERYONE, _owners(0, 1, 5), P) == (False, 0.5)
+
+
+def test_a_fee_vote_without_a_majority_of_the_area_fails():
+    # 4 of 6 owners say yes but hold only 200 of 500 m2 (not more than half the area)
+    passed, share = rules.tally_vote(OWNERS, EVERYONE, _owners(1, 2, 3, 4), P)
+    assert passed is False and share == pytest.approx(4 / 6)
+
+
+def test_a_fee_vote_with_quorum_and_both_majorities_passes():
+    # 5 of 6 owners (400 of 500 m2) take part; 3 of them, holding 300 m2, say yes
+    assert rules.tally_vote(OWNERS, _owners(0, 1, 2, 3, 4), _owners(0, 1, 2), P) == (True, 0.6)
+
+
+def test_a_fee_rise_costs_support_and_the_guided_cap_binds_after_sale_housing():
+    assert rules.fee_change_support(0.5, 1.0, 1.5, P) < rules.fee_change_support(0.5, 1.0, 1.1, P)
+    assert rules.fee_change_support(0.5, 1.0, 0.8, P) > rules.fee_change_support(0.5, 1.0, 1.0, P)
+    assert rules.fee_cap(True, P) == P.after_sale_fee_cap_yuan_per_m2
+    assert rules.fee_cap(False, P) == np.inf
+
+
+@pytest.mark.parametrize("engine", ["mesa", "vector"])
+def test_an_area_no_firm_will_take_gets_the_street_offices_fallback(engine):
+    model = _small_model(engine)
+    office = StreetOffice(model)
+    v = model.area_view()
+    area = int(np.flatnonzero((v.firm >= 0) & ~v.committee_active)[0])  # no committee to self-manage
+    firm = int(v.firm[area])
+    model.set_fee(area, 0.001)
+
+    office.replace_manager(area, exclude=(firm,))
+
+    assert model.area_view().mode[area] == rules.FALLBACK
+    assert model.event_log[-1].kind == "fallback"
+    model.step()
+    v = model.area_view()
+    assert v.quality[area] > 0 and v.due_yuan[area] > 0  # basic service, and owners owe the office
