@@ -13,7 +13,7 @@ from sweep_support import assert_same_results, write_sweep
 from analysis.results import load_runs, load_timeseries
 from sim.cli import main
 from sim.experiments.executors import SequentialExecutor
-from sim.experiments.store import RUNS_DIR, RUNS_TABLE, TIMESERIES_DIR
+from sim.experiments.store import RUNS_DIR, RUNS_TABLE, TEMP_PREFIX, TIMESERIES_DIR
 from sim.experiments.sweep import load_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def test_tables_without_a_record_and_stray_temporaries_are_redone(uninterrupted,
     (out / RUNS_DIR / f"{victim}.json").unlink()
     (out / RUNS_TABLE).unlink()
     (out / TIMESERIES_DIR / f"{victim}.parquet").write_bytes(b"PAR1 half-written")
-    stray = out / TIMESERIES_DIR / f".{victim}.parquet.x1y2z3"
+    stray = out / TIMESERIES_DIR / f"{TEMP_PREFIX}{victim}.parquet.x1y2z3"
     stray.write_bytes(b"PAR1 half")
     assert victim not in set(load_runs(out)["run_id"])  # readers go by the records
 
@@ -92,12 +92,35 @@ def test_a_different_sweep_file_into_the_same_folder_is_refused(tmp_path, capsys
     out = tmp_path / "results"
     first = write_sweep(tmp_path, replicates=1)
     assert main(["sweep", str(first), "--out", str(out), "--quiet"]) == 0
-    other = write_sweep(tmp_path, name="other.yaml", replicates=3)
+    other = write_sweep(tmp_path, name="other.yaml", replicates=1, seed=999)  # other seeds
     capsys.readouterr()
     assert main(["sweep", str(other), "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert str(out) in err and "different sweep file" in err and "sha256" in err
+    assert str(out) in err and "other inputs" in err and "different sweep" in err
+
+
+def test_a_smaller_sweep_into_the_folder_of_a_larger_one_is_refused(tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(["sweep", str(write_sweep(tmp_path, replicates=2)), "--out", str(out), "--quiet"]) == 0
+    smaller = write_sweep(tmp_path, name="smaller.yaml", replicates=1)
+    capsys.readouterr()
+    assert main(["sweep", str(smaller), "--out", str(out), "--quiet"]) == 2
+    assert "does not make" in capsys.readouterr().err
+
+
+def test_a_sweep_that_grows_reuses_every_stored_run(tmp_path, capsys):
+    out = tmp_path / "results"
+    first = write_sweep(tmp_path, replicates=2)
+    assert main(["sweep", str(first), "--out", str(out), "--quiet"]) == 0
+    before = {p.name: p.read_bytes() for p in (out / TIMESERIES_DIR).iterdir()}
+    grown = write_sweep(tmp_path, name="grown.yaml", replicates=11)  # run ids stay as they were
+    summary = run_sweep(load_sweep(grown), out, SequentialExecutor())
+    assert (summary.total, summary.skipped, summary.ran) == (22, 4, 18)
+    assert all((out / TIMESERIES_DIR / name).read_bytes() == data for name, data in before.items())
+    reference = tmp_path / "reference"
+    run_sweep(load_sweep(grown), reference, SequentialExecutor())
+    assert_same_results(reference, out)
 
 
 def test_a_changed_scenario_under_the_same_sweep_file_is_refused(tmp_path, capsys):
@@ -108,7 +131,7 @@ def test_a_changed_scenario_under_the_same_sweep_file_is_refused(tmp_path, capsy
     scenario.write_text(scenario.read_text() + "params: {volunteer_fatigue: 0.05}\n")
     capsys.readouterr()
     assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 2
-    assert "scenarios have changed" in capsys.readouterr().err
+    assert "other inputs" in capsys.readouterr().err
 
 
 def test_running_a_finished_sweep_again_runs_nothing(tmp_path, capsys):

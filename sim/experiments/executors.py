@@ -7,15 +7,25 @@ sweep stores each result as it arrives, so which executor ran it, and how many w
 changes nothing in the results.
 
 - ``SequentialExecutor``: in this process, one run after another (``--workers 1``);
-- ``ProcessExecutor``: local worker processes (``--workers N``);
+- ``ProcessExecutor``: local worker processes (``--workers N``), which die with the command
+  (a parent-death signal and a watcher thread), and a pool rebuilt when a worker dies;
 - ``DaskExecutor``: a Dask distributed cluster, an existing one (``--scheduler tcp://HOST:PORT``)
   or a LocalCluster on 127.0.0.1 (``--dask-local N``). See docs/SWEEPS.md.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import multiprocessing.util
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
@@ -28,6 +38,11 @@ CONNECT_TIMEOUT_S = 10
 WORKER_WAIT_S = 60
 PRELOAD = ("sim.experiments.runner", "sim.mesa_engine")
 """Modules worker processes import once, in the fork server, before their first task."""
+WATCH_INTERVAL_S = 0.5
+"""How often a worker checks that the command that started it is still alive."""
+RETRIES_AFTER_BROKEN_POOL = 1
+"""How many times a run held by a pool whose worker died is tried again in a new pool."""
+PR_SET_PDEATHSIG = 1
 
 
 class Executor(Protocol):
@@ -61,56 +76,158 @@ class SequentialExecutor:
             yield task, fn(task)
 
 
+def _set_parent_death_signal() -> None:
+    # Linux: the kernel sends SIGKILL to this process when its parent exits, whatever the way.
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the watcher thread still ends the worker
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's: the pid was reused
+        return False
+    return True
+
+
+def _watch_command(command_pid: int, temp_dir: str | None) -> None:
+    # The worker's parent may be the fork server, not the command: watch the command itself.
+    while _alive(command_pid) and os.getppid() != 1:
+        time.sleep(WATCH_INTERVAL_S)
+    if temp_dir:  # the command died without its exit handlers: remove multiprocessing's pymp-*
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    os._exit(1)
+
+
+def worker_init(command_pid: int, temp_dir: str | None) -> None:
+    """Start a pool worker: die with the command, and leave Ctrl-C to the command.
+
+    The terminal sends SIGINT to the whole process group; the command stops the pool itself,
+    so a worker ignores it (no traceback on the caller's stderr).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    _set_parent_death_signal()
+    if not _alive(command_pid):
+        os._exit(1)
+    threading.Thread(target=_watch_command, args=(command_pid, temp_dir), daemon=True,
+                     name="estate-sim-watch-command").start()
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` fresh processes, the model imported once in the fork server.
 
-    Fork server, else spawn: never a fork of this process, which may hold threads.
+    Fork server, else spawn: never a fork of this process, which may hold threads. Every
+    worker dies when this process does (worker_init).
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(list(PRELOAD))
     else:
         context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    temp_dir = multiprocessing.util.get_temp_dir()
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker_init,
+                               initargs=(os.getpid(), temp_dir))
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel what has not started and end the workers running a task."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(timeout=10)
 
 
 class ProcessExecutor:
-    """Runs the tasks in `workers` local processes (started fresh, not forked from this one)."""
+    """Runs the tasks in `workers` local processes (started fresh, not forked from this one).
+
+    A worker that dies breaks its pool: the pool is replaced, and the runs it held are tried
+    again once in the new one, while the others go on.
+    """
 
     def __init__(self, workers: int):
         self.workers = workers
         self.name = f"processes ({workers} workers)"
         self._pool: ProcessPoolExecutor | None = None
+        self.rebuilt = 0
 
     def __enter__(self) -> ProcessExecutor:
         self._pool = process_pool(self.workers)
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def __exit__(self, exc_type, *exc) -> None:
+        if self._pool is None:
+            return
+        if exc_type is None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        else:  # interrupted or failed: do not wait for the runs in progress
+            stop_pool(self._pool)
+        self._pool = None
+
+    def _rebuild(self) -> None:
+        stop_pool(self._pool)
+        self._pool = process_pool(self.workers)
+        self.rebuilt += 1
 
     def map_unordered(self, fn, tasks):
         """Yield (task, result or exception) as the worker processes finish them."""
         # Keep a bounded number of tasks in flight so that a large sweep is not pickled at once.
         pending: dict = {}
+        tries: dict[int, int] = {}
+        retry: deque = deque()
         queue = iter(tasks)
         limit = 4 * self.workers
         while True:
-            for task in queue:
+            while len(pending) < limit:
+                task = retry.popleft() if retry else next(queue, _END)
+                if task is _END:
+                    break
                 try:
                     pending[self._pool.submit(fn, task)] = task
-                except BrokenExecutor as exc:  # a worker died: the pool takes no more tasks
-                    yield task, exc
-                    continue
-                if len(pending) >= limit:
-                    break
+                except BrokenExecutor:
+                    retry.append(task)
+                    self._rebuild()
             if not pending:
                 return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
             for future in done:
                 task = pending.pop(future)
                 exc = future.exception()
+                if isinstance(exc, BrokenExecutor):
+                    broken = True
+                    key = id(task)
+                    tries[key] = tries.get(key, 0) + 1
+                    if tries[key] <= RETRIES_AFTER_BROKEN_POOL:
+                        retry.append(task)
+                        continue
                 yield task, exc if exc is not None else future.result()
+            if broken:
+                # Every run the broken pool held fails with it: retry those, in a new pool.
+                for future, task in list(pending.items()):
+                    if future.done() and not isinstance(future.exception(), BrokenExecutor):
+                        continue
+                    pending.pop(future)
+                    key = id(task)
+                    tries[key] = tries.get(key, 0) + 1
+                    if tries[key] <= RETRIES_AFTER_BROKEN_POOL:
+                        retry.append(task)
+                    else:
+                        yield task, BrokenExecutor("a worker process died while running this run")
+                self._rebuild()
+
+
+_END = object()
 
 
 def _package_version() -> str:

@@ -32,13 +32,16 @@ class RunTask:
     engine: str
     years: int | None = None
     factors: dict[str, Any] = field(default_factory=dict)
+    identity: str | None = None
+    """SHA-256 of everything the run's results depend on (scenario, input files, seed, …)."""
 
     def record(self, status: str, error: str | None, wall_time_s: float) -> dict[str, Any]:
         """The run's record for the results folder."""
         return {"run_id": self.run_id, "scenario": self.scenario.name,
                 "replicate": self.replicate, "design_point": self.design_point,
                 "seed": self.seed, "factors": dict(self.factors), "status": status,
-                "error": error, "wall_time_s": round(wall_time_s, 4)}
+                "error": error, "wall_time_s": round(wall_time_s, 4),
+                "identity": self.identity}
 
 
 @dataclass
