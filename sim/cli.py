@@ -1,19 +1,23 @@
 """The `estate-sim` command line (also `python -m sim`): the imperative shell around the model.
 
 Exit status: 0 success, 2 bad input (one line on stderr naming the file and the key), 1 an
-internal error (one line; set ESTATE_SIM_DEBUG=1 for the traceback).
+internal error or failed runs (one line; set ESTATE_SIM_DEBUG=1 for the traceback), 128 + N
+when stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). docs/RELIABILITY.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from sim.errors import InputError
+from sim import __version__
+from sim.errors import InputError, printable
 from sim.outputs import FORMATS
 
 SUMMARY_COLUMNS = {
@@ -66,6 +70,7 @@ def _port(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = _Parser(prog="estate-sim", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"estate-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run one scenario and write timeseries, areas and run.json")
@@ -77,8 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=FORMATS, default="parquet", help="table format")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
-    validate = sub.add_parser("validate", help="check a scenario file (and its district)")
-    validate.add_argument("scenario", type=Path)
+    validate = sub.add_parser("validate", help="check a scenario, sweep or sensitivity file; "
+                              "say how many runs a sweep makes")
+    validate.add_argument("scenario", type=Path, metavar="FILE",
+                          help="scenario, sweep or sensitivity YAML file")
 
     demo = sub.add_parser("demo", help="compare the five shipped policies on Ouyang Road")
     demo.add_argument("--out", type=Path, default=Path("out"))
@@ -152,6 +159,7 @@ def _summary(timeseries) -> str:
 
 def cmd_run(args) -> int:
     """`estate-sim run`: validate everything, run, then write the three outputs."""
+    from sim.experiments.store import check_out_folder
     from sim.outputs import write_run
     from sim.progress import ProgressBar
     from sim.run import ENGINES, run_scenario
@@ -160,8 +168,7 @@ def cmd_run(args) -> int:
     if args.engine not in ENGINES:
         raise InputError("command line", "--engine", f"unknown engine {args.engine!r} "
                          f"(choose from {', '.join(ENGINES)})")
-    if args.out.exists() and not args.out.is_dir():
-        raise InputError("command line", "--out", f"{args.out} exists and is not a folder")
+    check_out_folder(args.out)  # before the simulation: a bad --out must not cost a run
     scenario = load_scenario(args.scenario)
     try:
         scenario = scenario.with_overrides(years=args.years, seed=args.seed)
@@ -179,16 +186,87 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    """`estate-sim validate`: read and check a scenario and its district, run nothing."""
-    from sim.scenario import load_scenario
+    """`estate-sim validate`: check a scenario (and its district), a sweep or a sensitivity file.
 
-    scenario = load_scenario(args.scenario)
-    district = scenario.load_district()
-    enabled = [name for name, on in scenario.policies.items() if on] or ["none"]
-    print(f"{args.scenario}: ok — scenario {scenario.name!r}, district {district.name} "
-          f"({len(district)} estates, {district.households:,} households), "
-          f"policies: {', '.join(enabled)}, {scenario.years} years, seed {scenario.seed}")
+    Runs nothing. For a sweep or sensitivity file, says how many runs it makes and a rough
+    estimate of their time; warns (without refusing) on implausible district data.
+    """
+    from sim.scenario import read_yaml_mapping
+
+    kind = _spec_kind(read_yaml_mapping(args.scenario))
+    if kind == "sweep":
+        from sim.experiments.sweep import load_sweep
+
+        sweep = load_sweep(args.scenario)
+        seconds = sum(_run_seconds(s, sweep.engine, sweep.years) for s in sweep.scenarios)
+        seconds *= len(sweep.design) * sweep.replicates
+        print(f"{args.scenario}: ok — sweep {sweep.name!r}: {len(sweep.scenarios)} scenario(s) × "
+              f"{len(sweep.design)} design point(s) × {sweep.replicates} replicate(s) = "
+              f"{sweep.runs:,} runs on the {sweep.engine} engine, about {_duration(seconds)} "
+              "on one worker (a rough estimate)")
+        scenarios = sweep.scenarios
+    elif kind == "sensitivity":
+        from analysis.sensitivity import load_study
+
+        study = load_study(args.scenario)
+        runs = len(study.design) * study.replicates
+        seconds = runs * _run_seconds(study.scenario, study.engine, study.years)
+        print(f"{args.scenario}: ok — sensitivity study {study.name!r}: {len(study.design)} design "
+              f"points × {study.replicates} replicate(s) = {runs:,} runs on the {study.engine} "
+              f"engine, about {_duration(seconds)} on one worker (a rough estimate)")
+        scenarios = (study.scenario,)
+    else:
+        from sim.scenario import load_scenario
+
+        scenario = load_scenario(args.scenario)
+        district = scenario.load_district()
+        enabled = [name for name, on in scenario.policies.items() if on] or ["none"]
+        print(f"{args.scenario}: ok — scenario {scenario.name!r}, district {district.name} "
+              f"({len(district)} estates, {district.households:,} households), "
+              f"policies: {', '.join(enabled)}, {scenario.years} years, seed {scenario.seed}")
+        scenarios = (scenario,)
+    _warn_implausible(scenarios)
     return 0
+
+
+def _spec_kind(data: dict) -> str:
+    if "scenarios" in data:
+        return "sweep"
+    if "scenario" in data and "outputs" in data:
+        return "sensitivity"
+    return "scenario"
+
+
+RUN_COST = {"mesa": (0.5, 1 / 800_000), "vector": (0.1, 1 / 20_000_000)}
+"""Rough cost of a run on each engine: (fixed seconds, seconds per household-month), rounded
+from docs/PERFORMANCE.md (Mesa ~830,000 household-months/s; vector tens of millions)."""
+
+
+def _run_seconds(scenario, engine: str, years: int | None) -> float:
+    fixed, per_household_month = RUN_COST.get(engine, RUN_COST["mesa"])
+    months = 12 * (years or scenario.years)
+    return fixed + per_household_month * scenario.load_district().households * months
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _warn_implausible(scenarios) -> None:
+    from sim.districts import plausibility_warnings
+
+    seen = set()
+    for scenario in scenarios:
+        source = scenario.district.get("csv")
+        if source is None or source in seen:
+            continue
+        seen.add(source)
+        for warning in plausibility_warnings(scenario.load_district(), source):
+            print(f"warning: {printable(warning)}")
 
 
 def cmd_demo(args) -> int:
@@ -201,9 +279,12 @@ def cmd_demo(args) -> int:
 def cmd_sweep(args) -> int:
     """`estate-sim sweep`: run (or resume) a sweep into its results folder; 1 if any run failed."""
     from sim.experiments.executors import make_executor
+    from sim.experiments.store import check_out_folder
     from sim.experiments.sweep import load_sweep, run_sweep
     from sim.progress import ProgressBar
 
+    if args.out is not None:
+        check_out_folder(args.out)
     sweep = load_sweep(args.sweep)
     out = args.out or Path("out") / "sweeps" / sweep.name
     executor = make_executor(args.workers, args.scheduler, args.dask_local)
@@ -293,21 +374,59 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "sweep":
             "calibrate": cmd_calibrate, "validate-model": cmd_validate_model}
 
 
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+"""Signals handled like Ctrl-C: the command stops its workers, keeps what it stored, exits."""
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stopped(signum, frame):
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise Stopped (a KeyboardInterrupt), as SIGINT does."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `estate-sim`; returns the exit status."""
     try:
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        with stop_signals_raise():
+            args = build_parser().parse_args(argv)
+            return COMMANDS[args.command](args)
     except InputError as exc:
         print(f"estate-sim: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("estate-sim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        message = getattr(exc, "message", None) or "interrupted"
+        print(f"estate-sim: {printable(message)}", file=sys.stderr)
+        return 128 + int(signum)
+    except RecursionError:
+        print("estate-sim: error: input nested too deeply to read", file=sys.stderr)
+        return 2
     except Exception as exc:  # the shell's last line of defence: one line, exit 1
         if os.environ.get("ESTATE_SIM_DEBUG"):
             traceback.print_exc()
-        print(f"estate-sim: internal error: {type(exc).__name__}: {exc} "
+        print(f"estate-sim: internal error: {type(exc).__name__}: {printable(exc)} "
               "(set ESTATE_SIM_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
 

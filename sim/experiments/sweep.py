@@ -46,7 +46,7 @@ from sim.scenario import Scenario, load_scenario, validate_file
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class FactorsSpec(_Strict):
