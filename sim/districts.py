@@ -282,9 +282,15 @@ def read_district_csv(path: Path, params: Params) -> District:
         raise InputError(source, repeated[0], "column given more than once")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        hints = "".join(_did_you_mean(c, [h for h in header if h not in COLUMNS]) for c in missing[:1])
+        extra = [h for h in header if h not in COLUMNS]
+        hints = []
+        for column in missing:
+            match = difflib.get_close_matches(column, extra, n=1, cutoff=0.6)
+            if match:
+                hints.append(f"{match[0]!r} → {column}")
         raise InputError(source, ", ".join(missing),
-                         f"required column{'s are' if len(missing) > 1 else ' is'} missing{hints}")
+                         f"required column{'s are' if len(missing) > 1 else ' is'} missing"
+                         + (f" (did you mean: {', '.join(hints)}?)" if hints else ""))
     unknown = [c for c in header if c not in COLUMNS]
     if unknown:
         raise InputError(source, unknown[0], f"unknown column{_did_you_mean(unknown[0], COLUMNS)} "
@@ -364,9 +370,16 @@ def plausibility_warnings(district: District, source: str) -> list[str]:
 def _shown(value) -> str:
     """A CSV cell as the author wrote it (no numpy reprs in messages)."""
     value = value.item() if hasattr(value, "item") else value
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    if isinstance(value, float):
+        return _number(value)
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def _number(value: float) -> str:
+    """A number as a person writes it: 12, 0.65, 10,000,000, 1e+308."""
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
+    return f"{value:g}"
 
 
 def _check_numeric(estates: pd.DataFrame, column: str, source: str, *, integer: bool = False,
@@ -385,7 +398,7 @@ def _check_numeric(estates: pd.DataFrame, column: str, source: str, *, integer: 
     if not np.isfinite(finite).all():
         row = int(finite.index[~np.isfinite(finite.to_numpy())][0])
         raise InputError(source, column, f"row {row + 2}: values must be finite numbers")
-    allowed = f"({'above' if positive else 'at least'} {low:,g}, at most {high:,g})"
+    allowed = f"({'above' if positive else 'at least'} {_number(low)}, at most {_number(high)})"
     problems = [((finite <= low) if positive else (finite < low), f"must be in range {allowed}"),
                 (finite > high, f"must be in range {allowed}")]
     if integer:

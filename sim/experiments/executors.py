@@ -23,11 +23,13 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, ProcessPoolExecutor, wait
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import sim
@@ -42,6 +44,10 @@ WATCH_INTERVAL_S = 0.5
 """How often a worker checks that the command that started it is still alive."""
 RETRIES_AFTER_BROKEN_POOL = 1
 """How many times a run held by a pool whose worker died is tried again in a new pool."""
+TEMP_DIR_PREFIX = "esim-mp-"
+"""Prefix of the command's multiprocessing temp folder (``private_temp_dir``)."""
+MAX_REBUILDS = 100
+"""Pools one sweep may replace before it gives up (workers that cannot start at all)."""
 PR_SET_PDEATHSIG = 1
 
 
@@ -88,6 +94,15 @@ def _set_parent_death_signal() -> None:
 
 
 def _alive(pid: int) -> bool:
+    # A killed command stays a zombie until its parent reaps it, and a parent such as
+    # subprocess.run(capture_output=True) reaps it only once our stderr closes: a zombie is dead.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):  # no /proc: ask the kernel whether the pid exists
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -101,9 +116,69 @@ def _watch_command(command_pid: int, temp_dir: str | None) -> None:
     # The worker's parent may be the fork server, not the command: watch the command itself.
     while _alive(command_pid) and os.getppid() != 1:
         time.sleep(WATCH_INTERVAL_S)
-    if temp_dir:  # the command died without its exit handlers: remove multiprocessing's pymp-*
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    # The command died without its exit handlers: remove multiprocessing's pymp-* folders, its
+    # and this worker's own (os._exit skips the worker's handlers too).
+    for folder in (temp_dir, _own_temp_dir()):
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
     os._exit(1)
+
+
+def private_temp_dir() -> str:
+    """The multiprocessing temp folder of this process (the fork server's socket), named by pid.
+
+    multiprocessing would make an anonymous ``pymp-*`` folder, removed only on a clean exit. Ours
+    is ``esim-mp-<pid>-*``: the workers remove it when the command dies, and any left by a
+    command killed before its workers started is removed by the next one
+    (``remove_stale_temp_dirs``).
+    """
+    config = multiprocessing.current_process()._config
+    if config.get("tempdir") is None:
+        remove_stale_temp_dirs(Path(tempfile.gettempdir()))
+        folder = tempfile.mkdtemp(prefix=f"{TEMP_DIR_PREFIX}{os.getpid()}-")
+        multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder,),
+                                      kwargs={"ignore_errors": True}, exitpriority=-100)
+        config["tempdir"] = folder
+    return config["tempdir"]
+
+
+def remove_stale_temp_dirs(parent: Path) -> list[Path]:
+    """Remove the ``esim-mp-<pid>-*`` folders in `parent` whose command is dead."""
+    removed = []
+    for folder in parent.glob(f"{TEMP_DIR_PREFIX}*"):
+        pid = folder.name.removeprefix(TEMP_DIR_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _own_temp_dir() -> str | None:
+    # Where multiprocessing.util.get_temp_dir() keeps this process's pymp-* folder, if it made one.
+    config = getattr(multiprocessing.current_process(), "_config", {})
+    return config.get("tempdir")
+
+
+def _start_helpers_quietly(context) -> None:
+    # The resource tracker and the fork server (and so every worker) inherit stderr: a worker
+    # stopped while it starts prints a traceback, and the tracker warnings after a SIGKILL, on
+    # the caller's terminal, and a survivor would hold a pipe such as `| tee` open. Task errors
+    # come back to the command as results; none of them needs stderr (ESTATE_SIM_DEBUG keeps it).
+    from multiprocessing import forkserver, resource_tracker
+
+    if os.environ.get("ESTATE_SIM_DEBUG"):
+        return
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+        if context.get_start_method() == "forkserver":
+            forkserver.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def worker_init(command_pid: int, temp_dir: str | None) -> None:
@@ -132,7 +207,8 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
         context.set_forkserver_preload(list(PRELOAD))
     else:
         context = multiprocessing.get_context("spawn")
-    temp_dir = multiprocessing.util.get_temp_dir()
+    temp_dir = private_temp_dir()
+    _start_helpers_quietly(context)
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker_init,
                                initargs=(os.getpid(), temp_dir))
 
@@ -175,12 +251,25 @@ class ProcessExecutor:
         self._pool = None
 
     def _rebuild(self) -> None:
+        if self.rebuilt >= MAX_REBUILDS:
+            raise RuntimeError(f"worker processes died {self.rebuilt} times; giving up")
         stop_pool(self._pool)
         self._pool = process_pool(self.workers)
         self.rebuilt += 1
 
+    def _submit(self, fn, task, pending: dict, retry: deque) -> None:
+        try:
+            pending[self._pool.submit(fn, task)] = task
+        except BrokenExecutor:  # a worker died while the pool was idle: a new pool, no retry used
+            retry.appendleft(task)
+            self._rebuild()
+
     def map_unordered(self, fn, tasks):
-        """Yield (task, result or exception) as the worker processes finish them."""
+        """Yield (task, result or exception) as the worker processes finish them.
+
+        When a worker dies, every run its pool held is tried again once, alone in a new pool
+        (so that a run that kills its worker again fails by itself), then the others go on.
+        """
         # Keep a bounded number of tasks in flight so that a large sweep is not pickled at once.
         pending: dict = {}
         tries: dict[int, int] = {}
@@ -188,15 +277,15 @@ class ProcessExecutor:
         queue = iter(tasks)
         limit = 4 * self.workers
         while True:
-            while len(pending) < limit:
-                task = retry.popleft() if retry else next(queue, _END)
-                if task is _END:
-                    break
-                try:
-                    pending[self._pool.submit(fn, task)] = task
-                except BrokenExecutor:
-                    retry.append(task)
-                    self._rebuild()
+            if retry:
+                if not pending:  # retried runs go one at a time, with nothing else in flight
+                    self._submit(fn, retry.popleft(), pending, retry)
+            else:
+                while len(pending) < limit:
+                    task = next(queue, _END)
+                    if task is _END:
+                        break
+                    self._submit(fn, task, pending, retry)
             if not pending:
                 return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -204,26 +293,31 @@ class ProcessExecutor:
             for future in done:
                 task = pending.pop(future)
                 exc = future.exception()
-                if isinstance(exc, BrokenExecutor):
-                    broken = True
-                    key = id(task)
-                    tries[key] = tries.get(key, 0) + 1
-                    if tries[key] <= RETRIES_AFTER_BROKEN_POOL:
-                        retry.append(task)
-                        continue
-                yield task, exc if exc is not None else future.result()
+                if not isinstance(exc, BrokenExecutor):
+                    yield task, exc if exc is not None else future.result()
+                    continue
+                broken = True
+                if tries.get(id(task), 0) < RETRIES_AFTER_BROKEN_POOL:
+                    tries[id(task)] = tries.get(id(task), 0) + 1
+                    retry.append(task)
+                else:
+                    yield task, BrokenExecutor("a worker process died while running this run")
             if broken:
-                # Every run the broken pool held fails with it: retry those, in a new pool.
+                # Every run the broken pool still held fails with it: retry those too.
                 for future, task in list(pending.items()):
                     if future.done() and not isinstance(future.exception(), BrokenExecutor):
-                        continue
+                        continue  # finished before the pool broke: collected next time round
                     pending.pop(future)
-                    key = id(task)
-                    tries[key] = tries.get(key, 0) + 1
-                    if tries[key] <= RETRIES_AFTER_BROKEN_POOL:
+                    if tries.get(id(task), 0) < RETRIES_AFTER_BROKEN_POOL:
+                        tries[id(task)] = tries.get(id(task), 0) + 1
                         retry.append(task)
                     else:
                         yield task, BrokenExecutor("a worker process died while running this run")
+                finished = dict(pending)
+                pending.clear()
+                for future, task in finished.items():
+                    exc = future.exception()
+                    yield task, exc if exc is not None else future.result()
                 self._rebuild()
 
 

@@ -111,7 +111,8 @@ def read_json(path: Path, what: str) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        reason = type(exc).__name__ if not isinstance(exc, OSError) else exc.strerror
+        reason = (exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                  if isinstance(exc, UnicodeDecodeError) else "not valid JSON")
         raise InputError(str(path), None, f"unreadable {what} ({reason}): the file is damaged; "
                          "remove it (or the whole folder) and run the same command again") from None
     if not isinstance(data, dict):
