@@ -18,7 +18,8 @@ from sim.app.model import (
 )
 from sim.cli import build_parser, main
 from sim.errors import InputError
-from sim.scenario import POLICIES, load_scenario
+from sim.policies import REGISTRY
+from sim.scenario import load_scenario
 
 
 def test_month_label_counts_years_and_months_from_one():
@@ -30,7 +31,7 @@ def test_month_label_counts_years_and_months_from_one():
 
 @pytest.mark.parametrize("name, blocks", POLICY_SETS.items())
 def test_policy_sets_name_themselves(name, blocks):
-    assert policy_set_name({block: block in blocks for block in POLICIES}) == name
+    assert policy_set_name({block: block in blocks for block in REGISTRY.names()}) == name
 
 
 def test_policy_sets_match_the_shipped_scenarios():

@@ -14,7 +14,8 @@ from typing import Any
 from sim.errors import InputError
 from sim.mesa_engine.model import EstateGovernanceModel
 from sim.params import PARAMETER_INDEX
-from sim.scenario import POLICIES, Scenario, scenario_from_mapping
+from sim.policies import REGISTRY
+from sim.scenario import Scenario, scenario_from_mapping
 
 POLICY_SETS: dict[str, tuple[str, ...]] = {
     "status quo": (),
@@ -43,7 +44,7 @@ DEFAULT_SEED = 1
 
 def policy_set_name(policies: dict[str, bool]) -> str:
     """The name of a policy set ("status quo", ...), or "custom: merge + entrust"."""
-    enabled = tuple(block for block in POLICIES if policies.get(block))
+    enabled = tuple(block for block in REGISTRY.names() if policies.get(block))
     for name, blocks in POLICY_SETS.items():
         if set(blocks) == set(enabled):
             return name
@@ -61,7 +62,7 @@ def build_scenario(district: str = "ouyang_road", *, csv_path: str | None = None
                    policies: dict[str, bool] | None = None, params: dict[str, Any] | None = None,
                    seed: int = DEFAULT_SEED, name: str | None = None) -> Scenario:
     """A Scenario from the app's controls; bad values raise InputError naming the control."""
-    policies = {block: bool((policies or {}).get(block, False)) for block in POLICIES}
+    policies = {block: bool((policies or {}).get(block, False)) for block in REGISTRY.names()}
     if district == UPLOADED_CSV:
         if not csv_path:
             raise InputError("app", "district", "no CSV file uploaded yet")
@@ -122,7 +123,7 @@ class TeachingModel(EstateGovernanceModel):
                  compare_with: str = NO_COMPARISON, rng: int = DEFAULT_SEED):
         arguments = dict(locals())
         params = {name: value for name, value in arguments.items() if name in PARAMETER_INDEX}
-        policies = {block: arguments[block] for block in POLICIES}
+        policies = {block: arguments[block] for block in REGISTRY.names()}
         scenario = build_scenario(district, csv_path=csv_path, policies=policies, params=params,
                                   seed=rng)
         super().__init__(scenario, rng=int(rng))
@@ -132,7 +133,7 @@ class TeachingModel(EstateGovernanceModel):
         if compare_with != NO_COMPARISON:
             if compare_with not in POLICY_SETS:
                 raise InputError("app", "compare_with", f"unknown policy set {compare_with!r}")
-            other = {block: block in POLICY_SETS[compare_with] for block in POLICIES}
+            other = {block: block in POLICY_SETS[compare_with] for block in REGISTRY.names()}
             self.comparison = EstateGovernanceModel(
                 build_scenario(district, csv_path=csv_path, policies=other, params=params,
                                seed=rng, name=compare_with), rng=int(rng))
