@@ -146,7 +146,8 @@ CSV_BOUNDS: dict[str, tuple[float, float, str]] = {
     "x_m": (-1_000_000, 1_000_000, "assumption: 1,000 km from the origin, wider than any city"),
     "y_m": (-1_000_000, 1_000_000, "assumption: 1,000 km from the origin, wider than any city"),
     "gates": (0, 1_000, "assumption"),
-    "fee_yuan_per_m2": (0, 20, "the fee parameters' range (docs/ODD.md parameter table)"),
+    "fee_yuan_per_m2": (0, 100, "assumption: 25 times the top of the documented fees (4.0, docs/ODD.md "
+                        "parameter table); validate warns above 10"),
     "fund_yuan": (0, 10_000_000_000, "floor area bound x the fund-per-m2 parameters' bound "
                   "(1,000 yuan/m2)"),
     "condition": (0, 1, "a share"),
