@@ -350,21 +350,17 @@ def plausibility_warnings(district: District, source: str) -> list[str]:
             out.append(f"{source}: x_m, y_m: {int(same.sum())} estate(s) sit exactly on another "
                        f"(e.g. {first!r})")
     per_household = estates["floor_area_m2"].to_numpy(float) / estates["households"].to_numpy(float)
-    low, high = PLAUSIBLE_M2_PER_HOUSEHOLD
-    odd = (per_household < low) | (per_household > high)
-    if odd.any():
-        i = int(np.flatnonzero(odd)[0])
-        out.append(f"{source}: floor_area_m2: {int(odd.sum())} estate(s) have a floor area per "
-                   f"household outside [{low:g}, {high:g}] m2 (e.g. {estates['estate_id'].iloc[i]!r}: "
-                   f"{per_household[i]:.3g} m2)")
-    fees = estates["fee_yuan_per_m2"].to_numpy(float)
-    low, high = PLAUSIBLE_FEE
-    odd = (fees < low) | (fees > high)
-    if odd.any():
-        i = int(np.flatnonzero(odd)[0])
-        out.append(f"{source}: fee_yuan_per_m2: {int(odd.sum())} estate(s) have a fee outside "
-                   f"[{low:g}, {high:g}] yuan/m2/month (e.g. {estates['estate_id'].iloc[i]!r}: "
-                   f"{fees[i]:g}); documented fees run 0.4-4.0")
+    checks = [("floor_area_m2", "a floor area per household", per_household,
+               PLAUSIBLE_M2_PER_HOUSEHOLD, "m2", ""),
+              ("fee_yuan_per_m2", "a fee", estates["fee_yuan_per_m2"].to_numpy(float),
+               PLAUSIBLE_FEE, "yuan/m2/month", "; documented fees run 0.4-4.0")]
+    for column, what, values, (low, high), unit, note in checks:
+        odd = (values < low) | (values > high)
+        if odd.any():
+            i = int(np.flatnonzero(odd)[0])
+            out.append(f"{source}: {column}: {int(odd.sum())} estate(s) have {what} outside "
+                       f"[{low:g}, {high:g}] {unit} (e.g. {estates['estate_id'].iloc[i]!r}: "
+                       f"{values[i]:.3g} {unit}){note}")
     return out
 
 

@@ -52,7 +52,8 @@ def test_hostile_yaml_exits_2_with_one_printable_line(case, command, tmp_path, c
     text, says = case
     (tmp_path / "s.yaml").write_text(text)
     (tmp_path / "estates.csv").write_text(GOOD_CSV)
-    args = [command, str(tmp_path / "s.yaml")] + (["--out", str(tmp_path / "out")] if command == "run" else [])
+    out = ["--out", str(tmp_path / "out")] if command == "run" else []
+    args = [command, str(tmp_path / "s.yaml"), *out]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1, err

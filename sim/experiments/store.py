@@ -29,9 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.errors import InputError
+from sim.outputs import atomic_write
 
 MANIFEST = "manifest.json"
 RUNS_TABLE = "runs.parquet"
@@ -91,14 +90,7 @@ def _now() -> str:
 
 def store_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write a file through a temporary of the store's own pattern, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, write, prefix=TEMP_PREFIX)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
