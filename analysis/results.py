@@ -24,7 +24,6 @@ Join factor values with ``load_runs`` on ``run_id``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -38,7 +37,10 @@ from sim.experiments.store import (
     MANIFEST,
     RUNS_DIR,
     RUNS_TABLE,
+    TEMP_PREFIX,
     TIMESERIES_DIR,
+    read_json,
+    read_record,
     records_frame,
 )
 
@@ -54,7 +56,7 @@ def _check_folder(folder: str | Path) -> Path:
 def load_manifest(folder: str | Path) -> dict:
     """The folder's manifest.json: sweep hash, the sweep as resolved, version, commit, engine."""
     folder = _check_folder(folder)
-    return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    return read_json(folder / MANIFEST, "manifest")
 
 
 def factor_names(folder: str | Path) -> list[str]:
@@ -74,8 +76,8 @@ def load_runs(folder: str | Path) -> pd.DataFrame:
         return pd.read_parquet(folder / RUNS_TABLE)
     except FileNotFoundError:  # not consolidated yet, or a resumed sweep has just removed it
         pass
-    records = [json.loads(p.read_text(encoding="utf-8"))
-               for p in sorted((folder / RUNS_DIR).glob("*.json"))]
+    records = [read_record(p) for p in sorted((folder / RUNS_DIR).glob("*.json"))
+               if not p.name.startswith(TEMP_PREFIX)]
     frame = records_frame(records, factor_names(folder))
     # The sweep's own order: design point, then scenario as listed, then replicate.
     listed = [s["name"] for s in load_manifest(folder)["sweep"]["scenarios"]]

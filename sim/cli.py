@@ -169,6 +169,7 @@ def cmd_run(args) -> int:
         raise InputError("command line", "--engine", f"unknown engine {args.engine!r} "
                          f"(choose from {', '.join(ENGINES)})")
     check_out_folder(args.out)  # before the simulation: a bad --out must not cost a run
+    _check_run_folder(args.out)
     scenario = load_scenario(args.scenario)
     try:
         scenario = scenario.with_overrides(years=args.years, seed=args.seed)
@@ -176,13 +177,56 @@ def cmd_run(args) -> int:
         raise InputError("command line", f"--{exc.key}", exc.message) from None
     with ProgressBar(12 * scenario.years, label=scenario.name, enabled=not args.quiet) as bar:
         result = run_scenario(scenario, args.engine, progress=bar.update)
-    written = write_run(args.out, result.timeseries, result.areas, result.meta, args.format)
+    written = write_as_one_set(args.out, lambda folder: write_run(
+        folder, result.timeseries, result.areas, result.meta, args.format))
     if not args.quiet:
         print(f"{scenario.name}: {scenario.years} years, seed {scenario.seed}, engine {args.engine}, "
               f"{result.meta['households']:,} households, {result.meta['wall_time_s']:.1f} s")
         print(_summary(result.timeseries))
         print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+RUN_OUTPUTS = ("timeseries.parquet", "timeseries.csv", "areas.parquet", "areas.csv", "run.json")
+"""What `run` writes into --out; a folder holding anything else is not replaced."""
+
+
+def _check_run_folder(out: Path) -> None:
+    if out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if p.name not in RUN_OUTPUTS)
+        if others:
+            raise InputError("command line", "--out", f"{out} holds other files than a run's "
+                             f"outputs (e.g. {others[0]!r}); use another --out folder")
+
+
+def write_as_one_set(out: Path, write) -> list[Path]:
+    """Write a run's files into a temporary sibling folder, then put it in place of `out`.
+
+    A reader (or a failed rename) never finds a new table beside an old one: `out` holds the
+    old set or the new one. Returns the paths written, inside `out`.
+    """
+    import shutil
+    import tempfile
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    old = None
+    try:
+        written = write(staging)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+        try:
+            os.replace(staging, out)
+        except OSError:
+            if old is not None:  # put the old set back
+                os.replace(old / out.name, out)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return [out / Path(p).name for p in written]
 
 
 def cmd_validate(args) -> int:

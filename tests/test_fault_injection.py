@@ -283,3 +283,15 @@ def test_a_healthy_pool_is_never_rebuilt():
         results = sorted(r for _, r in executor.map_unordered(double, [(i,) for i in range(8)]))
         assert executor.rebuilt == 0
     assert results == [2 * i for i in range(8)]
+
+
+def test_reading_a_folder_with_a_damaged_record_names_the_file(reference, tmp_path, capsys):
+    _, folder = reference
+    out = tmp_path / "out"
+    shutil.copytree(folder, out)
+    (out / RUNS_TABLE).unlink()  # readers then go by the records
+    victim = out / RUNS_DIR / f"{_first_run(out)}.json"
+    truncate(victim)
+    assert main(["compare", str(out), "--baseline", "quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and str(victim) in err

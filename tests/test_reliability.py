@@ -1,6 +1,8 @@
 """Bad input at the edges (issue 16): exit status 2 and one line, control characters escaped,
 bounds with the allowed range; sweeps that grow; validate on sweep files; --version."""
 
+from pathlib import Path
+
 import pytest
 from test_bad_input import GOOD_CSV, HEADER
 
@@ -176,3 +178,45 @@ def test_validate_refuses_a_bad_sweep_file_like_sweep(tmp_path, capsys):
     sweep_file = write_sweep(tmp_path, replicatse=3)
     assert main(["validate", str(sweep_file)]) == 2
     assert "replicatse: unknown key (did you mean 'replicates'?)" in capsys.readouterr().err
+
+
+def test_run_replaces_its_outputs_as_one_set(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text("name: x\ndistrict: {generate: {estates: 4}}\nyears: 1\n")
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(out), "--quiet", "--format", "csv"]) == 0
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["areas.parquet", "run.json", "timeseries.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s.yaml"]  # no staging left
+
+
+def test_a_failed_rename_leaves_the_previous_outputs_whole(tmp_path, monkeypatch):
+    import os
+
+    from sim import cli
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "run.json").write_text("old")
+    real_replace = os.replace
+
+    def failing(src, dst):
+        if Path(dst) == out and "new" in Path(src).name:
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(cli.os, "replace", failing)
+    with pytest.raises(OSError):
+        cli.write_as_one_set(out, lambda folder: [(folder / "run.json").write_text("new"),
+                                                  folder / "run.json"][1:])
+    assert sorted(p.name for p in out.iterdir()) == ["run.json"]
+    assert (out / "run.json").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_run_refuses_an_out_folder_holding_other_files(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text("name: x\ndistrict: {generate: {estates: 4}}\nyears: 1\n")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out")]) == 2
+    assert "other files" in capsys.readouterr().err
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine"

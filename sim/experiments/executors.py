@@ -196,6 +196,19 @@ def worker_init(command_pid: int, temp_dir: str | None) -> None:
                      name="estate-sim-watch-command").start()
 
 
+class WorkerPool(ProcessPoolExecutor):
+    """A process pool that, left by an exception (Ctrl-C, SIGTERM), ends its workers at once.
+
+    Its workers ignore SIGINT (worker_init), so the plain pool would wait for every queued task.
+    """
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            return super().__exit__(exc_type, exc, tb)
+        stop_pool(self)
+        return False
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` fresh processes, the model imported once in the fork server.
 
@@ -209,8 +222,8 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("spawn")
     temp_dir = private_temp_dir()
     _start_helpers_quietly(context)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker_init,
-                               initargs=(os.getpid(), temp_dir))
+    return WorkerPool(max_workers=workers, mp_context=context, initializer=worker_init,
+                      initargs=(os.getpid(), temp_dir))
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:

@@ -42,7 +42,7 @@ from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
 from sim.experiments.store import ResultsStore, check_out_folder, sha256_file, sha256_json
 from sim.params import PARAMETER_INDEX
-from sim.scenario import Scenario, load_scenario, validate_file
+from sim.scenario import Scenario, did_you_mean, load_scenario, validate_file
 
 
 class _Strict(BaseModel):
@@ -164,7 +164,8 @@ def _check_factors(spec: FactorsSpec, source: str) -> dict[str, Any]:
         key = f"factors.ranges.{name}"
         param = PARAMETER_INDEX.get(name)
         if param is None:
-            raise InputError(source, key, "unknown parameter (see docs/ODD.md)")
+            raise InputError(source, key, "unknown parameter (see docs/ODD.md)"
+                             + did_you_mean(str(name), PARAMETER_INDEX))
         if param.kind is bool:
             raise InputError(source, key, "is true or false, not a number a design can vary")
         if len(bounds) != 2 or not bounds[0] < bounds[1]:
@@ -290,7 +291,7 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
     check_out_folder(folder)
     tasks = sweep.tasks()
     check_sweep(sweep)
-    stored = 0
+    stored: int | None = None
     try:
         with executor, ResultsStore(folder) as store:
             records = store.open(sweep_sha256=sweep.sha256, resolved=sweep.resolved(),
@@ -322,6 +323,10 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
             runs = store.consolidate([t.run_id for t in tasks], sweep.factor_names)
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
+        if stored is None:
+            raise SweepInterrupted(f"interrupted before any run started ({folder}); run the same "
+                                   "command again to start",
+                                   signum) from None
         raise SweepInterrupted(f"interrupted: {stored} of {len(tasks)} runs are stored in {folder}; "
                                "run the same command again to resume", signum) from None
     order = {t.run_id: i for i, t in enumerate(tasks)}
