@@ -418,6 +418,15 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "sweep":
             "calibrate": cmd_calibrate, "validate-model": cmd_validate_model}
 
 
+def _check_out_flag(args) -> None:
+    # Every command's --out is checked before any work: a file in the way costs nothing.
+    out = getattr(args, "out", None)
+    if isinstance(out, Path):
+        from sim.experiments.store import check_out_folder
+
+        check_out_folder(out.parent if args.command == "validate-model" else out)
+
+
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 """Signals handled like Ctrl-C: the command stops its workers, keeps what it stored, exits."""
 
@@ -455,6 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with stop_signals_raise():
             args = build_parser().parse_args(argv)
+            _check_out_flag(args)
             return COMMANDS[args.command](args)
     except InputError as exc:
         print(f"estate-sim: error: {exc}", file=sys.stderr)
