@@ -112,3 +112,9 @@ def die_always(task):
     if task[0] == 5:
         os._exit(3)
     return task[0] * 2
+
+
+def sleep_long(task):
+    """A task for a worker that would take ten minutes."""
+    time.sleep(600)
+    return task

@@ -295,3 +295,19 @@ def test_reading_a_folder_with_a_damaged_record_names_the_file(reference, tmp_pa
     assert main(["compare", str(out), "--baseline", "quiet"]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and str(victim) in err
+
+
+def test_a_pool_left_by_ctrl_c_ends_its_workers_without_running_the_queue():
+    from fault_support import sleep_long
+
+    from sim.experiments.executors import process_pool
+
+    with pytest.raises(KeyboardInterrupt):
+        with process_pool(2) as pool:
+            futures = [pool.submit(sleep_long, i) for i in range(6)]
+            while sum(f.running() for f in futures) < 2:
+                time.sleep(0.05)
+            workers = list(pool._processes.values())
+            raise KeyboardInterrupt
+    assert all(not worker.is_alive() for worker in workers)
+    assert all(f.done() for f in futures)
