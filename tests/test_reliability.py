@@ -220,3 +220,36 @@ def test_run_refuses_an_out_folder_holding_other_files(tmp_path, capsys):
     assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out")]) == 2
     assert "other files" in capsys.readouterr().err
     assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
+
+
+def _csv_sweep(tmp_path):
+    import yaml
+
+    (tmp_path / "estates.csv").write_text(GOOD_CSV)
+    (tmp_path / "s.yaml").write_text("name: own\ndistrict: {csv: estates.csv}\nyears: 1\n")
+    sweep = {"name": "own", "scenarios": ["s.yaml"], "replicates": 2, "seed": 1, "engine": "vector"}
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    return tmp_path / "sweep.yaml"
+
+
+def test_a_district_csv_edited_between_invocations_is_refused(tmp_path, capsys):
+    sweep_file, out = _csv_sweep(tmp_path), tmp_path / "out"
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 0
+    csv = tmp_path / "estates.csv"
+    csv.write_text(csv.read_text().replace("C,400", "C,401"))  # same path, other contents
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "other inputs" in err
+
+
+def test_a_district_csv_edited_while_the_sweep_runs_fails_its_runs(tmp_path):
+    from analysis.results import load_runs
+    from sim.experiments.executors import SequentialExecutor
+    from sim.experiments.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(_csv_sweep(tmp_path))
+    csv = tmp_path / "estates.csv"
+    csv.write_text(csv.read_text().replace("C,400", "C,401"))
+    summary = run_sweep(sweep, tmp_path / "out", SequentialExecutor())
+    assert len(summary.failed) == 2
+    assert load_runs(tmp_path / "out")["error"].str.contains("changed since the sweep read it").all()

@@ -109,7 +109,7 @@ class Sweep:
                                             "seed": seeds[r], "factors": point,
                                             "engine": self.engine, "years": self.years})
                     out.append(RunTask(f"{slug}-d{d}-r{r}", scenario, r, d, seeds[r], self.engine,
-                                       self.years, dict(point), identity))
+                                       self.years, dict(point), identity, dict(files)))
         return out
 
     @property
