@@ -70,20 +70,50 @@ headers = st.one_of(
     st.lists(st.one_of(st.sampled_from(list(COLUMNS)), st.text(max_size=8)), max_size=8))
 
 
+VALID_CELLS = {
+    "estate_id": st.one_of(st.text(min_size=1, max_size=6), st.sampled_from(["NA", "A", "甲"])),
+    "households": st.integers(1, 3000).map(str),
+    "floor_area_m2": st.floats(100, 1e6).map(lambda v: f"{v:.1f}"),
+    "housing_type": st.sampled_from([*HOUSING_TYPES, "售后公房", "二级旧里", "Commercial", "high rise"]),
+    "x_m": st.floats(-5000, 5000).map(lambda v: f"{v:.1f}"),
+    "y_m": st.floats(-5000, 5000).map(lambda v: f"{v:.1f}"),
+    "block": st.text(max_size=5),
+    "gates": st.integers(0, 9).map(str),
+    "fee_yuan_per_m2": st.floats(0, 6).map(lambda v: f"{v:.2f}"),
+    "fund_yuan": st.integers(0, 10**8).map(str),
+    "condition": st.one_of(st.floats(0, 1).map(lambda v: f"{v:.2f}"), st.just("85%")),
+}
+
+
 @st.composite
-def csv_files(draw) -> bytes:
+def mostly_valid_rows(draw) -> tuple[list[str], list[list[str]]]:
+    """A well-formed district table with a few hostile cells: fuzzes the per-column parsing."""
+    header = list(COLUMNS[:draw(st.integers(6, len(COLUMNS)))])
+    rows = [[draw(st.one_of(VALID_CELLS[c], cells) if draw(st.integers(0, 9)) == 0
+                  else VALID_CELLS[c]) for c in header] for _ in range(draw(st.integers(1, 5)))]
+    return header, rows
+
+
+@st.composite
+def any_rows(draw) -> tuple[list[str], list[list[str]]]:
     header = draw(headers)
     rows = draw(st.lists(st.lists(cells, min_size=max(0, len(header) - 1), max_size=len(header) + 1),
                          max_size=6))
+    return header, rows
+
+
+@st.composite
+def csv_files(draw) -> bytes:
+    header, rows = draw(st.one_of(mostly_valid_rows(), any_rows()))
     delimiter = draw(st.sampled_from([",", ";", "\t"]))
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator=draw(st.sampled_from(["\n", "\r\n"])))
     writer.writerow(header)
     writer.writerows(rows)
     text = buffer.getvalue()
-    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "gbk", "utf-16", "latin-1"]))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "gbk", "utf-16", "latin-1"]))
     data = text.encode(encoding, errors="replace")
-    if draw(st.booleans()):
+    if draw(st.integers(0, 3)) == 0:
         junk = draw(st.binary(max_size=20))
         at = draw(st.integers(0, len(data)))
         data = data[:at] + junk + data[at:]
