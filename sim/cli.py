@@ -474,9 +474,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = getattr(exc, "message", None) or "interrupted"
         print(f"estate-sim: {printable(message)}", file=sys.stderr)
         return 128 + int(signum)
-    except RecursionError:
-        print("estate-sim: error: input nested too deeply to read", file=sys.stderr)
-        return 2
     except Exception as exc:  # the shell's last line of defence: one line, exit 1
         if os.environ.get("ESTATE_SIM_DEBUG"):
             traceback.print_exc()
