@@ -88,25 +88,39 @@ def test_tables_without_a_record_and_stray_temporaries_are_redone(uninterrupted,
     assert_same_results(uninterrupted, out)
 
 
-def test_a_different_sweep_file_into_the_same_folder_is_refused(tmp_path, capsys):
-    out = tmp_path / "results"
-    first = write_sweep(tmp_path, replicates=1)
+def refused_after(first: Path, second: Path, out: Path, capsys, edit=None) -> str:
+    """Run `first` into `out`, (edit,) then `second`: it must be refused; returns its message."""
     assert main(["sweep", str(first), "--out", str(out), "--quiet"]) == 0
-    other = write_sweep(tmp_path, name="other.yaml", replicates=1, seed=999)  # other seeds
+    if edit is not None:
+        edit()
     capsys.readouterr()
-    assert main(["sweep", str(other), "--out", str(out), "--quiet"]) == 2
+    assert main(["sweep", str(second), "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
-    assert str(out) in err and "other inputs" in err and "different sweep" in err
+    assert len(err.splitlines()) == 1 and str(out) in err
+    return err
+
+
+def test_a_different_sweep_file_into_the_same_folder_is_refused(tmp_path, capsys):
+    first = write_sweep(tmp_path, replicates=1)
+    other = write_sweep(tmp_path, name="other.yaml", replicates=1, seed=999)  # other seeds
+    err = refused_after(first, other, tmp_path / "results", capsys)
+    assert "other inputs" in err and "different sweep" in err
 
 
 def test_a_smaller_sweep_into_the_folder_of_a_larger_one_is_refused(tmp_path, capsys):
-    out = tmp_path / "results"
-    assert main(["sweep", str(write_sweep(tmp_path, replicates=2)), "--out", str(out), "--quiet"]) == 0
+    larger = write_sweep(tmp_path, replicates=2)
     smaller = write_sweep(tmp_path, name="smaller.yaml", replicates=1)
-    capsys.readouterr()
-    assert main(["sweep", str(smaller), "--out", str(out), "--quiet"]) == 2
-    assert "does not make" in capsys.readouterr().err
+    assert "does not make" in refused_after(larger, smaller, tmp_path / "results", capsys)
+
+
+def test_a_changed_scenario_under_the_same_sweep_file_is_refused(tmp_path, capsys):
+    sweep_file = write_sweep(tmp_path, replicates=1)
+    scenario = tmp_path / "scenarios" / "quiet.yaml"
+
+    def edit():
+        scenario.write_text(scenario.read_text() + "params: {volunteer_fatigue: 0.05}\n")
+
+    assert "other inputs" in refused_after(sweep_file, sweep_file, tmp_path / "results", capsys, edit)
 
 
 def test_a_sweep_that_grows_reuses_every_stored_run(tmp_path, capsys):
@@ -121,17 +135,6 @@ def test_a_sweep_that_grows_reuses_every_stored_run(tmp_path, capsys):
     reference = tmp_path / "reference"
     run_sweep(load_sweep(grown), reference, SequentialExecutor())
     assert_same_results(reference, out)
-
-
-def test_a_changed_scenario_under_the_same_sweep_file_is_refused(tmp_path, capsys):
-    out = tmp_path / "results"
-    sweep_file = write_sweep(tmp_path, replicates=1)
-    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 0
-    scenario = tmp_path / "scenarios" / "quiet.yaml"
-    scenario.write_text(scenario.read_text() + "params: {volunteer_fatigue: 0.05}\n")
-    capsys.readouterr()
-    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 2
-    assert "other inputs" in capsys.readouterr().err
 
 
 def test_running_a_finished_sweep_again_runs_nothing(tmp_path, capsys):
