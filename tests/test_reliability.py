@@ -253,3 +253,10 @@ def test_a_district_csv_edited_while_the_sweep_runs_fails_its_runs(tmp_path):
     summary = run_sweep(sweep, tmp_path / "out", SequentialExecutor())
     assert len(summary.failed) == 2
     assert load_runs(tmp_path / "out")["error"].str.contains("changed since the sweep read it").all()
+
+
+def test_validate_counts_the_runs_of_the_shipped_policy_sweep(capsys):
+    from conftest import ROOT
+
+    assert main(["validate", str(ROOT / "scenarios" / "sweeps" / "policy_comparison.yaml")]) == 0
+    assert "= 150 runs on the vector engine" in capsys.readouterr().out
