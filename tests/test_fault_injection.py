@@ -217,12 +217,14 @@ def test_a_second_invocation_into_a_folder_being_written_is_refused(long_sweep, 
     assert "runs are stored" in stderr.decode()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
-                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
-def test_every_stop_signal_stops_the_sweep_and_its_workers(long_sweep, tmp_path, signum):
+@pytest.mark.parametrize("signum, workers", [(signal.SIGINT, 2), (signal.SIGTERM, 2),
+                                             (signal.SIGHUP, 2), (signal.SIGTERM, 1)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGTERM-one-process"])
+def test_every_stop_signal_stops_the_sweep_and_its_workers(long_sweep, tmp_path, signum, workers):
     out, tmpdir, mark = tmp_path / "out", tmp_path / "tmp", f"signal-{signum}-{os.getpid()}"
     tmpdir.mkdir()
-    proc = start_cli(["sweep", long_sweep, "--out", out, "--quiet", "--workers", "2"], mark, tmpdir)
+    proc = start_cli(["sweep", long_sweep, "--out", out, "--quiet", "--workers", str(workers)], mark,
+                     tmpdir)
     try:
         wait_for(out / RUNS_DIR, proc)
         time.sleep(1.0)
