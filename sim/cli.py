@@ -175,13 +175,14 @@ def cmd_run(args) -> int:
         scenario = scenario.with_overrides(years=args.years, seed=args.seed)
     except InputError as exc:  # only the flags change here: say so
         raise InputError("command line", f"--{exc.key}", exc.message) from None
-    with ProgressBar(12 * scenario.years, label=scenario.name, enabled=not args.quiet) as bar:
+    with ProgressBar(12 * scenario.years, label=printable(scenario.name), enabled=not args.quiet) as bar:
         result = run_scenario(scenario, args.engine, progress=bar.update)
     written = write_as_one_set(args.out, lambda folder: write_run(
         folder, result.timeseries, result.areas, result.meta, args.format))
     if not args.quiet:
-        print(f"{scenario.name}: {scenario.years} years, seed {scenario.seed}, engine {args.engine}, "
-              f"{result.meta['households']:,} households, {result.meta['wall_time_s']:.1f} s")
+        print(f"{printable(scenario.name)}: {scenario.years} years, seed {scenario.seed}, "
+              f"engine {args.engine}, {result.meta['households']:,} households, "
+              f"{result.meta['wall_time_s']:.1f} s")
         print(_summary(result.timeseries))
         print("wrote " + ", ".join(str(p) for p in written))
     return 0
@@ -265,7 +266,7 @@ def cmd_validate(args) -> int:
         scenario = load_scenario(args.scenario)
         district = scenario.load_district()
         enabled = [name for name, on in scenario.policies.items() if on] or ["none"]
-        print(f"{args.scenario}: ok — scenario {scenario.name!r}, district {district.name} "
+        print(f"{args.scenario}: ok — scenario {scenario.name!r}, district {printable(district.name)} "
               f"({len(district)} estates, {district.households:,} households), "
               f"policies: {', '.join(enabled)}, {scenario.years} years, seed {scenario.seed}")
         scenarios = (scenario,)

@@ -260,3 +260,12 @@ def test_validate_counts_the_runs_of_the_shipped_policy_sweep(capsys):
 
     assert main(["validate", str(ROOT / "scenarios" / "sweeps" / "policy_comparison.yaml")]) == 0
     assert "= 150 runs on the vector engine" in capsys.readouterr().out
+
+
+def test_a_scenario_name_with_a_terminal_escape_is_printed_escaped(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text('name: "x\\e[2Jy"\ndistrict: {generate: {estates: 3}}\nyears: 1\n')
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out")]) == 0
+    assert main(["validate", str(tmp_path / "s.yaml")]) == 0
+    captured = capsys.readouterr()
+    assert "\x1b" not in captured.out + captured.err
+    assert "x\\x1b[2Jy" in captured.out
