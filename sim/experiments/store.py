@@ -300,13 +300,16 @@ class ResultsStore:
         (self.folder / RUNS_TABLE).unlink(missing_ok=True)
 
     def add(self, record: dict[str, Any], timeseries: pd.DataFrame | None = None,
-            areas: pd.DataFrame | None = None) -> None:
-        """Store one finished run: its tables first, its record (with their sizes, hashes) last."""
+            areas: pd.DataFrame | None = None, **tables: pd.DataFrame | None) -> None:
+        """Store one finished run: its tables first, its record (with their sizes, hashes) last.
+
+        ``tables`` are further per-run tables by name, each a key of TABLE_DIRS.
+        """
         run_id = record["run_id"]
         record = dict(record)
         if record.get("status") == "ok":
             record["tables"] = {}
-        for name, frame in (("timeseries", timeseries), ("areas", areas)):
+        for name, frame in {"timeseries": timeseries, "areas": areas, **tables}.items():
             path = self.folder / TABLE_DIRS[name] / f"{run_id}.parquet"
             if frame is None:
                 path.unlink(missing_ok=True)  # a stale table of an earlier try: not this run's
