@@ -35,7 +35,7 @@ from sim.experiments.store import AREAS_DIR, MANIFEST, RUNS_DIR, RUNS_TABLE, TIM
 from sim.experiments.sweep import load_sweep, run_sweep
 
 FAST_TRIALS = 10
-SLOW_TRIALS = 30
+SLOW_TRIALS = 20
 SWEEP = {"replicates": 3, "estates": 20}
 """Six runs of about half a second each: a SIGKILL at a random time lands anywhere in them."""
 
