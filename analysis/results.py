@@ -27,7 +27,6 @@ sim/outputs.py). Only runs with status "ok" have tables. Join factor values with
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -43,7 +42,10 @@ from sim.experiments.store import (
     RUNS_DIR,
     RUNS_TABLE,
     TABLE_DIRS,
+    TEMP_PREFIX,
     TIMESERIES_DIR,
+    read_json,
+    read_record,
     records_frame,
 )
 from sim.outputs import final_values
@@ -60,7 +62,7 @@ def _check_folder(folder: str | Path) -> Path:
 def load_manifest(folder: str | Path) -> dict:
     """The folder's manifest.json: sweep hash, the sweep as resolved, version, commit, engine."""
     folder = _check_folder(folder)
-    return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    return read_json(folder / MANIFEST, "manifest")
 
 
 def scenario_labels(manifest: dict) -> dict[str, str]:
@@ -92,8 +94,8 @@ def load_runs(folder: str | Path) -> pd.DataFrame:
         return pd.read_parquet(folder / RUNS_TABLE)
     except FileNotFoundError:  # not consolidated yet, or a resumed sweep has just removed it
         pass
-    records = [json.loads(p.read_text(encoding="utf-8"))
-               for p in sorted((folder / RUNS_DIR).glob("*.json"))]
+    records = [read_record(p) for p in sorted((folder / RUNS_DIR).glob("*.json"))
+               if not p.name.startswith(TEMP_PREFIX)]
     frame = records_frame(records, factor_names(folder))
     # The sweep's own order: design point, then scenario as listed, then replicate.
     listed = [s["name"] for s in load_manifest(folder)["sweep"]["scenarios"]]

@@ -1,19 +1,23 @@
 """The `estate-sim` command line (also `python -m sim`): the imperative shell around the model.
 
 Exit status: 0 success, 2 bad input (one line on stderr naming the file and the key), 1 an
-internal error (one line; set ESTATE_SIM_DEBUG=1 for the traceback).
+internal error or failed runs (one line; set ESTATE_SIM_DEBUG=1 for the traceback), 128 + N
+when stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). docs/RELIABILITY.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from sim.errors import InputError
+from sim import __version__
+from sim.errors import InputError, printable
 from sim.outputs import FORMATS
 
 SUMMARY_COLUMNS = {
@@ -66,6 +70,7 @@ def _port(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = _Parser(prog="estate-sim", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"estate-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run one scenario and write its tables (timeseries, areas, "
@@ -78,8 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=FORMATS, default="parquet", help="table format")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
-    validate = sub.add_parser("validate", help="check a scenario file (and its district)")
-    validate.add_argument("scenario", type=Path)
+    validate = sub.add_parser("validate", help="check a scenario, sweep or sensitivity file; "
+                              "say how many runs a sweep makes")
+    validate.add_argument("scenario", type=Path, metavar="FILE",
+                          help="scenario, sweep or sensitivity YAML file")
 
     demo = sub.add_parser("demo", help="compare the five shipped policies on Ouyang Road")
     demo.add_argument("--out", type=Path, default=Path("out"))
@@ -158,6 +165,7 @@ def _summary(timeseries) -> str:
 
 def cmd_run(args) -> int:
     """`estate-sim run`: validate everything, run, then write the three outputs."""
+    from sim.experiments.store import check_out_folder
     from sim.outputs import write_run
     from sim.progress import ProgressBar
     from sim.run import ENGINES, run_scenario
@@ -166,35 +174,150 @@ def cmd_run(args) -> int:
     if args.engine not in ENGINES:
         raise InputError("command line", "--engine", f"unknown engine {args.engine!r} "
                          f"(choose from {', '.join(ENGINES)})")
-    if args.out.exists() and not args.out.is_dir():
-        raise InputError("command line", "--out", f"{args.out} exists and is not a folder")
+    check_out_folder(args.out)  # before the simulation: a bad --out must not cost a run
+    _check_run_folder(args.out)
     scenario = load_scenario(args.scenario)
     try:
         scenario = scenario.with_overrides(years=args.years, seed=args.seed)
     except InputError as exc:  # only the flags change here: say so
         raise InputError("command line", f"--{exc.key}", exc.message) from None
-    with ProgressBar(12 * scenario.years, label=scenario.name, enabled=not args.quiet) as bar:
+    with ProgressBar(12 * scenario.years, label=printable(scenario.name), enabled=not args.quiet) as bar:
         result = run_scenario(scenario, args.engine, progress=bar.update)
-    written = write_run(args.out, result.tables(), result.meta, args.format)
+    written = write_as_one_set(args.out, lambda folder: write_run(
+        folder, result.tables(), result.meta, args.format))
     if not args.quiet:
-        print(f"{scenario.name}: {scenario.years} years, seed {scenario.seed}, engine {args.engine}, "
-              f"{result.meta['households']:,} households, {result.meta['wall_time_s']:.1f} s")
+        print(f"{printable(scenario.name)}: {scenario.years} years, seed {scenario.seed}, "
+              f"engine {args.engine}, {result.meta['households']:,} households, "
+              f"{result.meta['wall_time_s']:.1f} s")
         print(_summary(result.timeseries))
         print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
-def cmd_validate(args) -> int:
-    """`estate-sim validate`: read and check a scenario and its district, run nothing."""
-    from sim.scenario import load_scenario
+RUN_OUTPUTS = ("timeseries.parquet", "timeseries.csv", "areas.parquet", "areas.csv", "run.json")
+"""What `run` writes into --out; a folder holding anything else is not replaced."""
 
-    scenario = load_scenario(args.scenario)
-    district = scenario.load_district()
-    enabled = [name for name, on in scenario.policies.items() if on] or ["none"]
-    print(f"{args.scenario}: ok — scenario {scenario.name!r}, district {district.name} "
-          f"({len(district)} estates, {district.households:,} households), "
-          f"policies: {', '.join(enabled)}, {scenario.years} years, seed {scenario.seed}")
+
+def _check_run_folder(out: Path) -> None:
+    if out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if p.name not in RUN_OUTPUTS)
+        if others:
+            raise InputError("command line", "--out", f"{out} holds other files than a run's "
+                             f"outputs (e.g. {others[0]!r}); use another --out folder")
+
+
+def write_as_one_set(out: Path, write) -> list[Path]:
+    """Write a run's files into a temporary sibling folder, then put it in place of `out`.
+
+    A reader (or a failed rename) never finds a new table beside an old one: `out` holds the
+    old set or the new one. Returns the paths written, inside `out`.
+    """
+    import shutil
+    import tempfile
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    old = None
+    try:
+        written = write(staging)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+        try:
+            os.replace(staging, out)
+        except OSError:
+            if old is not None:  # put the old set back
+                os.replace(old / out.name, out)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return [out / Path(p).name for p in written]
+
+
+def cmd_validate(args) -> int:
+    """`estate-sim validate`: check a scenario (and its district), a sweep or a sensitivity file.
+
+    Runs nothing. For a sweep or sensitivity file, says how many runs it makes and a rough
+    estimate of their time; warns (without refusing) on implausible district data.
+    """
+    from sim.scenario import read_yaml_mapping
+
+    kind = _spec_kind(read_yaml_mapping(args.scenario))
+    if kind == "sweep":
+        from sim.experiments.sweep import load_sweep
+
+        sweep = load_sweep(args.scenario)
+        seconds = sum(_run_seconds(s, sweep.engine, sweep.years) for s in sweep.scenarios)
+        seconds *= len(sweep.design) * sweep.replicates
+        print(f"{args.scenario}: ok — sweep {sweep.name!r}: {len(sweep.scenarios)} scenario(s) × "
+              f"{len(sweep.design)} design point(s) × {sweep.replicates} replicate(s) = "
+              f"{sweep.runs:,} runs on the {sweep.engine} engine, about {_duration(seconds)} "
+              "on one worker (a rough estimate)")
+        scenarios = sweep.scenarios
+    elif kind == "sensitivity":
+        from analysis.sensitivity import load_study
+
+        study = load_study(args.scenario)
+        runs = len(study.design) * study.replicates
+        seconds = runs * _run_seconds(study.scenario, study.engine, study.years)
+        print(f"{args.scenario}: ok — sensitivity study {study.name!r}: {len(study.design)} design "
+              f"points × {study.replicates} replicate(s) = {runs:,} runs on the {study.engine} "
+              f"engine, about {_duration(seconds)} on one worker (a rough estimate)")
+        scenarios = (study.scenario,)
+    else:
+        from sim.scenario import load_scenario
+
+        scenario = load_scenario(args.scenario)
+        district = scenario.load_district()
+        enabled = [name for name, on in scenario.policies.items() if on] or ["none"]
+        print(f"{args.scenario}: ok — scenario {scenario.name!r}, district {printable(district.name)} "
+              f"({len(district)} estates, {district.households:,} households), "
+              f"policies: {', '.join(enabled)}, {scenario.years} years, seed {scenario.seed}")
+        scenarios = (scenario,)
+    _warn_implausible(scenarios)
     return 0
+
+
+def _spec_kind(data: dict) -> str:
+    if "scenarios" in data:
+        return "sweep"
+    if "scenario" in data and "outputs" in data:
+        return "sensitivity"
+    return "scenario"
+
+
+RUN_COST = {"mesa": (0.5, 1 / 800_000), "vector": (0.1, 1 / 20_000_000)}
+"""Rough cost of a run on each engine: (fixed seconds, seconds per household-month), rounded
+from docs/PERFORMANCE.md (Mesa ~830,000 household-months/s; vector tens of millions)."""
+
+
+def _run_seconds(scenario, engine: str, years: int | None) -> float:
+    fixed, per_household_month = RUN_COST.get(engine, RUN_COST["mesa"])
+    months = 12 * (years or scenario.years)
+    return fixed + per_household_month * scenario.load_district().households * months
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _warn_implausible(scenarios) -> None:
+    from sim.districts import plausibility_warnings
+
+    seen = set()
+    for scenario in scenarios:
+        source = scenario.district.get("csv")
+        if source is None or source in seen:
+            continue
+        seen.add(source)
+        for warning in plausibility_warnings(scenario.load_district(), source):
+            print(f"warning: {printable(warning)}")
 
 
 def cmd_demo(args) -> int:
@@ -207,9 +330,12 @@ def cmd_demo(args) -> int:
 def cmd_sweep(args) -> int:
     """`estate-sim sweep`: run (or resume) a sweep into its results folder; 1 if any run failed."""
     from sim.experiments.executors import make_executor
+    from sim.experiments.store import check_out_folder
     from sim.experiments.sweep import load_sweep, run_sweep
     from sim.progress import ProgressBar
 
+    if args.out is not None:
+        check_out_folder(args.out)
     sweep = load_sweep(args.sweep)
     out = args.out or Path("out") / "sweeps" / sweep.name
     executor = make_executor(args.workers, args.scheduler, args.dask_local)
@@ -299,21 +425,66 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "sweep":
             "calibrate": cmd_calibrate, "validate-model": cmd_validate_model}
 
 
+def _check_out_flag(args) -> None:
+    # Every command's --out is checked before any work: a file in the way costs nothing.
+    out = getattr(args, "out", None)
+    if isinstance(out, Path):
+        from sim.experiments.store import check_out_folder
+
+        check_out_folder(out.parent if args.command == "validate-model" else out)
+
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+"""Signals handled like Ctrl-C: the command stops its workers, keeps what it stored, exits."""
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stopped(signum, frame):
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise Stopped (a KeyboardInterrupt), as SIGINT does."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `estate-sim`; returns the exit status."""
     try:
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        with stop_signals_raise():
+            args = build_parser().parse_args(argv)
+            _check_out_flag(args)
+            return COMMANDS[args.command](args)
     except InputError as exc:
         print(f"estate-sim: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("estate-sim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        message = getattr(exc, "message", None) or "interrupted"
+        print(f"estate-sim: {printable(message)}", file=sys.stderr)
+        return 128 + int(signum)
     except Exception as exc:  # the shell's last line of defence: one line, exit 1
         if os.environ.get("ESTATE_SIM_DEBUG"):
             traceback.print_exc()
-        print(f"estate-sim: internal error: {type(exc).__name__}: {exc} "
+        print(f"estate-sim: internal error: {type(exc).__name__}: {printable(exc)} "
               "(set ESTATE_SIM_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
 

@@ -9,7 +9,11 @@ compositions (docs/ODD.md, "Input data"), so that nothing about the outcome is w
 from __future__ import annotations
 
 import csv
+import difflib
+import io
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +26,6 @@ from sim.params import HOUSING_TYPES, Params
 REQUIRED_COLUMNS = ("estate_id", "households", "floor_area_m2", "housing_type", "x_m", "y_m")
 OPTIONAL_COLUMNS = ("block", "gates", "fee_yuan_per_m2", "fund_yuan", "condition")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-MAX_ESTATE_HOUSEHOLDS = 100_000
-"""Most households one CSV estate may have (the largest Chinese estates have tens of thousands)."""
-MAX_ESTATE_GATES = 1_000
-"""Most entrances one CSV estate may have."""
 
 
 @dataclass(frozen=True)
@@ -114,63 +114,274 @@ def fill_defaults(estates: pd.DataFrame, params: Params) -> pd.DataFrame:
 
 # --- CSV ----------------------------------------------------------------------------------
 
-def _read_header_and_check_rows(path: Path, source: str) -> list[str]:
-    """The CSV's column names; a row with more values than columns is an error naming its line.
+HOUSING_TYPE_ALIASES: dict[str, str] = {
+    # the article's Chinese names (README, docs/ODD.md) and common variants
+    "售后公房": "after_sale_public", "公房": "after_sale_public", "售后房": "after_sale_public",
+    "商品房": "commodity", "商品住宅": "commodity",
+    "混合老旧": "old_mixed", "老旧混合": "old_mixed", "老旧小区": "old_mixed",
+    "二级旧里": "old_lane", "旧式里弄": "old_lane", "旧里": "old_lane",
+    "新式里弄": "new_lane", "新里": "new_lane",
+    "花园洋房": "garden_house", "花园住宅": "garden_house",
+    "职工住宅": "staff_housing", "职工宿舍": "staff_housing",
+    "高层公寓": "high_rise", "高层住宅": "high_rise", "高层": "high_rise",
+    # English synonyms
+    "after_sale": "after_sale_public", "public_housing": "after_sale_public",
+    "after_sale_public_housing": "after_sale_public", "sold_public_housing": "after_sale_public",
+    "commercial": "commodity", "commodity_housing": "commodity",
+    "commercial_housing": "commodity", "private": "commodity",
+    "old_mixed_housing": "old_mixed", "mixed": "old_mixed",
+    "old_lane_house": "old_lane", "old_lane_houses": "old_lane", "shikumen": "old_lane",
+    "lilong": "old_lane",
+    "new_lane_house": "new_lane", "new_lane_houses": "new_lane", "new_style_lane": "new_lane",
+    "garden": "garden_house", "garden_houses": "garden_house", "villa": "garden_house",
+    "staff": "staff_housing", "work_unit_housing": "staff_housing", "danwei": "staff_housing",
+    "highrise": "high_rise", "high_rise_apartments": "high_rise", "tower": "high_rise",
+}
+"""Other names a CSV may give a housing type (case, spaces and hyphens ignored): documented in
+README.md's district-CSV section."""
 
-    (pandas would silently take the extra leading values as an index and shift every column.)
-    """
+CSV_BOUNDS: dict[str, tuple[float, float, str]] = {
+    "households": (1, 100_000, "assumption: the largest Chinese estates have tens of thousands"),
+    "floor_area_m2": (0, 10_000_000, "assumption: 10 million m2, more than the largest estates"),
+    "x_m": (-1_000_000, 1_000_000, "assumption: 1,000 km from the origin, wider than any city"),
+    "y_m": (-1_000_000, 1_000_000, "assumption: 1,000 km from the origin, wider than any city"),
+    "gates": (0, 1_000, "assumption"),
+    "fee_yuan_per_m2": (0, 100, "assumption: 25 times the top of the documented fees (4.0, docs/ODD.md "
+                        "parameter table); validate warns above 10"),
+    "fund_yuan": (0, 10_000_000_000, "floor area bound x the fund-per-m2 parameters' bound "
+                  "(1,000 yuan/m2)"),
+    "condition": (0, 1, "a share"),
+}
+"""Each numeric column's allowed [low, high] and where the bound comes from
+(docs/RELIABILITY.md, "Bounds"). Households must be at least 1 and floor area above 0."""
+
+PLAUSIBLE_M2_PER_HOUSEHOLD = (10.0, 400.0)
+"""Floor area per household outside this range draws a warning from `validate` (assumption:
+Shanghai flats run from ~15 m2 lane rooms to ~300 m2 villas)."""
+PLAUSIBLE_FEE = (0.1, 10.0)
+"""Fees (yuan/m2/month) outside this range draw a warning: documented fees run 0.4-4.0."""
+PLAUSIBLE_EXTENT_M = (50.0, 100_000.0)
+"""A district whose estates span less than 50 m or more than 100 km draws a warning (degrees
+given as metres span a metre or so)."""
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def _decode(data: bytes, source: str) -> str:
+    """The file's text: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (GBK)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = csv.reader(handle)
-            header = next(rows, [])
-            for row in rows:
-                if len(row) > len(header):
-                    raise InputError(source, None, f"row {rows.line_num}: {len(row)} values but "
-                                     f"{len(header)} columns in the header")
-    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise InputError(source, None, "not a text file in UTF-8 or GBK/GB18030: save it as "
+                         "'CSV UTF-8' (in Excel: Save As, CSV UTF-8)") from None
+    return text
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter of the header line: comma, semicolon or tab (Excel in many locales)."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def housing_type(name: str) -> str | None:
+    """The housing type a CSV cell names (a type, a Chinese name or a synonym), else None."""
+    key = re.sub(r"[\s\-]+", "_", name.strip().lower())
+    if key in HOUSING_TYPES:
+        return key
+    return HOUSING_TYPE_ALIASES.get(key) or HOUSING_TYPE_ALIASES.get(name.strip())
+
+
+def parse_number(cell: str, column: str, row: int, source: str) -> float:
+    """A CSV cell as a number, strictly: digits only (no True, inf, nan).
+
+    Thousands separators and, in a share column, a trailing % are understood; anything else is
+    refused with the fix.
+    """
+    text = cell.strip()
+    where = f"row {row}"
+    if text.endswith("%"):
+        inner = text[:-1].strip()
+        if column == "condition" and _NUMBER.fullmatch(inner):
+            return float(inner) / 100
+        raise InputError(source, column, f"{where}: {text!r} is a percentage; write the number "
+                         f"without % (e.g. {inner})")
+    if _THOUSANDS.fullmatch(text):
+        return float(text.replace(",", ""))
+    if not _NUMBER.fullmatch(text):
+        fix = ""
+        if re.fullmatch(r"[+-]?\d+(?:[ '\u00a0\u202f]\d{3})+(?:\.\d+)?", text):
+            fix = f"; write it without separators ({re.sub(r'[^0-9.+-]', '', text)})"
+        elif re.fullmatch(r"[+-]?\d+,\d+", text):
+            fix = f"; use a dot for decimals ({text.replace(',', '.')})"
+        raise InputError(source, column, f"{where}: {text!r} is not a number{fix}")
+    value = float(text)
+    if not math.isfinite(value):
+        raise InputError(source, column, f"{where}: {text!r} is too large (not a finite number)")
+    return value
+
+
+def _read_rows(path: Path, source: str) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows of a CSV file, every cell a string, nothing guessed."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(source, None, f"cannot read the file ({exc.strerror})") from None
+    if b"\0" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(source, None, "not a CSV file (it holds NUL bytes): save it as 'CSV UTF-8'")
+    text = _decode(data, source)
+    delimiter = _sniff_delimiter(text)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header = next(reader, [])
+        rows = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines (Excel leaves some at the end)
+            if len(row) > len(header):
+                hint = "" if delimiter != "," else (
+                    " (a number with a thousands separator must be quoted: \"14,000\")")
+                raise InputError(source, None, f"row {reader.line_num}: {len(row)} values but "
+                                 f"{len(header)} columns in the header{hint}")
+            rows.append(row + [""] * (len(header) - len(row)))
+    except csv.Error as exc:
         raise InputError(source, None, f"not a readable CSV file ({exc})") from None
-    return [c.strip() for c in header]
+    return [c.strip().lstrip("\ufeff") for c in header], rows
 
 
 def read_district_csv(path: Path, params: Params) -> District:
-    """Read a district CSV (one row per estate) and check it; errors name the file and column."""
+    """Read a district CSV (one row per estate) and check it; errors name the file and column.
+
+    Friendly to spreadsheets: UTF-8 or GBK/GB18030, comma, semicolon or tab, Chinese housing
+    type names and synonyms, thousands separators; strict per column (``NA`` is a name,
+    ``True`` is not a number).
+    """
     source = str(path)
     if not path.is_file():
         raise InputError(source, "district.csv", "file not found")
-    header = _read_header_and_check_rows(path, source)
+    header, rows = _read_rows(path, source)
     if not any(header):
         raise InputError(source, None, "not a district CSV: the file has no header row")
     repeated = sorted({c for c in header if header.count(c) > 1})
     if repeated:
         raise InputError(source, repeated[0], "column given more than once")
-    try:
-        raw = pd.read_csv(path, dtype={"estate_id": str, "block": str, "housing_type": str},
-                          encoding="utf-8-sig", index_col=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(source, None, f"not a readable CSV file ({exc})") from None
-    raw.columns = [str(c).strip() for c in raw.columns]
-    for column in REQUIRED_COLUMNS:
-        if column not in raw.columns:
-            raise InputError(source, column, "required column is missing")
-    unknown = sorted(set(raw.columns) - set(COLUMNS))
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        extra = [h for h in header if h not in COLUMNS]
+        hints = []
+        for column in missing:
+            match = difflib.get_close_matches(column, extra, n=1, cutoff=0.6)
+            if match:
+                hints.append(f"{match[0]!r} → {column}")
+        raise InputError(source, ", ".join(missing),
+                         f"required column{'s are' if len(missing) > 1 else ' is'} missing"
+                         + (f" (did you mean: {', '.join(hints)}?)" if hints else ""))
+    unknown = [c for c in header if c not in COLUMNS]
     if unknown:
-        raise InputError(source, unknown[0], f"unknown column (allowed: {', '.join(COLUMNS)})")
-    if raw.empty:
+        raise InputError(source, unknown[0], f"unknown column{_did_you_mean(unknown[0], COLUMNS)} "
+                         f"(allowed: {', '.join(COLUMNS)})")
+    if not rows:
         raise InputError(source, "estate_id", "the file has no estates")
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(header)}
+    raw = pd.DataFrame({name: _parse_column(name, cells, source) for name, cells in columns.items()})
     validate_estates(raw, source)
     return District(path.stem, fill_defaults(raw, params))
+
+
+def _parse_column(name: str, cells: list[str], source: str) -> list:
+    if name in ("estate_id", "block"):
+        return [cell.strip() if cell.strip() else None for cell in cells]
+    if name == "housing_type":
+        out = []
+        for row, cell in enumerate(cells, start=2):
+            if not cell.strip():
+                out.append(None)
+                continue
+            htype = housing_type(cell)
+            if htype is None:
+                known = [*HOUSING_TYPES, *HOUSING_TYPE_ALIASES]
+                raise InputError(source, "housing_type",
+                                 f"row {row}: unknown housing type {cell.strip()!r}"
+                                 f"{_did_you_mean(cell.strip(), known)} (known: "
+                                 f"{', '.join(HOUSING_TYPES)}, or their Chinese names)")
+            out.append(htype)
+        return out
+    return [parse_number(cell, name, row, source) if cell.strip() else float("nan")
+            for row, cell in enumerate(cells, start=2)]
+
+
+def plausibility_warnings(district: District, source: str) -> list[str]:
+    """What looks wrong in a district though it is allowed, one line each.
+
+    The district's extent, floor area per household, fees, estates on top of each other.
+    `validate` prints these; nothing refuses them.
+    """
+    estates = district.estates
+    out = []
+    x, y = estates["x_m"].to_numpy(float), estates["y_m"].to_numpy(float)
+    if len(estates) > 1:
+        extent = max(x.max() - x.min(), y.max() - y.min())
+        low, high = PLAUSIBLE_EXTENT_M
+        if extent < low:
+            out.append(f"{source}: x_m, y_m: the estates span only {extent:.3g} m (degrees of "
+                       "latitude/longitude given as metres? x_m and y_m are metres)")
+        elif extent > high:
+            out.append(f"{source}: x_m, y_m: the estates span {extent / 1000:,.0f} km (more than "
+                       f"{high / 1000:,.0f} km: are x_m and y_m in metres?)")
+        same = pd.DataFrame({"x": x, "y": y}).duplicated(keep="first").to_numpy()
+        if same.any():
+            first = estates["estate_id"].iloc[int(np.flatnonzero(same)[0])]
+            out.append(f"{source}: x_m, y_m: {int(same.sum())} estate(s) sit exactly on another "
+                       f"(e.g. {first!r})")
+    per_household = estates["floor_area_m2"].to_numpy(float) / estates["households"].to_numpy(float)
+    checks = [("floor_area_m2", "a floor area per household", per_household,
+               PLAUSIBLE_M2_PER_HOUSEHOLD, "m2", ""),
+              ("fee_yuan_per_m2", "a fee", estates["fee_yuan_per_m2"].to_numpy(float),
+               PLAUSIBLE_FEE, "yuan/m2/month", "; documented fees run 0.4-4.0")]
+    for column, what, values, (low, high), unit, note in checks:
+        odd = (values < low) | (values > high)
+        if odd.any():
+            i = int(np.flatnonzero(odd)[0])
+            out.append(f"{source}: {column}: {int(odd.sum())} estate(s) have {what} outside "
+                       f"[{low:g}, {high:g}] {unit} (e.g. {estates['estate_id'].iloc[i]!r}: "
+                       f"{values[i]:.3g} {unit}){note}")
+    return out
 
 
 def _shown(value) -> str:
     """A CSV cell as the author wrote it (no numpy reprs in messages)."""
     value = value.item() if hasattr(value, "item") else value
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    if isinstance(value, float):
+        return _number(value)
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _check_numeric(estates: pd.DataFrame, column: str, source: str, *, positive: bool,
-                   integer: bool = False, upper: float | None = None, required: bool = True):
+def _number(value: float) -> str:
+    """A number as a person writes it: 12, 0.65, 10,000,000, 1e+308."""
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
+    return f"{value:g}"
+
+
+def _check_numeric(estates: pd.DataFrame, column: str, source: str, *, integer: bool = False,
+                   required: bool = True, positive: bool = False):
+    low, high, _ = CSV_BOUNDS[column]
     values = pd.to_numeric(estates[column], errors="coerce")
     bad_text = values.isna() & estates[column].notna()
     if bad_text.any():
@@ -184,20 +395,23 @@ def _check_numeric(estates: pd.DataFrame, column: str, source: str, *, positive:
     if not np.isfinite(finite).all():
         row = int(finite.index[~np.isfinite(finite.to_numpy())][0])
         raise InputError(source, column, f"row {row + 2}: values must be finite numbers")
-    problems = [(finite <= 0, "positive") if positive else (finite < 0, "zero or more")]
-    if upper is not None:
-        problems.append((finite > upper, f"at most {_shown(upper)}"))
+    allowed = f"({'above' if positive else 'at least'} {_number(low)}, at most {_number(high)})"
+    problems = [((finite <= low) if positive else (finite < low), f"must be in range {allowed}"),
+                (finite > high, f"must be in range {allowed}")]
     if integer:
-        problems.append((finite != np.floor(finite), "a whole number"))
+        problems.append((finite != np.floor(finite), "must be a whole number"))
     for bad, what in problems:
         if bad.any():
             row = int(bad.idxmax())
-            raise InputError(source, column, f"row {row + 2}: {_shown(finite[row])} must be {what}")
+            raise InputError(source, column, f"row {row + 2}: {_shown(finite[row])} {what}")
     estates[column] = values
 
 
 def validate_estates(estates: pd.DataFrame, source: str) -> None:
-    """Check an estates table in place (types, ranges, unique ids, known housing types)."""
+    """Check an estates table in place (types, ranges, unique ids, known housing types).
+
+    Ranges are CSV_BOUNDS'.
+    """
     estates.index = pd.RangeIndex(len(estates))
     ids = estates["estate_id"]
     if ids.isna().any() or (ids.astype(str).str.strip() == "").any():
@@ -208,11 +422,10 @@ def validate_estates(estates: pd.DataFrame, source: str) -> None:
     if duplicated.any():
         raise InputError(source, "estate_id",
                          f"duplicate estate_id {estates['estate_id'][duplicated].iloc[0]!r}")
-    _check_numeric(estates, "households", source, positive=True, integer=True,
-                   upper=MAX_ESTATE_HOUSEHOLDS)
+    _check_numeric(estates, "households", source, integer=True)
     _check_numeric(estates, "floor_area_m2", source, positive=True)
-    _check_numeric(estates, "x_m", source, positive=False)
-    _check_numeric(estates, "y_m", source, positive=False)
+    _check_numeric(estates, "x_m", source)
+    _check_numeric(estates, "y_m", source)
     types = estates["housing_type"]
     if types.isna().any():
         row = int(np.flatnonzero(types.isna().to_numpy())[0])
@@ -223,13 +436,9 @@ def validate_estates(estates: pd.DataFrame, source: str) -> None:
         raise InputError(source, "housing_type",
                          f"unknown housing type {estates['housing_type'][unknown].iloc[0]!r} "
                          f"(known: {', '.join(HOUSING_TYPES)})")
-    optional_checks = {"gates": dict(positive=False, integer=True, upper=MAX_ESTATE_GATES),
-                       "fee_yuan_per_m2": dict(positive=False),
-                       "fund_yuan": dict(positive=False),
-                       "condition": dict(positive=False, upper=1.0)}
-    for column, check in optional_checks.items():
+    for column in ("gates", "fee_yuan_per_m2", "fund_yuan", "condition"):
         if column in estates:
-            _check_numeric(estates, column, source, required=False, **check)
+            _check_numeric(estates, column, source, required=False, integer=column == "gates")
 
 
 # --- the generator ------------------------------------------------------------------------

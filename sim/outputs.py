@@ -140,10 +140,10 @@ def timeseries_frame(run_id: str, records: list[MonthRecord]) -> pd.DataFrame:
     return frame[list(TIMESERIES_COLUMNS)]
 
 
-def atomic_write(path: Path, write) -> None:
-    """Write a file through a temporary name in the same folder, then rename it into place."""
+def atomic_write(path: Path, write, prefix: str = ".") -> None:
+    """Write a file through a temporary `prefix`+name+random in its folder, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{path.name}.", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))

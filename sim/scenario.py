@@ -8,9 +8,11 @@ parameters are entries of the parameter table (``policy.merge.max_group`` is
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,11 @@ from sim.errors import InputError
 from sim.params import HOUSING_TYPES, PARAMETER_INDEX, Params, coerce_parameter
 from sim.policies import REGISTRY
 
+MAX_MIX_SHARE = 1e6
+"""Largest share one housing type may have in ``generate.mix`` (shares are normalised)."""
+MAX_NESTING = 50
+"""Deepest nesting a scenario or sweep file may have (the formats need four levels)."""
+
 MAX_YEARS = 100
 """Longest run a scenario (or a --years flag) may ask for."""
 SEED_LIMIT = 2**63
@@ -30,7 +37,8 @@ SEED_LIMIT = 2**63
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # allow_inf_nan: `.inf` and `.nan` are YAML floats; no value of the model may be either
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 def _policy_model(name: str) -> type[BaseModel]:
@@ -70,9 +78,11 @@ class GenerateSpec(_Strict):
         if self.mix is not None:
             for name, share in self.mix.items():
                 if name not in HOUSING_TYPES:
-                    raise ValueError(f"mix: unknown housing type {name!r}")
-                if share < 0:
-                    raise ValueError(f"mix: share of {name} must be zero or more")
+                    raise ValueError(f"mix: unknown housing type {name!r}"
+                                     + did_you_mean(str(name), HOUSING_TYPES))
+                if not 0 <= share <= MAX_MIX_SHARE:
+                    raise ValueError(f"mix: share of {name} must be in [0, {MAX_MIX_SHARE:g}], "
+                                     f"got {share!r}")
             if sum(self.mix.values()) <= 0:
                 raise ValueError("mix: shares must add up to more than zero")
         return self
@@ -87,6 +97,9 @@ class DistrictSpec(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self):
+        for key in ("preset", "csv"):
+            if "\0" in (getattr(self, key) or ""):
+                raise ValueError(f"{key}: the path contains a NUL character")
         given = [k for k in ("preset", "csv", "generate") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of preset, csv, generate"
@@ -221,12 +234,21 @@ def _load_district(spec: dict[str, Any], params: Params, source: str) -> Distric
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that refuses a key given twice in one mapping."""
+    """A YAML loader that refuses a key given twice in one mapping, or a key that is no scalar.
+
+    Merge keys (``<<: *defaults``) are YAML's own: the keys they bring may be overridden.
+    """
 
 
 def _construct_mapping(loader, node, deep=False):
     seen = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        if not isinstance(key_node, yaml.ScalarNode):
+            kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a {kind} used as a key (keys are plain words)", key_node.start_mark)
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -238,9 +260,31 @@ def _construct_mapping(loader, node, deep=False):
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def did_you_mean(word: str, choices) -> str:
+    """" (did you mean 'x'?)" for the closest of `choices`, or "" when none is close."""
+    match = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _nesting(text: str) -> int:
+    """How deep the YAML's collections nest, from its events (no recursion, no objects built)."""
+    depth = deepest = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_NESTING:
+                break
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return deepest
+
+
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """Read a YAML file that must hold a mapping; errors name the file."""
     source = str(path)
+    if "\0" in source:
+        raise InputError(source, None, "the path contains a NUL character")
     if path.is_dir():
         raise InputError(source, None, "is a folder, not a file")
     if not path.is_file():
@@ -252,12 +296,17 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     if not text.strip():
         raise InputError(source, None, "the file is empty")
     try:
+        if _nesting(text) > MAX_NESTING:
+            raise InputError(source, None, f"nested more than {MAX_NESTING} levels deep; the "
+                             "format needs four")
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 1}" if mark else "yaml"
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError(source, where, f"YAML syntax error: {problem}") from None
+    except RecursionError:
+        raise InputError(source, None, "nested too deeply to read") from None
     if data is None:
         raise InputError(source, None, "the file is empty")
     if not isinstance(data, dict):
@@ -265,13 +314,34 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
-def first_validation_error(exc: ValidationError) -> tuple[str, str]:
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys the model allows where `loc` (a pydantic error location) points."""
+    current: Any = model
+    for part in loc[:-1]:
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        annotation = fields[part].annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if current is None:
+            return []
+    return list(getattr(current, "model_fields", {}) or [])
+
+
+def first_validation_error(exc: ValidationError,
+                           model: type[BaseModel] | None = None) -> tuple[str, str]:
     """(dotted key, message) of a pydantic error, in words a scenario author understands."""
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"]) or None
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key"
+        allowed = _allowed_keys(model, error["loc"]) if model is not None else []
+        if allowed:
+            message += did_you_mean(str(error["loc"][-1]), allowed)
+    elif error["type"] in ("finite_number",):
+        message = "must be a finite number (not .inf or .nan)"
     elif error["type"] == "missing":
         message = "required key is missing"
     elif error["type"] in ("dict_type", "model_type"):
@@ -286,8 +356,29 @@ def validate_file(path: Path, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(read_yaml_mapping(path))
     except ValidationError as exc:
-        key, message = first_validation_error(exc)
+        key, message = first_validation_error(exc, model)
         raise InputError(str(path), key, message) from None
+
+
+def _parameter(name: str, value: Any, source: str, key: str | None = None) -> Any:
+    """A parameter's value checked against the table, every way of being wrong an InputError.
+
+    Non-finite numbers and numbers too large for the table's type are refused with the range.
+    """
+    key = key or f"params.{name}"
+    param = PARAMETER_INDEX.get(name)
+    if param is None:
+        raise InputError(source, key, "unknown parameter (see docs/ODD.md)"
+                         + did_you_mean(name, PARAMETER_INDEX))
+    allowed = f"[{param.low}, {param.high}] {param.unit}".strip()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(source, key, f"{value!r} is not a finite number; allowed: {allowed}")
+    if isinstance(value, str) and param.kind is not bool:
+        raise InputError(source, key, f"must be a number in {allowed}, got {value!r}")
+    try:
+        return coerce_parameter(name, value, source=source)
+    except (OverflowError, ValueError, TypeError):
+        raise InputError(source, key, f"{value!r} is not a number in {allowed}") from None
 
 
 def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | None) -> Scenario:
@@ -297,11 +388,11 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
     try:
         spec = schema.model_validate(data)
     except ValidationError as exc:
-        key, message = first_validation_error(exc)
+        key, message = first_validation_error(exc, schema)
         raise InputError(source, key, message) from None
     overrides: dict[str, Any] = {}
     for name, value in spec.params.items():
-        overrides[name] = coerce_parameter(str(name), value, source=source)
+        overrides[name] = _parameter(str(name), value, source)
     policies = {}
     options: dict[str, dict[str, Any]] = {}
     for block, keys in registered.items():
@@ -315,7 +406,7 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
             if name in overrides:
                 raise InputError(source, f"policy.{block}.{key}",
                                  f"also set as params.{name}; set it in one place")
-            overrides[name] = coerce_parameter(name, value, source=source)
+            overrides[name] = _parameter(name, value, source, f"policy.{block}.{key}")
     return Scenario(spec.name, spec.description, resolve_district(spec.district, base_dir), policies,
                     spec.years, spec.seed, Params(overrides, source=source),
                     Path(source) if base_dir else None,

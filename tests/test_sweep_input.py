@@ -82,6 +82,7 @@ def test_an_unreachable_scheduler_is_bad_input(tmp_path, capsys, monkeypatch):
     assert main(["sweep", str(sweep_file), "--scheduler", "tcp://127.0.0.1:9", "--out", str(out),
                  "--quiet"]) == 2
     assert "command line: --scheduler: cannot reach" in capsys.readouterr().err
+    assert not out.exists()  # a refused sweep writes no folder and no manifest
 
 
 def test_a_folder_with_other_files_is_not_overwritten(tmp_path, capsys):

@@ -13,7 +13,7 @@ from sweep_support import assert_same_results, write_sweep
 from analysis.results import load_runs, load_timeseries
 from sim.cli import main
 from sim.experiments.executors import SequentialExecutor
-from sim.experiments.store import RUNS_DIR, RUNS_TABLE, TIMESERIES_DIR
+from sim.experiments.store import RUNS_DIR, RUNS_TABLE, TEMP_PREFIX, TIMESERIES_DIR
 from sim.experiments.sweep import load_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def test_tables_without_a_record_and_stray_temporaries_are_redone(uninterrupted,
     (out / RUNS_DIR / f"{victim}.json").unlink()
     (out / RUNS_TABLE).unlink()
     (out / TIMESERIES_DIR / f"{victim}.parquet").write_bytes(b"PAR1 half-written")
-    stray = out / TIMESERIES_DIR / f".{victim}.parquet.x1y2z3"
+    stray = out / TIMESERIES_DIR / f"{TEMP_PREFIX}{victim}.parquet.x1y2z3"
     stray.write_bytes(b"PAR1 half")
     assert victim not in set(load_runs(out)["run_id"])  # readers go by the records
 
@@ -88,27 +88,53 @@ def test_tables_without_a_record_and_stray_temporaries_are_redone(uninterrupted,
     assert_same_results(uninterrupted, out)
 
 
-def test_a_different_sweep_file_into_the_same_folder_is_refused(tmp_path, capsys):
-    out = tmp_path / "results"
-    first = write_sweep(tmp_path, replicates=1)
+def refused_after(first: Path, second: Path, out: Path, capsys, edit=None) -> str:
+    """Run `first` into `out`, (edit,) then `second`: it must be refused; returns its message."""
     assert main(["sweep", str(first), "--out", str(out), "--quiet"]) == 0
-    other = write_sweep(tmp_path, name="other.yaml", replicates=3)
+    if edit is not None:
+        edit()
     capsys.readouterr()
-    assert main(["sweep", str(other), "--out", str(out), "--quiet"]) == 2
+    assert main(["sweep", str(second), "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
-    assert str(out) in err and "different sweep file" in err and "sha256" in err
+    assert len(err.splitlines()) == 1 and str(out) in err
+    return err
+
+
+def test_a_different_sweep_file_into_the_same_folder_is_refused(tmp_path, capsys):
+    first = write_sweep(tmp_path, replicates=1)
+    other = write_sweep(tmp_path, name="other.yaml", replicates=1, seed=999)  # other seeds
+    err = refused_after(first, other, tmp_path / "results", capsys)
+    assert "other inputs" in err and "different sweep" in err
+
+
+def test_a_smaller_sweep_into_the_folder_of_a_larger_one_is_refused(tmp_path, capsys):
+    larger = write_sweep(tmp_path, replicates=2)
+    smaller = write_sweep(tmp_path, name="smaller.yaml", replicates=1)
+    assert "does not make" in refused_after(larger, smaller, tmp_path / "results", capsys)
 
 
 def test_a_changed_scenario_under_the_same_sweep_file_is_refused(tmp_path, capsys):
-    out = tmp_path / "results"
     sweep_file = write_sweep(tmp_path, replicates=1)
-    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 0
     scenario = tmp_path / "scenarios" / "quiet.yaml"
-    scenario.write_text(scenario.read_text() + "params: {volunteer_fatigue: 0.05}\n")
-    capsys.readouterr()
-    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 2
-    assert "scenarios have changed" in capsys.readouterr().err
+
+    def edit():
+        scenario.write_text(scenario.read_text() + "params: {volunteer_fatigue: 0.05}\n")
+
+    assert "other inputs" in refused_after(sweep_file, sweep_file, tmp_path / "results", capsys, edit)
+
+
+def test_a_sweep_that_grows_reuses_every_stored_run(tmp_path, capsys):
+    out = tmp_path / "results"
+    first = write_sweep(tmp_path, replicates=2)
+    assert main(["sweep", str(first), "--out", str(out), "--quiet"]) == 0
+    before = {p.name: p.read_bytes() for p in (out / TIMESERIES_DIR).iterdir()}
+    grown = write_sweep(tmp_path, name="grown.yaml", replicates=11)  # run ids stay as they were
+    summary = run_sweep(load_sweep(grown), out, SequentialExecutor())
+    assert (summary.total, summary.skipped, summary.ran) == (22, 4, 18)
+    assert all((out / TIMESERIES_DIR / name).read_bytes() == data for name, data in before.items())
+    reference = tmp_path / "reference"
+    run_sweep(load_sweep(grown), reference, SequentialExecutor())
+    assert_same_results(reference, out)
 
 
 def test_running_a_finished_sweep_again_runs_nothing(tmp_path, capsys):

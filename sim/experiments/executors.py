@@ -7,17 +7,29 @@ sweep stores each result as it arrives, so which executor ran it, and how many w
 changes nothing in the results.
 
 - ``SequentialExecutor``: in this process, one run after another (``--workers 1``);
-- ``ProcessExecutor``: local worker processes (``--workers N``);
+- ``ProcessExecutor``: local worker processes (``--workers N``), which die with the command
+  (a parent-death signal and a watcher thread), and a pool rebuilt when a worker dies;
 - ``DaskExecutor``: a Dask distributed cluster, an existing one (``--scheduler tcp://HOST:PORT``)
   or a LocalCluster on 127.0.0.1 (``--dask-local N``). See docs/SWEEPS.md.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import multiprocessing.util
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, ProcessPoolExecutor, wait
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import sim
@@ -28,6 +40,15 @@ CONNECT_TIMEOUT_S = 10
 WORKER_WAIT_S = 60
 PRELOAD = ("sim.experiments.runner", "sim.mesa_engine")
 """Modules worker processes import once, in the fork server, before their first task."""
+WATCH_INTERVAL_S = 0.5
+"""How often a worker checks that the command that started it is still alive."""
+RETRIES_AFTER_BROKEN_POOL = 1
+"""How many times a run held by a pool whose worker died is tried again in a new pool."""
+TEMP_DIR_PREFIX = "esim-mp-"
+"""Prefix of the command's multiprocessing temp folder (``private_temp_dir``)."""
+MAX_REBUILDS = 100
+"""Pools one sweep may replace before it gives up (workers that cannot start at all)."""
+PR_SET_PDEATHSIG = 1
 
 
 class Executor(Protocol):
@@ -61,56 +82,259 @@ class SequentialExecutor:
             yield task, fn(task)
 
 
+def _set_parent_death_signal() -> None:
+    # Linux: the kernel sends SIGKILL to this process when its parent exits, whatever the way.
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the watcher thread still ends the worker
+        pass
+
+
+def _alive(pid: int) -> bool:
+    # A killed command stays a zombie until its parent reaps it, and a parent such as
+    # subprocess.run(capture_output=True) reaps it only once our stderr closes: a zombie is dead.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):  # no /proc: ask the kernel whether the pid exists
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's: the pid was reused
+        return False
+    return True
+
+
+def _watch_command(command_pid: int, temp_dir: str | None) -> None:
+    # The worker's parent may be the fork server, not the command: watch the command itself.
+    while _alive(command_pid) and os.getppid() != 1:
+        time.sleep(WATCH_INTERVAL_S)
+    # The command died without its exit handlers: remove multiprocessing's pymp-* folders, its
+    # and this worker's own (os._exit skips the worker's handlers too).
+    for folder in (temp_dir, _own_temp_dir()):
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+    os._exit(1)
+
+
+def private_temp_dir() -> str:
+    """The multiprocessing temp folder of this process (the fork server's socket), named by pid.
+
+    multiprocessing would make an anonymous ``pymp-*`` folder, removed only on a clean exit. Ours
+    is ``esim-mp-<pid>-*``: the workers remove it when the command dies, and any left by a
+    command killed before its workers started is removed by the next one
+    (``remove_stale_temp_dirs``).
+    """
+    config = multiprocessing.current_process()._config
+    if config.get("tempdir") is None:
+        remove_stale_temp_dirs(Path(tempfile.gettempdir()))
+        folder = tempfile.mkdtemp(prefix=f"{TEMP_DIR_PREFIX}{os.getpid()}-")
+        multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder,),
+                                      kwargs={"ignore_errors": True}, exitpriority=-100)
+        config["tempdir"] = folder
+    return config["tempdir"]
+
+
+def remove_stale_temp_dirs(parent: Path) -> list[Path]:
+    """Remove the ``esim-mp-<pid>-*`` folders in `parent` whose command is dead."""
+    removed = []
+    for folder in parent.glob(f"{TEMP_DIR_PREFIX}*"):
+        pid = folder.name.removeprefix(TEMP_DIR_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _own_temp_dir() -> str | None:
+    # Where multiprocessing.util.get_temp_dir() keeps this process's pymp-* folder, if it made one.
+    config = getattr(multiprocessing.current_process(), "_config", {})
+    return config.get("tempdir")
+
+
+def _start_helpers_quietly(context) -> None:
+    # The resource tracker and the fork server (and so every worker) inherit stderr: a worker
+    # stopped while it starts prints a traceback, and the tracker warnings after a SIGKILL, on
+    # the caller's terminal, and a survivor would hold a pipe such as `| tee` open. Task errors
+    # come back to the command as results; none of them needs stderr (ESTATE_SIM_DEBUG keeps it).
+    from multiprocessing import forkserver, resource_tracker
+
+    if os.environ.get("ESTATE_SIM_DEBUG"):
+        return
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+        if context.get_start_method() == "forkserver":
+            forkserver.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def worker_init(command_pid: int, temp_dir: str | None) -> None:
+    """Start a pool worker: die with the command, and leave Ctrl-C to the command.
+
+    The terminal sends SIGINT to the whole process group; the command stops the pool itself,
+    so a worker ignores it (no traceback on the caller's stderr).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    _set_parent_death_signal()
+    if not _alive(command_pid):
+        os._exit(1)
+    threading.Thread(target=_watch_command, args=(command_pid, temp_dir), daemon=True,
+                     name="estate-sim-watch-command").start()
+
+
+class WorkerPool(ProcessPoolExecutor):
+    """A process pool that, left by an exception (Ctrl-C, SIGTERM), ends its workers at once.
+
+    Its workers ignore SIGINT (worker_init), so the plain pool would wait for every queued task.
+    """
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            return super().__exit__(exc_type, exc, tb)
+        stop_pool(self)
+        return False
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` fresh processes, the model imported once in the fork server.
 
-    Fork server, else spawn: never a fork of this process, which may hold threads.
+    Fork server, else spawn: never a fork of this process, which may hold threads. Every
+    worker dies when this process does (worker_init).
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(list(PRELOAD))
     else:
         context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    temp_dir = private_temp_dir()
+    _start_helpers_quietly(context)
+    return WorkerPool(max_workers=workers, mp_context=context, initializer=worker_init,
+                      initargs=(os.getpid(), temp_dir))
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel what has not started and end the workers running a task."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(timeout=10)
 
 
 class ProcessExecutor:
-    """Runs the tasks in `workers` local processes (started fresh, not forked from this one)."""
+    """Runs the tasks in `workers` local processes (started fresh, not forked from this one).
+
+    A worker that dies breaks its pool: the pool is replaced, and the runs it held are tried
+    again once in the new one, while the others go on.
+    """
 
     def __init__(self, workers: int):
         self.workers = workers
         self.name = f"processes ({workers} workers)"
         self._pool: ProcessPoolExecutor | None = None
+        self.rebuilt = 0
 
     def __enter__(self) -> ProcessExecutor:
         self._pool = process_pool(self.workers)
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def __exit__(self, exc_type, *exc) -> None:
+        if self._pool is None:
+            return
+        if exc_type is None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        else:  # interrupted or failed: do not wait for the runs in progress
+            stop_pool(self._pool)
+        self._pool = None
+
+    def _rebuild(self) -> None:
+        if self.rebuilt >= MAX_REBUILDS:
+            raise RuntimeError(f"worker processes died {self.rebuilt} times; giving up")
+        stop_pool(self._pool)
+        self._pool = process_pool(self.workers)
+        self.rebuilt += 1
+
+    def _submit(self, fn, task, pending: dict, retry: deque) -> None:
+        try:
+            pending[self._pool.submit(fn, task)] = task
+        except BrokenExecutor:  # a worker died while the pool was idle: a new pool, no retry used
+            retry.appendleft(task)
+            self._rebuild()
 
     def map_unordered(self, fn, tasks):
-        """Yield (task, result or exception) as the worker processes finish them."""
+        """Yield (task, result or exception) as the worker processes finish them.
+
+        When a worker dies, every run its pool held is tried again once, alone in a new pool
+        (so that a run that kills its worker again fails by itself), then the others go on.
+        """
         # Keep a bounded number of tasks in flight so that a large sweep is not pickled at once.
         pending: dict = {}
+        tries: dict[int, int] = {}
+        retry: deque = deque()
         queue = iter(tasks)
         limit = 4 * self.workers
         while True:
-            for task in queue:
-                try:
-                    pending[self._pool.submit(fn, task)] = task
-                except BrokenExecutor as exc:  # a worker died: the pool takes no more tasks
-                    yield task, exc
-                    continue
-                if len(pending) >= limit:
-                    break
+            if retry:
+                if not pending:  # retried runs go one at a time, with nothing else in flight
+                    self._submit(fn, retry.popleft(), pending, retry)
+            else:
+                while len(pending) < limit:
+                    task = next(queue, _END)
+                    if task is _END:
+                        break
+                    self._submit(fn, task, pending, retry)
             if not pending:
                 return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
             for future in done:
                 task = pending.pop(future)
                 exc = future.exception()
-                yield task, exc if exc is not None else future.result()
+                if not isinstance(exc, BrokenExecutor):
+                    yield task, exc if exc is not None else future.result()
+                    continue
+                broken = True
+                if tries.get(id(task), 0) < RETRIES_AFTER_BROKEN_POOL:
+                    tries[id(task)] = tries.get(id(task), 0) + 1
+                    retry.append(task)
+                else:
+                    yield task, BrokenExecutor("a worker process died while running this run")
+            if broken:
+                # Every run the broken pool still held fails with it: retry those too.
+                for future, task in list(pending.items()):
+                    if future.done() and not isinstance(future.exception(), BrokenExecutor):
+                        continue  # finished before the pool broke: collected next time round
+                    pending.pop(future)
+                    if tries.get(id(task), 0) < RETRIES_AFTER_BROKEN_POOL:
+                        tries[id(task)] = tries.get(id(task), 0) + 1
+                        retry.append(task)
+                    else:
+                        yield task, BrokenExecutor("a worker process died while running this run")
+                finished = dict(pending)
+                pending.clear()
+                for future, task in finished.items():
+                    exc = future.exception()
+                    yield task, exc if exc is not None else future.result()
+                self._rebuild()
+
+
+_END = object()
 
 
 def _package_version() -> str:

@@ -8,8 +8,10 @@ the same path.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -32,13 +34,18 @@ class RunTask:
     engine: str
     years: int | None = None
     factors: dict[str, Any] = field(default_factory=dict)
+    identity: str | None = None
+    """SHA-256 of everything the run's results depend on (scenario, input files, seed, …)."""
+    inputs: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of each input file (the district CSV) as the sweep read it, by key."""
 
     def record(self, status: str, error: str | None, wall_time_s: float) -> dict[str, Any]:
         """The run's record for the results folder."""
         return {"run_id": self.run_id, "scenario": self.scenario.name,
                 "replicate": self.replicate, "design_point": self.design_point,
                 "seed": self.seed, "factors": dict(self.factors), "status": status,
-                "error": error, "wall_time_s": round(wall_time_s, 4)}
+                "error": error, "wall_time_s": round(wall_time_s, 4),
+                "identity": self.identity}
 
 
 @dataclass
@@ -69,15 +76,34 @@ def _keyed(frame: pd.DataFrame, task: RunTask) -> pd.DataFrame:
     return frame.astype({"replicate": "int64", "design_point": "int64"})
 
 
+class InputChanged(Exception):
+    """An input file of the run is not the one the sweep read (edited while the sweep runs)."""
+
+
+def _check_inputs(task: RunTask) -> None:
+    # The run's identity covers its input files' contents: a file edited since the sweep read
+    # it would give results that belong to another run.
+    csv = task.scenario.district.get("csv")
+    expected = task.inputs.get("district.csv")
+    if csv is None or expected is None:
+        return
+    digest = hashlib.sha256(Path(csv).read_bytes()).hexdigest()
+    if digest != expected:
+        raise InputChanged(f"{csv} changed since the sweep read it (sha256 {expected[:12]}… → "
+                           f"{digest[:12]}…)")
+
+
 def execute_run(task: RunTask) -> RunOutcome:
     """Run one task; an error in the model becomes a failed outcome with a one-line message."""
     started = time.perf_counter()
     try:
+        _check_inputs(task)
         # A fresh district cache: the factors may change the district's defaults (fees, funds).
         scenario = dataclasses.replace(task.scenario, _district_cache=[]).with_overrides(
             years=task.years, seed=task.seed, params=task.factors)
         result = run_scenario(scenario, task.engine)
         tables = {name: _keyed(frame, task) for name, frame in result.tables().items()}
+        _check_inputs(task)
     except Exception as exc:  # a failed run is data: recorded, and the sweep goes on
         return RunOutcome(task.record("failed", one_line(exc), time.perf_counter() - started))
     return RunOutcome(task.record("ok", None, time.perf_counter() - started), tables)

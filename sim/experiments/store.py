@@ -3,21 +3,26 @@
 Layout (``analysis/results.py`` reads it)::
 
     <folder>/
-      manifest.json                the sweep file's SHA-256, the sweep as resolved, package
-                                   version, git commit, engine, creation time, invocations
+      manifest.json                the sweep as resolved (scenario and input-file hashes,
+                                   replicates, seed, engine, years, factors), package version,
+                                   git commit, creation time, invocations
       runs/<run_id>.json           one record per finished run (ok or failed), written LAST:
-                                   a record's presence means the run's tables are complete
+                                   a record's presence means the run's tables are complete;
+                                   it holds the run's identity and each table's size and hash
       timeseries/<run_id>.parquet  the run's monthly outputs + scenario, replicate, design_point
       areas/<run_id>.parquet       the run's final management areas + run_id, scenario,
                                    replicate, design_point
       estates/, events/, firms/    the run's estates, events and firms tables, keyed the same
       runs.parquet                 all records in one table, written when a sweep invocation
                                    ends (removed while one is adding runs)
+      .estate-sim.lock             held (flock) by the one invocation writing the folder
 
-Every file is written to a hidden temporary name in its folder and renamed into place
-(``sim.outputs.atomic_write``), so a reader sees a whole file or none. A sweep killed half-way
-leaves at most some hidden temporaries and tables without a record; the next invocation removes
-the first and redoes the runs of the second.
+Every file is written to a temporary ``~tmp.<name>.<random>`` in its folder and renamed into
+place, so a reader sees a whole file or none; run ids never contain ``~``, so no run's file is
+ever taken for a temporary. A sweep killed half-way leaves at most some temporaries and tables
+without a record; the next invocation removes the first and redoes the runs of the second. A
+run whose table no longer matches the size and SHA-256 in its record is redone too.
+docs/RELIABILITY.md states the whole contract.
 """
 
 from __future__ import annotations
@@ -26,10 +31,11 @@ import datetime as dt
 import hashlib
 import json
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import filelock
 import pandas as pd
 
 from sim import __version__
@@ -43,22 +49,36 @@ TIMESERIES_DIR = "timeseries"
 AREAS_DIR = "areas"
 TABLE_DIRS: dict[str, str] = {name: name for name in OUTPUT_TABLES}
 """Each run table's folder (timeseries/, areas/, estates/, events/, firms/): one file per run."""
+LOCK_FILE = ".estate-sim.lock"
+TEMP_PREFIX = "~tmp."
+"""Temporaries are ``~tmp.<name>.<random>``: run ids (sweep slugs) never contain ``~``."""
 KEY_COLUMNS: tuple[str, ...] = ("run_id", "scenario", "replicate", "design_point")
 """Columns that identify a run; the tables of every run carry them."""
 RECORD_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, "seed", "status", "error", "wall_time_s")
 """Columns of runs.parquet; each design factor adds a column named after its parameter."""
+"""Each per-run table and the folder its files go in (another table adds its own folder)."""
 
 
 def sha256_file(path: Path) -> str:
     """SHA-256 of a file's bytes, in hex."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_json(data: Any) -> str:
+    """SHA-256 of a JSON-able value, keys sorted (the identity of a resolved sweep or run)."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def git_commit(cwd: Path | None = None) -> str | None:
     """The checked-out commit of the package's repository, or None when there is none."""
     try:
         done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10, cwd=cwd or Path(__file__).resolve().parent)
+                              timeout=10, cwd=cwd or Path(__file__).resolve().parent,
+                              stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0:
@@ -70,48 +90,131 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def store_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write a file through a temporary of the store's own pattern, then rename it into place."""
+    atomic_write(path, write, prefix=TEMP_PREFIX)
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     text = json.dumps(data, indent=2, sort_keys=True, default=str)
-    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    store_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def read_json(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object from the results folder; unreadable or damaged is an InputError naming it."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = (exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                  if isinstance(exc, UnicodeDecodeError) else "not valid JSON")
+        raise InputError(str(path), None, f"unreadable {what} ({reason}): the file is damaged; "
+                         "remove it (or the whole folder) and run the same command again") from None
+    if not isinstance(data, dict):
+        raise InputError(str(path), None, f"damaged {what}: not a JSON object; remove it and run "
+                         "the same command again")
+    return data
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """One run record (runs/<run_id>.json), checked to be one; damage is an InputError."""
+    record = read_json(path, "run record")
+    missing = [k for k in (*RECORD_COLUMNS, "factors") if k not in record]
+    if missing or record["run_id"] != Path(path).stem:
+        raise InputError(str(path), missing[0] if missing else "run_id",
+                         "damaged run record; remove it and run the same command again")
+    return record
+
+
+def check_out_folder(folder: Path, flag: str = "--out") -> None:
+    """Refuse, before anything runs, a folder that is a file or lies below one."""
+    folder = Path(folder)
+    if "\0" in str(folder):
+        raise InputError("command line", flag, "the path contains a NUL character")
+    for candidate in (folder, *folder.parents):
+        if candidate.exists() and not candidate.is_dir():
+            where = "exists and is not a folder" if candidate == folder else f"lies below {candidate}, a file"
+            raise InputError("command line", flag, f"{folder} {where}")
+        if candidate.exists():
+            break
 
 
 class ResultsStore:
-    """A sweep's results folder: create or reopen it, record runs as they finish, consolidate."""
+    """A sweep's results folder: lock it, create or reopen it, record runs, consolidate.
+
+    One invocation at a time: ``open`` takes an exclusive lock on the folder, held until
+    ``close`` (or the process ends, whatever the way: the kernel releases it).
+    """
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
+        self._lock: filelock.BaseFileLock | None = None
 
-    def open(self, *, sweep_sha256: str, resolved: dict[str, Any], engine: str,
-             executor: str) -> dict[str, dict[str, Any]]:
-        """Create the folder (or reopen one made by the same sweep); returns the stored records.
+    def __enter__(self) -> ResultsStore:
+        return self
 
-        A folder made by a different sweep file, or by the same file whose scenarios have
-        changed since, is refused with an InputError naming the folder and both hashes.
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the folder's lock (the lock file stays: removing it would race)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _acquire(self) -> None:
+        if self._lock is not None:
+            return
+        check_out_folder(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(self.folder / LOCK_FILE, timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise InputError(str(self.folder), None,
+                             "another estate-sim invocation is writing this results folder; wait "
+                             "for it to finish, or use another --out folder") from None
+        self._lock = lock
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The folder's manifest, None when there is none; a damaged one is an InputError."""
+        path = self.folder / MANIFEST
+        if not path.is_file():
+            return None
+        manifest = read_json(path, "manifest")
+        if not isinstance(manifest.get("sweep"), dict):
+            raise InputError(str(path), "sweep", "damaged manifest; remove the folder (or use "
+                             "another --out folder) and run the command again")
+        return manifest
+
+    def open(self, *, sweep_sha256: str, resolved: dict[str, Any], engine: str, executor: str,
+             identities: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+        """Lock the folder, create or reopen it; returns the stored records by run_id.
+
+        With ``identities`` (run_id -> identity of the run's inputs and seed), a folder is
+        reopened by any sweep whose runs do not conflict with the stored ones: a stored run of
+        the same id with other inputs, or a stored run the sweep does not make, is refused. The
+        manifest then describes the latest sweep. Without them, the folder must have been made
+        by the same sweep file with the same resolved sweep (hashes).
         """
+        self._acquire()
         folder = self.folder
-        if folder.exists() and not folder.is_dir():
-            raise InputError(str(folder), None, "exists and is not a folder")
         manifest_path = folder / MANIFEST
-        resolved_sha256 = hashlib.sha256(
-            json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
+        resolved_sha256 = sha256_json(resolved)
         invocation = {"started": _now(), "package_version": __version__,
                       "git_commit": git_commit(), "executor": executor}
-        if manifest_path.is_file():
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            if manifest.get("sweep_sha256") != sweep_sha256:
-                raise InputError(str(folder), None,
-                                 f"holds the results of a different sweep file (sha256 "
-                                 f"{str(manifest.get('sweep_sha256'))[:12]}… in {MANIFEST}, "
-                                 f"this file {sweep_sha256[:12]}…); use another --out folder")
-            if manifest.get("resolved_sha256") != resolved_sha256:
-                raise InputError(str(folder), None,
-                                 "holds the results of this sweep file, but its scenarios have "
-                                 f"changed since (resolved sweep sha256 "
-                                 f"{str(manifest.get('resolved_sha256'))[:12]}… → "
-                                 f"{resolved_sha256[:12]}…); use another --out folder")
+        manifest = self.read_manifest()
+        if manifest is not None:
+            records = self.records()
+            if identities is not None:
+                self._check_identities(records, identities)
+            else:
+                self._check_hashes(manifest, sweep_sha256, resolved_sha256)
+            manifest.update(sweep_sha256=sweep_sha256, resolved_sha256=resolved_sha256,
+                            sweep=resolved, engine=engine)
             manifest.setdefault("invocations", []).append(invocation)
         else:
-            if folder.is_dir() and any(folder.iterdir()):
+            others = [p.name for p in folder.iterdir() if p.name != LOCK_FILE]
+            if others:
                 raise InputError(str(folder), None,
                                  f"is not empty and holds no {MANIFEST}: not a sweep's results "
                                  "folder; use another --out folder")
@@ -126,45 +229,101 @@ class ResultsStore:
                 "invocations": [invocation],
             }
         # the manifest first and runs/ last: a reader that finds runs/ always finds the manifest
-        folder.mkdir(parents=True, exist_ok=True)
         _write_json(manifest_path, manifest)
         for name in (*TABLE_DIRS.values(), RUNS_DIR):
             (folder / name).mkdir(exist_ok=True)
         self._remove_temporaries()
         return self.records()
 
+    def _check_hashes(self, manifest: dict[str, Any], sweep_sha256: str, resolved_sha256: str):
+        if manifest.get("sweep_sha256") != sweep_sha256:
+            raise InputError(str(self.folder), None,
+                             f"holds the results of a different sweep file (sha256 "
+                             f"{str(manifest.get('sweep_sha256'))[:12]}… in {MANIFEST}, "
+                             f"this file {sweep_sha256[:12]}…); use another --out folder")
+        if manifest.get("resolved_sha256") != resolved_sha256:
+            raise InputError(str(self.folder), None,
+                             "holds the results of this sweep file, but its scenarios or input "
+                             f"files have changed since (resolved sweep sha256 "
+                             f"{str(manifest.get('resolved_sha256'))[:12]}… → "
+                             f"{resolved_sha256[:12]}…); use another --out folder")
+
+    def _check_identities(self, records: dict[str, dict[str, Any]], identities: Mapping[str, str]):
+        for run_id, record in records.items():
+            if run_id not in identities:
+                raise InputError(str(self.folder), None,
+                                 f"holds run {run_id}, which this sweep does not make (a different "
+                                 f"sweep, or a smaller one); use another --out folder")
+            stored = record.get("identity")
+            if stored is not None and stored != identities[run_id]:
+                raise InputError(str(self.folder), None,
+                                 f"holds run {run_id} with other inputs (its scenario, district "
+                                 "file, factor values, seed, engine or years have changed since: "
+                                 "a different sweep); use another --out folder")
+
     def _remove_temporaries(self) -> None:
-        # Left by a sweep killed while writing: hidden files, never read by anyone.
+        # Left by an invocation killed while writing; no other invocation is writing (the lock).
         for name in (".", RUNS_DIR, *TABLE_DIRS.values()):
-            for path in (self.folder / name).glob(".*"):
+            for path in (self.folder / name).glob(f"{TEMP_PREFIX}*"):
                 if path.is_file():
                     path.unlink(missing_ok=True)
 
     def records(self) -> dict[str, dict[str, Any]]:
-        """The stored run records, by run_id."""
+        """The stored run records, by run_id (a damaged record is an InputError naming it)."""
         out = {}
         for path in sorted((self.folder / RUNS_DIR).glob("*.json")):
-            record = json.loads(path.read_text(encoding="utf-8"))
+            if path.name.startswith(TEMP_PREFIX):
+                continue
+            record = read_record(path)
             out[record["run_id"]] = record
         return out
+
+    def intact(self, record: dict[str, Any]) -> bool:
+        """Whether every table the record lists is there with the size and SHA-256 it records."""
+        tables = record.get("tables")
+        if not isinstance(tables, dict):
+            return False
+        for name, expected in tables.items():
+            folder = TABLE_DIRS.get(name)
+            if folder is None or not isinstance(expected, dict):
+                return False
+            path = self.folder / folder / f"{record['run_id']}.parquet"
+            try:
+                if path.stat().st_size != expected.get("bytes"):
+                    return False
+                if sha256_file(path) != expected.get("sha256"):
+                    return False
+            except OSError:
+                return False
+        return True
 
     def begin_changes(self) -> None:
         """Remove the consolidated runs.parquet: records are about to change."""
         (self.folder / RUNS_TABLE).unlink(missing_ok=True)
 
-    def add(self, record: dict[str, Any], tables: Mapping[str, pd.DataFrame] | None = None) -> None:
-        """Store one finished run: its tables (by name, see TABLE_DIRS) first, its record last."""
+    def add(self, record: dict[str, Any], tables: Mapping[str, pd.DataFrame | None] | None = None) -> None:
+        """Store one finished run: its tables (by name, see TABLE_DIRS) first, its record (with their
+        sizes and hashes) last.
+        """
         run_id = record["run_id"]
+        record = dict(record)
+        if record.get("status") == "ok":
+            record["tables"] = {}
         for name, frame in (tables or {}).items():
             path = self.folder / TABLE_DIRS[name] / f"{run_id}.parquet"
-            atomic_write(path, lambda p, f=frame: f.to_parquet(p, index=False, engine="pyarrow"))
+            if frame is None:
+                path.unlink(missing_ok=True)  # a stale table of an earlier try: not this run's
+                continue
+            store_write(path, lambda p, f=frame: f.to_parquet(p, index=False, engine="pyarrow"))
+            if "tables" in record:
+                record["tables"][name] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
         _write_json(self.folder / RUNS_DIR / f"{run_id}.json", record)
 
     def consolidate(self, order: Iterable[str], factor_names: Iterable[str]) -> pd.DataFrame:
         """Write runs.parquet from the stored records, in the sweep's run order; returns it."""
         frame = records_frame(self.records().values(), factor_names, order)
-        atomic_write(self.folder / RUNS_TABLE,
-                     lambda p: frame.to_parquet(p, index=False, engine="pyarrow"))
+        store_write(self.folder / RUNS_TABLE,
+                    lambda p: frame.to_parquet(p, index=False, engine="pyarrow"))
         return frame
 
 

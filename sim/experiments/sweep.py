@@ -18,12 +18,17 @@ root seed, the engine, optionally the years and a design over documented paramet
 The runs are every (design point, scenario, replicate). The scenarios' own seeds are not used:
 run (d, r) takes its seed from the sweep's root seed (sim/experiments/seeds.py), the same under
 every scenario. Factor values override the scenarios' parameters. Results go to a results folder
-(sim/experiments/store.py); running the same sweep into the same folder again resumes it.
+(sim/experiments/store.py); running the same sweep into the same folder again resumes it, and a
+sweep that grows (more replicates, more scenarios) reuses every stored run whose identity (the
+scenario as resolved, the contents of its input files, the seed, factor values, engine and
+years) is unchanged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,13 +41,13 @@ from sim.experiments.design import MAX_DESIGN_POINTS, design_size, sample_design
 from sim.experiments.executors import Executor
 from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
-from sim.experiments.store import ResultsStore, sha256_file
+from sim.experiments.store import ResultsStore, check_out_folder, sha256_file, sha256_json
 from sim.params import PARAMETER_INDEX
-from sim.scenario import DistrictSpec, Scenario, load_scenario, resolve_district, validate_file
+from sim.scenario import DistrictSpec, Scenario, did_you_mean, load_scenario, resolve_district, validate_file
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class FactorsSpec(_Strict):
@@ -83,6 +88,8 @@ class Sweep:
     years: int | None
     factors: dict[str, Any] | None
     design: tuple[dict[str, Any], ...] = field(repr=False)
+    inputs: tuple[dict[str, str], ...] = ()
+    """Per scenario, the SHA-256 of each input file it reads (its district CSV), by key."""
 
     @property
     def factor_names(self) -> list[str]:
@@ -91,37 +98,68 @@ class Sweep:
 
     def tasks(self) -> list[RunTask]:
         """Every run, ordered by design point, then scenario, then replicate."""
-        width_d = len(str(len(self.design) - 1))
-        width_r = len(str(self.replicates - 1))
+        # Unpadded numbers: a run's id must not change when the sweep grows.
         out = []
+        inputs = self.inputs or tuple({} for _ in self.scenarios)
         for d, point in enumerate(self.design):
             seeds = [run_seed(self.seed, d, r) for r in range(self.replicates)]
-            for scenario in self.scenarios:
-                slug = _slug(scenario.name)
+            for scenario, files in zip(self.scenarios, inputs, strict=True):
+                slug = slug_name(scenario.name)
+                scenario_hash = scenario.hash()
                 for r in range(self.replicates):
-                    out.append(RunTask(f"{slug}-d{d:0{width_d}d}-r{r:0{width_r}d}", scenario, r, d,
-                                       seeds[r], self.engine, self.years, dict(point)))
+                    identity = sha256_json({"scenario": scenario_hash, "inputs": files,
+                                            "seed": seeds[r], "factors": point,
+                                            "engine": self.engine, "years": self.years})
+                    out.append(RunTask(f"{slug}-d{d}-r{r}", scenario, r, d, seeds[r], self.engine,
+                                       self.years, dict(point), identity, dict(files)))
         return out
+
+    @property
+    def runs(self) -> int:
+        """How many runs the sweep makes."""
+        return len(self.design) * len(self.scenarios) * self.replicates
 
     def resolved(self) -> dict[str, Any]:
         """The sweep as resolved, for manifest.json (scenario contents by their hashes)."""
         return {
             "name": self.name,
             "scenarios": [{"name": s.name, "label": s.label, "district": s.load_district().name,
-                           "file": f, "sha256": s.hash()}
-                          for s, f in zip(self.scenarios, self.scenario_files, strict=True)],
+                           "file": f, "sha256": s.hash(), "inputs": i}
+                          for s, f, i in zip(self.scenarios, self.scenario_files,
+                                             self.inputs or tuple({} for _ in self.scenarios),
+                                             strict=True)],
             "replicates": self.replicates,
             "seed": self.seed,
             "engine": self.engine,
             "years": self.years,
             "factors": self.factors,
             "design_points": len(self.design),
-            "runs": len(self.design) * len(self.scenarios) * self.replicates,
+            "runs": self.runs,
         }
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.]+", "_", name)
+def slug_name(name: str) -> str:
+    """A scenario's name as it appears in run ids and file names, unique for distinct names.
+
+    Letters, digits, ``_`` and ``.`` are kept; a name that loses anything else (Chinese
+    characters, spaces, a leading dot) gets a short hash of the whole name, so that two
+    distinct names never share a slug. The slug never contains ``~`` (the store's temporaries).
+    """
+    slug = re.sub(r"[^A-Za-z0-9_.]+", "_", name).lstrip(".") or "_"
+    if slug == name:
+        return slug
+    return f"{slug}_{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
+def input_files(scenario: Scenario) -> dict[str, str]:
+    """The SHA-256 of each file a scenario reads besides itself (its district CSV), by key."""
+    csv = scenario.district.get("csv")
+    if csv is None:
+        return {}
+    try:
+        return {"district.csv": sha256_file(Path(csv))}
+    except OSError as exc:
+        raise InputError(scenario.source, "district.csv", f"cannot read {csv} ({exc.strerror})") from None
 
 
 def _check_factors(spec: FactorsSpec, source: str) -> dict[str, Any]:
@@ -129,7 +167,8 @@ def _check_factors(spec: FactorsSpec, source: str) -> dict[str, Any]:
         key = f"factors.ranges.{name}"
         param = PARAMETER_INDEX.get(name)
         if param is None:
-            raise InputError(source, key, "unknown parameter (see docs/ODD.md)")
+            raise InputError(source, key, "unknown parameter (see docs/ODD.md)"
+                             + did_you_mean(str(name), PARAMETER_INDEX))
         if param.kind is bool:
             raise InputError(source, key, "is true or false, not a number a design can vary")
         if len(bounds) != 2 or not bounds[0] < bounds[1]:
@@ -162,14 +201,17 @@ def load_sweep(path: str | Path) -> Sweep:
     scenarios = []
     slugs: dict[str, int] = {}
     for i, name in enumerate(spec.scenarios):
+        if "\0" in name:
+            raise InputError(source, f"scenarios.{i}", "the path contains a NUL character")
         scenario_path = path.resolve().parent / name
         if not scenario_path.is_file():
             raise InputError(source, f"scenarios.{i}", f"file not found: {scenario_path}")
         scenario = load_scenario(scenario_path)
-        if _slug(scenario.name) in slugs:
+        slug = slug_name(scenario.name)
+        if slug in slugs:
             raise InputError(source, f"scenarios.{i}", f"scenario name {scenario.name!r} is also "
-                             f"that of scenarios.{slugs[_slug(scenario.name)]}; names identify runs")
-        slugs[_slug(scenario.name)] = i
+                             f"that of scenarios.{slugs[slug]}; names identify runs")
+        slugs[slug] = i
         if spec.district is not None:
             scenario = _on_district(scenario, resolve_district(spec.district, path.resolve().parent),
                                     source)
@@ -177,8 +219,10 @@ def load_sweep(path: str | Path) -> Sweep:
     design = ([{}] if factors is None else
               sample_design(factors["method"], factors["samples"], factors["ranges"], spec.seed,
                             levels=factors["levels"] or 4))
+    inputs = tuple(input_files(s) for s in scenarios)
     return Sweep(spec.name, path, sha256_file(path), tuple(scenarios), tuple(spec.scenarios),
-                 spec.replicates, spec.seed, spec.engine, spec.years, factors, tuple(design))
+                 spec.replicates, spec.seed, spec.engine, spec.years, factors, tuple(design),
+                 inputs)
 
 
 def _on_district(scenario: Scenario, district: dict[str, Any], source: str) -> Scenario:
@@ -204,63 +248,107 @@ class SweepSummary:
     ran: int
     failed: list[str]
     wall_time_s: float
+    damaged: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         """A one-paragraph account for the command line."""
         lines = [f"{self.total} runs: {self.skipped} already stored, {self.ran} run now "
                  f"in {self.wall_time_s:.1f} s; {len(self.failed)} failed"]
+        if self.damaged:
+            lines.append(f"{len(self.damaged)} stored run(s) had damaged or missing tables and "
+                         f"were redone: {_shown(self.damaged)}")
         if self.failed:
-            shown = ", ".join(self.failed[:5]) + (" …" if len(self.failed) > 5 else "")
-            lines.append(f"failed: {shown} (see runs.parquet: status, error; run the same "
-                         "command again to retry them)")
+            lines.append(f"failed: {_shown(self.failed)} (see runs.parquet: status, error; run the "
+                         "same command again to retry them)")
         lines.append(f"results in {self.folder}")
         return "\n".join(lines)
 
 
-def _check_engine(sweep: Sweep) -> None:
-    # Fail fast, as bad input, when the engine cannot build the sweep's model at all.
-    from sim.run import make_model
+def _shown(run_ids: list[str]) -> str:
+    return ", ".join(run_ids[:5]) + (" …" if len(run_ids) > 5 else "")
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by a signal (Ctrl-C, SIGTERM, SIGHUP): its message says what is stored."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.message = message
+        self.signum = signum
+
+
+def check_sweep(sweep: Sweep) -> None:
+    """Every check that needs no results folder: the engine builds the model, memory suffices.
+
+    Run before the folder is created or locked, so that a refused sweep leaves nothing behind.
+    """
+    from sim.run import check_memory, make_model
 
     try:
+        for scenario in sweep.scenarios:
+            check_memory(scenario, sweep.engine)
         make_model(sweep.scenarios[0].with_overrides(years=1), sweep.engine)
     except InputError as exc:
+        if exc.key == "district":  # the memory guard: it names the scenario file already
+            raise
         raise InputError(str(sweep.path), "engine", f"{sweep.engine}: {exc.message}") from None
 
 
 def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
               progress=None) -> SweepSummary:
-    """Run the sweep's runs not yet stored ok in `folder`, storing each as it finishes.
+    """Run the sweep's runs not yet stored ok (and intact) in `folder`, storing each as it finishes.
 
+    Every check comes first (the folder's place, the engine, memory, the executor: a bad Dask
+    scheduler), then the folder is locked for the whole invocation and created or reopened.
     `progress(done, total, failed)` is called after each run, counting this invocation's runs
-    only. Runs that failed before are retried; runs that raise are recorded as failed and the
-    sweep goes on.
+    only. Runs that failed before are retried; runs whose stored tables are damaged are redone;
+    runs that raise are recorded as failed and the sweep goes on. A signal that stops the sweep
+    raises SweepInterrupted saying how many runs are stored.
     """
     started = time.perf_counter()
-    store = ResultsStore(folder)
+    folder = Path(folder)
+    check_out_folder(folder)
     tasks = sweep.tasks()
-    records = store.open(sweep_sha256=sweep.sha256, resolved=sweep.resolved(), engine=sweep.engine,
-                         executor=executor.name)
-    todo = [t for t in tasks if records.get(t.run_id, {}).get("status") != "ok"]
-    skipped = len(tasks) - len(todo)
-    failed: list[str] = []
-    if todo:
-        _check_engine(sweep)
-        store.begin_changes()
-        done = 0
-        if progress is not None:
-            progress(done, len(todo), 0)
-        with executor:
-            for task, result in executor.map_unordered(execute_run, todo):
-                if not isinstance(result, RunOutcome):
-                    result = RunOutcome(task.record("failed", one_line(result), 0.0))
-                store.add(result.record, result.tables)
-                done += 1
-                if not result.ok:
-                    failed.append(task.run_id)
+    check_sweep(sweep)
+    stored: int | None = None
+    try:
+        with executor, ResultsStore(folder) as store:
+            records = store.open(sweep_sha256=sweep.sha256, resolved=sweep.resolved(),
+                                 engine=sweep.engine, executor=executor.name,
+                                 identities={t.run_id: t.identity for t in tasks})
+            damaged = [t.run_id for t in tasks if records.get(t.run_id, {}).get("status") == "ok"
+                       and records[t.run_id].get("identity") == t.identity
+                       and not store.intact(records[t.run_id])]
+            todo = [t for t in tasks if t.run_id in damaged or records.get(t.run_id, {}).get("status")
+                    != "ok" or records[t.run_id].get("identity") != t.identity]
+            todo_ids = {t.run_id for t in todo}
+            stored = sum(1 for t in tasks if t.run_id in records and t.run_id not in todo_ids)
+            failed: list[str] = []
+            if todo:
+                store.begin_changes()
+                done = 0
                 if progress is not None:
-                    progress(done, len(todo), len(failed))
-    runs = store.consolidate([t.run_id for t in tasks], sweep.factor_names)
+                    progress(done, len(todo), 0)
+                for task, result in executor.map_unordered(execute_run, todo):
+                    if not isinstance(result, RunOutcome):
+                        result = RunOutcome(task.record("failed", one_line(result), 0.0))
+                    store.add(result.record, result.tables)
+                    stored += 1
+                    done += 1
+                    if not result.ok:
+                        failed.append(task.run_id)
+                    if progress is not None:
+                        progress(done, len(todo), len(failed))
+            runs = store.consolidate([t.run_id for t in tasks], sweep.factor_names)
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        if stored is None:
+            raise SweepInterrupted(f"interrupted before any run started ({folder}); run the same "
+                                   "command again to start",
+                                   signum) from None
+        raise SweepInterrupted(f"interrupted: {stored} of {len(tasks)} runs are stored in {folder}; "
+                               "run the same command again to resume", signum) from None
     order = {t.run_id: i for i, t in enumerate(tasks)}
     all_failed = sorted(runs.loc[runs["status"] != "ok", "run_id"], key=order.get)
-    return SweepSummary(Path(folder), len(tasks), skipped, len(todo), all_failed,
-                        time.perf_counter() - started)
+    return SweepSummary(folder, len(tasks), len(tasks) - len(todo), len(todo), all_failed,
+                        time.perf_counter() - started, damaged)

@@ -1,0 +1,315 @@
+"""Faults injected into sweeps: SIGKILL at random points, damaged files of each kind, two
+invocations at once, signals, a worker that dies. docs/RELIABILITY.md states the contract."""
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fault_support import (
+    assert_identical,
+    die_always,
+    die_once,
+    double,
+    kill_marked,
+    start_cli,
+    temporaries,
+    wait_until_gone,
+)
+from sweep_support import write_sweep
+
+import sim.run
+from sim.cli import main
+from sim.experiments.executors import (
+    TEMP_DIR_PREFIX,
+    ProcessExecutor,
+    SequentialExecutor,
+    remove_stale_temp_dirs,
+)
+from sim.experiments.store import AREAS_DIR, MANIFEST, RUNS_DIR, RUNS_TABLE, TIMESERIES_DIR
+from sim.experiments.sweep import load_sweep, run_sweep
+
+FAST_TRIALS = 10
+SLOW_TRIALS = 20
+SWEEP = {"replicates": 3, "estates": 20}
+"""Six runs of about half a second each: a SIGKILL at a random time lands anywhere in them."""
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """A sweep file and its uninterrupted results (one process, no kill)."""
+    folder = tmp_path_factory.mktemp("fault")
+    sweep_file = write_sweep(folder, **SWEEP)
+    run_sweep(load_sweep(sweep_file), folder / "reference", SequentialExecutor())
+    return sweep_file, folder / "reference"
+
+
+def kill_at_random_and_resume(sweep_file: Path, reference: Path, tmp_path: Path, trial: int):
+    rng = random.Random(trial)
+    out, tmpdir, mark = tmp_path / "out", tmp_path / "tmp", f"kill-{trial}-{os.getpid()}"
+    tmpdir.mkdir()
+    workers = "2" if trial % 2 else "1"
+    proc = start_cli(["sweep", sweep_file, "--out", out, "--quiet", "--workers", workers], mark, tmpdir)
+    try:
+        time.sleep(rng.uniform(0.2, 6.0))
+        proc.send_signal(signal.SIGKILL)
+        # Nothing the command started holds its stderr: reading it to the end returns.
+        proc.communicate(timeout=30)
+        assert wait_until_gone(mark) == []
+    finally:
+        kill_marked(mark)
+    # No pymp-* folder; ours, if the command died before its workers could remove it, goes
+    # with the next command.
+    assert all(p.name.startswith(TEMP_DIR_PREFIX) for p in tmpdir.iterdir())
+    remove_stale_temp_dirs(tmpdir)
+    assert list(tmpdir.iterdir()) == []
+
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 0
+    assert temporaries(out) == []
+    assert_identical(reference, out)
+    assert len(pd.read_parquet(out / RUNS_TABLE)) == 6
+
+
+@pytest.mark.parametrize("trial", range(FAST_TRIALS))
+def test_a_sweep_killed_at_a_random_point_resumes_to_identical_results(reference, tmp_path, trial):
+    sweep_file, folder = reference
+    kill_at_random_and_resume(sweep_file, folder, tmp_path, trial)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trial", range(FAST_TRIALS, FAST_TRIALS + SLOW_TRIALS))
+def test_more_random_kills_resume_to_identical_results(reference, tmp_path, trial):
+    sweep_file, folder = reference
+    kill_at_random_and_resume(sweep_file, folder, tmp_path, trial)
+
+
+# --- damaged files --------------------------------------------------------------------------
+
+def _first_run(folder: Path) -> str:
+    return sorted((folder / RUNS_DIR).glob("*.json"))[0].stem
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+TABLE_DAMAGE = {
+    "truncated_timeseries": (TIMESERIES_DIR, truncate),
+    "timeseries_with_a_flipped_byte": (TIMESERIES_DIR, flip_a_byte),
+    "missing_areas": (AREAS_DIR, Path.unlink),
+    "empty_areas": (AREAS_DIR, lambda p: p.write_bytes(b"")),
+}
+
+
+@pytest.mark.parametrize("damage", TABLE_DAMAGE.values(), ids=TABLE_DAMAGE.keys())
+def test_a_run_with_a_damaged_table_is_redone_and_the_summary_says_so(reference, tmp_path, damage,
+                                                                      capsys):
+    sweep_file, folder = reference
+    out = tmp_path / "out"
+    shutil.copytree(folder, out)
+    victim = _first_run(out)
+    subdir, hurt = damage
+    hurt(out / subdir / f"{victim}.parquet")
+
+    assert main(["sweep", str(sweep_file), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "5 already stored, 1 run now" in text
+    assert f"damaged or missing tables and were redone: {victim}" in text
+    assert_identical(folder, out)
+
+
+RECORD_DAMAGE = {
+    "truncated_record": lambda out: truncate(out / RUNS_DIR / f"{_first_run(out)}.json"),
+    "empty_record": lambda out: (out / RUNS_DIR / f"{_first_run(out)}.json").write_text(""),
+    "record_of_another_run": lambda out: (out / RUNS_DIR / f"{_first_run(out)}.json").write_text(
+        '{"run_id": "x"}'),
+    "truncated_manifest": lambda out: truncate(out / MANIFEST),
+    "manifest_not_an_object": lambda out: (out / MANIFEST).write_text("[1, 2]"),
+}
+
+
+@pytest.mark.parametrize("damage", RECORD_DAMAGE.values(), ids=RECORD_DAMAGE.keys())
+def test_a_damaged_record_or_manifest_is_refused_naming_the_file(reference, tmp_path, damage, capsys):
+    sweep_file, folder = reference
+    out = tmp_path / "out"
+    shutil.copytree(folder, out)
+    damage(out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert str(out) in err and ("manifest.json" in err or f"{RUNS_DIR}/" in err), err
+    assert "Traceback" not in err and "JSONDecodeError" not in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing lost
+
+
+def test_a_damaged_runs_table_is_written_again(reference, tmp_path):
+    sweep_file, folder = reference
+    out = tmp_path / "out"
+    shutil.copytree(folder, out)
+    truncate(out / RUNS_TABLE)
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 0
+    assert len(pd.read_parquet(out / RUNS_TABLE)) == 6
+
+
+def test_files_named_like_hidden_files_are_runs_not_temporaries(tmp_path, capsys):
+    (tmp_path / "scenarios").mkdir()
+    names = [".hidden", "合并", "委托"]  # a leading dot; two Chinese names (no ASCII at all)
+    for i, name in enumerate(names):
+        (tmp_path / "scenarios" / f"s{i}.yaml").write_text(
+            f"name: '{name}'\ndistrict: {{generate: {{estates: 5, seed: 1}}}}\nyears: 1\n")
+    sweep_file = write_sweep(tmp_path, scenarios=[f"scenarios/s{i}.yaml" for i in range(3)],
+                             replicates=1)
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep_file), "--out", str(out)]) == 0
+    stored = sorted(p.name for p in (out / RUNS_DIR).iterdir())
+    assert len(stored) == 3 and not any(name.startswith(".") for name in stored)
+    capsys.readouterr()
+    assert main(["sweep", str(sweep_file), "--out", str(out)]) == 0
+    assert "3 already stored, 0 run now" in capsys.readouterr().out
+
+
+# --- two invocations, signals, pre-run checks -------------------------------------------------
+
+@pytest.fixture
+def long_sweep(tmp_path):
+    """A sweep of 40 runs: long enough to be caught running."""
+    return write_sweep(tmp_path, name="long.yaml", replicates=20, estates=30)
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_a_second_invocation_into_a_folder_being_written_is_refused(long_sweep, tmp_path, capsys):
+    out, mark = tmp_path / "out", f"second-{os.getpid()}"
+    (tmp_path / "tmp").mkdir()
+    proc = start_cli(["sweep", long_sweep, "--out", out, "--quiet"], mark, tmp_path / "tmp")
+    try:
+        wait_for(out / RUNS_DIR, proc)
+        manifest = (out / MANIFEST).read_bytes()
+        assert main(["sweep", str(long_sweep), "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and str(out) in err and "another estate-sim" in err
+        assert (out / MANIFEST).read_bytes() == manifest
+        assert proc.poll() is None  # the first goes on, unharmed
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        kill_marked(mark)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert "runs are stored" in stderr.decode()
+
+
+@pytest.mark.parametrize("signum, workers", [(signal.SIGINT, 2), (signal.SIGTERM, 2),
+                                             (signal.SIGHUP, 2), (signal.SIGTERM, 1)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGTERM-one-process"])
+def test_every_stop_signal_stops_the_sweep_and_its_workers(long_sweep, tmp_path, signum, workers):
+    out, tmpdir, mark = tmp_path / "out", tmp_path / "tmp", f"signal-{signum}-{os.getpid()}"
+    tmpdir.mkdir()
+    proc = start_cli(["sweep", long_sweep, "--out", out, "--quiet", "--workers", str(workers)], mark,
+                     tmpdir)
+    try:
+        wait_for(out / RUNS_DIR, proc)
+        time.sleep(1.0)
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=60)
+        assert wait_until_gone(mark) == []
+    finally:
+        kill_marked(mark)
+    lines = stderr.decode().splitlines()
+    assert proc.returncode == 128 + signum
+    assert len(lines) == 1 and "runs are stored" in lines[0] and "run the same command" in lines[0]
+    assert list(tmpdir.iterdir()) == []
+    assert temporaries(out) == []
+
+
+def test_a_sweep_refused_before_it_runs_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sim.run, "available_memory_bytes", lambda: 1_000)
+    sweep_file = write_sweep(tmp_path, replicates=1)
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep_file), "--out", str(out)]) == 2
+    assert "memory" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_out_below_a_file_is_refused_before_anything_runs(tmp_path, capsys):
+    sweep_file = write_sweep(tmp_path, replicates=1)
+    (tmp_path / "file").write_text("keep")
+    assert main(["sweep", str(sweep_file), "--out", str(tmp_path / "file" / "out")]) == 2
+    assert "--out" in capsys.readouterr().err
+    (tmp_path / "s.yaml").write_text("name: x\ndistrict: {generate: {estates: 3}}\nyears: 1\n")
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "file" / "out")]) == 2
+    assert "lies below" in capsys.readouterr().err
+    assert (tmp_path / "file").read_text() == "keep"
+
+
+# --- a worker that dies ---------------------------------------------------------------------
+
+def test_a_dead_worker_costs_only_the_runs_its_pool_held(tmp_path):
+    flag = tmp_path / "died"
+    tasks = [(i, str(flag) if i == 3 else None) for i in range(12)]
+    with ProcessExecutor(2) as executor:
+        results = dict(executor.map_unordered(die_once, tasks))
+        rebuilt = executor.rebuilt
+    assert flag.exists() and rebuilt == 1
+    assert {task[0]: result for task, result in results.items()} == {i: 2 * i for i in range(12)}
+
+
+def test_a_run_that_always_kills_its_worker_fails_alone(tmp_path):
+    tasks = [(i,) for i in range(12)]
+    with ProcessExecutor(2) as executor:
+        results = {task[0]: result for task, result in executor.map_unordered(die_always, tasks)}
+    assert isinstance(results.pop(5), Exception)
+    assert results == {i: 2 * i for i in range(12) if i != 5}
+
+
+def test_a_healthy_pool_is_never_rebuilt():
+    with ProcessExecutor(2) as executor:
+        results = sorted(r for _, r in executor.map_unordered(double, [(i,) for i in range(8)]))
+        assert executor.rebuilt == 0
+    assert results == [2 * i for i in range(8)]
+
+
+def test_reading_a_folder_with_a_damaged_record_names_the_file(reference, tmp_path, capsys):
+    _, folder = reference
+    out = tmp_path / "out"
+    shutil.copytree(folder, out)
+    (out / RUNS_TABLE).unlink()  # readers then go by the records
+    victim = out / RUNS_DIR / f"{_first_run(out)}.json"
+    truncate(victim)
+    assert main(["compare", str(out), "--baseline", "quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and str(victim) in err
+
+
+def test_a_pool_left_by_ctrl_c_ends_its_workers_without_running_the_queue():
+    from fault_support import sleep_long
+
+    from sim.experiments.executors import process_pool
+
+    with pytest.raises(KeyboardInterrupt):
+        with process_pool(2) as pool:
+            futures = [pool.submit(sleep_long, i) for i in range(6)]
+            while sum(f.running() for f in futures) < 2:
+                time.sleep(0.05)
+            workers = list(pool._processes.values())
+            raise KeyboardInterrupt
+    assert all(not worker.is_alive() for worker in workers)
+    assert all(f.done() for f in futures)
