@@ -35,7 +35,8 @@ class DistrictModel(RunTables):
         self.policies = policies
         office = self.street_office
         office.firm_entered = {firm: month - months for firm, month in office.firm_entered.items()}
-        office.firm_exited = {firm: (month - months, why) for firm, (month, why) in office.firm_exited.items()}
+        office.firm_exited = {firm: (month - months, why)
+                              for firm, (month, why) in office.firm_exited.items()}
         office.retry_after = {area: month - months for area, month in office.retry_after.items()}
         for case in office.cases:
             case.due_month -= months

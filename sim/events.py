@@ -104,7 +104,8 @@ def fell_back(month: int, area_id: str) -> Event:
 
 def no_bid(month: int, area_id: str, why: str) -> Event:
     """A tender drew no bid, and why."""
-    return Event(month, "no_bid", area_id, area_id, NO_FIRM, None, False, f"Tender for {area_id} drew no bid: {why}")
+    return Event(month, "no_bid", area_id, area_id, NO_FIRM, None, False,
+                 f"Tender for {area_id} drew no bid: {why}")
 
 
 def fee_capped(month: int, area_id: str, old: float, needed: float, cap: float) -> Event:

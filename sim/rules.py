@@ -5,7 +5,8 @@ numpy arrays (the vectorized engine calls it for all of them at once) and return
 A rule is written once here and never again in an engine. docs/ODD.md gives the equations.
 
 Service modes are integer codes (see MODES): 0 full service, 1 entrusted, 2 specialised service
-plus self-governance, 3 self-managed, 4 unmanaged, 5 the street office's fallback service (托底). Cooperation types: 0 conditional cooperator,
+plus self-governance, 3 self-managed, 4 unmanaged, 5 the street office's fallback service
+(托底). Cooperation types: 0 conditional cooperator,
 1 free rider, 2 unconditional payer.
 """
 
@@ -402,8 +403,9 @@ def covers_cost(expected_yuan, needed_yuan, p: Params):
 
 
 def break_even_fee(cost_yuan, subsidy_yuan, floor_area_m2, collection_rate, p: Params):
-    """The fee standard (yuan/m2/month) at which an area's expected money pays a monthly cost and
-    the firm's margin: for the least service (min_effort x money_needed, the bid rule) or for full
+    """The fee standard (yuan/m2/month) at which an area's expected money pays a cost and margin.
+
+    The cost is a month's: for the least service (min_effort x money_needed, the bid rule) or for full
     service (money_needed, what competing firms offer at a contract's renewal).
     """
     rate = max(collection_rate, 0.05)
@@ -455,8 +457,9 @@ def volunteer_workload(volunteers, gates, floor_area_m2, mode, p: Params):
 
 
 def volunteer_quit_probability(friction, workload, p: Params):
-    """Monthly chance a volunteer stops: fatigue, worse while a merged committee integrates and
-    with the workload per volunteer.
+    """Monthly chance a volunteer stops.
+
+    Fatigue, worse while a merged committee integrates and with the workload per volunteer.
     """
     return (p.volunteer_fatigue * (1.0 + p.friction_fatigue * friction)
             * (1.0 + p.volunteer_workload_fatigue * workload))
@@ -499,8 +502,9 @@ def vote_passes(participating_area, participating_owners, yes_area, yes_owners,
 
 
 def tally_vote(owner_floor_m2, takes_part, votes_yes, p: Params) -> tuple[bool, float]:
-    """Count an owners' vote (arrays over the owners): whether it passed (vote_passes) and the
-    share of participating owners who said yes.
+    """Count an owners' vote (arrays over the owners): (passed, share of participants saying yes).
+
+    Passing is rules.vote_passes (Civil Code Art. 278).
     """
     part_n = int(takes_part.sum())
     yes_n = int(votes_yes.sum())

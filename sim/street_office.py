@@ -94,7 +94,8 @@ class StreetOffice:
         s = self.state
         v = s.area_view()
         firm = int(v.firm[area])
-        if self.fee_vote(area, int(v.mode[area]), new_fee=rules.proposed_fee(float(v.fee_yuan_per_m2[area]), s.p)):
+        proposal = rules.proposed_fee(float(v.fee_yuan_per_m2[area]), s.p)
+        if self.fee_vote(area, int(v.mode[area]), new_fee=proposal):
             s.assign_firm(area, firm, int(v.mode[area]))  # the contract goes on, its losses reset
             return
         s.assign_firm(area, -1, SELF_MANAGED)
@@ -153,7 +154,8 @@ class StreetOffice:
         """Open a reform case on some areas (rows), due `delay_months` from now."""
         s = self.state
         v = s.area_view()
-        case = ReformCase(kind, [v.area_id[a] for a in areas], stage, s.month + int(delay_months), notes=notes)
+        case = ReformCase(kind, [v.area_id[a] for a in areas], stage, s.month + int(delay_months),
+                          notes=notes)
         self.cases.append(case)
         return case
 
@@ -194,8 +196,9 @@ class StreetOffice:
 
     # --- yearly --------------------------------------------------------------------------
     def run_policies(self) -> None:
-        """The yearly round: firms enter, contracts are renewed, areas without a manager procured,
-        then each enabled policy's yearly part in the registry's order.
+        """The yearly round: entry, renewals, tenders for areas without a manager, then policies.
+
+        Each enabled policy's yearly part runs in the registry's order.
         """
         self.firms_enter()
         self.renew_contracts()
@@ -204,8 +207,10 @@ class StreetOffice:
             policy.run(self, self.state)
 
     def firms_enter(self) -> None:
-        """New firms enter where contracts pay: in each block, with a chance that grows with the
-        share of its areas whose money covers full service at the going fees.
+        """New firms enter where contracts pay.
+
+        In each block, with a chance that grows with the share of its areas whose money covers
+        full service at the going fees.
         """
         s = self.state
         v = s.area_view()
@@ -263,8 +268,10 @@ class StreetOffice:
     # --- procurement, fees and votes -----------------------------------------------------
     def procure(self, area: int, mode: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
                 min_capability: float = 0.0, fee_vote: bool = True) -> int:
-        """Find a firm for an area in a mode: if the money cannot pay the least service, a fee vote
-        first (no tender is called that no firm could bid in); then a tender among firms in reach.
+        """Find a firm for an area in a mode: a fee vote if needed, then a tender.
+
+        If the money cannot pay the least service, a fee vote first (no tender is called that no
+        firm could bid in); then a tender among firms in reach.
 
         Returns the firm that takes the contract (not yet assigned), or -1.
         """
@@ -283,8 +290,9 @@ class StreetOffice:
         return winner
 
     def covered(self, area: int, mode: int, *, service: float | None = None) -> bool:
-        """Whether the area's expected money pays its least service in a mode (rules.covers_cost),
-        or, given `service`, that share of full service.
+        """Whether the area's expected money pays its least service in a mode (rules.covers_cost).
+
+        Given `service`, whether it pays that share of full service instead.
         """
         s = self.state
         v = s.area_view()
@@ -327,13 +335,16 @@ class StreetOffice:
         return passed
 
     def enter_market(self, area: int, draw: float) -> int:
-        """A new firm sets up near an area; its capability is `draw` across the range from the
-        weakest local firm to the strongest (a new local firm, or a city firm's branch).
+        """A new firm sets up near an area.
+
+        Its capability is `draw` across the range from the weakest local firm to the strongest
+        (a new local firm, or a city firm's branch).
         """
         s = self.state
         p = s.p
         v = s.area_view()
-        capability = p.weak_firm_capability_low + draw * (p.strong_firm_capability_high - p.weak_firm_capability_low)
+        low, high = p.weak_firm_capability_low, p.strong_firm_capability_high
+        capability = low + draw * (high - low)
         overhead = p.firm_overhead_yuan * p.weak_firm_overhead_share
         firm = s.add_firm(capability=float(capability), overhead_yuan=overhead,
                           reserves_yuan=overhead * p.firm_initial_reserve_months,

@@ -58,7 +58,8 @@ def make_results(folder: Path, *, effects: dict[str, float] = EFFECTS, replicate
                 "housing_type": ["after_sale_public", "after_sale_public", "commodity", "commodity"],
                 "mode": "full_service", "firm_id": "F1",
                 **{c: level + rng.normal(0.0, noise_sd, 4)
-                   for c in ("service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2")}})
+                   for c in ("service_quality", "fee_collection_rate", "satisfaction", "fund_per_m2",
+                             "fee_yuan_per_m2")}})
             assert list(areas.columns) == list(AREA_COLUMNS)
             areas = pd.concat([pd.DataFrame(keys, index=areas.index), areas], axis=1)
             store.add(record, {"timeseries": ts, "areas": areas})

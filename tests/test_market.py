@@ -66,7 +66,8 @@ def test_status_quo_firms_earn_margins_within_the_industrys_range(status_quo_run
 
 def _small_model(engine: str = "vector", **params):
     spec = {"name": "market", "years": 1, "seed": 2, "params": {"burn_in_years": 0, **params},
-            "district": {"generate": {"estates": 12, "seed": 5, "size_scale": 0.3, "mix": {"commodity": 1.0}}}}
+            "district": {"generate": {"estates": 12, "seed": 5, "size_scale": 0.3,
+                                      "mix": {"commodity": 1.0}}}}
     return make_model(scenario_from_mapping(spec, "<test>", None), engine)
 
 

@@ -302,8 +302,9 @@ class ResultsStore:
         (self.folder / RUNS_TABLE).unlink(missing_ok=True)
 
     def add(self, record: dict[str, Any], tables: Mapping[str, pd.DataFrame | None] | None = None) -> None:
-        """Store one finished run: its tables (by name, see TABLE_DIRS) first, its record (with their
-        sizes and hashes) last.
+        """Store one finished run: its tables first, its record (their sizes and hashes) last.
+
+        Tables are by name, each a key of TABLE_DIRS.
         """
         run_id = record["run_id"]
         record = dict(record)

@@ -91,8 +91,8 @@ class ManagementArea:
         self.needed_yuan = rules.money_needed(FALLBACK if fallback else FULL_SERVICE, self.gates,
                                               self.floor_area_m2, len(self.members), self.model.p)
         self.spend_yuan = self.needed_yuan if fallback else 0.0
-        self.target = rules.target_quality(self.mode, 0.0, 0.0, self.volunteer_coverage, self.committee.capacity,
-                                           self.model.p)
+        self.target = rules.target_quality(self.mode, 0.0, 0.0, self.volunteer_coverage,
+                                           self.committee.capacity, self.model.p)
 
     def update_quality_and_buildings(self, incidents: int) -> None:
         """Quality moves to its target; incidents happen; buildings wear and get repaired."""

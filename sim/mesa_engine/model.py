@@ -362,7 +362,8 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
         """One row per management area at the end (MODEL.md's `areas` columns)."""
         rows = [(a.area_id, len(a.estates), len(a.members), a.floor_area_m2, a.housing_type,
                  MODES[a.mode], a.firm.index if a.firm is not None else -1, a.quality,
-                 a.collection_rate, a.mean_satisfaction, a.fund_per_m2, a.fee_yuan_per_m2) for a in self.areas]
+                 a.collection_rate, a.mean_satisfaction, a.fund_per_m2, a.fee_yuan_per_m2)
+                for a in self.areas]
         return pd.DataFrame(rows, columns=list(AREA_COLUMNS))
 
     def estate_outcomes(self) -> pd.DataFrame:

@@ -30,5 +30,6 @@ REGISTRY = Registry([BlockIntegration(), Merge(), Entrust(), SelfGovernance()])
 evaluation reads last year's firms), then reform cases for merging, entrusting and self-governance,
 so that a small area gets the first arrangement it is eligible for."""
 
-__all__ = ["REGISTRY", "AreaView", "FirmView", "Policy", "ReformCase", "Registry", "best_bidder", "evaluation_scores",
+__all__ = ["REGISTRY", "AreaView", "FirmView", "Policy", "ReformCase", "Registry", "best_bidder",
+           "evaluation_scores",
            "merge_groups", "merge_groups_by_block", "site_distances", "small_open", "struggling"]

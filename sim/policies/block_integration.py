@@ -50,7 +50,7 @@ class BlockIntegration(Policy):
         return np.isin(state.area_view().block, office.integrated_blocks)
 
     def run(self, office: StreetOffice, state: AreaState) -> None:
-        """This year's blocks join; then the yearly evaluation of the integrated blocks' firms."""
+        """Let this year's blocks join; then evaluate the integrated blocks' firms."""
         self.roll_out(office, state)
         if office.reception_share > 0:
             self.evaluate(office, state)
@@ -71,13 +71,14 @@ class BlockIntegration(Policy):
             state.set_area_flags(self.eligible(office, state), block_integrated=True)
 
     def evaluate(self, office: StreetOffice, state: AreaState) -> None:
-        """Reputation from residents' satisfaction; a poorly rated firm's worst contract goes to the owners."""
+        """Rate firms by residents' satisfaction; a poor firm's worst contract goes to its owners."""
         p = state.p
         v = state.area_view()
         firms = state.firm_view()
         rated = self.eligible(office, state)
         served = np.where(rated, v.firm, -1)
-        scores = evaluation_scores(v.mean_satisfaction * v.households, v.households, served, len(firms.active))
+        scores = evaluation_scores(v.mean_satisfaction * v.households, v.households, served,
+                                   len(firms.active))
         for firm in np.flatnonzero(firms.active).tolist():
             score = scores[firm]
             if np.isnan(score):

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 
 def small_open(areas: AreaView, max_households: int) -> np.ndarray:
-    """Areas below a size whose arrangement is open to reform (full service, self-managed, none,
-    the fallback service).
+    """Areas below a size whose arrangement is open to reform.
+
+    Open: full service, self-managed, unmanaged, or the fallback service.
     """
     return (areas.households < max_households) & np.isin(areas.mode, (FULL_SERVICE, SELF_MANAGED, UNMANAGED,
                                                                      FALLBACK))
@@ -75,8 +76,9 @@ def evaluation_scores(satisfaction_sum: np.ndarray, households: np.ndarray, firm
 
 
 class HandOverPolicy(Policy):
-    """A policy that moves one area to a new arrangement: a firm is found, the owners decide, and
-    after `handover_months` the new arrangement starts (entrustment, specialised service).
+    """A policy that moves one area to a new arrangement (entrustment, specialised service).
+
+    A firm is found, the owners decide, and after `handover_months` the new arrangement starts.
 
     Subclasses say which firm (`find_firm`), the new mode (`mode`), and what else starts with it
     (`start`).
@@ -125,7 +127,8 @@ class HandOverPolicy(Policy):
         moving = firm != state.area_view().firm[area]
         if not firms.active[firm] or (moving and firms.sites[firm] >= firms.max_sites[firm]):
             state.log(events.case_stage(state.month, self.name, case.area_ids, "handover",
-                                        f"Hand-over of {case.area_ids[0]} fell through: firm {firm} cannot take it",
+                                        f"Hand-over of {case.area_ids[0]} fell through: "
+                                        f"firm {firm} cannot take it",
                                         passed=False, firm=firm))
             return
         state.assign_firm(area, firm, self.mode)

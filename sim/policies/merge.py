@@ -85,8 +85,10 @@ def merge_groups_by_block(areas: AreaView, eligible: np.ndarray, p: Params) -> l
 
 
 class Merge(Policy):
-    """N-in-1 as a reform case: proposal and briefings, a vote in every area, merging the funds,
-    reorganising the committee, then one area and its tender.
+    """N-in-1 as a reform case.
+
+    Proposal and briefings, a vote in every area, merging the funds, reorganising the committee,
+    then one area and its tender.
     """
 
     name = "merge"
@@ -128,7 +130,8 @@ class Merge(Policy):
             return
         if case.stage == "fund":
             state.log(events.case_stage(state.month, self.name, case.area_ids, "fund",
-                                        f"Maintenance funds of {', '.join(case.area_ids)} merged into one account"))
+                                        f"Maintenance funds of {', '.join(case.area_ids)} merged "
+                                        "into one account"))
             case.stage, case.due_month = "committee", state.month + int(p.committee_reorganise_months)
             return
         office.close_case(case)

@@ -295,7 +295,8 @@ class VectorModel(DistrictModel):
         effort = rules.effort(available, arranged.needed_yuan, arranged.stand_alone_yuan,
                               self.firms.reserves_yuan[arranged.firm] < 0, p)
         np.multiply(effort, has, out=a.effort)
-        a.spend_yuan[:] = np.where(a.mode == FALLBACK, arranged.needed_yuan, a.effort * arranged.needed_yuan * has)
+        a.spend_yuan[:] = np.where(a.mode == FALLBACK, arranged.needed_yuan,
+                                   a.effort * arranged.needed_yuan * has)
         coverage = rules.volunteer_coverage(a.volunteers, a.gates, a.floor_area_m2, p)
         a.target[:] = rules.target_quality(a.mode, arranged.capability, a.effort, coverage,
                                            a.committee_capacity, p)
@@ -525,7 +526,8 @@ class VectorModel(DistrictModel):
                "reserves_yuan": reserves_yuan, "max_sites": max_sites, "x_m": x_m, "y_m": y_m,
                "strong": strong, "active": True}
         for name in f.__dataclass_fields__:
-            setattr(f, name, np.append(getattr(f, name), np.array(new.get(name, 0), dtype=getattr(f, name).dtype)))
+            column = getattr(f, name)
+            setattr(f, name, np.append(column, np.array(new.get(name, 0), dtype=column.dtype)))
         self.sites = np.append(self.sites, 0)
         self.rearranged()
         return len(f) - 1
@@ -564,7 +566,8 @@ class VectorModel(DistrictModel):
                 block=a.block, x_m=a.x_m, y_m=a.y_m, fee_yuan_per_m2=a.fee_yuan_per_m2, quality=a.quality,
                 mode=a.mode, firm=a.firm, gates=a.gates, floor_area_m2=a.floor_area_m2, fund_yuan=a.fund_yuan,
                 mean_satisfaction=a.mean_satisfaction, committee_active=a.committee_active,
-                block_integrated=a.block_integrated, organising=a.organising, collection_rate=a.collection_rate,
+                block_integrated=a.block_integrated, organising=a.organising,
+                collection_rate=a.collection_rate,
                 expected_money_yuan=rules.expected_money_yuan(a.fee_yuan_per_m2, a.floor_area_m2, rate,
                                                               a.housing_type == _AFTER_SALE, p),
                 due_yuan=a.due_yuan, paid_yuan=a.paid_yuan, subsidy_yuan=a.subsidy_yuan)
@@ -584,7 +587,8 @@ class VectorModel(DistrictModel):
         f = self.firms
         active = f.active
         return month_record(self.month, {name: getattr(a, name) for name in RECORD_AREA_FIELDS},
-                            households=self.n_households, firm_revenue_yuan=float(f.revenue_yuan[active].sum()),
+                            households=self.n_households,
+                            firm_revenue_yuan=float(f.revenue_yuan[active].sum()),
                             firm_cost_yuan=float(f.cost_yuan[active].sum()),
                             active_firms=int(np.count_nonzero(active)), office=self.street_office, p=self.p)
 
