@@ -42,6 +42,7 @@ from sim.app.controls import (
 )
 from sim.app.drawing import MEASURES, DistrictMap, OutcomeCharts
 from sim.app.i18n import LANGUAGES, tr
+from sim.app.markdown import MathMarkdown
 from sim.app.model import (
     DISTRICTS,
     POLICY_SETS,
@@ -156,14 +157,14 @@ def Controls(pending: solara.Reactive, running: dict[str, Any], uploaded: str | 
     solara.Select(tr("District", lang), value=s["district"], values=districts, on_value=put("district"))
     solara.Select(tr("Compare with (side by side)", lang), value=s["compare_with"],
                   values=[NO_COMPARISON, *POLICY_SETS], on_value=put("compare_with"))
-    solara.Markdown(f"**{tr('Policies', lang)}**")
+    solara.Text(tr("Policies", lang), classes=["estate-heading"])
     for block, control in POLICY_CONTROLS.items():
         solara.Checkbox(label=f"{tr(control['label'], lang)} ({control['zh']})", value=s[block],
                         on_value=put(block))
         if s[block]:
             for name, spec in control["params"].items():
                 SliderControl(name, spec, pending, lang)
-    solara.Markdown(f"**{tr('Votes, fees and volunteers', lang)}**")
+    solara.Text(tr("Votes, fees and volunteers", lang), classes=["estate-heading"])
     for name, spec in OTHER_SLIDERS.items():
         SliderControl(name, spec, pending, lang)
     solara.SliderInt(f"{tr('Random seed (replicate)', lang)}: {s['rng']}", value=s["rng"], min=1,
@@ -173,8 +174,11 @@ def Controls(pending: solara.Reactive, running: dict[str, Any], uploaded: str | 
 
 # --- the main area ------------------------------------------------------------------------------
 @solara.component
-def Tiles(model: TeachingModel, lang: str):
-    """Number tiles for the worksheet's measures; in side-by-side mode both runs and the difference."""
+def Tiles(model: TeachingModel, frame: int, lang: str):
+    """Number tiles for the worksheet's measures; in side-by-side mode both runs and the difference.
+
+    `frame` changes with every picture, so the tiles follow the month.
+    """
     with model.lock:
         values = [tile_values(run) for run in model.runs]
     names = [run.spec.name for run in model.runs]
@@ -234,7 +238,7 @@ def events_html(events_table, kinds: list[str]) -> str:
 
 
 @solara.component
-def EventsPanel(run, title: str, lang: str):
+def EventsPanel(run, frame: int, title: str, lang: str):
     """The run's events: a summary per yearly round, filters by kind, vote shares of mergers."""
     all_kinds = [kind for kind, _ in EVENT_KINDS] + [OTHER_KIND]
     kinds, set_kinds = solara.use_state(all_kinds)
@@ -271,16 +275,16 @@ def DistrictView(model: TeachingModel, frame: int, lang: str):
     for run, table in zip(runs, tables, strict=True):
         solara.Text(f"{month_label(run.month)} · {run.spec.name}: {table['area_id'].nunique()} "
                     "management areas", classes=["estate-readout"])
-    Tiles(model, lang)
     solara.ToggleButtonsSingle(value=measure, values=list(MEASURES), on_value=set_measure,
                                classes=["estate-measure"])
     with solara.Columns([1] * len(runs)):
         for png, spot, table in zip(map_pngs, spots, tables, strict=True):
             solara.HTML(unsafe_innerHTML=map_html(png, spot, table, lang))
+    Tiles(model, frame, lang)
     solara.Image(charts_png, width="100%", classes=["estate-charts"])
     with solara.Columns([1] * len(runs)):
         for run in runs:
-            EventsPanel(run, f"{tr('What happened', lang)}: {run.spec.name}", lang)
+            EventsPanel(run, frame, f"{tr('What happened', lang)}: {run.spec.name}", lang)
     with solara.Card(tr("Export", lang), classes=["estate-export"]):
         with solara.Row(style={"flex-wrap": "wrap"}):
             solara.FileDownload(lambda: timeseries_csv(runs), filename="estate-sim-timeseries.csv",
@@ -297,13 +301,11 @@ def About(lang: str):
     """The Info tab: what the model is, how it works, how to use it; the full ODD on request."""
     show_odd, set_show_odd = solara.use_state(False)
     with solara.Column(classes=["estate-about"], style={"max-width": "60em"}):
-        solara.Markdown(ABOUT_ZH if lang == "zh" else ABOUT)
+        MathMarkdown(ABOUT_ZH if lang == "zh" else ABOUT)
         if ODD_PATH.is_file():
             solara.Button("Hide docs/ODD.md" if show_odd else "Show the full model description "
                           "(docs/ODD.md)", on_click=lambda: set_show_odd(not show_odd), text=True)
             if show_odd:
-                from sim.app.markdown import MathMarkdown
-
                 MathMarkdown(ODD_PATH.read_text(encoding="utf-8"))
 
 
@@ -373,7 +375,7 @@ def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel):
         apply({"district": UPLOADED_CSV, "csv_path": str(path)})
 
     with solara.Column(style={"max-width": "60em"}, classes=["estate-upload"]):
-        solara.Markdown(UPLOAD_HELP)
+        MathMarkdown(UPLOAD_HELP)
         solara.FileDrop(label="Drop a district CSV file here", on_file=on_file, lazy=False)
         if error:
             solara.Error(error)
@@ -390,15 +392,17 @@ PAGE_CSS = """
 .estate-main { flex: 1 1 auto; min-width: 0; }
 .estate-side .v-input__slot { margin-bottom: 0; }
 .estate-side .v-slider .v-slider__label, .estate-side .v-label { white-space: normal; font-size: 0.85rem; }
-.estate-presets .v-btn { margin: 2px; text-transform: none; }
+.estate-presets .v-btn { margin: 1px; text-transform: none; letter-spacing: 0; }
+.estate-toolbar .v-input { flex: 0 0 13em; }
 .estate-hint { background: #fff3cd; color: #664d03; border-radius: 4px; padding: 4px 8px; font-weight: 500; }
 .estate-status { font-weight: 500; color: #1f5fa8; }
 .estate-readout { display: block; font-weight: 500; }
-.estate-tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
-  gap: 6px; margin: 6px 0; }
-.estate-tile { border: 1px solid rgba(128,128,128,0.4); border-radius: 6px; padding: 4px 8px; }
-.estate-tile-label { font-size: 0.75rem; opacity: 0.8; }
-.estate-tile-value { font-size: 1.25rem; font-weight: 600; }
+.estate-heading { display: block; font-weight: 600; margin-top: 8px; }
+.estate-tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(135px, 1fr));
+  gap: 4px; margin: 4px 0; }
+.estate-tile { border: 1px solid rgba(128,128,128,0.4); border-radius: 6px; padding: 2px 6px; }
+.estate-tile-label { font-size: 0.72rem; opacity: 0.8; line-height: 1.2; }
+.estate-tile-value { font-size: 1.15rem; font-weight: 600; }
 .estate-tile-diff { font-size: 0.75rem; }
 .estate-map-box { position: relative; width: 100%; }
 .estate-map-box img.estate-map { width: 100%; display: block; background: white; }
@@ -415,9 +419,12 @@ PAGE_CSS = """
 .estate-votes { font-size: 0.9em; opacity: 0.85; }
 .estate-rounds ul { margin: 0 0 6px 0; }
 .estate-upload th, .estate-upload td { text-align: left !important; }
-.theme--dark .estate-hint { background: #665c1e; color: #fff8d8; }
-.theme--dark .estate-status { color: #8cc4ff; }
-.theme--dark .v-slider .v-slider__label, .theme--dark .v-label { color: #e0e0e0 !important; }
+.v-theme--dark .estate-hint { background: #665c1e; color: #fff8d8; }
+.v-theme--dark .estate-status { color: #8cc4ff; }
+.v-theme--dark .v-label { color: #f0f0f0 !important; opacity: 1; }
+.v-theme--dark .estate-markdown, .v-theme--dark .estate-events { color: #f0f0f0; }
+.estate-math svg { vertical-align: middle; }
+.v-theme--dark .estate-math svg { filter: invert(1); }
 """
 """Layout (controls beside the main area at every width), tiles, hover cards, dark-mode colours."""
 
@@ -441,7 +448,7 @@ def Page():
     status = solara.use_reactive("")
     speed = solara.use_reactive(DEFAULT_SPEED)
     lang = solara.use_reactive("en")
-    show_side = solara.use_reactive(True)
+    show_side = solara.use_reactive(False)  # the map takes the width; ☰ opens the controls
     uploaded = solara.use_reactive(None)
     error = solara.use_reactive("")
     view, set_view = solara.use_state(0)
@@ -496,30 +503,29 @@ def Page():
                                    values=list(LANGUAGES), on_value=lambda k: lang.set(LANGUAGES[k]),
                                    dense=True, classes=["estate-language"])
         solara.lab.ThemeToggle()
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, classes=["estate-toolbar"]):
+        solara.Button("Reset", color="primary", on_click=lambda: apply())
+        solara.Button("❚❚" if playing.value else "▶", color="primary", on_click=toggle_play,
+                      disabled=m.at_horizon)
+        solara.Button("Step", color="primary", on_click=step, disabled=playing.value or m.at_horizon)
+        solara.Select(tr("Speed (months per second)", lg), value=speed.value, values=list(SPEEDS),
+                      on_value=speed.set, style={"max-width": "13em"})
+        if changed_settings(pending.value, m.settings):
+            solara.Text(tr("Changes not applied — press Reset", lg), classes=["estate-hint"])
+        if status.value:
+            solara.Text(status.value, classes=["estate-status"])
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, classes=["estate-presets"]):
+        solara.Text(tr("Lesson", lg) + ":", classes=["estate-heading"])
+        running_preset = preset_of(m.settings)
+        for name in LESSON_PRESETS:
+            solara.Button(tr(name, lg), small=True, outlined=name != running_preset, color="primary",
+                          on_click=lambda name=name: apply(preset_settings(name, pending.value)))
+    if error.value:
+        solara.Error(error.value)
     with solara.Div(classes=["estate-shell"]):
         if show_side.value:
             with solara.Div(classes=["estate-side"]):
-                with solara.Card(tr("Lesson", lg), classes=["estate-presets"]):
-                    running_preset = preset_of(m.settings)
-                    for name in LESSON_PRESETS:
-                        solara.Button(tr(name, lg), small=True, outlined=name != running_preset,
-                                      color="primary",
-                                      on_click=lambda name=name: apply(preset_settings(name, pending.value)))
                 with solara.Card(tr("Controls", lg)):
-                    with solara.Row():
-                        solara.Button("Reset", color="primary", on_click=lambda: apply())
-                        solara.Button("❚❚" if playing.value else "▶", color="primary",
-                                      on_click=toggle_play, disabled=m.at_horizon)
-                        solara.Button("Step", color="primary", on_click=step,
-                                      disabled=playing.value or m.at_horizon)
-                    solara.Select(tr("Speed (months per second)", lg), value=speed.value,
-                                  values=list(SPEEDS), on_value=speed.set)
-                    if changed_settings(pending.value, m.settings):
-                        solara.Text(tr("Changes not applied — press Reset", lg), classes=["estate-hint"])
-                    if status.value:
-                        solara.Text(status.value, classes=["estate-status"])
-                    if error.value:
-                        solara.Error(error.value)
                     Controls(pending, m.settings, uploaded.value, lg)
         with solara.Div(classes=["estate-main"]):
             solara.v.Tabs(v_model=view, on_v_model=set_view,
