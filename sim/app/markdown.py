@@ -27,8 +27,19 @@ _MATHTEXT_SPELLING = ((r"\ge ", r"\geq "), (r"\le ", r"\leq "), (r"\big(", "("),
 """TeX that mathtext spells otherwise (or does without)."""
 
 
+_CASES = re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.DOTALL)
+
+
+def _cases(match: re.Match[str]) -> str:
+    """A cases environment (which mathtext lacks) as one line: { a, if b;  c, if d."""
+    rows = [row.split("&") for row in match.group(1).split(r"\\")]
+    return (r"\left\{\ " + r";\quad ".join(r",\ ".join(cell.strip() for cell in row) for row in rows)
+            + r"\right.")
+
+
 def mathtext_spelling(expression: str) -> str:
     r"""The expression in mathtext's dialect of TeX: \\text{..} as roman, \\ge as \\geq, ..."""
+    expression = _CASES.sub(_cases, expression)
     expression = _TEXT.sub(lambda m: r"\mathrm{" + m.group(1).replace(" ", r"\ ") + "}", expression + " ")
     for tex, spelt in _MATHTEXT_SPELLING:
         expression = expression.replace(tex, spelt)
@@ -48,17 +59,31 @@ def math_svg(expression: str) -> str:
     return f'<span class="estate-math" title="{html.escape(expression)}">{svg}</span>'
 
 
-def render_math(text: str) -> str:
-    """Replace the maths outside code spans and blocks by inline SVG."""
+def render_math(text: str, drawn: list[str] | None = None) -> str:
+    """Replace the maths outside code spans and blocks by inline SVG.
+
+    With a list `drawn`, each picture goes into it and the text gets a placeholder instead
+    (so that Markdown does not read the pictures' underscores and asterisks).
+    """
+
+    def picture(match: re.Match[str]) -> str:
+        svg = math_svg((match.group(1) or match.group(2)).strip())
+        if drawn is None:
+            return svg
+        drawn.append(svg)
+        return f"ESTATEMATH{len(drawn) - 1}X"
+
     parts = _CODE.split(text)
     for i in range(0, len(parts), 2):  # even parts are outside code
-        parts[i] = _MATH.sub(lambda m: math_svg((m.group(1) or m.group(2)).strip()), parts[i])
+        parts[i] = _MATH.sub(picture, parts[i])
     return "".join(parts)
 
 
 def markdown_html(text: str) -> str:
     """Markdown (tables, fenced code) with maths as inline SVG, as HTML."""
-    return markdown.markdown(render_math(text), extensions=["tables", "fenced_code", "toc"])
+    drawn: list[str] = []
+    body = markdown.markdown(render_math(text, drawn), extensions=["tables", "fenced_code", "toc"])
+    return re.sub(r"ESTATEMATH(\d+)X", lambda m: drawn[int(m.group(1))], body)
 
 
 @solara.component
