@@ -388,6 +388,19 @@ def test_play_stops_when_cancelled():
     assert reason == "paused" and model.month < 240
 
 
+def test_play_cancelled_with_its_session_closing_says_so_and_draws_nothing_more():
+    """Closing the tab closes the session: Solara cancels the play thread, no page is connected."""
+    from sim.app.app import play_loop
+
+    model = TeachingModel()
+    cancel = threading.Event()
+    cancel.set()
+    frames = []
+    assert play_loop(model, cancel, months_per_second=20, on_frame=lambda: frames.append(1),
+                     connected=lambda: False) == "page closed"
+    assert frames == [] and model.month == 0
+
+
 # --- About, maths, language --------------------------------------------------------------------
 def test_odd_maths_is_drawn_on_the_server_and_code_is_left_alone():
     from sim.app.markdown import markdown_html, render_math

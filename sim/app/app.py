@@ -122,7 +122,11 @@ def play_loop(model: TeachingModel, cancel: threading.Event, *, months_per_secon
         if time.monotonic() - last_frame >= frame_seconds:
             on_frame()
             last_frame = time.monotonic()
-    on_frame()
+    else:  # cancelled: by the pause button, or because the session closed with its page
+        if not connected():
+            return "page closed"
+    if reason != "page closed":
+        on_frame()
     return reason
 
 
@@ -393,7 +397,6 @@ PAGE_CSS = """
 .estate-side .v-input__slot { margin-bottom: 0; }
 .estate-side .v-slider .v-slider__label, .estate-side .v-label { white-space: normal; font-size: 0.85rem; }
 .estate-presets .v-btn { margin: 1px; text-transform: none; letter-spacing: 0; }
-.estate-toolbar .v-input { flex: 0 0 13em; }
 .estate-hint { background: #fff3cd; color: #664d03; border-radius: 4px; padding: 4px 8px; font-weight: 500; }
 .estate-status { font-weight: 500; color: #1f5fa8; }
 .estate-readout { display: block; font-weight: 500; }
@@ -474,9 +477,11 @@ def Page():
         reason = play_loop(m, cancel, months_per_second=speed.value,
                            on_frame=lambda: frame.set(frame.value + 1),
                            connected=lambda: page_connected(context))
-        if reason != "paused":
-            status.set(tr("Stopped at the horizon", lang.value) + f" ({month_label(m.month)})"
-                       if reason == "horizon" else tr("Stopped: the page was closed", lang.value))
+        # one line per stop in the server's log (how a teacher, or the browser test, sees it)
+        print(f"estate-sim app: a session stopped playing at {month_label(m.month)} ({reason})",
+              flush=True)
+        if reason == "horizon":
+            status.set(tr("Stopped at the horizon", lang.value) + f" ({month_label(m.month)})")
             playing.set(False)
 
     solara.use_thread(play, dependencies=[playing.value, m], intrusive_cancel=False)
@@ -508,8 +513,10 @@ def Page():
         solara.Button("❚❚" if playing.value else "▶", color="primary", on_click=toggle_play,
                       disabled=m.at_horizon)
         solara.Button("Step", color="primary", on_click=step, disabled=playing.value or m.at_horizon)
-        solara.Select(tr("Speed (months per second)", lg), value=speed.value, values=list(SPEEDS),
-                      on_value=speed.set, style={"max-width": "13em"})
+        solara.Text(tr("Speed (months per second)", lg) + ":")
+        solara.ToggleButtonsSingle(value=str(speed.value), values=[str(s) for s in SPEEDS],
+                                   on_value=lambda v: speed.set(int(v)), dense=True,
+                                   classes=["estate-speed"])
         if changed_settings(pending.value, m.settings):
             solara.Text(tr("Changes not applied — press Reset", lg), classes=["estate-hint"])
         if status.value:

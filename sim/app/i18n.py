@@ -18,7 +18,7 @@ ZH: dict[str, str] = {
     "Map (PNG)": "地图（PNG）", "Charts (PNG)": "图表（PNG）",
     "Inspect an estate": "查看一个小区", "Language": "语言",
     "Nothing has happened yet. Press Step or ▶.": "还没有发生任何事。请按“单步”或 ▶。",
-    "Stopped at the horizon": "已到模拟终点", "Stopped: the page was closed": "已停止：页面已关闭",
+    "Stopped at the horizon": "已到模拟终点",
     # policies
     "N-in-1 merger": "N合一", "Strong leads weak (entrust)": "以强带弱",
     "Specialised service + self-governance": "物业专项管理+居民自治",
