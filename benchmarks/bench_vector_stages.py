@@ -14,14 +14,14 @@ import time
 from collections import Counter
 
 from sim.bench import bench_scenario
+from sim.street_office import StreetOffice
 from sim.vector_engine import VectorModel
-from sim.vector_engine.street_office import VectorStreetOffice
 
 STAGES = {
     VectorModel: ("firms_serve", "update_quality_and_buildings", "prepare_for_households",
                   "households_step", "close_month", "settle_accounts", "firms_withdraw", "firms_exit",
                   "committees_step", "record"),
-    VectorStreetOffice: ("run_policies", "step"),
+    StreetOffice: ("run_policies", "step"),
 }
 
 

@@ -47,11 +47,11 @@ def district_spec(name: str) -> dict:
 
 def bench_scenario(preset: str, years: int):
     """The integrated policy (all blocks on) on a built-in or generated district, for benchmarking."""
+    from sim.policies import REGISTRY
     from sim.scenario import scenario_from_mapping
 
     spec = {"name": "bench", "district": district_spec(preset), "years": years, "seed": 1,
-            "policy": {block: {"enabled": True}
-                       for block in ("merge", "entrust", "self_governance", "block_integration")}}
+            "policy": {name: {"enabled": True} for name in REGISTRY.names()}}
     return scenario_from_mapping(spec, "command line", None)
 
 

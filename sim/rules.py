@@ -167,6 +167,11 @@ def adjust_quality(quality, target, p: Params):
 
 # --- 2. events -----------------------------------------------------------------------------
 
+def incidents_per_1000(incidents, households):
+    """Incidents per 1,000 households of an area this month."""
+    return 1000.0 * incidents / households
+
+
 def incident_rate(mode, quality, p: Params):
     """Expected incidents per 1000 households per month: fewer with security, more if open."""
     guarded = mode <= ENTRUSTED
@@ -286,6 +291,17 @@ def subsidy(housing_is_after_sale, floor_area_m2, mode, p: Params):
     return choose(housing_is_after_sale & served, p.subsidy_after_sale_yuan_per_m2 * floor_area_m2, 0.0)
 
 
+def district_cost_yuan(mode, gates, floor_area_m2, households, block_integrated, p: Params) -> float:
+    """What the district's service costs a month (yuan).
+
+    Full service in each area's firm mode (self-governed and unserved areas priced as full
+    service) plus the block-integration budget.
+    """
+    cost_mode = np.where(mode <= ENTRUSTED, mode, FULL_SERVICE)
+    firms = float(np.sum(money_needed(cost_mode, gates, floor_area_m2, households, p)))
+    return firms + float(np.sum(p.block_subsidy_yuan_per_household * households * block_integrated))
+
+
 def firm_margin(revenue_yuan, cost_yuan):
     """Operating margin: (revenue - cost) / revenue, zero without revenue."""
     if isinstance(revenue_yuan, np.ndarray):
@@ -309,9 +325,50 @@ def withdraws(losing_months, firm_in_loss, p: Params):
     return firm_in_loss & (losing_months >= p.firm_withdraw_months)
 
 
+def loss_months_next(loss_months, reserves_yuan):
+    """Consecutive months a firm's reserves have been negative."""
+    return choose(reserves_yuan < 0, loss_months + 1, 0)
+
+
+def idle_months_next(idle_months, contracts):
+    """Consecutive months a firm has held no contract."""
+    return choose(contracts > 0, 0, idle_months + 1)
+
+
+def firm_exits(loss_months, idle_months, p: Params):
+    """A firm leaves the market when its reserves stay negative, or it holds no contract, too long."""
+    return (loss_months >= p.firm_exit_loss_months) | (idle_months >= p.firm_exit_idle_months)
+
+
+def firm_exit_reason(idle_months, p: Params) -> str:
+    """Why a leaving firm leaves (idleness is checked first)."""
+    return "no contract for a year" if idle_months >= p.firm_exit_idle_months else "losses it could not cover"
+
+
+def fallback_mode(committee_active):
+    """An area that loses its firm manages itself if it has an active committee, else nobody does."""
+    return choose(committee_active, SELF_MANAGED, UNMANAGED)
+
+
+def expected_money_yuan(fee_yuan_per_m2, floor_area_m2, collection_rate, housing_is_after_sale, p: Params):
+    """What a bidder expects an area to bring a month: fees at its collection rate plus the subsidy."""
+    fees = fee_yuan_per_m2 * floor_area_m2 * collection_rate
+    return fees + p.subsidy_after_sale_yuan_per_m2 * floor_area_m2 * housing_is_after_sale
+
+
+def bid_extra_money_yuan(households, block_integrated, p: Params):
+    """Money a bidder counts on beyond fees and subsidy: the block-integration budget of the area."""
+    return choose(block_integrated, p.block_subsidy_yuan_per_household * households, 0.0)
+
+
 def bid_cover(expected_yuan, needed_yuan):
     """How much of full-service cost an area's expected money covers (firms bid above a floor)."""
     return expected_yuan / (needed_yuan + 1e-9)
+
+
+def update_reputation(reputation, evaluation_score, p: Params):
+    """A firm's reputation after a yearly evaluation: memory of the old, weight on the new score."""
+    return p.reputation_memory * reputation + (1 - p.reputation_memory) * evaluation_score
 
 
 # --- 6. volunteers and committees ----------------------------------------------------------
@@ -392,3 +449,49 @@ def complaints(households, mean_satisfaction, mode, committee_active, reception_
     base = base * choose(mode == UNMANAGED, p.blind_spot_complaint_factor, 1.0)
     base = base * choose(committee_active, 1.0 - p.committee_complaint_share, 1.0)
     return base * choose(reception_point, 1.0 - p.reception_workload_relief, 1.0)
+
+
+# --- 9. mergers ----------------------------------------------------------------------------
+
+MERGED_FIELDS: dict[str, str] = {
+    "households": "sum", "estate_gates": "sum", "floor_area_m2": "sum", "fund_yuan": "sum",
+    "fund_initial_yuan": "sum", "revenue_yuan": "sum", "subsidy_yuan": "sum", "volunteers": "sum",
+    "housing_type": "first", "block": "first",
+    "x_m": "households", "y_m": "households", "quality": "households", "collection_rate": "households",
+    "felt_incident_rate": "households", "mean_satisfaction": "households",
+    "fee_yuan_per_m2": "floor_area", "condition": "floor_area",
+    "block_integrated": "any", "committee_active": "any",
+    "gates": "shared",
+}
+"""How a merged area's value follows from its members': summed, the first member's, weighted by
+households or by floor area, true if any member's is, or shared (gates: fewer entrances to staff).
+`friction` and the committee's capacity follow from rules (see combine_areas)."""
+
+
+def combine_areas(members: dict[str, np.ndarray], first: int, p: Params) -> dict:
+    """The values of one merged area from its members' values (each a array over the group).
+
+    `first` is the position, in the group, of the member whose place the merged area takes.
+    Gates shrink by merge_gate_reduction (shared entrances and patrols); a merged committee
+    starts with integration friction; its capacity follows from the volunteers it now has.
+    """
+    homes = members["households"].astype(float)
+    floors = members["floor_area_m2"]
+    out: dict = {}
+    for name, how in MERGED_FIELDS.items():
+        values = members[name]
+        if how == "sum":
+            out[name] = sum(values.tolist())
+        elif how == "first":
+            out[name] = values[first]
+        elif how == "households":
+            out[name] = float(np.average(values, weights=homes))
+        elif how == "floor_area":
+            out[name] = float(np.average(values, weights=floors))
+        elif how == "any":
+            out[name] = bool(np.any(values))
+        else:
+            out[name] = max(1.0, sum(values.tolist()) * (1.0 - p.merge_gate_reduction))
+    out["friction"] = p.merge_friction
+    out["committee_capacity"] = committee_capacity(out["volunteers"], p)
+    return out

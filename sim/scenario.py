@@ -8,6 +8,7 @@ come from that one table.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -20,36 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sim.districts import District, generate_district, load_preset, read_district_csv
 from sim.errors import InputError
 from sim.params import HOUSING_TYPES, PARAMETER_INDEX, Params, coerce_parameter
-
-POLICY_PARAMETERS: dict[str, dict[str, str]] = {
-    "merge": {
-        "max_households": "merge_max_households",
-        "max_group": "merge_max_group",
-        "max_distance_m": "merge_max_distance_m",
-        "fee_tolerance": "merge_fee_tolerance",
-        "quality_tolerance": "merge_quality_tolerance",
-    },
-    "entrust": {
-        "max_households": "entrust_max_households",
-        "min_capability": "entrust_min_capability",
-        "reach_m": "entrust_reach_m",
-    },
-    "self_governance": {
-        "specialised_fee_share": "specialised_fee_share",
-        "specialised_quality_share": "specialised_quality_share",
-        "organising_join_rate": "organising_join_rate",
-        "volunteer_full_rate": "volunteer_full_rate",
-    },
-    "block_integration": {
-        "supplement_quality": "block_supplement_quality",
-        "subsidy_yuan_per_household": "block_subsidy_yuan_per_household",
-        "reception_workload_relief": "reception_workload_relief",
-        "evaluation_threshold": "evaluation_threshold",
-    },
-}
-"""Each policy block's keys and the parameter each one sets."""
-
-POLICIES: tuple[str, ...] = tuple(POLICY_PARAMETERS)
+from sim.policies import REGISTRY
 
 MAX_YEARS = 100
 """Longest run a scenario (or a --years flag) may ask for."""
@@ -61,20 +33,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _policy_model(block: str) -> type[BaseModel]:
+def _policy_model(name: str, keys: dict[str, str]) -> type[BaseModel]:
     fields: dict[str, Any] = {"enabled": (bool, False)}
-    for key, name in POLICY_PARAMETERS[block].items():
-        param = PARAMETER_INDEX[name]
+    for key, parameter in keys.items():
+        param = PARAMETER_INDEX[parameter]
         kind = int if param.kind is int else float
         fields[key] = (kind | None, Field(None, ge=param.low, le=param.high, description=param.description))
-    return create_model(f"{block.title().replace('_', '')}Policy", __base__=_Strict, **fields)
+    return create_model(f"{name.title().replace('_', '')}Policy", __base__=_Strict, **fields)
 
 
-_POLICY_MODELS = {block: _policy_model(block) for block in POLICIES}
-PolicySpec = create_model(
-    "PolicySpec", __base__=_Strict,
-    **{block: (model, Field(default_factory=model)) for block, model in _POLICY_MODELS.items()},
-)
+@functools.cache
+def _scenario_model(policies: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]) -> type[BaseModel]:
+    """The scenario file's schema for the registered policies (built once per registry state)."""
+    models = {name: _policy_model(name, dict(keys)) for name, keys in policies}
+    policy_spec = create_model(
+        "PolicySpec", __base__=_Strict,
+        **{name: (model, Field(default_factory=model)) for name, model in models.items()})
+    return create_model("ScenarioSpec", __base__=ScenarioSpec,
+                        policy=(policy_spec, Field(default_factory=policy_spec)))
 
 
 class GenerateSpec(_Strict):
@@ -116,12 +92,11 @@ class DistrictSpec(_Strict):
 
 
 class ScenarioSpec(_Strict):
-    """A scenario file as written."""
+    """A scenario file as written (its `policy` block follows the registry: _scenario_model)."""
 
     name: str = Field(min_length=1)
     description: str = ""
     district: DistrictSpec
-    policy: PolicySpec = Field(default_factory=PolicySpec)
     years: int = Field(10, ge=1, le=MAX_YEARS)
     seed: int = Field(0, ge=0, lt=SEED_LIMIT)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -270,8 +245,10 @@ def validate_file(path: Path, model: type[BaseModel]) -> Any:
 
 def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | None) -> Scenario:
     """Validate a scenario mapping and resolve it; errors name ``source`` and the key."""
+    registered = REGISTRY.parameters()
+    schema = _scenario_model(tuple((name, tuple(keys.items())) for name, keys in registered.items()))
     try:
-        spec = ScenarioSpec.model_validate(data)
+        spec = schema.model_validate(data)
     except ValidationError as exc:
         key, message = first_validation_error(exc)
         raise InputError(source, key, message) from None
@@ -279,10 +256,10 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
     for name, value in spec.params.items():
         overrides[name] = coerce_parameter(str(name), value, source=source)
     policies = {}
-    for block in POLICIES:
+    for block, keys in registered.items():
         block_spec = getattr(spec.policy, block)
         policies[block] = block_spec.enabled
-        for key, name in POLICY_PARAMETERS[block].items():
+        for key, name in keys.items():
             value = getattr(block_spec, key)
             if value is None:
                 continue

@@ -37,7 +37,8 @@ from sim.app.model import (
 )
 from sim.cli import build_parser, main
 from sim.errors import InputError
-from sim.scenario import POLICIES, load_scenario
+from sim.policies import REGISTRY
+from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +52,7 @@ def test_month_label_counts_years_and_months_from_one():
 
 @pytest.mark.parametrize("name, blocks", POLICY_SETS.items())
 def test_policy_sets_name_themselves(name, blocks):
-    assert policy_set_name({block: block in blocks for block in POLICIES}) == name
+    assert policy_set_name({block: block in blocks for block in REGISTRY.names()}) == name
 
 
 def test_policy_sets_match_the_shipped_scenarios():
@@ -63,7 +64,7 @@ def test_policy_sets_match_the_shipped_scenarios():
 
 
 def test_every_policy_block_of_the_model_has_a_control():
-    assert set(policy_blocks()) == set(POLICIES)
+    assert set(policy_blocks()) == set(REGISTRY.names())
 
 
 def test_every_slider_starts_on_its_grid_at_the_model_default():

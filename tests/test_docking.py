@@ -156,9 +156,10 @@ def test_same_seed_gives_the_same_run(policy_on):
                                rtol=0, atol=1e-9)
     np.testing.assert_allclose(_series(compact, 24).to_numpy(float), reference.to_numpy(float),
                                rtol=0, atol=1e-3)
-    assert exact.events == mesa.events
-    pd.testing.assert_frame_equal(exact.areas_table(), mesa.areas_table(), check_dtype=False,
-                                  rtol=1e-9)
+    assert exact.event_log == mesa.event_log
+    for table in ("areas_table", "estates_table", "events_table", "firms_table"):
+        pd.testing.assert_frame_equal(getattr(exact, table)(), getattr(mesa, table)(), check_dtype=False,
+                                      rtol=1e-9, obj=table)
 
 
 def test_vector_engine_is_reproducible():

@@ -9,7 +9,7 @@ from pathlib import Path
 from sim import rules
 from sim.outputs import AREA_COLUMNS, TIMESERIES_COLUMNS
 from sim.params import PARAMETERS
-from sim.scenario import POLICY_PARAMETERS
+from sim.policies import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD = ROOT / "docs" / "ODD.md"
@@ -76,6 +76,6 @@ def test_readme_opens_with_the_two_commands():
 
 def test_readme_shows_every_policy_key():
     text = README.read_text(encoding="utf-8")
-    missing = [f"{block}.{key}" for block, keys in POLICY_PARAMETERS.items()
+    missing = [f"{block}.{key}" for block, keys in REGISTRY.parameters().items()
                for key in ("enabled", *keys) if not re.search(rf"^\s+{key}:", text, re.M)]
     assert not missing, f"policy keys missing from README.md's scenario example: {missing}"

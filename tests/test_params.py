@@ -4,10 +4,11 @@ import pytest
 
 from sim.errors import InputError
 from sim.params import PARAMETER_INDEX, PARAMETERS
+from sim.policies import REGISTRY
 from sim.run import make_model
-from sim.scenario import POLICY_PARAMETERS, scenario_from_mapping
+from sim.scenario import scenario_from_mapping
 
-POLICY_KEYS = [(block, key, name) for block, keys in POLICY_PARAMETERS.items()
+POLICY_KEYS = [(block, key, name) for block, keys in REGISTRY.parameters().items()
                for key, name in keys.items()]
 
 

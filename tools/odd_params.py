@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout without installing the package
     sys.path.insert(0, str(ROOT))
 
-from sim.params import PARAMETERS, Parameter  # noqa: E402
+from sim.params import PARAMETER_INDEX, PARAMETERS, Parameter  # noqa: E402
+from sim.policies import REGISTRY  # noqa: E402
 
 ODD_PATH = ROOT / "docs" / "ODD.md"
 START = "<!-- params:start -->"
@@ -35,10 +36,9 @@ GROUP_TITLES = {
     "votes": "Owners' votes (Civil Code Art. 278)",
     "firms": "Property firms",
     "street": "Residents' committee workload",
-    "merge": "Policy: N-in-1 merger (`policy.merge`)",
-    "entrust": "Policy: strong leads weak (`policy.entrust`)",
-    "self_governance": "Policy: specialised service plus self-governance (`policy.self_governance`)",
-    "block": "Policy: block integration (`policy.block_integration`)",
+    # one section per policy of the registry, titled by it, for the group of its parameters
+    **{PARAMETER_INDEX[next(iter(policy.keys.values()))].group:
+       f"Policy: {policy.label} (`policy.{policy.name}`)" for policy in REGISTRY if policy.keys},
     "housing": "Defaults by housing type",
 }
 """Section titles of the parameter groups; a group missing here is titled by its name."""

@@ -163,7 +163,9 @@ def Controls(pending: solara.Reactive, running: dict[str, Any], uploaded: str | 
                   values=[NO_COMPARISON, *POLICY_SETS], on_value=put("compare_with"))
     solara.Text(tr("Policies", lang), classes=["estate-heading"])
     for block, control in POLICY_CONTROLS.items():
-        solara.Checkbox(label=f"{tr(control['label'], lang)} ({control['zh']})", value=s[block],
+        chinese = tr(control["label"], "zh")
+        label = control["label"] + (f" ({chinese})" if chinese != control["label"] else "")
+        solara.Checkbox(label=tr(control["label"], lang) if lang == "zh" else label, value=s[block],
                         on_value=put(block))
         if s[block]:
             for name, spec in control["params"].items():

@@ -1,9 +1,9 @@
 """The app's controls and the lesson's presets (docs/TEACHING.md), in one place.
 
-POLICY_CONTROLS is the only place that knows which policy blocks exist and which parameters
-belong to each: when the shared policy registry lands (issue 11), this table is the one to
-derive from it. Everything else in sim/app reads policies through `policy_blocks` and
-`POLICY_CONTROLS`.
+The policy blocks, their labels and their parameters come from the policy registry
+(sim.policies.REGISTRY): a newly registered policy gets its checkbox here without a change.
+Only the sliders' ranges are the app's own (POLICY_SLIDER_RANGES): a policy parameter without a
+range here keeps its default in the app.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sim.params import PARAMETER_INDEX
-from sim.scenario import POLICIES
+from sim.policies import REGISTRY
 
 
 def _slider(label: str, low: float, high: float, step: float) -> dict[str, Any]:
@@ -19,26 +19,34 @@ def _slider(label: str, low: float, high: float, step: float) -> dict[str, Any]:
     return {"type": kind, "label": label, "min": low, "max": high, "step": step}
 
 
-POLICY_CONTROLS: dict[str, dict[str, Any]] = {
-    "merge": {"label": "N-in-1 merger", "zh": "N合一", "params": {
-        "merge_max_households": _slider("largest estate that may merge (households)", 50, 600, 10),
-        "merge_max_group": _slider("most estates in one merger", 2, 6, 1),
-        "merge_max_distance_m": _slider("farthest apart (m)", 50, 1000, 1),
-    }},
-    "entrust": {"label": "Strong leads weak (entrust)", "zh": "以强带弱", "params": {
-        "entrust_max_households": _slider("largest estate entrusted (households)", 50, 600, 10),
-        "entrust_reach_m": _slider("lead firm's reach (m)", 100, 2000, 1),
-    }},
-    "self_governance": {"label": "Specialised service + self-governance", "zh": "物业专项管理+居民自治",
-                        "params": {
-        "organising_join_rate": _slider("organising: monthly chance to join", 0.0, 0.03, 0.001),
-    }},
-    "block_integration": {"label": "Block integration", "zh": "街区一体化", "params": {
-        "block_subsidy_yuan_per_household": _slider("subsidy (yuan/household/month)", 0, 30, 1),
-        "evaluation_threshold": _slider("evaluation score a firm must reach", 0.0, 0.8, 0.05),
-    }},
+POLICY_SLIDER_RANGES: dict[str, dict[str, Any]] = {
+    "merge_max_households": _slider("largest estate that may merge (households)", 50, 600, 10),
+    "merge_max_group": _slider("most estates in one merger", 2, 6, 1),
+    "merge_max_distance_m": _slider("farthest apart (m)", 50, 1000, 1),
+    "entrust_max_households": _slider("largest estate entrusted (households)", 50, 600, 10),
+    "entrust_reach_m": _slider("lead firm's reach (m)", 100, 2000, 1),
+    "organising_join_rate": _slider("organising: monthly chance to join", 0.0, 0.03, 0.001),
+    "block_subsidy_yuan_per_household": _slider("subsidy (yuan/household/month)", 0, 30, 1),
+    "evaluation_threshold": _slider("evaluation score a firm must reach", 0.0, 0.8, 0.05),
 }
-"""Policy block -> its checkbox label (English, Chinese term) and its parameters' sliders."""
+"""The policy parameters the lesson changes, with their sliders (parameter name -> slider)."""
+
+LESSON_ORDER = ("merge", "entrust", "self_governance", "block_integration")
+"""The order the lesson introduces the policies in (the registry's others follow)."""
+
+
+def _policy_controls() -> dict[str, dict[str, Any]]:
+    names = REGISTRY.names()
+    order = [n for n in LESSON_ORDER if n in names] + [n for n in names if n not in LESSON_ORDER]
+    return {name: {"label": REGISTRY.get(name).label,
+                   "params": {param: POLICY_SLIDER_RANGES[param]
+                              for param in REGISTRY.parameters()[name].values()
+                              if param in POLICY_SLIDER_RANGES}}
+            for name in order}
+
+
+POLICY_CONTROLS: dict[str, dict[str, Any]] = _policy_controls()
+"""Policy block -> its checkbox label (from the registry) and its parameters' sliders."""
 
 OTHER_SLIDERS: dict[str, dict[str, Any]] = {
     "volunteer_fatigue": _slider("Volunteer fatigue (monthly chance to stop)", 0.0, 0.2, 0.005),
@@ -57,10 +65,7 @@ SLIDERS: dict[str, dict[str, Any]] = {
 
 
 def policy_blocks() -> tuple[str, ...]:
-    """The policy blocks the app offers (today: the scenario schema's; later: the registry's)."""
-    missing = set(POLICIES) - set(POLICY_CONTROLS)
-    if missing:  # a block added to the model must get a checkbox here
-        raise RuntimeError(f"policy blocks without an app control: {sorted(missing)}")
+    """The policy blocks the app offers: every registered policy, in the lesson's order."""
     return tuple(POLICY_CONTROLS)
 
 
@@ -86,7 +91,7 @@ def default_settings() -> dict[str, Any]:
     }
 
 
-ALL_POLICIES = {block: True for block in POLICY_CONTROLS}
+ALL_POLICIES = {block: True for block in LESSON_ORDER}
 NO_POLICY = {block: False for block in POLICY_CONTROLS}
 
 LESSON_PRESETS: dict[str, dict[str, Any]] = {

@@ -5,10 +5,10 @@ Scenario and runs it on the vectorized engine (default: fast enough for a class 
 server) or the Mesa engine. In side-by-side mode a second run takes the same district and seed
 under another policy set, stepped together with the first. Runs stop at the scenario's horizon.
 
-What the app shows beyond the engines' own outputs is read here from what they expose today
-(`areas`, `firms`, `events`, `record()`): `estate_table` (one row per estate: its area, firm,
-mode, fund, committee, satisfaction) and `observe_votes` (the share of owners for and against in
-each owners' vote, from the street office's `hold_vote`).
+What the app shows beyond the engines' own outputs is read here through the area-state interface
+both engines implement (sim/area_state.py: `area_view`, `firm_view`, `estates_of`): `estate_table`
+(one row per estate: its area, firm, mode, fund, committee, satisfaction), and `observe_votes`
+(each member's share of owners for a merger, from the street office's `hold_vote`).
 """
 
 from __future__ import annotations
@@ -100,11 +100,10 @@ def build_scenario(district: str = "ouyang_road", *, csv_path: str | None = None
 def observe_votes(run) -> list[tuple[int, str, bool, float]]:
     """Record every owners' vote of a run as (events before it, area id, passed, share for).
 
-    "Events before it" is the length of `run.events` when the vote was held, so a merger's votes
-    are those held just before its event (the merger is logged after its votes).
-
-    The engines report a failed merger without its vote shares; the street office's
-    `hold_vote(area, support, briefed=...)` returns them, so the app wraps it (on this run only).
+    A failed merger's event gives only the lowest member's support; the street office's
+    `hold_vote(area, support, briefed=...)` returns each member's, so the app wraps it (on this
+    run only). "Events before it" is the length of the run's event log when the vote was held, so
+    a merger's votes are those held just before its event (it is logged after its votes).
     """
     votes: list[tuple[int, str, bool, float]] = []
     office = run.street_office
@@ -112,8 +111,7 @@ def observe_votes(run) -> list[tuple[int, str, bool, float]]:
 
     def recorded(area, support, **kwargs):
         passed, share = hold_vote(area, support, **kwargs)
-        area_id = area.area_id if hasattr(area, "area_id") else run.areas.area_id[area]
-        votes.append((len(run.events), area_id, bool(passed), float(share)))
+        votes.append((len(run.event_log), str(run.area_view().area_id[area]), bool(passed), float(share)))
         return passed, share
 
     office.hold_vote = recorded
@@ -197,25 +195,17 @@ class TeachingModel:
 
 
 def area_rows(run) -> tuple[list[str], list[list[int]], dict[str, np.ndarray]]:
-    """The run's management areas: ids, estates of each, and per-area arrays (either engine)."""
-    areas = run.areas
-    if isinstance(run, VectorModel):
-        return list(areas.area_id), list(areas.estates), {
-            "mode": areas.mode.astype(int), "firm": areas.firm.astype(int),
-            "quality": areas.quality, "satisfaction": areas.mean_satisfaction,
-            "collection": areas.collection_rate, "fund_per_m2": areas.fund_yuan / areas.floor_area_m2,
-            "committee": areas.committee_active.astype(bool), "volunteers": areas.volunteers,
-            "x_m": areas.x_m, "y_m": areas.y_m}
-    return [a.area_id for a in areas], [list(a.estates) for a in areas], {
-        "mode": np.array([a.mode for a in areas]),
-        "firm": np.array([a.firm.index if a.firm is not None else -1 for a in areas]),
-        "quality": np.array([a.quality for a in areas]),
-        "satisfaction": np.array([a.mean_satisfaction for a in areas]),
-        "collection": np.array([a.collection_rate for a in areas]),
-        "fund_per_m2": np.array([a.fund_per_m2 for a in areas]),
-        "committee": np.array([a.committee.active for a in areas]),
-        "volunteers": np.array([a.volunteers for a in areas]),
-        "x_m": np.array([a.x_m for a in areas]), "y_m": np.array([a.y_m for a in areas])}
+    """The run's management areas: ids, estates of each, per-area arrays (the area-state interface)."""
+    v = run.area_view()
+    due = np.asarray(v.due_yuan, dtype=float)
+    collection = np.divide(v.paid_yuan, due, out=np.zeros(len(due)), where=due > 0)
+    return [str(i) for i in v.area_id], [run.estates_of(row) for row in range(len(v.firm))], {
+        "mode": np.asarray(v.mode, dtype=int), "firm": np.asarray(v.firm, dtype=int),
+        "quality": np.asarray(v.quality, dtype=float),
+        "satisfaction": np.asarray(v.mean_satisfaction, dtype=float), "collection": collection,
+        "fund_per_m2": np.asarray(v.fund_yuan, dtype=float) / np.asarray(v.floor_area_m2, dtype=float),
+        "committee": np.asarray(v.committee_active, dtype=bool),
+        "x_m": np.asarray(v.x_m, dtype=float), "y_m": np.asarray(v.y_m, dtype=float)}
 
 
 def estate_table(run) -> pd.DataFrame:
@@ -243,8 +233,6 @@ def estate_table(run) -> pd.DataFrame:
 
 
 def active_firms(run) -> list[tuple[int, float, float]]:
-    """Firms still in the market as (index, x, y), for either engine."""
-    if isinstance(run, VectorModel):
-        f = run.firms
-        return [(int(i), float(f.x_m[i]), float(f.y_m[i])) for i in np.flatnonzero(f.active)]
-    return [(f.index, f.x_m, f.y_m) for f in run.active_firms()]
+    """Firms still in the market as (index, x, y)."""
+    f = run.firm_view()
+    return [(int(i), float(f.x_m[i]), float(f.y_m[i])) for i in np.flatnonzero(f.active)]

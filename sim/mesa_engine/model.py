@@ -16,25 +16,31 @@ import numpy as np
 import pandas as pd
 
 from sim import rules
+from sim.area_state import AreaRows
+from sim.events import Event
 from sim.initial import initial_state
 from sim.mesa_engine.agents import (
     Household,
     ManagementArea,
     OwnersCommittee,
     PropertyFirm,
-    StreetOffice,
+    StreetOfficeAgent,
 )
-from sim.outputs import AREA_COLUMNS, MonthRecord
+from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, RunTables, month_record
 from sim.params import HOUSING_TYPES, MODES
 from sim.policies import AreaView, FirmView
-from sim.rules import ENTRUSTED, FULL_SERVICE, SELF_MANAGED, UNMANAGED
+from sim.rules import FULL_SERVICE, SELF_MANAGED, UNMANAGED
 from sim.scenario import Scenario
 
 _HOUSING_CODES = {name: i for i, name in enumerate(HOUSING_TYPES)}
 
 
-class EstateGovernanceModel(mesa.Model):
-    """Households, owners' committees, property firms and the street office of one district."""
+class EstateGovernanceModel(RunTables, mesa.Model):
+    """Households, owners' committees, property firms and the street office of one district.
+
+    It implements the area-state interface (sim.area_state.AreaState) over its agents: areas are
+    positions in `self.areas`, firms their index in `self.firms`.
+    """
 
     def __init__(self, scenario: Scenario, *, rng: int | None = None):
         super().__init__(rng=scenario.seed if rng is None else rng)
@@ -42,13 +48,14 @@ class EstateGovernanceModel(mesa.Model):
         self.p = scenario.params
         self.policies = scenario.policies
         self.month = 0
-        self.events: list[tuple[int, str]] = []
-        self.firm_exits = 0
+        self.event_log: list[Event] = []
+        self.retender_requests: list[int] = []
+        self._views: tuple[AreaView, FirmView] | None = None
         district = scenario.load_district()
         state = initial_state(district, self.p, self.rng)
         self.estates = state.estates
+        self.street_office = StreetOfficeAgent(self)
         self._build(state)
-        self.street_office = StreetOffice(self)
         self.records: list[MonthRecord] = []
 
     # --- set-up ----------------------------------------------------------------------------
@@ -73,13 +80,13 @@ class EstateGovernanceModel(mesa.Model):
             area.fund_yuan = area.fund_initial_yuan = float(row.fund_yuan)
             area.condition = float(row.condition)
             area.committee = OwnersCommittee(self, area, bool(state.estate_committee[e]))
+            area.key = area.order = e
+            self.areas.append(area)
             firm = int(state.estate_firm[e])
             if firm >= 0:
-                self.assign_firm(area, self.firms[firm], FULL_SERVICE, log=False)
+                self.assign_firm(e, firm, FULL_SERVICE)
             elif area.committee.active:
                 area.mode = SELF_MANAGED
-            self.areas.append(area)
-        self._renumber_areas()
         self.coop_terms = [rules.cooperation_terms(t, self.p) for t in range(3)]
         """(shift, neighbour weight, enforcement weight) of each cooperation type."""
         floor = state.household_floor_m2.tolist()
@@ -120,14 +127,11 @@ class EstateGovernanceModel(mesa.Model):
             h.satisfaction = rules.clip01(area.perceived + h.taste)
         area.mean_satisfaction = float(np.mean([h.satisfaction for h in area.members]))
 
-    def _renumber_areas(self) -> None:
-        for i, area in enumerate(self.areas):
-            area.order = i
-
     # --- the month -------------------------------------------------------------------------
     def step(self) -> None:
         """One month (see the module docstring for the order)."""
         self.month += 1
+        self._views = None
         if (self.month - 1) % 12 == 0:
             self.street_office.run_policies()
         # 1. service, from last month's money
@@ -147,21 +151,23 @@ class EstateGovernanceModel(mesa.Model):
         # 5. firm accounts, withdrawals from losing contracts, and exits
         for firm in self.active_firms():
             firm.settle_accounts()
-        for area in list(self.areas):
+        self._views = None
+        office = self.street_office
+        for area in self.areas:
             firm = area.firm
             if firm is not None and rules.withdraws(area.losing_months, firm.reserves_yuan < 0, self.p):
-                self.assign_firm(area, None, SELF_MANAGED if area.committee.active else UNMANAGED)
-                self.log(f"Firm {firm.index} withdrew from {area.area_id} (it lost money there for "
-                         f"{self.p.firm_withdraw_months} months)")
+                office.firm_withdraws(area.order)
         for firm in self.active_firms():
-            if firm.should_exit:
-                self.firm_leaves(firm)
+            if rules.firm_exits(firm.loss_months, firm.idle_months, self.p):
+                office.firm_leaves(firm.index, rules.firm_exit_reason(firm.idle_months, self.p))
         # 6. committees
         self.committee_draws = self.rng.random(len(self.areas)).tolist()
         for area in self.areas:
             area.committee.step()
         # 7. the street office: complaints, re-tenders
-        self.street_office.step()
+        self._views = None
+        requests, self.retender_requests = self.retender_requests, []
+        self.street_office.step(requests)
         # 8. record
         self.records.append(self.record())
 
@@ -176,88 +182,109 @@ class EstateGovernanceModel(mesa.Model):
         for firm in firms_seen:
             firm.serve()
 
-    # --- changes of arrangement ------------------------------------------------------------
-    def assign_firm(self, area: ManagementArea, firm: PropertyFirm | None, mode: int, *,
-                    log: bool = True) -> None:
-        """Give an area a (new) firm and service mode; the old firm loses the contract."""
-        if area.firm is not None:
-            area.firm.contracts.remove(area)
-        area.firm = firm
-        area.mode = mode
-        area.losing_months = 0
-        if firm is not None:
-            firm.contracts.append(area)
+    # --- the area-state interface (sim.area_state.AreaState) ------------------------------
+    def assign_firm(self, area: int, firm: int, mode: int) -> None:
+        """Give an area a (new) firm (-1 for none) and service mode; the old firm loses the contract."""
+        target = self.areas[area]
+        if target.firm is not None:
+            target.firm.contracts.remove(target)
+        target.firm = self.firms[firm] if firm >= 0 else None
+        target.mode = mode
+        target.losing_months = 0
+        if target.firm is not None:
+            target.firm.contracts.append(target)
         if mode != rules.SELF_GOVERNANCE:
-            area.organising = False
+            target.organising = False
+        self._views = None
 
-    def firm_leaves(self, firm: PropertyFirm) -> None:
-        """A firm exits the market; its areas fall back to self-management or nobody."""
-        for area in list(firm.contracts):
-            self.assign_firm(area, None, SELF_MANAGED if area.committee.active else UNMANAGED)
-        firm.active = False
-        self.firm_exits += 1
-        reason = ("no contract for a year" if firm.idle_months >= self.p.firm_exit_idle_months
-                  else "losses it could not cover")
-        self.log(f"Firm {firm.index} left the market ({reason})")
-        firm.remove()
+    def deactivate_firm(self, firm: int) -> None:
+        """A firm with no contract left leaves the market (and the model's agents)."""
+        self.firms[firm].active = False
+        self.firms[firm].remove()
+        self._views = None
 
-    def merge_areas(self, members: list[ManagementArea]) -> ManagementArea:
-        """N-in-1: one area, one fund (balances summed), one fee standard, one committee, one firm."""
-        p = self.p
-        first = min(members, key=lambda a: a.order)
-        merged = ManagementArea(self, "+".join(a.area_id for a in members),
-                                sorted(e for a in members for e in a.estates))
-        floors = np.array([a.floor_area_m2 for a in members])
-        homes = np.array([len(a.members) for a in members], dtype=float)
-        merged.floor_area_m2 = float(floors.sum())
-        merged.housing_type = first.housing_type
-        merged.block = first.block
-        merged.x_m = float(np.average([a.x_m for a in members], weights=homes))
-        merged.y_m = float(np.average([a.y_m for a in members], weights=homes))
-        merged.gates = max(1.0, sum(a.gates for a in members) * (1.0 - p.merge_gate_reduction))
-        merged.estate_gates = sum(a.estate_gates for a in members)
-        merged.fee_yuan_per_m2 = float(np.average([a.fee_yuan_per_m2 for a in members], weights=floors))
-        merged.fund_yuan = sum(a.fund_yuan for a in members)
-        merged.fund_initial_yuan = sum(a.fund_initial_yuan for a in members)
-        merged.condition = float(np.average([a.condition for a in members], weights=floors))
-        merged.quality = float(np.average([a.quality for a in members], weights=homes))
-        merged.collection_rate = float(np.average([a.collection_rate for a in members], weights=homes))
-        merged.felt_incident_rate = float(np.average([a.felt_incident_rate for a in members], weights=homes))
-        merged.mean_satisfaction = float(np.average([a.mean_satisfaction for a in members], weights=homes))
-        merged.revenue_yuan = sum(a.revenue_yuan for a in members)
-        merged.subsidy_yuan = sum(a.subsidy_yuan for a in members)
-        merged.volunteers = sum(a.volunteers for a in members)
-        merged.block_integrated = any(a.block_integrated for a in members)
-        merged.friction = p.merge_friction
-        merged.members = [h for a in members for h in a.members]
+    def merge_areas(self, members: list[int]) -> int:
+        """N-in-1: one area from several (rules.combine_areas), appended; members retire."""
+        group = [self.areas[i] for i in members]
+        values = rules.combine_areas(
+            {name: np.array([self._area_value(a, name) for a in group]) for name in rules.MERGED_FIELDS},
+            members.index(min(members)), self.p)
+        merged = ManagementArea(self, "+".join(a.area_id for a in group),
+                                [e for a in group for e in a.estates])
+        for name, value in values.items():
+            if name not in ("households", "committee_active", "committee_capacity"):
+                setattr(merged, name, value)
+        merged.key = group[members.index(min(members))].key
+        merged.members = [h for a in group for h in a.members]
         for h in merged.members:
             h.area = merged
-        merged.committee = OwnersCommittee(self, merged, any(a.committee.active for a in members))
-        merged.committee.refresh_capacity()
-        old_firms = [a.firm for a in members]
-        for a in members:
-            self.assign_firm(a, None, UNMANAGED)
+        merged.committee = OwnersCommittee(self, merged, values["committee_active"])
+        merged.committee.capacity = values["committee_capacity"]
+        for i, a in zip(members, group, strict=True):
+            self.assign_firm(i, -1, UNMANAGED)
             a.committee.remove()
-        index = self.areas.index(first)
-        self.areas = [a for a in self.areas if a not in members]
-        self.areas.insert(index, merged)
-        self._renumber_areas()
-        winner = self.street_office._tender(merged, FULL_SERVICE, require_cover=False)
-        if winner is None:
-            incumbents = [f for f in old_firms if f is not None and f.active]
-            winner = max(incumbents, key=lambda f: (f.capability, -f.index)) if incumbents else None
-        self.assign_firm(merged, winner, FULL_SERVICE if winner is not None else UNMANAGED)
-        return merged
+            a.alive = False
+        merged.order = len(self.areas)
+        self.areas.append(merged)
+        self._views = None
+        return merged.order
 
-    # --- views and measures ----------------------------------------------------------------
-    def active_firms(self) -> Iterator[PropertyFirm]:
-        """Firms still in the market."""
-        return (f for f in list(self.firms) if f.active)
+    @staticmethod
+    def _area_value(area: ManagementArea, name: str):
+        """An area's value by its vector-engine field name (households, committee_active derived)."""
+        if name == "households":
+            return len(area.members)
+        if name == "committee_active":
+            return area.committee.active
+        return getattr(area, name)
+
+    def drop_merged_areas(self) -> None:
+        """Retired areas go; merged areas take their first member's place."""
+        self.areas = sorted((a for a in self.areas if a.alive), key=lambda a: a.key)
+        for i, area in enumerate(self.areas):
+            area.order = area.key = i
+        self._views = None
+
+    def set_area_flags(self, areas: AreaRows, **flags: bool) -> None:
+        """Set flags (block_integrated, organising, handled) of some areas."""
+        mask = isinstance(areas, np.ndarray) and areas.dtype == bool
+        for row in (np.flatnonzero(areas) if mask else np.atleast_1d(areas)).tolist():
+            for name, value in flags.items():
+                setattr(self.areas[row], name, bool(value))
+        self._views = None
+
+    def set_reputation(self, firm: int, reputation: float) -> None:
+        """A firm's reputation after an evaluation."""
+        self.firms[firm].reputation = reputation
+        self._views = None
+
+    def owner_floor_areas(self, area: int) -> np.ndarray:
+        """Floor area of each owner of an area, in member order."""
+        return np.array([h.floor_area_m2 for h in self.areas[area].members if h.owner], dtype=float)
+
+    def estates_of(self, area: int) -> list[int]:
+        """The estates an area holds, in member order."""
+        return list(self.areas[area].estates)
+
+    def log(self, event: Event) -> None:
+        """Record an event."""
+        self.event_log.append(event)
 
     def area_view(self) -> AreaView:
-        """The street office's arrays over areas (for sim.policies)."""
+        """The street office's arrays over areas (rebuilt after any change)."""
+        if self._views is None:
+            self._views = (self._area_view(), self._firm_view())
+        return self._views[0]
+
+    def firm_view(self) -> FirmView:
+        """The street office's arrays over firms (rebuilt after any change)."""
+        self.area_view()
+        return self._views[1]
+
+    def _area_view(self) -> AreaView:
         a = self.areas
         return AreaView(
+            area_id=[x.area_id for x in a],
             households=np.array([len(x.members) for x in a]),
             estates=np.array([len(x.estates) for x in a]),
             housing_type=np.array([_HOUSING_CODES[x.housing_type] for x in a]),
@@ -269,60 +296,52 @@ class EstateGovernanceModel(mesa.Model):
             firm=np.array([x.firm.index if x.firm is not None else -1 for x in a]),
             gates=np.array([x.gates for x in a]),
             floor_area_m2=np.array([x.floor_area_m2 for x in a]),
+            fund_yuan=np.array([x.fund_yuan for x in a]),
+            mean_satisfaction=np.array([x.mean_satisfaction for x in a]),
+            committee_active=np.array([x.committee.active for x in a], dtype=bool),
+            block_integrated=np.array([x.block_integrated for x in a], dtype=bool),
+            organising=np.array([x.organising for x in a], dtype=bool),
+            handled=np.array([x.handled for x in a], dtype=bool),
             expected_money_yuan=np.array([x.expected_money_yuan() for x in a]),
+            due_yuan=np.array([x.due_yuan for x in a]), paid_yuan=np.array([x.paid_yuan for x in a]),
+            subsidy_yuan=np.array([x.subsidy_yuan for x in a]),
         )
 
-    def firm_view(self) -> FirmView:
-        """The street office's arrays over firms (for sim.policies)."""
+    def _firm_view(self) -> FirmView:
         f = self.firms
         return FirmView(
             active=np.array([x.active for x in f], dtype=bool),
+            strong=np.array([x.strong for x in f], dtype=bool),
             capability=np.array([x.capability for x in f]),
             reputation=np.array([x.reputation for x in f]),
             sites=np.array([len(x.contracts) for x in f]),
             max_sites=np.array([x.max_sites for x in f]),
             x_m=np.array([x.x_m for x in f]), y_m=np.array([x.y_m for x in f]),
+            revenue_yuan=np.array([x.revenue_yuan for x in f]), cost_yuan=np.array([x.cost_yuan for x in f]),
         )
 
-    def log(self, text: str) -> None:
-        """Note an event in plain words (the app's events feed)."""
-        self.events.append((self.month, text))
+    # --- measures ----------------------------------------------------------------------------
+    def active_firms(self) -> Iterator[PropertyFirm]:
+        """Firms still in the market."""
+        return (f for f in list(self.firms) if f.active)
+
+    @property
+    def events(self) -> list[tuple[int, str]]:
+        """(month, text) of every event (the app's events feed)."""
+        return [(e.month, e.text) for e in self.event_log]
 
     def record(self) -> MonthRecord:
-        """District-wide measures of the month just simulated (MODEL.md's timeseries columns)."""
-        p = self.p
+        """District-wide measures of the month just simulated (sim.outputs.month_record)."""
         areas = self.areas
-        households = float(self.n_households)
-        hh = np.array([len(a.members) for a in areas], dtype=float)
-        firm_cost_modes = [a.mode if a.mode <= ENTRUSTED else FULL_SERVICE for a in areas]
-        needed = sum(rules.money_needed(m, a.gates, a.floor_area_m2, len(a.members), p)
-                     for m, a in zip(firm_cost_modes, areas, strict=True))
-        block_budget = sum(p.block_subsidy_yuan_per_household * len(a.members)
-                           for a in areas if a.block_integrated)
+        values = {name: np.array([self._area_value(a, name) for a in areas]) for name in RECORD_AREA_FIELDS}
         firms = list(self.active_firms())
-        revenue = sum(f.revenue_yuan for f in firms)
-        cost = sum(f.cost_yuan for f in firms)
-        due = sum(a.due_yuan for a in areas)
-        return MonthRecord(
-            month=self.month,
-            service_quality=float(np.dot(hh, [a.quality for a in areas]) / households),
-            fee_collection_rate=sum(a.paid_yuan for a in areas) / due if due > 0 else 0.0,
-            satisfaction=sum(a.satisfaction_sum for a in areas) / households,
-            management_areas=len(areas),
-            areas_lt100=int((hh < 100).sum()),
-            areas_lt200=int((hh < 200).sum()),
-            active_firms=len(firms),
-            firm_exits=self.firm_exits,
-            incidents_per_1000hh=1000.0 * sum(a.incidents for a in areas) / households,
-            fund_per_m2=sum(a.fund_yuan for a in areas) / sum(a.floor_area_m2 for a in areas),
-            cost_per_household=(needed + block_budget) / households,
-            firm_margin=float(rules.firm_margin(revenue, cost)),
-            committee_coverage=float(np.dot(hh, [a.committee.active for a in areas]) / households),
-            rc_workload=1000.0 * self.street_office.workload / households,
-            volunteer_rate=sum(a.volunteers for a in areas) / households,
-            merges_done=self.street_office.merges_done,
-            merge_votes_failed=self.street_office.merge_votes_failed,
-        )
+        cost = rules.district_cost_yuan(np.array([a.mode for a in areas]), np.array([a.gates for a in areas]),
+                                        values["floor_area_m2"], values["households"],
+                                        np.array([a.block_integrated for a in areas]), self.p)
+        return month_record(self.month, values, households=self.n_households, cost_yuan=cost,
+                            firm_revenue_yuan=sum(f.revenue_yuan for f in firms),
+                            firm_cost_yuan=sum(f.cost_yuan for f in firms), active_firms=len(firms),
+                            office=self.street_office)
 
     def areas_table(self) -> pd.DataFrame:
         """One row per management area at the end (MODEL.md's `areas` columns)."""
@@ -348,6 +367,8 @@ class EstateGovernanceModel(mesa.Model):
             "households": start_households,
             "area_id": [area_of[e].area_id for e in range(len(self.estates))],
             "mode": [MODES[area_of[e].mode] for e in range(len(self.estates))],
+            "firm_id": [area_of[e].firm.index if area_of[e].firm is not None else -1
+                        for e in range(len(self.estates))],
             "service_quality": [area_of[e].quality for e in range(len(self.estates))],
             "fee_collection_rate": [area_of[e].collection_rate for e in range(len(self.estates))],
             "satisfaction": satisfaction_sum / start_households,

@@ -4,7 +4,8 @@ VectorModel takes the Mesa engine's month (sim.mesa_engine.model.EstateGovernanc
 by step, in the same order, calling the same rules of sim.rules on arrays (one entry per
 household, area or firm) and drawing the same random numbers from the run's generator in the same
 order, so that for one seed the two engines agree up to float32 rounding of the household arrays.
-The yearly policy round (sim.vector_engine.street_office) follows StreetOffice.run_policies.
+The street office and the yearly policy round are sim.street_office's, shared with the Mesa
+engine: VectorModel implements the area-state interface (sim.area_state.AreaState) over its arrays.
 
 Households are processed in cache-sized chunks of whole estates: an area's value reaches its
 households through their estate (`np.repeat` over the estate's slice) and household sums go back
@@ -21,14 +22,16 @@ import numpy as np
 import pandas as pd
 
 from sim import rules
+from sim.area_state import AreaRows
+from sim.events import Event
 from sim.initial import initial_state
-from sim.outputs import AREA_COLUMNS, MonthRecord
+from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, RunTables, month_record
 from sim.params import HOUSING_TYPES, MODES
 from sim.policies import AreaView, FirmView
-from sim.rules import ENTRUSTED, FULL_SERVICE, SELF_MANAGED, UNMANAGED
+from sim.rules import FULL_SERVICE, SELF_MANAGED, UNMANAGED
 from sim.scenario import Scenario
+from sim.street_office import StreetOffice
 from sim.vector_engine.state import F8, AreaArrays, FirmArrays, HouseholdArrays
-from sim.vector_engine.street_office import VectorStreetOffice
 
 _HOUSING_NAMES = list(HOUSING_TYPES)
 _AFTER_SALE = _HOUSING_NAMES.index("after_sale_public")
@@ -60,12 +63,9 @@ class Arrangement:
     households: np.ndarray  # float64
     members: np.ndarray  # households, at least 1 (divisor of per-household rates)
     district_cost_yuan: float  # money full service (in firm modes) and block services need
-    floor_area_m2: float
-    areas_lt100: int
-    areas_lt200: int
 
 
-class VectorModel:
+class VectorModel(RunTables):
     """The model of one district as arrays; the same interface as EstateGovernanceModel.
 
     `dtype` is the float type of the household arrays (float32 halves memory traffic; float64
@@ -80,16 +80,17 @@ class VectorModel:
         self.rng = np.random.default_rng(scenario.seed if rng is None else rng)
         self.dtype = np.dtype(dtype)
         self.month = 0
-        self.events: list[tuple[int, str]] = []
-        self.firm_exits = 0
+        self.event_log: list[Event] = []
         self.records: list[MonthRecord] = []
         self._arrangement: Arrangement | None = None
+        self._view: AreaView | None = None
+        self._spare_rows: list[int] = []  # grown rows a merger round has not filled yet
         district = scenario.load_district()
         state = initial_state(district, self.p, self.rng)
         self.estates = state.estates
         self._build(state)
         self._plan_chunks(chunk_households)
-        self.street_office = VectorStreetOffice(self)
+        self.street_office = StreetOffice(self)
         self._start_areas(state)
 
     # --- set-up ----------------------------------------------------------------------------
@@ -209,9 +210,9 @@ class VectorModel:
     def step(self) -> None:
         """One month, in EstateGovernanceModel.step's order."""
         self.month += 1
+        self._view = None
         if (self.month - 1) % 12 == 0:
             self.street_office.run_policies()
-            self.rearranged()
         p = self.p
         a = self.areas
         # 1. service, from last month's money
@@ -229,12 +230,14 @@ class VectorModel:
         self.close_month()
         # 5. firm accounts and exits
         self.settle_accounts()
+        self._view = None
         self.firms_withdraw()
         self.firms_exit()
         # 6. committees
         committee_draws = self.rng.random(len(a))
         requests = self.committees_step(committee_draws)
         # 7. the street office: complaints, re-tenders
+        self._view = None
         self.street_office.step(requests)
         # 8. record
         self.records.append(self.record())
@@ -263,9 +266,6 @@ class VectorModel:
         owes = fee_due > 0.0
         floor = np.bincount(self.estate_area, weights=self.estate_floor_m2, minlength=len(a))
         households = a.households.astype(F8)
-        cost_mode = np.where(a.mode <= ENTRUSTED, a.mode, FULL_SERVICE)
-        firm_cost = float(np.sum(rules.money_needed(cost_mode, a.gates, a.floor_area_m2, a.households, p)))
-        block_cost = float(np.sum(p.block_subsidy_yuan_per_household * households * a.block_integrated))
         return Arrangement(
             has_firm=has, firm=firm, served_by=served_by,
             capability=np.where(has, f.capability[firm], 0.0), needed_yuan=needed,
@@ -277,9 +277,9 @@ class VectorModel:
             subsidy_yuan=np.where(has, rules.subsidy(a.housing_type == _AFTER_SALE, a.floor_area_m2,
                                                      a.mode, p), 0.0),
             owes=owes, due_yuan=np.where(owes, fee_due * floor, 0.0), households=households,
-            members=np.maximum(1, a.households), district_cost_yuan=firm_cost + block_cost,
-            floor_area_m2=float(a.floor_area_m2.sum()), areas_lt100=int((households < 100).sum()),
-            areas_lt200=int((households < 200).sum()))
+            members=np.maximum(1, a.households),
+            district_cost_yuan=rules.district_cost_yuan(a.mode, a.gates, a.floor_area_m2, households,
+                                                        a.block_integrated, p))
 
     def firms_serve(self) -> None:
         """Firms set effort and target quality of their areas; areas without a firm do without."""
@@ -304,7 +304,7 @@ class VectorModel:
         a = self.areas
         a.quality[:] = rules.adjust_quality(a.quality, a.target, p)
         a.incidents[:] = incidents
-        a.incident_rate[:] = 1000.0 * incidents / a.households
+        a.incident_rate[:] = rules.incidents_per_1000(incidents, a.households)
         a.felt_incident_rate[:] = rules.remember_incidents(a.felt_incident_rate, a.incident_rate, p)
         a.condition[:] = rules.decay_condition(a.condition, a.quality, p)
         condition, fund = rules.repair(a.condition, a.fund_yuan, a.floor_area_m2, p)
@@ -416,8 +416,8 @@ class VectorModel:
         np.copyto(f.revenue_yuan, revenue, where=act)
         np.copyto(f.cost_yuan, spend + f.overhead_yuan, where=act)
         np.copyto(f.reserves_yuan, f.reserves_yuan + (f.revenue_yuan - f.cost_yuan), where=act)
-        np.copyto(f.loss_months, np.where(f.reserves_yuan < 0, f.loss_months + 1, 0), where=act)
-        np.copyto(f.idle_months, np.where(self.sites > 0, 0, f.idle_months + 1), where=act)
+        np.copyto(f.loss_months, rules.loss_months_next(f.loss_months, f.reserves_yuan), where=act)
+        np.copyto(f.idle_months, rules.idle_months_next(f.idle_months, self.sites), where=act)
         result = rules.contract_result(a.revenue_yuan, a.subsidy_yuan, a.spend_yuan, a.overhead_share_yuan)
         a.losing_months[:] = rules.losing_months_next(a.losing_months, result) * has
 
@@ -428,34 +428,15 @@ class VectorModel:
         arranged = self.arrangement()
         in_loss = arranged.has_firm & (f.reserves_yuan[arranged.firm] < 0)
         leaving = arranged.has_firm & rules.withdraws(a.losing_months, in_loss, self.p)
-        if not leaving.any():
-            return
         for area in np.flatnonzero(leaving).tolist():
-            firm = int(a.firm[area])
-            self.assign_firm(area, -1, SELF_MANAGED if a.committee_active[area] else UNMANAGED)
-            self.log(f"Firm {firm} withdrew from {a.area_id[area]} (it lost money there for "
-                     f"{self.p.firm_withdraw_months} months)")
+            self.street_office.firm_withdraws(area)
 
     def firms_exit(self) -> None:
         """Firms whose reserves stayed negative, or that held no contract, too long leave."""
         p = self.p
         f = self.firms
-        leaving = f.active & ((f.loss_months >= p.firm_exit_loss_months)
-                              | (f.idle_months >= p.firm_exit_idle_months))
-        for firm in np.flatnonzero(leaving):
-            self.firm_leaves(int(firm))
-
-    def firm_leaves(self, firm: int) -> None:
-        """A firm exits the market; its areas fall back to self-management or nobody."""
-        a = self.areas
-        for area in np.flatnonzero(a.firm == firm):
-            self.assign_firm(int(area), -1, SELF_MANAGED if a.committee_active[area] else UNMANAGED)
-        f = self.firms
-        f.active[firm] = False
-        self.firm_exits += 1
-        reason = ("no contract for a year" if f.idle_months[firm] >= self.p.firm_exit_idle_months
-                  else "losses it could not cover")
-        self.log(f"Firm {firm} left the market ({reason})")
+        for firm in np.flatnonzero(f.active & rules.firm_exits(f.loss_months, f.idle_months, p)).tolist():
+            self.street_office.firm_leaves(firm, rules.firm_exit_reason(f.idle_months[firm], p))
 
     def committees_step(self, draws: np.ndarray) -> list[int]:
         """Committees form or lapse and count bad months; returns the areas calling a re-tender."""
@@ -469,7 +450,7 @@ class VectorModel:
         a.bad_months[:] = bad * ~calls
         return np.flatnonzero(calls).tolist() if calls.any() else []
 
-    # --- changes of arrangement ------------------------------------------------------------
+    # --- the area-state interface (sim.area_state.AreaState) ------------------------------
     def assign_firm(self, area: int, firm: int, mode: int) -> None:
         """Give an area a (new) firm (-1 for none) and service mode."""
         a = self.areas
@@ -485,63 +466,103 @@ class VectorModel:
         if mode != rules.SELF_GOVERNANCE:
             a.organising[area] = False
 
-    # --- views and measures ----------------------------------------------------------------
-    def expected_money_yuan(self) -> np.ndarray:
-        """Fees at each area's current collection rate (at least its habit) plus the subsidy."""
-        p = self.p
+    def deactivate_firm(self, firm: int) -> None:
+        """A firm with no contract left leaves the market (its index stays, flagged inactive)."""
+        self.firms.active[firm] = False
+
+    def merge_areas(self, members: list[int]) -> int:
+        """One area from several (rules.combine_areas) in a new row; the members' rows retire."""
         a = self.areas
-        rate = np.where(a.due_yuan > 0, a.collection_rate, self.initial_collection_guess)
-        fees = a.fee_yuan_per_m2 * a.floor_area_m2 * rate
-        return fees + p.subsidy_after_sale_yuan_per_m2 * a.floor_area_m2 * (a.housing_type == _AFTER_SALE)
+        if not self._spare_rows:
+            self._spare_rows = list(range(a.grow(max(1, len(a) // 32)), len(a)))
+            self._view = None
+        row = self._spare_rows.pop(0)
+        estates = [e for x in members for e in a.estates[x]]
+        values = rules.combine_areas({name: getattr(a, name)[members] for name in rules.MERGED_FIELDS},
+                                     members.index(min(members)), self.p)
+        a.set_row(row, "+".join(a.area_id[x] for x in members), estates, key=a.key[min(members)],
+                  n_estates=len(estates), **values)
+        for x in members:
+            self.assign_firm(x, -1, UNMANAGED)
+            a.alive[x] = False
+        self.estate_area[estates] = row
+        self._view = None
+        return row
+
+    def drop_merged_areas(self) -> None:
+        """Retired rows go; merged areas take their first member's place."""
+        new_row = self.areas.compact()
+        self.estate_area = new_row[self.estate_area]
+        self._spare_rows = []
+        self.rearranged()
+        self._view = None
+
+    def set_area_flags(self, areas: AreaRows, **flags: bool) -> None:
+        """Set flags (block_integrated, organising, handled) of some areas."""
+        for name, value in flags.items():
+            getattr(self.areas, name)[areas] = value
+        if "block_integrated" in flags:
+            self.rearranged()
+
+    def set_reputation(self, firm: int, reputation: float) -> None:
+        """A firm's reputation after an evaluation."""
+        self.firms.reputation[firm] = reputation
+
+    def owner_floor_areas(self, area: int) -> np.ndarray:
+        """Floor area of each owner of an area, in member order (estate by estate)."""
+        return self.households.floor_m2[self.households.owners_of(self.areas.estates[area])].astype(F8)
+
+    def estates_of(self, area: int) -> list[int]:
+        """The estates an area holds, in member order."""
+        return list(self.areas.estates[area])
+
+    def log(self, event: Event) -> None:
+        """Record an event."""
+        self.event_log.append(event)
 
     def area_view(self) -> AreaView:
-        """The street office's arrays over areas (for sim.policies)."""
-        a = self.areas
-        return AreaView(households=a.households, estates=a.n_estates, housing_type=a.housing_type,
-                        block=a.block, x_m=a.x_m, y_m=a.y_m, fee_yuan_per_m2=a.fee_yuan_per_m2,
-                        quality=a.quality, mode=a.mode, firm=a.firm, gates=a.gates,
-                        floor_area_m2=a.floor_area_m2, expected_money_yuan=self.expected_money_yuan())
+        """The street office's arrays over areas: the live arrays, plus expected money.
+
+        Cached until the month moves on or rows change.
+        """
+        if self._view is None:
+            p = self.p
+            a = self.areas
+            rate = np.where(a.due_yuan > 0, a.collection_rate, self.initial_collection_guess)
+            self._view = AreaView(
+                area_id=a.area_id, households=a.households, estates=a.n_estates, housing_type=a.housing_type,
+                block=a.block, x_m=a.x_m, y_m=a.y_m, fee_yuan_per_m2=a.fee_yuan_per_m2, quality=a.quality,
+                mode=a.mode, firm=a.firm, gates=a.gates, floor_area_m2=a.floor_area_m2, fund_yuan=a.fund_yuan,
+                mean_satisfaction=a.mean_satisfaction, committee_active=a.committee_active,
+                block_integrated=a.block_integrated, organising=a.organising, handled=a.handled,
+                expected_money_yuan=rules.expected_money_yuan(a.fee_yuan_per_m2, a.floor_area_m2, rate,
+                                                              a.housing_type == _AFTER_SALE, p),
+                due_yuan=a.due_yuan, paid_yuan=a.paid_yuan, subsidy_yuan=a.subsidy_yuan)
+        return self._view
 
     def firm_view(self) -> FirmView:
-        """The street office's arrays over firms (for sim.policies)."""
+        """The street office's arrays over firms (the live arrays)."""
         f = self.firms
-        return FirmView(active=f.active, capability=f.capability, reputation=f.reputation,
-                        sites=self.sites, max_sites=f.max_sites, x_m=f.x_m, y_m=f.y_m)
+        return FirmView(active=f.active, strong=f.strong, capability=f.capability, reputation=f.reputation,
+                        sites=self.sites, max_sites=f.max_sites, x_m=f.x_m, y_m=f.y_m,
+                        revenue_yuan=f.revenue_yuan, cost_yuan=f.cost_yuan)
 
-    def log(self, text: str) -> None:
-        """Note an event in plain words (the app's events feed)."""
-        self.events.append((self.month, text))
+    # --- measures ----------------------------------------------------------------------------
+    @property
+    def events(self) -> list[tuple[int, str]]:
+        """(month, text) of every event (the app's events feed)."""
+        return [(e.month, e.text) for e in self.event_log]
 
     def record(self) -> MonthRecord:
-        """The month's district-wide measures (MODEL.md's timeseries columns)."""
+        """The month's district-wide measures (sim.outputs.month_record)."""
         a = self.areas
         f = self.firms
-        arranged = self.arrangement()
-        households = float(self.n_households)
-        hh = arranged.households
         active = f.active
-        due = float(a.due_yuan.sum())
-        return MonthRecord(
-            month=self.month,
-            service_quality=float(np.dot(hh, a.quality) / households),
-            fee_collection_rate=float(a.paid_yuan.sum()) / due if due > 0 else 0.0,
-            satisfaction=float(a.satisfaction_sum.sum()) / households,
-            management_areas=len(a),
-            areas_lt100=arranged.areas_lt100,
-            areas_lt200=arranged.areas_lt200,
-            active_firms=int(np.count_nonzero(active)),
-            firm_exits=self.firm_exits,
-            incidents_per_1000hh=1000.0 * float(a.incidents.sum()) / households,
-            fund_per_m2=float(a.fund_yuan.sum()) / arranged.floor_area_m2,
-            cost_per_household=arranged.district_cost_yuan / households,
-            firm_margin=float(rules.firm_margin(float(f.revenue_yuan[active].sum()),
-                                                float(f.cost_yuan[active].sum()))),
-            committee_coverage=float(np.dot(hh, a.committee_active) / households),
-            rc_workload=1000.0 * self.street_office.workload / households,
-            volunteer_rate=float(a.volunteers.sum()) / households,
-            merges_done=self.street_office.merges_done,
-            merge_votes_failed=self.street_office.merge_votes_failed,
-        )
+        return month_record(self.month, {name: getattr(a, name) for name in RECORD_AREA_FIELDS},
+                            households=self.n_households, cost_yuan=self.arrangement().district_cost_yuan,
+                            firm_revenue_yuan=float(f.revenue_yuan[active].sum()),
+                            firm_cost_yuan=float(f.cost_yuan[active].sum()),
+                            active_firms=int(np.count_nonzero(active)), office=self.street_office)
 
     def areas_table(self) -> pd.DataFrame:
         """One row per management area at the end (MODEL.md's `areas` columns)."""
@@ -575,6 +596,7 @@ class VectorModel:
             "households": self.estate_households,
             "area_id": [a.area_id[i] for i in area],
             "mode": np.array(MODES, dtype=object)[a.mode[area]],
+            "firm_id": a.firm[area].astype(np.int64),
             "service_quality": a.quality[area],
             "fee_collection_rate": a.collection_rate[area],
             "satisfaction": satisfaction / self.estate_households,

@@ -33,7 +33,7 @@ AREA_FIELDS: dict[str, type] = {
     "due_yuan": F8, "paid_yuan": F8, "satisfaction_sum": F8, "volunteer_count": np.int64,
     "fee_due": F8, "enforcement": F8, "quit_probability": F8,
     # bookkeeping of the yearly round
-    "key": np.int64, "alive": bool, "arranged": bool,
+    "key": np.int64, "alive": bool, "handled": bool,
 }
 """Every per-area array and its dtype (areas are few: float64 keeps them exact)."""
 

@@ -1,0 +1,71 @@
+"""The area-state interface: what the street office and the policies may read and change.
+
+Both engines implement it — the Mesa engine over its agents (sim.mesa_engine.model), the
+vectorized engine over its arrays (sim.vector_engine.model) — and the one street office
+(sim.street_office) with every policy (sim.policies) works over it alone. To add an engine,
+implement this protocol and pass tests/test_engine_conformance.py, which runs the same checks
+against every engine in sim.run.ENGINES.
+
+Areas are rows 0..n-1 of the views, in the district's order. Rows stay fixed during a policy
+round except through `merge_areas` (which adds the merged area as a new row and retires its
+members) and `drop_merged_areas` (which removes retired rows and puts each merged area where its
+first member was). Firms are indices that never change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from sim.events import Event
+from sim.params import Params
+from sim.policies.base import AreaView, FirmView
+
+AreaRows = int | Sequence[int] | np.ndarray
+"""One area's row, several rows, or a boolean mask over all rows."""
+
+
+@runtime_checkable
+class AreaState(Protocol):
+    """The district as the street office sees and changes it."""
+
+    p: Params
+    month: int
+    rng: np.random.Generator
+    policies: dict[str, bool]
+    event_log: list[Event]
+
+    def area_view(self) -> AreaView:
+        """Every area's state (cached until something changes it)."""
+
+    def firm_view(self) -> FirmView:
+        """Every firm's state (cached until something changes it)."""
+
+    def owner_floor_areas(self, area: int) -> np.ndarray:
+        """The floor area (m2, float64) of each owner of an area, in member order (who draws which vote)."""
+
+    def estates_of(self, area: int) -> list[int]:
+        """The estates (indices into the district) an area holds, in member order."""
+
+    def assign_firm(self, area: int, firm: int, mode: int) -> None:
+        """Give an area a firm (-1 for none) and a service mode; the old firm loses the contract."""
+
+    def merge_areas(self, members: list[int]) -> int:
+        """Merge areas into one (rules.combine_areas) with no firm yet; returns its row."""
+
+    def drop_merged_areas(self) -> None:
+        """End a merger round: retired rows go, merged areas take their first member's place."""
+
+    def set_area_flags(self, areas: AreaRows, **flags: bool) -> None:
+        """Set flags of areas: `block_integrated`, `organising`, `handled`."""
+
+    def set_reputation(self, firm: int, reputation: float) -> None:
+        """A firm's reputation after an evaluation."""
+
+    def log(self, event: Event) -> None:
+        """Record an event (sim.events)."""
+
+    def deactivate_firm(self, firm: int) -> None:
+        """A firm that holds no contract any more leaves the market."""

@@ -1,0 +1,30 @@
+"""The policies of the yearly round, one module each, and the registry that orders them.
+
+How to add a policy (nothing in either engine changes):
+
+1. Write a module here with a subclass of `Policy`: its scenario key (`name`), a `label`, the
+   scenario keys it reads (`keys`, each mapped to a parameter of sim/params.py's table, where a
+   new parameter gets its unit, default and source), `eligible(state)` and `run(office, state)`.
+   It acts only through the street office (`office.tender`, `office.hold_vote`) and the
+   area-state interface (sim/area_state.py): views, `assign_firm`, `merge_areas`,
+   `set_area_flags`, `set_reputation`, `log` (with a message from sim/events.py).
+2. Put an instance in REGISTRY below, where it belongs in the round.
+3. A scenario can now say `policy: {your_name: {enabled: true, ...}}`; the app, `estate-sim bench`
+   and the ODD's tables pick it up from the registry. Add its tests and a line in docs/ODD.md.
+
+For an experiment, `with REGISTRY.added(MyPolicy()):` registers a policy for a `with` block.
+"""
+
+from sim.policies.base import AreaView, FirmView, Policy, Registry
+from sim.policies.block_integration import BlockIntegration
+from sim.policies.common import best_bidder, evaluation_scores, site_distances, small_open, struggling
+from sim.policies.entrust import Entrust
+from sim.policies.merge import Merge, merge_groups, merge_groups_by_block
+from sim.policies.self_governance import SelfGovernance
+
+REGISTRY = Registry([BlockIntegration(), Merge(), Entrust(), SelfGovernance()])
+"""The policies in the order of the yearly round: block integration first (its evaluation reads
+last year's firms), then each small area gets the first arrangement it is eligible for."""
+
+__all__ = ["REGISTRY", "AreaView", "FirmView", "Policy", "Registry", "best_bidder", "evaluation_scores",
+           "merge_groups", "merge_groups_by_block", "site_distances", "small_open", "struggling"]
