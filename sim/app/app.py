@@ -71,6 +71,11 @@ ODD_PATH = Path(__file__).resolve().parents[2] / "docs" / "ODD.md"
 EVENTS_SHOWN = 300
 FRAME_SECONDS = 0.4
 """Least time between two pictures while playing (the model steps on in between)."""
+FRAME_SHARE = 0.25
+"""At most this share of a playing session's time goes to drawing: when a picture takes long (a
+busy server), the next comes later, so the months keep their pace and the pictures thin out."""
+CATCH_UP_SECONDS = 2.0
+"""A late play loop catches up at most this much time's worth of months (then it moves on)."""
 RECONNECT_GRACE_SECONDS = 3.0
 """Play stops when no page of the session has been connected for this long (tab closed)."""
 SPEEDS = (1, 3, 6, 12, 24)
@@ -94,11 +99,12 @@ def play_loop(model: TeachingModel, cancel: threading.Event, *, months_per_secon
               grace_seconds: float = RECONNECT_GRACE_SECONDS) -> str:
     """Step the model until cancelled, at the horizon, or with no page connected; returns why it stopped.
 
-    Months are due at `months_per_second`; a late loop catches up (at most a second's worth),
-    and `on_frame()` (which redraws) runs at most every `frame_seconds` and at the end.
+    Months are due at `months_per_second`; a late loop catches up (at most CATCH_UP_SECONDS'
+    worth). `on_frame()` (which redraws) runs at the end and otherwise at most every
+    `frame_seconds`, and no more often than keeps drawing to FRAME_SHARE of the time.
     """
     next_month = time.monotonic()
-    last_frame = time.monotonic()
+    next_frame = time.monotonic() + frame_seconds
     gone_since = None
     reason = "paused"
     while not cancel.is_set():
@@ -118,10 +124,12 @@ def play_loop(model: TeachingModel, cancel: threading.Event, *, months_per_secon
             continue
         with model.lock:
             model.step()
-        next_month = max(next_month + 1.0 / months_per_second, now - 1.0)
-        if time.monotonic() - last_frame >= frame_seconds:
+        next_month = max(next_month + 1.0 / months_per_second, now - CATCH_UP_SECONDS)
+        if time.monotonic() >= next_frame:
+            drawing = time.monotonic()
             on_frame()
-            last_frame = time.monotonic()
+            took = time.monotonic() - drawing
+            next_frame = time.monotonic() + max(frame_seconds, took * (1 - FRAME_SHARE) / FRAME_SHARE)
     else:  # cancelled: by the pause button, or because the session closed with its page
         if not connected():
             return "page closed"
