@@ -86,7 +86,7 @@ def run(sessions: int, years: int, speed: str, timeout_s: float) -> dict:
                     now = time.perf_counter()
                     if month >= 13 and i not in first_seen:
                         first_seen[i] = (now, month)
-                    if i in first_seen and month >= target:
+                    if i in first_seen and month >= target and month > first_seen[i][1]:
                         start, start_month = first_seen[i]
                         done[i] = (now - start) / ((month - start_month) / 12)
                 time.sleep(0.5)

@@ -196,7 +196,7 @@ PRESET_RUNS = {
     "Group D: block integration": "Start · custom: block integration: .* \\| Start · status quo:",
     "Harder votes": "^Start · integrated: [^|]*$",
     "Fund dispute": "^Start · integrated: [^|]*$",
-    "Tired volunteers": "^Start · integrated: [^|]*$",
+    "Tired volunteers": "^Start · self-governance: [^|]*$",
 }
 
 

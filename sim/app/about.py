@@ -55,22 +55,29 @@ document **docs/ODD.md** in the project's repository.
 
 ## HOW TO USE IT
 
-* Choose a **district**, the **policies** (tick the boxes) and their settings in the left panel,
-  then press **Reset** to build the district with those settings. (Settings take effect on
-  Reset.)
-* **Step** runs one month; **▶** plays month after month and **❚❚** pauses. *Render interval* sets
-  how many months pass between pictures (12 = one picture a year).
-* **Compare with** runs a second copy of the same district and seed under another policy set,
-  side by side, so any difference is the policy's doing.
-* The **map** shows each estate as a circle at its place in the district; the circle's area is
-  its number of households. Colour it by *service quality*, *satisfaction*, *fee collection* or
-  *management mode* with the buttons above it. Grey spokes join estates merged into one area. The
-  circle's edge colour is the firm that manages it; numbered squares are the firms' offices; a
-  black diamond marks an estate entrusted to a strong firm; a thin grey edge means no firm.
-* The **charts** show the district's measures month by month (two lines when comparing): service,
-  fees and satisfaction, volunteers, areas, firms and their margin, and the residents'
-  committee's workload; the **events** list says in plain words what happened: mergers passed
-  or voted down, estates entrusted, firms replaced or leaving the market.
+* The **Lesson** buttons above the map set up each part of the lesson in one click (Status quo,
+  Integrated vs status quo, Groups A–D, Harder votes, Fund dispute, Tired volunteers) and start
+  it afresh. The page opens on the status quo.
+* **☰ Controls** opens the detailed controls: district, policies and their settings, votes,
+  fees, volunteers, seed and engine. They take effect when you press **Reset**; until then a
+  yellow note says *Changes not applied — press Reset*.
+* **Step** runs one month; **▶** plays month after month and **❚❚** pauses; play stops by itself
+  at the end of the scenario (year 20). *Speed* sets the months per second.
+* **Compare with** (or a Group button) runs a second copy of the same district and seed under
+  another policy set, side by side, so any difference is the policy's doing; each number tile
+  then shows both runs and the difference.
+* The **map** shows each estate as a circle at its place in the district; the key on its right
+  names every mark. The circle's area is its number of households; colour it by *service
+  quality*, *satisfaction*, *fee collection* or *management mode* with the buttons above it.
+  Grey spokes join estates merged into one area. The circle's edge colour is the firm that
+  manages it; numbered squares are the firms' offices; a black diamond marks an estate entrusted
+  to a strong firm; a thin grey edge means no firm; a black ring marks the estates named in this
+  month's events. **Hover over an estate** to see its households, housing type, firm, mode,
+  maintenance fund, owners' committee and satisfaction.
+* The **tiles** give the worksheet's measures now; the **charts** show the district's measures
+  month by month; the **events** say in plain words what happened, with a line per year, filters
+  by kind, and each estate's vote on a merger.
+* **Export**: the time series and the events as CSV, the map and the charts as PNG.
 * **Your own district** (its own tab): drop a CSV file with one row per estate (columns
   `estate_id, households, floor_area_m2, housing_type, x_m, y_m`, optionally `block, gates,
   fee_yuan_per_m2, fund_yuan, condition`); it becomes the district at once, as *uploaded CSV*.
@@ -92,8 +99,8 @@ document **docs/ODD.md** in the project's repository.
 
 * Compare **status quo** with **integrated**, side by side, over ten years. Which outcome improves
   most? Which hardly moves?
-* Switch on one policy at a time. Which does most for the smallest estates? Which for fee
-  collection?
+* Switch on one policy at a time (the Group buttons). Which does most for the smallest estates?
+  Which for fee collection?
 * Make merger votes harder: raise *approval share of floor area* (the Civil Code asks for more
   than half) or the *fund dispute* strength. How many mergers still pass?
 * Raise **volunteer fatigue** with only self-governance on. How long do the volunteers last?

@@ -104,7 +104,8 @@ LESSON_PRESETS: dict[str, dict[str, Any]] = {
                                    "compare_with": "status quo"},
     "Harder votes": {**ALL_POLICIES, "compare_with": NO_COMPARISON, "approval_area_share": 0.75},
     "Fund dispute": {**ALL_POLICIES, "compare_with": NO_COMPARISON, "fund_dispute_weight": 3.0},
-    "Tired volunteers": {**ALL_POLICIES, "compare_with": NO_COMPARISON, "volunteer_fatigue": 0.15},
+    "Tired volunteers": {**NO_POLICY, "self_governance": True, "compare_with": NO_COMPARISON,
+                         "volunteer_fatigue": 0.15},
 }
 """Each part of the lesson (docs/TEACHING.md) as the controls it sets; the rest go to defaults."""
 
