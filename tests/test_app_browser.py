@@ -269,11 +269,13 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     page.get_by_role("button", name="Status quo", exact=True).click()
     _wait_for_readout(page, "^Start · status quo: [^|]*$")
     page.wait_for_function("() => document.querySelectorAll('img.estate-map').length === 1")
+    page.locator("img.estate-map").scroll_into_view_if_needed()
     box = page.locator("img.estate-map").bounding_box()
     assert box["width"] >= 0.85 * 1024, box
-    centre = page.evaluate("([x, y]) => document.elementFromPoint(x, y).className",
+    centre = page.evaluate("([x, y]) => String(document.elementFromPoint(x, y)?.className)",
                            [box["x"] + box["width"] * 0.35, box["y"] + 40])
-    assert "estate-map" in centre or "estate-spot" in centre, centre
+    assert "estate-map" in centre or "estate-spot" in centre, (
+        centre, box, page.evaluate("() => [window.innerWidth, window.innerHeight, window.scrollY]"))
     page.screenshot(path=ARTIFACTS / "app_1024x768_status_quo.png")
 
     # Chinese labels, then the About panel with its maths drawn
@@ -290,8 +292,13 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
 
     # dark mode: the page still reads (labels light on dark)
     page.get_by_role("tab", name="District", exact=True).click()
+    page.locator("img.estate-map").wait_for(state="visible")
     page.locator(".v-btn", has=page.locator(".mdi-brightness-auto, .mdi-brightness-4, "
                                             ".mdi-brightness-7")).first.click()
+    page.wait_for_timeout(800)  # Vuetify's colour transition
+    colours = page.locator(".estate-speed .v-btn").first.evaluate(
+        "b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color]")
+    assert colours[0] != colours[1], colours
     page.screenshot(path=ARTIFACTS / "app_1024x768_dark.png")
     page.close()
 

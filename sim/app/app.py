@@ -435,6 +435,12 @@ PAGE_CSS = """
 .v-theme--dark .estate-hint { background: #665c1e; color: #fff8d8; }
 .v-theme--dark .estate-status { color: #8cc4ff; }
 .v-theme--dark .v-label { color: #f0f0f0 !important; opacity: 1; }
+.v-theme--dark .v-btn-group, .v-theme--dark .v-tabs, .v-theme--dark .v-slide-group {
+  background: transparent !important; }
+.v-theme--dark .v-btn-group .v-btn, .v-theme--dark .v-tab {
+  background-color: #303030 !important; color: #f0f0f0 !important; }
+.v-theme--dark .v-btn-group .v-btn--active, .v-theme--dark .v-tab--selected {
+  background-color: #5a5a5a !important; }
 .v-theme--dark .estate-markdown, .v-theme--dark .estate-events { color: #f0f0f0; }
 .estate-math svg { vertical-align: middle; }
 .v-theme--dark .estate-math svg { filter: invert(1); }
@@ -545,8 +551,10 @@ def Page():
                 with solara.Card(tr("Controls", lg)):
                     Controls(pending, m.settings, uploaded.value, lg)
         with solara.Div(classes=["estate-main"]):
-            solara.v.Tabs(v_model=view, on_v_model=set_view,
-                          children=[solara.v.Tab(children=[tr(name, lg)]) for name in VIEWS])
+            # each tab has its index as value: without one, Vuetify 3 reported the first as none
+            solara.v.Tabs(v_model=view, on_v_model=lambda v: set_view(int(v or 0)),
+                          children=[solara.v.Tab(value=i, children=[tr(name, lg)])
+                                    for i, name in enumerate(VIEWS)])
             if view == 0:
                 DistrictView(m, frame.value, lg)
             elif view == 1:
