@@ -490,12 +490,14 @@ def Page():
     def play(cancel: threading.Event) -> None:
         if not playing.value:
             return
+        started, first_month = time.monotonic(), m.month
         reason = play_loop(m, cancel, months_per_second=speed.value,
                            on_frame=lambda: frame.set(frame.value + 1),
                            connected=lambda: page_connected(context))
-        # one line per stop in the server's log (how a teacher, or the browser test, sees it)
-        print(f"estate-sim app: a session stopped playing at {month_label(m.month)} ({reason})",
-              flush=True)
+        # one line per stop in the server's log (how a teacher, the browser test and
+        # benchmarks/bench_app_sessions.py see it)
+        print(f"estate-sim app: a session stopped playing at {month_label(m.month)} ({reason}) after "
+              f"{m.month - first_month} months in {time.monotonic() - started:.2f} s", flush=True)
         if reason == "horizon":
             status.set(tr("Stopped at the horizon", lang.value) + f" ({month_label(m.month)})")
             playing.set(False)
