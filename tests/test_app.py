@@ -557,3 +557,19 @@ def test_app_command_stopped_by_a_signal_stops_its_server_and_removes_uploads(st
         if app.poll() is None:
             app.kill()
             app.wait()
+
+
+def test_the_map_key_speaks_chinese_with_a_cjk_font():
+    import warnings
+
+    from sim.app.drawing import DistrictMap, cjk_fonts
+
+    if not cjk_fonts():
+        pytest.skip("no CJK font here (`make browser-deps` installs Debian's fonts-noto-cjk)")
+    model = TeachingModel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns for every glyph its fonts lack
+        district_map = DistrictMap(model.main, "management mode", lang="zh")
+        assert district_map.png(model.main).startswith(b"\x89PNG")
+    labels = [t.get_text() for t in district_map.figure.legends[0].get_texts()]
+    assert "无人管理" in labels and "50户的小区" in labels

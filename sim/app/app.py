@@ -276,7 +276,8 @@ def DistrictView(model: TeachingModel, frame: int, lang: str):
     """Tiles, map(s), charts, events and exports of the current month."""
     measure, set_measure = solara.use_state("service quality")
     runs = model.runs
-    maps = solara.use_memo(lambda: [DistrictMap(run, measure) for run in runs], [model, measure])
+    maps = solara.use_memo(lambda: [DistrictMap(run, measure, lang=lang) for run in runs],
+                           [model, measure, lang])
     charts = solara.use_memo(lambda: OutcomeCharts([run.spec.name for run in runs]), [model])
 
     def draw():

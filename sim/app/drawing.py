@@ -9,12 +9,16 @@ tens of milliseconds.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+import shutil
+import subprocess
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib import font_manager
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
@@ -24,6 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from PIL import Image
 
+from sim.app.i18n import tr
 from sim.app.model import active_firms, estate_table, month_label
 from sim.params import MODES
 from sim.rules import ENTRUSTED
@@ -61,6 +66,9 @@ FIRM_PALETTE = (
 )
 """32 distinct firm colours (a district of the app has up to about 30 firms; Ouyang Road 22)."""
 _NO_FIRM_EDGE = to_rgba("#bbbbbb")
+CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Droid Sans Fallback"]
+"""Fonts for the Chinese labels (matplotlib falls back to them glyph by glyph; Debian's
+fonts-noto-cjk, installed by `make browser-deps`, has the first)."""
 _HIGHLIGHT = "#000000"
 _DPI = 100
 
@@ -79,11 +87,34 @@ def estates_named(events: Sequence[tuple[int, str]], month: int, estate_ids: Seq
     return np.array([e in named for e in estate_ids], dtype=bool)
 
 
+@functools.cache
+def cjk_fonts() -> list[str]:
+    """The CJK_FONTS matplotlib can use, registering the system's Chinese fonts once if needed.
+
+    Matplotlib's font cache may predate the font's installation (`make browser-deps`), so the
+    files that fontconfig knows for Chinese are added to it here.
+    """
+    def known() -> list[str]:
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        return [f for f in CJK_FONTS if f in installed]
+
+    if not known() and shutil.which("fc-list"):
+        listed = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True,
+                                check=False).stdout
+        for path in {line.split(":")[0].strip() for line in listed.splitlines() if line.strip()}:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):  # a format matplotlib cannot read
+                continue
+    return known()
+
+
 class _Picture:
     """A figure whose static part is drawn once; changing artists are drawn over it each time."""
 
     def __init__(self, figure: Figure):
         self.figure = figure
+        self.fonts = ["DejaVu Sans", *cjk_fonts()]
         self.canvas = FigureCanvasAgg(figure)
         self._dynamic: list[Artist] = []
         self._background = None
@@ -123,11 +154,12 @@ class DistrictMap(_Picture):
     """
 
     def __init__(self, run, measure: str = "service quality",
-                 size_in: tuple[float, float] = (9.0, 6.4)):
+                 size_in: tuple[float, float] = (9.0, 6.4), lang: str = "en"):
         if measure not in MEASURES:
             raise ValueError(f"unknown measure {measure!r} (known: {', '.join(MEASURES)})")
         super().__init__(Figure(figsize=size_in, dpi=_DPI))
         self.measure = measure
+        self.lang = lang
         estates = run.estates
         self.estate_ids = list(estates["estate_id"].astype(str))
         self.xy = estates[["x_m", "y_m"]].to_numpy(dtype=float)
@@ -159,7 +191,7 @@ class DistrictMap(_Picture):
             [], [], marker="s", s=50, color="white", edgecolors="black", linewidths=1.5, zorder=4))
         self.firm_labels: list[Artist] = []
         self.title = self._changing(self.figure.text(0.36, 0.985, "", ha="center", va="top",
-                                                     fontsize=12))
+                                                     fontsize=12, fontfamily=self.fonts))
         self._draw_key()
 
     def _draw_blocks(self, estates) -> None:
@@ -173,37 +205,44 @@ class DistrictMap(_Picture):
 
     def _draw_key(self) -> None:
         """The key on the right: colour scale or modes, then every mark of the map."""
+
+        def say(text: str) -> str:
+            return tr(text, self.lang)
+
         if MEASURES[self.measure] == "mode":
             colour_handles = [Line2D([], [], marker="o", linestyle="", markersize=10,
                                      markerfacecolor=MODE_COLOURS[m], markeredgecolor="none",
-                                     label=MODE_LABELS[m]) for m in MODES]
+                                     label=say(MODE_LABELS[m])) for m in MODES]
         else:
             key = self.figure.add_axes((0.74, 0.80, 0.23, 0.03))
             self.figure.colorbar(self.estate_dots, cax=key, orientation="horizontal")
-            key.set_title(f"colour: {self.measure}\n(0 = worst, 1 = best)", fontsize=10)
+            key.set_title(f"{say('colour')}: {say(self.measure)}\n"
+                          f"{say('(0 = worst, 1 = best)')}", fontsize=10, fontfamily=self.fonts)
             key.tick_params(labelsize=9)
             colour_handles = []
         ms = np.sqrt  # legend marker sizes are diameters in points; scatter sizes are areas
         marks = [
             *[Line2D([], [], marker="o", linestyle="", markersize=ms(self.size_per_household * h),
                      markerfacecolor="#cccccc", markeredgecolor="#888888",
-                     label=f"estate of {h} households") for h in (50, 200, 500)],
+                     label=say("estate of {} households").format(h))
+              for h in (50, 200, 500)],
             Line2D([], [], marker="o", linestyle="", markersize=12, markerfacecolor="white",
                    markeredgecolor=FIRM_PALETTE[0], markeredgewidth=2.5,
-                   label="edge colour: its firm"),
+                   label=say("edge colour: its firm")),
             Line2D([], [], marker="o", linestyle="", markersize=12, markerfacecolor="white",
-                   markeredgecolor=_NO_FIRM_EDGE, markeredgewidth=1, label="thin grey edge: no firm"),
+                   markeredgecolor=_NO_FIRM_EDGE, markeredgewidth=1, label=say("thin grey edge: no firm")),
             Line2D([], [], marker="s", linestyle="", markersize=8, markerfacecolor="white",
-                   markeredgecolor="black", markeredgewidth=1.5, label="firm's office (number)"),
-            Line2D([], [], color="#444444", alpha=0.5, linewidth=3, label="spokes: merged area"),
+                   markeredgecolor="black", markeredgewidth=1.5, label=say("firm's office (number)")),
+            Line2D([], [], color="#444444", alpha=0.5, linewidth=3, label=say("spokes: merged area")),
             Line2D([], [], marker="D", linestyle="", markersize=5, color="black",
-                   label="entrusted to a strong firm"),
+                   label=say("entrusted to a strong firm")),
             Line2D([], [], marker="o", linestyle="", markersize=12, markerfacecolor="none",
-                   markeredgecolor=_HIGHLIGHT, markeredgewidth=2.5, label="in this month's events"),
+                   markeredgecolor=_HIGHLIGHT, markeredgewidth=2.5, label=say("in this month's events")),
             Rectangle((0, 0), 1, 1, facecolor="#f2f2f2", edgecolor="#c8c8c8", linestyle="--",
-                      label="street block"),
+                      label=say("street block")),
         ]
-        self.figure.legend(handles=[*colour_handles, *marks], loc="upper left", fontsize=9.5,
+        self.figure.legend(handles=[*colour_handles, *marks], loc="upper left",
+                           prop={"family": self.fonts, "size": 9.5},
                            frameon=False, bbox_to_anchor=(0.72, 0.74 if not colour_handles else 0.92),
                            labelspacing=0.9, borderaxespad=0)
 
@@ -238,9 +277,9 @@ class DistrictMap(_Picture):
             x + 14, y + 14, str(i), fontsize=10, color=firm_colour(i), weight="bold", zorder=5))
             for i, x, y in firms]
         areas = table.drop_duplicates("area_id")
-        self.title.set_text(f"{run.spec.name} — {month_label(run.month)}\n"
-                            f"{len(areas)} management areas ({int((areas['area_size'] > 1).sum())} "
-                            f"merged), {len(firms)} firms")
+        self.title.set_text(f"{run.spec.name} — {month_label(run.month)}\n" + tr(
+            "{} management areas ({} merged), {} firms", self.lang).format(
+            len(areas), int((areas["area_size"] > 1).sum()), len(firms)))
 
     def spots(self) -> list[tuple[float, float, float]]:
         """Each estate's circle as (left %, top %, diameter %) of the picture (for hover boxes)."""

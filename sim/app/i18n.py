@@ -42,6 +42,16 @@ ZH: dict[str, str] = {
     "households": "户", "housing type": "房屋类型", "firm": "物业企业", "mode": "管理模式",
     "fund per m²": "每平方米维修资金", "owners' committee": "业主委员会", "none": "无",
     "yes": "有", "no": "无", "management area": "物业管理区域",
+    # the map's key and title
+    "colour": "颜色", "(0 = worst, 1 = best)": "（0 = 最差，1 = 最好）",
+    "estate of {} households": "{}户的小区", "edge colour: its firm": "边框颜色：其物业企业",
+    "thin grey edge: no firm": "细灰边框：无物业企业", "firm's office (number)": "物业企业办公点（编号）",
+    "spokes: merged area": "辐条：合并后的管理区域", "entrusted to a strong firm": "委托给优质物业企业",
+    "in this month's events": "本月事件涉及", "street block": "街区",
+    "{} management areas ({} merged), {} firms": "{}个物业管理区域（{}个合并），{}家物业企业",
+    "full service by a firm": "物业企业全面服务",
+    "specialised service + self-governance": "专项服务+居民自治",
+    "owners manage it themselves": "业主自行管理", "nobody manages it": "无人管理",
 }
 """English label -> Chinese label (terms from the article where it has them)."""
 
