@@ -36,7 +36,7 @@ bench: $(STAMP)
 # Browser tests use Debian's chromium (playwright cannot download its own browser here) and the
 # app's front-end assets, fetched once with npm into Solara's cache (sim/app/assets.py). The app's
 # Chinese labels need a CJK font (Debian's fonts-noto-cjk), or they show as empty boxes.
-BROWSER_PACKAGES := $(if $(wildcard /usr/bin/chromium),,chromium) \
+BROWSER_PACKAGES = $(if $(wildcard /usr/bin/chromium),,chromium) \
 	$(if $(shell fc-list :lang=zh 2>/dev/null),,fonts-noto-cjk)
 browser-deps: $(STAMP)
 	@$(PY) -m sim.app.assets >/dev/null 2>&1 || echo "WARNING: could not fetch the app's front-end assets (npm): the browser tests will be SKIPPED"
