@@ -562,7 +562,7 @@ def test_app_command_stopped_by_a_signal_stops_its_server_and_removes_uploads(st
 def test_the_map_key_speaks_chinese_with_a_cjk_font():
     import warnings
 
-    from sim.app.drawing import DistrictMap, cjk_fonts
+    from sim.app.drawing import DistrictMap, OutcomeCharts, cjk_fonts
 
     if not cjk_fonts():
         pytest.skip("no CJK font here (`make browser-deps` installs Debian's fonts-noto-cjk)")
@@ -571,5 +571,8 @@ def test_the_map_key_speaks_chinese_with_a_cjk_font():
         warnings.simplefilter("error")  # matplotlib warns for every glyph its fonts lack
         district_map = DistrictMap(model.main, "management mode", lang="zh")
         assert district_map.png(model.main).startswith(b"\x89PNG")
+        charts = OutcomeCharts(["status quo"], lang="zh")
+        assert charts.png([model.main]).startswith(b"\x89PNG")
     labels = [t.get_text() for t in district_map.figure.legends[0].get_texts()]
     assert "无人管理" in labels and "50户的小区" in labels
+    assert [ax.get_title() for ax in charts.axes][:3] == ["服务质量", "物业费收缴率", "居民满意度"]

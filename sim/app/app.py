@@ -278,7 +278,8 @@ def DistrictView(model: TeachingModel, frame: int, lang: str):
     runs = model.runs
     maps = solara.use_memo(lambda: [DistrictMap(run, measure, lang=lang) for run in runs],
                            [model, measure, lang])
-    charts = solara.use_memo(lambda: OutcomeCharts([run.spec.name for run in runs]), [model])
+    charts = solara.use_memo(lambda: OutcomeCharts([run.spec.name for run in runs], lang=lang),
+                             [model, lang])
 
     def draw():
         with model.lock:

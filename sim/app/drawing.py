@@ -314,7 +314,8 @@ _HORIZON_STEP_YEARS = 5
 class OutcomeCharts(_Picture):
     """Line charts of the main outcomes by year, one line per run (two in side-by-side mode)."""
 
-    def __init__(self, names: Sequence[str], size_in: tuple[float, float] = (12.0, 5.4)):
+    def __init__(self, names: Sequence[str], size_in: tuple[float, float] = (12.0, 5.4),
+                 lang: str = "en"):
         super().__init__(Figure(figsize=size_in, dpi=_DPI))
         top = 0.86 if len(names) > 1 else 0.92
         self.figure.subplots_adjust(left=0.05, right=0.98, bottom=0.09, top=top, wspace=0.28,
@@ -323,7 +324,7 @@ class OutcomeCharts(_Picture):
         self.horizon_years = _HORIZON_STEP_YEARS
         self.lines: list[list[Line2D]] = []
         for ax, (_, title, y_range, _) in zip(self.axes, CHARTS, strict=True):
-            ax.set_title(title, fontsize=9)
+            ax.set_title(tr(title, lang), fontsize=9, fontfamily=self.fonts)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
             ax.set_xlim(0, self.horizon_years)
@@ -331,7 +332,7 @@ class OutcomeCharts(_Picture):
             self.lines.append([self._changing(ax.plot([], [], linewidth=1.8, label=name, **style)[0])
                                for name, style in zip(names, RUN_STYLES, strict=False)])
         for ax in self.axes[len(self.axes) // 2:]:
-            ax.set_xlabel("year", fontsize=8)
+            ax.set_xlabel(tr("year", lang), fontsize=8, fontfamily=self.fonts)
         if len(names) > 1:
             self.figure.legend(handles=[Line2D([], [], linewidth=1.8, label=name, **style)
                                         for name, style in zip(names, RUN_STYLES, strict=False)],

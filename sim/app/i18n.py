@@ -52,6 +52,12 @@ ZH: dict[str, str] = {
     "full service by a firm": "物业企业全面服务",
     "specialised service + self-governance": "专项服务+居民自治",
     "owners manage it themselves": "业主自行管理", "nobody manages it": "无人管理",
+    # the charts
+    "Fee collection rate": "物业费收缴率", "Residents' satisfaction": "居民满意度",
+    "Volunteers\n(share of households)": "志愿者\n（户占比）",
+    "Firms' margin\n(firms in the market)": "物业企业利润率\n（在市场中的企业）",
+    "Residents' committee workload\n(complaints per 1000 households)": "居委会工作量\n（每千户投诉）",
+    "year": "年",
 }
 """English label -> Chinese label (terms from the article where it has them)."""
 
