@@ -234,6 +234,22 @@ def test_pictures_change_when_the_month_changes():
     assert charts.png(model.runs) != charts_before
 
 
+def test_side_by_side_maps_leave_their_key_to_one_picture_under_them():
+    from PIL import Image
+
+    from sim.app.drawing import DistrictMap, MapKey
+
+    model = TeachingModel()
+    alone = DistrictMap(model.main, with_key=False)
+    assert not alone.figure.legends and len(alone.figure.axes) == 1
+    key = MapKey(alone)
+    assert Image.open(io.BytesIO(key.png())).size[0] > Image.open(io.BytesIO(alone.png(model.main))).size[0]
+    labels = [t.get_text() for t in key.figure.legends[0].get_texts()]
+    assert "in this month's events" in labels and "estate of 500 households" in labels
+    for left, top, diameter in alone.spots():
+        assert 0 < left < 100 and 0 < top < 100 and 0 < diameter < 10
+
+
 def test_the_districts_firms_get_distinct_colours():
     from sim.app.drawing import firm_colour
 

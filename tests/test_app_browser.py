@@ -221,6 +221,8 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     page.get_by_role("button", name="Step", exact=True).click()
     _wait_for_readout(page, "^Year 1, month 1 · integrated")
     step_s = time.perf_counter() - step_start
+    page.wait_for_function("() => Array.from(document.querySelectorAll('img.estate-map'))"
+                           ".every(image => image.complete)")
     page.screenshot(path=ARTIFACTS / "app_1280x720_side_by_side.png")
 
     # inspection: hovering an estate shows its card

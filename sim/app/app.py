@@ -40,7 +40,7 @@ from sim.app.controls import (
     preset_of,
     preset_settings,
 )
-from sim.app.drawing import MEASURES, DistrictMap, OutcomeCharts
+from sim.app.drawing import MEASURES, DistrictMap, MapKey, OutcomeCharts
 from sim.app.i18n import LANGUAGES, tr
 from sim.app.markdown import MathMarkdown
 from sim.app.model import (
@@ -276,8 +276,10 @@ def DistrictView(model: TeachingModel, frame: int, lang: str):
     """Tiles, map(s), charts, events and exports of the current month."""
     measure, set_measure = solara.use_state("service quality")
     runs = model.runs
-    maps = solara.use_memo(lambda: [DistrictMap(run, measure, lang=lang) for run in runs],
-                           [model, measure, lang])
+    # one run: its map with the key beside it; side by side: two maps and one key under them
+    maps = solara.use_memo(lambda: [DistrictMap(run, measure, lang=lang, with_key=len(runs) == 1)
+                                    for run in runs], [model, measure, lang])
+    key_png = solara.use_memo(lambda: MapKey(maps[0]).png() if len(runs) > 1 else None, [maps])
     charts = solara.use_memo(lambda: OutcomeCharts([run.spec.name for run in runs], lang=lang),
                              [model, lang])
 
@@ -296,6 +298,8 @@ def DistrictView(model: TeachingModel, frame: int, lang: str):
     with solara.Columns([1] * len(runs)):
         for png, spot, table in zip(map_pngs, spots, tables, strict=True):
             solara.HTML(unsafe_innerHTML=map_html(png, spot, table, lang))
+    if key_png is not None:
+        solara.Image(key_png, width="100%", classes=["estate-map-key"])
     Tiles(model, frame, lang)
     solara.Image(charts_png, width="100%", classes=["estate-charts"])
     with solara.Columns([1] * len(runs)):

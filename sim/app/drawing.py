@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib import font_manager
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
@@ -154,9 +155,12 @@ class DistrictMap(_Picture):
     """
 
     def __init__(self, run, measure: str = "service quality",
-                 size_in: tuple[float, float] = (9.0, 6.4), lang: str = "en"):
+                 size_in: tuple[float, float] | None = None, lang: str = "en", with_key: bool = True):
         if measure not in MEASURES:
             raise ValueError(f"unknown measure {measure!r} (known: {', '.join(MEASURES)})")
+        # with its key on the right, or alone (side by side, one MapKey serves both maps)
+        size_in = size_in or ((9.0, 6.4) if with_key else (6.4, 6.4))
+        map_width = 0.70 if with_key else 0.98
         super().__init__(Figure(figsize=size_in, dpi=_DPI))
         self.measure = measure
         self.lang = lang
@@ -164,7 +168,7 @@ class DistrictMap(_Picture):
         self.estate_ids = list(estates["estate_id"].astype(str))
         self.xy = estates[["x_m", "y_m"]].to_numpy(dtype=float)
         households = estates["households"].to_numpy(dtype=float)
-        ax = self.ax = self.figure.add_axes((0.01, 0.02, 0.70, 0.86))
+        ax = self.ax = self.figure.add_axes((0.01, 0.02, map_width, 0.86))
         ax.set_aspect("equal")
         ax.set_axis_off()
         self._draw_blocks(estates)
@@ -173,7 +177,7 @@ class DistrictMap(_Picture):
         ax.set_ylim(self.xy[:, 1].min() - pad, self.xy[:, 1].max() + pad)
         # circle area follows households; a median estate spans a third of the typical
         # spacing between estates, and no circle more than the spacing (sizes in points^2)
-        width_pt = 0.70 * size_in[0] * 72
+        width_pt = map_width * size_in[0] * 72
         spacing_pt = width_pt / np.sqrt(len(households))
         self.size_per_household = (spacing_pt / 3) ** 2 / max(float(np.median(households)), 1.0)
         self.sizes = np.clip(self.size_per_household * households, 10, spacing_pt ** 2)
@@ -190,9 +194,10 @@ class DistrictMap(_Picture):
         self.firm_offices = self._changing(ax.scatter(
             [], [], marker="s", s=50, color="white", edgecolors="black", linewidths=1.5, zorder=4))
         self.firm_labels: list[Artist] = []
-        self.title = self._changing(self.figure.text(0.36, 0.985, "", ha="center", va="top",
-                                                     fontsize=12, fontfamily=self.fonts))
-        self._draw_key()
+        self.title = self._changing(self.figure.text(0.01 + map_width / 2, 0.985, "", ha="center",
+                                                     va="top", fontsize=12, fontfamily=self.fonts))
+        if with_key:
+            draw_key(self.figure, self.fonts, lang, measure, self.size_per_household, beside=True)
 
     def _draw_blocks(self, estates) -> None:
         """Street blocks as light boxes with their names (they do not change)."""
@@ -202,49 +207,6 @@ class DistrictMap(_Picture):
             self.ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="#f2f2f2",
                                         edgecolor="#c8c8c8", linestyle="--", zorder=0))
             self.ax.text(x0 + 4, y1 + 4, str(block), fontsize=9, color="#666666", va="bottom")
-
-    def _draw_key(self) -> None:
-        """The key on the right: colour scale or modes, then every mark of the map."""
-
-        def say(text: str) -> str:
-            return tr(text, self.lang)
-
-        if MEASURES[self.measure] == "mode":
-            colour_handles = [Line2D([], [], marker="o", linestyle="", markersize=10,
-                                     markerfacecolor=MODE_COLOURS[m], markeredgecolor="none",
-                                     label=say(MODE_LABELS[m])) for m in MODES]
-        else:
-            key = self.figure.add_axes((0.74, 0.80, 0.23, 0.03))
-            self.figure.colorbar(self.estate_dots, cax=key, orientation="horizontal")
-            key.set_title(f"{say('colour')}: {say(self.measure)}\n"
-                          f"{say('(0 = worst, 1 = best)')}", fontsize=10, fontfamily=self.fonts)
-            key.tick_params(labelsize=9)
-            colour_handles = []
-        ms = np.sqrt  # legend marker sizes are diameters in points; scatter sizes are areas
-        marks = [
-            *[Line2D([], [], marker="o", linestyle="", markersize=ms(self.size_per_household * h),
-                     markerfacecolor="#cccccc", markeredgecolor="#888888",
-                     label=say("estate of {} households").format(h))
-              for h in (50, 200, 500)],
-            Line2D([], [], marker="o", linestyle="", markersize=12, markerfacecolor="white",
-                   markeredgecolor=FIRM_PALETTE[0], markeredgewidth=2.5,
-                   label=say("edge colour: its firm")),
-            Line2D([], [], marker="o", linestyle="", markersize=12, markerfacecolor="white",
-                   markeredgecolor=_NO_FIRM_EDGE, markeredgewidth=1, label=say("thin grey edge: no firm")),
-            Line2D([], [], marker="s", linestyle="", markersize=8, markerfacecolor="white",
-                   markeredgecolor="black", markeredgewidth=1.5, label=say("firm's office (number)")),
-            Line2D([], [], color="#444444", alpha=0.5, linewidth=3, label=say("spokes: merged area")),
-            Line2D([], [], marker="D", linestyle="", markersize=5, color="black",
-                   label=say("entrusted to a strong firm")),
-            Line2D([], [], marker="o", linestyle="", markersize=12, markerfacecolor="none",
-                   markeredgecolor=_HIGHLIGHT, markeredgewidth=2.5, label=say("in this month's events")),
-            Rectangle((0, 0), 1, 1, facecolor="#f2f2f2", edgecolor="#c8c8c8", linestyle="--",
-                      label=say("street block")),
-        ]
-        self.figure.legend(handles=[*colour_handles, *marks], loc="upper left",
-                           prop={"family": self.fonts, "size": 9.5},
-                           frameon=False, bbox_to_anchor=(0.72, 0.74 if not colour_handles else 0.92),
-                           labelspacing=0.9, borderaxespad=0)
 
     def update(self, run, table: pd.DataFrame | None = None) -> None:
         """Bring colours, groupings, marks, firm offices and highlights up to this month."""
@@ -292,6 +254,70 @@ class DistrictMap(_Picture):
     def png(self, run, table: pd.DataFrame | None = None) -> bytes:
         """The map of this month as PNG bytes."""
         self.update(run, table)
+        return self._encode()
+
+
+def draw_key(figure: Figure, fonts: list[str], lang: str, measure: str, size_per_household: float, *,
+             beside: bool) -> None:
+    """The map's key: the colour scale or the modes, then every mark of the map.
+
+    `beside`: in a column right of the map; otherwise in rows across a figure of its own.
+    """
+
+    def say(text: str) -> str:
+        return tr(text, lang)
+
+    if MEASURES[measure] == "mode":
+        colour_handles = [Line2D([], [], marker="o", linestyle="", markersize=10,
+                                 markerfacecolor=MODE_COLOURS[m], markeredgecolor="none",
+                                 label=say(MODE_LABELS[m])) for m in MODES]
+    else:
+        key = figure.add_axes((0.74, 0.80, 0.23, 0.03) if beside else (0.01, 0.55, 0.18, 0.12))
+        figure.colorbar(ScalarMappable(Normalize(0.0, 1.0), "RdYlGn"), cax=key, orientation="horizontal")
+        key.set_title(f"{say('colour')}: {say(measure)}\n{say('(0 = worst, 1 = best)')}", fontsize=10,
+                      fontfamily=fonts)
+        key.tick_params(labelsize=9)
+        colour_handles = []
+    ms = np.sqrt  # legend marker sizes are diameters in points; scatter sizes are areas
+    marks = [
+        *[Line2D([], [], marker="o", linestyle="", markersize=ms(size_per_household * h),
+                 markerfacecolor="#cccccc", markeredgecolor="#888888",
+                 label=say("estate of {} households").format(h)) for h in (50, 200, 500)],
+        Line2D([], [], marker="o", linestyle="", markersize=12, markerfacecolor="white",
+               markeredgecolor=FIRM_PALETTE[0], markeredgewidth=2.5, label=say("edge colour: its firm")),
+        Line2D([], [], marker="o", linestyle="", markersize=12, markerfacecolor="white",
+               markeredgecolor=_NO_FIRM_EDGE, markeredgewidth=1, label=say("thin grey edge: no firm")),
+        Line2D([], [], marker="s", linestyle="", markersize=8, markerfacecolor="white",
+               markeredgecolor="black", markeredgewidth=1.5, label=say("firm's office (number)")),
+        Line2D([], [], color="#444444", alpha=0.5, linewidth=3, label=say("spokes: merged area")),
+        Line2D([], [], marker="D", linestyle="", markersize=5, color="black",
+               label=say("entrusted to a strong firm")),
+        Line2D([], [], marker="o", linestyle="", markersize=12, markerfacecolor="none",
+               markeredgecolor=_HIGHLIGHT, markeredgewidth=2.5, label=say("in this month's events")),
+        Rectangle((0, 0), 1, 1, facecolor="#f2f2f2", edgecolor="#c8c8c8", linestyle="--",
+                  label=say("street block")),
+    ]
+    prop = {"family": fonts, "size": 9.5}
+    if beside:
+        figure.legend(handles=[*colour_handles, *marks], loc="upper left", prop=prop, frameon=False,
+                      bbox_to_anchor=(0.72, 0.74 if not colour_handles else 0.92), labelspacing=0.9,
+                      borderaxespad=0)
+    else:
+        figure.legend(handles=[*colour_handles, *marks], loc="center left", prop=prop, frameon=False,
+                      bbox_to_anchor=(0.01 if colour_handles else 0.22, 0.5), ncols=4, labelspacing=0.9,
+                      borderaxespad=0)
+
+
+class MapKey(_Picture):
+    """The maps' key as a picture of its own, under two maps side by side."""
+
+    def __init__(self, district_map: DistrictMap, size_in: tuple[float, float] = (12.8, 1.9)):
+        super().__init__(Figure(figsize=size_in, dpi=_DPI))
+        draw_key(self.figure, self.fonts, district_map.lang, district_map.measure,
+                 district_map.size_per_household, beside=False)
+
+    def png(self) -> bytes:
+        """The key as PNG bytes (it does not change with the month)."""
         return self._encode()
 
 
