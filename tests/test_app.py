@@ -539,10 +539,13 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
 def test_app_command_stopped_by_a_signal_stops_its_server_and_removes_uploads(stop, tmp_path):
-    from sim.app.server import server_environment
-    from tests.test_app_browser import _free_port
+    import socket
 
-    port = _free_port()
+    from sim.app.server import server_environment
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     app = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port)], cwd=ROOT,
                            env=server_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True)
