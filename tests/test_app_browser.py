@@ -235,6 +235,11 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
                   "owners' committee", "satisfaction"):
         assert words in text, (words, text)
     page.screenshot(path=ARTIFACTS / "app_1280x720_inspect.png")
+    other = page.locator('.estate-spot[data-estate="Hongtie"]').first
+    other.click()  # a click keeps the card open after the pointer moves away
+    page.mouse.move(5, 5)
+    other.locator(".estate-card").wait_for(state="visible")
+    assert "Hongtie" in other.locator(".estate-card").inner_text()
 
     # tiles and events: worksheet measures with differences; vote shares on failed mergers
     tiles = page.locator(".estate-tiles").inner_text()

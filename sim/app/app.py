@@ -226,9 +226,10 @@ def estate_card(row, lang: str) -> str:
 
 
 def map_html(png: bytes, spots, table, lang: str) -> str:
-    """The map picture with one hover box per estate (its card shows on hover)."""
+    """The map picture with one box per estate: its card shows on hover, and stays on a click."""
     boxes = "".join(
-        f'<div class="estate-spot" data-estate="{html.escape(str(row.estate_id))}" style="left:{x:.2f}%;'
+        f'<div class="estate-spot" tabindex="0" data-estate="{html.escape(str(row.estate_id))}" '
+        f'style="left:{x:.2f}%;'
         f'top:{y:.2f}%;width:{d:.2f}%"><div class="estate-card">{estate_card(row, lang)}</div></div>'
         for (x, y, d), row in zip(spots, table.itertuples(index=False), strict=True))
     data = base64.b64encode(png).decode()
@@ -431,7 +432,8 @@ PAGE_CSS = """
   background: white; color: #222; border: 1px solid #888; border-radius: 4px; padding: 6px;
   font-size: 0.85rem;
   box-shadow: 0 2px 6px rgba(0,0,0,0.3); }
-.estate-spot:hover .estate-card { display: block; }
+.estate-spot:hover .estate-card, .estate-spot:focus .estate-card { display: block; }
+.estate-spot:focus { outline: 3px solid #1f5fa8; }
 .estate-events-list { max-height: 420px; overflow-y: auto; }
 .estate-events-table { font-size: 0.85em; border-spacing: 0 3px; }
 .estate-when, .estate-muted { opacity: 0.7; white-space: nowrap; padding-right: 10px; vertical-align: top; }
