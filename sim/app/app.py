@@ -158,7 +158,7 @@ def SliderControl(name: str, spec: dict[str, Any], settings: solara.Reactive, la
 
 
 @solara.component
-def Controls(pending: solara.Reactive, running: dict[str, Any], uploaded: str | None, lang: str):
+def Controls(pending: solara.Reactive, uploaded: str | None, lang: str):
     """The controls: district, engine, policy blocks with their parameters, votes, fees, seed."""
     s = pending.value
 
@@ -559,7 +559,7 @@ def Page():
         if show_side.value:
             with solara.Div(classes=["estate-side"]):
                 with solara.Card(tr("Controls", lg)):
-                    Controls(pending, m.settings, uploaded.value, lg)
+                    Controls(pending, uploaded.value, lg)
         with solara.Div(classes=["estate-main"]):
             # each tab has its index as value: without one, Vuetify 3 reported the first as none
             solara.v.Tabs(v_model=view, on_v_model=lambda v: set_view(int(v or 0)),
