@@ -509,8 +509,11 @@ def Page():
         if reason == "horizon":
             status.set(tr("Stopped at the horizon", lang.value) + f" ({month_label(m.month)})")
             playing.set(False)
+        elif reason == "page closed" and context is not None and not context.closed_event.is_set():
+            playing.set(False)  # a page that comes back (a network blip) finds the model paused
 
-    solara.use_thread(play, dependencies=[playing.value, m], intrusive_cancel=False)
+    # a new speed restarts the loop at that speed
+    solara.use_thread(play, dependencies=[playing.value, m, speed.value], intrusive_cancel=False)
 
     def step() -> None:
         with m.lock:
