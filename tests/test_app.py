@@ -436,12 +436,12 @@ def test_no_part_of_the_page_uses_solaras_markdown():
 
 
 def test_chinese_labels_cover_the_presets_tiles_and_policies():
-    from sim.app.controls import POLICY_CONTROLS
+    from sim.app.controls import policy_controls
     from sim.app.i18n import tr
     from sim.app.monitors import TILES
 
     for label in [*LESSON_PRESETS, *(label for _, label, _ in TILES),
-                  *(c["label"] for c in POLICY_CONTROLS.values()), "Changes not applied — press Reset"]:
+                  *(c["label"] for c in policy_controls().values()), "Changes not applied — press Reset"]:
         assert re.search(r"[\u4e00-\u9fff]", tr(label, "zh")), label
         assert tr(label, "en") == label
 
@@ -595,3 +595,29 @@ def test_the_map_key_speaks_chinese_with_a_cjk_font():
     labels = [t.get_text() for t in district_map.figure.legends[0].get_texts()]
     assert "无人管理" in labels and "50户的小区" in labels
     assert [ax.get_title() for ax in charts.axes][:3] == ["服务质量", "物业费收缴率", "居民满意度"]
+
+
+def test_a_newly_registered_policy_gets_its_checkbox_and_runs_in_the_app():
+    from sim.app.controls import policy_controls
+    from sim.policies import Policy
+
+    class Idle(Policy):
+        """A policy that does nothing: enough to see the app follow the registry."""
+
+        name = "idle_policy"
+        label = "An idle policy"
+        keys = {}
+
+        def eligible(self, state):
+            return np.zeros(len(state.area_view().firm), dtype=bool)
+
+        def run(self, office, state):
+            state.idle_policy_ran = True
+
+    with REGISTRY.added(Idle()):
+        assert policy_controls()["idle_policy"] == {"label": "An idle policy", "params": {}}
+        assert default_settings()["idle_policy"] is False
+        model = TeachingModel(**{**default_settings(), "idle_policy": True})
+        model.step()
+        assert model.main.spec.policies["idle_policy"] and model.main.idle_policy_ran
+    assert "idle_policy" not in policy_controls()

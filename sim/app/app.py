@@ -34,9 +34,9 @@ from sim.app.controls import (
     LESSON_PRESETS,
     NO_COMPARISON,
     OTHER_SLIDERS,
-    POLICY_CONTROLS,
     changed_settings,
     default_settings,
+    policy_controls,
     preset_of,
     preset_settings,
 )
@@ -170,7 +170,7 @@ def Controls(pending: solara.Reactive, uploaded: str | None, lang: str):
     solara.Select(tr("Compare with (side by side)", lang), value=s["compare_with"],
                   values=[NO_COMPARISON, *POLICY_SETS], on_value=put("compare_with"))
     solara.Text(tr("Policies", lang), classes=["estate-heading"])
-    for block, control in POLICY_CONTROLS.items():
+    for block, control in policy_controls().items():
         chinese = tr(control["label"], "zh")
         label = control["label"] + (f" ({chinese})" if chinese != control["label"] else "")
         solara.Checkbox(label=tr(control["label"], lang) if lang == "zh" else label, value=s[block],

@@ -35,7 +35,11 @@ LESSON_ORDER = ("merge", "entrust", "self_governance", "block_integration")
 """The order the lesson introduces the policies in (the registry's others follow)."""
 
 
-def _policy_controls() -> dict[str, dict[str, Any]]:
+def policy_controls() -> dict[str, dict[str, Any]]:
+    """Policy block -> its checkbox label (from the registry) and its parameters' sliders.
+
+    Read from the registry at each call, so a policy registered later (`REGISTRY.added`) shows.
+    """
     names = REGISTRY.names()
     order = [n for n in LESSON_ORDER if n in names] + [n for n in names if n not in LESSON_ORDER]
     return {name: {"label": REGISTRY.get(name).label,
@@ -44,9 +48,6 @@ def _policy_controls() -> dict[str, dict[str, Any]]:
                               if param in POLICY_SLIDER_RANGES}}
             for name in order}
 
-
-POLICY_CONTROLS: dict[str, dict[str, Any]] = _policy_controls()
-"""Policy block -> its checkbox label (from the registry) and its parameters' sliders."""
 
 OTHER_SLIDERS: dict[str, dict[str, Any]] = {
     "volunteer_fatigue": _slider("Volunteer fatigue (monthly chance to stop)", 0.0, 0.2, 0.005),
@@ -58,7 +59,7 @@ OTHER_SLIDERS: dict[str, dict[str, Any]] = {
 """Model parameters outside the policy blocks that the lesson changes."""
 
 SLIDERS: dict[str, dict[str, Any]] = {
-    **{name: spec for block in POLICY_CONTROLS.values() for name, spec in block["params"].items()},
+    **POLICY_SLIDER_RANGES,
     **OTHER_SLIDERS,
 }
 """Every parameter slider: model parameter name -> slider (type, label, range)."""
@@ -66,7 +67,7 @@ SLIDERS: dict[str, dict[str, Any]] = {
 
 def policy_blocks() -> tuple[str, ...]:
     """The policy blocks the app offers: every registered policy, in the lesson's order."""
-    return tuple(POLICY_CONTROLS)
+    return tuple(policy_controls())
 
 
 def parameter_defaults() -> dict[str, Any]:
@@ -92,7 +93,7 @@ def default_settings() -> dict[str, Any]:
 
 
 ALL_POLICIES = {block: True for block in LESSON_ORDER}
-NO_POLICY = {block: False for block in POLICY_CONTROLS}
+NO_POLICY = {block: False for block in LESSON_ORDER}
 
 LESSON_PRESETS: dict[str, dict[str, Any]] = {
     "Status quo": {**NO_POLICY, "compare_with": NO_COMPARISON},
