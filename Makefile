@@ -34,16 +34,20 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_mesa_engine.py
 
 # Browser tests use Debian's chromium (playwright cannot download its own browser here) and the
-# app's front-end assets, fetched once with npm into Solara's cache (sim/app/assets.py).
+# app's front-end assets, fetched once with npm into Solara's cache (sim/app/assets.py). The app's
+# Chinese labels need a CJK font (Debian's fonts-noto-cjk), or they show as empty boxes.
+BROWSER_PACKAGES = $(if $(wildcard /usr/bin/chromium),,chromium) \
+	$(if $(shell fc-list :lang=zh 2>/dev/null),,fonts-noto-cjk)
 browser-deps: $(STAMP)
 	@$(PY) -m sim.app.assets >/dev/null 2>&1 || echo "WARNING: could not fetch the app's front-end assets (npm): the browser tests will be SKIPPED"
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@packages="$(strip $(BROWSER_PACKAGES))"; \
+	if [ -n "$$packages" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian's chromium for the browser tests"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	      || echo "WARNING: could not install chromium: the browser tests will be SKIPPED"; \
+	    echo "Installing Debian's $$packages for the app and its browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$packages >/dev/null) \
+	      || echo "WARNING: could not install $$packages: the browser tests may be SKIPPED, Chinese may not show"; \
 	  else \
-	    echo "WARNING: /usr/bin/chromium is missing and cannot be installed: the browser tests will be SKIPPED"; \
+	    echo "WARNING: $$packages missing and cannot be installed here: the browser tests may be SKIPPED, Chinese may not show"; \
 	  fi; \
 	fi
 

@@ -1,18 +1,37 @@
-"""The teaching app without a browser: its model, pictures, page, server command and CLI."""
+"""The teaching app without a browser: its model, controls, presets, pictures, monitors, page and server."""
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from sim.app.model import (
+from sim.app.controls import (
+    LESSON_PRESETS,
     NO_COMPARISON,
+    SLIDERS,
+    changed_settings,
+    default_settings,
+    policy_blocks,
+    preset_of,
+    preset_settings,
+)
+from sim.app.model import (
     POLICY_SETS,
     UPLOADED_CSV,
     TeachingModel,
     build_scenario,
+    estate_table,
     month_label,
     policy_set_name,
 )
@@ -20,6 +39,8 @@ from sim.cli import build_parser, main
 from sim.errors import InputError
 from sim.policies import REGISTRY
 from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_month_label_counts_years_and_months_from_one():
@@ -37,56 +58,133 @@ def test_policy_sets_name_themselves(name, blocks):
 def test_policy_sets_match_the_shipped_scenarios():
     shipped = {}
     for stem in ("status_quo", "n_in_1", "strong_leads_weak", "self_governance", "integrated"):
-        scenario = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / f"{stem}.yaml")
+        scenario = load_scenario(ROOT / "scenarios" / f"{stem}.yaml")
         shipped[stem] = {block for block, on in scenario.policies.items() if on}
     assert sorted(map(sorted, shipped.values())) == sorted(map(sorted, map(set, POLICY_SETS.values())))
 
 
-def test_app_module_imports_and_builds_its_model_for_a_preset_and_a_policy_set():
-    from sim.app import app
+def test_every_policy_block_of_the_model_has_a_control():
+    assert set(policy_blocks()) == set(REGISTRY.names())
 
-    assert callable(app.Page)
-    model = TeachingModel(district="ouyang_road", merge=True, entrust=False, self_governance=False,
-                          block_integration=False, fee_after_sale_public=0.8, rng=3)
-    assert model.spec.name == "N-in-1 merger"
-    assert model.spec.policies == {"merge": True, "entrust": False, "self_governance": False,
-                                   "block_integration": False}
-    assert model.p.fee_after_sale_public == 0.8
+
+def test_every_slider_starts_on_its_grid_at_the_model_default():
+    """A default between two slider positions would show one value and run another."""
+    defaults = default_settings()
+    for name, control in SLIDERS.items():
+        value = defaults[name]
+        assert control["min"] <= value <= control["max"], name
+        positions = (value - control["min"]) / control["step"]
+        assert abs(positions - round(positions)) < 1e-6, f"{name}={value} is off its slider's grid"
+
+
+def test_the_page_opens_on_the_status_quo_preset():
+    model = TeachingModel(**default_settings())
+    assert preset_of(model.settings) == "Status quo"
+    assert model.main.spec.name == "status quo" and model.comparison is None
+
+
+@pytest.mark.parametrize("name", LESSON_PRESETS)
+def test_each_lesson_preset_builds_and_is_recognised(name):
+    current = {**default_settings(), "rng": 7, "fee_commodity": 4.0}
+    settings = preset_settings(name, current)
+    assert preset_of(settings) == name
+    assert settings["rng"] == 7, "a preset keeps the class's seed"
+    assert settings["fee_commodity"] == default_settings()["fee_commodity"], "other controls go to defaults"
+    model = TeachingModel(**settings)
+    model.step()
+    assert model.month == 1
+    assert (model.comparison is not None) == (settings["compare_with"] != NO_COMPARISON)
+
+
+def test_presets_set_what_the_lesson_says():
+    base = default_settings()
+    assert preset_settings("Harder votes", base)["approval_area_share"] == 0.75
+    assert preset_settings("Tired volunteers", base)["volunteer_fatigue"] == 0.15
+    assert preset_settings("Fund dispute", base)["fund_dispute_weight"] >= 2
+    group_a = preset_settings("Group A: N-in-1 merger", base)
+    assert [b for b in policy_blocks() if group_a[b]] == ["merge"] and group_a["compare_with"] == "status quo"
+
+
+def test_changed_settings_names_the_controls_that_differ():
+    running = default_settings()
+    assert changed_settings(running, running) == []
+    assert set(changed_settings({**running, "merge": True, "rng": 3}, running)) == {"merge", "rng"}
+
+
+@pytest.mark.parametrize("engine", ["vector", "mesa"])
+def test_model_builds_on_either_engine_from_settings(engine):
+    settings = {**default_settings(), "engine": engine, "merge": True, "fee_after_sale_public": 0.8,
+                "rng": 3}
+    model = TeachingModel(**settings)
+    assert model.main.spec.name == "N-in-1 merger"
+    assert model.main.p.fee_after_sale_public == 0.8
     assert len(model.estates) == 106 and model.comparison is None
     model.step()
-    assert model.month == 1 and model.records
-    # every control of the page is a keyword of the model, so SolaraViz can rebuild it on Reset
-    params = app.model_params(model.settings, None)
-    assert set(params) - {"csv_path"} == set(app.CONTROLS)
-    assert TeachingModel(**{name: (spec["value"] if isinstance(spec, dict) else spec)
-                            for name, spec in params.items()}).settings == model.settings
+    assert model.month == 1 and model.main.records
+    assert TeachingModel(**model.settings).settings == model.settings
+    table = estate_table(model.main)
+    assert len(table) == 106 and table["quality"].between(0, 1).all()
+    assert {"households", "housing_type", "firm", "mode_name", "fund_per_m2", "committee",
+            "satisfaction", "area_id"} <= set(table.columns)
 
 
-def test_side_by_side_runs_the_same_district_and_seed_under_another_policy():
-    model = TeachingModel(compare_with="status quo", rng=5)
-    other = model.comparison
-    assert other is not None and other.spec.name == "status quo"
-    assert not any(other.spec.policies.values()) and all(model.spec.policies.values())
-    assert other.estates.equals(model.estates) and other.spec.seed == model.spec.seed == 5
+def test_estate_table_agrees_between_engines_at_the_start():
+    vector = estate_table(TeachingModel(engine="vector", rng=4).main)
+    mesa = estate_table(TeachingModel(engine="mesa", rng=4).main)
+    for column in ("estate_id", "households", "area_id", "mode", "firm", "committee"):
+        assert (vector[column].to_numpy() == mesa[column].to_numpy()).all(), column
+    assert np.allclose(vector["fund_per_m2"], mesa["fund_per_m2"])
+
+
+def test_estate_table_shows_merged_estates_as_one_area():
+    model = TeachingModel(merge=True, rng=1)
     model.step()
-    assert model.month == other.month == 1
-    assert len(model.areas) < len(other.areas), "the integrated run merged nothing"
+    table = estate_table(model.main)
+    merged = table[table["area_size"] > 1]
+    assert not merged.empty
+    for _, members in merged.groupby("area_id"):
+        assert len(members) == members["area_size"].iloc[0]
+        assert members["firm"].nunique() == 1 and members["mode"].nunique() == 1
 
 
-def test_side_by_side_with_the_same_policy_gives_the_same_run():
-    model = TeachingModel(compare_with="integrated", rng=2)
-    for _ in range(3):
-        model.step()
-    assert model.records == model.comparison.records
-
-
-def test_unknown_district_or_policy_set_is_an_input_error():
+def test_unknown_setting_district_or_policy_set_is_an_input_error():
     with pytest.raises(InputError, match="district"):
         build_scenario("atlantis")
     with pytest.raises(InputError, match="compare_with"):
         TeachingModel(compare_with="anarchy")
     with pytest.raises(InputError, match="no CSV file uploaded"):
         build_scenario(UPLOADED_CSV)
+    with pytest.raises(InputError, match="not a setting"):
+        TeachingModel(use_threads=True)
+    with pytest.raises(InputError, match="engine"):
+        TeachingModel(engine="netlogo")
+
+
+def test_side_by_side_runs_the_same_district_and_seed_under_another_policy():
+    model = TeachingModel(**preset_settings("Integrated vs status quo", {**default_settings(), "rng": 5}))
+    other = model.comparison
+    assert other is not None and other.spec.name == "status quo"
+    assert not any(other.spec.policies.values()) and all(model.main.spec.policies.values())
+    assert other.estates.equals(model.main.estates) and other.spec.seed == model.main.spec.seed == 5
+    model.step()
+    assert model.main.month == other.month == 1
+    assert len(model.main.areas) < len(other.areas), "the integrated run merged nothing"
+
+
+def test_side_by_side_with_the_same_policy_gives_the_same_run():
+    model = TeachingModel(**{**preset_settings("Integrated vs status quo", default_settings()),
+                             "compare_with": "integrated", "rng": 2})
+    for _ in range(3):
+        model.step()
+    assert model.main.records == model.comparison.records
+
+
+def test_a_run_stops_at_the_scenario_horizon():
+    model = TeachingModel()
+    assert model.horizon_months == 240
+    for _ in range(model.horizon_months + 5):
+        model.step()
+    assert model.month == 240 and model.at_horizon
 
 
 def test_uploaded_csv_becomes_the_district(tmp_path):
@@ -111,56 +209,275 @@ def test_an_uploaded_csv_is_kept_in_its_folder_and_checked(tmp_path):
         save_district_csv("bad.csv", b"estate_id,households\nA,10\n", tmp_path)
 
 
+def test_session_upload_folders_live_under_the_servers_folder(tmp_path, monkeypatch):
+    from sim.app.app import UPLOADS_ENV, session_folder
+
+    monkeypatch.setenv(UPLOADS_ENV, str(tmp_path / "uploads"))
+    folder = session_folder()
+    assert folder.parent == tmp_path / "uploads" and folder.is_dir()
+
+
+# --- pictures --------------------------------------------------------------------------------
 def test_pictures_change_when_the_month_changes():
     from sim.app.drawing import MEASURES, DistrictMap, OutcomeCharts
 
-    model = TeachingModel(compare_with="status quo", rng=1)
-    maps = {measure: DistrictMap(model, measure) for measure in MEASURES}
+    model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
+    maps = {measure: DistrictMap(model.main, measure) for measure in MEASURES}
     charts = OutcomeCharts([run.spec.name for run in model.runs])
-    before = {measure: m.png(model) for measure, m in maps.items()}
+    before = {measure: m.png(model.main) for measure, m in maps.items()}
     charts_before = charts.png(model.runs)
     for _ in range(2):
         model.step()
     for measure, m in maps.items():
-        after = m.png(model)
+        after = m.png(model.main)
         assert after.startswith(b"\x89PNG") and after != before[measure], measure
     assert charts.png(model.runs) != charts_before
 
 
-def test_events_feed_is_escaped_and_newest_first():
+def test_side_by_side_maps_leave_their_key_to_one_picture_under_them():
+    from PIL import Image
+
+    from sim.app.drawing import DistrictMap, MapKey
+
+    model = TeachingModel()
+    alone = DistrictMap(model.main, with_key=False)
+    assert not alone.figure.legends and len(alone.figure.axes) == 1
+    key = MapKey(alone)
+    assert Image.open(io.BytesIO(key.png())).size[0] > Image.open(io.BytesIO(alone.png(model.main))).size[0]
+    labels = [t.get_text() for t in key.figure.legends[0].get_texts()]
+    assert "in this month's events" in labels and "estate of 500 households" in labels
+    for left, top, diameter in alone.spots():
+        assert 0 < left < 100 and 0 < top < 100 and 0 < diameter < 10
+
+
+def test_the_districts_firms_get_distinct_colours():
+    from sim.app.drawing import firm_colour
+
+    model = TeachingModel()
+    firms = len(model.main.firms)
+    assert firms >= 22
+    assert len({firm_colour(i) for i in range(firms)}) == firms
+
+
+def test_this_months_events_name_the_estates_to_highlight():
+    from sim.app.drawing import estates_named
+
+    events = [(1, "Merger of 2 areas (OY-075, OY-076) passed"), (1, "Firm 3 withdrew from Xiangde-3+OY-004"),
+              (2, "OY-010 entrusted to firm 1")]
+    named = estates_named(events, 1, ["OY-075", "OY-076", "OY-004", "Xiangde-3", "OY-010", "OY-07"])
+    assert named.tolist() == [True, True, True, True, False, False]
+
+
+def test_map_spots_sit_on_the_estates_circles():
+    from PIL import Image
+
+    from sim.app.drawing import DistrictMap
+
+    model = TeachingModel()
+    district_map = DistrictMap(model.main, "management mode")
+    picture = Image.open(io.BytesIO(district_map.png(model.main))).convert("RGB")
+    width, height = picture.size
+    spots = district_map.spots()
+    assert len(spots) == 106
+    for left, top, diameter in spots:
+        assert 0 < left < 72 and 0 < top < 100 and 0 < diameter < 10  # on the map, left of the key
+    # the centre of the largest estate's spot is coloured, not the white background
+    largest = int(model.estates["households"].to_numpy().argmax())
+    left, top, _ = spots[largest]
+    assert picture.getpixel((int(left / 100 * width), int(top / 100 * height))) != (255, 255, 255)
+
+
+def test_map_hover_cards_say_what_the_lesson_asks():
+    from sim.app.app import map_html
+    from sim.app.drawing import DistrictMap
+
+    model = TeachingModel(merge=True, entrust=True)
+    model.step()
+    district_map = DistrictMap(model.main)
+    table = estate_table(model.main)
+    page = map_html(district_map.png(model.main, table), district_map.spots(), table, "en")
+    assert page.count('class="estate-spot"') == 106
+    card = re.search(r'data-estate="Hongyi".*?<div class="estate-card">(.*?)</div></div>', page).group(1)
+    for words in ("households", "after_sale_public", "firm", "mode", "fund per m²",
+                  "owners' committee", "satisfaction"):
+        assert words in card, words
+
+
+# --- monitors and exports --------------------------------------------------------------------
+def test_tiles_show_every_worksheet_measure_and_the_difference():
+    from sim.app.monitors import TILES, format_difference, format_tile, small_estates_quality, tile_values
+
+    model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
+    for _ in range(12):
+        model.step()
+    keys = {key for key, _, _ in TILES}
+    assert {"rc_workload", "small_estates_quality", "fund_per_m2", "service_quality", "active_firms",
+            "management_areas", "fee_collection_rate", "satisfaction"} <= keys
+    first, second = (tile_values(run) for run in model.runs)
+    assert first["management_areas"] < second["management_areas"]
+    assert format_difference("management_areas", first["management_areas"],
+                             second["management_areas"]).startswith("-")
+    assert format_tile("fee_collection_rate", 0.5) == "50%"
+    assert format_tile("rc_workload", float("nan")) == "–"
+    table = estate_table(model.main)
+    small = table[table["households"] < 100]
+    assert small_estates_quality(model.main) == pytest.approx(
+        np.average(small["quality"], weights=small["households"]))
+
+
+def test_failed_mergers_show_each_estates_vote_share_and_who_said_no():
+    from sim.app.monitors import event_kind, events_frame, round_summary
+
+    model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
+    model.step()
+    events = events_frame(model.main)
+    failed = events[events["kind"] == "vote failed"]
+    assert not failed.empty
+    for votes in failed["votes"]:
+        assert "said no" in votes and re.search(r"\d+% for", votes)
+    passed = events[events["kind"] == "merger passed"]
+    assert not passed.empty and not passed["votes"].str.contains("said no").any()
+    assert event_kind("Firm 4 left the market (no contract for a year)") == "firm left"
+    assert round_summary(model.main)[0][0] == 1 and "merger passed" in round_summary(model.main)[0][1]
+
+
+def test_csv_exports_hold_the_time_series_and_the_events():
+    from sim.app.monitors import events_csv, timeseries_csv
+
+    model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
+    for _ in range(3):
+        model.step()
+    series = pd.read_csv(io.StringIO(timeseries_csv(model.runs)))
+    assert len(series) == 6 and set(series["run"]) == {"integrated", "status quo"}
+    assert {"month", "service_quality", "rc_workload", "fund_per_m2"} <= set(series.columns)
+    events = pd.read_csv(io.StringIO(events_csv(model.runs)))
+    assert len(events) == len(model.main.events) + len(model.comparison.events)
+    assert {"run", "month", "kind", "text", "votes"} <= set(events.columns)
+
+
+def test_events_panel_filters_by_kind_and_escapes():
     from sim.app.app import events_html
 
-    feed = events_html([(1, "Merger of <b>A</b> passed"), (14, "Firm 7 left the market")])
-    assert "&lt;b&gt;A&lt;/b&gt;" in feed and "<b>" not in feed
-    assert feed.index("Year 2, month 2") < feed.index("Year 1, month 1")
+    table = pd.DataFrame([(1, "Year 1, month 1", "merger passed", "Merger of <b>A</b> passed", ""),
+                          (14, "Year 2, month 2", "firm left", "Firm 7 left the market", "")],
+                         columns=["month", "when", "kind", "text", "votes"])
+    both = events_html(table, ["merger passed", "firm left"])
+    assert "&lt;b&gt;A&lt;/b&gt;" in both and "<b>" not in both
+    assert both.index("Year 2, month 2") < both.index("Year 1, month 1")
+    assert "Firm 7" not in events_html(table, ["merger passed"])
 
 
-def test_page_steps_and_resets_in_process():
-    """The Solara page without a browser: Step advances the readout, Reset starts again."""
+# --- play ------------------------------------------------------------------------------------
+def test_play_stops_at_the_horizon():
+    from sim.app.app import play_loop
+
+    model = TeachingModel()
+    frames = []
+    reason = play_loop(model, threading.Event(), months_per_second=1e6,
+                       on_frame=lambda: frames.append(model.month), frame_seconds=0.0)
+    assert reason == "horizon" and model.month == 240 and frames[-1] == 240
+
+
+def test_play_stops_when_no_page_is_connected_and_steps_no_more():
+    from sim.app.app import play_loop
+
+    model = TeachingModel()
+    connected = threading.Event()
+    connected.set()
+
+    def frame():
+        if model.month >= 3:
+            connected.clear()  # the tab closes after month 3
+
+    reason = play_loop(model, threading.Event(), months_per_second=1e6, on_frame=frame,
+                       connected=connected.is_set, frame_seconds=0.0, grace_seconds=0.05)
+    assert reason == "page closed"
+    assert 3 <= model.month < 240
+
+
+def test_play_stops_when_cancelled():
+    from sim.app.app import play_loop
+
+    model = TeachingModel()
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    reason = play_loop(model, cancel, months_per_second=20, on_frame=lambda: None)
+    assert reason == "paused" and model.month < 240
+
+
+def test_play_cancelled_with_its_session_closing_says_so_and_draws_nothing_more():
+    """Closing the tab closes the session: Solara cancels the play thread, no page is connected."""
+    from sim.app.app import play_loop
+
+    model = TeachingModel()
+    cancel = threading.Event()
+    cancel.set()
+    frames = []
+    assert play_loop(model, cancel, months_per_second=20, on_frame=lambda: frames.append(1),
+                     connected=lambda: False) == "page closed"
+    assert frames == [] and model.month == 0
+
+
+# --- About, maths, language --------------------------------------------------------------------
+def test_odd_maths_is_drawn_on_the_server_and_code_is_left_alone():
+    from sim.app.markdown import markdown_html, render_math
+
+    page = markdown_html((ROOT / "docs" / "ODD.md").read_text(encoding="utf-8"))
+    text = re.sub(r"<svg.*?</svg>", "", page, flags=re.DOTALL)
+    assert page.count("<svg") > 50
+    assert "$\\mathrm{clip}(x)$" not in text and "\\mathrm{clip}" not in re.sub(r'title="[^"]*"', "", text)
+    assert render_math("`$x$` costs $5 and $6") == "`$x$` costs $5 and $6"
+
+
+def test_no_part_of_the_page_uses_solaras_markdown():
+    """Solara's Markdown fetches mermaid and KaTeX from a CDN on every page that shows it."""
+    for path in (ROOT / "sim" / "app").glob("*.py"):
+        assert "solara.Markdown(" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_chinese_labels_cover_the_presets_tiles_and_policies():
+    from sim.app.controls import policy_controls
+    from sim.app.i18n import tr
+    from sim.app.monitors import TILES
+
+    for label in [*LESSON_PRESETS, *(label for _, label, _ in TILES),
+                  *(c["label"] for c in policy_controls().values()), "Changes not applied — press Reset"]:
+        assert re.search(r"[\u4e00-\u9fff]", tr(label, "zh")), label
+        assert tr(label, "en") == label
+
+
+# --- the page in process --------------------------------------------------------------------
+def _readouts(box) -> list[str]:
+    return re.findall(r"'((?:Start|Year \d+, month \d+) · [^']*)'", repr(box))
+
+
+def test_page_steps_applies_presets_and_shows_unapplied_changes():
+    """The Solara page without a browser: Step, a preset, a changed control, Reset."""
     import ipyvuetify as v
     import solara
 
     from sim.app.app import Page
 
-    @solara.component
-    def Layout():
-        with solara.AppLayout():
-            Page()
+    box, rc = solara.render(Page(), handle_error=False)
+    try:
+        assert _readouts(box)[0].startswith("Start · status quo")
+        rc.find(v.Btn, children=["Step"]).widget.click()
+        rc.find(v.Btn, children=["Step"]).widget.click()
+        assert _readouts(box)[0].startswith("Year 1, month 2 · status quo")
+        rc.find(v.Btn, children=["Integrated vs status quo"]).widget.click()
+        assert [r.split(":")[0] for r in _readouts(box)] == ["Start · integrated", "Start · status quo"]
+        assert "Changes not applied" not in repr(box)
+        rc.find(v.Btn, children=["☰ Controls"]).widget.click()
+        rc.find(v.Checkbox, label="N-in-1 merger (N合一)").widget.v_model = False
+        assert "Changes not applied — press Reset" in repr(box)
+        rc.find(v.Btn, children=["Reset"]).widget.click()
+        assert "Changes not applied" not in repr(box)
+        assert _readouts(box)[0].startswith("Start · custom: entrust + self governance + block integration")
+    finally:
+        rc.close()
 
-    box, rc = solara.render(Layout(), handle_error=False)
 
-    def readout() -> list[str]:
-        return re.findall(r"'((?:Start|Year \d+, month \d+) · [^']*)'", repr(box))
-
-    assert readout()[0].startswith("Start · integrated")
-    rc.find(v.Btn, children=["Step"]).widget.click()
-    rc.find(v.Btn, children=["Step"]).widget.click()
-    assert readout()[0].startswith("Year 1, month 2 · integrated")
-    rc.find(v.Btn, children=["Reset"]).widget.click()
-    assert readout()[0].startswith("Start · integrated")
-    rc.close()
-
-
+# --- the command and the server ---------------------------------------------------------------
 def test_app_command_defaults_to_loopback_and_port_8765():
     from sim.app.server import DEFAULT_HOST, server_command
 
@@ -168,6 +485,16 @@ def test_app_command_defaults_to_loopback_and_port_8765():
     assert (args.host, args.port) == ("127.0.0.1", 8765) == (DEFAULT_HOST, 8765)
     command = server_command()
     assert command[command.index("--host") + 1] == "127.0.0.1"
+
+
+def test_server_environment_culls_idle_sessions_and_hides_the_badge(monkeypatch):
+    from sim.app.server import IDLE_TIMEOUT, server_environment
+
+    monkeypatch.delenv("SOLARA_KERNEL_CULL_TIMEOUT", raising=False)
+    env = server_environment()
+    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == IDLE_TIMEOUT
+    assert env["SOLARA_THEME_SHOW_BANNER"] == "False"
+    assert "samesite" in env["PYTHONWARNINGS"]
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "-3", "http", "80.5"])
@@ -194,19 +521,103 @@ def test_app_command_bad_port_from_the_shell_exits_2_without_traceback(cli):
     assert "Traceback" not in done.stderr and "--port" in done.stderr
 
 
-def test_no_comparison_is_the_default():
-    assert TeachingModel.__init__.__kwdefaults__["compare_with"] == NO_COMPARISON
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
-def test_every_slider_starts_on_its_grid_at_the_model_default():
-    """A default between two slider positions would show one value and run another."""
-    from sim.app.app import CONTROLS
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
 
-    defaults = TeachingModel.__init__.__kwdefaults__
-    for name, control in CONTROLS.items():
-        if control["type"] not in ("SliderInt", "SliderFloat"):
-            continue
-        value = defaults[name]
-        assert control["min"] <= value <= control["max"], name
-        positions = (value - control["min"]) / control["step"]
-        assert abs(positions - round(positions)) < 1e-6, f"{name}={value} is off its slider's grid"
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+def test_app_command_stopped_by_a_signal_stops_its_server_and_removes_uploads(stop, tmp_path):
+    import socket
+
+    from sim.app.server import server_environment
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port)], cwd=ROOT,
+                           env=server_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+    try:
+        deadline = time.monotonic() + 60
+        server = None
+        while server is None and time.monotonic() < deadline:
+            children = _children(app.pid)
+            server = children[0] if children else None
+            time.sleep(0.2)
+        assert server is not None, "estate-sim app started no server"
+        environ = Path(f"/proc/{server}/environ").read_bytes().split(b"\0")
+        uploads = Path(next(e for e in environ if e.startswith(b"ESTATE_SIM_UPLOADS=")).split(b"=", 1)[1]
+                       .decode())
+        assert uploads.is_dir()
+        (uploads / "estate-sim-app-x").mkdir()
+        assert os.getpgid(server) != os.getpgid(app.pid), "the server has no process group of its own"
+        app.send_signal(stop)
+        output, _ = app.communicate(timeout=30)
+        assert app.returncode == 0, output
+        deadline = time.monotonic() + 10
+        while _alive(server) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(server), "the Solara server outlived `estate-sim app`"
+        assert not uploads.exists(), "the upload folders were left behind"
+        assert f"stopped by {stop.name}" in output
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+
+
+def test_the_map_key_speaks_chinese_with_a_cjk_font():
+    import warnings
+
+    from sim.app.drawing import DistrictMap, OutcomeCharts, cjk_fonts
+
+    if not cjk_fonts():
+        pytest.skip("no CJK font here (`make browser-deps` installs Debian's fonts-noto-cjk)")
+    model = TeachingModel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns for every glyph its fonts lack
+        district_map = DistrictMap(model.main, "management mode", lang="zh")
+        assert district_map.png(model.main).startswith(b"\x89PNG")
+        charts = OutcomeCharts(["status quo"], lang="zh")
+        assert charts.png([model.main]).startswith(b"\x89PNG")
+    labels = [t.get_text() for t in district_map.figure.legends[0].get_texts()]
+    assert "无人管理" in labels and "50户的小区" in labels
+    assert [ax.get_title() for ax in charts.axes][:3] == ["服务质量", "物业费收缴率", "居民满意度"]
+
+
+def test_a_newly_registered_policy_gets_its_checkbox_and_runs_in_the_app():
+    from sim.app.controls import policy_controls
+    from sim.policies import Policy
+
+    class Idle(Policy):
+        """A policy that does nothing: enough to see the app follow the registry."""
+
+        name = "idle_policy"
+        label = "An idle policy"
+        keys = {}
+
+        def eligible(self, state):
+            return np.zeros(len(state.area_view().firm), dtype=bool)
+
+        def run(self, office, state):
+            state.idle_policy_ran = True
+
+    with REGISTRY.added(Idle()):
+        assert policy_controls()["idle_policy"] == {"label": "An idle policy", "params": {}}
+        assert default_settings()["idle_policy"] is False
+        model = TeachingModel(**{**default_settings(), "idle_policy": True})
+        model.step()
+        assert model.main.spec.policies["idle_policy"] and model.main.idle_policy_ran
+    assert "idle_policy" not in policy_controls()

@@ -1,8 +1,9 @@
 """The teaching app in a real browser: Debian's Chromium, headless, driven by Playwright.
 
 The server is started the way a teacher starts it (`python -m sim app --port N`) on a free port.
-The browser test needs /usr/bin/chromium (`make browser-deps`); without it it is SKIPPED, loudly.
-Timings of each step on Ouyang Road are printed (run with -s to see them), never asserted.
+The browser tests need /usr/bin/chromium (`make browser-deps`); without it they are SKIPPED,
+loudly. Screenshots at 1280x720 and 1024x768 (a projector) are saved under test-artifacts/app/
+(ignored by git). Timings are printed (run with -s to see them), never asserted.
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ from pathlib import Path
 
 import pytest
 
+from sim.app.controls import LESSON_PRESETS
 from sim.app.server import server_environment
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts" / "app"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 STARTUP_TIMEOUT_S = 90
 STEP_TIMEOUT_MS = 60_000
+IDLE_CPU_SHARE = 0.10
+"""A server with no session playing uses less than this share of one core."""
 
 
 def _free_port() -> int:
@@ -50,21 +54,41 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
+def _server_pid(app_pid: int) -> int | None:
+    """The Solara server: the child of `estate-sim app`."""
+    try:
+        children = Path(f"/proc/{app_pid}/task/{app_pid}/children").read_text().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_share(pid: int, seconds: float = 2.0) -> float:
+    """Share of one core the process used over the next `seconds`."""
+    before = _cpu_seconds(pid)
+    time.sleep(seconds)
+    return (_cpu_seconds(pid) - before) / seconds
+
+
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
-    """`python -m sim app --port N` (no --host) in a child process; yields (url, port, log)."""
+    """`python -m sim app --port N` (no --host) in a child process; yields (url, port, log, app pid)."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("app") / "server.log"
     with open(log_path, "w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port)],
-                                  cwd=ROOT, env=server_environment(), stdout=log,
-                                  stderr=subprocess.STDOUT)
+        app = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port)],
+                               cwd=ROOT, env=server_environment(), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     try:
         while True:
-            if server.poll() is not None:
-                pytest.fail(f"the app server exited with {server.returncode}:\n{log_path.read_text()}")
+            if app.poll() is not None:
+                pytest.fail(f"the app server exited with {app.returncode}:\n{log_path.read_text()}")
             try:
                 with urllib.request.urlopen(url, timeout=5) as answer:
                     if answer.status == 200:
@@ -75,19 +99,19 @@ def app_server(tmp_path_factory):
                 pytest.fail(f"the app server did not answer within {STARTUP_TIMEOUT_S} s:\n"
                             f"{log_path.read_text()}")
             time.sleep(0.5)
-        yield url, port, log_path
+        yield url, port, log_path, app.pid
     finally:
-        server.terminate()
+        app.terminate()  # SIGTERM: `estate-sim app` stops its server's process group
         try:
-            server.wait(timeout=20)
+            app.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            app.kill()
+            app.wait()
 
 
 @pytest.mark.slow
 def test_app_command_serves_on_loopback_only_by_default(app_server):
-    url, port, log_path = app_server
+    url, port, log_path, _ = app_server
     assert f"open http://127.0.0.1:{port}" in log_path.read_text()
     addresses = _listening_addresses(port)
     if not addresses:
@@ -124,107 +148,224 @@ def _assets_or_skip():
         pytest.skip(message)
 
 
+@pytest.fixture(scope="module")
+def browser(app_server):
+    """One headless Chromium for the module's tests."""
+    sync_playwright = _browser_or_skip()
+    _assets_or_skip()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _open(browser, url: str, width: int = 1280, height: int = 720):
+    """A new tab on the app, loaded; returns (page, failed requests and console errors, requests to
+    other hosts)."""
+    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
+    failed, foreign = [], []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("console", lambda m: failed.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    local = ("data:", "blob:", url)
+    page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(local) else None)
+    page.goto(url)
+    page.wait_for_selector("img.estate-map", timeout=STEP_TIMEOUT_MS)
+    page.wait_for_selector("img.estate-charts", timeout=STEP_TIMEOUT_MS)
+    return page, failed, foreign
+
+
 def _readout(page) -> str:
     return " | ".join(page.locator(".estate-readout").all_inner_texts())
 
 
-def _wait_for_new_readout(page, before: str) -> str:
+def _wait_for_readout(page, pattern: str) -> str:
+    """Wait until the readout matches a regular expression; return it."""
     page.wait_for_function(
-        "before => Array.from(document.querySelectorAll('.estate-readout'))"
-        ".map(e => e.innerText).join(' | ') !== before", arg=before, timeout=STEP_TIMEOUT_MS)
+        "pattern => new RegExp(pattern).test(Array.from(document.querySelectorAll('.estate-readout'))"
+        ".map(e => e.innerText).join(' | '))", arg=pattern, timeout=STEP_TIMEOUT_MS)
     return _readout(page)
 
 
-def _step(page) -> float:
-    """Press Step; seconds until the readout and the map show the next month."""
-    before_text = _readout(page)
-    before_map = page.locator("img.estate-map").first.get_attribute("src")
-    start = time.perf_counter()
-    page.get_by_role("button", name="Step").click()
-    _wait_for_new_readout(page, before_text)
-    page.wait_for_function(
-        "before => document.querySelector('img.estate-map').getAttribute('src') !== before",
-        arg=before_map, timeout=STEP_TIMEOUT_MS)
-    page.locator("img.estate-map").first.evaluate(
-        "img => img.complete ? true : new Promise(done => img.onload = () => done(true))")
-    return time.perf_counter() - start
-
-
-def _reset(page) -> None:
-    before = _readout(page)
-    page.get_by_role("button", name="Reset").click()
-    _wait_for_new_readout(page, before)
+PRESET_RUNS = {
+    "Status quo": "Start · status quo:",
+    "Integrated vs status quo": "Start · integrated: .* \\| Start · status quo:",
+    "Group A: N-in-1 merger": "Start · N-in-1 merger: .* \\| Start · status quo:",
+    "Group B: strong leads weak": "Start · strong leads weak: .* \\| Start · status quo:",
+    "Group C: self-governance": "Start · self-governance: .* \\| Start · status quo:",
+    "Group D: block integration": "Start · custom: block integration: .* \\| Start · status quo:",
+    "Harder votes": "^Start · integrated: [^|]*$",
+    "Fund dispute": "^Start · integrated: [^|]*$",
+    "Tired volunteers": "^Start · self-governance: [^|]*$",
+}
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_app_in_browser_steps_switches_policy_and_resets(app_server):
-    sync_playwright = _browser_or_skip()
-    _assets_or_skip()
-    url, _, log_path = app_server
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1300})
-        failed = []
-        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-        start = time.perf_counter()
-        page.goto(url)
-        page.wait_for_selector("img.estate-map", timeout=STEP_TIMEOUT_MS)
-        page.wait_for_selector("img.estate-charts", timeout=STEP_TIMEOUT_MS)
-        load_s = time.perf_counter() - start
-        assert _readout(page).startswith("Start · integrated")
-        assert not failed, f"requests failed: {failed}"
+def test_presets_inspection_hint_export_language_and_screenshots(app_server, browser):
+    url, _, log_path, _ = app_server
+    assert set(PRESET_RUNS) == set(LESSON_PRESETS)
+    start = time.perf_counter()
+    page, failed, foreign = _open(browser, url, 1280, 720)
+    load_s = time.perf_counter() - start
+    assert _readout(page).startswith("Start · status quo"), "the page does not open on the status quo"
+    page.screenshot(path=ARTIFACTS / "app_1280x720_status_quo.png")
 
-        map_before = page.locator("img.estate-map").screenshot()
-        charts_before = page.locator("img.estate-charts").screenshot()
-        step_s = [_step(page) for _ in range(4)]
-        assert _readout(page).startswith("Year 1, month 4 · integrated")
-        assert page.locator("img.estate-map").screenshot() != map_before, "the map did not change"
-        assert page.locator("img.estate-charts").screenshot() != charts_before, \
-            "the charts did not change"
-        events = page.locator(".estate-events").inner_text()
-        assert "Year 1, month 1" in events and "Merger of" in events
-        page.screenshot(path=ARTIFACTS / "app_integrated.png", full_page=True)
+    # every preset: one click sets up that part of the lesson
+    for name, expected in PRESET_RUNS.items():
+        page.get_by_role("button", name=name, exact=True).click()
+        _wait_for_readout(page, expected)
+    page.get_by_role("button", name="Integrated vs status quo", exact=True).click()
+    _wait_for_readout(page, "Start · integrated: .* \\| Start · status quo:")
+    step_start = time.perf_counter()
+    page.get_by_role("button", name="Step", exact=True).click()
+    _wait_for_readout(page, "^Year 1, month 1 · integrated")
+    step_s = time.perf_counter() - step_start
+    page.wait_for_function("() => Array.from(document.querySelectorAll('img.estate-map'))"
+                           ".every(image => image.complete)")
+    page.screenshot(path=ARTIFACTS / "app_1280x720_side_by_side.png")
 
-        # play, then pause: months go by on their own, then stop
-        page.get_by_role("button", name="▶").click()
-        page.wait_for_function(
-            "() => /Year 1, month ([6-9]|1[0-2])|Year [2-9]/.test("
-            "document.querySelector('.estate-readout').innerText)", timeout=STEP_TIMEOUT_MS)
-        page.get_by_role("button", name="❚❚").click()
-        page.get_by_role("button", name="Step").wait_for(state="visible")
-        page.wait_for_timeout(1500)
-        paused_at = _readout(page)
-        page.wait_for_timeout(1500)
-        assert _readout(page) == paused_at, "the model kept running after pause"
+    # inspection: hovering an estate shows its card
+    spot = page.locator('.estate-spot[data-estate="Hongyi"]').first
+    spot.hover()
+    card = spot.locator(".estate-card")
+    card.wait_for(state="visible")
+    text = card.inner_text()
+    for words in ("Hongyi", "households", "after_sale_public", "firm", "mode", "fund per m²",
+                  "owners' committee", "satisfaction"):
+        assert words in text, (words, text)
+    page.screenshot(path=ARTIFACTS / "app_1280x720_inspect.png")
+    other = page.locator('.estate-spot[data-estate="Hongtie"]').first
+    other.click()  # a click keeps the card open after the pointer moves away
+    page.mouse.move(5, 5)
+    other.locator(".estate-card").wait_for(state="visible")
+    assert "Hongtie" in other.locator(".estate-card").inner_text()
 
-        coloured_by_quality = page.locator("img.estate-map").get_attribute("src")
-        page.get_by_role("button", name="management mode").click()
-        page.wait_for_function(
-            "before => document.querySelector('img.estate-map').getAttribute('src') !== before",
-            arg=coloured_by_quality, timeout=STEP_TIMEOUT_MS)
+    # tiles and events: worksheet measures with differences; vote shares on failed mergers
+    tiles = page.locator(".estate-tiles").inner_text()
+    for label in ("Residents' committee workload", "Quality, estates < 100 households", "Maintenance fund"):
+        assert label in tiles
+    assert "integrated − status quo" in tiles
+    events = page.locator(".estate-events").first.inner_text()
+    assert "Year 1:" in events and "failed its owners' vote" in events and "said no" in events
 
-        # a policy switch: merger off, side by side with the status quo, then Reset
-        page.get_by_label("N-in-1 merger").uncheck()
-        page.locator(".v-select", has_text="Compare with").click()
-        page.get_by_role("option", name="status quo").click()
-        _reset(page)
-        readout = page.locator(".estate-readout").all_inner_texts()
-        assert len(readout) == 2, readout
-        assert readout[0].startswith("Start · custom: entrust + self governance + block integration")
-        assert readout[1].startswith("Start · status quo")
-        assert page.locator("img.estate-map").count() == 2
-        pair_s = [_step(page) for _ in range(2)]
-        page.screenshot(path=ARTIFACTS / "app_side_by_side.png", full_page=True)
+    # a changed control shows the hint until Reset
+    page.get_by_role("button", name="☰ Controls").click()
+    page.get_by_label("N-in-1 merger (N合一)").uncheck()
+    hint = page.get_by_text("Changes not applied — press Reset")
+    hint.wait_for(state="visible")
+    page.get_by_role("button", name="Reset", exact=True).click()
+    _wait_for_readout(page, "^Start · custom: entrust \\+ self governance \\+ block integration")
+    hint.wait_for(state="hidden")
+    page.get_by_role("button", name="✕ Hide controls").click()
 
-        page.get_by_role("tab", name="About this model").click()
-        page.get_by_text("THINGS TO TRY").wait_for()
-        assert "docs/ODD.md" in page.locator(".estate-about").inner_text()
-        page.screenshot(path=ARTIFACTS / "app_about.png", full_page=True)
-        browser.close()
-    print(f"\napp: first page load {load_s:.2f} s; one Ouyang Road step (model + map + charts, "
-          f"to pixels in the browser): {', '.join(f'{s:.2f}' for s in step_s)} s "
-          f"(mean {sum(step_s) / len(step_s):.2f} s); side by side: "
-          f"{', '.join(f'{s:.2f}' for s in pair_s)} s")
-    assert "Traceback" not in log_path.read_text(), log_path.read_text()
+    # export: CSV of the time series and events, PNG of the map and charts
+    page.get_by_role("button", name="Step", exact=True).click()
+    _wait_for_readout(page, "^Year 1, month 1")
+    for label, check in (("Time series (CSV)", lambda b: b.startswith(b"run,month,service_quality")),
+                         ("Events (CSV)", lambda b: b.startswith(b"run,month,when,kind,text,votes")),
+                         ("Map (PNG)", lambda b: b.startswith(b"\x89PNG")),
+                         ("Charts (PNG)", lambda b: b.startswith(b"\x89PNG"))):
+        with page.expect_download() as download:
+            page.get_by_role("button", name=label).click()
+        data = Path(download.value.path()).read_bytes()
+        assert check(data), (label, data[:40])
+
+    # a projector: the map takes most of the width, nothing covers it
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.get_by_role("button", name="Status quo", exact=True).click()
+    _wait_for_readout(page, "^Start · status quo: [^|]*$")
+    page.wait_for_function("() => document.querySelectorAll('img.estate-map').length === 1")
+    page.locator("img.estate-map").scroll_into_view_if_needed()
+    box = page.locator("img.estate-map").bounding_box()
+    assert box["width"] >= 0.85 * 1024, box
+    centre = page.evaluate("([x, y]) => String(document.elementFromPoint(x, y)?.className)",
+                           [box["x"] + box["width"] * 0.35, box["y"] + 40])
+    assert "estate-map" in centre or "estate-spot" in centre, (
+        centre, box, page.evaluate("() => [window.innerWidth, window.innerHeight, window.scrollY]"))
+    page.screenshot(path=ARTIFACTS / "app_1024x768_status_quo.png")
+
+    # Chinese labels, then the About panel with its maths drawn
+    page.get_by_role("button", name="中文").click()
+    page.get_by_role("button", name="现状", exact=True).wait_for()
+    page.screenshot(path=ARTIFACTS / "app_1024x768_zh.png")
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("tab", name="About this model").click()
+    page.get_by_text("THINGS TO TRY").wait_for()
+    page.get_by_role("button", name="Show the full model description (docs/ODD.md)").click()
+    page.locator(".estate-markdown .estate-math svg").nth(50).wait_for(state="attached")
+    assert "$\\mathrm{clip}" not in page.locator(".estate-markdown").last.inner_text()
+    page.screenshot(path=ARTIFACTS / "app_1024x768_about.png")
+
+    # dark mode: the page still reads (labels light on dark)
+    page.get_by_role("tab", name="District", exact=True).click()
+    page.locator("img.estate-map").wait_for(state="visible")
+    page.locator(".v-btn", has=page.locator(".mdi-brightness-auto, .mdi-brightness-4, "
+                                            ".mdi-brightness-7")).first.click()
+    page.wait_for_timeout(800)  # Vuetify's colour transition
+    colours = page.locator(".estate-speed .v-btn").first.evaluate(
+        "b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color]")
+    assert colours[0] != colours[1], colours
+    page.screenshot(path=ARTIFACTS / "app_1024x768_dark.png")
+    page.close()
+
+    assert not failed, f"requests failed: {failed}"
+    assert not foreign, f"the page asked other hosts: {foreign[:5]}"
+    log = log_path.read_text()
+    assert "Traceback" not in log and "Could not load URL" not in log and "Warning" not in log, log
+    print(f"\napp: first page load {load_s:.2f} s; one side-by-side step to the browser {step_s:.2f} s")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_play_stops_at_the_horizon(app_server, browser):
+    url, _, log_path, _ = app_server
+    page, _, _ = _open(browser, url)
+    page.locator(".estate-speed").get_by_role("button", name="24", exact=True).click()
+    start = time.perf_counter()
+    page.get_by_role("button", name="▶").click()
+    page.get_by_text("Stopped at the horizon").wait_for(timeout=120_000)
+    played_s = time.perf_counter() - start
+    assert _readout(page).startswith("Year 20, month 12 · status quo")
+    assert page.get_by_role("button", name="▶").is_disabled()
+    assert page.get_by_role("button", name="Step", exact=True).is_disabled()
+    page.wait_for_timeout(1000)
+    assert _readout(page).startswith("Year 20, month 12"), "the model stepped past its horizon"
+    page.close()
+    assert "stopped playing at Year 20, month 12 (horizon)" in log_path.read_text()
+    print(f"\napp: 20 years played in {played_s:.1f} s at 24 months a second")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_closing_a_playing_tab_stops_the_server_stepping(app_server, browser):
+    url, _, log_path, app_pid = app_server
+    server = _server_pid(app_pid)
+    if server is None or not Path(f"/proc/{server}/stat").exists():
+        pytest.skip("cannot find the server process in /proc")
+    page, _, _ = _open(browser, url)
+    page.locator(".estate-speed").get_by_role("button", name="6", exact=True).click()
+    page.get_by_role("button", name="Integrated vs status quo", exact=True).click()
+    _wait_for_readout(page, "Start · integrated")
+    page.get_by_role("button", name="▶").click()
+    _wait_for_readout(page, "^Year 1, month ([3-9]|1[0-2])")
+    playing_share = _cpu_share(server)
+    page.close()  # the tab closes while the model plays
+    deadline = time.monotonic() + 30
+    while "(page closed)" not in log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.25)
+    log = log_path.read_text()
+    assert "(page closed)" in log, "the server kept playing after the tab closed"
+    stopped_at = log.rsplit("stopped playing at ", 1)[1].split(" (page closed)")[0]
+    assert not stopped_at.startswith("Year 20"), "play ran to the horizon instead of stopping"
+    shares = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        shares.append(_cpu_share(server))
+        if shares[-1] < IDLE_CPU_SHARE:
+            break
+    assert shares[-1] < IDLE_CPU_SHARE, f"CPU after closing: {shares} (playing: {playing_share:.2f})"
+    print(f"\napp: server CPU while playing {playing_share:.0%} of a core; after the tab closed "
+          f"{', '.join(f'{s:.0%}' for s in shares)} (stopped at {stopped_at})")

@@ -55,22 +55,29 @@ document **docs/ODD.md** in the project's repository.
 
 ## HOW TO USE IT
 
-* Choose a **district**, the **policies** (tick the boxes) and their settings in the left panel,
-  then press **Reset** to build the district with those settings. (Settings take effect on
-  Reset.)
-* **Step** runs one month; **▶** plays month after month and **❚❚** pauses. *Render interval* sets
-  how many months pass between pictures (12 = one picture a year).
-* **Compare with** runs a second copy of the same district and seed under another policy set,
-  side by side, so any difference is the policy's doing.
-* The **map** shows each estate as a circle at its place in the district; the circle's area is
-  its number of households. Colour it by *service quality*, *satisfaction*, *fee collection* or
-  *management mode* with the buttons above it. Grey spokes join estates merged into one area. The
-  circle's edge colour is the firm that manages it; numbered squares are the firms' offices; a
-  black diamond marks an estate entrusted to a strong firm; a thin grey edge means no firm.
-* The **charts** show the district's measures month by month (two lines when comparing): service,
-  fees and satisfaction, volunteers, areas, firms and their margin, and the residents'
-  committee's workload; the **events** list says in plain words what happened: mergers passed
-  or voted down, estates entrusted, firms replaced or leaving the market.
+* The **Lesson** buttons above the map set up each part of the lesson in one click (Status quo,
+  Integrated vs status quo, Groups A–D, Harder votes, Fund dispute, Tired volunteers) and start
+  it afresh. The page opens on the status quo.
+* **☰ Controls** opens the detailed controls: district, policies and their settings, votes,
+  fees, volunteers, seed and engine. They take effect when you press **Reset**; until then a
+  yellow note says *Changes not applied — press Reset*.
+* **Step** runs one month; **▶** plays month after month and **❚❚** pauses; play stops by itself
+  at the end of the scenario (year 20). *Speed* sets the months per second.
+* **Compare with** (or a Group button) runs a second copy of the same district and seed under
+  another policy set, side by side, so any difference is the policy's doing; each number tile
+  then shows both runs and the difference.
+* The **map** shows each estate as a circle at its place in the district; the key on its right
+  names every mark. The circle's area is its number of households; colour it by *service
+  quality*, *satisfaction*, *fee collection* or *management mode* with the buttons above it.
+  Grey spokes join estates merged into one area. The circle's edge colour is the firm that
+  manages it; numbered squares are the firms' offices; a black diamond marks an estate entrusted
+  to a strong firm; a thin grey edge means no firm; a black ring marks the estates named in this
+  month's events. **Hover over an estate** to see its households, housing type, firm, mode,
+  maintenance fund, owners' committee and satisfaction.
+* The **tiles** give the worksheet's measures now; the **charts** show the district's measures
+  month by month; the **events** say in plain words what happened, with a line per year, filters
+  by kind, and each estate's vote on a merger.
+* **Export**: the time series and the events as CSV, the map and the charts as PNG.
 * **Your own district** (its own tab): drop a CSV file with one row per estate (columns
   `estate_id, households, floor_area_m2, housing_type, x_m, y_m`, optionally `block, gates,
   fee_yuan_per_m2, fund_yuan, condition`); it becomes the district at once, as *uploaded CSV*.
@@ -92,8 +99,8 @@ document **docs/ODD.md** in the project's repository.
 
 * Compare **status quo** with **integrated**, side by side, over ten years. Which outcome improves
   most? Which hardly moves?
-* Switch on one policy at a time. Which does most for the smallest estates? Which for fee
-  collection?
+* Switch on one policy at a time (the Group buttons). Which does most for the smallest estates?
+  Which for fee collection?
 * Make merger votes harder: raise *approval share of floor area* (the Civil Code asks for more
   than half) or the *fund dispute* strength. How many mergers still pass?
 * Raise **volunteer fatigue** with only self-governance on. How long do the volunteers last?
@@ -115,3 +122,35 @@ Fischbacher, Gächter and Fehr (2001) on conditional cooperation; Fehr and Gäch
 enforcement; owners' votes: Civil Code of the PRC, Art. 278. Built with Mesa (Kazil et al. 2020)
 and Solara. See docs/ODD.md for the model description and all sources.
 """
+
+ABOUT_ZH = """
+## 这是什么？
+
+一个关于上海中心城区**小小区**治理的模型。小小区户数少，物业企业靠物业费难以维持：服务变差，
+居民不再缴费，企业进一步削减服务，有的小区最终无人管理，成为社区治理的"盲区"。
+
+虹口区欧阳路街道尝试了三种办法，并在此基础上加了第四种（《中国建设报》2023年1月16日）：
+
+* **N合一**：相邻、同类型的小小区合并为一个物业管理区域，统一维修资金、业主委员会、收费标准和物业企业。
+* **以强带弱**：孤立的小小区委托给附近服务水平和口碑更好的物业企业。
+* **物业专项管理+居民自治**：物业企业只提供专项服务（维修），志愿者在居民区党支部组织下巡逻、保洁。
+* **街区一体化**：优质物业企业在整个街区提供安保、保洁和消防巡查；联合接待点每天听取居民意见；
+  年度考评淘汰评分低的企业。约13家弱小物业企业退出了市场。
+
+## 如何使用
+
+* 左侧**课堂环节**按钮一键设置课堂的每个环节（现状、综合治理对比现状、A–D组、更难的投票、
+  维修资金之争、疲惫的志愿者）。
+* 也可以自己调整控制项，然后按 **Reset（重置）** 生效；控制项与正在运行的模型不同时，会显示
+  "更改尚未生效——请按'重置'"。
+* **Step** 前进一个月；**▶** 连续运行，**❚❚** 暂停；到第20年自动停止。
+* **地图**：每个圆圈是一个小区，面积表示户数，颜色表示所选指标；边框颜色是管理它的物业企业；
+  带编号的方块是企业办公点；灰色辐条连接合并后同一管理区域的小区；黑色菱形表示"以强带弱"委托；
+  黑色圆环表示本月事件涉及的小区。把鼠标移到小区上可以查看详情。
+* **数字卡片**对应学习单上的各项指标；并排对比时显示两者之差。**事件**面板按年汇总，可按类型筛选，
+  合并投票会显示每个小区的赞成比例以及是谁投了反对票。
+* **导出**：时间序列和事件（CSV），地图和图表（PNG）。
+
+完整的模型说明（ODD）见项目仓库中的 **docs/ODD.md**。
+"""
+"""The About panel in Chinese (a shorter version of ABOUT)."""

@@ -1,163 +1,333 @@
-"""The teaching app: a Solara page built on Mesa's SolaraViz (`estate-sim app` serves it).
+"""The teaching app: a Solara page (`estate-sim app` serves it).
 
-SolaraViz gives the left panel: Reset, play/pause and Step, and the model's controls (district,
-policy blocks with their main parameters, fees, votes, seed, a second policy to compare with).
-The main area is drawn here rather than through SolaraViz's draggable grid, which loads its
-JavaScript from a CDN and so stays blank in a classroom without internet: the district map, the
-outcome charts and the events feed, and an "About this model" tab.
+The left panel holds the lesson presets (one click sets up each part of docs/TEACHING.md),
+Reset / ▶ / Step, and the controls; a hint shows when the controls differ from the running
+model. The main area shows number tiles for the worksheet's measures, the district map (hover
+over an estate to inspect it), the outcome charts, the events panel and the exports; tabs hold
+"Your own district" and "About this model".
+
+Play runs in one thread per session (`play_loop`): it steps the model at the chosen speed and
+draws a picture at most every FRAME_SECONDS, so a busy server draws fewer pictures rather than
+falling behind; it stops at the scenario's horizon, on pause, and when no page of the session
+has been connected for RECONNECT_GRACE_SECONDS (a closed tab). Mesa's SolaraViz is not used: its
+play loop kept stepping after the tab closed and its "Use Threads" option desynchronised the
+readout.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import shutil
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import solara
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
+import solara.lab
 
-from sim.app.about import ABOUT
-from sim.app.drawing import MEASURES, DistrictMap, OutcomeCharts
+from sim.app.about import ABOUT, ABOUT_ZH
+from sim.app.controls import (
+    ENGINES,
+    LESSON_PRESETS,
+    NO_COMPARISON,
+    OTHER_SLIDERS,
+    changed_settings,
+    default_settings,
+    policy_controls,
+    preset_of,
+    preset_settings,
+)
+from sim.app.drawing import MEASURES, DistrictMap, MapKey, OutcomeCharts
+from sim.app.i18n import LANGUAGES, tr
+from sim.app.markdown import MathMarkdown
 from sim.app.model import (
     DISTRICTS,
-    NO_COMPARISON,
     POLICY_SETS,
     UPLOADED_CSV,
     TeachingModel,
     build_scenario,
+    estate_table,
     month_label,
+)
+from sim.app.monitors import (
+    EVENT_KINDS,
+    OTHER_KIND,
+    TILES,
+    events_csv,
+    events_frame,
+    format_difference,
+    format_tile,
+    round_summary,
+    tile_values,
+    timeseries_csv,
 )
 from sim.errors import InputError
 from sim.params import HOUSING_TYPES
 
 ODD_PATH = Path(__file__).resolve().parents[2] / "docs" / "ODD.md"
 EVENTS_SHOWN = 300
+FRAME_SECONDS = 0.4
+"""Least time between two pictures while playing (the model steps on in between)."""
+FRAME_SHARE = 0.25
+"""At most this share of a playing session's time goes to drawing: when a picture takes long (a
+busy server), the next comes later, so the months keep their pace and the pictures thin out."""
+CATCH_UP_SECONDS = 2.0
+"""A late play loop catches up at most this much time's worth of months (then it moves on)."""
+RECONNECT_GRACE_SECONDS = 3.0
+"""Play stops when no page of the session has been connected for this long (tab closed)."""
+SPEEDS = (1, 3, 6, 12, 24)
+"""Months per second while playing; 12 plays a year a second."""
+DEFAULT_SPEED = 12
 
 
-def _slider(label: str, low: float, high: float, step: float) -> dict[str, Any]:
-    kind = "SliderInt" if all(float(v).is_integer() for v in (low, high, step)) else "SliderFloat"
-    return {"type": kind, "label": label, "min": low, "max": high, "step": step}
+def page_connected(context) -> bool:
+    """Whether a browser page of this session is connected (True outside a server, e.g. in tests)."""
+    if context is None:
+        return True
+    from solara.server.kernel_context import PageStatus
+
+    if context.closed_event.is_set():
+        return False
+    return PageStatus.CONNECTED in list(context.page_status.values())
 
 
-CONTROLS: dict[str, dict[str, Any]] = {
-    "district": {"type": "Select", "label": "District"},
-    "compare_with": {"type": "Select", "label": "Compare with (side by side)",
-                     "values": [NO_COMPARISON, *POLICY_SETS]},
-    "merge": {"type": "Checkbox", "label": "N-in-1 merger"},
-    "merge_max_households": _slider("… largest estate that may merge (households)", 50, 600, 10),
-    "merge_max_group": _slider("… most estates in one merger", 2, 6, 1),
-    "merge_max_distance_m": _slider("… farthest apart (m)", 50, 1000, 1),
-    "entrust": {"type": "Checkbox", "label": "Strong leads weak (entrust)"},
-    "entrust_max_households": _slider("… largest estate entrusted (households)", 50, 600, 10),
-    "entrust_reach_m": _slider("… lead firm's reach (m)", 100, 2000, 1),
-    "self_governance": {"type": "Checkbox", "label": "Specialised service + self-governance"},
-    "organising_join_rate": _slider("… organising: monthly chance to join", 0.0, 0.03, 0.001),
-    "volunteer_fatigue": _slider("Volunteer fatigue (monthly chance to stop)", 0.0, 0.2, 0.005),
-    "block_integration": {"type": "Checkbox", "label": "Block integration"},
-    "block_subsidy_yuan_per_household": _slider("… subsidy (yuan/household/month)", 0, 30, 1),
-    "evaluation_threshold": _slider("… evaluation score a firm must reach", 0.0, 0.8, 0.05),
-    "fee_after_sale_public": _slider("Fee, after-sale public housing (yuan/m²/month)", 0.3, 2.0, 0.05),
-    "fee_commodity": _slider("Fee, commodity housing (yuan/m²/month)", 1.0, 5.0, 0.1),
-    "approval_area_share": _slider("Votes: approval share of floor area needed", 0.3, 0.9, 0.05),
-    "fund_dispute_weight": _slider("Votes: strength of the fund dispute", 0.0, 3.0, 0.05),
-    "rng": _slider("Random seed (replicate)", 1, 100, 1),
-}
-"""The left panel's controls: TeachingModel keyword -> SolaraViz input (label, range)."""
+def play_loop(model: TeachingModel, cancel: threading.Event, *, months_per_second: float,
+              on_frame, connected=lambda: True, frame_seconds: float = FRAME_SECONDS,
+              grace_seconds: float = RECONNECT_GRACE_SECONDS) -> str:
+    """Step the model until cancelled, at the horizon, or with no page connected; returns why it stopped.
+
+    Months are due at `months_per_second`; a late loop catches up (at most CATCH_UP_SECONDS'
+    worth). `on_frame()` (which redraws) runs at the end and otherwise at most every
+    `frame_seconds`, and no more often than keeps drawing to FRAME_SHARE of the time.
+    """
+    next_month = time.monotonic()
+    next_frame = time.monotonic() + frame_seconds
+    gone_since = None
+    reason = "paused"
+    while not cancel.is_set():
+        now = time.monotonic()
+        if connected():
+            gone_since = None
+        elif gone_since is None:
+            gone_since = now
+        elif now - gone_since >= grace_seconds:
+            reason = "page closed"
+            break
+        if model.at_horizon:
+            reason = "horizon"
+            break
+        if now < next_month:
+            cancel.wait(min(next_month - now, 0.25))
+            continue
+        with model.lock:
+            model.step()
+        next_month = max(next_month + 1.0 / months_per_second, now - CATCH_UP_SECONDS)
+        if time.monotonic() >= next_frame:
+            drawing = time.monotonic()
+            on_frame()
+            took = time.monotonic() - drawing
+            next_frame = time.monotonic() + max(frame_seconds, took * (1 - FRAME_SHARE) / FRAME_SHARE)
+    else:  # cancelled: by the pause button, or because the session closed with its page
+        if not connected():
+            return "page closed"
+    if reason != "page closed":
+        on_frame()
+    return reason
 
 
-def model_params(settings: dict[str, Any], uploaded: str | None) -> dict[str, Any]:
-    """SolaraViz's model_params, each control showing the value the current model was built with."""
-    params: dict[str, Any] = {"csv_path": uploaded}
-    for name, control in CONTROLS.items():
-        params[name] = {**control, "value": settings[name]}
-    params["district"]["values"] = [*DISTRICTS, *([UPLOADED_CSV] if uploaded else [])]
-    return params
+def _current_context():
+    try:
+        from solara.server import kernel_context
+
+        return kernel_context.get_current_context() if kernel_context.has_current_context() else None
+    except Exception:  # outside a Solara server (unit tests) there is no kernel context
+        return None
+
+
+# --- the left panel -----------------------------------------------------------------------------
+@solara.component
+def SliderControl(name: str, spec: dict[str, Any], settings: solara.Reactive, lang: str):
+    """One parameter slider bound to the pending settings."""
+    kind = solara.SliderInt if spec["type"] == "SliderInt" else solara.SliderFloat
+    value = settings.value[name]
+    kind(f"{tr(spec['label'], lang)}: {value:g}", value=value, min=spec["min"], max=spec["max"],
+         step=spec["step"], on_value=lambda v: settings.set({**settings.value, name: v}))
 
 
 @solara.component
-def Readout(model: TeachingModel):
-    """One line per run: the month and the district's averages (the browser test reads it)."""
-    update_counter.get()  # each component that shows the model subscribes to Mesa's step signal
-    for run in model.runs:
-        last = run.records[-1] if run.records else None
-        figures = (f"quality {last.service_quality:.2f} · fee collection "
-                   f"{last.fee_collection_rate:.0%} · satisfaction {last.satisfaction:.2f} · "
-                   if last else "")
-        solara.Text(f"{month_label(run.month)} · {run.spec.name}: {figures}"
-                    f"{len(run.areas)} management areas · {sum(1 for _ in run.active_firms())} firms",
-                    classes=["estate-readout"], style={"display": "block", "font-weight": "500"})
+def Controls(pending: solara.Reactive, uploaded: str | None, lang: str):
+    """The controls: district, engine, policy blocks with their parameters, votes, fees, seed."""
+    s = pending.value
+
+    def put(name):
+        return lambda v: pending.set({**pending.value, name: v})
+
+    districts = [*DISTRICTS, *([UPLOADED_CSV] if uploaded else [])]
+    solara.Select(tr("District", lang), value=s["district"], values=districts, on_value=put("district"))
+    solara.Select(tr("Compare with (side by side)", lang), value=s["compare_with"],
+                  values=[NO_COMPARISON, *POLICY_SETS], on_value=put("compare_with"))
+    solara.Text(tr("Policies", lang), classes=["estate-heading"])
+    for block, control in policy_controls().items():
+        chinese = tr(control["label"], "zh")
+        label = control["label"] + (f" ({chinese})" if chinese != control["label"] else "")
+        solara.Checkbox(label=tr(control["label"], lang) if lang == "zh" else label, value=s[block],
+                        on_value=put(block))
+        if s[block]:
+            for name, spec in control["params"].items():
+                SliderControl(name, spec, pending, lang)
+    solara.Text(tr("Votes, fees and volunteers", lang), classes=["estate-heading"])
+    for name, spec in OTHER_SLIDERS.items():
+        SliderControl(name, spec, pending, lang)
+    solara.SliderInt(f"{tr('Random seed (replicate)', lang)}: {s['rng']}", value=s["rng"], min=1,
+                     max=100, on_value=put("rng"))
+    solara.Select(tr("Engine", lang), value=s["engine"], values=list(ENGINES), on_value=put("engine"))
 
 
-def events_html(events: list[tuple[int, str]]) -> str:
-    """The events, newest first, as one HTML table (one element renders much faster than many)."""
-    shown = events[-EVENTS_SHOWN:]
+# --- the main area ------------------------------------------------------------------------------
+@solara.component
+def Tiles(model: TeachingModel, frame: int, lang: str):
+    """Number tiles for the worksheet's measures; in side-by-side mode both runs and the difference.
+
+    `frame` changes with every picture, so the tiles follow the month.
+    """
+    with model.lock:
+        values = [tile_values(run) for run in model.runs]
+    names = [run.spec.name for run in model.runs]
+    cells = []
+    for key, label, _ in TILES:
+        shown = " · ".join(format_tile(key, v[key]) for v in values)
+        extra = ""
+        if len(values) > 1:
+            extra = (f'<div class="estate-tile-diff">{html.escape(names[0])} − {html.escape(names[1])}: '
+                     f"{format_difference(key, values[0][key], values[1][key])}</div>")
+        cells.append(f'<div class="estate-tile" data-key="{key}"><div class="estate-tile-label">'
+                     f"{html.escape(tr(label, lang))}</div><div class=\"estate-tile-value\">"
+                     f"{html.escape(shown)}</div>{extra}</div>")
+    solara.HTML(unsafe_innerHTML="".join(cells), classes=["estate-tiles"])
+
+
+def estate_card(row, lang: str) -> str:
+    """The hover card of one estate: households, type, firm, mode, fund, committee, satisfaction."""
+    firm = f"{tr('firm', lang)} {row.firm}" if row.firm >= 0 else tr("none", lang)
+    lines = [
+        f"<b>{html.escape(str(row.estate_id))}</b> ({html.escape(str(row.block))})",
+        f"{row.households} {tr('households', lang)} · {html.escape(str(row.housing_type))}",
+        f"{tr('firm', lang)}: {firm} · {tr('mode', lang)}: {html.escape(row.mode_name)}",
+        f"{tr('management area', lang)}: {html.escape(str(row.area_id))}",
+        f"{tr('fund per m²', lang)}: {row.fund_per_m2:.1f} yuan",
+        f"{tr('owners' + chr(39) + ' committee', lang)}: {tr('yes' if row.committee else 'no', lang)}",
+        f"{tr('service quality', lang)} {row.quality:.2f} · {tr('satisfaction', lang)} "
+        f"{row.satisfaction:.2f} · {tr('fee collection', lang)} {row.collection:.0%}",
+    ]
+    return "<br>".join(lines)
+
+
+def map_html(png: bytes, spots, table, lang: str) -> str:
+    """The map picture with one box per estate: its card shows on hover, and stays on a click."""
+    boxes = "".join(
+        f'<div class="estate-spot" tabindex="0" data-estate="{html.escape(str(row.estate_id))}" '
+        f'style="left:{x:.2f}%;'
+        f'top:{y:.2f}%;width:{d:.2f}%"><div class="estate-card">{estate_card(row, lang)}</div></div>'
+        for (x, y, d), row in zip(spots, table.itertuples(index=False), strict=True))
+    data = base64.b64encode(png).decode()
+    return (f'<div class="estate-map-box"><img class="estate-map" src="data:image/png;base64,{data}" '
+            f'alt="district map">{boxes}</div>')
+
+
+def events_html(events_table, kinds: list[str]) -> str:
+    """The events of the chosen kinds, newest first, as one HTML table (one element renders fast)."""
+    shown = events_table[events_table["kind"].isin(kinds)]
+    hidden = len(shown) - EVENTS_SHOWN
     rows = "".join(
-        f'<tr><td style="color:#777;white-space:nowrap;padding-right:10px;vertical-align:top">'
-        f"{html.escape(month_label(month))}</td><td>{html.escape(text)}</td></tr>"
-        for month, text in reversed(shown))
-    if len(events) > len(shown):
-        rows += (f'<tr><td></td><td style="color:#777">… and {len(events) - len(shown)} '
-                 "earlier events</td></tr>")
-    return f'<table style="font-size:0.85em;border-spacing:0 3px">{rows}</table>'
+        f'<tr class="estate-event-{html.escape(r.kind.replace(" ", "-"))}"><td class="estate-when">'
+        f"{html.escape(r.when)}</td><td>{html.escape(r.text)}"
+        + (f'<div class="estate-votes">{html.escape(r.votes)}</div>' if r.votes else "")
+        + "</td></tr>"
+        for r in shown.iloc[::-1].head(EVENTS_SHOWN).itertuples(index=False))
+    if hidden > 0:
+        rows += f'<tr><td></td><td class="estate-when">… and {hidden} earlier events</td></tr>'
+    return f'<table class="estate-events-table">{rows}</table>'
 
 
 @solara.component
-def EventsFeed(run, title: str):
-    """The run's events in plain words, newest first."""
-    update_counter.get()
-    with solara.Card(title, classes=["estate-events"], style={"height": "100%"}):
-        if run.events:
-            solara.HTML(unsafe_innerHTML=events_html(run.events),
-                        style="max-height: 470px; overflow-y: auto")
-        else:
-            solara.Text("Nothing has happened yet. Press Step or ▶.", style={"color": "#777"})
+def EventsPanel(run, frame: int, title: str, lang: str):
+    """The run's events: a summary per yearly round, filters by kind, vote shares of mergers."""
+    all_kinds = [kind for kind, _ in EVENT_KINDS] + [OTHER_KIND]
+    kinds, set_kinds = solara.use_state(all_kinds)
+    table = events_frame(run)
+    with solara.Card(title, classes=["estate-events"]):
+        if table.empty:
+            solara.Text(tr("Nothing has happened yet. Press Step or ▶.", lang), classes=["estate-muted"])
+            return
+        summary = "".join(f"<li>Year {year}: {html.escape(text)}</li>" for year, text in round_summary(run))
+        solara.HTML(unsafe_innerHTML=f"<b>{tr('Per year', lang)}</b><ul>{summary}</ul>",
+                    classes=["estate-rounds"])
+        present = [k for k in all_kinds if k in set(table["kind"])]
+        solara.ToggleButtonsMultiple(value=[k for k in kinds if k in present], values=present,
+                                     on_value=lambda v: set_kinds(v + [k for k in kinds if k not in present]),
+                                     dense=True, classes=["estate-event-filter"])
+        solara.HTML(unsafe_innerHTML=events_html(table, kinds), classes=["estate-events-list"])
 
 
 @solara.component
-def DistrictView(model: TeachingModel):
-    """Map(s), charts and events of the current month; redrawn after every step or reset."""
-    update_counter.get()
+def DistrictView(model: TeachingModel, frame: int, lang: str):
+    """Tiles, map(s), charts, events and exports of the current month."""
     measure, set_measure = solara.use_state("service quality")
     runs = model.runs
-    maps = solara.use_memo(lambda: [DistrictMap(run, measure, size_in=(6.4, 6.4) if len(runs) == 1
-                                                else (5.6, 5.8)) for run in runs],
-                           [model, measure])
-    charts = solara.use_memo(lambda: OutcomeCharts([run.spec.name for run in runs]), [model])
-    pictures = solara.use_memo(lambda: ([m.png(run) for m, run in zip(maps, runs, strict=True)],
-                                        charts.png(runs)),
-                               [maps, charts, model.month])
-    Readout(model)
+    # one run: its map with the key beside it; side by side: two maps and one key under them
+    maps = solara.use_memo(lambda: [DistrictMap(run, measure, lang=lang, with_key=len(runs) == 1)
+                                    for run in runs], [model, measure, lang])
+    key_png = solara.use_memo(lambda: MapKey(maps[0]).png() if len(runs) > 1 else None, [maps])
+    charts = solara.use_memo(lambda: OutcomeCharts([run.spec.name for run in runs], lang=lang),
+                             [model, lang])
+
+    def draw():
+        with model.lock:
+            tables = [estate_table(run) for run in runs]
+            pngs = [m.png(run, t) for m, run, t in zip(maps, runs, tables, strict=True)]
+            return tables, pngs, [m.spots() for m in maps], charts.png(runs)
+
+    tables, map_pngs, spots, charts_png = solara.use_memo(draw, [maps, charts, frame, model.month])
+    for run, table in zip(runs, tables, strict=True):
+        solara.Text(f"{month_label(run.month)} · {run.spec.name}: {table['area_id'].nunique()} "
+                    "management areas", classes=["estate-readout"])
     solara.ToggleButtonsSingle(value=measure, values=list(MEASURES), on_value=set_measure,
                                classes=["estate-measure"])
-    map_pngs, charts_png = pictures
-    if len(runs) == 1:
-        with solara.Columns([3, 2]):
-            solara.Image(map_pngs[0], width="100%", classes=["estate-map"])
-            EventsFeed(model, "What happened")
-    else:
-        with solara.Columns([1, 1]):
-            for png in map_pngs:
-                solara.Image(png, width="100%", classes=["estate-map"])
+    with solara.Columns([1] * len(runs)):
+        for png, spot, table in zip(map_pngs, spots, tables, strict=True):
+            solara.HTML(unsafe_innerHTML=map_html(png, spot, table, lang))
+    if key_png is not None:
+        solara.Image(key_png, width="100%", classes=["estate-map-key"])
+    Tiles(model, frame, lang)
     solara.Image(charts_png, width="100%", classes=["estate-charts"])
-    if len(runs) > 1:
-        with solara.Columns([1, 1]):
-            for run in runs:
-                EventsFeed(run, f"What happened: {run.spec.name}")
+    with solara.Columns([1] * len(runs)):
+        for run in runs:
+            EventsPanel(run, frame, f"{tr('What happened', lang)}: {run.spec.name}", lang)
+    with solara.Card(tr("Export", lang), classes=["estate-export"]):
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            solara.FileDownload(lambda: timeseries_csv(runs), filename="estate-sim-timeseries.csv",
+                                label=tr("Time series (CSV)", lang))
+            solara.FileDownload(lambda: events_csv(runs), filename="estate-sim-events.csv",
+                                label=tr("Events (CSV)", lang))
+            solara.FileDownload(map_pngs[0], filename="estate-sim-map.png", label=tr("Map (PNG)", lang))
+            solara.FileDownload(charts_png, filename="estate-sim-charts.png",
+                                label=tr("Charts (PNG)", lang))
 
 
 @solara.component
-def About():
-    """The Info tab: what the model is, how it works, how to use it, things to notice and try."""
+def About(lang: str):
+    """The Info tab: what the model is, how it works, how to use it; the full ODD on request."""
     show_odd, set_show_odd = solara.use_state(False)
     with solara.Column(classes=["estate-about"], style={"max-width": "60em"}):
-        solara.Markdown(ABOUT)
+        MathMarkdown(ABOUT_ZH if lang == "zh" else ABOUT)
         if ODD_PATH.is_file():
             solara.Button("Hide docs/ODD.md" if show_odd else "Show the full model description "
                           "(docs/ODD.md)", on_click=lambda: set_show_odd(not show_odd), text=True)
             if show_odd:
-                solara.Markdown(ODD_PATH.read_text(encoding="utf-8"))
+                MathMarkdown(ODD_PATH.read_text(encoding="utf-8"))
 
 
 UPLOAD_HELP = f"""
@@ -180,6 +350,9 @@ district (*uploaded CSV*) when you press Reset. Download the Ouyang Road distric
 the format, or to edit it.
 """
 
+UPLOADS_ENV = "ESTATE_SIM_UPLOADS"
+"""Folder under which each session keeps its uploads (`estate-sim app` removes it when it stops)."""
+
 
 def save_district_csv(name: str, data: bytes, folder: Path) -> Path:
     """Keep an uploaded district CSV in folder and check it; InputError says what is wrong."""
@@ -189,10 +362,24 @@ def save_district_csv(name: str, data: bytes, folder: Path) -> Path:
     return path
 
 
+def session_folder() -> Path:
+    """A new upload folder for this session, under the server's uploads folder if it has one."""
+    import os
+
+    parent = os.environ.get(UPLOADS_ENV)
+    if parent:
+        Path(parent).mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="estate-sim-app-", dir=parent or None))
+    context = _current_context()
+    if context is not None:  # a closed session's uploads go with it
+        context.on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return folder
+
+
 @solara.component
-def DistrictUpload(model: solara.Reactive, uploaded: solara.Reactive):
+def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel):
     """Upload a district CSV; a valid one becomes the district of a new model at once."""
-    folder = solara.use_memo(lambda: Path(tempfile.mkdtemp(prefix="estate-sim-app-")), [])
+    folder = solara.use_memo(session_folder, [])
     sample = solara.use_memo(
         lambda: build_scenario("ouyang_road").load_district().estates.to_csv(index=False), [])
     error, set_error = solara.use_state("")
@@ -206,58 +393,184 @@ def DistrictUpload(model: solara.Reactive, uploaded: solara.Reactive):
             return
         set_error("")
         uploaded.set(str(path))
-        model.set(TeachingModel(**{**model.value.settings, "district": UPLOADED_CSV,
-                                   "csv_path": str(path)}))
+        apply({"district": UPLOADED_CSV, "csv_path": str(path)})
 
     with solara.Column(style={"max-width": "60em"}, classes=["estate-upload"]):
-        solara.Markdown(UPLOAD_HELP)
+        MathMarkdown(UPLOAD_HELP)
         solara.FileDrop(label="Drop a district CSV file here", on_file=on_file, lazy=False)
         if error:
             solara.Error(error)
         elif uploaded.value:
             solara.Success(f"Running on {Path(uploaded.value).name}: "
-                           f"{len(model.value.estates)} estates, {model.value.n_households:,} "
-                           "households.")
+                           f"{len(model.estates)} estates, {model.main.n_households:,} households.")
         solara.FileDownload(sample, filename="ouyang_road.csv",
                             label="Download the Ouyang Road district (CSV)")
 
 
-SIDEBAR_CSS = """
-.v-input.v-slider.v-input--horizontal {
-    grid-template-areas: "prepend" "control"; grid-template-columns: 1fr; margin-bottom: 12px;
-}
-.v-slider .v-input__prepend { margin-inline-end: 0; margin-bottom: 0; padding-top: 0; }
-.v-slider .v-slider__label { white-space: normal; font-size: 0.85rem; }
-.v-slider .v-slider__container { margin-bottom: 14px; }
+PAGE_CSS = """
+.estate-shell { display: flex; align-items: flex-start; gap: 12px; }
+.estate-side { flex: 0 0 290px; max-width: 290px; }
+.estate-main { flex: 1 1 auto; min-width: 0; }
+.estate-side .v-input__slot { margin-bottom: 0; }
+.estate-side .v-slider .v-slider__label, .estate-side .v-label { white-space: normal; font-size: 0.85rem; }
+.estate-presets .v-btn { margin: 1px; text-transform: none; letter-spacing: 0; }
+.estate-hint { background: #fff3cd; color: #664d03; border-radius: 4px; padding: 4px 8px; font-weight: 500; }
+.estate-status { font-weight: 500; color: #1f5fa8; }
+.estate-readout { display: block; font-weight: 500; }
+.estate-heading { display: block; font-weight: 600; margin-top: 8px; }
+.estate-tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(135px, 1fr));
+  gap: 4px; margin: 4px 0; }
+.estate-tile { border: 1px solid rgba(128,128,128,0.4); border-radius: 6px; padding: 2px 6px; }
+.estate-tile-label { font-size: 0.72rem; opacity: 0.8; line-height: 1.2; }
+.estate-tile-value { font-size: 1.15rem; font-weight: 600; }
+.estate-tile-diff { font-size: 0.75rem; }
+.estate-map-box { position: relative; width: 100%; }
+.estate-map-box img.estate-map { width: 100%; display: block; background: white; }
+.estate-spot { position: absolute; transform: translate(-50%, -50%); aspect-ratio: 1; border-radius: 50%;
+  cursor: pointer; }
+.estate-spot .estate-card { display: none; position: absolute; left: 100%; top: 0; z-index: 10; width: 17em;
+  background: white; color: #222; border: 1px solid #888; border-radius: 4px; padding: 6px;
+  font-size: 0.85rem;
+  box-shadow: 0 2px 6px rgba(0,0,0,0.3); }
+.estate-spot:hover .estate-card, .estate-spot:focus .estate-card { display: block; }
+.estate-spot:focus { outline: 3px solid #1f5fa8; }
+.estate-events-list { max-height: 420px; overflow-y: auto; }
+.estate-events-table { font-size: 0.85em; border-spacing: 0 3px; }
+.estate-when, .estate-muted { opacity: 0.7; white-space: nowrap; padding-right: 10px; vertical-align: top; }
+.estate-votes { font-size: 0.9em; opacity: 0.85; }
+.estate-rounds ul { margin: 0 0 6px 0; }
 .estate-upload th, .estate-upload td { text-align: left !important; }
-.v-slider-thumb::after {
-    content: attr(aria-valuenow); position: absolute; top: 17px; left: 50%;
-    transform: translateX(-50%); font-size: 11px; color: #444; white-space: nowrap;
-}
+.v-theme--dark .estate-hint { background: #665c1e; color: #fff8d8; }
+.v-theme--dark .estate-status { color: #8cc4ff; }
+.v-theme--dark .v-label { color: #f0f0f0 !important; opacity: 1; }
+.v-theme--dark .v-btn-group, .v-theme--dark .v-tabs, .v-theme--dark .v-slide-group {
+  background: transparent !important; }
+.v-theme--dark .v-btn-group .v-btn, .v-theme--dark .v-tab {
+  background-color: #303030 !important; color: #f0f0f0 !important; }
+.v-theme--dark .v-btn-group .v-btn--active, .v-theme--dark .v-tab--selected {
+  background-color: #5a5a5a !important; }
+.v-theme--dark .estate-markdown, .v-theme--dark .estate-events { color: #f0f0f0; }
+.estate-math svg { vertical-align: middle; }
+.v-theme--dark .estate-math svg { filter: invert(1); }
 """
-"""Slider labels above their sliders, each slider's value shown under its knob; tables left-aligned."""
+"""Layout (controls beside the main area at every width), tiles, hover cards, dark-mode colours."""
 
 VIEWS = ("District", "Your own district", "About this model")
 
 
 @solara.component
+def Layout(children=()):
+    """No app bar or drawer: the page lays itself out (a drawer covered the map below 1280 px)."""
+    solara.Column(children=list(children), style={"padding": "8px"})
+
+
+@solara.component
 def Page():
-    """The whole app: SolaraViz's controls on the left, the district and the Info tab in the middle."""
-    first = solara.use_memo(TeachingModel, [])
+    """The whole app: presets and controls on the left, the district and the tabs on the right."""
+    first = solara.use_memo(lambda: TeachingModel(**default_settings()), [])
     model = solara.use_reactive(first)
+    pending = solara.use_reactive(first.settings)
+    playing = solara.use_reactive(False)
+    frame = solara.use_reactive(0)
+    status = solara.use_reactive("")
+    speed = solara.use_reactive(DEFAULT_SPEED)
+    lang = solara.use_reactive("en")
+    show_side = solara.use_reactive(False)  # the map takes the width; ☰ opens the controls
     uploaded = solara.use_reactive(None)
+    error = solara.use_reactive("")
     view, set_view = solara.use_state(0)
+    context = solara.use_memo(_current_context, [])
+    m = model.value
+
+    def apply(changes: dict[str, Any] | None = None) -> None:
+        settings = {**pending.value, **(changes or {})}
+        playing.set(False)
+        try:
+            new = TeachingModel(**settings)
+        except InputError as exc:
+            error.set(f"{exc.key}: {exc.message}")
+            return
+        error.set("")
+        status.set("")
+        pending.set(new.settings)
+        model.set(new)
+
+    def play(cancel: threading.Event) -> None:
+        if not playing.value:
+            return
+        started, first_month = time.monotonic(), m.month
+        reason = play_loop(m, cancel, months_per_second=speed.value,
+                           on_frame=lambda: frame.set(frame.value + 1),
+                           connected=lambda: page_connected(context))
+        # one line per stop in the server's log (how a teacher, the browser test and
+        # benchmarks/bench_app_sessions.py see it)
+        print(f"estate-sim app: a session stopped playing at {month_label(m.month)} ({reason}) after "
+              f"{m.month - first_month} months in {time.monotonic() - started:.2f} s", flush=True)
+        if reason == "horizon":
+            status.set(tr("Stopped at the horizon", lang.value) + f" ({month_label(m.month)})")
+            playing.set(False)
+        elif reason == "page closed" and context is not None and not context.closed_event.is_set():
+            playing.set(False)  # a page that comes back (a network blip) finds the model paused
+
+    # a new speed restarts the loop at that speed
+    solara.use_thread(play, dependencies=[playing.value, m, speed.value], intrusive_cancel=False)
+
+    def step() -> None:
+        with m.lock:
+            m.step()
+        frame.set(frame.value + 1)
+
+    def toggle_play() -> None:
+        status.set("")
+        playing.set(not playing.value)
+
     solara.Title("Small estates: a governance model")
-    solara.Style(SIDEBAR_CSS)
-    # keyed by the upload: SolaraViz reads its fixed parameters (the CSV's path) when it mounts
-    SolaraViz(model, components=[], model_params=model_params(model.value.settings, uploaded.value),
-              name="Governing small estates: the Ouyang Road reforms", play_interval=150,
-              ).key(f"viz-{uploaded.value}")
-    solara.v.Tabs(v_model=view, on_v_model=set_view,
-                  children=[solara.v.Tab(children=[name]) for name in VIEWS])
-    if view == 0:
-        DistrictView(model.value)
-    elif view == 1:
-        DistrictUpload(model, uploaded)
-    else:
-        About()
+    solara.Style(PAGE_CSS)
+    lg = lang.value
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.Button("✕ " + tr("Hide controls", lg) if show_side.value else "☰ " + tr("Controls", lg),
+                      on_click=lambda: show_side.set(not show_side.value), text=True,
+                      classes=["estate-side-toggle"])
+        solara.Text(tr("Governing small estates: the Ouyang Road reforms", lg),
+                    style={"font-size": "1.25rem", "font-weight": "500"})
+        solara.ToggleButtonsSingle(value=[k for k, v in LANGUAGES.items() if v == lg][0],
+                                   values=list(LANGUAGES), on_value=lambda k: lang.set(LANGUAGES[k]),
+                                   dense=True, classes=["estate-language"])
+        solara.lab.ThemeToggle()
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, classes=["estate-toolbar"]):
+        solara.Button("Reset", color="primary", on_click=lambda: apply())
+        solara.Button("❚❚" if playing.value else "▶", color="primary", on_click=toggle_play,
+                      disabled=m.at_horizon)
+        solara.Button("Step", color="primary", on_click=step, disabled=playing.value or m.at_horizon)
+        solara.Text(tr("Speed (months per second)", lg) + ":")
+        solara.ToggleButtonsSingle(value=str(speed.value), values=[str(s) for s in SPEEDS],
+                                   on_value=lambda v: speed.set(int(v)), dense=True,
+                                   classes=["estate-speed"])
+        if changed_settings(pending.value, m.settings):
+            solara.Text(tr("Changes not applied — press Reset", lg), classes=["estate-hint"])
+        if status.value:
+            solara.Text(status.value, classes=["estate-status"])
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, classes=["estate-presets"]):
+        solara.Text(tr("Lesson", lg) + ":", classes=["estate-heading"])
+        running_preset = preset_of(m.settings)
+        for name in LESSON_PRESETS:
+            solara.Button(tr(name, lg), small=True, outlined=name != running_preset, color="primary",
+                          on_click=lambda name=name: apply(preset_settings(name, pending.value)))
+    if error.value:
+        solara.Error(error.value)
+    with solara.Div(classes=["estate-shell"]):
+        if show_side.value:
+            with solara.Div(classes=["estate-side"]):
+                with solara.Card(tr("Controls", lg)):
+                    Controls(pending, uploaded.value, lg)
+        with solara.Div(classes=["estate-main"]):
+            # each tab has its index as value: without one, Vuetify 3 reported the first as none
+            solara.v.Tabs(v_model=view, on_v_model=lambda v: set_view(int(v or 0)),
+                          children=[solara.v.Tab(value=i, children=[tr(name, lg)])
+                                    for i, name in enumerate(VIEWS)])
+            if view == 0:
+                DistrictView(m, frame.value, lg)
+            elif view == 1:
+                DistrictUpload(apply, uploaded, m)
+            else:
+                About(lg)

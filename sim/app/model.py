@@ -1,21 +1,31 @@
-"""The teaching app's model: the Mesa engine with keyword parameters, for SolaraViz.
+"""The teaching app's model: one run (or two, side by side) of either engine, built from the controls.
 
-SolaraViz rebuilds a model on Reset by calling its class with keyword arguments, so
-`TeachingModel` takes the district, the policy blocks, a few model parameters and the seed as
-keywords and turns them into a Scenario. In side-by-side mode it also runs a second model over
-the same district and seed under another policy set, stepped together with the first.
+`TeachingModel(**settings)` turns the app's settings (sim.app.controls.default_settings) into a
+Scenario and runs it on the vectorized engine (default: fast enough for a class of 30 on one
+server) or the Mesa engine. In side-by-side mode a second run takes the same district and seed
+under another policy set, stepped together with the first. Runs stop at the scenario's horizon.
+
+What the app shows beyond the engines' own outputs is read here through the area-state interface
+both engines implement (sim/area_state.py: `area_view`, `firm_view`, `estates_of`): `estate_table`
+(one row per estate: its area, firm, mode, fund, committee, satisfaction), and `observe_votes`
+(each member's share of owners for a merger, from the street office's `hold_vote`).
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from sim.app.controls import ENGINES, NO_COMPARISON, default_settings, policy_blocks
 from sim.errors import InputError
 from sim.mesa_engine.model import EstateGovernanceModel
-from sim.params import PARAMETER_INDEX
-from sim.policies import REGISTRY
+from sim.params import MODES, PARAMETER_INDEX
 from sim.scenario import Scenario, scenario_from_mapping
+from sim.vector_engine.model import VectorModel
 
 POLICY_SETS: dict[str, tuple[str, ...]] = {
     "status quo": (),
@@ -26,25 +36,24 @@ POLICY_SETS: dict[str, tuple[str, ...]] = {
 }
 """The shipped scenarios' policy sets (scenarios/*.yaml), by the names the app shows."""
 
-NO_COMPARISON = "nothing (one run)"
 UPLOADED_CSV = "uploaded CSV"
 DISTRICTS: dict[str, dict[str, Any]] = {
     "ouyang_road": {"preset": "ouyang_road"},
     "generated, 40 estates": {"generate": {"estates": 40, "seed": 7, "estates_per_block": 10}},
     "generated, 200 estates": {"generate": {"estates": 200, "seed": 7}},
 }
-"""Districts small enough to watch live (the Shanghai preset is for the vectorized engine)."""
+"""Districts small enough to watch live (the Shanghai preset is for `estate-sim run`)."""
 
 MAX_APP_HOUSEHOLDS = 150_000
-"""Largest district the app runs (about 0.5 s a month); larger ones belong to `estate-sim run`."""
+"""Largest district the app runs; larger ones belong to `estate-sim run`."""
 
-DEFAULT_SEED = 1
-"""Seed of a new run (the seed control goes from 1 to 100: one replicate each)."""
+HORIZON_YEARS = 20
+"""Every app run is a 20-year scenario: play stops there."""
 
 
 def policy_set_name(policies: dict[str, bool]) -> str:
     """The name of a policy set ("status quo", ...), or "custom: merge + entrust"."""
-    enabled = tuple(block for block in REGISTRY.names() if policies.get(block))
+    enabled = tuple(block for block in policy_blocks() if policies.get(block))
     for name, blocks in POLICY_SETS.items():
         if set(blocks) == set(enabled):
             return name
@@ -60,9 +69,9 @@ def month_label(month: int) -> str:
 
 def build_scenario(district: str = "ouyang_road", *, csv_path: str | None = None,
                    policies: dict[str, bool] | None = None, params: dict[str, Any] | None = None,
-                   seed: int = DEFAULT_SEED, name: str | None = None) -> Scenario:
+                   seed: int = 1, name: str | None = None) -> Scenario:
     """A Scenario from the app's controls; bad values raise InputError naming the control."""
-    policies = {block: bool((policies or {}).get(block, False)) for block in REGISTRY.names()}
+    policies = {block: bool((policies or {}).get(block, False)) for block in policy_blocks()}
     if district == UPLOADED_CSV:
         if not csv_path:
             raise InputError("app", "district", "no CSV file uploaded yet")
@@ -76,7 +85,7 @@ def build_scenario(district: str = "ouyang_road", *, csv_path: str | None = None
         "name": name or policy_set_name(policies),
         "district": district_spec,
         "policy": {block: {"enabled": on} for block, on in policies.items()},
-        "years": 20,
+        "years": HORIZON_YEARS,
         "seed": int(seed),
         "params": dict(params or {}),
     }
@@ -88,63 +97,142 @@ def build_scenario(district: str = "ouyang_road", *, csv_path: str | None = None
     return scenario
 
 
-def _default(name: str) -> Any:
-    return PARAMETER_INDEX[name].default
+def observe_votes(run) -> list[tuple[int, str, bool, float]]:
+    """Record every owners' vote of a run as (events before it, area id, passed, share for).
+
+    A failed merger's event gives only the lowest member's support; the street office's
+    `hold_vote(area, support, briefed=...)` returns each member's, so the app wraps it (on this
+    run only). "Events before it" is the length of the run's event log when the vote was held, so
+    a merger's votes are those held just before its event (it is logged after its votes).
+    """
+    votes: list[tuple[int, str, bool, float]] = []
+    office = run.street_office
+    hold_vote = office.hold_vote
+
+    def recorded(area, support, **kwargs):
+        passed, share = hold_vote(area, support, **kwargs)
+        votes.append((len(run.event_log), str(run.area_view().area_id[area]), bool(passed), float(share)))
+        return passed, share
+
+    office.hold_vote = recorded
+    return votes
 
 
-class TeachingModel(EstateGovernanceModel):
-    """The estate-governance model with the app's controls as keyword parameters.
+def make_run(engine: str, scenario: Scenario, seed: int):
+    """One engine's model of a scenario, with its owners' votes recorded in `run.votes`."""
+    if engine == "vector":
+        run = VectorModel(scenario, rng=seed)
+    elif engine == "mesa":
+        run = EstateGovernanceModel(scenario, rng=seed)
+    else:
+        raise InputError("app", "engine", f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    run.votes = observe_votes(run)
+    return run
 
-    `merge`, `entrust`, `self_governance` and `block_integration` switch the policy blocks; the
-    other numeric keywords are model parameters by their documented names (sim/params.py). With
-    `compare_with` naming a policy set, `self.comparison` runs that set on the same district and
-    seed, stepped together with this model. (The signature is explicit, rather than **params,
-    so that SolaraViz can check the controls against it and passes nothing else on Reset.)
+
+class TeachingModel:
+    """The run(s) on show, built from the app's settings (sim.app.controls.default_settings).
+
+    Policy blocks are booleans by block name; numeric settings are model parameters by their
+    documented names (sim/params.py). With `compare_with` naming a policy set, a second run takes
+    that set on the same district and seed, stepped together with the first.
     """
 
-    def __init__(self, *, district: str = "ouyang_road", csv_path: str | None = None,
-                 merge: bool = True,
-                 merge_max_households: int = _default("merge_max_households"),
-                 merge_max_group: int = _default("merge_max_group"),
-                 merge_max_distance_m: float = _default("merge_max_distance_m"),
-                 entrust: bool = True,
-                 entrust_max_households: int = _default("entrust_max_households"),
-                 entrust_reach_m: float = _default("entrust_reach_m"),
-                 self_governance: bool = True,
-                 organising_join_rate: float = _default("organising_join_rate"),
-                 volunteer_fatigue: float = _default("volunteer_fatigue"),
-                 block_integration: bool = True,
-                 block_subsidy_yuan_per_household: float = _default("block_subsidy_yuan_per_household"),
-                 evaluation_threshold: float = _default("evaluation_threshold"),
-                 fee_after_sale_public: float = _default("fee_after_sale_public"),
-                 fee_commodity: float = _default("fee_commodity"),
-                 approval_area_share: float = _default("approval_area_share"),
-                 fund_dispute_weight: float = _default("fund_dispute_weight"),
-                 compare_with: str = NO_COMPARISON, rng: int = DEFAULT_SEED):
-        arguments = dict(locals())
-        params = {name: value for name, value in arguments.items() if name in PARAMETER_INDEX}
-        policies = {block: arguments[block] for block in REGISTRY.names()}
-        scenario = build_scenario(district, csv_path=csv_path, policies=policies, params=params,
-                                  seed=rng)
-        super().__init__(scenario, rng=int(rng))
-        # the keywords this model was built with: the app shows them in its controls
-        self.settings = {k: v for k, v in arguments.items() if k not in ("self", "__class__")}
-        self.comparison: EstateGovernanceModel | None = None
-        if compare_with != NO_COMPARISON:
-            if compare_with not in POLICY_SETS:
-                raise InputError("app", "compare_with", f"unknown policy set {compare_with!r}")
-            other = {block: block in POLICY_SETS[compare_with] for block in REGISTRY.names()}
-            self.comparison = EstateGovernanceModel(
-                build_scenario(district, csv_path=csv_path, policies=other, params=params,
-                               seed=rng, name=compare_with), rng=int(rng))
-
-    def step(self) -> None:
-        """One month of this run and, in side-by-side mode, of the comparison run."""
-        super().step()
-        if self.comparison is not None:
-            self.comparison.step()
+    def __init__(self, **settings: Any):
+        unknown = set(settings) - set(default_settings())
+        if unknown:
+            raise InputError("app", sorted(unknown)[0], "not a setting of the app")
+        self.settings = {**default_settings(), **settings}
+        s = self.settings
+        params = {name: value for name, value in s.items() if name in PARAMETER_INDEX}
+        policies = {block: bool(s[block]) for block in policy_blocks()}
+        seed = int(s["rng"])
+        main = make_run(s["engine"], build_scenario(s["district"], csv_path=s["csv_path"],
+                                                    policies=policies, params=params, seed=seed), seed)
+        self.runs = [main]
+        if s["compare_with"] != NO_COMPARISON:
+            if s["compare_with"] not in POLICY_SETS:
+                raise InputError("app", "compare_with", f"unknown policy set {s['compare_with']!r}")
+            other = {block: block in POLICY_SETS[s["compare_with"]] for block in policy_blocks()}
+            scenario = build_scenario(s["district"], csv_path=s["csv_path"], policies=other,
+                                      params=params, seed=seed, name=s["compare_with"])
+            self.runs.append(make_run(s["engine"], scenario, seed))
+        self.horizon_months = main.spec.years * 12
+        # the play thread steps while the page draws: both hold this lock
+        self.lock = threading.RLock()
 
     @property
-    def runs(self) -> list[EstateGovernanceModel]:
-        """The runs on show: this one, then the comparison run if there is one."""
-        return [self] if self.comparison is None else [self, self.comparison]
+    def main(self):
+        """The first run (the settings' policies)."""
+        return self.runs[0]
+
+    @property
+    def comparison(self):
+        """The side-by-side run, or None."""
+        return self.runs[1] if len(self.runs) > 1 else None
+
+    @property
+    def month(self) -> int:
+        """Months simulated so far."""
+        return self.main.month
+
+    @property
+    def at_horizon(self) -> bool:
+        """Whether the runs have reached the scenario's last month (play stops there)."""
+        return self.month >= self.horizon_months
+
+    @property
+    def estates(self) -> pd.DataFrame:
+        """The district's estates at the start."""
+        return self.main.estates
+
+    def step(self) -> None:
+        """One month of every run; nothing past the horizon."""
+        if self.at_horizon:
+            return
+        for run in self.runs:
+            run.step()
+
+
+def area_rows(run) -> tuple[list[str], list[list[int]], dict[str, np.ndarray]]:
+    """The run's management areas: ids, estates of each, per-area arrays (the area-state interface)."""
+    v = run.area_view()
+    due = np.asarray(v.due_yuan, dtype=float)
+    collection = np.divide(v.paid_yuan, due, out=np.zeros(len(due)), where=due > 0)
+    return [str(i) for i in v.area_id], [run.estates_of(row) for row in range(len(v.firm))], {
+        "mode": np.asarray(v.mode, dtype=int), "firm": np.asarray(v.firm, dtype=int),
+        "quality": np.asarray(v.quality, dtype=float),
+        "satisfaction": np.asarray(v.mean_satisfaction, dtype=float), "collection": collection,
+        "fund_per_m2": np.asarray(v.fund_yuan, dtype=float) / np.asarray(v.floor_area_m2, dtype=float),
+        "committee": np.asarray(v.committee_active, dtype=bool),
+        "x_m": np.asarray(v.x_m, dtype=float), "y_m": np.asarray(v.y_m, dtype=float)}
+
+
+def estate_table(run) -> pd.DataFrame:
+    """One row per estate of the district: who manages it now and how it is doing.
+
+    Area-level values (mode, firm, quality, fund, committee, satisfaction) are the estate's
+    management area's; `area_size` counts the estates in that area (> 1: merged).
+    """
+    ids, members, values = area_rows(run)
+    n = len(run.estates)
+    area_of = np.empty(n, dtype=int)
+    size = np.empty(n, dtype=int)
+    for row, estates in enumerate(members):
+        area_of[estates] = row
+        size[estates] = len(estates)
+    table = run.estates[["estate_id", "households", "housing_type", "block", "x_m", "y_m"]].copy()
+    table["area_id"] = [ids[r] for r in area_of]
+    table["area_size"] = size
+    for name in ("mode", "firm", "quality", "satisfaction", "collection", "fund_per_m2", "committee"):
+        table[name] = values[name][area_of]
+    table["mode_name"] = [MODES[m] for m in table["mode"]]
+    table["area_x_m"] = values["x_m"][area_of]
+    table["area_y_m"] = values["y_m"][area_of]
+    return table.reset_index(drop=True)
+
+
+def active_firms(run) -> list[tuple[int, float, float]]:
+    """Firms still in the market as (index, x, y)."""
+    f = run.firm_view()
+    return [(int(i), float(f.x_m[i]), float(f.y_m[i])) for i in np.flatnonzero(f.active)]

@@ -1,11 +1,19 @@
-"""Serving the teaching app: `solara run` in a child process, on this computer only by default."""
+"""Serving the teaching app: `solara run` in a child process, on this computer only by default.
+
+The server runs in its own process group (its own session), so that stopping `estate-sim app`
+by Ctrl-C, SIGTERM or SIGHUP stops the whole group, and the upload folders of its sessions (all
+under one folder made for this server) are removed with it.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from sim.errors import InputError
@@ -14,6 +22,9 @@ DEFAULT_HOST = "127.0.0.1"
 """Loopback only: other computers cannot reach the app unless --host says so."""
 DEFAULT_PORT = 8765
 APP_MODULE = "sim.app.app"
+IDLE_TIMEOUT = "2m"
+"""A session whose pages are all gone is dropped after this long (Solara's kernel cull timeout)."""
+STOP_TIMEOUT_S = 10
 
 
 def server_command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
@@ -23,10 +34,17 @@ def server_command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[s
 
 
 def server_environment() -> dict[str, str]:
-    """The child's environment: ours, with this checkout importable even if not installed."""
+    """The child's environment: ours, with this checkout importable, idle sessions culled, no banner."""
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", IDLE_TIMEOUT)
+    # Solara's "made with Solara" badge covered the map's key at 1280x720
+    env.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
+    # Solara warns on every page load over plain http on 127.0.0.1 that an embedding iframe
+    # could not keep its session cookie; the app is not embedded, so the warning says nothing
+    env["PYTHONWARNINGS"] = ",".join(w for w in (
+        env.get("PYTHONWARNINGS"), "ignore:Cookies with samesite=none require https") if w)
     return env
 
 
@@ -47,9 +65,33 @@ def check_port_free(host: str, port: int) -> None:
                              f"cannot listen on {host}:{port} ({exc.strerror})") from None
 
 
-def start_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, **popen) -> subprocess.Popen:
-    """Start the app's server in a child process (for tests and `serve`)."""
-    return subprocess.Popen(server_command(host, port), env=server_environment(), **popen)
+def start_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, uploads: Path | None = None,
+                 **popen) -> subprocess.Popen:
+    """Start the app's server in a child process of its own process group (for tests and `serve`)."""
+    from sim.app.app import UPLOADS_ENV
+
+    env = server_environment()
+    if uploads is not None:
+        env[UPLOADS_ENV] = str(uploads)
+    return subprocess.Popen(server_command(host, port), env=env, start_new_session=True, **popen)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop the server's whole process group: SIGTERM, then SIGKILL if it has not gone in time."""
+    if server.poll() is not None:
+        return
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=STOP_TIMEOUT_S)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGHUP reached `estate-sim app`."""
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
@@ -65,13 +107,26 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
     shown = f"[{host}]" if ":" in host else host
     print(f"estate-sim app: open http://{shown}:{port} in a browser (Ctrl-C stops the server)",
           flush=True)
-    server = start_server(host, port)
+    def stopped(signum, _frame):
+        raise _Stopped(signal.Signals(signum).name)
+
+    uploads = Path(tempfile.mkdtemp(prefix="estate-sim-uploads-"))
+    handled = (signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, stopped) for sig in handled}
+    server = None
     try:
+        server = start_server(host, port, uploads=uploads)
         status = server.wait()
-    except KeyboardInterrupt:
-        server.terminate()
-        server.wait(timeout=10)
-        raise
+    except _Stopped as why:
+        print(f"estate-sim app: stopped by {why}", file=sys.stderr)
+        return 0
+    finally:
+        # the server has its own process group, so Ctrl-C does not reach it: stop it here
+        if server is not None:
+            stop_server(server)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        shutil.rmtree(uploads, ignore_errors=True)
     if status != 0:
         print(f"estate-sim: the app's server stopped with status {status}", file=sys.stderr)
         return 1

@@ -1,0 +1,135 @@
+"""The app's controls and the lesson's presets (docs/TEACHING.md), in one place.
+
+The policy blocks, their labels and their parameters come from the policy registry
+(sim.policies.REGISTRY): a newly registered policy gets its checkbox here without a change.
+Only the sliders' ranges are the app's own (POLICY_SLIDER_RANGES): a policy parameter without a
+range here keeps its default in the app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.params import PARAMETER_INDEX
+from sim.policies import REGISTRY
+
+
+def _slider(label: str, low: float, high: float, step: float) -> dict[str, Any]:
+    kind = "SliderInt" if all(float(v).is_integer() for v in (low, high, step)) else "SliderFloat"
+    return {"type": kind, "label": label, "min": low, "max": high, "step": step}
+
+
+POLICY_SLIDER_RANGES: dict[str, dict[str, Any]] = {
+    "merge_max_households": _slider("largest estate that may merge (households)", 50, 600, 10),
+    "merge_max_group": _slider("most estates in one merger", 2, 6, 1),
+    "merge_max_distance_m": _slider("farthest apart (m)", 50, 1000, 1),
+    "entrust_max_households": _slider("largest estate entrusted (households)", 50, 600, 10),
+    "entrust_reach_m": _slider("lead firm's reach (m)", 100, 2000, 1),
+    "organising_join_rate": _slider("organising: monthly chance to join", 0.0, 0.03, 0.001),
+    "block_subsidy_yuan_per_household": _slider("subsidy (yuan/household/month)", 0, 30, 1),
+    "evaluation_threshold": _slider("evaluation score a firm must reach", 0.0, 0.8, 0.05),
+}
+"""The policy parameters the lesson changes, with their sliders (parameter name -> slider)."""
+
+LESSON_ORDER = ("merge", "entrust", "self_governance", "block_integration")
+"""The order the lesson introduces the policies in (the registry's others follow)."""
+
+
+def policy_controls() -> dict[str, dict[str, Any]]:
+    """Policy block -> its checkbox label (from the registry) and its parameters' sliders.
+
+    Read from the registry at each call, so a policy registered later (`REGISTRY.added`) shows.
+    """
+    names = REGISTRY.names()
+    order = [n for n in LESSON_ORDER if n in names] + [n for n in names if n not in LESSON_ORDER]
+    return {name: {"label": REGISTRY.get(name).label,
+                   "params": {param: POLICY_SLIDER_RANGES[param]
+                              for param in REGISTRY.parameters()[name].values()
+                              if param in POLICY_SLIDER_RANGES}}
+            for name in order}
+
+
+OTHER_SLIDERS: dict[str, dict[str, Any]] = {
+    "volunteer_fatigue": _slider("Volunteer fatigue (monthly chance to stop)", 0.0, 0.2, 0.005),
+    "fee_after_sale_public": _slider("Fee, after-sale public housing (yuan/m²/month)", 0.3, 2.0, 0.05),
+    "fee_commodity": _slider("Fee, commodity housing (yuan/m²/month)", 1.0, 5.0, 0.1),
+    "approval_area_share": _slider("Votes: approval share of floor area needed", 0.3, 0.9, 0.05),
+    "fund_dispute_weight": _slider("Votes: strength of the fund dispute", 0.0, 3.0, 0.05),
+}
+"""Model parameters outside the policy blocks that the lesson changes."""
+
+SLIDERS: dict[str, dict[str, Any]] = {
+    **POLICY_SLIDER_RANGES,
+    **OTHER_SLIDERS,
+}
+"""Every parameter slider: model parameter name -> slider (type, label, range)."""
+
+
+def policy_blocks() -> tuple[str, ...]:
+    """The policy blocks the app offers: every registered policy, in the lesson's order."""
+    return tuple(policy_controls())
+
+
+def parameter_defaults() -> dict[str, Any]:
+    """Each slider's parameter at the model's (calibrated) default."""
+    return {name: PARAMETER_INDEX[name].default for name in SLIDERS}
+
+
+NO_COMPARISON = "nothing (one run)"
+DEFAULT_SEED = 1
+ENGINES = ("vector", "mesa")
+"""The app's engines: the vectorized one (fast enough for a class on one server) and the Mesa one
+(one agent per household; about 70 times slower). Both run the same rules."""
+
+
+def default_settings() -> dict[str, Any]:
+    """Everything a run is built from, at the defaults: the page opens on the status quo."""
+    return {
+        "district": "ouyang_road", "csv_path": None, "engine": ENGINES[0],
+        "compare_with": NO_COMPARISON, "rng": DEFAULT_SEED,
+        **{block: False for block in policy_blocks()},
+        **parameter_defaults(),
+    }
+
+
+ALL_POLICIES = {block: True for block in LESSON_ORDER}
+NO_POLICY = {block: False for block in LESSON_ORDER}
+
+LESSON_PRESETS: dict[str, dict[str, Any]] = {
+    "Status quo": {**NO_POLICY, "compare_with": NO_COMPARISON},
+    "Integrated vs status quo": {**ALL_POLICIES, "compare_with": "status quo"},
+    "Group A: N-in-1 merger": {**NO_POLICY, "merge": True, "compare_with": "status quo"},
+    "Group B: strong leads weak": {**NO_POLICY, "entrust": True, "compare_with": "status quo"},
+    "Group C: self-governance": {**NO_POLICY, "self_governance": True, "compare_with": "status quo"},
+    "Group D: block integration": {**NO_POLICY, "block_integration": True,
+                                   "compare_with": "status quo"},
+    "Harder votes": {**ALL_POLICIES, "compare_with": NO_COMPARISON, "approval_area_share": 0.75},
+    "Fund dispute": {**ALL_POLICIES, "compare_with": NO_COMPARISON, "fund_dispute_weight": 3.0},
+    "Tired volunteers": {**NO_POLICY, "self_governance": True, "compare_with": NO_COMPARISON,
+                         "volunteer_fatigue": 0.15},
+}
+"""Each part of the lesson (docs/TEACHING.md) as the controls it sets; the rest go to defaults."""
+
+KEPT_BY_PRESETS = ("district", "csv_path", "engine", "rng")
+"""What a preset leaves as it is: the class's district, engine and seed."""
+
+
+def preset_settings(name: str, current: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a lesson preset: defaults, the preset's changes, the current district and seed."""
+    if name not in LESSON_PRESETS:
+        raise KeyError(f"unknown preset {name!r} (known: {', '.join(LESSON_PRESETS)})")
+    kept = {key: current[key] for key in KEPT_BY_PRESETS if key in current}
+    return {**default_settings(), **LESSON_PRESETS[name], **kept}
+
+
+def preset_of(settings: dict[str, Any]) -> str | None:
+    """The preset these settings are, if any (so the page can show which part of the lesson runs)."""
+    for name in LESSON_PRESETS:
+        if preset_settings(name, settings) == settings:
+            return name
+    return None
+
+
+def changed_settings(pending: dict[str, Any], running: dict[str, Any]) -> list[str]:
+    """The controls whose value differs from the running model's (for "changes not applied")."""
+    return [key for key in pending if pending[key] != running.get(key)]

@@ -1,0 +1,135 @@
+"""What the app reads off the runs for the worksheet: number tiles, the events panel and exports.
+
+Pure functions of the runs (no Solara), so the tests check them without a browser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+
+from sim.app.model import estate_table, month_label
+
+SMALL_ESTATE_HOUSEHOLDS = 100
+"""The worksheet's "smallest estates": estates with fewer households than this at the start."""
+
+
+def small_estates_quality(run, table: pd.DataFrame | None = None) -> float:
+    """Service quality of the estates under SMALL_ESTATE_HOUSEHOLDS households (household-weighted)."""
+    table = estate_table(run) if table is None else table
+    small = table["households"] < SMALL_ESTATE_HOUSEHOLDS
+    if not small.any():
+        return float("nan")
+    return float(np.average(table.loc[small, "quality"], weights=table.loc[small, "households"]))
+
+
+TILES: tuple[tuple[str, str, str], ...] = (
+    ("service_quality", "Service quality", "{:.2f}"),
+    ("fee_collection_rate", "Fee collection", "{:.0%}"),
+    ("satisfaction", "Satisfaction", "{:.2f}"),
+    ("small_estates_quality", f"Quality, estates < {SMALL_ESTATE_HOUSEHOLDS} households", "{:.2f}"),
+    ("management_areas", "Management areas", "{:.0f}"),
+    ("active_firms", "Firms in the market", "{:.0f}"),
+    ("rc_workload", "Residents' committee workload (per 1000 households)", "{:.2f}"),
+    ("volunteer_rate", "Volunteers (share of households)", "{:.1%}"),
+    ("fund_per_m2", "Maintenance fund (yuan/m²)", "{:.1f}"),
+    ("merges_done", "Mergers passed", "{:.0f}"),
+    ("merge_votes_failed", "Merger votes failed", "{:.0f}"),
+)
+"""The worksheet's measures: key, label, format (keys are MonthRecord fields but one)."""
+
+
+def tile_values(run) -> dict[str, float]:
+    """The tiles' values for a run now (the latest month's record; at the start, nothing but NaN)."""
+    record = asdict(run.records[-1]) if run.records else {}
+    values = {key: float(record.get(key, float("nan"))) for key, _, _ in TILES}
+    values["small_estates_quality"] = small_estates_quality(run)
+    return values
+
+
+def format_tile(key: str, value: float) -> str:
+    """A tile's value as shown ("–" when there is none yet)."""
+    if value != value:  # NaN
+        return "–"
+    return next(fmt for k, _, fmt in TILES if k == key).format(value)
+
+
+def format_difference(key: str, first: float, second: float) -> str:
+    """The side-by-side difference (first run minus second), signed, in the tile's format."""
+    if first != first or second != second:
+        return ""
+    fmt = next(fmt for k, _, fmt in TILES if k == key)
+    text = fmt.format(first - second)
+    return text if text.startswith("-") else "+" + text
+
+
+EVENT_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("merger passed", re.compile(r"^Merger of .* passed")),
+    ("vote failed", re.compile(r"failed its owners' vote")),
+    ("entrusted", re.compile(r" entrusted to firm ")),
+    ("self-governance", re.compile(r"turned to specialised service")),
+    ("evaluation", re.compile(r"^Yearly evaluation")),
+    ("tender", re.compile(r"replaced their firm by tender")),
+    ("firm left", re.compile(r"left the market|withdrew from")),
+)
+"""Kinds of event for the panel's filters, recognised by their wording in the engines' logs."""
+OTHER_KIND = "other"
+
+
+def event_kind(text: str) -> str:
+    """The kind of one event (EVENT_KINDS), or "other"."""
+    return next((kind for kind, pattern in EVENT_KINDS if pattern.search(text)), OTHER_KIND)
+
+
+_VOTED_AREAS = re.compile(r"^Merger of (?:\d+ areas \()?(.*?)\)? (?:passed|failed)")
+
+
+def vote_detail(run, index: int) -> str:
+    """For the merger event run.events[index], each area's share of owners for it and who said no."""
+    found = _VOTED_AREAS.search(run.events[index][1])
+    if not found:
+        return ""
+    names = found.group(1).split(", ")
+    votes = {area: (passed, share) for before, area, passed, share in getattr(run, "votes", ())
+             if before == index}
+    parts = [f"{name} {votes[name][1]:.0%} for{'' if votes[name][0] else ' — said no'}"
+             for name in names if name in votes]
+    return "; ".join(parts)
+
+
+def events_frame(run) -> pd.DataFrame:
+    """The run's events as a table: month, label, kind, text, and vote shares for mergers."""
+    rows = [(month, month_label(month), event_kind(text), text,
+             vote_detail(run, i) if text.startswith("Merger of") else "")
+            for i, (month, text) in enumerate(run.events)]
+    return pd.DataFrame(rows, columns=["month", "when", "kind", "text", "votes"])
+
+
+def round_summary(run) -> list[tuple[int, str]]:
+    """One line per year with events: how many of each kind (the yearly rounds at a glance)."""
+    counts: dict[int, Counter] = {}
+    for month, text in run.events:
+        counts.setdefault((month - 1) // 12 + 1 if month > 0 else 0, Counter())[event_kind(text)] += 1
+    return [(year, ", ".join(f"{n} {kind}" for kind, n in sorted(c.items(), key=lambda kv: -kv[1])))
+            for year, c in sorted(counts.items())]
+
+
+def timeseries_csv(runs: Sequence) -> str:
+    """The runs' monthly records as CSV, one row per run and month (column `run`: its policy set)."""
+    frames = [pd.DataFrame([asdict(r) for r in run.records]).assign(run=run.spec.name) for run in runs]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return "run,month\n"
+    table = pd.concat(frames, ignore_index=True)
+    return table[["run", *[c for c in table.columns if c != "run"]]].to_csv(index=False)
+
+
+def events_csv(runs: Sequence) -> str:
+    """The runs' events as CSV (run, month, when, kind, text, votes)."""
+    table = pd.concat([events_frame(run).assign(run=run.spec.name) for run in runs], ignore_index=True)
+    return table[["run", "month", "when", "kind", "text", "votes"]].to_csv(index=False)
