@@ -136,9 +136,19 @@ def test_estate_table_agrees_between_engines_at_the_start():
     assert np.allclose(vector["fund_per_m2"], mesa["fund_per_m2"])
 
 
+def play_until_a_merger(model: TeachingModel, months: int = 24) -> None:
+    """Step until the main run completes a merger (a reform case: briefings, vote, funds, merger)."""
+    for _ in range(months):
+        model.step()
+        if model.main.records[-1].merges_done:
+            return
+    raise AssertionError(f"no merger completed in {months} months")
+
+
 def test_estate_table_shows_merged_estates_as_one_area():
     model = TeachingModel(merge=True, rng=1)
-    model.step()
+    play_until_a_merger(model)
+    assert model.month > 1, "a merger takes months (briefings, vote, funds), not one step"
     table = estate_table(model.main)
     merged = table[table["area_size"] > 1]
     assert not merged.empty
@@ -168,6 +178,8 @@ def test_side_by_side_runs_the_same_district_and_seed_under_another_policy():
     assert other.estates.equals(model.main.estates) and other.spec.seed == model.main.spec.seed == 5
     model.step()
     assert model.main.month == other.month == 1
+    play_until_a_merger(model)
+    assert model.main.month == other.month
     assert len(model.main.areas) < len(other.areas), "the integrated run merged nothing"
 
 
@@ -205,7 +217,7 @@ def test_an_uploaded_csv_is_kept_in_its_folder_and_checked(tmp_path):
     data = build_scenario("ouyang_road").load_district().estates.head(5).to_csv(index=False)
     path = save_district_csv("../../elsewhere/mine.csv", data.encode(), tmp_path)
     assert path == tmp_path / "mine.csv" and path.read_text() == data
-    with pytest.raises(InputError, match="required column is missing"):
+    with pytest.raises(InputError, match="required columns? (?:is|are) missing"):
         save_district_csv("bad.csv", b"estate_id,households\nA,10\n", tmp_path)
 
 
@@ -329,15 +341,23 @@ def test_failed_mergers_show_each_estates_vote_share_and_who_said_no():
     from sim.app.monitors import event_kind, events_frame, round_summary
 
     model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
-    model.step()
+    for _ in range(12):
+        model.step()
     events = events_frame(model.main)
     failed = events[events["kind"] == "vote failed"]
     assert not failed.empty
     for votes in failed["votes"]:
         assert "said no" in votes and re.search(r"\d+% for", votes)
+    # a merger's owners vote after its briefings; it passes months later, once the funds are pooled
+    voted_for = events[events["text"].str.contains("voted for the merger")]
+    assert not voted_for.empty and voted_for["kind"].eq("reform step").all()
+    for votes in voted_for["votes"]:
+        assert re.search(r"\d+% for", votes) and "said no" not in votes
     passed = events[events["kind"] == "merger passed"]
-    assert not passed.empty and not passed["votes"].str.contains("said no").any()
+    assert not passed.empty and passed["month"].min() > voted_for["month"].min()
     assert event_kind("Firm 4 left the market (no contract for a year)") == "firm left"
+    assert event_kind("New firm 22 entered the market to serve OY-029") == "firm entered"
+    assert event_kind("No firm for OY-075: the street office's fallback service took over") == "fallback"
     assert round_summary(model.main)[0][0] == 1 and "merger passed" in round_summary(model.main)[0][1]
 
 
