@@ -641,3 +641,41 @@ def test_a_newly_registered_policy_gets_its_checkbox_and_runs_in_the_app():
         model.step()
         assert model.main.spec.policies["idle_policy"] and model.main.idle_policy_ran
     assert "idle_policy" not in policy_controls()
+
+
+def test_block_integration_rolls_out_as_the_controls_say():
+    from sim.app.controls import OPTION_SLIDERS, policy_controls
+
+    params = policy_controls()["block_integration"]["params"]
+    assert {"block_start_year", "blocks_per_year", "reception_capacity_cases_per_month",
+            "block_subsidy_yuan_per_household"} <= set(params)
+    defaults = default_settings()
+    for name, control in OPTION_SLIDERS.items():
+        assert control["min"] <= defaults[name] <= control["max"], name
+    all_at_once = TeachingModel(block_integration=True, rng=1)
+    rolled = TeachingModel(block_integration=True, block_start_year=2, blocks_per_year=3, rng=1,
+                           compare_with="status quo")
+    options = rolled.main.spec.policy_options["block_integration"]
+    assert options["start_year"] == 2 and options["blocks_per_year"] == 3
+    blocks = len(set(all_at_once.estates["block"]))
+    assert blocks > 3
+    integrated = {}
+    for month in range(1, 25):
+        all_at_once.step()
+        rolled.step()
+        integrated[month] = (all_at_once.main.records[-1].blocks_integrated,
+                             rolled.main.records[-1].blocks_integrated)
+    assert integrated[1] == (blocks, 0) and integrated[12] == (blocks, 0)
+    assert integrated[13] == (blocks, 3) and integrated[24] == (blocks, 3)
+    assert rolled.comparison.records[-1].blocks_integrated == 0
+
+
+def test_the_reception_points_capacity_limits_the_cases_it_hears():
+    def heard(capacity: int) -> float:
+        model = TeachingModel(block_integration=True, reception_capacity_cases_per_month=capacity, rng=1)
+        for _ in range(3):
+            model.step()
+        return model.main.records[-1].reception_cases_handled
+
+    assert heard(0) == 0
+    assert 0 < heard(20) <= 20 < heard(400)
