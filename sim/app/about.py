@@ -83,9 +83,9 @@ document **docs/ODD.md** in the project's repository.
   quality*, *satisfaction*, *fee collection* or *management mode* with the buttons above it.
   Grey spokes join estates merged into one area. The circle's edge colour is the firm that
   manages it; numbered squares are the firms' offices; a black diamond marks an estate entrusted
-  to a strong firm; a thin grey edge means no firm; in *management mode* grey estates are on the
-  street office's fallback service; a black ring marks the estates named in this
-  month's events. **Hover over an estate** to see its households, housing type, firm, mode,
+  to a strong firm; a thin grey edge means no firm; in *management mode* dark grey estates are
+  on the street office's fallback service; a black ring marks the estates named in this month's
+  events. **Hover over an estate** to see its households, housing type, firm, mode,
   maintenance fund, owners' committee and satisfaction.
 * The **tiles** give the worksheet's measures now; the **charts** show the district's measures
   month by month; the **events** say in plain words what happened, with a line per year, filters

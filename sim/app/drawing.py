@@ -27,6 +27,7 @@ from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from sim.app.i18n import tr
@@ -48,7 +49,7 @@ MODE_COLOURS: dict[str, str] = {
     "self_governance": "#f1a340",
     "self_managed": "#d9d94a",
     "unmanaged": "#d7301f",
-    "fallback": "#888888",
+    "fallback": "#555555",
 }
 MODE_LABELS: dict[str, str] = {
     "full_service": "full service by a firm",
@@ -56,7 +57,7 @@ MODE_LABELS: dict[str, str] = {
     "self_governance": "specialised service + self-governance",
     "self_managed": "owners manage it themselves",
     "unmanaged": "nobody manages it",
-    "fallback": "street office's fallback service (托底)",
+    "fallback": "fallback service (托底)",
 }
 RUN_STYLES = ({"color": "#1f5fa8", "linestyle": "-"}, {"color": "#d95f02", "linestyle": "--"})
 """Line style of the first and (side-by-side) second run in the charts."""
@@ -340,6 +341,10 @@ CHARTS: tuple[tuple[str, str, tuple[float, float], bool], ...] = (
 """The charted outcomes: timeseries column, title, starting y-range, whether the range grows to
 fit the data (shares stay on [0, 1])."""
 
+COUNT_CHARTS = frozenset({"management_areas", "active_firms", "reform_cases_open", "firm_entries",
+                          "fallback_areas"})
+"""Charts of whole numbers (their axes tick at integers)."""
+
 _HORIZON_STEP_YEARS = 5
 
 
@@ -355,8 +360,10 @@ class OutcomeCharts(_Picture):
         self.axes = list(self.figure.subplots(3, 4, sharex=True).flat)
         self.horizon_years = _HORIZON_STEP_YEARS
         self.lines: list[list[Line2D]] = []
-        for ax, (_, title, y_range, _) in zip(self.axes, CHARTS, strict=True):
+        for ax, (column, title, y_range, _) in zip(self.axes, CHARTS, strict=True):
             ax.set_title(tr(title, lang), fontsize=9, fontfamily=self.fonts)
+            if column in COUNT_CHARTS:
+                ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
             ax.set_xlim(0, self.horizon_years)

@@ -61,7 +61,7 @@ ZH: dict[str, str] = {
     "Firms entered\n(since month 1)": "新进入的物业企业\n（自第1个月起）",
     "Areas on the fallback\nservice (托底)": "托底服务的\n管理区域",
     "Reception point\n(cases handled a month)": "联合接待点\n（每月处理事项）",
-    "street office's fallback service (托底)": "街道托底服务",
+    "fallback service (托底)": "街道托底服务",
     "Reform cases open": "进行中的改革事项", "Firms entered": "新进入的物业企业",
     "Areas on the fallback service": "托底服务的管理区域",
     "year": "年",
