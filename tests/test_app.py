@@ -231,7 +231,7 @@ def test_session_upload_folders_live_under_the_servers_folder(tmp_path, monkeypa
 
 # --- pictures --------------------------------------------------------------------------------
 def test_pictures_change_when_the_month_changes():
-    from sim.app.drawing import MEASURES, DistrictMap, OutcomeCharts
+    from sim.app.drawing import CHARTS, MEASURES, DistrictMap, OutcomeCharts
 
     model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
     maps = {measure: DistrictMap(model.main, measure) for measure in MEASURES}
@@ -244,6 +244,8 @@ def test_pictures_change_when_the_month_changes():
         after = m.png(model.main)
         assert after.startswith(b"\x89PNG") and after != before[measure], measure
     assert charts.png(model.runs) != charts_before
+    charted = {column for column, _, _, _ in CHARTS}
+    assert {"reform_cases_open", "firm_entries", "fallback_areas", "reception_cases_handled"} <= charted
 
 
 def test_side_by_side_maps_leave_their_key_to_one_picture_under_them():
@@ -324,8 +326,11 @@ def test_tiles_show_every_worksheet_measure_and_the_difference():
         model.step()
     keys = {key for key, _, _ in TILES}
     assert {"rc_workload", "small_estates_quality", "fund_per_m2", "service_quality", "active_firms",
-            "management_areas", "fee_collection_rate", "satisfaction"} <= keys
+            "management_areas", "fee_collection_rate", "satisfaction", "reform_cases_open",
+            "firm_entries", "fallback_areas"} <= keys
     first, second = (tile_values(run) for run in model.runs)
+    assert first["fallback_areas"] < second["fallback_areas"], "the integrated run finds firms for them"
+    assert second["reform_cases_open"] == 0, "the status quo opens no reform case"
     assert first["management_areas"] < second["management_areas"]
     assert format_difference("management_areas", first["management_areas"],
                              second["management_areas"]).startswith("-")
