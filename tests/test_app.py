@@ -136,9 +136,19 @@ def test_estate_table_agrees_between_engines_at_the_start():
     assert np.allclose(vector["fund_per_m2"], mesa["fund_per_m2"])
 
 
+def play_until_a_merger(model: TeachingModel, months: int = 24) -> None:
+    """Step until the main run completes a merger (a reform case: briefings, vote, funds, merger)."""
+    for _ in range(months):
+        model.step()
+        if model.main.records[-1].merges_done:
+            return
+    raise AssertionError(f"no merger completed in {months} months")
+
+
 def test_estate_table_shows_merged_estates_as_one_area():
     model = TeachingModel(merge=True, rng=1)
-    model.step()
+    play_until_a_merger(model)
+    assert model.month > 1, "a merger takes months (briefings, vote, funds), not one step"
     table = estate_table(model.main)
     merged = table[table["area_size"] > 1]
     assert not merged.empty
@@ -168,6 +178,8 @@ def test_side_by_side_runs_the_same_district_and_seed_under_another_policy():
     assert other.estates.equals(model.main.estates) and other.spec.seed == model.main.spec.seed == 5
     model.step()
     assert model.main.month == other.month == 1
+    play_until_a_merger(model)
+    assert model.main.month == other.month
     assert len(model.main.areas) < len(other.areas), "the integrated run merged nothing"
 
 
@@ -205,7 +217,7 @@ def test_an_uploaded_csv_is_kept_in_its_folder_and_checked(tmp_path):
     data = build_scenario("ouyang_road").load_district().estates.head(5).to_csv(index=False)
     path = save_district_csv("../../elsewhere/mine.csv", data.encode(), tmp_path)
     assert path == tmp_path / "mine.csv" and path.read_text() == data
-    with pytest.raises(InputError, match="required column is missing"):
+    with pytest.raises(InputError, match="required columns? (?:is|are) missing"):
         save_district_csv("bad.csv", b"estate_id,households\nA,10\n", tmp_path)
 
 
@@ -219,7 +231,7 @@ def test_session_upload_folders_live_under_the_servers_folder(tmp_path, monkeypa
 
 # --- pictures --------------------------------------------------------------------------------
 def test_pictures_change_when_the_month_changes():
-    from sim.app.drawing import MEASURES, DistrictMap, OutcomeCharts
+    from sim.app.drawing import CHARTS, MEASURES, DistrictMap, OutcomeCharts
 
     model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
     maps = {measure: DistrictMap(model.main, measure) for measure in MEASURES}
@@ -232,6 +244,8 @@ def test_pictures_change_when_the_month_changes():
         after = m.png(model.main)
         assert after.startswith(b"\x89PNG") and after != before[measure], measure
     assert charts.png(model.runs) != charts_before
+    charted = {column for column, _, _, _ in CHARTS}
+    assert {"reform_cases_open", "firm_entries", "fallback_areas", "reception_cases_handled"} <= charted
 
 
 def test_side_by_side_maps_leave_their_key_to_one_picture_under_them():
@@ -312,8 +326,11 @@ def test_tiles_show_every_worksheet_measure_and_the_difference():
         model.step()
     keys = {key for key, _, _ in TILES}
     assert {"rc_workload", "small_estates_quality", "fund_per_m2", "service_quality", "active_firms",
-            "management_areas", "fee_collection_rate", "satisfaction"} <= keys
+            "management_areas", "fee_collection_rate", "satisfaction", "reform_cases_open",
+            "firm_entries", "fallback_areas"} <= keys
     first, second = (tile_values(run) for run in model.runs)
+    assert first["fallback_areas"] < second["fallback_areas"], "the integrated run finds firms for them"
+    assert second["reform_cases_open"] == 0, "the status quo opens no reform case"
     assert first["management_areas"] < second["management_areas"]
     assert format_difference("management_areas", first["management_areas"],
                              second["management_areas"]).startswith("-")
@@ -329,15 +346,23 @@ def test_failed_mergers_show_each_estates_vote_share_and_who_said_no():
     from sim.app.monitors import event_kind, events_frame, round_summary
 
     model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
-    model.step()
+    for _ in range(12):
+        model.step()
     events = events_frame(model.main)
     failed = events[events["kind"] == "vote failed"]
     assert not failed.empty
     for votes in failed["votes"]:
         assert "said no" in votes and re.search(r"\d+% for", votes)
+    # a merger's owners vote after its briefings; it passes months later, once the funds are pooled
+    voted_for = events[events["text"].str.contains("voted for the merger")]
+    assert not voted_for.empty and voted_for["kind"].eq("reform step").all()
+    for votes in voted_for["votes"]:
+        assert re.search(r"\d+% for", votes) and "said no" not in votes
     passed = events[events["kind"] == "merger passed"]
-    assert not passed.empty and not passed["votes"].str.contains("said no").any()
+    assert not passed.empty and passed["month"].min() > voted_for["month"].min()
     assert event_kind("Firm 4 left the market (no contract for a year)") == "firm left"
+    assert event_kind("New firm 22 entered the market to serve OY-029") == "firm entered"
+    assert event_kind("No firm for OY-075: the street office's fallback service took over") == "fallback"
     assert round_summary(model.main)[0][0] == 1 and "merger passed" in round_summary(model.main)[0][1]
 
 
@@ -621,3 +646,41 @@ def test_a_newly_registered_policy_gets_its_checkbox_and_runs_in_the_app():
         model.step()
         assert model.main.spec.policies["idle_policy"] and model.main.idle_policy_ran
     assert "idle_policy" not in policy_controls()
+
+
+def test_block_integration_rolls_out_as_the_controls_say():
+    from sim.app.controls import OPTION_SLIDERS, policy_controls
+
+    params = policy_controls()["block_integration"]["params"]
+    assert {"block_start_year", "blocks_per_year", "reception_capacity_cases_per_month",
+            "block_subsidy_yuan_per_household"} <= set(params)
+    defaults = default_settings()
+    for name, control in OPTION_SLIDERS.items():
+        assert control["min"] <= defaults[name] <= control["max"], name
+    all_at_once = TeachingModel(block_integration=True, rng=1)
+    rolled = TeachingModel(block_integration=True, block_start_year=2, blocks_per_year=3, rng=1,
+                           compare_with="status quo")
+    options = rolled.main.spec.policy_options["block_integration"]
+    assert options["start_year"] == 2 and options["blocks_per_year"] == 3
+    blocks = len(set(all_at_once.estates["block"]))
+    assert blocks > 3
+    integrated = {}
+    for month in range(1, 25):
+        all_at_once.step()
+        rolled.step()
+        integrated[month] = (all_at_once.main.records[-1].blocks_integrated,
+                             rolled.main.records[-1].blocks_integrated)
+    assert integrated[1] == (blocks, 0) and integrated[12] == (blocks, 0)
+    assert integrated[13] == (blocks, 3) and integrated[24] == (blocks, 3)
+    assert rolled.comparison.records[-1].blocks_integrated == 0
+
+
+def test_the_reception_points_capacity_limits_the_cases_it_hears():
+    def heard(capacity: int) -> float:
+        model = TeachingModel(block_integration=True, reception_capacity_cases_per_month=capacity, rng=1)
+        for _ in range(3):
+            model.step()
+        return model.main.records[-1].reception_cases_handled
+
+    assert heard(0) == 0
+    assert 0 < heard(20) <= 20 < heard(400)

@@ -249,7 +249,15 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
         assert label in tiles
     assert "integrated − status quo" in tiles
     events = page.locator(".estate-events").first.inner_text()
-    assert "Year 1:" in events and "failed its owners' vote" in events and "said no" in events
+    assert "Year 1:" in events and "proposed; briefings begin" in events
+    # a merger's owners vote after three months of briefings: month 4
+    for month in (2, 3, 4):
+        page.get_by_role("button", name="Step", exact=True).click()
+        _wait_for_readout(page, f"^Year 1, month {month} · integrated")
+    page.wait_for_function("() => document.querySelector('.estate-events')"
+                           ".innerText.includes(\"failed its owners' vote\")")
+    events = page.locator(".estate-events").first.inner_text()
+    assert "failed its owners' vote" in events and "said no" in events
 
     # a changed control shows the hint until Reset
     page.get_by_role("button", name="☰ Controls").click()

@@ -18,9 +18,9 @@ Ouyang Road subdistrict (Hongkou District) tried three remedies and a fourth on 
   estate that has a better service level and reputation.
 * **Specialised service plus self-governance** (物业专项管理+居民自治): a firm provides one service
   (repairs) while volunteers, organised by the residents' Party branch, patrol and clean.
-* **Block integration** (街区一体化): a quality firm adds security, cleaning and fire patrols across a
-  street block; a joint reception point hears residents every morning; a yearly evaluation takes
-  contracts from poorly rated firms. About 13 weak firms left the market.
+* **Block integration** (街区一体化): a subsidy pays the firms of a street block for extra security,
+  cleaning and fire patrols; a joint reception point hears residents every morning; a yearly
+  evaluation takes contracts from poorly rated firms. About 13 weak firms left the market.
 
 The model lets you switch these policies on and off and watch what they do.
 
@@ -43,12 +43,24 @@ is **one month**:
 5. **Firm accounts.** Fees minus costs go to the firm's reserves. A loss-making firm cuts effort.
    A firm whose reserves stay negative, or that has no contract for a year, leaves the market.
 6. **Committees** form where there are enough volunteers and lapse without them; after months of
-   low satisfaction a committee calls a re-tender.
-7. **Once a year** (month 1 of each year) the street office carries out the policies that are on.
-   A merger or entrustment happens only if the owners of **every** estate involved vote for it,
-   by the Civil Code's rules: two thirds must take part, and more than half of the participating
-   owners and floor area must approve. A briefing campaign raises turnout and support; a merger
-   that would pool a rich maintenance fund with a poor one loses support (the fund dispute).
+   low satisfaction a committee calls a re-tender. Volunteers give hours (8 a month each); asked
+   for more than they can give, they tire and stop sooner.
+7. **The market.** A tender is held only where the money can pay the least service; otherwise
+   the owners may vote a higher fee (after-sale public housing: at most the government-guided
+   cap), and where no firm will bid the street office's **fallback service** (托底) takes over.
+   New firms enter where there is money to earn; contracts come up for renewal.
+8. **Reforms are cases** the street office works through month by month, a few at a time (6).
+   A merger takes three months of briefings, then the owners' vote, two months to pool the
+   maintenance funds, a month to reorganise the owners' committee; an entrustment or a switch
+   to self-governance needs a vote and a hand-over. A case goes ahead only if the owners of
+   **every** estate involved vote for it, by the Civil Code's rules: two thirds must take part,
+   and more than half of the participating owners and floor area must approve. A merger that
+   would pool a rich maintenance fund with a poor one loses support (the fund dispute). A failed
+   vote is tried again a year later. So reforms spread over years.
+9. **Block integration** rolls out block by block (from a start year, a number of blocks a
+   year); its reception point hears as many cases a month as its capacity allows (200) and takes
+   them off the residents' committee; from the second year, where residents were heard, firms
+   are rated, and a poorly rated firm may lose a contract if its owners vote for that.
 
 The full description, with every equation and the source of every parameter, is the ODD
 document **docs/ODD.md** in the project's repository.
@@ -71,8 +83,9 @@ document **docs/ODD.md** in the project's repository.
   quality*, *satisfaction*, *fee collection* or *management mode* with the buttons above it.
   Grey spokes join estates merged into one area. The circle's edge colour is the firm that
   manages it; numbered squares are the firms' offices; a black diamond marks an estate entrusted
-  to a strong firm; a thin grey edge means no firm; a black ring marks the estates named in this
-  month's events. **Hover over an estate** to see its households, housing type, firm, mode,
+  to a strong firm; a thin grey edge means no firm; in *management mode* dark grey estates are
+  on the street office's fallback service; a black ring marks the estates named in this month's
+  events. **Hover over an estate** to see its households, housing type, firm, mode,
   maintenance fund, owners' committee and satisfaction.
 * The **tiles** give the worksheet's measures now; the **charts** show the district's measures
   month by month; the **events** say in plain words what happened, with a line per year, filters
@@ -86,14 +99,17 @@ document **docs/ODD.md** in the project's repository.
 
 * In the **status quo**, where do quality and satisfaction stay low? Look at the size of those
   estates and at their edges: who manages them?
-* After the first **merger** round (Year 1, month 1), how many management areas are left? Do the
-  merged estates' colours change at once, or slowly? Why might satisfaction lag behind quality?
+* When does the first **merger** complete, and how many **reform cases** are open at a time
+  (the chart)? Do the merged estates' colours change at once, or slowly?
+* Which estates are on the street office's **fallback service** (托底), and why will no firm bid
+  for them? What happens to them under the integrated policy?
 * Watch the **firms** chart and the events list. Which firms leave the market, and when? Is a
   firm leaving good or bad news for the residents of its estates?
 * Some mergers are **voted down**. Which ones? Compare the estates' maintenance funds and
   satisfaction before the vote.
 * The **residents' committee workload** (complaints reaching it) falls most under block
-  integration: the reception point takes complaints off it (轻装上阵, "travelling light").
+  integration: the reception point takes complaints off it (轻装上阵, "travelling light") — as
+  many as its capacity allows.
 
 ## THINGS TO TRY
 
@@ -104,6 +120,8 @@ document **docs/ODD.md** in the project's repository.
 * Make merger votes harder: raise *approval share of floor area* (the Civil Code asks for more
   than half) or the *fund dispute* strength. How many mergers still pass?
 * Raise **volunteer fatigue** with only self-governance on. How long do the volunteers last?
+* Lower the **reception point's capacity**, or roll block integration out a few blocks a year:
+  what happens to the committee's workload and to satisfaction?
 * Lower the **fee** of after-sale public housing. Can a firm still cover its costs? When does the
   low fee → poor service → low payment spiral start?
 * Run the same settings with another **seed**. What changes, and what stays the same? Which
@@ -111,7 +129,7 @@ document **docs/ODD.md** in the project's repository.
 
 ## EXTENDING THE MODEL
 
-A new policy is a function in `sim/policies.py` called by the street office; a new parameter is a
+A new policy is a class in the `sim/policies/` package, registered for the street office; a new parameter is a
 row in `sim/params.py`. `estate-sim run scenarios/integrated.yaml` runs the same model without
 the app; `estate-sim sweep` runs many seeds and settings.
 
@@ -134,8 +152,11 @@ ABOUT_ZH = """
 * **N合一**：相邻、同类型的小小区合并为一个物业管理区域，统一维修资金、业主委员会、收费标准和物业企业。
 * **以强带弱**：孤立的小小区委托给附近服务水平和口碑更好的物业企业。
 * **物业专项管理+居民自治**：物业企业只提供专项服务（维修），志愿者在居民区党支部组织下巡逻、保洁。
-* **街区一体化**：优质物业企业在整个街区提供安保、保洁和消防巡查；联合接待点每天听取居民意见；
+* **街区一体化**：补贴街区内的物业企业提供安保、保洁和消防巡查；联合接待点每天听取居民意见；
   年度考评淘汰评分低的企业。约13家弱小物业企业退出了市场。
+
+在模型中，这些改革都是街道办逐月推进的"事项"：合并要先宣传三个月，再由业主投票，随后合并维修资金、
+重组业主委员会，因此改革会延续数年。收费不足以支撑最低服务、又无企业投标的小区，由街道托底服务。
 
 ## 如何使用
 

@@ -27,9 +27,22 @@ POLICY_SLIDER_RANGES: dict[str, dict[str, Any]] = {
     "entrust_reach_m": _slider("lead firm's reach (m)", 100, 2000, 1),
     "organising_join_rate": _slider("organising: monthly chance to join", 0.0, 0.03, 0.001),
     "block_subsidy_yuan_per_household": _slider("subsidy (yuan/household/month)", 0, 30, 1),
+    "reception_capacity_cases_per_month": _slider("reception point: cases heard a month", 0, 400, 10),
     "evaluation_threshold": _slider("evaluation score a firm must reach", 0.0, 0.8, 0.05),
 }
 """The policy parameters the lesson changes, with their sliders (parameter name -> slider)."""
+
+POLICY_OPTION_SLIDERS: dict[str, dict[str, tuple[str, Any, dict[str, Any]]]] = {
+    "block_integration": {
+        "block_start_year": ("start_year", 1, _slider("rollout starts in year", 1, 10, 1)),
+        "blocks_per_year": ("blocks_per_year", 0,
+                            _slider("blocks joining a year (0: all at once)", 0, 10, 1)),
+    },
+}
+"""Policy options (not model parameters) the lesson changes: block -> app setting -> (the policy's
+option, the app's default, its slider). Block integration's rollout: the year it starts and how
+many blocks join a year (sim/policies/block_integration.py); 0 blocks a year means every block at
+once (the option unset)."""
 
 LESSON_ORDER = ("merge", "entrust", "self_governance", "block_integration")
 """The order the lesson introduces the policies in (the registry's others follow)."""
@@ -43,10 +56,34 @@ def policy_controls() -> dict[str, dict[str, Any]]:
     names = REGISTRY.names()
     order = [n for n in LESSON_ORDER if n in names] + [n for n in names if n not in LESSON_ORDER]
     return {name: {"label": REGISTRY.get(name).label,
-                   "params": {param: POLICY_SLIDER_RANGES[param]
-                              for param in REGISTRY.parameters()[name].values()
-                              if param in POLICY_SLIDER_RANGES}}
+                   "params": {**{param: POLICY_SLIDER_RANGES[param]
+                                 for param in REGISTRY.parameters()[name].values()
+                                 if param in POLICY_SLIDER_RANGES},
+                              **{setting: slider for setting, (option, _, slider)
+                                 in POLICY_OPTION_SLIDERS.get(name, {}).items()
+                                 if option in REGISTRY.get(name).options}}}
             for name in order}
+
+
+def option_defaults() -> dict[str, Any]:
+    """Each policy option's setting at the app's default (the policy's own default)."""
+    return {setting: default for options in POLICY_OPTION_SLIDERS.values()
+            for setting, (_, default, _) in options.items()}
+
+
+def policy_options(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The scenario's policy options from the app's settings (block -> option -> value).
+
+    An option at its "unset" value (blocks a year 0: all at once) is left out, so the policy's
+    own default applies.
+    """
+    options: dict[str, dict[str, Any]] = {}
+    for block, sliders in POLICY_OPTION_SLIDERS.items():
+        for setting, (option, _, _) in sliders.items():
+            value = settings.get(setting)
+            if value is not None and not (option == "blocks_per_year" and not value):
+                options.setdefault(block, {})[option] = int(value)
+    return options
 
 
 OTHER_SLIDERS: dict[str, dict[str, Any]] = {
@@ -63,6 +100,11 @@ SLIDERS: dict[str, dict[str, Any]] = {
     **OTHER_SLIDERS,
 }
 """Every parameter slider: model parameter name -> slider (type, label, range)."""
+
+OPTION_SLIDERS: dict[str, dict[str, Any]] = {
+    setting: slider for options in POLICY_OPTION_SLIDERS.values()
+    for setting, (_, _, slider) in options.items()}
+"""Every policy option's slider: app setting -> slider."""
 
 
 def policy_blocks() -> tuple[str, ...]:
@@ -89,6 +131,7 @@ def default_settings() -> dict[str, Any]:
         "compare_with": NO_COMPARISON, "rng": DEFAULT_SEED,
         **{block: False for block in policy_blocks()},
         **parameter_defaults(),
+        **option_defaults(),
     }
 
 

@@ -27,6 +27,7 @@ from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from sim.app.i18n import tr
@@ -48,6 +49,7 @@ MODE_COLOURS: dict[str, str] = {
     "self_governance": "#f1a340",
     "self_managed": "#d9d94a",
     "unmanaged": "#d7301f",
+    "fallback": "#555555",
 }
 MODE_LABELS: dict[str, str] = {
     "full_service": "full service by a firm",
@@ -55,6 +57,7 @@ MODE_LABELS: dict[str, str] = {
     "self_governance": "specialised service + self-governance",
     "self_managed": "owners manage it themselves",
     "unmanaged": "nobody manages it",
+    "fallback": "fallback service (托底)",
 }
 RUN_STYLES = ({"color": "#1f5fa8", "linestyle": "-"}, {"color": "#d95f02", "linestyle": "--"})
 """Line style of the first and (side-by-side) second run in the charts."""
@@ -330,9 +333,17 @@ CHARTS: tuple[tuple[str, str, tuple[float, float], bool], ...] = (
     ("active_firms", "Firms in the market", (0.0, 1.0), True),
     ("firm_margin", "Firms' margin\n(firms in the market)", (-0.1, 0.3), True),
     ("rc_workload", "Residents' committee workload\n(complaints per 1000 households)", (0.0, 1.0), True),
+    ("reform_cases_open", "Reform cases open\n(street office)", (0.0, 1.0), True),
+    ("firm_entries", "Firms entered\n(since month 1)", (0.0, 1.0), True),
+    ("fallback_areas", "Areas on the fallback\nservice (托底)", (0.0, 1.0), True),
+    ("reception_cases_handled", "Reception point\n(cases handled a month)", (0.0, 1.0), True),
 )
 """The charted outcomes: timeseries column, title, starting y-range, whether the range grows to
 fit the data (shares stay on [0, 1])."""
+
+COUNT_CHARTS = frozenset({"management_areas", "active_firms", "reform_cases_open", "firm_entries",
+                          "fallback_areas"})
+"""Charts of whole numbers (their axes tick at integers)."""
 
 _HORIZON_STEP_YEARS = 5
 
@@ -340,24 +351,26 @@ _HORIZON_STEP_YEARS = 5
 class OutcomeCharts(_Picture):
     """Line charts of the main outcomes by year, one line per run (two in side-by-side mode)."""
 
-    def __init__(self, names: Sequence[str], size_in: tuple[float, float] = (12.0, 5.4),
+    def __init__(self, names: Sequence[str], size_in: tuple[float, float] = (12.0, 7.8),
                  lang: str = "en"):
         super().__init__(Figure(figsize=size_in, dpi=_DPI))
-        top = 0.86 if len(names) > 1 else 0.92
-        self.figure.subplots_adjust(left=0.05, right=0.98, bottom=0.09, top=top, wspace=0.28,
-                                    hspace=0.38)
-        self.axes = list(self.figure.subplots(2, 4, sharex=True).flat)
+        top = 0.90 if len(names) > 1 else 0.94
+        self.figure.subplots_adjust(left=0.05, right=0.98, bottom=0.07, top=top, wspace=0.28,
+                                    hspace=0.42)
+        self.axes = list(self.figure.subplots(3, 4, sharex=True).flat)
         self.horizon_years = _HORIZON_STEP_YEARS
         self.lines: list[list[Line2D]] = []
-        for ax, (_, title, y_range, _) in zip(self.axes, CHARTS, strict=True):
+        for ax, (column, title, y_range, _) in zip(self.axes, CHARTS, strict=True):
             ax.set_title(tr(title, lang), fontsize=9, fontfamily=self.fonts)
+            if column in COUNT_CHARTS:
+                ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
             ax.set_xlim(0, self.horizon_years)
             ax.set_ylim(*y_range)
             self.lines.append([self._changing(ax.plot([], [], linewidth=1.8, label=name, **style)[0])
                                for name, style in zip(names, RUN_STYLES, strict=False)])
-        for ax in self.axes[len(self.axes) // 2:]:
+        for ax in self.axes[-4:]:
             ax.set_xlabel(tr("year", lang), fontsize=8, fontfamily=self.fonts)
         if len(names) > 1:
             self.figure.legend(handles=[Line2D([], [], linewidth=1.8, label=name, **style)

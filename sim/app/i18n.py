@@ -57,6 +57,13 @@ ZH: dict[str, str] = {
     "Volunteers\n(share of households)": "志愿者\n（户占比）",
     "Firms' margin\n(firms in the market)": "物业企业利润率\n（在市场中的企业）",
     "Residents' committee workload\n(complaints per 1000 households)": "居委会工作量\n（每千户投诉）",
+    "Reform cases open\n(street office)": "进行中的改革事项\n（街道办）",
+    "Firms entered\n(since month 1)": "新进入的物业企业\n（自第1个月起）",
+    "Areas on the fallback\nservice (托底)": "托底服务的\n管理区域",
+    "Reception point\n(cases handled a month)": "联合接待点\n（每月处理事项）",
+    "fallback service (托底)": "街道托底服务",
+    "Reform cases open": "进行中的改革事项", "Firms entered": "新进入的物业企业",
+    "Areas on the fallback service": "托底服务的管理区域",
     "year": "年",
 }
 """English label -> Chinese label (terms from the article where it has them)."""

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.app.controls import ENGINES, NO_COMPARISON, default_settings, policy_blocks
+from sim.app.controls import ENGINES, NO_COMPARISON, default_settings, policy_blocks, policy_options
 from sim.errors import InputError
 from sim.mesa_engine.model import EstateGovernanceModel
 from sim.params import MODES, PARAMETER_INDEX
@@ -69,8 +69,13 @@ def month_label(month: int) -> str:
 
 def build_scenario(district: str = "ouyang_road", *, csv_path: str | None = None,
                    policies: dict[str, bool] | None = None, params: dict[str, Any] | None = None,
-                   seed: int = 1, name: str | None = None) -> Scenario:
-    """A Scenario from the app's controls; bad values raise InputError naming the control."""
+                   seed: int = 1, name: str | None = None,
+                   options: dict[str, dict[str, Any]] | None = None) -> Scenario:
+    """A Scenario from the app's controls; bad values raise InputError naming the control.
+
+    `options` are the policies' further options by block (block integration's rollout:
+    `start_year`, `blocks_per_year`), passed to an enabled block only.
+    """
     policies = {block: bool((policies or {}).get(block, False)) for block in policy_blocks()}
     if district == UPLOADED_CSV:
         if not csv_path:
@@ -84,7 +89,8 @@ def build_scenario(district: str = "ouyang_road", *, csv_path: str | None = None
     data = {
         "name": name or policy_set_name(policies),
         "district": district_spec,
-        "policy": {block: {"enabled": on} for block, on in policies.items()},
+        "policy": {block: {"enabled": on, **((options or {}).get(block, {}) if on else {})}
+                   for block, on in policies.items()},
         "years": HORIZON_YEARS,
         "seed": int(seed),
         "params": dict(params or {}),
@@ -147,15 +153,18 @@ class TeachingModel:
         params = {name: value for name, value in s.items() if name in PARAMETER_INDEX}
         policies = {block: bool(s[block]) for block in policy_blocks()}
         seed = int(s["rng"])
+        options = policy_options(s)
         main = make_run(s["engine"], build_scenario(s["district"], csv_path=s["csv_path"],
-                                                    policies=policies, params=params, seed=seed), seed)
+                                                    policies=policies, params=params, seed=seed,
+                                                    options=options), seed)
         self.runs = [main]
         if s["compare_with"] != NO_COMPARISON:
             if s["compare_with"] not in POLICY_SETS:
                 raise InputError("app", "compare_with", f"unknown policy set {s['compare_with']!r}")
             other = {block: block in POLICY_SETS[s["compare_with"]] for block in policy_blocks()}
             scenario = build_scenario(s["district"], csv_path=s["csv_path"], policies=other,
-                                      params=params, seed=seed, name=s["compare_with"])
+                                      params=params, seed=seed, name=s["compare_with"],
+                                      options=options)
             self.runs.append(make_run(s["engine"], scenario, seed))
         self.horizon_months = main.spec.years * 12
         # the play thread steps while the page draws: both hold this lock

@@ -40,6 +40,9 @@ TILES: tuple[tuple[str, str, str], ...] = (
     ("fund_per_m2", "Maintenance fund (yuan/m²)", "{:.1f}"),
     ("merges_done", "Mergers passed", "{:.0f}"),
     ("merge_votes_failed", "Merger votes failed", "{:.0f}"),
+    ("reform_cases_open", "Reform cases open", "{:.0f}"),
+    ("firm_entries", "Firms entered", "{:.0f}"),
+    ("fallback_areas", "Areas on the fallback service", "{:.0f}"),
 )
 """The worksheet's measures: key, label, format (keys are MonthRecord fields but one)."""
 
@@ -71,10 +74,16 @@ def format_difference(key: str, first: float, second: float) -> str:
 EVENT_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("merger passed", re.compile(r"^Merger of .* passed")),
     ("vote failed", re.compile(r"failed its owners' vote")),
+    ("reform step", re.compile(r"^Merger of .* proposed|voted for the merger|^Maintenance funds of "
+                               r"|voted on (?:strong leads weak|specialised service)|^Hand-over of ")),
     ("entrusted", re.compile(r" entrusted to firm ")),
     ("self-governance", re.compile(r"turned to specialised service")),
     ("evaluation", re.compile(r"^Yearly evaluation")),
-    ("tender", re.compile(r"replaced their firm by tender")),
+    ("tender", re.compile(r"replaced their firm by tender|^Tender for ")),
+    ("fee vote", re.compile(r"^Fee vote in |would need .* to cover its cost")),
+    ("fallback", re.compile(r"fallback service took over")),
+    ("firm entered", re.compile(r"entered the market")),
+    ("block integration", re.compile(r"joined block integration")),
     ("firm left", re.compile(r"left the market|withdrew from")),
 )
 """Kinds of event for the panel's filters, recognised by their wording in the engines' logs."""
@@ -86,15 +95,21 @@ def event_kind(text: str) -> str:
     return next((kind for kind, pattern in EVENT_KINDS if pattern.search(text)), OTHER_KIND)
 
 
-_VOTED_AREAS = re.compile(r"^Merger of (?:\d+ areas \()?(.*?)\)? (?:passed|failed)")
+_VOTED_AREAS = re.compile(r"^(?:Merger of (?:\d+ areas \()?(.*?)\)? (?:passed|failed)"
+                          r"|Owners of (.*?) voted for the merger)")
 
 
 def vote_detail(run, index: int) -> str:
-    """For the merger event run.events[index], each area's share of owners for it and who said no."""
+    """For the merger vote's event run.events[index], each area's share of owners for it and who said no.
+
+    A merger's owners vote months after it is proposed (briefings first); the event logged just
+    after the votes is "Owners of ... voted for the merger" or "Merger of ... failed its owners'
+    vote". The merger's completion ("Merger of ... passed"), months later again, was voted earlier.
+    """
     found = _VOTED_AREAS.search(run.events[index][1])
     if not found:
         return ""
-    names = found.group(1).split(", ")
+    names = (found.group(1) or found.group(2)).split(", ")
     votes = {area: (passed, share) for before, area, passed, share in getattr(run, "votes", ())
              if before == index}
     parts = [f"{name} {votes[name][1]:.0%} for{'' if votes[name][0] else ' — said no'}"
@@ -105,7 +120,7 @@ def vote_detail(run, index: int) -> str:
 def events_frame(run) -> pd.DataFrame:
     """The run's events as a table: month, label, kind, text, and vote shares for mergers."""
     rows = [(month, month_label(month), event_kind(text), text,
-             vote_detail(run, i) if text.startswith("Merger of") else "")
+             vote_detail(run, i) if text.startswith(("Merger of", "Owners of")) else "")
             for i, (month, text) in enumerate(run.events)]
     return pd.DataFrame(rows, columns=["month", "when", "kind", "text", "votes"])
 
