@@ -164,7 +164,11 @@ class StreetOffice:
         self.cases.remove(case)
         if failed:
             for area_id in case.area_ids:
-                self.retry_after[area_id] = self.state.month + int(self.state.p.vote_retry_months)
+                self.wait(area_id)
+
+    def wait(self, area_id: str) -> None:
+        """No new proposal for an area for `vote_retry_months` (a failed vote, or no firm found)."""
+        self.retry_after[area_id] = self.state.month + int(self.state.p.vote_retry_months)
 
     def row_of(self, area_id: str) -> int | None:
         """The row of an area by id, or None if it is gone (merged into another)."""

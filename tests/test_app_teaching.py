@@ -120,7 +120,7 @@ def test_q9_integrated_ends_with_fewer_firms_and_fewer_areas_on_the_fallback_ser
     integrated, status_quo = played("Integrated vs status quo").runs
     assert integrated.records[-1].active_firms < status_quo.records[-1].active_firms
     assert kinds(integrated)["firm left"] > 0 and integrated.records[-1].firm_entries > 0
-    assert integrated.records[-1].fallback_areas <= 2 < status_quo.records[-1].fallback_areas
+    assert 4 * integrated.records[-1].fallback_areas <= status_quo.records[-1].fallback_areas
 
 
 # --- 23-33 min: which part does the work? --------------------------------------------------------
@@ -207,6 +207,7 @@ def reform_counts() -> str:
     last = integrated.records[-1]
     harder = played("Harder votes").main
     dispute = played("Fund dispute").main.records[-1].merges_done
+    entrusted_words = "estate is" if kinds(harder)["entrusted"] == 1 else "estates are"
     return (f"In month 1 of the integrated run the street office opens {say(timeline['proposed_month_1'])} "
             f"merger cases (as many as it can handle at once); the owners vote in month "
             f"{timeline['first_vote']}, after the briefings, and the first merger completes in month "
@@ -216,7 +217,8 @@ def reform_counts() -> str:
             f"{say(kinds(integrated)['entrusted'])} estates are entrusted to strong firms; the district "
             f"ends with {last.management_areas} management areas. With approval share 0.75 "
             f"{say(harder.records[-1].merges_done)} merger passes in ten years and "
-            f"{say(kinds(harder)['entrusted'])} estate is entrusted; with a fund dispute of strength 3, "
+            f"{say(kinds(harder)['entrusted'])} {entrusted_words} entrusted; "
+            "with a fund dispute of strength 3, "
             f"{say(dispute)} mergers pass instead of {say(last.merges_done)}.")
 
 

@@ -103,6 +103,7 @@ class HandOverPolicy(Policy):
             area = office.row_of(area_id)
             firm = self.find_firm(office, state, area)
             if firm < 0:
+                office.wait(area_id)  # no firm now: a new look after the waiting period
                 continue
             v = state.area_view()
             case = office.open_case(self.name, [area], "handover", p.handover_months)
