@@ -52,7 +52,7 @@ from sim.experiments.executors import make_executor
 from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
 from sim.experiments.store import KEY_COLUMNS, ResultsStore, git_commit, sha256_file
-from sim.experiments.sweep import FactorsSpec, _check_factors, _slug, sample_design
+from sim.experiments.sweep import FactorsSpec, _check_factors, sample_design, slug_name
 from sim.outputs import final_values
 from sim.progress import ProgressBar
 from sim.scenario import Scenario, load_scenario, read_yaml_mapping, validate_file
@@ -273,7 +273,7 @@ def _tasks(study: SensitivityStudy) -> list[RunTask]:
     width_d, width_r = len(str(len(study.design) - 1)), len(str(study.replicates - 1))
     # One scenario keeps the ids of earlier versions ("NAME-dD-rR"), so stored runs resume.
     prefixes = ([study.name] if study.baseline is None else
-                [f"{study.name}-{_slug(s.name)}" for s in study.scenarios])
+                [f"{study.name}-{slug_name(s.name)}" for s in study.scenarios])
     return [RunTask(f"{prefix}-d{d:0{width_d}d}-r{r:0{width_r}d}", scenario, r, d, seeds[r],
                     study.engine, study.years, dict(point))
             for d, point in enumerate(study.design)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.errors import InputError, printable
-from sim.outputs import FORMATS
+from sim.outputs import FORMATS, OUTPUT_TABLES
 
 SUMMARY_COLUMNS = {
     "service_quality": "quality",
@@ -194,7 +194,7 @@ def cmd_run(args) -> int:
     return 0
 
 
-RUN_OUTPUTS = ("timeseries.parquet", "timeseries.csv", "areas.parquet", "areas.csv", "run.json")
+RUN_OUTPUTS = (*(f"{table}.{fmt}" for table in OUTPUT_TABLES for fmt in FORMATS), "run.json")
 """What `run` writes into --out; a folder holding anything else is not replaced."""
 
 

@@ -14,6 +14,9 @@ SCENARIO = {
                "block_integration": {"enabled": True}},
     "years": 2,
     "seed": 1,
+    # every merger put to the vote at once, in month 1: the votes carry merge_support to the targets
+    "params": {"reform_capacity_cases": 1000, "merge_briefing_months": 0, "fund_merge_months": 0,
+               "committee_reorganise_months": 0, "burn_in_years": 0},
 }
 TRUTH = {"merge_support": 0.3}
 

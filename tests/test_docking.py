@@ -118,6 +118,10 @@ def test_the_vector_engine_on_the_mesa_seeds_gives_the_mesa_means(samples, scena
 
     The vectorized engine's float32 households may flip a rare draw against the Mesa engine's
     float64 ones, so the means agree to a small fraction of a standard deviation, not exactly.
+    Since the market's discrete decisions (fee votes, tenders that a money threshold opens, firm
+    entry) a flipped decision sends a run down another path more often: over the 40 seeds the
+    means then agree to within 0.1 standard deviation (measured up to 0.07), where independent
+    seed sets differ by about 0.2 (the standard error of a 40-run mean is 1/sqrt(40) sd).
     """
     mesa = samples[(samples["scenario"] == scenario) & (samples["engine"] == "mesa")].set_index("seed")
     with process_pool(2) as pool:
@@ -129,7 +133,7 @@ def test_the_vector_engine_on_the_mesa_seeds_gives_the_mesa_means(samples, scena
         gap = abs(float(same[measure].mean() - mesa[measure].mean())) / spread
         print(f"{scenario}/{measure}: mesa {mesa[measure].mean():.5g}, vector on the same seeds "
               f"{same[measure].mean():.5g} ({gap:.3f} sd apart)")
-        assert gap < 0.05, (scenario, measure, gap)
+        assert gap < 0.1, (scenario, measure, gap)
 
 
 # --- same seed: the schedule ----------------------------------------------------------------

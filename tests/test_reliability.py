@@ -9,6 +9,7 @@ from test_bad_input import GOOD_CSV, HEADER
 from sim.cli import main
 from sim.errors import InputError, printable
 from sim.experiments.sweep import slug_name
+from sim.outputs import OUTPUT_TABLES
 
 
 def scenario(extra: str = "", district: str = "{csv: estates.csv}") -> str:
@@ -185,7 +186,8 @@ def test_run_replaces_its_outputs_as_one_set(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(tmp_path / "s.yaml"), "--out", str(out), "--quiet", "--format", "csv"]) == 0
     assert main(["run", str(tmp_path / "s.yaml"), "--out", str(out), "--quiet"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["areas.parquet", "run.json", "timeseries.parquet"]
+    expected = sorted([f"{table}.parquet" for table in OUTPUT_TABLES] + ["run.json"])
+    assert sorted(p.name for p in out.iterdir()) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s.yaml"]  # no staging left
 
 

@@ -45,6 +45,8 @@ WATCH_INTERVAL_S = 0.5
 RETRIES_AFTER_BROKEN_POOL = 1
 """How many times a run held by a pool whose worker died is tried again in a new pool."""
 TEMP_DIR_PREFIX = "esim-mp-"
+MAX_TEMP_PARENT_CHARS = 60
+"""Longer $TMPDIR paths would make the fork server's socket path too long for AF_UNIX."""
 """Prefix of the command's multiprocessing temp folder (``private_temp_dir``)."""
 MAX_REBUILDS = 100
 """Pools one sweep may replace before it gives up (workers that cannot start at all)."""
@@ -134,8 +136,11 @@ def private_temp_dir() -> str:
     """
     config = multiprocessing.current_process()._config
     if config.get("tempdir") is None:
-        remove_stale_temp_dirs(Path(tempfile.gettempdir()))
-        folder = tempfile.mkdtemp(prefix=f"{TEMP_DIR_PREFIX}{os.getpid()}-")
+        parent = tempfile.gettempdir()
+        if len(parent) > MAX_TEMP_PARENT_CHARS and os.path.isdir("/tmp"):
+            parent = "/tmp"  # the fork server's socket path must fit AF_UNIX's ~107 bytes
+        remove_stale_temp_dirs(Path(parent))
+        folder = tempfile.mkdtemp(prefix=f"{TEMP_DIR_PREFIX}{os.getpid()}-", dir=parent)
         multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder,),
                                       kwargs={"ignore_errors": True}, exitpriority=-100)
         config["tempdir"] = folder

@@ -371,7 +371,7 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
 
         Type and households are the estate's at the start; the rest is now. Read-only.
         """
-        start_households = self.estates["households"].to_numpy()
+        start_households = self.estates["households"].to_numpy(dtype=np.int64)
         estate_of = np.repeat(np.arange(len(self.estates)), start_households)
         satisfaction_sum = np.zeros(len(self.estates))
         for h in self.households:
