@@ -22,11 +22,13 @@ import numpy as np
 from SALib.analyze import morris as morris_analyze
 from SALib.sample import morris as morris_sample
 
+import sim
 from sim.params import PARAMETER_INDEX
 from sim.run import run_scenario
 from sim.scenario import load_scenario
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(sim.__file__).resolve().parent.parent / "scenarios"
+"""The shipped scenarios of the checkout being screened (the one `sim` is imported from)."""
 CANDIDATES = (
     "weight_heard", "weight_quality", "heard_committee", "satisfaction_adjust_rate", "quality_elasticity",
     "merge_support", "fund_dispute_weight", "retender_support", "firm_overhead_yuan",
