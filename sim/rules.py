@@ -378,8 +378,12 @@ def firm_exit_reason(idle_months, p: Params) -> str:
 
 
 def fallback_mode(committee_active):
-    """An area that loses its firm manages itself if it has an active committee, else nobody does."""
-    return choose(committee_active, SELF_MANAGED, UNMANAGED)
+    """Who manages an area no firm serves: itself, or the street office's fallback service.
+
+    Owners with an active committee manage themselves (Civil Code Art. 284); otherwise the street
+    office's fallback service (托底) takes the area over.
+    """
+    return choose(committee_active, SELF_MANAGED, FALLBACK)
 
 
 def expected_money_yuan(fee_yuan_per_m2, floor_area_m2, collection_rate, housing_is_after_sale, p: Params):

@@ -128,11 +128,10 @@ class StreetOffice:
         """Self-management where a committee is active, else the street office's fallback service."""
         s = self.state
         v = s.area_view()
-        if v.committee_active[area]:
-            s.assign_firm(area, -1, SELF_MANAGED)
-            return
-        s.assign_firm(area, -1, FALLBACK)
-        s.log(events.fell_back(s.month, v.area_id[area]))
+        mode = int(rules.fallback_mode(bool(v.committee_active[area])))
+        s.assign_firm(area, -1, mode)
+        if mode == FALLBACK:
+            s.log(events.fell_back(s.month, v.area_id[area]))
 
     # --- reform cases --------------------------------------------------------------------
     def busy(self, area_id: str) -> bool:
