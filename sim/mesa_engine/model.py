@@ -1,6 +1,6 @@
 """The Mesa engine: the estate-governance model with one Mesa agent per household.
 
-EstateGovernanceModel.step() is one month of MODEL.md: at the start of each year the street
+EstateGovernanceModel.step() is one month of docs/ODD.md section 3: at the start of each year the street
 office's policy round, then service, events, satisfaction, fees, firm accounts, committees, the
 street office's monthly work, and the record. The month is staged: within a stage every agent
 reads the state the previous stage left (docs/ODD.md lists what each stage reads), so the
@@ -359,7 +359,7 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
                             office=self.street_office, p=self.p)
 
     def areas_table(self) -> pd.DataFrame:
-        """One row per management area at the end (MODEL.md's `areas` columns)."""
+        """One row per management area at the end (docs/ODD.md section 8, `areas`)."""
         rows = [(a.area_id, len(a.estates), len(a.members), a.floor_area_m2, a.housing_type,
                  MODES[a.mode], a.firm.index if a.firm is not None else -1, a.quality,
                  a.collection_rate, a.mean_satisfaction, a.fund_per_m2, a.fee_yuan_per_m2)

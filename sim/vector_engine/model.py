@@ -593,7 +593,7 @@ class VectorModel(DistrictModel):
                             active_firms=int(np.count_nonzero(active)), office=self.street_office, p=self.p)
 
     def areas_table(self) -> pd.DataFrame:
-        """One row per management area at the end (MODEL.md's `areas` columns)."""
+        """One row per management area at the end (docs/ODD.md section 8, `areas`)."""
         a = self.areas
         return pd.DataFrame({
             "area_id": a.area_id,
