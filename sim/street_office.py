@@ -258,9 +258,8 @@ class StreetOffice:
         """Areas under the fallback service, or with no manager at all, are put out to tender."""
         s = self.state
         v = s.area_view()
-        for area_id in [v.area_id[a] for a in np.flatnonzero(np.isin(v.mode, (FALLBACK, rules.UNMANAGED)))]:
-            area = self.row_of(area_id)
-            if self.busy(area_id):
+        for area in np.flatnonzero(np.isin(v.mode, (FALLBACK, rules.UNMANAGED))).tolist():
+            if self.busy(v.area_id[area]):
                 continue
             winner = self.procure(area, FULL_SERVICE)
             if winner >= 0:

@@ -97,10 +97,11 @@ class HandOverPolicy(Policy):
     def propose(self, office: StreetOffice, state: AreaState) -> None:
         """Eligible areas in order, while there is room: find a firm, then the owners decide."""
         p = state.p
-        for area_id in [state.area_view().area_id[a] for a in np.flatnonzero(self.eligible(office, state))]:
+        # rows stay put while cases open (only a merger moves them, and none completes here)
+        for area in np.flatnonzero(self.eligible(office, state)).tolist():
             if office.room() == 0:
                 return
-            area = office.row_of(area_id)
+            area_id = state.area_view().area_id[area]
             firm = self.find_firm(office, state, area)
             if firm < 0:
                 office.wait(area_id)  # no firm now: a new look after the waiting period

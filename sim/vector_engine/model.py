@@ -436,8 +436,8 @@ class VectorModel(DistrictModel):
         arranged = self.arrangement()
         in_loss = arranged.has_firm & (f.reserves_yuan[arranged.firm] < 0)
         leaving = arranged.has_firm & rules.withdraws(a.losing_months, in_loss, self.p)
-        for area_id in [a.area_id[x] for x in np.flatnonzero(leaving)]:
-            self.street_office.contract_in_loss(a.area_id.index(area_id))
+        for area in np.flatnonzero(leaving).tolist():  # rows stay put: no merger completes here
+            self.street_office.contract_in_loss(area)
 
     def firms_exit(self) -> None:
         """Firms whose reserves stayed negative, or that held no contract, too long leave."""
