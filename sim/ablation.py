@@ -75,6 +75,10 @@ ABLATIONS: tuple[Ablation, ...] = (
 
 ABLATION_INDEX: dict[str, Ablation] = {a.name: a for a in ABLATIONS}
 
+PATTERN_SHIFT = 0.25
+"""A pattern that keeps its pass is reported as grown or shrunk when its median moves by more than
+this share of the full model's (patterns have no tolerance; only a flip counts as carried)."""
+
 HONGYI = "hongyi_like"
 SHORT_LABELS = {
     "areas": "areas",
@@ -180,10 +184,16 @@ def _pattern_label(measure: str, patterns: list[str]) -> str:
     return f"{patterns[i - 1]} {measure}" if measure.startswith("...") and i > 0 else measure
 
 
-def _flips(rows: pd.DataFrame) -> list[str]:
+def _flips(rows: pd.DataFrame, *, medians: bool = False) -> list[str]:
+    """The patterns whose pass flips, with the direction (and, asked, the medians before and after)."""
     patterns = rows.loc[rows["kind"] == "pattern", "measure"].tolist()
-    return [f"{_pattern_label(r.measure, patterns)} ({'pass → FAIL' if r.full_passes else 'FAIL → pass'})"
-            for r in rows[(rows["kind"] == "pattern") & (rows["passes"] != rows["full_passes"])].itertuples()]
+    out = []
+    for r in rows[(rows["kind"] == "pattern") & (rows["passes"] != rows["full_passes"])].itertuples():
+        how = "pass → FAIL" if r.full_passes else "FAIL → pass"
+        if medians:
+            how = f"median {r.full_median:.3g} → {r.median:.3g}, {how}"
+        out.append(f"{_pattern_label(r.measure, patterns)} ({how})")
+    return out
 
 
 def _sentence(name: str, rows: pd.DataFrame) -> str:
@@ -198,18 +208,31 @@ def _sentence(name: str, rows: pd.DataFrame) -> str:
             targets.append(text)
         elif band:
             crossed.append(text)
-    flips = _flips(rows)
+    flips = _flips(rows, medians=True)
     near = ("" if not crossed else
             "; within its tolerance it moves " + ", ".join(crossed))
+    shifted = _shifted(rows)
+    tail = "" if not shifted else " Without it " + "; ".join(shifted) + "."
     if not targets and not flips:
         return (f"- **{name}** carries no target and no pattern here (no target moves by more than its "
-                f"tolerance, no pattern flips){near}.")
+                f"tolerance, no pattern flips){near}.{tail}")
     parts = []
     if targets:
         parts.append("the target" + ("s " if len(targets) > 1 else " ") + ", ".join(targets))
     if flips:
         parts.append("the pattern" + ("s " if len(flips) > 1 else " ") + "; ".join(flips))
-    return f"- **{name}** carries " + " and ".join(parts) + near + "."
+    return f"- **{name}** carries " + " and ".join(parts) + near + "." + tail
+
+
+def _shifted(rows: pd.DataFrame) -> list[str]:
+    """Patterns that keep their pass but whose median moves by more than PATTERN_SHIFT of its size."""
+    patterns = rows.loc[rows["kind"] == "pattern", "measure"].tolist()
+    out = []
+    for r in rows[(rows["kind"] == "pattern") & (rows["passes"] == rows["full_passes"])].itertuples():
+        if abs(r.change) > PATTERN_SHIFT * abs(r.full_median) and r.full_median != 0:
+            how = "grows" if abs(r.median) > abs(r.full_median) else "shrinks"
+            out.append(f"{_pattern_label(r.measure, patterns)} {how} ({r.full_median:.3g} → {r.median:.3g})")
+    return out
 
 
 def _number(measure: str, value: float) -> str:
@@ -232,7 +255,8 @@ def section_lines(frame: pd.DataFrame, seeds: list[int], engine: str,
         "model's (for the New Hongyi-like merger: the share of seeds moves by more than 50 points), "
         "and (out) or (in) where it leaves or enters its band; the last column lists the patterns of "
         "the previous section whose pass flips. A mechanism *carries* a target or pattern that moves "
-        "so when it is switched off.",
+        "so when it is switched off; the sentences below the table also name the patterns that keep "
+        f"their pass but whose median moves by more than {PATTERN_SHIFT:.0%} of the full model's.",
         "",
         "| mechanism | " + " | ".join(SHORT_LABELS.get(m, m) for m in measures) + " | patterns that flip |",
         "| --- | " + " | ".join("---" for _ in measures) + " | --- |",
