@@ -159,6 +159,11 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "Service quality of the street office's fallback (basic) service", 0.0, 1.0, "service"),
         _p("fallback_cost_share", 0.5, "share", "assumption (basic cleaning and patrols, no staffed gate)",
            "Cost of the fallback service as a share of full service", 0.0, 1.0, "service"),
+        _p("fallback_service", 1, "switch",
+           "assumption (托底: the street office takes over an area nobody manages; 0 is the "
+           "mechanism ablation, sim/ablation.py)",
+           "1: an area without a firm or an active committee gets the street office's fallback "
+           "service; 0: it stays unmanaged (a blind spot)", 0, 1, "service"),
         _p("after_sale_fee_cap_yuan_per_m2", 1.0, "yuan/m2/month",
            "SOURCES.md Fees: after-sale guided fee 0.4-1.0 (A), its upper end",
            "Highest fee owners of after-sale public housing may vote (government-guided price)",
@@ -330,6 +335,11 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "Rise a firm in loss proposes to the fee standard", 0.0, 5.0, "votes"),
         _p("fee_raise_burden_weight", 0.6, "probability/unit", "assumption",
            "Support lost per unit of relative fee rise (a doubling loses this much)", 0.0, 5.0, "votes"),
+        _p("fee_revision_votes", 1, "switch",
+           "assumption (owners may revise the fee standard, Civil Code Art. 278; 0 is the mechanism "
+           "ablation, sim/ablation.py)",
+           "1: fee revisions are put to the owners' vote; 0: no fee vote is held and fee standards "
+           "stay as they are", 0, 1, "votes"),
         # --- firms --------------------------------------------------------------------------
         _p("firm_reach_m", 1500.0, "m", "assumption", "Distance within which a firm bids for an area",
            0.0, 100000.0, "firms"),
@@ -343,8 +353,8 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "Consecutive months with negative reserves after which a firm exits", 1, 240, "firms"),
         _p("firm_withdraw_months", 6, "months",
            "assumption (firms leaving loss-making old estates, 物业撤场, is widely reported)",
-           "Months a contract must have lost money before a firm in loss withdraws from it",
-           1, 240, "firms"),
+           "Months a contract must have lost money before a firm in loss withdraws from it (a value "
+           "beyond the run's months switches withdrawal off)", 1, 1200, "firms"),
         _p("firm_exit_idle_months", 12, "months", "SOURCES.md Design decisions: no contract for a year",
            "Months without any contract after which a firm exits", 1, 240, "firms"),
         _p("weak_firm_capability_low", 0.3, "0-1", "assumption", "Lowest capability of a weak local firm",

@@ -377,13 +377,14 @@ def firm_exit_reason(idle_months, p: Params) -> str:
     return "no contract for a year" if idle_months >= p.firm_exit_idle_months else "losses it could not cover"
 
 
-def fallback_mode(committee_active):
+def fallback_mode(committee_active, p: Params):
     """Who manages an area no firm serves: itself, or the street office's fallback service.
 
     Owners with an active committee manage themselves (Civil Code Art. 284); otherwise the street
-    office's fallback service (托底) takes the area over.
+    office's fallback service (托底) takes the area over, or, with `fallback_service` 0 (the
+    mechanism ablation), nobody does.
     """
-    return choose(committee_active, SELF_MANAGED, FALLBACK)
+    return choose(committee_active, SELF_MANAGED, FALLBACK if p.fallback_service else UNMANAGED)
 
 
 def expected_money_yuan(fee_yuan_per_m2, floor_area_m2, collection_rate, housing_is_after_sale, p: Params):

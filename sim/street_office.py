@@ -128,7 +128,7 @@ class StreetOffice:
         """Self-management where a committee is active, else the street office's fallback service."""
         s = self.state
         v = s.area_view()
-        mode = int(rules.fallback_mode(bool(v.committee_active[area])))
+        mode = int(rules.fallback_mode(bool(v.committee_active[area]), s.p))
         s.assign_firm(area, -1, mode)
         if mode == FALLBACK:
             s.log(events.fell_back(s.month, v.area_id[area]))
@@ -316,8 +316,13 @@ class StreetOffice:
                                     float(v.collection_rate[area]), s.p)
 
     def fee_vote(self, area: int, mode: int, *, new_fee: float | None = None) -> bool:
-        """Owners vote on a fee revision (by default to the break-even fee, within the cap)."""
+        """Owners vote on a fee revision (by default to the break-even fee, within the cap).
+
+        With `fee_revision_votes` 0 (the mechanism ablation) no revision is put to a vote.
+        """
         s = self.state
+        if not s.p.fee_revision_votes:
+            return False
         v = s.area_view()
         old = float(v.fee_yuan_per_m2[area])
         target = self.break_even_fee(area, mode, service=s.p.min_effort) if new_fee is None else new_fee
