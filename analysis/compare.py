@@ -11,7 +11,14 @@ From a sweep's results folder (analysis/results.py) this makes
 - ``differences_by_area_size`` and ``differences_by_housing_type``: the same for the areas'
   household-weighted means, split into small (< 200 households) and large management areas, and
   by housing type (groups are the areas at the END of the run: a merged area counts as large);
-- ``comparison_table`` and ``subgroup_table`` (CSV and Markdown): means, intervals, differences.
+- ``comparison_table`` and ``subgroup_table`` (CSV and Markdown): means, intervals, differences;
+- with two policies or more, ``ranking.csv`` and the ``ranking`` figure: per headline measure and
+  pair of policies, the probability that one beats the other over the (design point, replicate)
+  pairs — over parameter sets × seeds for a posterior sweep — and ``difference_bands.csv`` with
+  the ``differences_under_uncertainty`` figure: each policy's differences from the baseline with
+  a band over seeds and a band over parameter sets × seeds (analysis/ranking.py).
+
+Every figure says over what its band is: seeds, design points × seeds, or parameter sets × seeds.
 
 Failed runs are counted per policy in the tables, the captions and on stdout; a run whose partner
 failed is excluded from the paired differences only, and counted there.
@@ -28,6 +35,7 @@ import pandas as pd
 
 from analysis.factors import design_point_table, factor_figure
 from analysis.plots import Band, difference_figure, distribution_figure, save_figure, timeseries_figure
+from analysis.ranking import INTERVAL, bands_figure, difference_bands, ranking, ranking_figure, summary_text
 from analysis.results import (
     district_names,
     factor_names,
@@ -84,6 +92,28 @@ class Comparison:
     """The sweep's design factors (empty without a design)."""
     design_points: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per design point, policy and metric: factor values, mean and paired difference."""
+    ranking: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per ranked metric and ordered pair of policies: P(policy_a beats policy_b), paired."""
+    bands: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per policy and metric: mean paired difference, seed band, parameter sets × seeds band."""
+
+    @property
+    def posterior(self) -> bool:
+        """Whether the design points are a calibration's accepted parameter sets."""
+        return (self.manifest.get("sweep", {}).get("factors") or {}).get("method") == "posterior"
+
+    @property
+    def scope(self) -> str:
+        """What the runs vary over, for titles: 'seeds', 'parameter sets × seeds', ..."""
+        points = self.runs["design_point"].nunique()
+        if self.posterior:
+            return "parameter sets × seeds"
+        return "design points × seeds" if points > 1 else "seeds"
+
+    @property
+    def points_name(self) -> str:
+        """What a design point is: a parameter set (posterior) or a design point."""
+        return "parameter sets" if self.posterior else "design points"
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -219,6 +249,9 @@ def compare_results(folder: str | Path, baseline: str | None = None,
         comparison.factors = factors
         comparison.design_points = design_point_table(final, runs, factors, pairing.differences,
                                                       metrics, order)
+    if len(order) > 1:
+        comparison.ranking = ranking(final, metrics, order)
+        comparison.bands = difference_bands(pairing.differences, metrics, order)
     area_metrics = [m for m in metrics if m in AREA_OUTCOMES]
     if area_metrics:
         _add_subgroups(comparison, load_areas(folder), area_metrics)
@@ -356,7 +389,8 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
     written = []
     fig = timeseries_figure(c.timeseries, c.metrics, c.order, band=band, counts=counts,
                             labels=c.labels,
-                            title=f"Policies compared — line: mean over runs; band: {band.describe()}",
+                            title=f"Policies compared — line: mean over runs; band: "
+                                  f"{band.describe(f'runs: {c.scope}')}",
                             caption=c.runs_text() + " Bands that overlap do not show that policies do "
                                     "not differ: the paired differences do (paired_differences).")
     written += save_figure(fig, out / "timeseries")
@@ -369,7 +403,8 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
     if len(c.order) > 1:
         fig = difference_figure(c.summary, c.metrics, c.order, c.baseline, labels=c.labels,
                                 title=f"Paired difference from {c.label(c.baseline)} in year "
-                                      f"{c.final_year}: mean and {100 * CONFIDENCE:g}% BCa bootstrap CI",
+                                      f"{c.final_year}: mean; band: {100 * CONFIDENCE:g}% BCa "
+                                      f"bootstrap CI of the mean over {c.scope}",
                                 caption=c.runs_text() + " " + c.unpaired_text())
         written += save_figure(fig, out / "paired_differences")
         for grouping, part in c.subgroups.groupby("grouping", sort=False) if not c.subgroups.empty else []:
@@ -377,11 +412,14 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
             fig = difference_figure(part, area_metrics, c.order, c.baseline, group_column="group",
                                     labels=c.labels,
                                     title=f"Paired difference from {c.label(c.baseline)} by {grouping} "
-                                          "(household-weighted, areas at the end of the run; 95% CI)",
+                                          "(household-weighted, areas at the end of the run; band: "
+                                          f"{100 * CONFIDENCE:g}% CI over {c.scope})",
                                     caption="Runs without an area of a group, or whose partner "
                                             "failed, are left out of that group's difference. "
                                             + c.runs_text())
             written += save_figure(fig, out / f"differences_by_{grouping.replace(' ', '_')}")
+    if len(c.order) > 1:
+        written += write_ranking(c, out)
     for metric in c.metrics if c.factors else []:
         fig = factor_figure(c.design_points, metric, c.factors, c.order, labels=c.labels,
                             title="final value against each factor",
@@ -403,6 +441,42 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
     markdown_path = out / "comparison_table.md"
     markdown_path.write_text(comparison_markdown(c), encoding="utf-8")
     written.append(markdown_path)
+    return written
+
+
+def write_ranking(c: Comparison, out: Path) -> list[Path]:
+    """ranking.csv and its figure, difference_bands.csv and its figure (two policies or more)."""
+    written = []
+    path = out / "ranking.csv"
+    c.ranking.to_csv(path, index=False, float_format="%.6g")
+    written.append(path)
+    if c.ranking.empty:
+        return written
+    percent = f"{100 * INTERVAL:g}%"
+    fig = ranking_figure(c.ranking, c.order, labels=c.labels,
+                         title=f"P(policy a beats policy b) over {c.scope}, paired "
+                               f"(the same seeds under every policy), year {c.final_year}\n"
+                               f"uncertainty: {c.scope}",
+                         caption="Cell: the share of (design point, seed) pairs in which policy a's "
+                                 "final value is better than policy b's (ties count half); "
+                                 f"uncertainty: {c.scope}. " + c.runs_text())
+    written += save_figure(fig, out / "ranking")
+    path = out / "difference_bands.csv"
+    c.bands.to_csv(path, index=False, float_format="%.6g")
+    written.append(path)
+    several = c.runs["design_point"].nunique() > 1
+    bands = (f"bar: {percent} interval over seeds with the {c.points_name} held; pale band: "
+             f"{percent} interval over {c.scope}" if several else
+             f"bar: {percent} interval over seeds")
+    fig = bands_figure(c.bands, c.metrics, c.order, c.baseline, labels=c.labels,
+                       title=f"Paired difference from {c.label(c.baseline)} in year {c.final_year}\n"
+                             f"dot: mean; {bands}",
+                       caption="Run-by-run differences on the same seeds (common random numbers), "
+                               "not intervals of the mean. " + ("The seed bar pools each "
+                               f"{c.points_name[:-1]}'s differences about their own mean; the gap "
+                               "between the bars is what parameter uncertainty adds. " if several
+                               else "") + c.runs_text())
+    written += save_figure(fig, out / "differences_under_uncertainty")
     return written
 
 
@@ -438,6 +512,10 @@ def run_compare(folder: Path, out: Path | None = None, baseline: str | None = No
     print_failures(comparison)
     print()
     print(terminal_table(comparison))
+    if not comparison.ranking.empty:
+        print()
+        print(summary_text(comparison.ranking, comparison.baseline, comparison.scope,
+                           comparison.labels))
     print()
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -40,6 +40,9 @@ FIGURES = {
     "paired_differences": "Paired differences from the baseline (95% BCa bootstrap CI)",
     "differences_by_area_size": "Paired differences by management-area size",
     "differences_by_housing_type": "Paired differences by housing type",
+    "ranking": "Probability that each policy beats each other one, paired run by run",
+    "differences_under_uncertainty": "Paired differences from the baseline: 90% band over seeds "
+                                     "and over parameter sets × seeds",
 }
 SEED_ROWS = 50
 """Seeds and design points listed in the report (the rest are in the results folder)."""
