@@ -454,9 +454,8 @@ def write_ranking(c: Comparison, out: Path) -> list[Path]:
         return written
     percent = f"{100 * INTERVAL:g}%"
     fig = ranking_figure(c.ranking, c.order, labels=c.labels,
-                         title=f"P(policy a beats policy b) over {c.scope}, paired "
-                               f"(the same seeds under every policy), year {c.final_year}\n"
-                               f"uncertainty: {c.scope}",
+                         title=f"P(policy a beats policy b) in year {c.final_year}, paired (the "
+                               f"same seeds under every policy)\nuncertainty: {c.scope}",
                          caption="Cell: the share of (design point, seed) pairs in which policy a's "
                                  "final value is better than policy b's (ties count half); "
                                  f"uncertainty: {c.scope}. " + c.runs_text())

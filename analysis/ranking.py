@@ -41,8 +41,8 @@ BETTER: dict[str, int] = {
 """Per headline measure, which way is better: +1 higher, -1 lower (others are not ranked)."""
 INTERVAL = 0.90
 """Coverage of the difference bands (5th–95th percentile)."""
-RANKING_COLUMNS = ["metric", "better", "policy_a", "policy_b", "p_a_better", "pairs",
-                   "p_a_better_sets", "sets"]
+RANKING_COLUMNS = ["metric", "policy_a", "policy_b", "p_a_better", "pairs", "p_a_better_sets", "sets",
+                   "better"]
 
 
 def ranked_metrics(metrics: Sequence[str]) -> list[str]:
