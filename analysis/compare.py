@@ -446,6 +446,7 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
 
 def write_ranking(c: Comparison, out: Path) -> list[Path]:
     """ranking.csv and its figure, difference_bands.csv and its figure (two policies or more)."""
+    out.mkdir(parents=True, exist_ok=True)
     written = []
     path = out / "ranking.csv"
     c.ranking.to_csv(path, index=False, float_format="%.6g")
@@ -456,8 +457,8 @@ def write_ranking(c: Comparison, out: Path) -> list[Path]:
     fig = ranking_figure(c.ranking, c.order, labels=c.labels,
                          title=f"P(policy a beats policy b) in year {c.final_year}, paired (the "
                                f"same seeds under every policy)\nuncertainty: {c.scope}",
-                         caption="Cell: the share of (design point, seed) pairs in which policy a's "
-                                 "final value is better than policy b's (ties count half); "
+                         caption=f"Cell: the share of ({c.points_name[:-1]}, seed) pairs in which "
+                                 "policy a's final value is better than policy b's (ties count half); "
                                  f"uncertainty: {c.scope}. " + c.runs_text())
     written += save_figure(fig, out / "ranking")
     path = out / "difference_bands.csv"
@@ -514,7 +515,7 @@ def run_compare(folder: Path, out: Path | None = None, baseline: str | None = No
     if not comparison.ranking.empty:
         print()
         print(summary_text(comparison.ranking, comparison.baseline, comparison.scope,
-                           comparison.labels))
+                           comparison.points_name, comparison.labels))
     print()
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

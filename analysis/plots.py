@@ -211,6 +211,7 @@ def difference_figure(summary: pd.DataFrame, metrics: Sequence[str], order: Sequ
                     ax.errorbar(mean, y, xerr=err, fmt="o", color=colour(name), ms=7, capsize=3,
                                 lw=2)
             ax.axvline(0.0, color="black", lw=1)
+            ax.xaxis.set_major_locator(plt.MaxNLocator(5))
             ax.set_title(metric_title(metric))
             ax.set_xlabel(f"Δ ({metric_unit(metric)})")
             if group_column:

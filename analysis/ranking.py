@@ -137,7 +137,7 @@ def ranking_figure(table: pd.DataFrame, order: Sequence[str], *, title: str,
     present = [name for name in order if name in set(table["policy_a"])]
     n = len(present)
     with plt.rc_context(RC):
-        fig, axes = _grid(len(metrics), 0.75 * n + 1.9)
+        fig, axes = _grid(len(metrics), 0.55 * n + 1.6)
         image = None
         for i, (ax, metric) in enumerate(zip(axes, metrics, strict=True)):
             part = table[table["metric"] == metric]
@@ -176,14 +176,17 @@ def bands_figure(bands: pd.DataFrame, metrics: Sequence[str], order: Sequence[st
                              labels=labels, outer=outer)
 
 
-def summary_text(table: pd.DataFrame, baseline: str, scope: str,
+def summary_text(table: pd.DataFrame, baseline: str, scope: str, points: str = "design points",
                  labels: Mapping[str, str] | None = None) -> str:
-    """For stdout: per metric, each policy's probability of beating the baseline over `scope`."""
+    """For stdout: per metric, each policy's probability of beating the baseline over `scope`.
+
+    In brackets: over `points` (design points, parameter sets) alone, their means over the seeds.
+    """
     lines = []
     for metric, part in table.groupby("metric", sort=False):
         better = part["better"].iloc[0]
         lines.append(f"{metric_title(metric)} ({better} is better): P(policy beats "
-                     f"{label(baseline, labels)}) over {scope} [over design points alone]")
+                     f"{label(baseline, labels)}) over {scope} [over {points} alone]")
         versus = part[part["policy_b"] == baseline]
         for _, row in versus.iterrows():
             lines.append(f"  {label(row['policy_a'], labels):<40}{row['p_a_better']:>6.2f}  "
