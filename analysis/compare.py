@@ -323,7 +323,8 @@ def methods_text(comparison: Comparison) -> str:
     return (
         f"Final value: a run's mean over its last {FINAL_MONTHS} months (year "
         f"{comparison.final_year}). "
-        f"Means over runs ({points} design point{'s' if points > 1 else ''} × replicates) with "
+        f"Means over runs ({points} {comparison.points_name[:-1]}{'s' if points > 1 else ''} × "
+        "replicates) with "
         f"{100 * CONFIDENCE:g}% BCa bootstrap CIs ({N_RESAMPLES} resamples, seeded); "
         "'2.5–97.5% of runs' is the spread of the runs themselves. Δ: the mean of run-by-run "
         f"differences from {comparison.label(comparison.baseline)}, paired on ({', '.join(PAIR_KEYS)}) — "

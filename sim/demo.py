@@ -76,7 +76,8 @@ def run_posterior_demo(out: Path, *, workers: int = 2, quiet: bool = False) -> i
 
     sweep = load_sweep(POSTERIOR_FILE)
     results = out / "posterior-comparison"
-    print(f"Running {POSTERIOR_FILE.relative_to(ROOT)}: {len(sweep.scenarios)} policies x "
+    shown = POSTERIOR_FILE.relative_to(ROOT) if POSTERIOR_FILE.is_relative_to(ROOT) else POSTERIOR_FILE
+    print(f"Running {shown}: {len(sweep.scenarios)} policies x "
           f"{len(sweep.design)} accepted parameter sets of {sweep.factors['source']} x "
           f"{sweep.replicates} seeds, engine {sweep.engine}, {workers} worker(s)")
     with ProgressBar(1, label="demo (parameter uncertainty)", enabled=not quiet, delay_s=0.0) as bar:

@@ -290,3 +290,35 @@ def test_the_shipped_posterior_sweep_is_valid(capsys):
     assert main(["validate", str(ROOT / "scenarios" / "sweeps" / "posterior_comparison.yaml")]) == 0
     out = capsys.readouterr().out
     assert "5 scenario(s) × 12 design point(s) × 3 replicate(s)" in out
+
+
+def test_a_posterior_sweep_grows_by_more_sets_reusing_the_stored_runs(tmp_path):
+    path = posterior_sweep(tmp_path, sets=2)
+    data = yaml.safe_load(path.read_text())
+    data.update(years=1, replicates=1)
+    path.write_text(yaml.safe_dump(data))
+    first = run_sweep(load_sweep(path), tmp_path / "results", make_executor(1, None, None))
+    data["factors"]["sets"] = 3
+    path.write_text(yaml.safe_dump(data))
+    grown = run_sweep(load_sweep(path), tmp_path / "results", make_executor(1, None, None))
+
+    assert (first.total, first.ran) == (4, 4)
+    assert (grown.total, grown.skipped, grown.ran) == (6, 4, 2) and not grown.failed
+
+
+def test_the_demo_ranks_the_policies_of_its_posterior_sweep(tmp_path, monkeypatch, capsys):
+    import sim.demo
+
+    path = posterior_sweep(tmp_path, sets=2)
+    data = yaml.safe_load(path.read_text())
+    data.update(years=1, replicates=2)
+    path.write_text(yaml.safe_dump(data))
+    monkeypatch.setattr(sim.demo, "POSTERIOR_FILE", path)
+
+    assert sim.demo.run_posterior_demo(tmp_path / "out", workers=1, quiet=True) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "out" / "posterior" / "ranking.csv")
+    assert {"ranking.png", "differences_under_uncertainty.png"} <= {
+        p.name for p in (tmp_path / "out" / "posterior").iterdir()}
+    assert set(table["policy_a"]) == {"quiet", "merging"} and (table["pairs"] == 4).all()
+    assert "P(policy beats Quiet) over parameter sets × seeds" in out
