@@ -105,10 +105,9 @@ class Comparison:
     @property
     def scope(self) -> str:
         """What the runs vary over, for titles: 'seeds', 'parameter sets × seeds', ..."""
-        points = self.runs["design_point"].nunique()
-        if self.posterior:
-            return "parameter sets × seeds"
-        return "design points × seeds" if points > 1 else "seeds"
+        if self.runs["design_point"].nunique() < 2:
+            return "seeds (one parameter set)" if self.posterior else "seeds"
+        return "parameter sets × seeds" if self.posterior else "design points × seeds"
 
     @property
     def points_name(self) -> str:
@@ -465,6 +464,8 @@ def write_ranking(c: Comparison, out: Path) -> list[Path]:
     path = out / "difference_bands.csv"
     c.bands.to_csv(path, index=False, float_format="%.6g")
     written.append(path)
+    if c.bands.empty:  # no run of any policy was paired with the baseline's
+        return written
     several = c.runs["design_point"].nunique() > 1
     bands = (f"bar: {percent} interval over seeds with the {c.points_name} held; pale band: "
              f"{percent} interval over {c.scope}" if several else

@@ -99,6 +99,8 @@ def difference_bands(differences: pd.DataFrame, metrics: Sequence[str], order: S
     tail = (1.0 - interval) / 2.0
     quantiles = [tail, 1.0 - tail]
     rows = []
+    columns = ["scenario", "metric", "pairs", "sets", "diff_mean", "diff_low", "diff_high",
+               "param_low", "param_high"]
     for scenario, part in differences.groupby("scenario", sort=False):
         points = part["design_point"].nunique()
         for metric in metrics:
@@ -121,7 +123,7 @@ def difference_bands(differences: pd.DataFrame, metrics: Sequence[str], order: S
                 else:
                     row["diff_low"], row["diff_high"] = np.quantile(values, quantiles)
             rows.append(row)
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=columns)
     if not table.empty:
         rank = {name: i for i, name in enumerate(order)}
         table = table.sort_values(["metric", "scenario"], key=lambda s: s.map(
@@ -189,6 +191,7 @@ def summary_text(table: pd.DataFrame, baseline: str, scope: str, points: str = "
                      f"{label(baseline, labels)}) over {scope} [over {points} alone]")
         versus = part[part["policy_b"] == baseline]
         for _, row in versus.iterrows():
-            lines.append(f"  {label(row['policy_a'], labels):<40}{row['p_a_better']:>6.2f}  "
-                         f"[{row['p_a_better_sets']:.2f}]  ({row['pairs']} pairs, {row['sets']} sets)")
+            by_point = f"[{row['p_a_better_sets']:.2f}]" if row["sets"] > 1 else "[–]"
+            lines.append(f"  {label(row['policy_a'], labels):<40}{row['p_a_better']:>6.2f}  {by_point:>6}  "
+                         f"({row['pairs']} pairs, {row['sets']} {points})")
     return "\n".join(lines)

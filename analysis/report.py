@@ -41,8 +41,9 @@ FIGURES = {
     "differences_by_area_size": "Paired differences by management-area size",
     "differences_by_housing_type": "Paired differences by housing type",
     "ranking": "Probability that each policy beats each other one, paired run by run",
-    "differences_under_uncertainty": "Paired differences from the baseline: 90% band over seeds "
-                                     "and over parameter sets × seeds",
+    "differences_under_uncertainty": "Paired differences from the baseline: 90% intervals over seeds "
+                                     "and, with several design points (parameter sets), over them × "
+                                     "seeds",
 }
 SEED_ROWS = 50
 """Seeds and design points listed in the report (the rest are in the results folder)."""
