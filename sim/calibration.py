@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +23,7 @@ from scipy.stats import qmc
 
 from sim.errors import InputError
 from sim.experiments.executors import process_pool
+from sim.experiments.seeds import purpose_seeds
 from sim.params import PARAMETER_INDEX
 from sim.progress import ProgressBar
 from sim.scenario import Scenario, load_scenario, validate_file
@@ -38,7 +39,12 @@ def summary_statistics(timeseries: pd.DataFrame, areas: pd.DataFrame) -> dict[st
       so by a full area merger (the rest were entrusted to a lead firm: shared management);
     - ``hongyi_like``: 1 if a three-estate after-sale merger of 35,000-55,000 m2 is among the
       merges, else 0;
-    - ``merge_votes_failed``: failed merger proposals.
+    - ``hongyi_trio``: 1 if the article's three estates Hongyi, Hongtie and Xiangde-3 ended in one
+      merged area, 0 if not, NaN if the district has no such estates (the named trio, apart from
+      the "any similar merger" check above);
+    - ``merge_votes_failed``: failed merger proposals;
+    - ``firms_start``: property firms active in month 1 (after the burn-in; the article gives no
+      figure: reported, not fitted).
     """
     last = timeseries.iloc[-1]
     merged = areas[areas["estates"] > 1]
@@ -55,8 +61,28 @@ def summary_statistics(timeseries: pd.DataFrame, areas: pd.DataFrame) -> dict[st
         "firms_eliminated": float(last["firm_exits"]),
         "merge_share": merged_estates / joined if joined else float("nan"),
         "hongyi_like": float(len(hongyi) > 0),
+        "hongyi_trio": _trio_together(areas, HONGYI_TRIO),
         "merge_votes_failed": float(last["merge_votes_failed"]),
+        "firms_start": float(timeseries["active_firms"].iloc[0]) if "active_firms" in timeseries
+        else float("nan"),
     }
+
+
+HONGYI_TRIO = ("Hongyi", "Hongtie", "Xiangde-3")
+"""The article's first merger in Shanghai (2017): three after-sale estates into New Hongyi."""
+
+
+def _trio_together(areas: pd.DataFrame, names: tuple[str, ...]) -> float:
+    """1.0 if every named estate is a member of the same area, 0.0 if not, NaN if one is missing."""
+    if "area_id" not in areas:
+        return float("nan")
+    home = {}
+    for area_id in areas["area_id"]:
+        for member in str(area_id).split("+"):
+            home[member] = area_id
+    if any(name not in home for name in names):
+        return float("nan")
+    return float(len({home[name] for name in names}) == 1)
 
 
 class _Strict(BaseModel):
@@ -85,9 +111,13 @@ class CalibrationSpec(_Strict):
     refine_seeds: int = Field(10, ge=1, le=1000)
     priors: dict[str, list[float]] = Field(min_length=1)
     targets: dict[str, TargetSpec] = Field(min_length=1)
+    holdout: dict[str, TargetSpec] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self):
+        for name in self.holdout:
+            if name in self.targets:
+                raise ValueError(f"holdout.{name}: a held-out pattern cannot also be a target")
         for name, bounds in self.priors.items():
             if name not in PARAMETER_INDEX:
                 raise ValueError(f"priors.{name}: unknown parameter")
@@ -101,7 +131,7 @@ class CalibrationSpec(_Strict):
 
 
 STATISTICS = ("areas", "areas_lt200", "areas_lt100", "firms_eliminated", "merge_share", "hongyi_like",
-              "merge_votes_failed")
+              "hongyi_trio", "merge_votes_failed", "firms_start")
 
 
 @dataclass(frozen=True)
@@ -120,11 +150,15 @@ class Calibration:
     targets: dict[str, tuple[float, float]]
     refine: int = 0
     refine_seeds: int = 10
+    holdout: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def seeds(self) -> list[int]:
-        """The seeds every sample is run with (common random numbers across samples)."""
-        children = np.random.SeedSequence(self.seed).spawn(self.seeds_per_sample)
-        return [int(c.generate_state(1, np.uint64)[0] >> 1) for c in children]
+        """The seeds every sample is run with (common random numbers across samples).
+
+        The calibration stream of the spec's root (sim.experiments.seeds.purpose_seeds): never
+        among the refinement's or the validation's seeds.
+        """
+        return purpose_seeds("calibration", self.seed, self.seeds_per_sample)
 
     def design(self) -> pd.DataFrame:
         """The prior samples: a Latin hypercube over the uniform priors, seeded from the spec."""
@@ -145,9 +179,10 @@ def load_calibration(path: str | Path) -> Calibration:
     path = Path(path)
     source = str(path)
     spec = validate_file(path, CalibrationSpec)
-    for name in spec.targets:
-        if name not in STATISTICS:
-            raise InputError(source, f"targets.{name}", f"unknown target (known: {', '.join(STATISTICS)})")
+    for key, names in (("targets", spec.targets), ("holdout", spec.holdout)):
+        for name in names:
+            if name not in STATISTICS:
+                raise InputError(source, f"{key}.{name}", f"unknown target (known: {', '.join(STATISTICS)})")
     scenario_path = (path.resolve().parent / spec.scenario)
     if not scenario_path.is_file():
         raise InputError(source, "scenario", f"file not found: {scenario_path}")
@@ -155,7 +190,8 @@ def load_calibration(path: str | Path) -> Calibration:
     return Calibration(spec.name, path, scenario, spec.engine, spec.seed, spec.samples, spec.seeds_per_sample,
                        spec.accept, {k: (v[0], v[1]) for k, v in spec.priors.items()},
                        {k: (t.value, t.tolerance) for k, t in spec.targets.items()},
-                       spec.refine, spec.refine_seeds)
+                       spec.refine, spec.refine_seeds,
+                       {k: (t.value, t.tolerance) for k, t in spec.holdout.items()})
 
 
 def _run_sample(task: tuple[Scenario, str, dict[str, Any], int]) -> dict[str, float]:
@@ -205,7 +241,9 @@ def abc_rejection(calibration: Calibration, *, workers: int = 1,
     """Run the design, average statistics over seeds, accept the closest share of samples.
 
     Returns the frames ``samples`` (parameters, mean statistics, distance, accepted),
-    ``runs`` (statistics per sample and seed), ``posterior`` and ``fit``.
+    ``runs`` (statistics per sample and seed), ``posterior``, ``fit`` and, when the spec holds
+    patterns out, ``prediction``: what the accepted sets predict for each held-out pattern (it
+    plays no part in the distance), over every accepted (set, seed) run.
     """
     design = calibration.design()
     runs = simulate(calibration.scenario, calibration.engine, design, calibration.seeds(), workers=workers,
@@ -221,6 +259,10 @@ def abc_rejection(calibration: Calibration, *, workers: int = 1,
     posterior = _spread(accepted, calibration.priors, ("parameter", "prior_low", "prior_high"), "")
     fit = _spread(accepted, calibration.targets, ("target", "observed", "tolerance"), "accepted_")
     frames = {"samples": samples, "runs": runs, "posterior": posterior, "fit": fit}
+    if calibration.holdout:
+        accepted_runs = runs[runs["sample"].isin(accepted_index)]
+        frames["prediction"] = _spread(accepted_runs, calibration.holdout,
+                                       ("pattern", "observed", "tolerance"), "predicted_")
     if calibration.refine:
         frames["refined"] = refine(calibration, samples, workers=workers)
     return frames
@@ -240,18 +282,21 @@ def _spread(accepted: pd.DataFrame, pairs: dict[str, tuple[float, float]], colum
     })
 
 
-def refine_seeds(n: int, root: int = 20230116) -> list[int]:
-    """Seeds of the refinement (and of validation): children of one root SeedSequence."""
-    return [int(c.generate_state(1, np.uint64)[0] >> 1) for c in np.random.SeedSequence(root).spawn(n)]
+def refine_seeds(n: int, root: int) -> list[int]:
+    """Seeds of the refinement: the refinement stream of the calibration's root.
+
+    Disjoint from the seeds the samples were fitted on and from every validation seed
+    (sim.experiments.seeds.purpose_seeds).
+    """
+    return purpose_seeds("refinement", root, n)
 
 
 def refine(calibration: Calibration, samples: pd.DataFrame, *, workers: int = 1) -> pd.DataFrame:
-    """Re-run the `refine` closest samples over `refine_seeds` seeds, judged by their medians.
+    """Re-run the `refine` closest samples over `refine_seeds` fresh seeds, judged by their medians.
 
     Sorted by the largest deviation from any target in tolerance units (a set whose medians are
-    all inside their bands comes first), then, among equally close sets, by how often a New
-    Hongyi-like merger happens (a target with no tolerance to put in the distance), then by
-    distance; the first row is the parameter set the calibration proposes as defaults.
+    all inside their bands comes first), then by distance; the first row is the parameter set
+    the calibration proposes as defaults. Held-out patterns play no part in the order.
     """
     names = list(calibration.priors)
     closest = samples.sort_values("distance", kind="stable").head(calibration.refine)
@@ -259,14 +304,14 @@ def refine(calibration: Calibration, samples: pd.DataFrame, *, workers: int = 1)
     for name in names:
         if PARAMETER_INDEX[name].kind is int:
             design[name] = design[name].round().astype(int)
-    runs = simulate(calibration.scenario, calibration.engine, design, refine_seeds(calibration.refine_seeds),
-                    workers=workers)
+    runs = simulate(calibration.scenario, calibration.engine, design,
+                    refine_seeds(calibration.refine_seeds, calibration.seed), workers=workers)
     medians = runs.drop(columns="seed").groupby("sample").median()
     medians["distance"] = distances(medians, calibration.targets)
     medians["max_deviation"] = np.max([np.abs(medians[t] - value) / tol
                                        for t, (value, tol) in calibration.targets.items()], axis=0)
     return pd.concat([design, medians], axis=1).sort_values(
-        ["max_deviation", "hongyi_like", "distance"], ascending=[True, False, True], kind="stable")
+        ["max_deviation", "distance"], kind="stable")
 
 
 def write_calibration(out: Path, calibration: Calibration, frames: dict[str, pd.DataFrame]) -> list[Path]:
@@ -300,6 +345,11 @@ def write_calibration(out: Path, calibration: Calibration, frames: dict[str, pd.
         summary["proposed_defaults"] = {n: (int(chosen[n]) if PARAMETER_INDEX[n].kind is int
                                             else float(chosen[n])) for n in calibration.priors}
         summary["proposed_fit_medians"] = {t: float(chosen[t]) for t in calibration.targets}
+        summary["refinement_seeds"] = refine_seeds(calibration.refine_seeds, calibration.seed)
+    if "prediction" in frames:
+        summary["holdout_prediction"] = {
+            row.pattern: {"median": float(row.predicted_median), "p05": float(row.predicted_p05),
+                          "p95": float(row.predicted_p95)} for row in frames["prediction"].itertuples()}
     path = out / "calibration.json"
     path.write_text(json.dumps(summary, indent=2))
     return paths + [path]
@@ -316,5 +366,8 @@ def run_calibration(path: Path, out: Path, *, workers: int = 1, quiet: bool = Fa
         print(frames["posterior"].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         print()
         print(frames["fit"].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        if "prediction" in frames:
+            print()
+            print(frames["prediction"].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         print("wrote " + ", ".join(str(p) for p in written))
     return 0

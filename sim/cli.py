@@ -145,7 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("validate-model", help="check the model against the record; write VALIDATION.md")
     check.add_argument("--out", type=Path, default=Path("docs/VALIDATION.md"))
-    check.add_argument("--seeds", type=_positive_int, default=10)
+    check.add_argument("--seeds", type=_positive_int, default=20,
+                       help="how many fresh seeds (default 20)")
+    check.add_argument("--seed", type=_nonnegative_int, default=None, metavar="ROOT",
+                       help="root of the validation seeds (default 20230116); any root gives seeds "
+                            "disjoint from the calibration's")
+    check.add_argument("--no-ablation", action="store_true",
+                       help="skip the mechanism-ablation section (faster)")
     check.add_argument("--engine", choices=("mesa", "vector"), default="vector")
     check.add_argument("--workers", type=_positive_int, default=min(2, os.cpu_count() or 1))
     return parser
@@ -413,9 +419,11 @@ def cmd_calibrate(args) -> int:
 
 def cmd_validate_model(args) -> int:
     """`estate-sim validate-model`: each target's median and 90% interval over seeds, pass/fail."""
-    from sim.validation import run_validate_model
+    from sim.validation import VALIDATION_ROOT, run_validate_model
 
-    return run_validate_model(args.out, seeds=args.seeds, engine=args.engine, workers=args.workers)
+    root = VALIDATION_ROOT if args.seed is None else args.seed
+    return run_validate_model(args.out, seeds=args.seeds, root=root, engine=args.engine, workers=args.workers,
+                              ablation=not args.no_ablation)
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "sweep": cmd_sweep,

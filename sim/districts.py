@@ -553,8 +553,51 @@ OUYANG_ROAD_SEED = 20230116
 """Seed of the preset's own generator (the article's date): the district is a fixed input."""
 
 
+def fit_size_counts(households: np.ndarray, under_100: int, under_200: int) -> np.ndarray:
+    """Sizes with exactly `under_100` below 100 and `under_200` below 200 households, order kept.
+
+    A monotone map of the drawn sizes (piecewise linear in log size, through the gaps between the
+    ranks that must fall on either side of 100 and of 200), so the smallest estates stay the
+    smallest and the sizes far from the thresholds barely move. Unchanged when the drawn sizes
+    already have those counts. Raises ValueError if the counts are impossible.
+    """
+    h = np.asarray(households, dtype=float)
+    n = len(h)
+    if not 0 <= under_100 <= under_200 <= n:
+        raise ValueError(f"needs 0 <= under 100 ({under_100}) <= under 200 ({under_200}) <= {n} estates")
+    if (h < 100).sum() == under_100 and (h < 200).sum() == under_200:
+        return h
+    order = np.argsort(h, kind="stable")
+    log_sorted = np.log(np.maximum(h[order], 1.0))
+    lo, hi = log_sorted[0] - 1.0, log_sorted[-1] + 1.0
+
+    def gap(k: int) -> float:  # a point between rank k-1 and rank k (below all / above all at the ends)
+        if k == 0:
+            return lo + 0.5
+        if k == n:
+            return hi - 0.5
+        return 0.5 * (log_sorted[k - 1] + log_sorted[k])
+
+    knots_x = [lo, gap(under_100), gap(under_200), hi]
+    knots_y = [np.log(100.0) - (knots_x[1] - lo), np.log(100.0), np.log(200.0), max(hi, np.log(200.0) + 1)]
+    if knots_x[2] <= knots_x[1]:  # no estate between the thresholds: any point strictly between
+        knots_x[2] = knots_x[1] + 1e-9
+    mapped = np.round(np.exp(np.interp(log_sorted, knots_x, knots_y)))
+    rank = np.arange(n)  # rounding must not carry an estate across a threshold
+    mapped = np.where(rank < under_100, np.clip(mapped, 1, 99),
+                      np.where(rank < under_200, np.clip(mapped, 100, 199), np.maximum(mapped, 200)))
+    out = np.empty(n)
+    out[order] = mapped
+    return out
+
+
 def ouyang_road(params: Params | None = None) -> District:
-    """The built-in Ouyang Road subdistrict: 106 estates in nine blocks before the merger programme."""
+    """The built-in Ouyang Road subdistrict: 106 estates in nine blocks before the merger programme.
+
+    The named estates keep their sizes; the others are drawn by housing type and then fitted
+    (fit_size_counts) to `preset_estates_under_200` and `preset_estates_under_100`, uncertain
+    inputs the article bounds but does not give (docs/ODD.md, the preset).
+    """
     params = params or Params()
     rng = np.random.default_rng(OUYANG_ROAD_SEED)
     block_names = list(_OUYANG_BLOCKS) + ["Jianshe"]
@@ -567,6 +610,15 @@ def ouyang_road(params: Params | None = None) -> District:
             types += [htype] * count
             households += list(_draw_households(htype, count, rng, 1.0))
             blocks += [b] * count
+    named_h = np.array(households[:len(named)])
+    try:
+        households[len(named):] = fit_size_counts(
+            np.array(households[len(named):]),
+            int(params.preset_estates_under_100) - int((named_h < 100).sum()),
+            int(params.preset_estates_under_200) - int((named_h < 200).sum()))
+    except ValueError as err:
+        raise PresetError("preset_estates_under_100", f"the named estates fix {int((named_h < 100).sum())} "
+                          f"under 100 and {int((named_h < 200).sum())} under 200 households; {err}") from None
     table = build_estates(np.array(types), np.array(households), np.array(blocks), block_names,
                           rng, params)
     n_named = len(named)
@@ -580,6 +632,14 @@ def ouyang_road(params: Params | None = None) -> District:
     return District("ouyang_road", table)
 
 
+class PresetError(ValueError):
+    """Parameters a preset cannot honour (load_preset names the scenario file and the key)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key, self.message = key, message
+
+
 PRESETS = {"ouyang_road": ouyang_road,  # sim/shanghai.py builds on this module: imported on use
            "shanghai": lambda params=None: __import__("sim.shanghai", fromlist=["_"]).shanghai(params)}
 """Built-in districts by name (the vectorized engine's issue adds `shanghai`)."""
@@ -590,5 +650,8 @@ def load_preset(name: str, params: Params, source: str = "<scenario>") -> Distri
     if name not in PRESETS:
         raise InputError(source, "district.preset",
                          f"unknown preset {name!r} (known: {', '.join(sorted(PRESETS))})")
-    district = PRESETS[name](params)
+    try:
+        district = PRESETS[name](params)
+    except PresetError as err:
+        raise InputError(source, f"params.{err.key}", err.message) from None
     return District(district.name, fill_defaults(district.estates, params))

@@ -373,6 +373,18 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "fee falls to what covers cost where firms compete", 1.0, 50.0, "firms"),
         _p("burn_in_years", 5, "years", "SOURCES.md Design decisions: the baseline starts at rest",
            "Years the model runs under status quo before month 1 (not recorded)", 0, 100, "firms"),
+        # --- the Ouyang Road preset's starting sizes -----------------------------------------
+        _p("preset_estates_under_200", 62, "estates",
+           "assumption; SOURCES.md Article: 44 of 89 under 200 after merging. If only estates "
+           "under 200 households merge, the 17 areas merged away put the count before at "
+           "61-78 (44 + 17 + merged areas of 200 or more)",
+           "Estates under 200 households in the Ouyang Road preset before the programme "
+           "(of 106; the named estates included)", 12, 100, "preset"),
+        _p("preset_estates_under_100", 28, "estates",
+           "assumption; SOURCES.md Article: 20 of 89 under 100 after merging, so at least 20 "
+           "before, more by the merged ones under 100",
+           "Estates under 100 households in the Ouyang Road preset before the programme "
+           "(of 106; the named estates included)", 6, 97, "preset"),
         # --- residents' committee -----------------------------------------------------------
         _p("complaint_rate_per_1000hh", 25.0, "complaints/1000 households/month", "assumption",
            "Complaints at zero satisfaction reaching the residents' committee", 0.0, 1000.0, "street"),

@@ -62,6 +62,20 @@ def test_summary_statistics_read_the_output_contract():
     assert stats["areas"] == 8 and stats["firms_eliminated"] == 2
     assert stats["merge_share"] == pytest.approx(5 / 7)  # 5 estates merged, 2 small ones entrusted
     assert stats["hongyi_like"] == 1.0
+    assert np.isnan(stats["hongyi_trio"])  # no area ids here: the named estates cannot be found
+
+
+@pytest.mark.parametrize("area_ids, together", [
+    (["Hongyi+Hongtie+Xiangde-3", "A"], 1.0),
+    (["Hongyi+Hongtie", "Xiangde-3", "A"], 0.0),
+    (["Hongyi+Hongtie+A", "Xiangde-3+B"], 0.0),
+    (["Hongyi", "Hongtie", "A"], float("nan")),  # Xiangde-3 missing from the district
+])
+def test_the_named_trio_counts_only_when_all_three_share_one_area(area_ids, together):
+    from sim.calibration import HONGYI_TRIO, _trio_together
+
+    value = _trio_together(pd.DataFrame({"area_id": area_ids}), HONGYI_TRIO)
+    assert value == together or (np.isnan(value) and np.isnan(together))
 
 
 @pytest.mark.parametrize("change, key", [
@@ -70,6 +84,8 @@ def test_summary_statistics_read_the_output_contract():
     ({"targets": {"happiness": {"value": 1, "tolerance": 1}}}, "targets.happiness"),
     ({"samples": "many"}, "samples"),
     ({"surprise": 1}, "surprise"),
+    ({"holdout": {"areas": {"value": 30, "tolerance": 2}}}, "holdout.areas"),
+    ({"holdout": {"luck": {"value": 1, "tolerance": 1}}}, "holdout.luck"),
 ])
 def test_bad_calibration_spec_names_the_key(tmp_path, cli, change, key):
     spec = {**_spec({"areas": {"value": 30, "tolerance": 2}}), **change}
@@ -79,6 +95,21 @@ def test_bad_calibration_spec_names_the_key(tmp_path, cli, change, key):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and key in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_held_out_pattern_is_predicted_not_fitted(tmp_path):
+    spec = {**_spec({"areas": {"value": 50, "tolerance": 2}}),
+            "holdout": {"merge_votes_failed": {"value": 0, "tolerance": 1}}}
+    spec["samples"] = 8
+    calibration = load_calibration(_write(tmp_path, spec))
+    frames = abc_rejection(calibration, workers=1)
+    # the distance ignores the held-out statistic: it is the distance to the fitted target alone
+    samples = frames["samples"]
+    assert np.allclose(samples["distance"], np.abs(samples["areas"] - 50) / 2)
+    prediction = frames["prediction"].set_index("pattern").loc["merge_votes_failed"]
+    accepted = frames["runs"][frames["runs"]["sample"].isin(samples.index[samples["accepted"]])]
+    assert prediction["predicted_median"] == accepted["merge_votes_failed"].median()
 
 
 def test_seeds_are_shared_by_every_sample():

@@ -35,6 +35,7 @@ GROUP_TITLES = {
     "committee": "Volunteers and owners' committees",
     "votes": "Owners' votes (Civil Code Art. 278)",
     "firms": "Property firms",
+    "preset": "The Ouyang Road preset's starting sizes (uncertain inputs of the calibration)",
     "street": "Residents' committee workload",
     # one section per policy of the registry, titled by it, for the group of its parameters
     **{PARAMETER_INDEX[next(iter(policy.keys.values()))].group:

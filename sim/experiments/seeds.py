@@ -34,3 +34,22 @@ def run_seed(root_seed: int, design_point: int, replicate: int) -> int:
 def design_rng(root_seed: int) -> np.random.Generator:
     """The generator that samples the factor design (LHS, Sobol', Morris) of a sweep."""
     return np.random.default_rng(np.random.SeedSequence(root_seed, spawn_key=(DESIGN_STREAM,)))
+
+
+PURPOSE_STREAM = 2**32 - 2
+"""First spawn key of the seeds drawn for a purpose (kept apart from the sweeps' and the design's)."""
+
+PURPOSES: tuple[str, ...] = ("calibration", "refinement", "validation")
+"""What seeds are drawn for. Each purpose has its own stream of every root, so the seeds on which
+a calibration fits, the seeds on which it refines its choice and the seeds on which the model is
+validated never overlap (`purpose_seeds`), whatever the roots and the counts."""
+
+
+def purpose_seeds(purpose: str, root: int, n: int) -> list[int]:
+    """The first n scenario seeds of a purpose's stream: spawn keys (PURPOSE_STREAM, purpose, i).
+
+    Disjoint across purposes by construction (different spawn keys give independent streams; a
+    collision of two 63-bit integers has probability ~n^2 / 2^63, and tests check none occurs).
+    """
+    index = PURPOSES.index(purpose)
+    return [to_int_seed(np.random.SeedSequence(root, spawn_key=(PURPOSE_STREAM, index, i))) for i in range(n)]
