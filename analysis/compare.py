@@ -35,7 +35,15 @@ import pandas as pd
 
 from analysis.factors import design_point_table, factor_figure
 from analysis.plots import Band, difference_figure, distribution_figure, save_figure, timeseries_figure
-from analysis.ranking import INTERVAL, bands_figure, difference_bands, ranking, ranking_figure, summary_text
+from analysis.ranking import (
+    INTERVAL,
+    bands_figure,
+    difference_bands,
+    ranking,
+    ranking_figure,
+    summary_text,
+    versus_baseline,
+)
 from analysis.results import (
     district_names,
     factor_names,
@@ -350,6 +358,9 @@ def comparison_markdown(comparison: Comparison) -> str:
         for (grouping, metric), part in comparison.subgroups.groupby(["grouping", "metric"], sort=False):
             parts += ["", f"## {metric_title(metric)} ({metric_unit(metric)}) by {grouping}", "",
                       _markdown(part, comparison, ["group"])]
+    if not comparison.ranking.empty:
+        parts += ["", f"# Ranking over {comparison.scope}", "", RANKING_NOTE, "",
+                  markdown_table(ranking_wide(comparison))]
     if comparison.factors:
         parts += ["", "# Per design point", "", DESIGN_POINT_NOTE]
         for metric in comparison.metrics:
@@ -361,6 +372,25 @@ def comparison_markdown(comparison: Comparison) -> str:
 DESIGN_POINT_NOTE = ("Each row is a design point: its factor values, each policy's mean final value "
                      "over its replicates, and (Δ) the mean paired difference from the baseline at "
                      "that point. design_points.csv has the same in long form.")
+
+
+RANKING_NOTE = ("P(beats baseline): the share of the paired runs — the same (design point, seed) under "
+                "both policies — in which the policy's final value is better than the baseline's (ties "
+                "count half); in brackets, the share of design points (parameter sets) at which its "
+                "mean over the seeds is better. Every pair of policies is in ranking.csv.")
+
+
+def ranking_wide(comparison: Comparison) -> pd.DataFrame:
+    """One row per policy other than the baseline, one column per ranked metric: P(beats baseline)."""
+    versus = versus_baseline(comparison.ranking, comparison.baseline)
+    columns = {}
+    for metric, part in versus.groupby("metric", sort=False):
+        title = f"{metric_title(metric)} ({part['better'].iloc[0]} is better)"
+        columns[title] = {row.policy_a: f"{row.p_a_better:.2f} [{row.p_a_better_sets:.2f}]"
+                          for row in part.itertuples()}
+    wide = pd.DataFrame(columns).reindex([n for n in comparison.order if n != comparison.baseline])
+    wide.index = [comparison.label(name) for name in wide.index]
+    return wide.rename_axis(f"P(beats {comparison.label(comparison.baseline)})").reset_index()
 
 
 def design_point_wide(comparison: Comparison, metric: str) -> pd.DataFrame:

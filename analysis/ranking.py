@@ -178,6 +178,11 @@ def bands_figure(bands: pd.DataFrame, metrics: Sequence[str], order: Sequence[st
                              labels=labels, outer=outer)
 
 
+def versus_baseline(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """The ranking's rows of each policy against the baseline (policy_b is the baseline)."""
+    return table[table["policy_b"] == baseline]
+
+
 def summary_text(table: pd.DataFrame, baseline: str, scope: str, points: str = "design points",
                  labels: Mapping[str, str] | None = None) -> str:
     """For stdout: per metric, each policy's probability of beating the baseline over `scope`.
@@ -189,8 +194,7 @@ def summary_text(table: pd.DataFrame, baseline: str, scope: str, points: str = "
         better = part["better"].iloc[0]
         lines.append(f"{metric_title(metric)} ({better} is better): P(policy beats "
                      f"{label(baseline, labels)}) over {scope} [over {points} alone]")
-        versus = part[part["policy_b"] == baseline]
-        for _, row in versus.iterrows():
+        for _, row in versus_baseline(part, baseline).iterrows():
             by_point = f"[{row['p_a_better_sets']:.2f}]" if row["sets"] > 1 else "[–]"
             lines.append(f"  {label(row['policy_a'], labels):<40}{row['p_a_better']:>6.2f}  {by_point:>6}  "
                          f"({row['pairs']} pairs, {row['sets']} {points})")

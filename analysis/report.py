@@ -21,6 +21,7 @@ import pandas as pd
 from analysis.compare import (
     DEFAULT_METRICS,
     DESIGN_POINT_NOTE,
+    RANKING_NOTE,
     Comparison,
     compare_results,
     design_point_wide,
@@ -28,6 +29,7 @@ from analysis.compare import (
     methods_text,
     number_text,
     print_failures,
+    ranking_wide,
     write_comparison,
 )
 from analysis.style import group_label, metric_title, metric_unit
@@ -187,6 +189,9 @@ def report_html(comparison: Comparison, figure_dir: Path) -> str:
                   "to large areas.</p>"]
         for grouping, part in comparison.subgroups.groupby("grouping", sort=False):
             parts += [f"<h3>By {_e(grouping)}</h3>", _summary_table(comparison, part, ["group"])]
+    if not comparison.ranking.empty:
+        parts += [f"<h2>Table: the probability of beating the baseline, over {_e(comparison.scope)}</h2>",
+                  f"<p>{_e(RANKING_NOTE)}</p>", _table(ranking_wide(comparison))]
     if comparison.factors:
         parts += [_design_section(comparison, figure_dir)]
     parts += [_provenance(comparison), "</body></html>"]

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 from sweep_support import write_sweep
+from synthetic_results import make_results
 
-from analysis.compare import compare_results
+from analysis.compare import compare_results, comparison_markdown, write_comparison
 from analysis.ranking import BETTER, difference_bands, ranking
+from analysis.report import report_html
 from analysis.results import load_runs
 from sim.cli import main
 from sim.experiments.executors import make_executor
@@ -196,8 +198,6 @@ def test_a_sweep_of_one_policy_writes_no_ranking(tmp_path):
     comparison = compare_results(tmp_path / "results", metrics=["satisfaction"])
 
     assert comparison.ranking.empty
-    from analysis.compare import write_comparison
-
     written = {p.name for p in write_comparison(comparison, tmp_path / "cmp")}
     assert "ranking.csv" not in written and "comparison_table.csv" in written
 
@@ -322,3 +322,22 @@ def test_the_demo_ranks_the_policies_of_its_posterior_sweep(tmp_path, monkeypatc
         p.name for p in (tmp_path / "out" / "posterior").iterdir()}
     assert set(table["policy_a"]) == {"quiet", "merging"} and (table["pairs"] == 4).all()
     assert "P(policy beats Quiet) over parameter sets × seeds" in out
+
+
+def test_a_clearly_better_policy_wins_every_pair_and_figures_say_seeds(tmp_path):
+    # integrated is 0.10 above the status quo on every outcome; run noise sd 0.005: it always wins
+    folder = make_results(tmp_path / "results", replicates=6, replicate_sd=0.2, noise_sd=0.005)
+    comparison = compare_results(folder, metrics=["satisfaction", "cost_per_household"])
+    write_comparison(comparison, tmp_path / "cmp")
+    table = comparison.ranking.set_index(["metric", "policy_a", "policy_b"])["p_a_better"]
+
+    assert table[("satisfaction", "integrated", "status_quo")] == 1.0
+    assert table[("satisfaction", "status_quo", "integrated")] == 0.0
+    assert table[("cost_per_household", "integrated", "status_quo")] == 0.0  # higher cost is worse
+    assert comparison.scope == "seeds"
+    assert "bootstrap CI of the mean over seeds" in (tmp_path / "cmp" / "paired_differences.svg").read_text()
+    assert "uncertainty: seeds" in (tmp_path / "cmp" / "ranking.svg").read_text()
+    bands = pd.read_csv(tmp_path / "cmp" / "difference_bands.csv")
+    assert bands["param_low"].isna().all()  # one design point: no parameter band
+    assert "# Ranking over seeds" in comparison_markdown(comparison)
+    assert "the probability of beating the baseline, over seeds" in report_html(comparison, tmp_path / "cmp")
