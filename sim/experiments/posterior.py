@@ -116,7 +116,7 @@ def posterior_design(spec: PosteriorFactorsSpec, sweep_path: Path,
     source = str(sweep_path)
     if "\0" in spec.source:
         raise InputError(source, "factors.source", "the path contains a NUL character")
-    folder = sweep_path.resolve().parent / spec.source
+    folder = (sweep_path.resolve().parent / spec.source).resolve()
     if not folder.is_dir():
         raise InputError(source, "factors.source", f"no calibration folder at {folder} (write one with "
                          "`estate-sim calibrate`)")

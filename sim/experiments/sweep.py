@@ -222,6 +222,8 @@ def _factors_spec(data: dict[str, Any], source: str) -> FactorsSpec | PosteriorF
         return model.model_validate(data)
     except ValidationError as exc:
         key, message = first_validation_error(exc, model)
+        if model is PosteriorFactorsSpec and exc.errors()[0]["type"] == "extra_forbidden":
+            message += " (method posterior takes source and, optionally, sets)"
         raise InputError(source, f"factors.{key}" if key else "factors", message) from None
 
 
