@@ -427,7 +427,7 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
     fig = distribution_figure(c.final, c.metrics, c.order, labels=c.labels,
                               title=f"Final values (mean of the last {FINAL_MONTHS} months, "
                                     f"year {c.final_year}), "
-                                    "one point per run; box: quartiles, whiskers: 1.5 IQR",
+                                    f"one point per run ({c.scope}); box: quartiles, whiskers: 1.5 IQR",
                               caption=c.runs_text())
     written += save_figure(fig, out / "final_distributions")
     if len(c.order) > 1:
