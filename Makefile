@@ -1,4 +1,5 @@
-# estate-sim: `make demo` runs the policy comparison on Ouyang Road; `make test` runs the tests.
+# estate-sim: `make demo` runs the policy comparison on Ouyang Road (and its ranking under parameter
+# uncertainty); `make test` runs the tests.
 # Both build their own virtual environment (.venv) with a Python >= 3.12 found by tools/find-python.sh.
 SHELL := /bin/bash
 VENV := .venv

@@ -11,7 +11,14 @@ From a sweep's results folder (analysis/results.py) this makes
 - ``differences_by_area_size`` and ``differences_by_housing_type``: the same for the areas'
   household-weighted means, split into small (< 200 households) and large management areas, and
   by housing type (groups are the areas at the END of the run: a merged area counts as large);
-- ``comparison_table`` and ``subgroup_table`` (CSV and Markdown): means, intervals, differences.
+- ``comparison_table`` and ``subgroup_table`` (CSV and Markdown): means, intervals, differences;
+- with two policies or more, ``ranking.csv`` and the ``ranking`` figure: per headline measure and
+  pair of policies, the probability that one beats the other over the (design point, replicate)
+  pairs — over parameter sets × seeds for a posterior sweep — and ``difference_bands.csv`` with
+  the ``differences_under_uncertainty`` figure: each policy's differences from the baseline with
+  a band over seeds and a band over parameter sets × seeds (analysis/ranking.py).
+
+Every figure says over what its band is: seeds, design points × seeds, or parameter sets × seeds.
 
 Failed runs are counted per policy in the tables, the captions and on stdout; a run whose partner
 failed is excluded from the paired differences only, and counted there.
@@ -28,6 +35,15 @@ import pandas as pd
 
 from analysis.factors import design_point_table, factor_figure
 from analysis.plots import Band, difference_figure, distribution_figure, save_figure, timeseries_figure
+from analysis.ranking import (
+    INTERVAL,
+    bands_figure,
+    difference_bands,
+    ranking,
+    ranking_figure,
+    summary_text,
+    versus_baseline,
+)
 from analysis.results import (
     district_names,
     factor_names,
@@ -84,6 +100,27 @@ class Comparison:
     """The sweep's design factors (empty without a design)."""
     design_points: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per design point, policy and metric: factor values, mean and paired difference."""
+    ranking: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per ranked metric and ordered pair of policies: P(policy_a beats policy_b), paired."""
+    bands: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per policy and metric: mean paired difference, seed band, parameter sets × seeds band."""
+
+    @property
+    def posterior(self) -> bool:
+        """Whether the design points are a calibration's accepted parameter sets."""
+        return (self.manifest.get("sweep", {}).get("factors") or {}).get("method") == "posterior"
+
+    @property
+    def scope(self) -> str:
+        """What the runs vary over, for titles: 'seeds', 'parameter sets × seeds', ..."""
+        if self.runs["design_point"].nunique() < 2:
+            return "seeds (one parameter set)" if self.posterior else "seeds"
+        return "parameter sets × seeds" if self.posterior else "design points × seeds"
+
+    @property
+    def points_name(self) -> str:
+        """What a design point is: a parameter set (posterior) or a design point."""
+        return "parameter sets" if self.posterior else "design points"
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -219,6 +256,9 @@ def compare_results(folder: str | Path, baseline: str | None = None,
         comparison.factors = factors
         comparison.design_points = design_point_table(final, runs, factors, pairing.differences,
                                                       metrics, order)
+    if len(order) > 1:
+        comparison.ranking = ranking(final, metrics, order)
+        comparison.bands = difference_bands(pairing.differences, metrics, order)
     area_metrics = [m for m in metrics if m in AREA_OUTCOMES]
     if area_metrics:
         _add_subgroups(comparison, load_areas(folder), area_metrics)
@@ -290,7 +330,8 @@ def methods_text(comparison: Comparison) -> str:
     return (
         f"Final value: a run's mean over its last {FINAL_MONTHS} months (year "
         f"{comparison.final_year}). "
-        f"Means over runs ({points} design point{'s' if points > 1 else ''} × replicates) with "
+        f"Means over runs ({points} {comparison.points_name[:-1]}{'s' if points > 1 else ''} × "
+        "replicates) with "
         f"{100 * CONFIDENCE:g}% BCa bootstrap CIs ({N_RESAMPLES} resamples, seeded); "
         "'2.5–97.5% of runs' is the spread of the runs themselves. Δ: the mean of run-by-run "
         f"differences from {comparison.label(comparison.baseline)}, paired on ({', '.join(PAIR_KEYS)}) — "
@@ -317,6 +358,9 @@ def comparison_markdown(comparison: Comparison) -> str:
         for (grouping, metric), part in comparison.subgroups.groupby(["grouping", "metric"], sort=False):
             parts += ["", f"## {metric_title(metric)} ({metric_unit(metric)}) by {grouping}", "",
                       _markdown(part, comparison, ["group"])]
+    if not comparison.ranking.empty:
+        parts += ["", f"# Ranking over {comparison.scope}", "", RANKING_NOTE, "",
+                  markdown_table(ranking_wide(comparison))]
     if comparison.factors:
         parts += ["", "# Per design point", "", DESIGN_POINT_NOTE]
         for metric in comparison.metrics:
@@ -328,6 +372,25 @@ def comparison_markdown(comparison: Comparison) -> str:
 DESIGN_POINT_NOTE = ("Each row is a design point: its factor values, each policy's mean final value "
                      "over its replicates, and (Δ) the mean paired difference from the baseline at "
                      "that point. design_points.csv has the same in long form.")
+
+
+RANKING_NOTE = ("P(beats baseline): the share of the paired runs — the same (design point, seed) under "
+                "both policies — in which the policy's final value is better than the baseline's (ties "
+                "count half); in brackets, the share of design points (parameter sets) at which its "
+                "mean over the seeds is better. Every pair of policies is in ranking.csv.")
+
+
+def ranking_wide(comparison: Comparison) -> pd.DataFrame:
+    """One row per policy other than the baseline, one column per ranked metric: P(beats baseline)."""
+    versus = versus_baseline(comparison.ranking, comparison.baseline)
+    columns = {}
+    for metric, part in versus.groupby("metric", sort=False):
+        title = f"{metric_title(metric)} ({part['better'].iloc[0]} is better)"
+        columns[title] = {row.policy_a: f"{row.p_a_better:.2f} [{row.p_a_better_sets:.2f}]"
+                          for row in part.itertuples()}
+    wide = pd.DataFrame(columns).reindex([n for n in comparison.order if n != comparison.baseline])
+    wide.index = [comparison.label(name) for name in wide.index]
+    return wide.rename_axis(f"P(beats {comparison.label(comparison.baseline)})").reset_index()
 
 
 def design_point_wide(comparison: Comparison, metric: str) -> pd.DataFrame:
@@ -356,20 +419,22 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
     written = []
     fig = timeseries_figure(c.timeseries, c.metrics, c.order, band=band, counts=counts,
                             labels=c.labels,
-                            title=f"Policies compared — line: mean over runs; band: {band.describe()}",
+                            title=f"Policies compared — line: mean over runs; band: "
+                                  f"{band.describe(f'runs: {c.scope}')}",
                             caption=c.runs_text() + " Bands that overlap do not show that policies do "
                                     "not differ: the paired differences do (paired_differences).")
     written += save_figure(fig, out / "timeseries")
     fig = distribution_figure(c.final, c.metrics, c.order, labels=c.labels,
                               title=f"Final values (mean of the last {FINAL_MONTHS} months, "
                                     f"year {c.final_year}), "
-                                    "one point per run; box: quartiles, whiskers: 1.5 IQR",
+                                    f"one point per run ({c.scope}); box: quartiles, whiskers: 1.5 IQR",
                               caption=c.runs_text())
     written += save_figure(fig, out / "final_distributions")
     if len(c.order) > 1:
         fig = difference_figure(c.summary, c.metrics, c.order, c.baseline, labels=c.labels,
                                 title=f"Paired difference from {c.label(c.baseline)} in year "
-                                      f"{c.final_year}: mean and {100 * CONFIDENCE:g}% BCa bootstrap CI",
+                                      f"{c.final_year}: mean; band: {100 * CONFIDENCE:g}% BCa "
+                                      f"bootstrap CI of the mean over {c.scope}",
                                 caption=c.runs_text() + " " + c.unpaired_text())
         written += save_figure(fig, out / "paired_differences")
         for grouping, part in c.subgroups.groupby("grouping", sort=False) if not c.subgroups.empty else []:
@@ -377,11 +442,14 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
             fig = difference_figure(part, area_metrics, c.order, c.baseline, group_column="group",
                                     labels=c.labels,
                                     title=f"Paired difference from {c.label(c.baseline)} by {grouping} "
-                                          "(household-weighted, areas at the end of the run; 95% CI)",
+                                          "(household-weighted, areas at the end of the run; band: "
+                                          f"{100 * CONFIDENCE:g}% CI over {c.scope})",
                                     caption="Runs without an area of a group, or whose partner "
                                             "failed, are left out of that group's difference. "
                                             + c.runs_text())
             written += save_figure(fig, out / f"differences_by_{grouping.replace(' ', '_')}")
+    if len(c.order) > 1:
+        written += write_ranking(c, out)
     for metric in c.metrics if c.factors else []:
         fig = factor_figure(c.design_points, metric, c.factors, c.order, labels=c.labels,
                             title="final value against each factor",
@@ -403,6 +471,44 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
     markdown_path = out / "comparison_table.md"
     markdown_path.write_text(comparison_markdown(c), encoding="utf-8")
     written.append(markdown_path)
+    return written
+
+
+def write_ranking(c: Comparison, out: Path) -> list[Path]:
+    """ranking.csv and its figure, difference_bands.csv and its figure (two policies or more)."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    path = out / "ranking.csv"
+    c.ranking.to_csv(path, index=False, float_format="%.6g")
+    written.append(path)
+    if c.ranking.empty:
+        return written
+    percent = f"{100 * INTERVAL:g}%"
+    fig = ranking_figure(c.ranking, c.order, labels=c.labels,
+                         title=f"P(policy a beats policy b) in year {c.final_year}, paired (the "
+                               f"same seeds under every policy)\nuncertainty: {c.scope}",
+                         caption=f"Cell: the share of ({c.points_name[:-1]}, seed) pairs in which "
+                                 "policy a's final value is better than policy b's (ties count half); "
+                                 f"uncertainty: {c.scope}. " + c.runs_text())
+    written += save_figure(fig, out / "ranking")
+    path = out / "difference_bands.csv"
+    c.bands.to_csv(path, index=False, float_format="%.6g")
+    written.append(path)
+    if c.bands.empty:  # no run of any policy was paired with the baseline's
+        return written
+    several = c.runs["design_point"].nunique() > 1
+    bands = (f"bar: {percent} interval over seeds with the {c.points_name} held; pale band: "
+             f"{percent} interval over {c.scope}" if several else
+             f"bar: {percent} interval over seeds")
+    fig = bands_figure(c.bands, c.metrics, c.order, c.baseline, labels=c.labels,
+                       title=f"Paired difference from {c.label(c.baseline)} in year {c.final_year}\n"
+                             f"dot: mean; {bands}",
+                       caption="Run-by-run differences on the same seeds (common random numbers), "
+                               "not intervals of the mean. " + ("The seed bar pools each "
+                               f"{c.points_name[:-1]}'s differences about their own mean; the gap "
+                               "between the bars is what parameter uncertainty adds. " if several
+                               else "") + c.runs_text())
+    written += save_figure(fig, out / "differences_under_uncertainty")
     return written
 
 
@@ -438,6 +544,10 @@ def run_compare(folder: Path, out: Path | None = None, baseline: str | None = No
     print_failures(comparison)
     print()
     print(terminal_table(comparison))
+    if not comparison.ranking.empty:
+        print()
+        print(summary_text(comparison.ranking, comparison.baseline, comparison.scope,
+                           comparison.points_name, comparison.labels))
     print()
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -46,13 +46,13 @@ class Band:
     kind: str = "ci"
     level: float = 0.95
 
-    def describe(self) -> str:
-        """The band in words, for a figure's title."""
+    def describe(self, over: str = "runs") -> str:
+        """The band in words, for a figure's title; `over` says what the runs vary over."""
         percent = f"{100 * self.level:g}%"
         if self.kind == "ci":
-            return f"{percent} CI of the mean (t interval over runs)"
+            return f"{percent} CI of the mean (t interval over {over})"
         tail = 50 * (1 - self.level)
-        return f"{percent} envelope of runs ({tail:g}th-{100 - tail:g}th percentile)"
+        return f"{percent} envelope of {over} ({tail:g}th-{100 - tail:g}th percentile)"
 
     def table(self, frame: pd.DataFrame, metric: str) -> pd.DataFrame:
         """Per scenario and time: mean, low, high of `metric`."""
@@ -143,7 +143,7 @@ def policy_comparison_figure(timeseries: pd.DataFrame, path_without_suffix: Path
     band = Band("envelope", 0.90)
     fig = timeseries_figure(timeseries, metrics, order, band=band, labels=labels,
                             title=f"{district_title(district)}: governance policies compared (line: "
-                                  f"mean; band: {band.describe()} over {n} seeds)")
+                                  f"mean; band: {band.describe(f'{n} seeds')})")
     return save_figure(fig, path_without_suffix)
 
 
@@ -179,11 +179,14 @@ def distribution_figure(final: pd.DataFrame, metrics: Sequence[str], order: Sequ
 def difference_figure(summary: pd.DataFrame, metrics: Sequence[str], order: Sequence[str],
                       baseline: str, *, title: str, caption: str | None = None,
                       group_column: str | None = None,
-                      labels: Mapping[str, str] | None = None) -> plt.Figure:
+                      labels: Mapping[str, str] | None = None,
+                      outer: tuple[str, str] | None = None) -> plt.Figure:
     """One panel per metric: each policy's mean paired difference from the baseline and its CI.
 
     `summary` has scenario, metric, diff_mean, diff_low, diff_high (and `group_column` when the
-    differences are split by group: one row of points per group, policies side by side).
+    differences are split by group: one row of points per group, policies side by side). With
+    `outer` (two columns: low, high), a second, wider band is drawn as a pale bar behind each
+    interval.
     """
     policies = [name for name in order if name != baseline and name in set(summary["scenario"])]
     groups = list(dict.fromkeys(summary[group_column])) if group_column else [None]
@@ -202,9 +205,13 @@ def difference_figure(summary: pd.DataFrame, metrics: Sequence[str], order: Sequ
                     y = g * (len(policies) + 1) + p
                     mean, low, high = row[["diff_mean", "diff_low", "diff_high"]].iloc[0]
                     err = np.array([[mean - low], [high - mean]]) if np.isfinite(low) else None
+                    if outer is not None and np.isfinite(row[outer[0]].iloc[0]):
+                        ax.hlines(y, row[outer[0]].iloc[0], row[outer[1]].iloc[0], color=colour(name),
+                                  lw=9, alpha=0.25)
                     ax.errorbar(mean, y, xerr=err, fmt="o", color=colour(name), ms=7, capsize=3,
                                 lw=2)
             ax.axvline(0.0, color="black", lw=1)
+            ax.xaxis.set_major_locator(plt.MaxNLocator(5))
             ax.set_title(metric_title(metric))
             ax.set_xlabel(f"Δ ({metric_unit(metric)})")
             if group_column:

@@ -21,6 +21,7 @@ import pandas as pd
 from analysis.compare import (
     DEFAULT_METRICS,
     DESIGN_POINT_NOTE,
+    RANKING_NOTE,
     Comparison,
     compare_results,
     design_point_wide,
@@ -28,6 +29,7 @@ from analysis.compare import (
     methods_text,
     number_text,
     print_failures,
+    ranking_wide,
     write_comparison,
 )
 from analysis.style import group_label, metric_title, metric_unit
@@ -40,6 +42,10 @@ FIGURES = {
     "paired_differences": "Paired differences from the baseline (95% BCa bootstrap CI)",
     "differences_by_area_size": "Paired differences by management-area size",
     "differences_by_housing_type": "Paired differences by housing type",
+    "ranking": "Probability that each policy beats each other one, paired run by run",
+    "differences_under_uncertainty": "Paired differences from the baseline: 90% intervals over seeds "
+                                     "and, with several design points (parameter sets), over them × "
+                                     "seeds",
 }
 SEED_ROWS = 50
 """Seeds and design points listed in the report (the rest are in the results folder)."""
@@ -183,6 +189,9 @@ def report_html(comparison: Comparison, figure_dir: Path) -> str:
                   "to large areas.</p>"]
         for grouping, part in comparison.subgroups.groupby("grouping", sort=False):
             parts += [f"<h3>By {_e(grouping)}</h3>", _summary_table(comparison, part, ["group"])]
+    if not comparison.ranking.empty:
+        parts += [f"<h2>Table: the probability of beating the baseline, over {_e(comparison.scope)}</h2>",
+                  f"<p>{_e(RANKING_NOTE)}</p>", _table(ranking_wide(comparison))]
     if comparison.factors:
         parts += [_design_section(comparison, figure_dir)]
     parts += [_provenance(comparison), "</body></html>"]

@@ -36,6 +36,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from sim.errors import InputError
+from sim.experiments.design import design_factor_names
 from sim.experiments.store import (
     KEY_COLUMNS,
     MANIFEST,
@@ -79,8 +80,7 @@ def district_names(manifest: dict) -> list[str]:
 
 def factor_names(folder: str | Path) -> list[str]:
     """The names of the sweep's design factors (parameters), in the sweep file's order."""
-    factors = load_manifest(folder)["sweep"].get("factors") or {}
-    return list(factors.get("ranges", {}))
+    return design_factor_names(load_manifest(folder)["sweep"].get("factors"))
 
 
 def load_runs(folder: str | Path) -> pd.DataFrame:

@@ -4,7 +4,11 @@ It runs (or resumes) scenarios/sweeps/policy_comparison.yaml: the five policies,
 each, replicate r with the same seed under every policy (common random numbers), then draws the
 headline figure (service quality, fee collection and satisfaction over the years, a band over
 replicates), prints the table of final values (mean of the last 12 months) and writes the full
-comparison report.
+comparison report. Then it runs scenarios/sweeps/posterior_comparison.yaml — the same policies
+under parameter uncertainty: 12 of the calibration's accepted parameter sets (docs/calibration) ×
+3 seeds — and writes, into OUT/posterior, the probability that each policy beats each other one
+over parameter sets × seeds (ranking.csv, ranking.png) and each policy's difference from the
+status quo with a band over seeds and a band over parameter sets × seeds, and prints the ranking.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sim.progress import ProgressBar
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP_FILE = ROOT / "scenarios" / "sweeps" / "policy_comparison.yaml"
+POSTERIOR_FILE = ROOT / "scenarios" / "sweeps" / "posterior_comparison.yaml"
 POLICIES = ("status_quo", "n_in_1", "strong_leads_weak", "self_governance", "integrated")
 
 
@@ -51,7 +56,41 @@ def run_demo(out: Path, *, workers: int = 2, quiet: bool = False) -> int:
     print("wrote " + ", ".join(str(p) for p in figure))
     print(f"      {report_dir / 'report.html'} (comparison figures, paired differences, provenance)")
     print(f"      results of every run in {results}")
+    failed = len(summary.failed)
+    if failed:
+        print(f"{failed} of {summary.total} runs failed: see {report_dir / 'report.html'}")
+    print()
+    failed += run_posterior_demo(out, workers=workers, quiet=quiet)
+    return 1 if failed else 0
+
+
+def run_posterior_demo(out: Path, *, workers: int = 2, quiet: bool = False) -> int:
+    """The policies over the calibration's accepted parameter sets × seeds: ranking and bands.
+
+    Returns how many runs failed (they are reported).
+    """
+    from analysis.compare import DEFAULT_METRICS, compare_results, write_ranking
+    from analysis.ranking import summary_text
+    from sim.experiments.executors import make_executor
+    from sim.experiments.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(POSTERIOR_FILE)
+    results = out / "posterior-comparison"
+    shown = POSTERIOR_FILE.relative_to(ROOT) if POSTERIOR_FILE.is_relative_to(ROOT) else POSTERIOR_FILE
+    print(f"Running {shown}: {len(sweep.scenarios)} policies x "
+          f"{len(sweep.design)} accepted parameter sets of {sweep.factors['source']} x "
+          f"{sweep.replicates} seeds, engine {sweep.engine}, {workers} worker(s)")
+    with ProgressBar(1, label="demo (parameter uncertainty)", enabled=not quiet, delay_s=0.0) as bar:
+        summary = run_sweep(sweep, results, make_executor(workers, None, None),
+                            progress=lambda done, total, failed: bar.update(done, total))
+    print(summary.text())
+    comparison = compare_results(results, metrics=DEFAULT_METRICS)
+    written = write_ranking(comparison, out / "posterior")
+    print()
+    print(summary_text(comparison.ranking, comparison.baseline, comparison.scope, comparison.points_name,
+                       comparison.labels))
+    print()
+    print("wrote " + ", ".join(str(p) for p in written))
     if summary.failed:
-        print(f"{len(summary.failed)} of {summary.total} runs failed: see {report_dir / 'report.html'}")
-        return 1
-    return 0
+        print(f"{len(summary.failed)} of {summary.total} runs failed (they are left out of the ranking)")
+    return len(summary.failed)

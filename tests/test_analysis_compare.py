@@ -17,7 +17,7 @@ from analysis.uncertainty import bootstrap_mean_ci, paired_differences
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("timeseries", "final_distributions", "paired_differences", "differences_by_area_size",
-           "differences_by_housing_type")
+           "differences_by_housing_type", "ranking", "differences_under_uncertainty")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -97,7 +97,8 @@ def test_every_figure_and_table_is_written_and_not_empty(compared):
     names = {p.name for p in out.iterdir()}
     for stem in FIGURES:
         assert {f"{stem}.png", f"{stem}.svg"} <= names
-    assert {"comparison_table.csv", "comparison_table.md", "subgroup_table.csv"} <= names
+    assert {"comparison_table.csv", "comparison_table.md", "subgroup_table.csv", "ranking.csv",
+            "difference_bands.csv"} <= names
     for path in out.iterdir():
         assert path.stat().st_size > 0, path
 

@@ -28,6 +28,17 @@ METHODS = ("grid", "lhs", "sobol", "morris")
 MAX_DESIGN_POINTS = 1_000_000
 
 
+def design_factor_names(factors: Mapping | None) -> list[str]:
+    """The parameter names of a sweep's resolved factors (manifest.json's ``factors``), in order.
+
+    A sampled design lists them as ``ranges``; a posterior design (sim/experiments/posterior.py)
+    as ``parameters``. No design: none.
+    """
+    if not factors:
+        return []
+    return list(factors.get("parameters") or factors.get("ranges") or [])
+
+
 def design_size(method: str, samples: int, factors: int) -> int:
     """How many design points a method makes from `samples` over `factors` factors."""
     return {"grid": samples ** factors, "lhs": samples, "sobol": samples * (2 * factors + 2),

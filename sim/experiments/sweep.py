@@ -14,6 +14,9 @@ root seed, the engine, optionally the years and a design over documented paramet
       method: lhs             # grid | lhs | sobol | morris
       samples: 64
       ranges: {fee_after_sale_public: [0.4, 1.0], volunteer_fatigue: [0.01, 0.1]}
+    # factors: {method: posterior, source: ../calibration, sets: 12}
+    #                         # or: the accepted parameter sets of a calibration folder
+    #                         #     (sim/experiments/posterior.py), one design point per set
 
 The runs are every (design point, scenario, replicate). The scenarios' own seeds are not used:
 run (d, r) takes its seed from the sweep's root seed (sim/experiments/seeds.py), the same under
@@ -34,16 +37,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import InputError
-from sim.experiments.design import MAX_DESIGN_POINTS, design_size, sample_design
+from sim.experiments.design import (
+    MAX_DESIGN_POINTS,
+    METHODS,
+    design_factor_names,
+    design_size,
+    sample_design,
+)
 from sim.experiments.executors import Executor
+from sim.experiments.posterior import PosteriorFactorsSpec, posterior_design
 from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
 from sim.experiments.store import ResultsStore, check_out_folder, sha256_file, sha256_json
 from sim.params import PARAMETER_INDEX
-from sim.scenario import DistrictSpec, Scenario, did_you_mean, load_scenario, resolve_district, validate_file
+from sim.scenario import (
+    DistrictSpec,
+    Scenario,
+    did_you_mean,
+    first_validation_error,
+    load_scenario,
+    resolve_district,
+    validate_file,
+)
 
 
 class _Strict(BaseModel):
@@ -70,7 +88,8 @@ class SweepSpec(_Strict):
     engine: Literal["mesa", "vector"] = "mesa"
     years: int | None = Field(None, ge=1, le=100)
     district: DistrictSpec | None = None
-    factors: FactorsSpec | None = None
+    factors: dict[str, Any] | None = Field(
+        None, description="a FactorsSpec, or a PosteriorFactorsSpec when method is posterior")
 
 
 @dataclass(frozen=True)
@@ -93,8 +112,8 @@ class Sweep:
 
     @property
     def factor_names(self) -> list[str]:
-        """The design's parameter names, in the sweep file's order."""
-        return list(self.factors["ranges"]) if self.factors else []
+        """The design's parameter names, in the sweep file's order (posterior: posterior.csv's)."""
+        return design_factor_names(self.factors)
 
     def tasks(self) -> list[RunTask]:
         """Every run, ordered by design point, then scenario, then replicate."""
@@ -192,12 +211,40 @@ def _check_factors(spec: FactorsSpec, source: str) -> dict[str, Any]:
             "ranges": {name: [float(b) for b in bounds] for name, bounds in spec.ranges.items()}}
 
 
+def _factors_spec(data: dict[str, Any], source: str) -> FactorsSpec | PosteriorFactorsSpec:
+    # `factors:` is validated by its method's model; errors keep the dotted key from `factors`.
+    method = data.get("method")
+    if method is not None and method not in (*METHODS, "posterior"):
+        raise InputError(source, "factors.method", f"must be one of {', '.join(METHODS)}, posterior; "
+                         f"got {method!r}")
+    model = PosteriorFactorsSpec if method == "posterior" else FactorsSpec
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        key, message = first_validation_error(exc, model)
+        if model is PosteriorFactorsSpec and exc.errors()[0]["type"] == "extra_forbidden":
+            message += " (method posterior takes source and, optionally, sets)"
+        raise InputError(source, f"factors.{key}" if key else "factors", message) from None
+
+
+def _design(spec: SweepSpec, path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The resolved factors (None without a design) and the design points."""
+    if spec.factors is None:
+        return None, [{}]
+    factors_spec = _factors_spec(spec.factors, str(path))
+    if isinstance(factors_spec, PosteriorFactorsSpec):
+        return posterior_design(factors_spec, path, spec.seed)
+    factors = _check_factors(factors_spec, str(path))
+    return factors, sample_design(factors["method"], factors["samples"], factors["ranges"], spec.seed,
+                                  levels=factors["levels"] or 4)
+
+
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file and its scenarios; errors name the file and the key."""
     path = Path(path)
     source = str(path)
     spec = validate_file(path, SweepSpec)
-    factors = _check_factors(spec.factors, source) if spec.factors else None
+    factors, design = _design(spec, path)
     scenarios = []
     slugs: dict[str, int] = {}
     for i, name in enumerate(spec.scenarios):
@@ -216,9 +263,6 @@ def load_sweep(path: str | Path) -> Sweep:
             scenario = _on_district(scenario, resolve_district(spec.district, path.resolve().parent),
                                     source)
         scenarios.append(scenario)
-    design = ([{}] if factors is None else
-              sample_design(factors["method"], factors["samples"], factors["ranges"], spec.seed,
-                            levels=factors["levels"] or 4))
     inputs = tuple(input_files(s) for s in scenarios)
     return Sweep(spec.name, path, sha256_file(path), tuple(scenarios), tuple(spec.scenarios),
                  spec.replicates, spec.seed, spec.engine, spec.years, factors, tuple(design),
