@@ -66,6 +66,10 @@ ABLATIONS: tuple[Ablation, ...] = (
     Ablation("reception capacity",
              "the joint reception point hears every case of the integrated blocks",
              {"reception_capacity_cases_per_month": float(UNLIMITED_CASES)}),
+    Ablation("reception point",
+             "no joint reception point at all (capacity 0): residents of the integrated blocks are "
+             "heard only by their own committees",
+             {"reception_capacity_cases_per_month": 0.0}),
     Ablation("reform pipeline",
              "reform cases take no time (no briefing, fund-merging, reorganising or hand-over lag) "
              "and the street office carries any number at once",

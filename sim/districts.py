@@ -632,6 +632,10 @@ def ouyang_road(params: Params | None = None) -> District:
     return District("ouyang_road", table)
 
 
+DISTRICT_GROUPS = ("housing", "preset")
+"""Parameter groups a district is built from: a scenario rebuilds its district when one changes."""
+
+
 class PresetError(ValueError):
     """Parameters a preset cannot honour (load_preset names the scenario file and the key)."""
 

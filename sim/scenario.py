@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from sim.districts import District, generate_district, load_preset, read_district_csv
+from sim.districts import DISTRICT_GROUPS, District, generate_district, load_preset, read_district_csv
 from sim.errors import InputError
 from sim.params import HOUSING_TYPES, PARAMETER_INDEX, Params, coerce_parameter
 from sim.policies import REGISTRY
@@ -184,8 +184,9 @@ class Scenario:
         merged = self.params.overridden()
         for name, value in params.items():
             merged[name] = coerce_parameter(name, value, source=self.source)
-        # housing-type defaults fill the district's missing columns: changing one rebuilds it
-        rebuild = any(PARAMETER_INDEX[name].group == "housing" for name in params)
+        # the district is built from some parameters (housing-type defaults fill missing columns,
+        # the preset's starting sizes shape it): changing one rebuilds it
+        rebuild = any(PARAMETER_INDEX[name].group in DISTRICT_GROUPS for name in params)
         return replace(self, policies=switched, policy_options={k: v for k, v in options.items() if v},
                        years=self.years if years is None else years,
                        seed=self.seed if seed is None else seed,

@@ -56,3 +56,17 @@ def test_counts_the_named_estates_cannot_allow_are_an_input_error(tmp_path, cli)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(scenario) in lines[0] and "params.preset_estates_under_100" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_scenario_rebuilds_its_district_when_a_size_parameter_changes():
+    from sim.scenario import load_scenario
+    from sim.validation import SCENARIOS
+
+    scenario = load_scenario(SCENARIOS / "integrated.yaml")
+    before = scenario.load_district().estates["households"]
+    changed = scenario.with_overrides(params={"preset_estates_under_200": 61, "preset_estates_under_100": 20})
+    after = changed.load_district().estates["households"]
+    assert (after < 200).sum() == 61 and (after < 100).sum() == 20
+    assert (before < 200).sum() == PARAMETER_INDEX["preset_estates_under_200"].default
+    same = scenario.with_overrides(params={"merge_support": 0.5}).load_district()
+    assert same is scenario.load_district()  # a parameter the district is not built from keeps it
