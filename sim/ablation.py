@@ -133,9 +133,8 @@ def run_ablations(seeds: list[int], engine: str = "vector", workers: int = 2,
 
 
 def _pattern_passes(values: pd.Series) -> bool:
-    """A pattern passes as in docs/VALIDATION.md: median positive, positive in at least half the seeds."""
-    values = values.dropna()
-    return bool(len(values) > 0 and values.median() > 0 and (values > 0).mean() >= 0.5)
+    """A pattern passes as in docs/VALIDATION.md (sim.validation.pattern_passes)."""
+    return validation.pattern_passes(values)
 
 
 def _rows(mechanism: str, numeric: pd.DataFrame, checks: pd.DataFrame) -> list[dict]:

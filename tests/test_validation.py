@@ -28,16 +28,8 @@ def integrated_statistics() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-AWAITING_RECALIBRATION = {"areas", "areas_lt200"}
-"""Targets the defaults miss since reforms became processes with limited capacity (fewer mergers
-complete in ten years): the defaults were calibrated to the earlier model, and recalibrating the
-reworked one is its own issue. Strict: a pass here means the mark must go."""
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("statistic", [
-    pytest.param(s, marks=pytest.mark.xfail(strict=True, reason="defaults await recalibration"))
-    if s in AWAITING_RECALIBRATION else s for s in sorted(BANDS)])
+@pytest.mark.parametrize("statistic", sorted(BANDS))
 def test_calibrated_defaults_reproduce_the_ouyang_road_record(integrated_statistics, statistic):
     value, band = BANDS[statistic]
     median = integrated_statistics[statistic].median()
