@@ -41,7 +41,8 @@ def test_overrides_name_parameters_inside_their_ranges_and_change_them(ablation)
 def test_every_mechanism_of_the_issue_is_in_the_table():
     assert [a.name for a in ABLATIONS] == [
         "fund dispute", "conditional cooperation", "volunteer fatigue", "firm withdrawal",
-        "fallback service", "market entry", "fee votes", "reception capacity", "reform pipeline"]
+        "fallback service", "market entry", "fee votes", "reception capacity", "reception point",
+        "reform pipeline"]
 
 
 # --- each switch at the rules' level -----------------------------------------------------------

@@ -67,8 +67,11 @@ FIRM_PALETTE = (
     "#469990", "#800000", "#808000", "#000075", "#bfef45", "#fabed4", "#dcbeff", "#aaffc3",
     "#ffd8b1", "#ffe119", "#a9a9a9", "#2f4f4f", "#1f78b4", "#b15928", "#6a3d9a", "#fb9a99",
     "#33a02c", "#17becf", "#bcbd22", "#e377c2", "#8c564b", "#7f7f7f", "#ff7f00", "#cab2d6",
+    "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#5254a3", "#8ca252", "#bd9e39",
+    "#ad494a", "#a55194", "#6b6ecf", "#b5cf6b", "#e7ba52", "#d6616b", "#ce6dbd", "#9c9ede",
 )
-"""32 distinct firm colours (a district of the app has up to about 30 firms; Ouyang Road 22)."""
+"""48 distinct firm colours (a district of the app has up to about 45 firms; Ouyang Road 34 at the
+start with the calibrated starting market)."""
 _NO_FIRM_EDGE = to_rgba("#bbbbbb")
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Droid Sans Fallback"]
 """Fonts for the Chinese labels (matplotlib falls back to them glyph by glyph; Debian's
@@ -78,7 +81,7 @@ _DPI = 100
 
 
 def firm_colour(index: int) -> str:
-    """The colour that marks one firm's estates on the map (distinct for the first 32 firms)."""
+    """The colour that marks one firm's estates on the map (distinct for the first 48 firms)."""
     return FIRM_PALETTE[index % len(FIRM_PALETTE)]
 
 
