@@ -141,9 +141,13 @@ class StreetOffice:
     def available(self) -> np.ndarray:
         """Areas (bool per row) free for a new reform case: none open, no failed vote waiting."""
         s = self.state
-        held = {area_id for case in self.cases for area_id in case.area_ids}
-        return np.array([x not in held and self.retry_after.get(x, 0) <= s.month
-                         for x in s.area_view().area_id], dtype=bool)
+        blocked = {area_id for case in self.cases for area_id in case.area_ids}
+        blocked.update(x for x, until in self.retry_after.items() if until > s.month)
+        ids = s.area_view().area_id
+        if not blocked:
+            return np.ones(len(ids), dtype=bool)
+        # set membership mapped in C over the ids: no Python frame per area (called per proposal)
+        return ~np.fromiter(map(blocked.__contains__, ids), dtype=bool, count=len(ids))
 
     def room(self) -> int:
         """How many more reform cases the street office can carry now."""
