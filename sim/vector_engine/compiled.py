@@ -48,16 +48,38 @@ AVAILABLE = numba is not None and os.environ.get("ESTATE_SIM_COMPILED", "1") != 
 
 COMPILED_RULES = (
     # 1. service and 2. events
-    "effort", "volunteer_coverage", "replaced_staff_hours", "volunteer_hours", "target_quality",
-    "adjust_quality", "incident_rate", "incidents_per_1000", "remember_incidents", "decay_condition",
-    "repair", "top_up_fund",
+    "effort",
+    "volunteer_coverage",
+    "replaced_staff_hours",
+    "volunteer_hours",
+    "target_quality",
+    "adjust_quality",
+    "incident_rate",
+    "incidents_per_1000",
+    "remember_incidents",
+    "decay_condition",
+    "repair",
+    "top_up_fund",
     # 3-4. what households read, satisfaction, fees, volunteering
-    "heard", "perceived_conditions", "enforcement", "volunteer_workload", "volunteer_quit_probability",
-    "payment_base", "update_satisfaction", "payment_probability", "update_habit",
+    "heard",
+    "perceived_conditions",
+    "enforcement",
+    "volunteer_workload",
+    "volunteer_quit_probability",
+    "payment_base",
+    "update_satisfaction",
+    "payment_probability",
+    "update_habit",
     "volunteer_join_probability",
     # 5-6. accounts and committees
-    "decay_friction", "contract_result", "losing_months_next", "loss_months_next", "idle_months_next",
-    "committee_capacity", "committee_active_next", "bad_months_next",
+    "decay_friction",
+    "contract_result",
+    "losing_months_next",
+    "loss_months_next",
+    "idle_months_next",
+    "committee_capacity",
+    "committee_active_next",
+    "bad_months_next",
 )
 """The rules the compiled loops call, directly or through another rule (registered with numba as they are)."""
 
@@ -68,7 +90,7 @@ def params_record(p: Params, dtype=np.float64) -> np.ndarray:
     With float32 fields the household rules compute in float32, as numpy does with float32 arrays
     and Python-float parameters.
     """
-    names = list(p)
+    names = [name for name in p if isinstance(p[name], int | float)]  # numbers and switches (bool)
     record = np.zeros(1, dtype=np.dtype([(name, dtype) for name in names]))
     record[0] = tuple(float(p[name]) for name in names)
     return record
@@ -109,11 +131,11 @@ if numba is not None:
     def _refresh_cache() -> None:
         """Drop this module's cached machine code if sim/rules.py or this file changed since."""
         here = Path(__file__)
-        digest = hashlib.sha256(here.read_bytes() + Path(rules.__file__).read_bytes()
-                                + numba.__version__.encode()).hexdigest()[:16]
+        digest = hashlib.sha256(
+            here.read_bytes() + Path(rules.__file__).read_bytes() + numba.__version__.encode()
+        ).hexdigest()[:16]
         try:
             cache_dir = Path(household_pass._cache._cache_path)
-            rules_dir = Path(rules.effort._cache._cache_path)
         except Exception:  # pragma: no cover - numba internals moved: nothing to refresh
             return
         stamp = cache_dir / f"{here.stem}.rules-digest"
@@ -133,10 +155,12 @@ if numba is not None:
 
 def _njit(**options):
     """numba.njit with the module's options (cache, no GIL), or the plain function without numba."""
+
     def wrap(function):
         if numba is None:  # pragma: no cover
             return function
         return numba.njit(**{**_JIT, **options})(function)
+
     return wrap
 
 
@@ -145,10 +169,33 @@ FALLBACK = rules.FALLBACK
 
 # --- the month's area stages (one pass over the areas each) ------------------------------------------
 
+
 @_njit()
-def serve(pr, has_firm, firm, capability, needed_yuan, stand_alone_yuan, overhead_share_yuan, reserves_yuan,
-          revenue_yuan, subsidy_yuan, mode, volunteers, gates, floor_area_m2, committee_capacity, quality,
-          households, out_needed, out_overhead, out_effort, out_spend, out_target, out_incidents_expected):
+def serve(
+    pr,
+    has_firm,
+    firm,
+    capability,
+    needed_yuan,
+    stand_alone_yuan,
+    overhead_share_yuan,
+    reserves_yuan,
+    revenue_yuan,
+    subsidy_yuan,
+    mode,
+    volunteers,
+    gates,
+    floor_area_m2,
+    committee_capacity,
+    quality,
+    households,
+    out_needed,
+    out_overhead,
+    out_effort,
+    out_spend,
+    out_target,
+    out_incidents_expected,
+):
     """Firms set effort and target quality (VectorModel.firms_serve); expected incidents per area."""
     p = pr[0]
     for i in range(len(mode)):
@@ -161,18 +208,49 @@ def serve(pr, has_firm, firm, capability, needed_yuan, stand_alone_yuan, overhea
         out_effort[i] = effort
         out_spend[i] = needed if mode[i] == FALLBACK else effort * needed * has
         coverage = rules.volunteer_coverage(volunteers[i], gates[i], floor_area_m2[i], p)
-        out_target[i] = rules.target_quality(mode[i], capability[i], effort, coverage, committee_capacity[i], p)
+        out_target[i] = rules.target_quality(
+            mode[i], capability[i], effort, coverage, committee_capacity[i], p
+        )
         expected = rules.incident_rate(mode[i], quality[i], p) * households[i] / 1000.0
         out_incidents_expected[i] = max(expected, 0.0)
 
 
 @_njit()
-def buildings_and_terms(pr, incidents, target, households, fund_initial_yuan, floor_area_m2, committee_active,
-                        committee_capacity, reception_share, block_integrated, friction, volunteers, gates, mode,
-                        collection_rate, fee_due_arranged, type_shift, type_neighbour_weight,
-                        type_enforcement_weight, quality, incidents_out, incident_rate, felt_incident_rate,
-                        condition, fund_yuan, perceived, fee_due, enforcement, quit_probability, perceived_h,
-                        pay_base_h, quit_h, neighbours_h):
+def buildings_and_terms(
+    pr,
+    incidents,
+    target,
+    households,
+    fund_initial_yuan,
+    floor_area_m2,
+    committee_active,
+    committee_capacity,
+    reception_share,
+    block_integrated,
+    friction,
+    volunteers,
+    gates,
+    mode,
+    collection_rate,
+    fee_due_arranged,
+    type_shift,
+    type_neighbour_weight,
+    type_enforcement_weight,
+    quality,
+    incidents_out,
+    incident_rate,
+    felt_incident_rate,
+    condition,
+    fund_yuan,
+    perceived,
+    fee_due,
+    enforcement,
+    quit_probability,
+    perceived_h,
+    pay_base_h,
+    quit_h,
+    neighbours_h,
+):
     """Quality, incidents, wear and repairs; then what households read this month.
 
     VectorModel.update_quality_and_buildings and prepare_for_households, plus the payment terms
@@ -206,13 +284,39 @@ def buildings_and_terms(pr, incidents, target, households, fund_initial_yuan, fl
         quit_h[i] = quit_chance
         neighbours_h[i] = volunteers[i] / max(1, households[i])
         for t in range(3):
-            pay_base_h[i, t] = rules.payment_base(type_shift[t], type_neighbour_weight[t], collection_rate[i],
-                                                  type_enforcement_weight[t], enforced, fee, p)
+            pay_base_h[i, t] = rules.payment_base(
+                type_shift[t],
+                type_neighbour_weight[t],
+                collection_rate[i],
+                type_enforcement_weight[t],
+                enforced,
+                fee,
+                p,
+            )
 
 
-def _household_pass(pr, estate_area, estate_start, type_counts, perceived, fee_due, pay_base, quit_probability,
-                    organising, neighbours, satisfaction, taste, habit, floor_m2, volunteer, pay_draws,
-                    volunteer_draws, paid_floor, satisfaction_sum, volunteer_count):
+def _household_pass(
+    pr,
+    estate_area,
+    estate_start,
+    type_counts,
+    perceived,
+    fee_due,
+    pay_base,
+    quit_probability,
+    organising,
+    neighbours,
+    satisfaction,
+    taste,
+    habit,
+    floor_m2,
+    volunteer,
+    pay_draws,
+    volunteer_draws,
+    paid_floor,
+    satisfaction_sum,
+    volunteer_count,
+):
     """Every household in one pass: satisfaction, the fee paid or not, habit, volunteering; estate sums.
 
     The Mesa engine's Household.step for each household, estate by estate (in parallel over
@@ -238,8 +342,7 @@ def _household_pass(pr, estate_area, estate_start, type_counts, perceived, fee_d
                 if owes:
                     pays = pay_draws[h] < rules.payment_probability(sat, habit[h], base, p)
                     habit[h] = rules.update_habit(habit[h], 1.0 if pays else 0.0, p)
-                    if pays:
-                        paid += floor_m2[h]
+                    paid += floor_m2[h] * pays  # adds 0 when unpaid: no branch on the draw
                 draw = volunteer_draws[h]
                 if volunteer[h]:
                     stays = draw >= quit_chance
@@ -259,8 +362,18 @@ household_pass_parallel = _njit(parallel=True)(_household_pass)
 
 
 @_njit()
-def area_tallies(estate_area, fee_due, due_arranged, paid_floor, satisfaction_sum, volunteer_count, due_yuan,
-                 paid_yuan, area_satisfaction_sum, area_volunteer_count):
+def area_tallies(
+    estate_area,
+    fee_due,
+    due_arranged,
+    paid_floor,
+    satisfaction_sum,
+    volunteer_count,
+    due_yuan,
+    paid_yuan,
+    area_satisfaction_sum,
+    area_volunteer_count,
+):
     """Estate sums to area sums, in estate order (as np.bincount over estates adds them)."""
     n = len(due_yuan)
     paid_area = np.zeros(n)
@@ -278,10 +391,34 @@ def area_tallies(estate_area, fee_due, due_arranged, paid_floor, satisfaction_su
 
 
 @_njit()
-def accounts(pr, has_firm, firm, subsidy_arranged, households, spend_yuan, overhead_share_yuan, due_yuan,
-             paid_yuan, area_satisfaction_sum, area_volunteer_count, collection_rate, revenue_yuan, subsidy_yuan,
-             mean_satisfaction, volunteers, friction, losing_months, firm_active, firm_overhead_yuan, sites,
-             firm_revenue_yuan, firm_cost_yuan, reserves_yuan, loss_months, idle_months):
+def accounts(
+    pr,
+    has_firm,
+    firm,
+    subsidy_arranged,
+    households,
+    spend_yuan,
+    overhead_share_yuan,
+    due_yuan,
+    paid_yuan,
+    area_satisfaction_sum,
+    area_volunteer_count,
+    collection_rate,
+    revenue_yuan,
+    subsidy_yuan,
+    mean_satisfaction,
+    volunteers,
+    friction,
+    losing_months,
+    firm_active,
+    firm_overhead_yuan,
+    sites,
+    firm_revenue_yuan,
+    firm_cost_yuan,
+    reserves_yuan,
+    loss_months,
+    idle_months,
+):
     """The month closes (VectorModel.close_month) and firms settle their accounts (settle_accounts)."""
     p = pr[0]
     n_firms = len(firm_active)
@@ -306,12 +443,16 @@ def accounts(pr, has_firm, firm, subsidy_arranged, households, spend_yuan, overh
             loss_months[f] = rules.loss_months_next(loss_months[f], reserves_yuan[f])
             idle_months[f] = rules.idle_months_next(idle_months[f], sites[f])
     for i in range(len(due_yuan)):
-        result = rules.contract_result(revenue_yuan[i], subsidy_yuan[i], spend_yuan[i], overhead_share_yuan[i])
+        result = rules.contract_result(
+            revenue_yuan[i], subsidy_yuan[i], spend_yuan[i], overhead_share_yuan[i]
+        )
         losing_months[i] = rules.losing_months_next(losing_months[i], result) * has_firm[i]
 
 
 @_njit()
-def committees(pr, volunteers, mean_satisfaction, draws, committee_capacity, committee_active, bad_months, calls):
+def committees(
+    pr, volunteers, mean_satisfaction, draws, committee_capacity, committee_active, bad_months, calls
+):
     """Committees form or lapse and count bad months (VectorModel.committees_step); marks re-tender calls."""
     p = pr[0]
     any_call = False

@@ -258,7 +258,7 @@ class VectorModel(DistrictModel):
         self.records.append(self.record())
 
     def _step_compiled(self) -> None:
-        """Steps 1-8 of `step` with the area stages and the household pass compiled (same draws, same order)."""
+        """Steps 1-8 of `step`, the area stages and household pass compiled (same draws, same order)."""
         a = self.areas
         f = self.firms
         hh = self.households
@@ -268,10 +268,10 @@ class VectorModel(DistrictModel):
         # 1. service, from last month's money; 2. incidents (one draw per area), wear and repairs
         expected = np.empty(n)
         kernels.serve(pr, arranged.has_firm, arranged.firm, arranged.capability, arranged.needed_yuan,
-                      arranged.stand_alone_yuan, arranged.overhead_share_yuan, f.reserves_yuan, a.revenue_yuan,
-                      a.subsidy_yuan, a.mode, a.volunteers, a.gates, a.floor_area_m2, a.committee_capacity,
-                      a.quality, a.households, a.needed_yuan, a.overhead_share_yuan, a.effort, a.spend_yuan,
-                      a.target, expected)
+                      arranged.stand_alone_yuan, arranged.overhead_share_yuan, f.reserves_yuan,
+                      a.revenue_yuan, a.subsidy_yuan, a.mode, a.volunteers, a.gates, a.floor_area_m2,
+                      a.committee_capacity, a.quality, a.households, a.needed_yuan, a.overhead_share_yuan,
+                      a.effort, a.spend_yuan, a.target, expected)
         incidents = self.rng.poisson(expected)
         dt = self.dtype
         perceived_h, quit_h, neighbours_h = (np.empty(n, dtype=dt) for _ in range(3))
@@ -292,19 +292,20 @@ class VectorModel(DistrictModel):
         volunteer_count = np.empty(n_estates, dtype=np.int64)
         household_pass = (kernels.household_pass_parallel if self._threads is not None
                           else kernels.household_pass)
-        household_pass(self._params_households, self.estate_area, hh.estate_start, hh.type_counts, perceived_h,
-                       a.fee_due, pay_base_h, quit_h, a.organising, neighbours_h, hh.satisfaction, hh.taste,
-                       hh.habit, hh.floor_m2, hh.volunteer, self._pay_draws, self._volunteer_draws, paid_floor,
-                       satisfaction_sum, volunteer_count)
+        household_pass(self._params_households, self.estate_area, hh.estate_start, hh.type_counts,
+                       perceived_h, a.fee_due, pay_base_h, quit_h, a.organising, neighbours_h,
+                       hh.satisfaction, hh.taste, hh.habit, hh.floor_m2, hh.volunteer, self._pay_draws,
+                       self._volunteer_draws, paid_floor, satisfaction_sum, volunteer_count)
         kernels.area_tallies(self.estate_area, a.fee_due, arranged.due_yuan, paid_floor, satisfaction_sum,
                              volunteer_count, a.due_yuan, a.paid_yuan, a.satisfaction_sum, a.volunteer_count)
         # 5. the month closes; firm accounts, withdrawals and exits
         self.street_office.fallback_income_yuan = float(a.paid_yuan[a.mode == FALLBACK].sum())
-        kernels.accounts(pr, arranged.has_firm, arranged.firm, arranged.subsidy_yuan, a.households, a.spend_yuan,
-                         a.overhead_share_yuan, a.due_yuan, a.paid_yuan, a.satisfaction_sum, a.volunteer_count,
-                         a.collection_rate, a.revenue_yuan, a.subsidy_yuan, a.mean_satisfaction, a.volunteers,
-                         a.friction, a.losing_months, f.active, f.overhead_yuan, self.sites, f.revenue_yuan,
-                         f.cost_yuan, f.reserves_yuan, f.loss_months, f.idle_months)
+        kernels.accounts(pr, arranged.has_firm, arranged.firm, arranged.subsidy_yuan, a.households,
+                         a.spend_yuan, a.overhead_share_yuan, a.due_yuan, a.paid_yuan, a.satisfaction_sum,
+                         a.volunteer_count, a.collection_rate, a.revenue_yuan, a.subsidy_yuan,
+                         a.mean_satisfaction, a.volunteers, a.friction, a.losing_months, f.active,
+                         f.overhead_yuan, self.sites, f.revenue_yuan, f.cost_yuan, f.reserves_yuan,
+                         f.loss_months, f.idle_months)
         self._view = None
         self.firms_withdraw()
         self.firms_exit()
@@ -312,8 +313,8 @@ class VectorModel(DistrictModel):
         a = self.areas
         committee_draws = self.rng.random(len(a))
         calls = np.empty(len(a), dtype=bool)
-        called = kernels.committees(pr, a.volunteers, a.mean_satisfaction, committee_draws, a.committee_capacity,
-                                    a.committee_active, a.bad_months, calls)
+        called = kernels.committees(pr, a.volunteers, a.mean_satisfaction, committee_draws,
+                                    a.committee_capacity, a.committee_active, a.bad_months, calls)
         # 7. the street office: complaints, re-tenders
         self._view = None
         self.street_office.step(np.flatnonzero(calls).tolist() if called else [])
