@@ -43,6 +43,35 @@ THREADED_HOUSEHOLDS = 1_000_000
 """Households per chunk of the monthly household step (whole estates; sized for the CPU cache)."""
 
 
+def fill_uniform_float32(rng: np.random.Generator, out: np.ndarray, threads: ThreadPoolExecutor | None) -> None:
+    """`rng.random(out=out, dtype=np.float32)`, the same numbers and the same state after, on threads.
+
+    numpy's float32 uniforms take 32 bits each from PCG64's 64-bit outputs (two per output, the
+    spare half kept in the state), so the part of the buffer from element k on is what a copy of
+    the generator advanced by k/2 outputs draws (k even past any spare half). Each thread fills
+    its part from such a copy (numpy releases the GIL while it fills), and the generator takes the
+    last copy's state: the stream and the run are those of the one-thread fill.
+    """
+    bit_generator = rng.bit_generator
+    if threads is None or type(bit_generator) is not np.random.PCG64 or len(out) < 1 << 16:
+        rng.random(out=out, dtype=np.float32)
+        return
+    state = bit_generator.state
+    spare = int(state["has_uint32"])  # a half output left from the last float32 draw
+    parts = threads._max_workers  # noqa: SLF001 - the pool's own size
+    bounds = [0] + [spare + 2 * ((len(out) - spare) * i // parts // 2) for i in range(1, parts)] + [len(out)]
+    copies = []
+    for start in bounds[:-1]:
+        copy = np.random.PCG64()
+        copy.state = state
+        if start > 0:
+            copy.advance((start - spare) // 2)  # resets the spare half, as the serial fill has used it
+        copies.append(np.random.Generator(copy))
+    list(threads.map(lambda i: copies[i].random(out=out[bounds[i]:bounds[i + 1]], dtype=np.float32),
+                     range(parts)))
+    bit_generator.state = copies[-1].bit_generator.state
+
+
 @dataclass(frozen=True)
 class Arrangement:
     """What follows from who serves which area, in which mode, at what size: fixed between changes.
@@ -285,8 +314,8 @@ class VectorModel(DistrictModel):
             a.fund_yuan, a.perceived, a.fee_due, a.enforcement, a.quit_probability, perceived_h, pay_base_h,
             quit_h, neighbours_h)
         # 3-4. satisfaction, fees and volunteering: every household, on the run's draws
-        self.rng.random(out=self._pay_draws, dtype=np.float32)
-        self.rng.random(out=self._volunteer_draws, dtype=np.float32)
+        fill_uniform_float32(self.rng, self._pay_draws, self._threads)
+        fill_uniform_float32(self.rng, self._volunteer_draws, self._threads)
         n_estates = len(self.estate_area)
         paid_floor, satisfaction_sum = np.empty(n_estates), np.empty(n_estates)
         volunteer_count = np.empty(n_estates, dtype=np.int64)
