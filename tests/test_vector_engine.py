@@ -181,3 +181,34 @@ def test_compiled_kernel_is_timed():
     from sim.bench import compiled_kernel
 
     assert compiled_kernel(5_000, 20, 3) > 0.0
+
+
+@needs_numba
+def test_the_parallel_household_pass_gives_the_serial_one():
+    """Large districts step households in parallel over estates (and draw on two threads): same run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+
+    scenario = scenario_from_mapping(ALL_POLICIES, "<test>", None)
+    serial, parallel = make_model(scenario, "vector"), make_model(scenario, "vector")
+    assert serial._threads is None
+    parallel._threads = ThreadPoolExecutor(2)
+    pd.testing.assert_frame_equal(_run(parallel, 12), _run(serial, 12))
+    np.testing.assert_array_equal(parallel.households.habit, serial.households.habit)
+
+
+@pytest.mark.parametrize("spare", [0, 1])
+@pytest.mark.parametrize("n", [200_001, 70_000])
+def test_draws_on_threads_are_the_generators_own(n, spare):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sim.vector_engine.model import fill_uniform_float32
+
+    one, two = np.random.default_rng(9), np.random.default_rng(9)
+    one.random(spare, dtype=np.float32), two.random(spare, dtype=np.float32)
+    expected, got = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
+    one.random(out=expected, dtype=np.float32)
+    fill_uniform_float32(two, got, ThreadPoolExecutor(2))
+    np.testing.assert_array_equal(got, expected)
+    assert one.random(3, dtype=np.float32).tolist() == two.random(3, dtype=np.float32).tolist()

@@ -322,8 +322,8 @@ def _household_pass(
     The Mesa engine's Household.step for each household, estate by estate (in parallel over
     estates in the parallel build); `pr` holds the parameters in the household arrays' float type.
     """
-    p = pr[0]
     for e in prange(len(estate_area)):
+        p = pr[0]  # read inside the parallel loop: numba's parfors cannot pass a record in
         area = estate_area[e]
         seen = perceived[area]
         owes = fee_due[area] > 0.0

@@ -43,7 +43,8 @@ THREADED_HOUSEHOLDS = 1_000_000
 """Households per chunk of the monthly household step (whole estates; sized for the CPU cache)."""
 
 
-def fill_uniform_float32(rng: np.random.Generator, out: np.ndarray, threads: ThreadPoolExecutor | None) -> None:
+def fill_uniform_float32(rng: np.random.Generator, out: np.ndarray,
+                         threads: ThreadPoolExecutor | None) -> None:
     """`rng.random(out=out, dtype=np.float32)`, the same numbers and the same state after, on threads.
 
     numpy's float32 uniforms take 32 bits each from PCG64's 64-bit outputs (two per output, the
