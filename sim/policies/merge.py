@@ -36,7 +36,9 @@ def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[
     groups: list[list[int]] = []
     taken = ~eligible.copy()
     order = np.lexsort((np.arange(len(eligible)), areas.households))
-    for seed in order:
+    max_group, max_distance = p.merge_max_group, p.merge_max_distance_m
+    fee_tolerance, quality_tolerance = p.merge_fee_tolerance, p.merge_quality_tolerance
+    for seed in order.tolist():
         if taken[seed]:
             continue
         candidates = np.flatnonzero(
@@ -47,20 +49,33 @@ def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[
             continue
         distance = np.hypot(areas.x_m[candidates] - areas.x_m[seed], areas.y_m[candidates] - areas.y_m[seed])
         candidates = candidates[np.lexsort((candidates, distance))]
-        group = [int(seed)]
-        estates = int(areas.estates[seed])
-        for c in candidates:
-            if estates + areas.estates[c] > p.merge_max_group:
+        # the seed, then its candidates nearest first: their pairwise distances, fees, quality, sizes
+        pool = np.concatenate(([seed], candidates))
+        x, y = areas.x_m[pool], areas.y_m[pool]
+        apart = (np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]).tolist() if len(pool) <= 256
+                 else None)  # a whole city's candidates: one row at a time
+        fees, quality = areas.fee_yuan_per_m2[pool].tolist(), areas.quality[pool].tolist()
+        sizes = areas.estates[pool].tolist()
+        taken_at = [0]
+        estates = int(sizes[0])
+        spread, fee_low, fee_high, quality_low, quality_high = 0.0, fees[0], fees[0], quality[0], quality[0]
+        for k in range(1, len(pool)):
+            if estates + sizes[k] > max_group:
                 continue
-            members = np.array(group + [int(c)])
-            spread = np.hypot(areas.x_m[members][:, None] - areas.x_m[members][None, :],
-                              areas.y_m[members][:, None] - areas.y_m[members][None, :]).max()
-            if (spread <= p.merge_max_distance_m
-                    and np.ptp(areas.fee_yuan_per_m2[members]) <= p.merge_fee_tolerance
-                    and np.ptp(areas.quality[members]) <= p.merge_quality_tolerance):
-                group.append(int(c))
-                estates += int(areas.estates[c])
-        if len(group) >= 2:
+            # the group with this candidate: its widest distance and its fee and quality ranges
+            to_members = (np.hypot(x[taken_at] - x[k], y[taken_at] - y[k]).tolist() if apart is None
+                          else [apart[k][j] for j in taken_at])
+            wider = max(spread, *to_members)
+            fee_range = max(fee_high, fees[k]) - min(fee_low, fees[k])
+            quality_range = max(quality_high, quality[k]) - min(quality_low, quality[k])
+            if wider <= max_distance and fee_range <= fee_tolerance and quality_range <= quality_tolerance:
+                taken_at.append(k)
+                estates += int(sizes[k])
+                spread = wider
+                fee_low, fee_high = min(fee_low, fees[k]), max(fee_high, fees[k])
+                quality_low, quality_high = min(quality_low, quality[k]), max(quality_high, quality[k])
+        if len(taken_at) >= 2:
+            group = [int(pool[k]) for k in taken_at]
             groups.append(group)
             taken[group] = True
     return groups
