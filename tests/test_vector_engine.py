@@ -126,6 +126,8 @@ def test_compiled_month_gives_the_numpy_month(dtype):
     assert len(compiled.event_log) > 10, "the run should hold reforms for the test to mean something"
     np.testing.assert_allclose(compiled.households.satisfaction, numpy_month.households.satisfaction,
                                rtol=0, atol=1e-12 if dtype == np.float64 else 0)
+    np.testing.assert_allclose(compiled.households.habit, numpy_month.households.habit,
+                               rtol=0, atol=1e-12 if dtype == np.float64 else 0)
     np.testing.assert_array_equal(compiled.households.volunteer, numpy_month.households.volunteer)
 
 

@@ -126,6 +126,9 @@ if numba is not None:
 
     @overload(rules.logistic, jit_options=_JIT)
     def _logistic(x):
+        if isinstance(x, numba.types.Float) and x.bitwidth == 32:  # float32 throughout, as numpy's
+            zero, one = np.float32(0.0), np.float32(1.0)
+            return lambda x: zero if x < -700.0 else one / (one + math.exp(-x))
         return lambda x: 0.0 if x < -700.0 else 1.0 / (1.0 + math.exp(-x))
 
     def _refresh_cache() -> None:
@@ -341,7 +344,7 @@ def _household_pass(
                 sat = satisfaction[h]  # in the household arrays' float type
                 if owes:
                     pays = pay_draws[h] < rules.payment_probability(sat, habit[h], base, p)
-                    habit[h] = rules.update_habit(habit[h], 1.0 if pays else 0.0, p)
+                    habit[h] = rules.update_habit(habit[h], pays, p)  # bool - float keeps the float type
                     paid += floor_m2[h] * pays  # adds 0 when unpaid: no branch on the draw
                 draw = volunteer_draws[h]
                 if volunteer[h]:
