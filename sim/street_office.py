@@ -44,7 +44,7 @@ class StreetOffice:
         self.integrated_blocks: list[int] = []  # block codes, in the order they joined
         self.reception_share = 0.0  # share of the integrated blocks' cases the point heard last month
         self.fallback_income_yuan = 0.0  # fees paid to the office for its fallback service last month
-        self._sorted_for: AreaView | None = None  # the view the x-sorted index below belongs to
+        self._sorted_x: np.ndarray | None = None  # the positions the x-sorted index below belongs to
         self.reset_counts()
 
     def reset_counts(self) -> None:
@@ -391,8 +391,10 @@ class StreetOffice:
         """
         if len(v.x_m) < NEARBY_MIN_AREAS:
             return v, area
-        if self._sorted_for is not v:
-            self._sorted_for = v
+        # views are rebuilt after every change of fee, firm or rows, positions rarely: sort again
+        # only when the positions differ (a comparison costs a fraction of the sort)
+        if self._sorted_x is None or not np.array_equal(self._sorted_x, v.x_m):
+            self._sorted_x = v.x_m.copy()
             self._by_x = np.argsort(v.x_m, kind="stable")
             self._x_sorted = v.x_m[self._by_x]
         x, y = v.x_m[area], v.y_m[area]
