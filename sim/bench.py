@@ -105,7 +105,10 @@ try:
     import numba
     from numba import prange
 
-    _kernel_month_parallel = numba.njit(cache=True, parallel=True, nogil=True)(_kernel_month)
+    from sim.vector_engine.compiled import named_copy
+
+    _kernel_month_parallel = numba.njit(cache=True, parallel=True, nogil=True)(
+        named_copy(_kernel_month, "_kernel_month_parallel"))
     _kernel_month = numba.njit(cache=True, nogil=True)(_kernel_month)
 except ImportError:  # pragma: no cover
     numba = None

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import types
 from pathlib import Path
 
 import numpy as np
@@ -360,8 +361,21 @@ def _household_pass(
         volunteer_count[e] = count
 
 
+def named_copy(function, name: str):
+    """The same function (code, globals) under another name.
+
+    Numba's cache keys a compiled function by its qualified name and line, not by its options, so a
+    parallel build must not share the serial build's name or it would load the serial machine code.
+    """
+    copy = types.FunctionType(function.__code__, function.__globals__, name, function.__defaults__,
+                              function.__closure__)
+    copy.__qualname__ = copy.__name__ = name
+    copy.__doc__, copy.__module__ = function.__doc__, function.__module__
+    return copy
+
+
 household_pass = _njit()(_household_pass)
-household_pass_parallel = _njit(parallel=True)(_household_pass)
+household_pass_parallel = _njit(parallel=True)(named_copy(_household_pass, "_household_pass_parallel"))
 
 
 @_njit()
