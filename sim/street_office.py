@@ -18,6 +18,8 @@ interface (sim.area_state.AreaState).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from sim import events, rules
@@ -383,7 +385,7 @@ class StreetOffice:
         return best_bidder(row, view, s.firm_view(), reach_m=reach_m, min_capability=min_capability,
                            exclude=exclude)
 
-    def _view_near(self, v: AreaView, area: int, reach_m: float) -> tuple[AreaView, int]:
+    def _view_near(self, v: AreaView, area: int, reach_m: float) -> tuple[AreaView | SimpleNamespace, int]:
         """The areas a tender must see, and the area's row among them.
 
         A firm bids only if one of its sites (or its base) is within reach, so in a large district
@@ -402,4 +404,6 @@ class StreetOffice:
         hi = np.searchsorted(self._x_sorted, x + reach_m, side="right")
         rows = self._by_x[lo:hi]
         rows = np.sort(rows[np.abs(v.y_m[rows] - y) <= reach_m])
-        return v.take(rows), int(np.searchsorted(rows, area))
+        # a tender reads the areas' positions and firms only (policies.best_bidder): those, not a full view
+        near = SimpleNamespace(x_m=v.x_m[rows], y_m=v.y_m[rows], firm=v.firm[rows])
+        return near, int(np.searchsorted(rows, area))

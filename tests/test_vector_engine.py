@@ -214,3 +214,47 @@ def test_draws_on_threads_are_the_generators_own(n, spare):
     fill_uniform_float32(two, got, ThreadPoolExecutor(2))
     np.testing.assert_array_equal(got, expected)
     assert one.random(3, dtype=np.float32).tolist() == two.random(3, dtype=np.float32).tolist()
+
+
+def test_city_scale_shortcuts_give_the_whole_districts_answers():
+    """Tenders in reach (sorted-x window) pick the winner the whole view picks; merge groups found
+    block by block are the groups of the whole district."""
+    from sim.policies import best_bidder
+    from sim.policies.common import small_open
+    from sim.policies.merge import merge_groups, merge_groups_by_block
+
+    spec = {"name": "city", "district": {"generate": {"estates": 1100, "seed": 2}}, "years": 1, "seed": 1,
+            "params": {"burn_in_years": 0}}
+    model = make_model(scenario_from_mapping(spec, "<test>", None), "vector")
+    model.step()
+    office, v, firms = model.street_office, model.area_view(), model.firm_view()
+    reach = model.p.firm_reach_m
+    rows = range(0, len(v.area_id), 7)
+    assert len(v.area_id) >= 1000
+    winners = [office.bidder(a) for a in rows]
+    assert winners == [best_bidder(a, v, firms, reach_m=reach) for a in rows]
+    assert sum(w >= 0 for w in winners) > 10
+    model.set_fee(3, 2.5)  # a new view: the sorted index is kept, the answers still the whole view's
+    v = model.area_view()
+    assert [office.bidder(a) for a in rows] == [best_bidder(a, v, firms, reach_m=reach) for a in rows]
+    eligible = small_open(v, 400)
+    groups = merge_groups_by_block(v, eligible, model.p)
+    assert len(groups) > 10 and groups == merge_groups(v, eligible, model.p)
+
+
+def test_merge_groups_are_the_same_with_distances_row_by_row(monkeypatch):
+    import dataclasses
+
+    import sim.policies.merge as merge
+    from sim.policies.common import small_open
+
+    spec = {"name": "one-block",
+            "district": {"generate": {"estates": 300, "seed": 4, "estates_per_block": 300}}, "years": 1,
+            "seed": 1, "params": {"burn_in_years": 0}}
+    model = make_model(scenario_from_mapping(spec, "<test>", None), "vector")
+    v = model.area_view()
+    v = dataclasses.replace(v, housing_type=np.zeros_like(v.housing_type))  # one pool of candidates
+    eligible = small_open(v, 400)
+    groups = merge.merge_groups(v, eligible, model.p)
+    monkeypatch.setattr(merge, "PAIRWISE_MAX", 0)
+    assert len(groups) > 5 and merge.merge_groups(v, eligible, model.p) == groups

@@ -10,6 +10,7 @@ incumbent, else the fallback service). A failed vote lets the areas wait `vote_r
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +24,10 @@ from sim.rules import FULL_SERVICE
 if TYPE_CHECKING:
     from sim.area_state import AreaState
     from sim.street_office import StreetOffice
+
+
+PAIRWISE_MAX = 256
+"""merge_groups computes all pairwise distances of a seed's candidates up to this many, else row by row."""
 
 
 def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[int]]:
@@ -52,8 +57,8 @@ def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[
         # the seed, then its candidates nearest first: their pairwise distances, fees, quality, sizes
         pool = np.concatenate(([seed], candidates))
         x, y = areas.x_m[pool], areas.y_m[pool]
-        apart = (np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]).tolist() if len(pool) <= 256
-                 else None)  # a whole city's candidates: one row at a time
+        apart = (np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]).tolist()
+                 if len(pool) <= PAIRWISE_MAX else None)  # a whole city's candidates: one row at a time
         fees, quality = areas.fee_yuan_per_m2[pool].tolist(), areas.quality[pool].tolist()
         sizes = areas.estates[pool].tolist()
         taken_at = [0]
@@ -81,6 +86,10 @@ def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[
     return groups
 
 
+GROUP_FIELDS = ("households", "block", "housing_type", "x_m", "y_m", "estates", "fee_yuan_per_m2", "quality")
+"""The columns of the area view that merge_groups reads."""
+
+
 def merge_groups_by_block(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[int]]:
     """merge_groups, block by block (groups never cross a block), in the whole district's order.
 
@@ -90,10 +99,13 @@ def merge_groups_by_block(areas: AreaView, eligible: np.ndarray, p: Params) -> l
         return []
     by_block = np.argsort(areas.block, kind="stable")
     groups = []
+    # merge_groups reads these columns only: each block gets them, not a whole view
+    columns = {name: getattr(areas, name) for name in GROUP_FIELDS}
     for rows in np.split(by_block, np.flatnonzero(np.diff(areas.block[by_block])) + 1):
         if eligible[rows].sum() < 2:
             continue
-        groups += [[int(rows[i]) for i in g] for g in merge_groups(areas.take(rows), eligible[rows], p)]
+        block = SimpleNamespace(**{name: values[rows] for name, values in columns.items()})
+        groups += [[int(rows[i]) for i in g] for g in merge_groups(block, eligible[rows], p)]
     # the whole-district function takes seeds smallest first, ties by row
     groups.sort(key=lambda g: (int(areas.households[g[0]]), g[0]))
     return groups
