@@ -488,3 +488,26 @@ def committees(
 
 if numba is not None:
     _refresh_cache()
+
+
+def warm_cache() -> None:
+    """Compile (or load) every build the engine uses, on a small district.
+
+    Float32 and float64 households, the serial and the parallel household pass; quick once numba's
+    cache holds them.
+    """
+    if numba is None or not AVAILABLE:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sim.scenario import scenario_from_mapping
+    from sim.vector_engine.model import VectorModel
+
+    spec = {"name": "warm-up", "district": {"generate": {"estates": 4, "seed": 0}}, "years": 1,
+            "params": {"burn_in_years": 0}}
+    scenario = scenario_from_mapping(spec, "<warm-up>", None)
+    for dtype in (np.float32, np.float64):
+        VectorModel(scenario, dtype=dtype).step()
+    model = VectorModel(scenario)
+    with ThreadPoolExecutor(2) as model._threads:
+        model.step()
