@@ -17,6 +17,7 @@ plus self-governance, 3 self-managed, 4 unmanaged, 5 the street office's fallbac
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -99,14 +100,23 @@ def cost_shares(mode, p: Params):
 
 
 def _cost_share_table(p: Params) -> np.ndarray:
-    return np.array([
+    return _share_table(p.entrust_gate_share, p.entrust_site_staff_share, p.specialised_quality_share,
+                        p.fallback_cost_share)
+
+
+@functools.lru_cache(maxsize=64)
+def _share_table(entrust_gate_share, entrust_site_staff_share, specialised_quality_share,
+                 fallback_cost_share) -> np.ndarray:
+    table = np.array([
         [1.0, 1.0, 1.0, 1.0],
-        [p.entrust_gate_share, p.entrust_site_staff_share, 1.0, 1.0],
-        [0.0, p.specialised_quality_share, 0.0, 0.0],
+        [entrust_gate_share, entrust_site_staff_share, 1.0, 1.0],
+        [0.0, specialised_quality_share, 0.0, 0.0],
         [0.0, 0.0, 0.0, 0.0],
         [0.0, 0.0, 0.0, 0.0],
-        [p.fallback_cost_share] * 4,
+        [fallback_cost_share] * 4,
     ])
+    table.flags.writeable = False  # shared by every call with these parameters
+    return table
 
 
 def money_needed(mode, gates, floor_area_m2, households, p: Params):
