@@ -1,9 +1,10 @@
 """The vectorized engine's compiled month: numba loops over households and areas calling sim.rules.
 
-One rulebook: the loops below call `rules.<name>`, which is `numba.njit` applied to the very function
-object `sim.rules.<name>` that the Mesa engine calls per agent; no rule is written a second time.
-What numba needs to compile a rule are scalar forms of the rulebook's array/scalar helpers
-(`choose`, `clip`, `clip01`, `logistic`, `power`, `exp`, `logical_not`): registered here with
+One rulebook: the loops below call `rules.<name>`, the very function object `sim.rules.<name>` that
+the Mesa engine calls per agent, registered with numba as it is (`register_jitable`), so that numba
+compiles that function where a loop calls it; no rule is written a second time. What numba needs
+to compile a rule are scalar forms of the rulebook's array/scalar helpers (`choose`, `clip`,
+`clip01`, `logistic`, `power`, `exp`, `logical_not`): registered here with
 `numba.extending.overload` on those helper functions, each its one-line scalar branch.
 
 Parameters reach compiled code as a one-row numpy record array (`params_record`): numba reads
@@ -13,7 +14,7 @@ Parameters reach compiled code as a one-row numpy record array (`params_record`)
 Random draws stay numpy's: the engine fills its draw buffers from the run's generator in the same
 order as before and hands them to `household_pass`, so the same seed gives the Mesa engine's run.
 
-Every function is compiled with `cache=True`: the first run after an install compiles (about 20 s on
+Every function is compiled with `cache=True`: the first run after an install compiles (about 10 s on
 the development machine) and writes the machine code to numba's cache (`__pycache__` beside the
 source, or NUMBA_CACHE_DIR); later runs and sweep workers load it. Numba's cache does not notice
 that a rule a loop inlines has changed, so `_refresh_cache` drops this module's cached loops when
@@ -99,33 +100,36 @@ def params_record(p: Params, dtype=np.float64) -> np.ndarray:
 
 if numba is not None:
     _JIT = {"cache": True, "nogil": True}
+    # the rules and helpers are compiled into the loops that call them, and cached only there: a
+    # cache of their own would outlive a change of the helpers below (numba keys it by rules.py)
+    _INLINED = {"nogil": True}
 
     # --- scalar forms of the rulebook's helpers (the array forms are numpy's) --------------------
-    @overload(rules.clip01, jit_options=_JIT)
+    @overload(rules.clip01, jit_options=_INLINED)
     def _clip01(x):
         return lambda x: 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
 
-    @overload(rules.clip, jit_options=_JIT)
+    @overload(rules.clip, jit_options=_INLINED)
     def _clip(x, low, high):
         return lambda x, low, high: low if x < low else high if x > high else x
 
-    @overload(rules.choose, jit_options=_JIT)
+    @overload(rules.choose, jit_options=_INLINED)
     def _choose(condition, if_true, if_false):
         return lambda condition, if_true, if_false: if_true if condition else if_false
 
-    @overload(rules.power, jit_options=_JIT)
+    @overload(rules.power, jit_options=_INLINED)
     def _power(base, exponent):
         return lambda base, exponent: base**exponent
 
-    @overload(rules.exp, jit_options=_JIT)
+    @overload(rules.exp, jit_options=_INLINED)
     def _exp(x):
         return lambda x: math.exp(x)
 
-    @overload(rules.logical_not, jit_options=_JIT)
+    @overload(rules.logical_not, jit_options=_INLINED)
     def _logical_not(x):
         return lambda x: not x
 
-    @overload(rules.logistic, jit_options=_JIT)
+    @overload(rules.logistic, jit_options=_INLINED)
     def _logistic(x):
         if isinstance(x, numba.types.Float) and x.bitwidth == 32:  # float32 throughout, as numpy's
             zero, one = np.float32(0.0), np.float32(1.0)
@@ -154,7 +158,7 @@ if numba is not None:
             pass
 
     for _name in COMPILED_RULES:  # each rule is its own numba implementation: the same function object
-        register_jitable(**_JIT)(getattr(rules, _name))
+        register_jitable(**_INLINED)(getattr(rules, _name))
 
 
 def _njit(**options):
