@@ -1,7 +1,8 @@
 """Benchmark: where the vectorized engine's month goes (docs/PERFORMANCE.md, "Where the month goes").
 
 Runs the integrated policy on a district in this process, `--repeat` times, timing each stage of
-VectorModel.step (and the yearly policy round) with time.perf_counter; prints the run time and
+VectorModel.step (the numpy stages, or the compiled ones and the draws where the month is compiled,
+and the street office) with time.perf_counter; prints the run time and
 microseconds per month of each stage for the fastest repeat. The stage timers add about 1 µs per
 call, so the stages sum to a little more than an untimed run.
 Usage: python benchmarks/bench_vector_stages.py [--district ouyang_road] [--years 10] [--repeat 5]
@@ -13,21 +14,27 @@ import argparse
 import time
 from collections import Counter
 
+import sim.vector_engine.model as vector_model
 from sim.bench import bench_scenario
 from sim.street_office import StreetOffice
 from sim.vector_engine import VectorModel
+from sim.vector_engine import compiled as kernels
 
 STAGES = {
     VectorModel: ("firms_serve", "update_quality_and_buildings", "prepare_for_households",
                   "households_step", "close_month", "settle_accounts", "firms_withdraw", "firms_exit",
                   "committees_step", "record"),
     StreetOffice: ("run_policies", "step"),
+    # the compiled month (VectorModel._step_compiled) calls these instead of the numpy stages
+    kernels: ("serve", "buildings_and_terms", "household_pass", "household_pass_parallel", "area_tallies",
+              "accounts", "committees"),
+    vector_model: ("fill_uniform_float32",),
 }
 
 
 def _timed(cls: type, name: str, totals: Counter):
     method = getattr(cls, name)
-    label = f"{cls.__name__}.{name}"
+    label = f"{getattr(cls, '__name__', cls)}.{name}".replace("sim.vector_engine.", "")
 
     def timed(*args, **kwargs):
         started = time.perf_counter()
@@ -81,6 +88,7 @@ def main() -> None:
     # the stages do not nest, so what they leave is step's own work: draws, incidents
     rest = run - sum(stages.values())
     print(f"  {'the rest of step (draws, incidents)':45s} {rest / months * 1e6:8.1f} µs")
+    print(f"(month compiled: {model.compiled}; ESTATE_SIM_COMPILED=0 times the numpy month)")
 
 
 if __name__ == "__main__":

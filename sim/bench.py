@@ -3,7 +3,8 @@
 Each engine runs in its own subprocess (`python -m sim.bench ENGINE PRESET YEARS`), so its peak
 resident memory (ru_maxrss) is its own. The vectorized engine's child also times a minimal numpy
 kernel on arrays of the same size (gather area quality to households, update satisfaction, draw
-payment, sum by area): the floor that memory traffic and random draws put under any array engine.
+payment, sum by area): the floor that memory traffic and random draws put under any array engine;
+and the same month compiled and fused into one pass (`compiled_kernel`, numba): the roofline.
 docs/PERFORMANCE.md reports the figures.
 """
 
@@ -78,6 +79,70 @@ def numpy_kernel(n_households: int, n_areas: int, months: int, seed: int = 0) ->
     return time.perf_counter() - started
 
 
+def _kernel_month(area_start, quality, households, satisfaction, seed, month):  # pragma: no cover - compiled
+    """One compiled minimal month, in parallel over areas: satisfaction, a counter-based draw, sums."""
+    n_areas = len(quality)
+    paid = np.zeros(n_areas)
+    for a in prange(n_areas):
+        target = np.float32(quality[a])
+        count = 0
+        for h in range(area_start[a], area_start[a + 1]):
+            s = satisfaction[h] + np.float32(0.12) * (target - satisfaction[h])
+            satisfaction[h] = s
+            # splitmix64 of (seed, month, household): a uniform in [0, 1) from 24 bits
+            z = np.uint64(seed) + np.uint64(month) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(h)
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            z = z ^ (z >> np.uint64(31))
+            draw = np.float32(z >> np.uint64(40)) * np.float32(1.0 / 16777216.0)
+            count += draw < s
+        paid[a] = count
+    for a in range(n_areas):
+        quality[a] = 0.5 * quality[a] + 0.5 * paid[a] / households[a]
+
+
+try:
+    import numba
+    from numba import prange
+
+    from sim.vector_engine.compiled import named_copy
+
+    _kernel_month_parallel = numba.njit(cache=True, parallel=True, nogil=True)(
+        named_copy(_kernel_month, "_kernel_month_parallel"))
+    _kernel_month = numba.njit(cache=True, nogil=True)(_kernel_month)
+except ImportError:  # pragma: no cover
+    numba = None
+    prange = range
+
+
+def compiled_kernel(n_households: int, n_areas: int, months: int, seed: int = 0) -> float | None:
+    """Seconds a minimal compiled month takes over `months` (None without numba): the roofline.
+
+    The numpy kernel's month fused into one numba pass (in parallel over areas from the engine's
+    threading threshold, THREADED_HOUSEHOLDS, as the engine's household pass): per household,
+    satisfaction moves toward its area's quality, one counter-based uniform draw (splitmix64 of
+    seed, month and household, no generator state) decides payment, and payments are summed by
+    area as they are made. The first month (compilation or the cache's load) is not timed.
+    """
+    if numba is None:
+        return None
+    rng = np.random.default_rng(seed)
+    area = np.sort(rng.integers(0, n_areas, n_households))
+    households = np.maximum(np.bincount(area, minlength=n_areas), 1)
+    area_start = np.zeros(n_areas + 1, dtype=np.int64)
+    np.cumsum(np.bincount(area, minlength=n_areas), out=area_start[1:])
+    quality = rng.random(n_areas)
+    satisfaction = np.full(n_households, 0.5, dtype=np.float32)
+    from sim.vector_engine.model import THREADED_HOUSEHOLDS
+
+    month_pass = _kernel_month_parallel if n_households >= THREADED_HOUSEHOLDS else _kernel_month
+    month_pass(area_start, quality, households, satisfaction, seed, 0)
+    started = time.perf_counter()
+    for month in range(1, months + 1):
+        month_pass(area_start, quality, households, satisfaction, seed, month)
+    return time.perf_counter() - started
+
+
 def run_child(engine: str, preset: str, years: int) -> dict:
     """Run one engine here (the subprocess) and measure it."""
     from sim.progress import ProgressBar
@@ -87,18 +152,20 @@ def run_child(engine: str, preset: str, years: int) -> dict:
     started = time.perf_counter()
     model = make_model(scenario, engine)
     built = time.perf_counter()
+    cpu_started = time.process_time()
     months = 12 * years
     with ProgressBar(months, label=f"{engine} {preset}") as bar:
         for month in range(months):
             model.step()
             bar.update(month + 1)
     finished = time.perf_counter()
+    cpu_s = time.process_time() - cpu_started
     step_s = finished - built
     household_months = model.n_households * months
     result = {
         "engine": engine, "district": preset, "years": years, "households": model.n_households,
         "areas_at_start": len(scenario.load_district()), "setup_s": round(built - started, 3),
-        "run_s": round(step_s, 3), "wall_s": round(finished - started, 3),
+        "run_s": round(step_s, 3), "run_cpu_s": round(cpu_s, 3), "wall_s": round(finished - started, 3),
         "household_months_per_s": household_months / step_s,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
@@ -106,6 +173,11 @@ def run_child(engine: str, preset: str, years: int) -> dict:
         kernel_s = numpy_kernel(model.n_households, len(scenario.load_district()), months)
         result["kernel_household_months_per_s"] = household_months / kernel_s
         result["engine_over_kernel"] = kernel_s / step_s
+        compiled_s = compiled_kernel(model.n_households, len(scenario.load_district()), months)
+        if compiled_s is not None:
+            result["compiled_kernel_household_months_per_s"] = household_months / compiled_s
+            result["engine_over_compiled_kernel"] = compiled_s / step_s
+        result["compiled_month"] = bool(getattr(model, "compiled", False))
     return result
 
 
@@ -138,12 +210,16 @@ def run_bench(preset: str, years: int, engines: tuple[str, ...] = ENGINES, out=N
         r = measure(engine, preset, years)
         results.append(r)
         print(f"{engine:>7}: {r['household_months_per_s']:>14,.0f} household-months/s  "
-              f"run {r['run_s']:.2f} s  set-up {r['setup_s']:.2f} s  "
+              f"run {r['run_s']:.2f} s (CPU {r['run_cpu_s']:.2f} s)  set-up {r['setup_s']:.2f} s  "
               f"peak memory {r['peak_rss_mb']:,.0f} MB", file=out)
         if "kernel_household_months_per_s" in r:
             print(f"{'kernel':>7}: {r['kernel_household_months_per_s']:>14,.0f} household-months/s  "
                   f"(minimal numpy month on arrays of the same size; vector engine reaches "
                   f"{r['engine_over_kernel']:.2f} of it)", file=out)
+        if "compiled_kernel_household_months_per_s" in r:
+            print(f"{'roof':>7}: {r['compiled_kernel_household_months_per_s']:>14,.0f} household-months/s  "
+                  f"(minimal compiled month, counter-based draws; vector engine reaches "
+                  f"{r['engine_over_compiled_kernel']:.2f} of it)", file=out)
     speed = {r["engine"]: r["household_months_per_s"] for r in results}
     if len(speed) == 2:
         print(f"  ratio: vector / mesa = {speed['vector'] / speed['mesa']:.0f}x", file=out)

@@ -60,7 +60,8 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
     """The month's district-wide measures from per-area arrays (the measures' one definition).
 
     `areas` holds, per area, the fields of RECORD_AREA_FIELDS. `office` is the street office (its
-    workload and its running counts).
+    workload and its running counts). Weighted sums are numpy sums, not np.dot: BLAS's own threads
+    (OpenBLAS threads a dot product of city size) fight the engine's threads on a small machine.
     """
     hh = areas["households"].astype(float)
     total = float(households)
@@ -73,7 +74,7 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
     floor = areas["floor_area_m2"]
     return MonthRecord(
         month=month,
-        service_quality=float(np.dot(hh, areas["quality"]) / total),
+        service_quality=float((hh * areas["quality"]).sum() / total),
         fee_collection_rate=float(areas["paid_yuan"].sum()) / due if due > 0 else 0.0,
         satisfaction=float(areas["satisfaction_sum"].sum()) / total,
         management_areas=len(hh),
@@ -85,7 +86,7 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
         fund_per_m2=float(areas["fund_yuan"].sum()) / float(floor.sum()),
         cost_per_household=spent / total,
         firm_margin=float(rules.firm_margin(firm_revenue_yuan, firm_cost_yuan)),
-        committee_coverage=float(np.dot(hh, areas["committee_active"]) / total),
+        committee_coverage=float((hh * areas["committee_active"]).sum() / total),
         rc_workload=1000.0 * office.workload / total,
         volunteer_rate=float(areas["volunteers"].sum()) / total,
         merges_done=office.merges_done,
@@ -101,7 +102,7 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
         firm_entries=office.firm_entries,
         fallback_areas=int(fallback.sum()),
         unmanaged_areas=int((mode == rules.UNMANAGED).sum()),
-        mean_fee_yuan_per_m2=float(np.dot(areas["fee_yuan_per_m2"], floor) / floor.sum()),
+        mean_fee_yuan_per_m2=float((areas["fee_yuan_per_m2"] * floor).sum() / floor.sum()),
     )
 
 

@@ -4,6 +4,11 @@ Each rule accepts Python scalars (the Mesa engine calls it for one household, ar
 numpy arrays (the vectorized engine calls it for all of them at once) and returns the same kind.
 A rule is written once here and never again in an engine. docs/ODD.md gives the equations.
 
+The rules the month calls are also compiled, as they are, by numba (sim.vector_engine.compiled
+applies `numba.njit` to these function objects): they use only arithmetic, comparisons, the
+helpers below (choose, clip, clip01, logistic, power, exp, logical_not, which have numba scalar
+forms there) and attributes of `p`; they never test a value's type themselves.
+
 Service modes are integer codes (see MODES): 0 full service, 1 entrusted, 2 specialised service
 plus self-governance, 3 self-managed, 4 unmanaged, 5 the street office's fallback service
 (托底). Cooperation types: 0 conditional cooperator,
@@ -12,6 +17,7 @@ plus self-governance, 3 self-managed, 4 unmanaged, 5 the street office's fallbac
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -61,6 +67,20 @@ def power(base, exponent: float):
     return base**exponent
 
 
+def exp(x):
+    """The exponential e^x (numpy's for arrays, the C library's for scalars)."""
+    if isinstance(x, np.ndarray):
+        return np.exp(x)
+    return math.exp(x)
+
+
+def logical_not(x):
+    """Elementwise `not x`."""
+    if isinstance(x, np.ndarray):
+        return ~x
+    return not x
+
+
 # --- 1. service ----------------------------------------------------------------------------
 
 def cost_shares(mode, p: Params):
@@ -80,14 +100,23 @@ def cost_shares(mode, p: Params):
 
 
 def _cost_share_table(p: Params) -> np.ndarray:
-    return np.array([
+    return _share_table(p.entrust_gate_share, p.entrust_site_staff_share, p.specialised_quality_share,
+                        p.fallback_cost_share)
+
+
+@functools.lru_cache(maxsize=64)
+def _share_table(entrust_gate_share, entrust_site_staff_share, specialised_quality_share,
+                 fallback_cost_share) -> np.ndarray:
+    table = np.array([
         [1.0, 1.0, 1.0, 1.0],
-        [p.entrust_gate_share, p.entrust_site_staff_share, 1.0, 1.0],
-        [0.0, p.specialised_quality_share, 0.0, 0.0],
+        [entrust_gate_share, entrust_site_staff_share, 1.0, 1.0],
+        [0.0, specialised_quality_share, 0.0, 0.0],
         [0.0, 0.0, 0.0, 0.0],
         [0.0, 0.0, 0.0, 0.0],
-        [p.fallback_cost_share] * 4,
+        [fallback_cost_share] * 4,
     ])
+    table.flags.writeable = False  # shared by every call with these parameters
+    return table
 
 
 def money_needed(mode, gates, floor_area_m2, households, p: Params):
@@ -472,16 +501,14 @@ def volunteer_quit_probability(friction, workload, p: Params):
 
 def committee_capacity(volunteers, p: Params):
     """Capacity (0-1) of an owners' committee from the volunteers it can draw on."""
-    if isinstance(volunteers, np.ndarray):
-        return 1.0 - np.exp(-volunteers / p.committee_capacity_scale)
-    return 1.0 - math.exp(-volunteers / p.committee_capacity_scale)
+    return 1.0 - exp(-volunteers / p.committee_capacity_scale)
 
 
 def committee_active_next(active, capacity, draw, p: Params):
     """Whether a committee is active next month: it forms when capacity allows, lapses below."""
     forms = (capacity > p.committee_form_threshold) & (draw < p.committee_form_rate)
     lapses = capacity < p.committee_lapse_threshold
-    return choose(active, ~lapses if isinstance(lapses, np.ndarray) else not lapses, forms)
+    return choose(active, logical_not(lapses), forms)
 
 
 def decay_friction(friction, p: Params):

@@ -18,6 +18,8 @@ interface (sim.area_state.AreaState).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from sim import events, rules
@@ -44,7 +46,7 @@ class StreetOffice:
         self.integrated_blocks: list[int] = []  # block codes, in the order they joined
         self.reception_share = 0.0  # share of the integrated blocks' cases the point heard last month
         self.fallback_income_yuan = 0.0  # fees paid to the office for its fallback service last month
-        self._sorted_for: AreaView | None = None  # the view the x-sorted index below belongs to
+        self._sorted_x: np.ndarray | None = None  # the positions the x-sorted index below belongs to
         self.reset_counts()
 
     def reset_counts(self) -> None:
@@ -141,9 +143,13 @@ class StreetOffice:
     def available(self) -> np.ndarray:
         """Areas (bool per row) free for a new reform case: none open, no failed vote waiting."""
         s = self.state
-        held = {area_id for case in self.cases for area_id in case.area_ids}
-        return np.array([x not in held and self.retry_after.get(x, 0) <= s.month
-                         for x in s.area_view().area_id], dtype=bool)
+        blocked = {area_id for case in self.cases for area_id in case.area_ids}
+        blocked.update(x for x, until in self.retry_after.items() if until > s.month)
+        ids = s.area_view().area_id
+        if not blocked:
+            return np.ones(len(ids), dtype=bool)
+        # set membership mapped in C over the ids: no Python frame per area (called per proposal)
+        return ~np.fromiter(map(blocked.__contains__, ids), dtype=bool, count=len(ids))
 
     def room(self) -> int:
         """How many more reform cases the street office can carry now."""
@@ -384,7 +390,7 @@ class StreetOffice:
         return best_bidder(row, view, s.firm_view(), reach_m=reach_m, min_capability=min_capability,
                            exclude=exclude)
 
-    def _view_near(self, v: AreaView, area: int, reach_m: float) -> tuple[AreaView, int]:
+    def _view_near(self, v: AreaView, area: int, reach_m: float) -> tuple[AreaView | SimpleNamespace, int]:
         """The areas a tender must see, and the area's row among them.
 
         A firm bids only if one of its sites (or its base) is within reach, so in a large district
@@ -392,8 +398,10 @@ class StreetOffice:
         """
         if len(v.x_m) < NEARBY_MIN_AREAS:
             return v, area
-        if self._sorted_for is not v:
-            self._sorted_for = v
+        # views are rebuilt after every change of fee, firm or rows, positions rarely: sort again
+        # only when the positions differ (a comparison costs a fraction of the sort)
+        if self._sorted_x is None or not np.array_equal(self._sorted_x, v.x_m):
+            self._sorted_x = v.x_m.copy()
             self._by_x = np.argsort(v.x_m, kind="stable")
             self._x_sorted = v.x_m[self._by_x]
         x, y = v.x_m[area], v.y_m[area]
@@ -401,4 +409,6 @@ class StreetOffice:
         hi = np.searchsorted(self._x_sorted, x + reach_m, side="right")
         rows = self._by_x[lo:hi]
         rows = np.sort(rows[np.abs(v.y_m[rows] - y) <= reach_m])
-        return v.take(rows), int(np.searchsorted(rows, area))
+        # a tender reads the areas' positions and firms only (policies.best_bidder): those, not a full view
+        near = SimpleNamespace(x_m=v.x_m[rows], y_m=v.y_m[rows], firm=v.firm[rows])
+        return near, int(np.searchsorted(rows, area))

@@ -12,6 +12,7 @@ from sim.errors import InputError
 from sim.params import Params
 from sim.run import make_model
 from sim.scenario import scenario_from_mapping
+from sim.vector_engine import compiled as compiled_module
 
 SMALL = {"name": "small", "district": {"generate": {"estates": 20, "seed": 1}}, "years": 1, "seed": 3,
          "policy": {"merge": {"enabled": True}, "block_integration": {"enabled": True}}}
@@ -86,3 +87,174 @@ def test_the_cached_arrangement_is_never_stale():
             np.testing.assert_array_equal(getattr(cached, field.name), getattr(fresh, field.name),
                                           err_msg=f"month {model.month}: {field.name}")
     assert changes >= 3, "the run should change arrangements for the test to mean something"
+
+
+# --- the compiled month (sim.vector_engine.compiled) --------------------------------------------
+
+ALL_POLICIES = {"name": "compiled", "district": {"generate": {"estates": 40, "seed": 4}}, "years": 3,
+                "seed": 5,
+                "policy": {b: {"enabled": True} for b in ("merge", "entrust", "self_governance",
+                                                            "block_integration")}}
+needs_numba = pytest.mark.skipif(not compiled_module.AVAILABLE,
+                                 reason="numba is not installed (or ESTATE_SIM_COMPILED=0)")
+
+
+def _run(model, months):
+    import pandas as pd
+
+    for _ in range(months):
+        model.step()
+    return pd.DataFrame([r.__dict__ for r in model.records])
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_month_gives_the_numpy_month(dtype):
+    """The same seed gives the same run with the month compiled or in numpy (float64: to rounding;
+    float32: the household rules compute in float32 both ways)."""
+    import pandas as pd
+
+    from sim.vector_engine import VectorModel
+
+    scenario = scenario_from_mapping(ALL_POLICIES, "<test>", None)
+    numpy_month = VectorModel(scenario, dtype=dtype, compiled=False)
+    compiled = VectorModel(scenario, dtype=dtype, compiled=True)
+    assert compiled.compiled and not numpy_month.compiled
+    reference = _run(numpy_month, 36)
+    pd.testing.assert_frame_equal(_run(compiled, 36), reference, check_exact=False, rtol=1e-9, atol=1e-9)
+    assert compiled.event_log == numpy_month.event_log
+    assert len(compiled.event_log) > 10, "the run should hold reforms for the test to mean something"
+    np.testing.assert_allclose(compiled.households.satisfaction, numpy_month.households.satisfaction,
+                               rtol=0, atol=1e-12 if dtype == np.float64 else 0)
+    np.testing.assert_allclose(compiled.households.habit, numpy_month.households.habit,
+                               rtol=0, atol=1e-12 if dtype == np.float64 else 0)
+    np.testing.assert_array_equal(compiled.households.volunteer, numpy_month.households.volunteer)
+
+
+@needs_numba
+def test_the_compiled_month_runs_the_rulebooks_functions():
+    """The compiled loops call sim.rules' own functions: no rule is defined in the compiled module,
+    and a rule changed in sim.rules changes the compiled month."""
+    import sim.vector_engine.compiled as compiled
+    from sim import rules
+
+    for name in compiled.COMPILED_RULES:
+        assert getattr(rules, name).__module__ == "sim.rules"
+        assert not hasattr(compiled, name)
+    scenario = scenario_from_mapping(ALL_POLICIES, "<test>", None)
+    before = make_model(scenario, "vector")
+    _run(before, 2)
+    original = rules.update_satisfaction
+
+    def never_satisfied(satisfaction, perceived, taste, p):
+        return 0.0 * satisfaction
+
+    # a new rule object: the compiled loop that calls it must be compiled again (no cache) to see it
+    from numba.extending import register_jitable
+
+    try:
+        rules.update_satisfaction = register_jitable(never_satisfied)
+        household_pass = compiled.numba.njit(compiled._household_pass)
+        model = make_model(scenario, "vector")
+        pass_before, compiled.household_pass = compiled.household_pass, household_pass
+        try:
+            _run(model, 1)
+        finally:
+            compiled.household_pass = pass_before
+    finally:
+        rules.update_satisfaction = original
+    assert model.households.satisfaction.max() == 0.0
+    assert before.households.satisfaction.max() > 0.0
+
+
+def test_params_record_holds_every_number_of_the_table():
+    from sim.vector_engine.compiled import params_record
+
+    p = Params({"retender_months": 5})
+    record = params_record(p)
+    assert len(record) == 1 and record.dtype.names == tuple(p)
+    assert record[0]["retender_months"] == 5.0
+    assert record[0]["satisfaction_adjust_rate"] == p.satisfaction_adjust_rate
+    assert params_record(p, np.float32).dtype[0] == np.float32
+
+
+@needs_numba
+def test_compiled_kernel_is_timed():
+    from sim.bench import compiled_kernel
+
+    assert compiled_kernel(5_000, 20, 3) > 0.0
+
+
+@needs_numba
+def test_the_parallel_household_pass_gives_the_serial_one():
+    """Large districts step households in parallel over estates (and draw on two threads): same run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+
+    scenario = scenario_from_mapping(ALL_POLICIES, "<test>", None)
+    serial, parallel = make_model(scenario, "vector"), make_model(scenario, "vector")
+    assert serial._threads is None
+    parallel._threads = ThreadPoolExecutor(2)
+    pd.testing.assert_frame_equal(_run(parallel, 12), _run(serial, 12))
+    np.testing.assert_array_equal(parallel.households.habit, serial.households.habit)
+
+
+@pytest.mark.parametrize("spare", [0, 1])
+@pytest.mark.parametrize("n", [200_001, 70_000])
+def test_draws_on_threads_are_the_generators_own(n, spare):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sim.vector_engine.model import fill_uniform_float32
+
+    one, two = np.random.default_rng(9), np.random.default_rng(9)
+    one.random(spare, dtype=np.float32), two.random(spare, dtype=np.float32)
+    expected, got = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
+    one.random(out=expected, dtype=np.float32)
+    fill_uniform_float32(two, got, ThreadPoolExecutor(2))
+    np.testing.assert_array_equal(got, expected)
+    assert one.random(3, dtype=np.float32).tolist() == two.random(3, dtype=np.float32).tolist()
+
+
+def test_city_scale_shortcuts_give_the_whole_districts_answers():
+    """Tenders in reach (sorted-x window) pick the winner the whole view picks; merge groups found
+    block by block are the groups of the whole district."""
+    from sim.policies import best_bidder
+    from sim.policies.common import small_open
+    from sim.policies.merge import merge_groups, merge_groups_by_block
+
+    spec = {"name": "city", "district": {"generate": {"estates": 1100, "seed": 2}}, "years": 1, "seed": 1,
+            "params": {"burn_in_years": 0}}
+    model = make_model(scenario_from_mapping(spec, "<test>", None), "vector")
+    model.step()
+    office, v, firms = model.street_office, model.area_view(), model.firm_view()
+    reach = model.p.firm_reach_m
+    rows = range(0, len(v.area_id), 7)
+    assert len(v.area_id) >= 1000
+    winners = [office.bidder(a) for a in rows]
+    assert winners == [best_bidder(a, v, firms, reach_m=reach) for a in rows]
+    assert sum(w >= 0 for w in winners) > 10
+    model.set_fee(3, 2.5)  # a new view: the sorted index is kept, the answers still the whole view's
+    v = model.area_view()
+    assert [office.bidder(a) for a in rows] == [best_bidder(a, v, firms, reach_m=reach) for a in rows]
+    eligible = small_open(v, 400)
+    groups = merge_groups_by_block(v, eligible, model.p)
+    assert len(groups) > 10 and groups == merge_groups(v, eligible, model.p)
+
+
+def test_merge_groups_are_the_same_with_distances_row_by_row(monkeypatch):
+    import dataclasses
+
+    import sim.policies.merge as merge
+    from sim.policies.common import small_open
+
+    spec = {"name": "one-block",
+            "district": {"generate": {"estates": 300, "seed": 4, "estates_per_block": 300}}, "years": 1,
+            "seed": 1, "params": {"burn_in_years": 0}}
+    model = make_model(scenario_from_mapping(spec, "<test>", None), "vector")
+    v = model.area_view()
+    v = dataclasses.replace(v, housing_type=np.zeros_like(v.housing_type))  # one pool of candidates
+    eligible = small_open(v, 400)
+    groups = merge.merge_groups(v, eligible, model.p)
+    monkeypatch.setattr(merge, "PAIRWISE_MAX", 0)
+    assert len(groups) > 5 and merge.merge_groups(v, eligible, model.p) == groups

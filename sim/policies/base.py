@@ -51,7 +51,8 @@ class AreaView:
 
     def take(self, rows: np.ndarray) -> AreaView:
         """The view of some areas only (rows in the order given)."""
-        return AreaView(**{f.name: ([getattr(self, f.name)[i] for i in rows] if f.name == "area_id"
+        ids = self.area_id
+        return AreaView(**{f.name: ([ids[i] for i in np.asarray(rows).tolist()] if f.name == "area_id"
                                     else getattr(self, f.name)[rows]) for f in fields(self)})
 
 

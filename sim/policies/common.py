@@ -24,8 +24,11 @@ def small_open(areas: AreaView, max_households: int) -> np.ndarray:
 
     Open: full service, self-managed, unmanaged, or the fallback service.
     """
-    return (areas.households < max_households) & np.isin(areas.mode, (FULL_SERVICE, SELF_MANAGED, UNMANAGED,
-                                                                     FALLBACK))
+    return (areas.households < max_households) & _OPEN_MODE[areas.mode]
+
+
+_OPEN_MODE = np.isin(np.arange(FALLBACK + 1), (FULL_SERVICE, SELF_MANAGED, UNMANAGED, FALLBACK))
+"""Whether each service mode (by its code) is open to reform: a lookup, called every month."""
 
 
 def struggling(areas: AreaView, p: Params) -> np.ndarray:

@@ -10,6 +10,7 @@ incumbent, else the fallback service). A failed vote lets the areas wait `vote_r
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     from sim.street_office import StreetOffice
 
 
+PAIRWISE_MAX = 256
+"""merge_groups computes all pairwise distances of a seed's candidates up to this many, else row by row."""
+
+
 def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[int]]:
     """Candidate N-in-1 groups of adjacent eligible areas.
 
@@ -36,7 +41,9 @@ def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[
     groups: list[list[int]] = []
     taken = ~eligible.copy()
     order = np.lexsort((np.arange(len(eligible)), areas.households))
-    for seed in order:
+    max_group, max_distance = p.merge_max_group, p.merge_max_distance_m
+    fee_tolerance, quality_tolerance = p.merge_fee_tolerance, p.merge_quality_tolerance
+    for seed in order.tolist():
         if taken[seed]:
             continue
         candidates = np.flatnonzero(
@@ -47,23 +54,40 @@ def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[
             continue
         distance = np.hypot(areas.x_m[candidates] - areas.x_m[seed], areas.y_m[candidates] - areas.y_m[seed])
         candidates = candidates[np.lexsort((candidates, distance))]
-        group = [int(seed)]
-        estates = int(areas.estates[seed])
-        for c in candidates:
-            if estates + areas.estates[c] > p.merge_max_group:
+        # the seed, then its candidates nearest first: their pairwise distances, fees, quality, sizes
+        pool = np.concatenate(([seed], candidates))
+        x, y = areas.x_m[pool], areas.y_m[pool]
+        apart = (np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]).tolist()
+                 if len(pool) <= PAIRWISE_MAX else None)  # a whole city's candidates: one row at a time
+        fees, quality = areas.fee_yuan_per_m2[pool].tolist(), areas.quality[pool].tolist()
+        sizes = areas.estates[pool].tolist()
+        taken_at = [0]
+        estates = int(sizes[0])
+        spread, fee_low, fee_high, quality_low, quality_high = 0.0, fees[0], fees[0], quality[0], quality[0]
+        for k in range(1, len(pool)):
+            if estates + sizes[k] > max_group:
                 continue
-            members = np.array(group + [int(c)])
-            spread = np.hypot(areas.x_m[members][:, None] - areas.x_m[members][None, :],
-                              areas.y_m[members][:, None] - areas.y_m[members][None, :]).max()
-            if (spread <= p.merge_max_distance_m
-                    and np.ptp(areas.fee_yuan_per_m2[members]) <= p.merge_fee_tolerance
-                    and np.ptp(areas.quality[members]) <= p.merge_quality_tolerance):
-                group.append(int(c))
-                estates += int(areas.estates[c])
-        if len(group) >= 2:
+            # the group with this candidate: its widest distance and its fee and quality ranges
+            to_members = (np.hypot(x[taken_at] - x[k], y[taken_at] - y[k]).tolist() if apart is None
+                          else [apart[k][j] for j in taken_at])
+            wider = max(spread, *to_members)
+            fee_range = max(fee_high, fees[k]) - min(fee_low, fees[k])
+            quality_range = max(quality_high, quality[k]) - min(quality_low, quality[k])
+            if wider <= max_distance and fee_range <= fee_tolerance and quality_range <= quality_tolerance:
+                taken_at.append(k)
+                estates += int(sizes[k])
+                spread = wider
+                fee_low, fee_high = min(fee_low, fees[k]), max(fee_high, fees[k])
+                quality_low, quality_high = min(quality_low, quality[k]), max(quality_high, quality[k])
+        if len(taken_at) >= 2:
+            group = [int(pool[k]) for k in taken_at]
             groups.append(group)
             taken[group] = True
     return groups
+
+
+GROUP_FIELDS = ("households", "block", "housing_type", "x_m", "y_m", "estates", "fee_yuan_per_m2", "quality")
+"""The columns of the area view that merge_groups reads."""
 
 
 def merge_groups_by_block(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[int]]:
@@ -75,10 +99,13 @@ def merge_groups_by_block(areas: AreaView, eligible: np.ndarray, p: Params) -> l
         return []
     by_block = np.argsort(areas.block, kind="stable")
     groups = []
+    # merge_groups reads these columns only: each block gets them, not a whole view
+    columns = {name: getattr(areas, name) for name in GROUP_FIELDS}
     for rows in np.split(by_block, np.flatnonzero(np.diff(areas.block[by_block])) + 1):
         if eligible[rows].sum() < 2:
             continue
-        groups += [[int(rows[i]) for i in g] for g in merge_groups(areas.take(rows), eligible[rows], p)]
+        block = SimpleNamespace(**{name: values[rows] for name, values in columns.items()})
+        groups += [[int(rows[i]) for i in g] for g in merge_groups(block, eligible[rows], p)]
     # the whole-district function takes seeds smallest first, ties by row
     groups.sort(key=lambda g: (int(areas.households[g[0]]), g[0]))
     return groups

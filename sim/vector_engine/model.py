@@ -32,6 +32,7 @@ from sim.policies import AreaView, FirmView
 from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED, UNMANAGED
 from sim.scenario import Scenario
 from sim.street_office import StreetOffice
+from sim.vector_engine import compiled as kernels
 from sim.vector_engine.state import F8, AreaArrays, FirmArrays, HouseholdArrays
 
 _HOUSING_NAMES = list(HOUSING_TYPES)
@@ -40,6 +41,36 @@ CHUNK_HOUSEHOLDS = 1 << 16
 THREADED_HOUSEHOLDS = 1_000_000
 """Districts at least this large step their household chunks on a small thread pool."""
 """Households per chunk of the monthly household step (whole estates; sized for the CPU cache)."""
+
+
+def fill_uniform_float32(rng: np.random.Generator, out: np.ndarray,
+                         threads: ThreadPoolExecutor | None) -> None:
+    """`rng.random(out=out, dtype=np.float32)`, the same numbers and the same state after, on threads.
+
+    numpy's float32 uniforms take 32 bits each from PCG64's 64-bit outputs (two per output, the
+    spare half kept in the state), so the part of the buffer from element k on is what a copy of
+    the generator advanced by k/2 outputs draws (k even past any spare half). Each thread fills
+    its part from such a copy (numpy releases the GIL while it fills), and the generator takes the
+    last copy's state: the stream and the run are those of the one-thread fill.
+    """
+    bit_generator = rng.bit_generator
+    if threads is None or type(bit_generator) is not np.random.PCG64 or len(out) < 1 << 16:
+        rng.random(out=out, dtype=np.float32)
+        return
+    state = bit_generator.state
+    spare = int(state["has_uint32"])  # a half output left from the last float32 draw
+    parts = threads._max_workers  # noqa: SLF001 - the pool's own size
+    bounds = [0] + [spare + 2 * ((len(out) - spare) * i // parts // 2) for i in range(1, parts)] + [len(out)]
+    copies = []
+    for start in bounds[:-1]:
+        copy = np.random.PCG64()
+        copy.state = state
+        if start > 0:
+            copy.advance((start - spare) // 2)  # resets the spare half, as the serial fill has used it
+        copies.append(np.random.Generator(copy))
+    list(threads.map(lambda i: copies[i].random(out=out[bounds[i]:bounds[i + 1]], dtype=np.float32),
+                     range(parts)))
+    bit_generator.state = copies[-1].bit_generator.state
 
 
 @dataclass(frozen=True)
@@ -69,17 +100,22 @@ class VectorModel(DistrictModel):
     """The model of one district as arrays; the same interface as EstateGovernanceModel.
 
     `dtype` is the float type of the household arrays (float32 halves memory traffic; float64
-    reproduces the Mesa engine to rounding).
+    reproduces the Mesa engine to rounding). `compiled` chooses the compiled month
+    (sim.vector_engine.compiled: numba loops calling the compiled rules) or the numpy month; by
+    default the compiled one wherever numba is installed (and ESTATE_SIM_COMPILED is not 0).
     """
 
     def __init__(self, scenario: Scenario, *, rng: int | None = None, dtype=np.float32,
-                 chunk_households: int = CHUNK_HOUSEHOLDS):
+                 chunk_households: int = CHUNK_HOUSEHOLDS, compiled: bool | None = None):
         self.spec = scenario
         self.p = scenario.params
         self.policies = scenario.policies
         self.policy_options = scenario.policy_options
         self.rng = np.random.default_rng(scenario.seed if rng is None else rng)
         self.dtype = np.dtype(dtype)
+        self.compiled = kernels.AVAILABLE if compiled is None else bool(compiled)
+        if self.compiled and kernels.numba is None:
+            raise RuntimeError("the compiled month needs numba (pip install numba), or compiled=False")
         self.month = 0
         self.event_log: list[Event] = []
         self.records: list[MonthRecord] = []
@@ -93,6 +129,9 @@ class VectorModel(DistrictModel):
         self._plan_chunks(chunk_households)
         self.street_office = StreetOffice(self)
         self._start_areas(state)
+        if self.compiled:
+            self._params64 = kernels.params_record(self.p)
+            self._params_households = kernels.params_record(self.p, self.dtype)
         self.burn_in()
 
     # --- set-up ----------------------------------------------------------------------------
@@ -218,6 +257,9 @@ class VectorModel(DistrictModel):
             self.street_office.run_policies()
         p = self.p
         a = self.areas
+        if self.compiled:
+            self._step_compiled()
+            return
         # 1. service, from last month's money
         self.firms_serve()
         # 2. events: incidents (one draw per area), wear and repairs
@@ -242,6 +284,70 @@ class VectorModel(DistrictModel):
         # 7. the street office: complaints, re-tenders
         self._view = None
         self.street_office.step(requests)
+        # 8. record
+        self.records.append(self.record())
+
+    def _step_compiled(self) -> None:
+        """Steps 1-8 of `step`, the area stages and household pass compiled (same draws, same order)."""
+        a = self.areas
+        f = self.firms
+        hh = self.households
+        pr = self._params64
+        arranged = self.arrangement()
+        n = len(a)
+        # 1. service, from last month's money; 2. incidents (one draw per area), wear and repairs
+        expected = np.empty(n)
+        kernels.serve(pr, arranged.has_firm, arranged.firm, arranged.capability, arranged.needed_yuan,
+                      arranged.stand_alone_yuan, arranged.overhead_share_yuan, f.reserves_yuan,
+                      a.revenue_yuan, a.subsidy_yuan, a.mode, a.volunteers, a.gates, a.floor_area_m2,
+                      a.committee_capacity, a.quality, a.households, a.needed_yuan, a.overhead_share_yuan,
+                      a.effort, a.spend_yuan, a.target, expected)
+        incidents = self.rng.poisson(expected)
+        dt = self.dtype
+        perceived_h, quit_h, neighbours_h = (np.empty(n, dtype=dt) for _ in range(3))
+        pay_base_h = np.empty((n, 3), dtype=dt)
+        shift, neighbour_weight, enforcement_weight = self.type_terms
+        kernels.buildings_and_terms(
+            pr, incidents, a.target, a.households, a.fund_initial_yuan, a.floor_area_m2, a.committee_active,
+            a.committee_capacity, float(self.street_office.reception_share), a.block_integrated, a.friction,
+            a.volunteers, a.gates, a.mode, a.collection_rate, arranged.fee_due, shift, neighbour_weight,
+            enforcement_weight, a.quality, a.incidents, a.incident_rate, a.felt_incident_rate, a.condition,
+            a.fund_yuan, a.perceived, a.fee_due, a.enforcement, a.quit_probability, perceived_h, pay_base_h,
+            quit_h, neighbours_h)
+        # 3-4. satisfaction, fees and volunteering: every household, on the run's draws
+        fill_uniform_float32(self.rng, self._pay_draws, self._threads)
+        fill_uniform_float32(self.rng, self._volunteer_draws, self._threads)
+        n_estates = len(self.estate_area)
+        paid_floor, satisfaction_sum = np.empty(n_estates), np.empty(n_estates)
+        volunteer_count = np.empty(n_estates, dtype=np.int64)
+        household_pass = (kernels.household_pass_parallel if self._threads is not None
+                          else kernels.household_pass)
+        household_pass(self._params_households, self.estate_area, hh.estate_start, hh.type_counts,
+                       perceived_h, a.fee_due, pay_base_h, quit_h, a.organising, neighbours_h,
+                       hh.satisfaction, hh.taste, hh.habit, hh.floor_m2, hh.volunteer, self._pay_draws,
+                       self._volunteer_draws, paid_floor, satisfaction_sum, volunteer_count)
+        kernels.area_tallies(self.estate_area, a.fee_due, arranged.due_yuan, paid_floor, satisfaction_sum,
+                             volunteer_count, a.due_yuan, a.paid_yuan, a.satisfaction_sum, a.volunteer_count)
+        # 5. the month closes; firm accounts, withdrawals and exits
+        self.street_office.fallback_income_yuan = float(a.paid_yuan[a.mode == FALLBACK].sum())
+        kernels.accounts(pr, arranged.has_firm, arranged.firm, arranged.subsidy_yuan, a.households,
+                         a.spend_yuan, a.overhead_share_yuan, a.due_yuan, a.paid_yuan, a.satisfaction_sum,
+                         a.volunteer_count, a.collection_rate, a.revenue_yuan, a.subsidy_yuan,
+                         a.mean_satisfaction, a.volunteers, a.friction, a.losing_months, f.active,
+                         f.overhead_yuan, self.sites, f.revenue_yuan, f.cost_yuan, f.reserves_yuan,
+                         f.loss_months, f.idle_months)
+        self._view = None
+        self.firms_withdraw()
+        self.firms_exit()
+        # 6. committees
+        a = self.areas
+        committee_draws = self.rng.random(len(a))
+        calls = np.empty(len(a), dtype=bool)
+        called = kernels.committees(pr, a.volunteers, a.mean_satisfaction, committee_draws,
+                                    a.committee_capacity, a.committee_active, a.bad_months, calls)
+        # 7. the street office: complaints, re-tenders
+        self._view = None
+        self.street_office.step(np.flatnonzero(calls).tolist() if called else [])
         # 8. record
         self.records.append(self.record())
 

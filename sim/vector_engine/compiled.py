@@ -1,0 +1,517 @@
+"""The vectorized engine's compiled month: numba loops over households and areas calling sim.rules.
+
+One rulebook: the loops below call `rules.<name>`, the very function object `sim.rules.<name>` that
+the Mesa engine calls per agent, registered with numba as it is (`register_jitable`), so that numba
+compiles that function where a loop calls it; no rule is written a second time. What numba needs
+to compile a rule are scalar forms of the rulebook's array/scalar helpers (`choose`, `clip`,
+`clip01`, `logistic`, `power`, `exp`, `logical_not`): registered here with
+`numba.extending.overload` on those helper functions, each its one-line scalar branch.
+
+Parameters reach compiled code as a one-row numpy record array (`params_record`): numba reads
+`p.name` from a record as a field, and handing over an array costs the dispatcher far less than a
+173-field tuple would.
+
+Random draws stay numpy's: the engine fills its draw buffers from the run's generator in the same
+order as before and hands them to `household_pass`, so the same seed gives the Mesa engine's run.
+
+Every function is compiled with `cache=True`: the first run after an install compiles (about 10 s on
+the development machine) and writes the machine code to numba's cache (`__pycache__` beside the
+source, or NUMBA_CACHE_DIR); later runs and sweep workers load it. Numba's cache does not notice
+that a rule a loop inlines has changed, so `_refresh_cache` drops this module's cached loops when
+the rulebook's source (or this file's) differs from the one they were compiled from.
+
+If numba cannot be imported, `AVAILABLE` is False and the engine runs its numpy month
+(`VectorModel(compiled=False)`); ESTATE_SIM_COMPILED=0 chooses the numpy month too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import types
+from pathlib import Path
+
+import numpy as np
+
+from sim import rules
+from sim.params import Params
+
+try:  # pragma: no cover - exercised by whichever way the environment is
+    import numba
+    from numba import prange
+    from numba.extending import overload, register_jitable
+except ImportError:  # pragma: no cover
+    numba = None
+    prange = range
+
+AVAILABLE = numba is not None and os.environ.get("ESTATE_SIM_COMPILED", "1") != "0"
+"""Whether the vectorized engine compiles its month by default."""
+
+COMPILED_RULES = (
+    # 1. service and 2. events
+    "effort",
+    "volunteer_coverage",
+    "replaced_staff_hours",
+    "volunteer_hours",
+    "target_quality",
+    "adjust_quality",
+    "incident_rate",
+    "incidents_per_1000",
+    "remember_incidents",
+    "decay_condition",
+    "repair",
+    "top_up_fund",
+    # 3-4. what households read, satisfaction, fees, volunteering
+    "heard",
+    "perceived_conditions",
+    "enforcement",
+    "volunteer_workload",
+    "volunteer_quit_probability",
+    "payment_base",
+    "update_satisfaction",
+    "payment_probability",
+    "update_habit",
+    "volunteer_join_probability",
+    # 5-6. accounts and committees
+    "decay_friction",
+    "contract_result",
+    "losing_months_next",
+    "loss_months_next",
+    "idle_months_next",
+    "committee_capacity",
+    "committee_active_next",
+    "bad_months_next",
+)
+"""The rules the compiled loops call, directly or through another rule (registered with numba as they are)."""
+
+
+def params_record(p: Params, dtype=np.float64) -> np.ndarray:
+    """The parameters as a one-row record array of `dtype` fields (compiled code reads `rec[0].name`).
+
+    With float32 fields the household rules compute in float32, as numpy does with float32 arrays
+    and Python-float parameters.
+    """
+    names = [name for name in p if isinstance(p[name], int | float)]  # numbers and switches (bool)
+    record = np.zeros(1, dtype=np.dtype([(name, dtype) for name in names]))
+    record[0] = tuple(float(p[name]) for name in names)
+    return record
+
+
+if numba is not None:
+    _JIT = {"cache": True, "nogil": True}
+    # the rules and helpers are compiled into the loops that call them, and cached only there: a
+    # cache of their own would outlive a change of the helpers below (numba keys it by rules.py)
+    _INLINED = {"nogil": True}
+
+    # --- scalar forms of the rulebook's helpers (the array forms are numpy's) --------------------
+    @overload(rules.clip01, jit_options=_INLINED)
+    def _clip01(x):
+        return lambda x: 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+    @overload(rules.clip, jit_options=_INLINED)
+    def _clip(x, low, high):
+        return lambda x, low, high: low if x < low else high if x > high else x
+
+    @overload(rules.choose, jit_options=_INLINED)
+    def _choose(condition, if_true, if_false):
+        return lambda condition, if_true, if_false: if_true if condition else if_false
+
+    @overload(rules.power, jit_options=_INLINED)
+    def _power(base, exponent):
+        return lambda base, exponent: base**exponent
+
+    @overload(rules.exp, jit_options=_INLINED)
+    def _exp(x):
+        return lambda x: math.exp(x)
+
+    @overload(rules.logical_not, jit_options=_INLINED)
+    def _logical_not(x):
+        return lambda x: not x
+
+    @overload(rules.logistic, jit_options=_INLINED)
+    def _logistic(x):
+        if isinstance(x, numba.types.Float) and x.bitwidth == 32:  # float32 throughout, as numpy's
+            zero, one = np.float32(0.0), np.float32(1.0)
+            return lambda x: zero if x < -700.0 else one / (one + math.exp(-x))
+        return lambda x: 0.0 if x < -700.0 else 1.0 / (1.0 + math.exp(-x))
+
+    def _refresh_cache() -> None:
+        """Drop this module's cached machine code if sim/rules.py or this file changed since."""
+        here = Path(__file__)
+        digest = hashlib.sha256(
+            here.read_bytes() + Path(rules.__file__).read_bytes() + numba.__version__.encode()
+        ).hexdigest()[:16]
+        try:
+            cache_dir = Path(household_pass._cache._cache_path)
+        except Exception:  # pragma: no cover - numba internals moved: nothing to refresh
+            return
+        stamp = cache_dir / f"{here.stem}.rules-digest"
+        try:
+            if stamp.exists() and stamp.read_text() == digest:
+                return
+            for old in cache_dir.glob(f"{here.stem}.*.nb[ic]"):  # the loops inline the rules
+                old.unlink(missing_ok=True)
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(digest)
+        except OSError:  # pragma: no cover - a read-only cache: numba recompiles in memory
+            pass
+
+    for _name in COMPILED_RULES:  # each rule is its own numba implementation: the same function object
+        register_jitable(**_INLINED)(getattr(rules, _name))
+
+
+def _njit(**options):
+    """numba.njit with the module's options (cache, no GIL), or the plain function without numba."""
+
+    def wrap(function):
+        if numba is None:  # pragma: no cover
+            return function
+        return numba.njit(**{**_JIT, **options})(function)
+
+    return wrap
+
+
+FALLBACK = rules.FALLBACK
+
+
+# --- the month's area stages (one pass over the areas each) ------------------------------------------
+
+
+@_njit()
+def serve(
+    pr,
+    has_firm,
+    firm,
+    capability,
+    needed_yuan,
+    stand_alone_yuan,
+    overhead_share_yuan,
+    reserves_yuan,
+    revenue_yuan,
+    subsidy_yuan,
+    mode,
+    volunteers,
+    gates,
+    floor_area_m2,
+    committee_capacity,
+    quality,
+    households,
+    out_needed,
+    out_overhead,
+    out_effort,
+    out_spend,
+    out_target,
+    out_incidents_expected,
+):
+    """Firms set effort and target quality (VectorModel.firms_serve); expected incidents per area."""
+    p = pr[0]
+    for i in range(len(mode)):
+        has = has_firm[i]
+        needed = needed_yuan[i]
+        out_needed[i] = needed
+        out_overhead[i] = overhead_share_yuan[i]
+        available = revenue_yuan[i] + subsidy_yuan[i] - overhead_share_yuan[i]
+        effort = rules.effort(available, needed, stand_alone_yuan[i], reserves_yuan[firm[i]] < 0, p) * has
+        out_effort[i] = effort
+        out_spend[i] = needed if mode[i] == FALLBACK else effort * needed * has
+        coverage = rules.volunteer_coverage(volunteers[i], gates[i], floor_area_m2[i], p)
+        out_target[i] = rules.target_quality(
+            mode[i], capability[i], effort, coverage, committee_capacity[i], p
+        )
+        expected = rules.incident_rate(mode[i], quality[i], p) * households[i] / 1000.0
+        out_incidents_expected[i] = max(expected, 0.0)
+
+
+@_njit()
+def buildings_and_terms(
+    pr,
+    incidents,
+    target,
+    households,
+    fund_initial_yuan,
+    floor_area_m2,
+    committee_active,
+    committee_capacity,
+    reception_share,
+    block_integrated,
+    friction,
+    volunteers,
+    gates,
+    mode,
+    collection_rate,
+    fee_due_arranged,
+    type_shift,
+    type_neighbour_weight,
+    type_enforcement_weight,
+    quality,
+    incidents_out,
+    incident_rate,
+    felt_incident_rate,
+    condition,
+    fund_yuan,
+    perceived,
+    fee_due,
+    enforcement,
+    quit_probability,
+    perceived_h,
+    pay_base_h,
+    quit_h,
+    neighbours_h,
+):
+    """Quality, incidents, wear and repairs; then what households read this month.
+
+    VectorModel.update_quality_and_buildings and prepare_for_households, plus the payment terms
+    per (area, cooperation type); the `_h` outputs are in the household arrays' float type.
+    """
+    p = pr[0]
+    for i in range(len(mode)):
+        q = rules.adjust_quality(quality[i], target[i], p)
+        quality[i] = q
+        incidents_out[i] = incidents[i]
+        rate = rules.incidents_per_1000(incidents[i], households[i])
+        incident_rate[i] = rate
+        felt = rules.remember_incidents(felt_incident_rate[i], rate, p)
+        felt_incident_rate[i] = felt
+        worn = rules.decay_condition(condition[i], q, p)
+        cond, fund = rules.repair(worn, fund_yuan[i], floor_area_m2[i], p)
+        condition[i] = cond
+        active = committee_active[i]
+        fund_yuan[i] = rules.top_up_fund(fund, fund_initial_yuan[i], active, p)
+        heard = rules.heard(active, committee_capacity[i], reception_share * block_integrated[i], p)
+        seen = rules.perceived_conditions(q, cond, felt, heard, p)
+        perceived[i] = seen
+        perceived_h[i] = seen
+        fee = fee_due_arranged[i]
+        fee_due[i] = fee
+        enforced = rules.enforcement(active, committee_capacity[i], friction[i])
+        enforcement[i] = enforced
+        workload = rules.volunteer_workload(volunteers[i], gates[i], floor_area_m2[i], mode[i], p)
+        quit_chance = rules.volunteer_quit_probability(friction[i], workload, p)
+        quit_probability[i] = quit_chance
+        quit_h[i] = quit_chance
+        neighbours_h[i] = volunteers[i] / max(1, households[i])
+        for t in range(3):
+            pay_base_h[i, t] = rules.payment_base(
+                type_shift[t],
+                type_neighbour_weight[t],
+                collection_rate[i],
+                type_enforcement_weight[t],
+                enforced,
+                fee,
+                p,
+            )
+
+
+def _household_pass(
+    pr,
+    estate_area,
+    estate_start,
+    type_counts,
+    perceived,
+    fee_due,
+    pay_base,
+    quit_probability,
+    organising,
+    neighbours,
+    satisfaction,
+    taste,
+    habit,
+    floor_m2,
+    volunteer,
+    pay_draws,
+    volunteer_draws,
+    paid_floor,
+    satisfaction_sum,
+    volunteer_count,
+):
+    """Every household in one pass: satisfaction, the fee paid or not, habit, volunteering; estate sums.
+
+    The Mesa engine's Household.step for each household, estate by estate (in parallel over
+    estates in the parallel build); `pr` holds the parameters in the household arrays' float type.
+    """
+    for e in prange(len(estate_area)):
+        p = pr[0]  # read inside the parallel loop: numba's parfors cannot pass a record in
+        area = estate_area[e]
+        seen = perceived[area]
+        owes = fee_due[area] > 0.0
+        quit_chance = quit_probability[area]
+        organised = organising[area]
+        rate = neighbours[area]
+        paid = 0.0
+        total = 0.0
+        count = 0
+        h = estate_start[e]
+        for t in range(3):
+            base = pay_base[area, t]
+            for _ in range(type_counts[3 * e + t]):
+                satisfaction[h] = rules.update_satisfaction(satisfaction[h], seen, taste[h], p)
+                sat = satisfaction[h]  # in the household arrays' float type
+                if owes:
+                    pays = pay_draws[h] < rules.payment_probability(sat, habit[h], base, p)
+                    habit[h] = rules.update_habit(habit[h], pays, p)  # bool - float keeps the float type
+                    paid += floor_m2[h] * pays  # adds 0 when unpaid: no branch on the draw
+                draw = volunteer_draws[h]
+                if volunteer[h]:
+                    stays = draw >= quit_chance
+                else:
+                    stays = draw < rules.volunteer_join_probability(sat, organised, rate, p)
+                volunteer[h] = stays
+                total += sat
+                count += stays
+                h += 1
+        paid_floor[e] = paid
+        satisfaction_sum[e] = total
+        volunteer_count[e] = count
+
+
+def named_copy(function, name: str):
+    """The same function (code, globals) under another name.
+
+    Numba's cache keys a compiled function by its qualified name and line, not by its options, so a
+    parallel build must not share the serial build's name or it would load the serial machine code.
+    """
+    copy = types.FunctionType(function.__code__, function.__globals__, name, function.__defaults__,
+                              function.__closure__)
+    copy.__qualname__ = copy.__name__ = name
+    copy.__doc__, copy.__module__ = function.__doc__, function.__module__
+    return copy
+
+
+household_pass = _njit()(_household_pass)
+household_pass_parallel = _njit(parallel=True)(named_copy(_household_pass, "_household_pass_parallel"))
+
+
+@_njit()
+def area_tallies(
+    estate_area,
+    fee_due,
+    due_arranged,
+    paid_floor,
+    satisfaction_sum,
+    volunteer_count,
+    due_yuan,
+    paid_yuan,
+    area_satisfaction_sum,
+    area_volunteer_count,
+):
+    """Estate sums to area sums, in estate order (as np.bincount over estates adds them)."""
+    n = len(due_yuan)
+    paid_area = np.zeros(n)
+    for i in range(n):
+        area_satisfaction_sum[i] = 0.0
+        area_volunteer_count[i] = 0
+    for e in range(len(estate_area)):
+        area = estate_area[e]
+        paid_area[area] += paid_floor[e]
+        area_satisfaction_sum[area] += satisfaction_sum[e]
+        area_volunteer_count[area] += volunteer_count[e]
+    for i in range(n):
+        due_yuan[i] = due_arranged[i]
+        paid_yuan[i] = fee_due[i] * paid_area[i] if fee_due[i] > 0.0 else 0.0
+
+
+@_njit()
+def accounts(
+    pr,
+    has_firm,
+    firm,
+    subsidy_arranged,
+    households,
+    spend_yuan,
+    overhead_share_yuan,
+    due_yuan,
+    paid_yuan,
+    area_satisfaction_sum,
+    area_volunteer_count,
+    collection_rate,
+    revenue_yuan,
+    subsidy_yuan,
+    mean_satisfaction,
+    volunteers,
+    friction,
+    losing_months,
+    firm_active,
+    firm_overhead_yuan,
+    sites,
+    firm_revenue_yuan,
+    firm_cost_yuan,
+    reserves_yuan,
+    loss_months,
+    idle_months,
+):
+    """The month closes (VectorModel.close_month) and firms settle their accounts (settle_accounts)."""
+    p = pr[0]
+    n_firms = len(firm_active)
+    income = np.zeros(n_firms)
+    spent = np.zeros(n_firms)
+    for i in range(len(due_yuan)):
+        if due_yuan[i] > 0:
+            collection_rate[i] = paid_yuan[i] / due_yuan[i]
+        revenue_yuan[i] = paid_yuan[i]
+        subsidy_yuan[i] = subsidy_arranged[i]
+        mean_satisfaction[i] = area_satisfaction_sum[i] / households[i]
+        volunteers[i] = area_volunteer_count[i]
+        friction[i] = rules.decay_friction(friction[i], p)
+        if has_firm[i]:
+            income[firm[i]] += revenue_yuan[i] + subsidy_yuan[i]
+            spent[firm[i]] += spend_yuan[i]
+    for f in range(n_firms):
+        if firm_active[f]:
+            firm_revenue_yuan[f] = income[f]
+            firm_cost_yuan[f] = spent[f] + firm_overhead_yuan[f]
+            reserves_yuan[f] = reserves_yuan[f] + (firm_revenue_yuan[f] - firm_cost_yuan[f])
+            loss_months[f] = rules.loss_months_next(loss_months[f], reserves_yuan[f])
+            idle_months[f] = rules.idle_months_next(idle_months[f], sites[f])
+    for i in range(len(due_yuan)):
+        result = rules.contract_result(
+            revenue_yuan[i], subsidy_yuan[i], spend_yuan[i], overhead_share_yuan[i]
+        )
+        losing_months[i] = rules.losing_months_next(losing_months[i], result) * has_firm[i]
+
+
+@_njit()
+def committees(
+    pr, volunteers, mean_satisfaction, draws, committee_capacity, committee_active, bad_months, calls
+):
+    """Committees form or lapse and count bad months (VectorModel.committees_step); marks re-tender calls."""
+    p = pr[0]
+    any_call = False
+    for i in range(len(volunteers)):
+        capacity = rules.committee_capacity(volunteers[i], p)
+        committee_capacity[i] = capacity
+        active = rules.committee_active_next(committee_active[i], capacity, draws[i], p)
+        committee_active[i] = active
+        bad = rules.bad_months_next(bad_months[i], mean_satisfaction[i], p) * active
+        call = active and bad >= p.retender_months
+        bad_months[i] = 0 if call else bad
+        calls[i] = call
+        any_call |= call
+    return any_call
+
+
+if numba is not None:
+    _refresh_cache()
+
+
+def warm_cache() -> None:
+    """Compile (or load) every build the engine uses, on a small district.
+
+    Float32 and float64 households, the serial and the parallel household pass; quick once numba's
+    cache holds them.
+    """
+    if numba is None or not AVAILABLE:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sim.scenario import scenario_from_mapping
+    from sim.vector_engine.model import VectorModel
+
+    spec = {"name": "warm-up", "district": {"generate": {"estates": 4, "seed": 0}}, "years": 1,
+            "params": {"burn_in_years": 0}}
+    scenario = scenario_from_mapping(spec, "<warm-up>", None)
+    for dtype in (np.float32, np.float64):
+        VectorModel(scenario, dtype=dtype).step()
+    model = VectorModel(scenario)
+    with ThreadPoolExecutor(2) as model._threads:
+        model.step()
