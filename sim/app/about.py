@@ -1,5 +1,7 @@
 """The app's "About this model" panel, in the manner of a NetLogo Info tab."""
 
+from sim.params import PARAMETER_INDEX
+
 ABOUT = """
 ## WHAT IS IT?
 
@@ -49,14 +51,14 @@ is **one month**:
    the owners may vote a higher fee (after-sale public housing: at most the government-guided
    cap), and where no firm will bid the street office's **fallback service** (托底) takes over.
    New firms enter where there is money to earn; contracts come up for renewal.
-8. **Reforms are cases** the street office works through month by month, a few at a time (6).
+8. **Reforms are cases** the street office works through month by month, a few at a time ({reform_capacity_cases}).
    A merger takes three months of briefings, then the owners' vote, two months to pool the
    maintenance funds, a month to reorganise the owners' committee; an entrustment or a switch
    to self-governance needs a vote and a hand-over. A case goes ahead only if the owners of
    **every** estate involved vote for it, by the Civil Code's rules: two thirds must take part,
    and more than half of the participating owners and floor area must approve. A merger that
    would pool a rich maintenance fund with a poor one loses support (the fund dispute). A failed
-   vote is tried again a year later. So reforms spread over years.
+   vote is tried again {vote_retry_months} months later. So reforms spread over years.
 9. **Block integration** rolls out block by block (from a start year, a number of blocks a
    year); its reception point hears as many cases a month as its capacity allows (200) and takes
    them off the residents' committee; from the second year, where residents were heard, firms
@@ -140,6 +142,8 @@ Fischbacher, Gächter and Fehr (2001) on conditional cooperation; Fehr and Gäch
 enforcement; owners' votes: Civil Code of the PRC, Art. 278. Built with Mesa (Kazil et al. 2020)
 and Solara. See docs/ODD.md for the model description and all sources.
 """
+ABOUT = ABOUT.replace("{reform_capacity_cases}", str(PARAMETER_INDEX["reform_capacity_cases"].default)).replace(
+    "{vote_retry_months}", str(PARAMETER_INDEX["vote_retry_months"].default))
 
 ABOUT_ZH = """
 ## 这是什么？
