@@ -185,8 +185,8 @@ def test_files_named_like_hidden_files_are_runs_not_temporaries(tmp_path, capsys
 
 @pytest.fixture
 def long_sweep(tmp_path):
-    """A sweep of 40 runs: long enough to be caught running."""
-    return write_sweep(tmp_path, name="long.yaml", replicates=20, estates=30)
+    """A sweep of 400 runs: long enough to be caught running (the tests stop it within seconds)."""
+    return write_sweep(tmp_path, name="long.yaml", replicates=200, estates=30)
 
 
 def wait_for(path: Path, proc: subprocess.Popen, timeout_s: float = 60) -> None:
