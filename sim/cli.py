@@ -460,13 +460,20 @@ def _raise_stopped(signum, frame):
 
 @contextlib.contextmanager
 def stop_signals_raise() -> Iterator[None]:
-    """While inside, SIGTERM and SIGHUP raise Stopped (a KeyboardInterrupt), as SIGINT does."""
+    """While inside, SIGTERM and SIGHUP raise Stopped (a KeyboardInterrupt), as SIGINT does.
+
+    SIGINT too, if the command was started with it ignored (a parent that ignores it, such as a
+    pool worker or a background job, passes that on): every stop signal stops the command and
+    keeps what it has written.
+    """
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:

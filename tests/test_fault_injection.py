@@ -313,3 +313,21 @@ def test_a_pool_left_by_ctrl_c_ends_its_workers_without_running_the_queue():
             raise KeyboardInterrupt
     assert all(not worker.is_alive() for worker in workers)
     assert all(f.done() for f in futures)
+
+
+def test_sigint_stops_a_sweep_started_with_sigint_ignored(long_sweep, tmp_path):
+    """A parent that ignores SIGINT (a pool worker, a background job) passes that on to its children."""
+    out, tmpdir, mark = tmp_path / "out", tmp_path / "tmp", f"ignored-sigint-{os.getpid()}"
+    tmpdir.mkdir()
+    proc = start_cli(["sweep", long_sweep, "--out", out, "--quiet", "--workers", "2"], mark, tmpdir,
+                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        wait_for(out / RUNS_DIR, proc)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert wait_until_gone(mark) == []
+    finally:
+        kill_marked(mark)
+    assert proc.returncode == 128 + signal.SIGINT
+    assert "runs are stored" in stderr.decode()
