@@ -82,10 +82,8 @@ ABLATION_INDEX: dict[str, Ablation] = {a.name: a for a in ABLATIONS}
 
 
 def _targets() -> tuple:
-    """The numeric targets of sim.validation: those fitted (TARGETS) and the held-out one, if any."""
-    holdout = getattr(validation, "HOLDOUT", None)
-    fitted = tuple(validation.TARGETS)
-    return fitted + ((holdout,) if holdout is not None and holdout not in fitted else ())
+    """The numeric targets of sim.validation: those fitted (TARGETS) and the held-out one."""
+    return (*validation.TARGETS, validation.HOLDOUT)
 
 
 PATTERN_SHIFT = 0.25
@@ -132,11 +130,6 @@ def run_ablations(seeds: list[int], engine: str = "vector", workers: int = 2,
     return out
 
 
-def _pattern_passes(values: pd.Series) -> bool:
-    """A pattern passes as in docs/VALIDATION.md (sim.validation.pattern_passes)."""
-    return validation.pattern_passes(values)
-
-
 def _rows(mechanism: str, numeric: pd.DataFrame, checks: pd.DataFrame) -> list[dict]:
     rows = []
     for t in _targets():
@@ -148,7 +141,8 @@ def _rows(mechanism: str, numeric: pd.DataFrame, checks: pd.DataFrame) -> list[d
                  "passes": bool(share >= 0.5), "threshold": 0.5})
     for column in checks.columns.drop("seed"):
         rows.append({"mechanism": mechanism, "kind": "pattern", "measure": column,
-                     "median": float(checks[column].median()), "passes": _pattern_passes(checks[column]),
+                     "median": float(checks[column].median()),
+                     "passes": validation.pattern_passes(checks[column]),
                      "threshold": np.nan})
     return rows
 

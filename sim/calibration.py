@@ -72,14 +72,16 @@ HONGYI_TRIO = ("Hongyi", "Hongtie", "Xiangde-3")
 """The article's first merger in Shanghai (2017): three after-sale estates into New Hongyi."""
 
 
+def member_areas(areas: pd.DataFrame) -> dict[str, str]:
+    """The area holding each estate: area ids join their members' estate ids with `+`."""
+    return {member: area_id for area_id in areas["area_id"] for member in str(area_id).split("+")}
+
+
 def _trio_together(areas: pd.DataFrame, names: tuple[str, ...]) -> float:
     """1.0 if every named estate is a member of the same area, 0.0 if not, NaN if one is missing."""
     if "area_id" not in areas:
         return float("nan")
-    home = {}
-    for area_id in areas["area_id"]:
-        for member in str(area_id).split("+"):
-            home[member] = area_id
+    home = member_areas(areas)
     if any(name not in home for name in names):
         return float("nan")
     return float(len({home[name] for name in names}) == 1)

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from sim import __version__
-from sim.calibration import HONGYI_TRIO, summary_statistics
+from sim.calibration import HONGYI_TRIO, member_areas, summary_statistics
 from sim.experiments.executors import process_pool
 from sim.experiments.seeds import purpose_seeds
 from sim.scenario import load_scenario
@@ -215,11 +215,9 @@ def pattern_passes(values: pd.Series) -> bool:
 
 def trio_fates(areas: pd.DataFrame) -> str:
     """Where the named trio's estates ended: the areas holding them, e.g. "Hongyi+OY-004 | Hongtie"."""
-    homes = []
-    for area_id in areas["area_id"]:
-        if any(name in str(area_id).split("+") for name in HONGYI_TRIO) and area_id not in homes:
-            homes.append(str(area_id))
-    return " | ".join(homes)
+    home = member_areas(areas)
+    holding = {home[name] for name in HONGYI_TRIO if name in home}
+    return " | ".join(str(area_id) for area_id in areas["area_id"] if area_id in holding)
 
 
 def holdout_prediction(calibration_json: Path) -> dict[str, float] | None:
@@ -266,7 +264,7 @@ def write_validation(path: Path, numeric: pd.DataFrame, checks: pd.DataFrame, se
         row, ok = _target_row(t, numeric[t.statistic].dropna())
         all_pass &= ok
         lines.append(row)
-    hold_row, hold_ok = _target_row(HOLDOUT, numeric[HOLDOUT.statistic].dropna())
+    hold_row, _ = _target_row(HOLDOUT, numeric[HOLDOUT.statistic].dropna())
     prediction = holdout_prediction(CALIBRATION_RESULTS / "calibration.json")
     lines += [
         "",
