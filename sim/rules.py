@@ -260,6 +260,40 @@ def top_up_fund(fund_yuan, fund_initial_yuan, committee_active, p: Params):
     return choose(low, fund_initial_yuan, fund_yuan)
 
 
+# --- the households' draws -------------------------------------------------------------------
+
+SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+SPLITMIX_MULTIPLIERS = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+SHIFTS = tuple(np.uint64(s) for s in (30, 27, 31, 40, 16))
+LOW_24_BITS = np.uint64((1 << 24) - 1)
+TWO_TO_MINUS_24 = np.float32(2.0**-24)
+
+
+def household_draws(month_key, index):
+    """A household's two uniform draws of the month, (payment, volunteering), each in [0, 1).
+
+    Counter-based: the 64-bit output number `index + 1` of SplitMix64 (Steele, Lea & Flood 2014,
+    the generator of Java's SplittableRandom) seeded with `month_key`, which the run's generator
+    draws once a month; its top 24 bits make the payment draw and the next 24 the volunteering
+    draw (float32, as numpy's float32 uniforms). A household's draws need no other household's,
+    so an engine may compute them in any order, on any number of threads, with the same result.
+    `index` is a household's position (a uint64 array, or an integer in compiled code);
+    `month_key` a numpy uint64.
+    """
+    z = month_key + np.uint64(index + 1) * SPLITMIX_GAMMA
+    z = (z ^ (z >> SHIFTS[0])) * SPLITMIX_MULTIPLIERS[0]
+    z = (z ^ (z >> SHIFTS[1])) * SPLITMIX_MULTIPLIERS[1]
+    z = z ^ (z >> SHIFTS[2])
+    pay = np.float32(z >> SHIFTS[3]) * TWO_TO_MINUS_24
+    volunteer = np.float32((z >> SHIFTS[4]) & LOW_24_BITS) * TWO_TO_MINUS_24
+    return pay, volunteer
+
+
+def draw_month_key(rng: np.random.Generator) -> np.uint64:
+    """The month's key of the households' draws (household_draws): one 64-bit draw of the run's generator."""
+    return rng.integers(0, 2**64, dtype=np.uint64)
+
+
 # --- 3. satisfaction -----------------------------------------------------------------------
 
 def heard(committee_active, committee_capacity, reception_share, p: Params):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import sim.run
+from sim import rules
 from sim.cli import main
 from sim.districts import load_preset
 from sim.errors import InputError
@@ -187,7 +188,7 @@ def test_compiled_kernel_is_timed():
 
 @needs_numba
 def test_the_parallel_household_pass_gives_the_serial_one():
-    """Large districts step households in parallel over estates (and draw on two threads): same run."""
+    """Large districts step households in parallel over estates: same run (draws are per household)."""
     from concurrent.futures import ThreadPoolExecutor
 
     import pandas as pd
@@ -200,20 +201,36 @@ def test_the_parallel_household_pass_gives_the_serial_one():
     np.testing.assert_array_equal(parallel.households.habit, serial.households.habit)
 
 
-@pytest.mark.parametrize("spare", [0, 1])
-@pytest.mark.parametrize("n", [200_001, 70_000])
-def test_draws_on_threads_are_the_generators_own(n, spare):
-    from concurrent.futures import ThreadPoolExecutor
+SPLITMIX64_SEED_1234567 = (6457827717110365317, 3203168211198807973, 9817491932198370423,
+                           4593380528125082431, 16408922859458223821)
+"""The first outputs of SplitMix64 seeded with 1234567 (the reference splitmix64.c; Rosetta Code,
+"Pseudo-random numbers/Splitmix64")."""
 
-    from sim.vector_engine.model import fill_uniform_float32
 
-    one, two = np.random.default_rng(9), np.random.default_rng(9)
-    one.random(spare, dtype=np.float32), two.random(spare, dtype=np.float32)
-    expected, got = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
-    one.random(out=expected, dtype=np.float32)
-    fill_uniform_float32(two, got, ThreadPoolExecutor(2))
-    np.testing.assert_array_equal(got, expected)
-    assert one.random(3, dtype=np.float32).tolist() == two.random(3, dtype=np.float32).tolist()
+def test_household_draws_are_splitmix64s_outputs_in_both_forms():
+    """Household i's draws are SplitMix64's output i + 1: the top 24 bits pay, the next 24 volunteer;
+    the array form (Mesa engine, numpy month) and the compiled form (household pass) agree."""
+    expected = np.array(SPLITMIX64_SEED_1234567, dtype=np.uint64)
+    pay, volunteer = rules.household_draws(np.uint64(1234567), np.arange(5, dtype=np.uint64))
+    np.testing.assert_array_equal(pay, (expected >> np.uint64(40)).astype(np.float32) / 2**24)
+    np.testing.assert_array_equal(volunteer, ((expected >> np.uint64(16)) % 2**24).astype(np.float32) / 2**24)
+    assert pay.dtype == volunteer.dtype == np.float32
+    if compiled_module.numba is None:
+        return
+    import numba
+
+    @numba.njit
+    def one_by_one(key, n):
+        out = np.empty((2, n), dtype=np.float32)
+        for h in range(n):
+            out[0, h], out[1, h] = rules.household_draws(key, h)
+        return out
+
+    key = rules.draw_month_key(np.random.default_rng(5))
+    many = rules.household_draws(key, np.arange(100_000, dtype=np.uint64))
+    np.testing.assert_array_equal(one_by_one(key, 100_000), np.array(many))
+    assert 0.0 <= many[0].min() and many[0].max() < 1.0
+    assert abs(np.corrcoef(many)[0, 1]) < 0.02
 
 
 def test_city_scale_shortcuts_give_the_whole_districts_answers():

@@ -148,8 +148,9 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             area.update_quality_and_buildings(count)
             area.prepare_for_households()
         # 3-4. satisfaction, fees and volunteering: every household
-        self.pay_draws = self.rng.random(self.n_households, dtype=np.float32).tolist()
-        self.volunteer_draws = self.rng.random(self.n_households, dtype=np.float32).tolist()
+        pay_draws, volunteer_draws = rules.household_draws(rules.draw_month_key(self.rng),
+                                                           np.arange(self.n_households, dtype=np.uint64))
+        self.pay_draws, self.volunteer_draws = pay_draws.tolist(), volunteer_draws.tolist()
         self.households.do("step")
         for area in self.areas:
             area.close_month()

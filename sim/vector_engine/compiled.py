@@ -11,8 +11,10 @@ Parameters reach compiled code as a one-row numpy record array (`params_record`)
 `p.name` from a record as a field, and handing over an array costs the dispatcher far less than a
 173-field tuple would.
 
-Random draws stay numpy's: the engine fills its draw buffers from the run's generator in the same
-order as before and hands them to `household_pass`, so the same seed gives the Mesa engine's run.
+Random draws: the household pass computes each household's two draws itself with
+`rules.household_draws` (counter-based, from the month's key the run's generator draws), as the
+Mesa engine and the numpy month do for all households at once, so the same seed gives the Mesa
+engine's run whatever the number of threads.
 
 Every function is compiled with `cache=True`: the first run after an install compiles (about 10 s on
 the development machine) and writes the machine code to numba's cache (`__pycache__` beside the
@@ -64,6 +66,7 @@ COMPILED_RULES = (
     "top_up_fund",
     # 3-4. what households read, satisfaction, fees, volunteering
     "heard",
+    "household_draws",
     "perceived_conditions",
     "enforcement",
     "volunteer_workload",
@@ -319,8 +322,7 @@ def _household_pass(
     habit,
     floor_m2,
     volunteer,
-    pay_draws,
-    volunteer_draws,
+    month_key,
     paid_floor,
     satisfaction_sum,
     volunteer_count,
@@ -345,13 +347,13 @@ def _household_pass(
         for t in range(3):
             base = pay_base[area, t]
             for _ in range(type_counts[3 * e + t]):
+                pay_draw, draw = rules.household_draws(month_key, h)
                 satisfaction[h] = rules.update_satisfaction(satisfaction[h], seen, taste[h], p)
                 sat = satisfaction[h]  # in the household arrays' float type
                 if owes:
-                    pays = pay_draws[h] < rules.payment_probability(sat, habit[h], base, p)
+                    pays = pay_draw < rules.payment_probability(sat, habit[h], base, p)
                     habit[h] = rules.update_habit(habit[h], pays, p)  # bool - float keeps the float type
                     paid += floor_m2[h] * pays  # adds 0 when unpaid: no branch on the draw
-                draw = volunteer_draws[h]
                 if volunteer[h]:
                     stays = draw >= quit_chance
                 else:

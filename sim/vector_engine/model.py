@@ -43,36 +43,6 @@ THREADED_HOUSEHOLDS = 1_000_000
 """Households per chunk of the monthly household step (whole estates; sized for the CPU cache)."""
 
 
-def fill_uniform_float32(rng: np.random.Generator, out: np.ndarray,
-                         threads: ThreadPoolExecutor | None) -> None:
-    """`rng.random(out=out, dtype=np.float32)`, the same numbers and the same state after, on threads.
-
-    numpy's float32 uniforms take 32 bits each from PCG64's 64-bit outputs (two per output, the
-    spare half kept in the state), so the part of the buffer from element k on is what a copy of
-    the generator advanced by k/2 outputs draws (k even past any spare half). Each thread fills
-    its part from such a copy (numpy releases the GIL while it fills), and the generator takes the
-    last copy's state: the stream and the run are those of the one-thread fill.
-    """
-    bit_generator = rng.bit_generator
-    if threads is None or type(bit_generator) is not np.random.PCG64 or len(out) < 1 << 16:
-        rng.random(out=out, dtype=np.float32)
-        return
-    state = bit_generator.state
-    spare = int(state["has_uint32"])  # a half output left from the last float32 draw
-    parts = threads._max_workers  # noqa: SLF001 - the pool's own size
-    bounds = [0] + [spare + 2 * ((len(out) - spare) * i // parts // 2) for i in range(1, parts)] + [len(out)]
-    copies = []
-    for start in bounds[:-1]:
-        copy = np.random.PCG64()
-        copy.state = state
-        if start > 0:
-            copy.advance((start - spare) // 2)  # resets the spare half, as the serial fill has used it
-        copies.append(np.random.Generator(copy))
-    list(threads.map(lambda i: copies[i].random(out=out[bounds[i]:bounds[i + 1]], dtype=np.float32),
-                     range(parts)))
-    bit_generator.state = copies[-1].bit_generator.state
-
-
 @dataclass(frozen=True)
 class Arrangement:
     """What follows from who serves which area, in which mode, at what size: fixed between changes.
@@ -192,8 +162,6 @@ class VectorModel(DistrictModel):
             type_counts=np.bincount(3 * state.household_estate + state.household_coop,
                                     minlength=3 * n_estates))
         self.n_households = len(owner)
-        self._pay_draws = np.empty(self.n_households, dtype=np.float32)
-        self._volunteer_draws = np.empty(self.n_households, dtype=np.float32)
         self.estate_households = np.diff(estate_start)
         self.estate_floor_m2 = np.add.reduceat(self.households.floor_m2, estate_start[:-1], dtype=F8)
         self.initial_collection_guess = float(np.mean(state.household_habit))
@@ -268,10 +236,7 @@ class VectorModel(DistrictModel):
         self.update_quality_and_buildings(incidents)
         self.prepare_for_households()
         # 3-4. satisfaction, fees and volunteering: every household
-        # the same numbers as rng.random(n, dtype=float32), without allocating
-        self.rng.random(out=self._pay_draws, dtype=np.float32)
-        self.rng.random(out=self._volunteer_draws, dtype=np.float32)
-        self.households_step(self._pay_draws, self._volunteer_draws)
+        self.households_step(rules.draw_month_key(self.rng))
         self.close_month()
         # 5. firm accounts and exits
         self.settle_accounts()
@@ -315,8 +280,7 @@ class VectorModel(DistrictModel):
             a.fund_yuan, a.perceived, a.fee_due, a.enforcement, a.quit_probability, perceived_h, pay_base_h,
             quit_h, neighbours_h)
         # 3-4. satisfaction, fees and volunteering: every household, on the run's draws
-        fill_uniform_float32(self.rng, self._pay_draws, self._threads)
-        fill_uniform_float32(self.rng, self._volunteer_draws, self._threads)
+        month_key = rules.draw_month_key(self.rng)
         n_estates = len(self.estate_area)
         paid_floor, satisfaction_sum = np.empty(n_estates), np.empty(n_estates)
         volunteer_count = np.empty(n_estates, dtype=np.int64)
@@ -324,8 +288,8 @@ class VectorModel(DistrictModel):
                           else kernels.household_pass)
         household_pass(self._params_households, self.estate_area, hh.estate_start, hh.type_counts,
                        perceived_h, a.fee_due, pay_base_h, quit_h, a.organising, neighbours_h,
-                       hh.satisfaction, hh.taste, hh.habit, hh.floor_m2, hh.volunteer, self._pay_draws,
-                       self._volunteer_draws, paid_floor, satisfaction_sum, volunteer_count)
+                       hh.satisfaction, hh.taste, hh.habit, hh.floor_m2, hh.volunteer, month_key,
+                       paid_floor, satisfaction_sum, volunteer_count)
         kernels.area_tallies(self.estate_area, a.fee_due, arranged.due_yuan, paid_floor, satisfaction_sum,
                              volunteer_count, a.due_yuan, a.paid_yuan, a.satisfaction_sum, a.volunteer_count)
         # 5. the month closes; firm accounts, withdrawals and exits
@@ -432,8 +396,10 @@ class VectorModel(DistrictModel):
         workload = rules.volunteer_workload(a.volunteers, a.gates, a.floor_area_m2, a.mode, p)
         a.quit_probability[:] = rules.volunteer_quit_probability(a.friction, workload, p)
 
-    def households_step(self, pay_draws: np.ndarray, volunteer_draws: np.ndarray) -> None:
+    def households_step(self, month_key: np.uint64) -> None:
         """Every household: satisfaction, the fee paid or not, volunteering; tallies per area.
+
+        The households' draws are rules.household_draws of `month_key`, computed chunk by chunk.
 
         What an area sets for its households (perceived conditions, payment terms per cooperation
         type, quit chance) reaches them by `np.repeat` over their estate (or estate and type) runs.
@@ -463,13 +429,14 @@ class VectorModel(DistrictModel):
             h0, h1, e0, e1, starts = chunk
             counts = self.estate_households[e0:e1]
             sl = slice(h0, h1)
+            pay_draws, draw = rules.household_draws(month_key, np.arange(h0, h1, dtype=np.uint64))
             sat = rules.update_satisfaction(hh.satisfaction[sl], np.repeat(perceived[e0:e1], counts),
                                             hh.taste[sl], p)
             hh.satisfaction[sl] = sat
             habit = hh.habit[sl]
             chance = rules.payment_probability(
                 sat, habit, np.repeat(pay_base[3 * e0:3 * e1], type_counts[3 * e0:3 * e1]), p)
-            paid = pay_draws[sl] < chance
+            paid = pay_draws < chance
             if fee[e0:e1].min() > 0.0:  # everyone in the chunk owes a fee (the usual case)
                 hh.habit[sl] = rules.update_habit(habit, paid, p)
             else:
@@ -477,7 +444,6 @@ class VectorModel(DistrictModel):
                 paid &= owes
                 hh.habit[sl] = np.where(owes, rules.update_habit(habit, paid, p), habit)
             paid_floor[e0:e1] = np.add.reduceat(hh.floor_m2[sl] * paid, starts, dtype=F8)
-            draw = volunteer_draws[sl]
             was = hh.volunteer[sl]
             stays = was & (draw >= np.repeat(quit_probability[e0:e1], counts))
             chunk_organising = organising[e0:e1]
