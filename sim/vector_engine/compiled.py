@@ -82,6 +82,8 @@ COMPILED_RULES = (
     "losing_months_next",
     "loss_months_next",
     "idle_months_next",
+    "withdraws",
+    "firm_exits",
     "committee_capacity",
     "committee_active_next",
     "bad_months_next",
@@ -442,7 +444,11 @@ def accounts(
     loss_months,
     idle_months,
 ):
-    """The month closes (VectorModel.close_month) and firms settle their accounts (settle_accounts)."""
+    """The month closes (VectorModel.close_month) and firms settle their accounts (settle_accounts).
+
+    Returns (contracts a firm in loss would withdraw from, active firms that would exit): when both
+    are 0 the engine skips firms_withdraw and firms_exit, which would find nobody.
+    """
     p = pr[0]
     n_firms = len(firm_active)
     income = np.zeros(n_firms)
@@ -465,11 +471,18 @@ def accounts(
             reserves_yuan[f] = reserves_yuan[f] + (firm_revenue_yuan[f] - firm_cost_yuan[f])
             loss_months[f] = rules.loss_months_next(loss_months[f], reserves_yuan[f])
             idle_months[f] = rules.idle_months_next(idle_months[f], sites[f])
+    withdrawals = 0
     for i in range(len(due_yuan)):
         result = rules.contract_result(
             revenue_yuan[i], subsidy_yuan[i], spend_yuan[i], overhead_share_yuan[i]
         )
         losing_months[i] = rules.losing_months_next(losing_months[i], result) * has_firm[i]
+        if has_firm[i]:
+            withdrawals += rules.withdraws(losing_months[i], reserves_yuan[firm[i]] < 0, p)
+    exits = 0
+    for f in range(n_firms):
+        exits += firm_active[f] and rules.firm_exits(loss_months[f], idle_months[f], p)
+    return withdrawals, exits
 
 
 @_njit()

@@ -294,15 +294,17 @@ class VectorModel(DistrictModel):
                              volunteer_count, a.due_yuan, a.paid_yuan, a.satisfaction_sum, a.volunteer_count)
         # 5. the month closes; firm accounts, withdrawals and exits
         self.street_office.fallback_income_yuan = float(a.paid_yuan[a.mode == FALLBACK].sum())
-        kernels.accounts(pr, arranged.has_firm, arranged.firm, arranged.subsidy_yuan, a.households,
-                         a.spend_yuan, a.overhead_share_yuan, a.due_yuan, a.paid_yuan, a.satisfaction_sum,
-                         a.volunteer_count, a.collection_rate, a.revenue_yuan, a.subsidy_yuan,
-                         a.mean_satisfaction, a.volunteers, a.friction, a.losing_months, f.active,
-                         f.overhead_yuan, self.sites, f.revenue_yuan, f.cost_yuan, f.reserves_yuan,
-                         f.loss_months, f.idle_months)
+        withdrawals, exits = kernels.accounts(
+            pr, arranged.has_firm, arranged.firm, arranged.subsidy_yuan, a.households, a.spend_yuan,
+            a.overhead_share_yuan, a.due_yuan, a.paid_yuan, a.satisfaction_sum, a.volunteer_count,
+            a.collection_rate, a.revenue_yuan, a.subsidy_yuan, a.mean_satisfaction, a.volunteers, a.friction,
+            a.losing_months, f.active, f.overhead_yuan, self.sites, f.revenue_yuan, f.cost_yuan,
+            f.reserves_yuan, f.loss_months, f.idle_months)
         self._view = None
-        self.firms_withdraw()
-        self.firms_exit()
+        if withdrawals:
+            self.firms_withdraw()
+        if withdrawals or exits:  # a withdrawal may end a firm's last contract
+            self.firms_exit()
         # 6. committees
         a = self.areas
         committee_draws = self.rng.random(len(a))
