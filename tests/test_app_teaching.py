@@ -57,8 +57,8 @@ def test_q5_in_the_status_quo_firms_leave_the_market():
 
 def test_q5_in_the_status_quo_the_street_office_serves_the_areas_no_firm_will_take():
     run = played("Status quo").main
-    for record in (run.records[0], run.records[-1]):  # "about a fifth of its areas"
-        assert 0.15 < record.fallback_areas / record.management_areas < 0.25
+    for record in (run.records[0], run.records[-1]):  # "about one area in seven"
+        assert 0.1 < record.fallback_areas / record.management_areas < 0.2
     table = estate_table(run)
     fallback = table[table["mode_name"] == "fallback"]
     assert fallback["households"].median() < table["households"].median()
@@ -176,7 +176,7 @@ def test_group_a_merging_leaves_fewer_areas_under_200_households():
 
 def test_group_b_entrusting_shows_purple_estates_and_fewer_firms():
     entrusted, status_quo = played("Group B: strong leads weak").runs
-    assert (estate_table(entrusted)["mode_name"] == "entrusted").sum() >= 20
+    assert (estate_table(entrusted)["mode_name"] == "entrusted").sum() >= 10
     assert entrusted.records[-1].active_firms < status_quo.records[-1].active_firms
 
 

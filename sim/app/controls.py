@@ -91,7 +91,7 @@ OTHER_SLIDERS: dict[str, dict[str, Any]] = {
     "fee_after_sale_public": _slider("Fee, after-sale public housing (yuan/m²/month)", 0.3, 2.0, 0.05),
     "fee_commodity": _slider("Fee, commodity housing (yuan/m²/month)", 1.0, 5.0, 0.1),
     "approval_area_share": _slider("Votes: approval share of floor area needed", 0.3, 0.9, 0.05),
-    "fund_dispute_weight": _slider("Votes: strength of the fund dispute", 0.0, 3.0, 0.05),
+    "fund_dispute_weight": _slider("Votes: strength of the fund dispute", 0.0, 3.0, 0.001),
 }
 """Model parameters outside the policy blocks that the lesson changes."""
 
