@@ -46,6 +46,8 @@ class StreetOffice:
         self.integrated_blocks: list[int] = []  # block codes, in the order they joined
         self.reception_share = 0.0  # share of the integrated blocks' cases the point heard last month
         self.fallback_income_yuan = 0.0  # fees paid to the office for its fallback service last month
+        self.memory: dict[str, object] = {}
+        """What a policy keeps between months to skip work whose inputs did not change (by its name)."""
         self._sorted_x: np.ndarray | None = None  # the positions the x-sorted index below belongs to
         self.reset_counts()
 
