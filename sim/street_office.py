@@ -26,6 +26,7 @@ from sim import events, rules
 from sim.area_state import AreaState
 from sim.params import AFTER_SALE_CODE
 from sim.policies import REGISTRY, AreaView, ReformCase, best_bidder
+from sim.policies.common import rows_by_block
 from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED
 
 NEARBY_MIN_AREAS = 1_000
@@ -225,11 +226,12 @@ class StreetOffice:
         """
         s = self.state
         v = s.area_view()
-        blocks = np.unique(v.block)
+        blocks = rows_by_block(v.block)
         draws = s.rng.random((len(blocks), 2))
-        for block, (chance, capability) in zip(blocks.tolist(), draws.tolist(), strict=True):
-            rows = np.flatnonzero(v.block == block)
-            paying = np.mean([self.covered(a, FULL_SERVICE, service=1.0) for a in rows.tolist()])
+        # an entry changes no area's money: whether each area pays is known before the first
+        pays = self.covers(np.arange(len(v.block)), FULL_SERVICE, service=1.0)
+        for rows, (chance, capability) in zip(blocks.values(), draws.tolist(), strict=True):
+            paying = np.count_nonzero(pays[rows]) / len(rows)
             if chance < s.p.firm_entry_probability * paying:
                 self.enter_market(int(rows[np.argmax(v.households[rows])]), capability)
 
@@ -304,13 +306,19 @@ class StreetOffice:
 
         Given `service`, whether it pays that share of full service instead.
         """
+        return bool(self.covers(area, mode, service=service))
+
+    def covers(self, areas: int | np.ndarray, mode: int, *,
+               service: float | None = None) -> bool | np.ndarray:
+        """covered, for one area (a row) or several (rows, or a mask) at once."""
         s = self.state
         v = s.area_view()
-        needed = rules.money_needed(mode, v.gates[area], v.floor_area_m2[area], v.households[area], s.p)
-        extra = rules.bid_extra_money_yuan(float(v.households[area]), bool(v.block_integrated[area]), s.p)
-        money = float(v.expected_money_yuan[area]) + extra
+        households = v.households[areas]
+        needed = rules.money_needed(mode, v.gates[areas], v.floor_area_m2[areas], households, s.p)
+        extra = rules.bid_extra_money_yuan(households, v.block_integrated[areas], s.p)
+        money = v.expected_money_yuan[areas] + extra
         if service is None:
-            return bool(rules.covers_cost(money, needed, s.p))
+            return rules.covers_cost(money, needed, s.p)
         return money * (1.0 - s.p.target_margin) >= service * needed
 
     def break_even_fee(self, area: int, mode: int, *, service: float) -> float:

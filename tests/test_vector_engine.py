@@ -237,6 +237,10 @@ def test_city_scale_shortcuts_give_the_whole_districts_answers():
     model.set_fee(3, 2.5)  # a new view: the sorted index is kept, the answers still the whole view's
     v = model.area_view()
     assert [office.bidder(a) for a in rows] == [best_bidder(a, v, firms, reach_m=reach) for a in rows]
+    asks = [(a, {"exclude": (w,) if w >= 0 else (), "min_capability": 0.5, "reach_m": 2 * reach})
+            for a, w in zip(rows, winners, strict=True)]
+    assert [office.bidder(a, **ask) for a, ask in asks] == [best_bidder(a, v, firms, **ask)
+                                                             for a, ask in asks]
     eligible = small_open(v, 400)
     groups = merge_groups_by_block(v, eligible, model.p)
     assert len(groups) > 10 and groups == merge_groups(v, eligible, model.p)

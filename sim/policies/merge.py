@@ -20,7 +20,7 @@ from scipy.spatial import cKDTree
 from sim import events, rules
 from sim.params import Params
 from sim.policies.base import AreaView, Policy, ReformCase
-from sim.policies.common import small_open
+from sim.policies.common import rows_by_block, small_open
 from sim.rules import FULL_SERVICE
 
 if TYPE_CHECKING:
@@ -120,13 +120,6 @@ def merge_groups_by_block(areas: AreaView, eligible: np.ndarray, p: Params) -> l
         return []
     groups = groups_of_blocks(areas, eligible, p, rows_by_block(areas.block).values())
     return in_district_order(areas, [g for gs in groups.values() for g in gs])
-
-
-def rows_by_block(block: np.ndarray) -> dict[int, np.ndarray]:
-    """Each block's rows (in row order), by block code."""
-    by_block = np.argsort(block, kind="stable")
-    return {int(block[rows[0]]): rows
-            for rows in np.split(by_block, np.flatnonzero(np.diff(block[by_block])) + 1) if len(rows)}
 
 
 def groups_of_blocks(areas: AreaView, eligible: np.ndarray, p: Params,
