@@ -47,6 +47,8 @@ class StreetOffice:
         self.integrated_blocks: list[int] = []  # block codes, in the order they joined
         self.reception_share = 0.0  # share of the integrated blocks' cases the point heard last month
         self.fallback_income_yuan = 0.0  # fees paid to the office for its fallback service last month
+        self._ids: list[str] = []  # the area ids the index below belongs to
+        self._row: dict[str, int] = {}
         self.memory: dict[str, object] = {}
         """What a policy keeps between months to skip work whose inputs did not change (by its name)."""
         self._sorted_x: np.ndarray | None = None  # the positions the x-sorted index below belongs to
@@ -148,11 +150,10 @@ class StreetOffice:
         s = self.state
         blocked = {area_id for case in self.cases for area_id in case.area_ids}
         blocked.update(x for x, until in self.retry_after.items() if until > s.month)
-        ids = s.area_view().area_id
-        if not blocked:
-            return np.ones(len(ids), dtype=bool)
-        # set membership mapped in C over the ids: no Python frame per area (called per proposal)
-        return ~np.fromiter(map(blocked.__contains__, ids), dtype=bool, count=len(ids))
+        rows = self._rows_by_id()
+        free = np.ones(len(rows), dtype=bool)
+        free[[rows[x] for x in blocked if x in rows]] = False
+        return free
 
     def room(self) -> int:
         """How many more reform cases the street office can carry now."""
@@ -180,10 +181,15 @@ class StreetOffice:
 
     def row_of(self, area_id: str) -> int | None:
         """The row of an area by id, or None if it is gone (merged into another)."""
-        try:
-            return self.state.area_view().area_id.index(area_id)
-        except ValueError:
-            return None
+        return self._rows_by_id().get(area_id)
+
+    def _rows_by_id(self) -> dict[str, int]:
+        """Each area's row by id (kept until the ids change: views are rebuilt far more often)."""
+        ids = self.state.area_view().area_id
+        if ids != self._ids:
+            self._ids = list(ids)
+            self._row = {area_id: row for row, area_id in reversed(list(enumerate(ids)))}
+        return self._row
 
     def advance_cases(self) -> None:
         """Move every due case on, stage by stage (several stages in a month if their lags are 0)."""

@@ -181,16 +181,19 @@ class MergeGroupMemory:
             self._blocks = rows_by_block(areas.block)
             self._groups = groups_of_blocks(areas, eligible, p, self._blocks.values())
         else:
-            self._regroup(areas, eligible, p, self._changed(areas, rows, eligible, p))
+            self._regroup(areas, eligible, p, *self._changed(areas, rows, eligible, p))
         self._rows = {name: values.copy() for name, values in rows.items()}
         return in_district_order(areas, [g for gs in self._groups.values() for g in gs])
 
     def _changed(self, areas: AreaView, rows: dict[str, np.ndarray], eligible: np.ndarray,
-                 p: Params) -> np.ndarray:
-        """The rows (bool) whose inputs differ from the last grouping's; keeps the new pair tests."""
+                 p: Params) -> tuple[np.ndarray, np.ndarray]:
+        """The rows (bool) whose inputs differ from the last call's, and those only no longer eligible.
+
+        Keeps the new pair tests.
+        """
         changed = np.zeros(len(eligible), dtype=bool)
         for name, values in rows.items():
-            if _key(values) != _key(self._rows[name]):
+            if name != "eligible" and _key(values) != _key(self._rows[name]):
                 changed |= values != self._rows[name]
         fits = _pairs_fit(areas, self._pairs, p)
         if _key(fits) != _key(self._fits):
@@ -198,16 +201,32 @@ class MergeGroupMemory:
             flipped = (fits != self._fits) & eligible[self._pairs[:, 0]] & eligible[self._pairs[:, 1]]
             changed[self._pairs[flipped].ravel()] = True
             self._fits = fits
-        return changed
+        closed = self._rows["eligible"] & ~eligible & ~changed
+        return changed | (eligible != self._rows["eligible"]), closed
 
-    def _regroup(self, areas: AreaView, eligible: np.ndarray, p: Params, changed: np.ndarray) -> None:
-        """Group again the blocks that hold a changed row."""
+    def _regroup(self, areas: AreaView, eligible: np.ndarray, p: Params, changed: np.ndarray,
+                 closed: np.ndarray) -> None:
+        """Group again the blocks that hold a changed row.
+
+        Where the changed rows are just whole groups that stopped being eligible (cases opened on
+        them), the block's other groups stand: the greedy pass had rejected those areas from every
+        other group it formed, and without them it forms the same ones.
+        """
         if not changed.any():
             return
-        blocks = np.unique(areas.block[changed]).tolist()
-        for block in blocks:
-            self._groups.pop(block, None)
-        self._groups.update(groups_of_blocks(areas, eligible, p, [self._blocks[b] for b in blocks]))
+        regroup = []
+        for block in np.unique(areas.block[changed]).tolist():
+            rows = self._blocks[block]
+            gone = set(rows[changed[rows]].tolist())
+            groups = self._groups.pop(block, [])
+            kept = [g for g in groups if gone.isdisjoint(g)]
+            dropped = {row for g in groups if not gone.isdisjoint(g) for row in g}
+            if dropped == gone and closed[rows].sum() == len(gone):
+                if kept:
+                    self._groups[block] = kept
+            else:
+                regroup.append(rows)
+        self._groups.update(groups_of_blocks(areas, eligible, p, regroup))
 
 
 def _key(values: np.ndarray) -> tuple[str, bytes]:
