@@ -156,53 +156,88 @@ class MergeGroupMemory:
     `merge_max_distance_m` lies within the tolerances (a group's range is its widest pair's
     difference), so a block's groups stay what they were while its eligibility, households,
     estates and those pair tests do: the same groups as merge_groups_by_block, without the work.
-    Any change of rows, positions, blocks, housing types or settings regroups every block.
+    When rows move (a merger), areas are followed by id; a change of settings regroups every block.
     """
 
     def __init__(self) -> None:
-        self._place: tuple = ()  # settings and PLACE_FIELDS (as bytes) the pairs and blocks belong to
+        self._settings: tuple = ()  # the merger's parameters the groups belong to
+        self._ids: list[str] = []  # the last call's area ids, one per row
+        self._last: dict[str, np.ndarray] = {}  # the last call's eligibility and GROUP_FIELDS
         self._pairs = np.empty((0, 2), dtype=np.intp)  # the pairs of areas that can ever group
+        self._fits = np.empty(0, dtype=bool)  # each pair's fee and quality test in the last call
         self._blocks: dict[int, np.ndarray] = {}  # block code -> its rows
-        self._rows: dict[str, np.ndarray] = {}  # eligibility and ROW_FIELDS the groups belong to
-        self._fits = np.empty(0, dtype=bool)  # each pair's fee and quality test then
         self._groups: dict[int, list[list[int]]] = {}  # block code -> its groups (district rows)
 
     def groups(self, areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[int]]:
         """The candidate groups, as merge_groups_by_block finds them."""
         if np.count_nonzero(eligible) < 2:
             return []
-        rows = {"eligible": eligible, **{name: getattr(areas, name) for name in ROW_FIELDS}}
-        place = (p.merge_max_group, p.merge_max_distance_m, p.merge_fee_tolerance, p.merge_quality_tolerance,
-                 *(_key(getattr(areas, name)) for name in PLACE_FIELDS))
-        if place != self._place:
-            self._place = place
+        now = {"eligible": eligible, **{name: getattr(areas, name) for name in GROUP_FIELDS}}
+        settings = (p.merge_max_group, p.merge_max_distance_m, p.merge_fee_tolerance,
+                    p.merge_quality_tolerance)
+        if settings != self._settings:
+            self._settings = settings
             self._pairs = _pairs_in_reach(areas, p.merge_max_distance_m)
-            self._fits = _pairs_fit(areas, self._pairs, p)
+            self._fits = _pairs_fit(now, self._pairs, p)
             self._blocks = rows_by_block(areas.block)
             self._groups = groups_of_blocks(areas, eligible, p, self._blocks.values())
+        elif areas.area_id == self._ids and all(_key(now[name]) == _key(self._last[name])
+                                                for name in PLACE_FIELDS):
+            self._regroup(areas, eligible, p, *self._changed(now, eligible, p))
         else:
-            self._regroup(areas, eligible, p, *self._changed(areas, rows, eligible, p))
-        self._rows = {name: values.copy() for name, values in rows.items()}
+            self._follow(areas, now, p)
+        self._ids = list(areas.area_id)
+        self._last = {name: values.copy() for name, values in now.items()}
         return in_district_order(areas, [g for gs in self._groups.values() for g in gs])
 
-    def _changed(self, areas: AreaView, rows: dict[str, np.ndarray], eligible: np.ndarray,
+    def _changed(self, now: dict[str, np.ndarray], eligible: np.ndarray,
                  p: Params) -> tuple[np.ndarray, np.ndarray]:
         """The rows (bool) whose inputs differ from the last call's, and those only no longer eligible.
 
         Keeps the new pair tests.
         """
         changed = np.zeros(len(eligible), dtype=bool)
-        for name, values in rows.items():
-            if name != "eligible" and _key(values) != _key(self._rows[name]):
-                changed |= values != self._rows[name]
-        fits = _pairs_fit(areas, self._pairs, p)
+        for name in ROW_FIELDS:
+            if _key(now[name]) != _key(self._last[name]):
+                changed |= now[name] != self._last[name]
+        fits = _pairs_fit(now, self._pairs, p)
         if _key(fits) != _key(self._fits):
             # a pair's test matters only where both areas may group (else `changed` marks them already)
             flipped = (fits != self._fits) & eligible[self._pairs[:, 0]] & eligible[self._pairs[:, 1]]
             changed[self._pairs[flipped].ravel()] = True
             self._fits = fits
-        closed = self._rows["eligible"] & ~eligible & ~changed
-        return changed | (eligible != self._rows["eligible"]), closed
+        closed = self._last["eligible"] & ~eligible & ~changed
+        return changed | (eligible != self._last["eligible"]), closed
+
+    def _follow(self, areas: AreaView, now: dict[str, np.ndarray], p: Params) -> None:
+        """Rows moved (a merger): keep the groups of blocks whose areas (in order) and inputs stayed."""
+        eligible = now["eligible"]
+        old_row = {area_id: row for row, area_id in enumerate(self._ids)}
+        match = np.array([old_row.get(area_id, -1) for area_id in areas.area_id], dtype=np.intp)
+        known = match >= 0
+        was = {name: values[match] for name, values in self._last.items()}  # rows not known: marked below
+        changed = ~known
+        for name in ("eligible", *ROW_FIELDS, *PLACE_FIELDS):
+            changed |= now[name] != was[name]
+        pairs = _pairs_in_reach(areas, p.merge_max_distance_m)
+        fits = _pairs_fit(now, pairs, p)
+        flipped = (fits != _pairs_fit(was, pairs, p)) & eligible[pairs[:, 0]] & eligible[pairs[:, 1]]
+        changed[pairs[flipped].ravel()] = True
+        kept = np.flatnonzero(~changed)
+        lost = np.ones(len(self._ids), dtype=bool)  # old rows that are not one of the kept rows
+        lost[match[kept]] = False
+        # a block that lost or gained an area, or whose areas changed order, is grouped again
+        regroup = set(areas.block[changed].tolist()) | set(self._last["block"][lost].tolist())
+        if np.any(np.diff(match[kept]) <= 0):
+            regroup = set(self._groups) | set(areas.block.tolist())
+        new_row = np.full(len(self._ids), -1, dtype=np.intp)
+        new_row[match[kept]] = kept
+        self._pairs, self._fits = pairs, fits
+        self._blocks = rows_by_block(areas.block)
+        self._groups = {block: [new_row[g].tolist() for g in groups]
+                        for block, groups in self._groups.items() if block not in regroup}
+        self._groups.update(groups_of_blocks(areas, eligible, p,
+                                             [self._blocks[b] for b in regroup if b in self._blocks]))
 
     def _regroup(self, areas: AreaView, eligible: np.ndarray, p: Params, changed: np.ndarray,
                  closed: np.ndarray) -> None:
@@ -247,9 +282,9 @@ def _pairs_in_reach(areas: AreaView, max_distance_m: float) -> np.ndarray:
     return pairs[alike].astype(np.intp)
 
 
-def _pairs_fit(areas: AreaView, pairs: np.ndarray, p: Params) -> np.ndarray:
+def _pairs_fit(columns: dict[str, np.ndarray], pairs: np.ndarray, p: Params) -> np.ndarray:
     """Whether each pair's fees and quality lie within the merger's tolerances (merge_groups' range tests)."""
-    fee, quality = areas.fee_yuan_per_m2, areas.quality
+    fee, quality = columns["fee_yuan_per_m2"], columns["quality"]
     first, second = pairs[:, 0], pairs[:, 1]
     return ((np.abs(fee[first] - fee[second]) <= p.merge_fee_tolerance)
             & (np.abs(quality[first] - quality[second]) <= p.merge_quality_tolerance))
