@@ -26,6 +26,7 @@ from sim import events, rules
 from sim.area_state import AreaState
 from sim.params import AFTER_SALE_CODE
 from sim.policies import REGISTRY, AreaView, ReformCase, best_bidder
+from sim.policies.common import rows_by_block
 from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED
 
 NEARBY_MIN_AREAS = 1_000
@@ -46,6 +47,10 @@ class StreetOffice:
         self.integrated_blocks: list[int] = []  # block codes, in the order they joined
         self.reception_share = 0.0  # share of the integrated blocks' cases the point heard last month
         self.fallback_income_yuan = 0.0  # fees paid to the office for its fallback service last month
+        self._ids: list[str] = []  # the area ids the index below belongs to
+        self._row: dict[str, int] = {}
+        self.memory: dict[str, object] = {}
+        """What a policy keeps between months to skip work whose inputs did not change (by its name)."""
         self._sorted_x: np.ndarray | None = None  # the positions the x-sorted index below belongs to
         self.reset_counts()
 
@@ -145,11 +150,10 @@ class StreetOffice:
         s = self.state
         blocked = {area_id for case in self.cases for area_id in case.area_ids}
         blocked.update(x for x, until in self.retry_after.items() if until > s.month)
-        ids = s.area_view().area_id
-        if not blocked:
-            return np.ones(len(ids), dtype=bool)
-        # set membership mapped in C over the ids: no Python frame per area (called per proposal)
-        return ~np.fromiter(map(blocked.__contains__, ids), dtype=bool, count=len(ids))
+        rows = self._rows_by_id()
+        free = np.ones(len(rows), dtype=bool)
+        free[[rows[x] for x in blocked if x in rows]] = False
+        return free
 
     def room(self) -> int:
         """How many more reform cases the street office can carry now."""
@@ -177,10 +181,15 @@ class StreetOffice:
 
     def row_of(self, area_id: str) -> int | None:
         """The row of an area by id, or None if it is gone (merged into another)."""
-        try:
-            return self.state.area_view().area_id.index(area_id)
-        except ValueError:
-            return None
+        return self._rows_by_id().get(area_id)
+
+    def _rows_by_id(self) -> dict[str, int]:
+        """Each area's row by id (kept until the ids change: views are rebuilt far more often)."""
+        ids = self.state.area_view().area_id
+        if ids != self._ids:
+            self._ids = list(ids)
+            self._row = {area_id: row for row, area_id in reversed(list(enumerate(ids)))}
+        return self._row
 
     def advance_cases(self) -> None:
         """Move every due case on, stage by stage (several stages in a month if their lags are 0)."""
@@ -223,11 +232,12 @@ class StreetOffice:
         """
         s = self.state
         v = s.area_view()
-        blocks = np.unique(v.block)
+        blocks = rows_by_block(v.block)
         draws = s.rng.random((len(blocks), 2))
-        for block, (chance, capability) in zip(blocks.tolist(), draws.tolist(), strict=True):
-            rows = np.flatnonzero(v.block == block)
-            paying = np.mean([self.covered(a, FULL_SERVICE, service=1.0) for a in rows.tolist()])
+        # an entry changes no area's money: whether each area pays is known before the first
+        pays = self.covers(np.arange(len(v.block)), FULL_SERVICE, service=1.0)
+        for rows, (chance, capability) in zip(blocks.values(), draws.tolist(), strict=True):
+            paying = np.count_nonzero(pays[rows]) / len(rows)
             if chance < s.p.firm_entry_probability * paying:
                 self.enter_market(int(rows[np.argmax(v.households[rows])]), capability)
 
@@ -302,13 +312,19 @@ class StreetOffice:
 
         Given `service`, whether it pays that share of full service instead.
         """
+        return bool(self.covers(area, mode, service=service))
+
+    def covers(self, areas: int | np.ndarray, mode: int, *,
+               service: float | None = None) -> bool | np.ndarray:
+        """covered, for one area (a row) or several (rows, or a mask) at once."""
         s = self.state
         v = s.area_view()
-        needed = rules.money_needed(mode, v.gates[area], v.floor_area_m2[area], v.households[area], s.p)
-        extra = rules.bid_extra_money_yuan(float(v.households[area]), bool(v.block_integrated[area]), s.p)
-        money = float(v.expected_money_yuan[area]) + extra
+        households = v.households[areas]
+        needed = rules.money_needed(mode, v.gates[areas], v.floor_area_m2[areas], households, s.p)
+        extra = rules.bid_extra_money_yuan(households, v.block_integrated[areas], s.p)
+        money = v.expected_money_yuan[areas] + extra
         if service is None:
-            return bool(rules.covers_cost(money, needed, s.p))
+            return rules.covers_cost(money, needed, s.p)
         return money * (1.0 - s.p.target_margin) >= service * needed
 
     def break_even_fee(self, area: int, mode: int, *, service: float) -> float:

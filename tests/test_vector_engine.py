@@ -254,6 +254,10 @@ def test_city_scale_shortcuts_give_the_whole_districts_answers():
     model.set_fee(3, 2.5)  # a new view: the sorted index is kept, the answers still the whole view's
     v = model.area_view()
     assert [office.bidder(a) for a in rows] == [best_bidder(a, v, firms, reach_m=reach) for a in rows]
+    asks = [(a, {"exclude": (w,) if w >= 0 else (), "min_capability": 0.5, "reach_m": 2 * reach})
+            for a, w in zip(rows, winners, strict=True)]
+    assert [office.bidder(a, **ask) for a, ask in asks] == [best_bidder(a, v, firms, **ask)
+                                                             for a, ask in asks]
     eligible = small_open(v, 400)
     groups = merge_groups_by_block(v, eligible, model.p)
     assert len(groups) > 10 and groups == merge_groups(v, eligible, model.p)
@@ -275,3 +279,28 @@ def test_merge_groups_are_the_same_with_distances_row_by_row(monkeypatch):
     groups = merge.merge_groups(v, eligible, model.p)
     monkeypatch.setattr(merge, "PAIRWISE_MAX", 0)
     assert len(groups) > 5 and merge.merge_groups(v, eligible, model.p) == groups
+
+
+def test_merge_groups_remembered_between_months_are_the_groups_found_afresh(monkeypatch):
+    """The street office regroups only blocks whose inputs changed: every month, the same groups
+    as merge_groups_by_block on the whole district."""
+    import sim.policies.merge as merge
+
+    remembered = merge.MergeGroupMemory.groups
+    calls = []
+
+    def checked(memory, areas, eligible, p):
+        groups = remembered(memory, areas, eligible, p)
+        assert groups == merge.merge_groups_by_block(areas, eligible, p)
+        calls.append(len(groups))
+        return groups
+
+    monkeypatch.setattr(merge.MergeGroupMemory, "groups", checked)
+    spec = {"name": "groups", "district": {"generate": {"estates": 300, "seed": 4}}, "years": 4, "seed": 2,
+            "params": {"burn_in_years": 0},
+            "policy": {"merge": {"enabled": True}, "entrust": {"enabled": True},
+                       "self_governance": {"enabled": True}}}
+    model = make_model(scenario_from_mapping(spec, "<test>", None), "vector")
+    for _ in range(48):
+        model.step()
+    assert len(calls) > 10 and sum(n > 0 for n in calls) > 5, calls

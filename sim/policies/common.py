@@ -31,6 +31,13 @@ _OPEN_MODE = np.isin(np.arange(FALLBACK + 1), (FULL_SERVICE, SELF_MANAGED, UNMAN
 """Whether each service mode (by its code) is open to reform: a lookup, called every month."""
 
 
+def rows_by_block(block: np.ndarray) -> dict[int, np.ndarray]:
+    """Each block's rows (in row order), by block code."""
+    by_block = np.argsort(block, kind="stable")
+    return {int(block[rows[0]]): rows
+            for rows in np.split(by_block, np.flatnonzero(np.diff(block[by_block])) + 1) if len(rows)}
+
+
 def struggling(areas: AreaView, p: Params) -> np.ndarray:
     """Areas without a firm, or with service below the struggling threshold."""
     return (areas.firm < 0) | (areas.quality < p.struggling_quality)

@@ -10,15 +10,17 @@ incumbent, else the fallback service). A failed vote lets the areas wait `vote_r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from sim import events, rules
 from sim.params import Params
 from sim.policies.base import AreaView, Policy, ReformCase
-from sim.policies.common import small_open
+from sim.policies.common import rows_by_block, small_open
 from sim.rules import FULL_SERVICE
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 
 
 PAIRWISE_MAX = 256
-"""merge_groups computes all pairwise distances of a seed's candidates up to this many, else row by row."""
+"""merge_groups computes all pairwise distances of the areas up to this many at once, else seed by seed."""
 
 
 def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[int]]:
@@ -38,52 +40,71 @@ def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[
     Greedy and deterministic: the smallest area seeds a group and takes its nearest compatible
     neighbours in turn.
     """
+    n = len(eligible)
+    taken = (~eligible).tolist()
+    households = areas.households.tolist()
+    # a block's few areas: every distance in one call, then plain lists (numpy costs more per call)
+    x, y = areas.x_m, areas.y_m
+    apart = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]).tolist() if n <= PAIRWISE_MAX else None
+    kind = list(zip(areas.block.tolist(), areas.housing_type.tolist(), strict=True))
+    traits = (areas.estates.tolist(), areas.fee_yuan_per_m2.tolist(), areas.quality.tolist())
     groups: list[list[int]] = []
-    taken = ~eligible.copy()
-    order = np.lexsort((np.arange(len(eligible)), areas.households))
-    max_group, max_distance = p.merge_max_group, p.merge_max_distance_m
-    fee_tolerance, quality_tolerance = p.merge_fee_tolerance, p.merge_quality_tolerance
-    for seed in order.tolist():
+    for seed in sorted(range(n), key=lambda i: (households[i], i)):
         if taken[seed]:
             continue
-        candidates = np.flatnonzero(
-            ~taken & (areas.block == areas.block[seed]) & (areas.housing_type == areas.housing_type[seed])
-        )
-        candidates = candidates[candidates != seed]
-        if len(candidates) == 0:
-            continue
-        distance = np.hypot(areas.x_m[candidates] - areas.x_m[seed], areas.y_m[candidates] - areas.y_m[seed])
-        candidates = candidates[np.lexsort((candidates, distance))]
-        # the seed, then its candidates nearest first: their pairwise distances, fees, quality, sizes
-        pool = np.concatenate(([seed], candidates))
-        x, y = areas.x_m[pool], areas.y_m[pool]
-        apart = (np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]).tolist()
-                 if len(pool) <= PAIRWISE_MAX else None)  # a whole city's candidates: one row at a time
-        fees, quality = areas.fee_yuan_per_m2[pool].tolist(), areas.quality[pool].tolist()
-        sizes = areas.estates[pool].tolist()
-        taken_at = [0]
-        estates = int(sizes[0])
-        spread, fee_low, fee_high, quality_low, quality_high = 0.0, fees[0], fees[0], quality[0], quality[0]
-        for k in range(1, len(pool)):
-            if estates + sizes[k] > max_group:
-                continue
-            # the group with this candidate: its widest distance and its fee and quality ranges
-            to_members = (np.hypot(x[taken_at] - x[k], y[taken_at] - y[k]).tolist() if apart is None
-                          else [apart[k][j] for j in taken_at])
-            wider = max(spread, *to_members)
-            fee_range = max(fee_high, fees[k]) - min(fee_low, fees[k])
-            quality_range = max(quality_high, quality[k]) - min(quality_low, quality[k])
-            if wider <= max_distance and fee_range <= fee_tolerance and quality_range <= quality_tolerance:
-                taken_at.append(k)
-                estates += int(sizes[k])
-                spread = wider
-                fee_low, fee_high = min(fee_low, fees[k]), max(fee_high, fees[k])
-                quality_low, quality_high = min(quality_low, quality[k]), max(quality_high, quality[k])
-        if len(taken_at) >= 2:
-            group = [int(pool[k]) for k in taken_at]
+        if apart is not None:
+            to_seed = apart[seed]
+            pool = sorted((c for c in range(n) if not taken[c] and c != seed and kind[c] == kind[seed]),
+                          key=lambda c: (to_seed[c], c))
+        else:
+            pool = _nearest_pool(areas, np.array(taken), seed)
+        group = _grow_group(areas, traits, seed, pool, apart, p) if pool else [seed]
+        if len(group) >= 2:
             groups.append(group)
-            taken[group] = True
+            for member in group:
+                taken[member] = True
     return groups
+
+
+def _nearest_pool(areas: AreaView, taken: np.ndarray, seed: int) -> list[int]:
+    """A seed's candidates (untaken, same block and housing type), nearest first, ties by row."""
+    candidates = np.flatnonzero(
+        ~taken & (areas.block == areas.block[seed]) & (areas.housing_type == areas.housing_type[seed])
+    )
+    candidates = candidates[candidates != seed]
+    distance = np.hypot(areas.x_m[candidates] - areas.x_m[seed], areas.y_m[candidates] - areas.y_m[seed])
+    return candidates[np.lexsort((candidates, distance))].tolist()
+
+
+def _grow_group(areas: AreaView, traits: tuple[list, list, list], seed: int, pool: list[int],
+                apart: list[list[float]] | None, p: Params) -> list[int]:
+    """The seed and the candidates it takes in turn (nearest first) while the group stays compatible.
+
+    `traits` are the areas' estates, fees and quality as lists; `apart` holds every pairwise
+    distance, or None to compute a candidate's distances to the group.
+    """
+    sizes, fees, quality = traits
+    group = [seed]
+    estates = int(sizes[seed])
+    spread, fee_low, fee_high = 0.0, fees[seed], fees[seed]
+    quality_low, quality_high = quality[seed], quality[seed]
+    for k in pool:
+        if estates + sizes[k] > p.merge_max_group:
+            continue
+        # the group with this candidate: its widest distance and its fee and quality ranges
+        to_members = ([apart[k][j] for j in group] if apart is not None else
+                      np.hypot(areas.x_m[group] - areas.x_m[k], areas.y_m[group] - areas.y_m[k]).tolist())
+        wider = max(spread, *to_members)
+        fee_range = max(fee_high, fees[k]) - min(fee_low, fees[k])
+        quality_range = max(quality_high, quality[k]) - min(quality_low, quality[k])
+        if (wider <= p.merge_max_distance_m and fee_range <= p.merge_fee_tolerance
+                and quality_range <= p.merge_quality_tolerance):
+            group.append(k)
+            estates += int(sizes[k])
+            spread = wider
+            fee_low, fee_high = min(fee_low, fees[k]), max(fee_high, fees[k])
+            quality_low, quality_high = min(quality_low, quality[k]), max(quality_high, quality[k])
+    return group
 
 
 GROUP_FIELDS = ("households", "block", "housing_type", "x_m", "y_m", "estates", "fee_yuan_per_m2", "quality")
@@ -97,18 +118,176 @@ def merge_groups_by_block(areas: AreaView, eligible: np.ndarray, p: Params) -> l
     """
     if np.count_nonzero(eligible) < 2:
         return []
-    by_block = np.argsort(areas.block, kind="stable")
-    groups = []
+    groups = groups_of_blocks(areas, eligible, p, rows_by_block(areas.block).values())
+    return in_district_order(areas, [g for gs in groups.values() for g in gs])
+
+
+def groups_of_blocks(areas: AreaView, eligible: np.ndarray, p: Params,
+                     blocks: Iterable[np.ndarray]) -> dict[int, list[list[int]]]:
+    """merge_groups in each block (given by its rows) with two eligible areas: groups by block code."""
+    groups = {}
     # merge_groups reads these columns only: each block gets them, not a whole view
     columns = {name: getattr(areas, name) for name in GROUP_FIELDS}
-    for rows in np.split(by_block, np.flatnonzero(np.diff(areas.block[by_block])) + 1):
-        if eligible[rows].sum() < 2:
+    for rows in blocks:
+        if np.count_nonzero(eligible[rows]) < 2:
             continue
         block = SimpleNamespace(**{name: values[rows] for name, values in columns.items()})
-        groups += [[int(rows[i]) for i in g] for g in merge_groups(block, eligible[rows], p)]
-    # the whole-district function takes seeds smallest first, ties by row
-    groups.sort(key=lambda g: (int(areas.households[g[0]]), g[0]))
+        groups[int(areas.block[rows[0]])] = [[int(rows[i]) for i in g]
+                                             for g in merge_groups(block, eligible[rows], p)]
     return groups
+
+
+def in_district_order(areas: AreaView, groups: list[list[int]]) -> list[list[int]]:
+    """Groups in the order the whole-district merge_groups finds them: seeds smallest first, ties by row."""
+    return sorted(groups, key=lambda g: (int(areas.households[g[0]]), g[0]))
+
+
+PLACE_FIELDS = ("block", "housing_type", "x_m", "y_m")
+"""The columns that fix which areas may ever group (a block's pool, and who lies within reach)."""
+
+ROW_FIELDS = ("households", "estates")
+"""The other columns merge_groups reads row by row (seed order, group size)."""
+
+
+class MergeGroupMemory:
+    """merge_groups_by_block, remembering each block's groups: only blocks whose inputs changed are regrouped.
+
+    merge_groups reads fees and quality only through whether each pair of areas within
+    `merge_max_distance_m` lies within the tolerances (a group's range is its widest pair's
+    difference), so a block's groups stay what they were while its eligibility, households,
+    estates and those pair tests do: the same groups as merge_groups_by_block, without the work.
+    When rows move (a merger), areas are followed by id; a change of settings regroups every block.
+    """
+
+    def __init__(self) -> None:
+        self._settings: tuple = ()  # the merger's parameters the groups belong to
+        self._ids: list[str] = []  # the last call's area ids, one per row
+        self._last: dict[str, np.ndarray] = {}  # the last call's eligibility and GROUP_FIELDS
+        self._pairs = np.empty((0, 2), dtype=np.intp)  # the pairs of areas that can ever group
+        self._fits = np.empty(0, dtype=bool)  # each pair's fee and quality test in the last call
+        self._blocks: dict[int, np.ndarray] = {}  # block code -> its rows
+        self._groups: dict[int, list[list[int]]] = {}  # block code -> its groups (district rows)
+
+    def groups(self, areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[int]]:
+        """The candidate groups, as merge_groups_by_block finds them."""
+        if np.count_nonzero(eligible) < 2:
+            return []
+        now = {"eligible": eligible, **{name: getattr(areas, name) for name in GROUP_FIELDS}}
+        settings = (p.merge_max_group, p.merge_max_distance_m, p.merge_fee_tolerance,
+                    p.merge_quality_tolerance)
+        if settings != self._settings:
+            self._settings = settings
+            self._pairs = _pairs_in_reach(areas, p.merge_max_distance_m)
+            self._fits = _pairs_fit(now, self._pairs, p)
+            self._blocks = rows_by_block(areas.block)
+            self._groups = groups_of_blocks(areas, eligible, p, self._blocks.values())
+        elif areas.area_id == self._ids and all(_key(now[name]) == _key(self._last[name])
+                                                for name in PLACE_FIELDS):
+            self._regroup(areas, eligible, p, *self._changed(now, eligible, p))
+        else:
+            self._follow(areas, now, p)
+        self._ids = list(areas.area_id)
+        self._last = {name: values.copy() for name, values in now.items()}
+        return in_district_order(areas, [g for gs in self._groups.values() for g in gs])
+
+    def _changed(self, now: dict[str, np.ndarray], eligible: np.ndarray,
+                 p: Params) -> tuple[np.ndarray, np.ndarray]:
+        """The rows (bool) whose inputs differ from the last call's, and those only no longer eligible.
+
+        Keeps the new pair tests.
+        """
+        changed = np.zeros(len(eligible), dtype=bool)
+        for name in ROW_FIELDS:
+            if _key(now[name]) != _key(self._last[name]):
+                changed |= now[name] != self._last[name]
+        fits = _pairs_fit(now, self._pairs, p)
+        if _key(fits) != _key(self._fits):
+            # a pair's test matters only where both areas may group (else `changed` marks them already)
+            flipped = (fits != self._fits) & eligible[self._pairs[:, 0]] & eligible[self._pairs[:, 1]]
+            changed[self._pairs[flipped].ravel()] = True
+            self._fits = fits
+        closed = self._last["eligible"] & ~eligible & ~changed
+        return changed | (eligible != self._last["eligible"]), closed
+
+    def _follow(self, areas: AreaView, now: dict[str, np.ndarray], p: Params) -> None:
+        """Rows moved (a merger): keep the groups of blocks whose areas (in order) and inputs stayed."""
+        eligible = now["eligible"]
+        old_row = {area_id: row for row, area_id in enumerate(self._ids)}
+        match = np.array([old_row.get(area_id, -1) for area_id in areas.area_id], dtype=np.intp)
+        known = match >= 0
+        was = {name: values[match] for name, values in self._last.items()}  # rows not known: marked below
+        changed = ~known
+        for name in ("eligible", *ROW_FIELDS, *PLACE_FIELDS):
+            changed |= now[name] != was[name]
+        pairs = _pairs_in_reach(areas, p.merge_max_distance_m)
+        fits = _pairs_fit(now, pairs, p)
+        flipped = (fits != _pairs_fit(was, pairs, p)) & eligible[pairs[:, 0]] & eligible[pairs[:, 1]]
+        changed[pairs[flipped].ravel()] = True
+        kept = np.flatnonzero(~changed)
+        lost = np.ones(len(self._ids), dtype=bool)  # old rows that are not one of the kept rows
+        lost[match[kept]] = False
+        # a block that lost or gained an area, or whose areas changed order, is grouped again
+        regroup = set(areas.block[changed].tolist()) | set(self._last["block"][lost].tolist())
+        if np.any(np.diff(match[kept]) <= 0):
+            regroup = set(self._groups) | set(areas.block.tolist())
+        new_row = np.full(len(self._ids), -1, dtype=np.intp)
+        new_row[match[kept]] = kept
+        self._pairs, self._fits = pairs, fits
+        self._blocks = rows_by_block(areas.block)
+        self._groups = {block: [new_row[g].tolist() for g in groups]
+                        for block, groups in self._groups.items() if block not in regroup}
+        self._groups.update(groups_of_blocks(areas, eligible, p,
+                                             [self._blocks[b] for b in regroup if b in self._blocks]))
+
+    def _regroup(self, areas: AreaView, eligible: np.ndarray, p: Params, changed: np.ndarray,
+                 closed: np.ndarray) -> None:
+        """Group again the blocks that hold a changed row.
+
+        Where the changed rows are just whole groups that stopped being eligible (cases opened on
+        them), the block's other groups stand: the greedy pass had rejected those areas from every
+        other group it formed, and without them it forms the same ones.
+        """
+        if not changed.any():
+            return
+        regroup = []
+        for block in np.unique(areas.block[changed]).tolist():
+            rows = self._blocks[block]
+            gone = set(rows[changed[rows]].tolist())
+            groups = self._groups.pop(block, [])
+            kept = [g for g in groups if gone.isdisjoint(g)]
+            dropped = {row for g in groups if not gone.isdisjoint(g) for row in g}
+            if dropped == gone and closed[rows].sum() == len(gone):
+                if kept:
+                    self._groups[block] = kept
+            else:
+                regroup.append(rows)
+        self._groups.update(groups_of_blocks(areas, eligible, p, regroup))
+
+
+def _key(values: np.ndarray) -> tuple[str, bytes]:
+    """A column's values as a hashable, comparable key (one call, not an elementwise comparison)."""
+    return values.dtype.str, values.tobytes()
+
+
+def _pairs_in_reach(areas: AreaView, max_distance_m: float) -> np.ndarray:
+    """Pairs of rows (i < j) of one block and housing type within about `max_distance_m`.
+
+    A little wider than the distance (a pair more is only a test more), never narrower.
+    """
+    points = np.column_stack((areas.x_m, areas.y_m))
+    pairs = cKDTree(points).query_pairs(max_distance_m * (1.0 + 1e-6) + 1e-6, output_type="ndarray")
+    first, second = pairs[:, 0], pairs[:, 1]
+    alike = ((areas.block[first] == areas.block[second])
+             & (areas.housing_type[first] == areas.housing_type[second]))
+    return pairs[alike].astype(np.intp)
+
+
+def _pairs_fit(columns: dict[str, np.ndarray], pairs: np.ndarray, p: Params) -> np.ndarray:
+    """Whether each pair's fees and quality lie within the merger's tolerances (merge_groups' range tests)."""
+    fee, quality = columns["fee_yuan_per_m2"], columns["quality"]
+    first, second = pairs[:, 0], pairs[:, 1]
+    return ((np.abs(fee[first] - fee[second]) <= p.merge_fee_tolerance)
+            & (np.abs(quality[first] - quality[second]) <= p.merge_quality_tolerance))
 
 
 class Merge(Policy):
@@ -135,7 +314,8 @@ class Merge(Policy):
     def propose(self, office: StreetOffice, state: AreaState) -> None:
         """Open a case for each candidate group, smallest first, while there is room."""
         p = state.p
-        for members in merge_groups_by_block(state.area_view(), self.eligible(office, state), p):
+        memory = office.memory.setdefault(self.name, MergeGroupMemory())
+        for members in memory.groups(state.area_view(), self.eligible(office, state), p):
             if office.room() == 0:
                 return
             v = state.area_view()
