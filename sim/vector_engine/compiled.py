@@ -325,6 +325,7 @@ def _household_pass(
     floor_m2,
     volunteer,
     month_key,
+    paid_floor_h,
     paid_floor,
     satisfaction_sum,
     volunteer_count,
@@ -333,6 +334,10 @@ def _household_pass(
 
     The Mesa engine's Household.step for each household, estate by estate (in parallel over
     estates in the parallel build); `pr` holds the parameters in the household arrays' float type.
+    Each run of households of one estate and cooperation type is one loop over array views that
+    start at the run (indices from 0, no sums, no branch around a rule), which the compiler
+    vectorises; it writes the floor area each household paid for to `paid_floor_h`. The estate's
+    sums follow, household by household in the same order as before.
     """
     for e in prange(len(estate_area)):
         p = pr[0]  # read inside the parallel loop: numba's parfors cannot pass a record in
@@ -342,28 +347,30 @@ def _household_pass(
         quit_chance = quit_probability[area]
         organised = organising[area]
         rate = neighbours[area]
-        paid = 0.0
-        total = 0.0
-        count = 0
         h = estate_start[e]
         for t in range(3):
             base = pay_base[area, t]
-            for _ in range(type_counts[3 * e + t]):
-                pay_draw, draw = rules.household_draws(month_key, h)
-                satisfaction[h] = rules.update_satisfaction(satisfaction[h], seen, taste[h], p)
-                sat = satisfaction[h]  # in the household arrays' float type
-                if owes:
-                    pays = pay_draw < rules.payment_probability(sat, habit[h], base, p)
-                    habit[h] = rules.update_habit(habit[h], pays, p)  # bool - float keeps the float type
-                    paid += floor_m2[h] * pays  # adds 0 when unpaid: no branch on the draw
-                if volunteer[h]:
-                    stays = draw >= quit_chance
-                else:
-                    stays = draw < rules.volunteer_join_probability(sat, organised, rate, p)
-                volunteer[h] = stays
-                total += sat
-                count += stays
-                h += 1
+            n = type_counts[3 * e + t]
+            sat_run, taste_run, habit_run = satisfaction[h:h + n], taste[h:h + n], habit[h:h + n]
+            floor_run, volunteer_run, paid_run = floor_m2[h:h + n], volunteer[h:h + n], paid_floor_h[h:h + n]
+            for i in range(n):
+                pay_draw, draw = rules.household_draws(month_key, h + i)
+                sat_run[i] = rules.update_satisfaction(sat_run[i], seen, taste_run[i], p)
+                sat = sat_run[i]  # in the household arrays' float type
+                was = habit_run[i]
+                pays = owes & (pay_draw < rules.payment_probability(sat, was, base, p))
+                habit_run[i] = rules.update_habit(was, pays, p) if owes else was  # bool - float: float type
+                paid_run[i] = floor_run[i] * pays  # 0 when unpaid or nothing is due
+                joins = draw < rules.volunteer_join_probability(sat, organised, rate, p)
+                volunteer_run[i] = draw >= quit_chance if volunteer_run[i] else joins
+            h += n
+        paid = 0.0
+        total = 0.0
+        count = 0
+        for i in range(estate_start[e], h):
+            paid += paid_floor_h[i]
+            total += satisfaction[i]
+            count += volunteer[i]
         paid_floor[e] = paid
         satisfaction_sum[e] = total
         volunteer_count[e] = count
@@ -382,8 +389,11 @@ def named_copy(function, name: str):
     return copy
 
 
-household_pass = _njit()(_household_pass)
-household_pass_parallel = _njit(parallel=True)(named_copy(_household_pass, "_household_pass_parallel"))
+# numpy's error model: no division in these rules can be by zero, and Python's model (a check that
+# raises) would keep the compiler from vectorising the runs
+household_pass = _njit(error_model="numpy")(_household_pass)
+household_pass_parallel = _njit(parallel=True, error_model="numpy")(
+    named_copy(_household_pass, "_household_pass_parallel"))
 
 
 @_njit()

@@ -162,6 +162,7 @@ class VectorModel(DistrictModel):
             type_counts=np.bincount(3 * state.household_estate + state.household_coop,
                                     minlength=3 * n_estates))
         self.n_households = len(owner)
+        self._paid_floor_h = np.empty(self.n_households, dtype=dt)  # the compiled pass's scratch
         self.estate_households = np.diff(estate_start)
         self.estate_floor_m2 = np.add.reduceat(self.households.floor_m2, estate_start[:-1], dtype=F8)
         self.initial_collection_guess = float(np.mean(state.household_habit))
@@ -289,7 +290,7 @@ class VectorModel(DistrictModel):
         household_pass(self._params_households, self.estate_area, hh.estate_start, hh.type_counts,
                        perceived_h, a.fee_due, pay_base_h, quit_h, a.organising, neighbours_h,
                        hh.satisfaction, hh.taste, hh.habit, hh.floor_m2, hh.volunteer, month_key,
-                       paid_floor, satisfaction_sum, volunteer_count)
+                       self._paid_floor_h, paid_floor, satisfaction_sum, volunteer_count)
         kernels.area_tallies(self.estate_area, a.fee_due, arranged.due_yuan, paid_floor, satisfaction_sum,
                              volunteer_count, a.due_yuan, a.paid_yuan, a.satisfaction_sum, a.volunteer_count)
         # 5. the month closes; firm accounts, withdrawals and exits
