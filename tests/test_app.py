@@ -132,16 +132,10 @@ def test_estate_table_agrees_between_engines_at_the_start():
     """The app's estate table reads either engine alike: after the burn-in of the app's scenario, the
     vectorized engine with float64 households (the docking precision; the app's float32 may flip a
     rare draw, docs/ODD.md) and the Mesa engine give the same table."""
-    from sim.app.controls import policy_options
     from sim.mesa_engine import EstateGovernanceModel
-    from sim.params import PARAMETER_INDEX
     from sim.vector_engine import VectorModel
 
-    s = default_settings()
-    scenario = build_scenario(s["district"], csv_path=s["csv_path"],
-                              policies={block: bool(s[block]) for block in policy_blocks()},
-                              params={n: v for n, v in s.items() if n in PARAMETER_INDEX}, seed=4,
-                              options=policy_options(s))
+    scenario = TeachingModel(engine="vector", rng=4).main.spec  # the app's own scenario
     vector = estate_table(VectorModel(scenario, rng=4, dtype=np.float64))
     mesa = estate_table(EstateGovernanceModel(scenario, rng=4))
     for column in ("estate_id", "households", "area_id", "mode", "firm", "committee"):
