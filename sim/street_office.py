@@ -18,8 +18,6 @@ interface (sim.area_state.AreaState).
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from sim import events, rules
@@ -52,6 +50,7 @@ class StreetOffice:
         self.memory: dict[str, object] = {}
         """What a policy keeps between months to skip work whose inputs did not change (by its name)."""
         self._sorted_x: np.ndarray | None = None  # the positions the x-sorted index below belongs to
+        self._sorted_view: AreaView | None = None  # the last view checked against them
         self.reset_counts()
 
     def reset_counts(self) -> None:
@@ -402,29 +401,29 @@ class StreetOffice:
         """The best firm able to bid for an area (policies.best_bidder), or -1."""
         s = self.state
         reach_m = s.p.firm_reach_m if reach_m is None else reach_m
-        view, row = self._view_near(s.area_view(), area, reach_m)
-        return best_bidder(row, view, s.firm_view(), reach_m=reach_m, min_capability=min_capability,
-                           exclude=exclude)
+        v = s.area_view()
+        return best_bidder(area, v, s.firm_view(), reach_m=reach_m, min_capability=min_capability,
+                           exclude=exclude, candidates=self._rows_near(v, area, reach_m))
 
-    def _view_near(self, v: AreaView, area: int, reach_m: float) -> tuple[AreaView | SimpleNamespace, int]:
-        """The areas a tender must see, and the area's row among them.
+    def _rows_near(self, v: AreaView, area: int, reach_m: float) -> np.ndarray | None:
+        """The rows of the areas a tender must see (None: all of them).
 
         A firm bids only if one of its sites (or its base) is within reach, so in a large district
-        the tender needs only the areas in the square around the area: same winner, far less work.
+        the tender needs only the areas in the band of x within reach of the area: same winner, far
+        less work.
         """
         if len(v.x_m) < NEARBY_MIN_AREAS:
-            return v, area
+            return None
         # views are rebuilt after every change of fee, firm or rows, positions rarely: sort again
-        # only when the positions differ (a comparison costs a fraction of the sort)
-        if self._sorted_x is None or not np.array_equal(self._sorted_x, v.x_m):
-            self._sorted_x = v.x_m.copy()
-            self._by_x = np.argsort(v.x_m, kind="stable")
-            self._x_sorted = v.x_m[self._by_x]
-        x, y = v.x_m[area], v.y_m[area]
+        # only when the positions differ (a comparison costs a fraction of the sort), and compare
+        # only when the view is a new one (an engine rebuilds its view after any change of rows)
+        if v is not self._sorted_view:
+            if self._sorted_x is None or not np.array_equal(self._sorted_x, v.x_m):
+                self._sorted_x = v.x_m.copy()
+                self._by_x = np.argsort(v.x_m, kind="stable")
+                self._x_sorted = v.x_m[self._by_x]
+            self._sorted_view = v
+        x = v.x_m[area]
         lo = np.searchsorted(self._x_sorted, x - reach_m, side="left")
         hi = np.searchsorted(self._x_sorted, x + reach_m, side="right")
-        rows = self._by_x[lo:hi]
-        rows = np.sort(rows[np.abs(v.y_m[rows] - y) <= reach_m])
-        # a tender reads the areas' positions and firms only (policies.best_bidder): those, not a full view
-        near = SimpleNamespace(x_m=v.x_m[rows], y_m=v.y_m[rows], firm=v.firm[rows])
-        return near, int(np.searchsorted(rows, area))
+        return self._by_x[lo:hi]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import events, rules
+from sim.jit import njit
 from sim.params import Params
 from sim.policies.base import AreaView, FirmView, Policy, ReformCase
 from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED, UNMANAGED
@@ -53,27 +54,57 @@ def site_distances(x_m: float, y_m: float, areas: AreaView, n_firms: int) -> np.
 
 
 def best_bidder(area: int, areas: AreaView, firms: FirmView, *, reach_m: float, min_capability: float = 0.0,
-                exclude: tuple[int, ...] = ()) -> int:
+                exclude: tuple[int, ...] = (), candidates: np.ndarray | None = None) -> int:
     """The firm that wins a tender for an area, among those able to bid, or -1 if none can.
 
     Able to bid: active firms with a site (or their base) within reach, spare capacity and the
     capability asked for. (Whether the money covers the cost is the street office's first check:
     rules.covers_cost.) The best score (mean of capability and reputation) wins; ties go to the
-    lower index.
+    lower index. `candidates`, if given, are the rows of the areas whose sites may be in reach (a
+    superset of them, in any order; by default all areas): a large district's tender passes those
+    near the area (StreetOffice.bidder).
     """
-    n = len(firms.active)
-    if n == 0:
+    if len(firms.active) == 0:
         return -1
-    distance = np.minimum(site_distances(areas.x_m[area], areas.y_m[area], areas, n),
-                          np.hypot(firms.x_m - areas.x_m[area], firms.y_m - areas.y_m[area]))
-    ok = (firms.active & (distance <= reach_m) & (firms.sites < firms.max_sites)
-          & (firms.capability >= min_capability))
-    if exclude:
-        ok[list(exclude)] = False
-    if not ok.any():
-        return -1
-    score = np.where(ok, 0.5 * (firms.capability + firms.reputation), -np.inf)
-    return int(np.argmax(score))
+    rows = np.arange(len(areas.x_m)) if candidates is None else candidates
+    return int(_best_firm(float(areas.x_m[area]), float(areas.y_m[area]), rows, areas.x_m, areas.y_m,
+                          areas.firm, firms.active, firms.sites, firms.max_sites, firms.capability,
+                          firms.reputation, firms.x_m, firms.y_m, float(reach_m), float(min_capability),
+                          np.asarray(exclude, dtype=np.int64)))
+
+
+@njit()
+def _best_firm(x_m, y_m, rows, area_x, area_y, area_firm, active, sites, max_sites, capability, reputation,
+               firm_x, firm_y, reach_m, min_capability, exclude):  # pragma: no cover - compiled
+    """best_bidder's scan: the best-scoring able firm with a base or site in reach (first on ties), or -1.
+
+    Sites are those of the areas `rows`. One loop over the firms and one over those areas: the
+    tender of every engine, compiled with numba where it is installed (a city-size district holds
+    thousands of firms and thousands of tenders a year).
+    """
+    n = len(active)
+    able = np.zeros(n, dtype=np.bool_)
+    near = np.zeros(n, dtype=np.bool_)
+    for f in range(n):
+        able[f] = active[f] and sites[f] < max_sites[f] and capability[f] >= min_capability
+    for f in exclude:
+        able[f] = False
+    for f in range(n):
+        dx, dy = firm_x[f] - x_m, firm_y[f] - y_m
+        near[f] = able[f] and abs(dx) <= reach_m and abs(dy) <= reach_m and np.hypot(dx, dy) <= reach_m
+    for a in rows:
+        f = area_firm[a]
+        if f >= 0 and able[f] and not near[f]:
+            dx, dy = area_x[a] - x_m, area_y[a] - y_m
+            near[f] = abs(dx) <= reach_m and abs(dy) <= reach_m and np.hypot(dx, dy) <= reach_m
+    best = -1
+    best_score = -np.inf
+    for f in range(n):
+        if near[f]:
+            score = 0.5 * (capability[f] + reputation[f])
+            if score > best_score:
+                best, best_score = f, score
+    return best
 
 
 def evaluation_scores(satisfaction_sum: np.ndarray, households: np.ndarray, firm: np.ndarray,

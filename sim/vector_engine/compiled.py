@@ -522,10 +522,19 @@ if numba is not None:
 def warm_cache() -> None:
     """Compile (or load) every build the engine uses, on a small district.
 
-    Float32 and float64 households, the serial and the parallel household pass; quick once numba's
-    cache holds them.
+    Float32 and float64 households, the serial and the parallel household pass, and the tender's
+    scan (policies.common, for both engines' firm columns); quick once numba's cache holds them.
     """
-    if numba is None or not AVAILABLE:
+    if numba is None:
+        return
+    from sim.policies.common import _best_firm
+
+    one, none = np.ones(1), np.zeros(0, dtype=np.int64)
+    for firm_dtype in (np.int32, np.int64):  # the area firm column of the vectorized and the Mesa engine
+        sites = np.zeros(1, dtype=np.int64)
+        _best_firm(0.0, 0.0, np.arange(1), one, one, np.zeros(1, firm_dtype), np.ones(1, dtype=bool),
+                   sites, sites + 1, one, one, one, one, 1.0, 0.0, none)
+    if not AVAILABLE:
         return
     from concurrent.futures import ThreadPoolExecutor
 
