@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import rules
+from sim.jit import njit as _njit
 from sim.params import Params
 
 try:  # pragma: no cover - exercised by whichever way the environment is
@@ -104,7 +105,6 @@ def params_record(p: Params, dtype=np.float64) -> np.ndarray:
 
 
 if numba is not None:
-    _JIT = {"cache": True, "nogil": True}
     # the rules and helpers are compiled into the loops that call them, and cached only there: a
     # cache of their own would outlive a change of the helpers below (numba keys it by rules.py)
     _INLINED = {"nogil": True}
@@ -164,17 +164,6 @@ if numba is not None:
 
     for _name in COMPILED_RULES:  # each rule is its own numba implementation: the same function object
         register_jitable(**_INLINED)(getattr(rules, _name))
-
-
-def _njit(**options):
-    """numba.njit with the module's options (cache, no GIL), or the plain function without numba."""
-
-    def wrap(function):
-        if numba is None:  # pragma: no cover
-            return function
-        return numba.njit(**{**_JIT, **options})(function)
-
-    return wrap
 
 
 FALLBACK = rules.FALLBACK
