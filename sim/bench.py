@@ -2,15 +2,17 @@
 
 Each engine runs in its own subprocess (`python -m sim.bench ENGINE PRESET YEARS`), so its peak
 resident memory (ru_maxrss) is its own. The vectorized engine's child also times a minimal numpy
-kernel on arrays of the same size (gather area quality to households, update satisfaction, draw
-payment, sum by area): the floor that memory traffic and random draws put under any array engine;
-and the same month compiled and fused into one pass (`compiled_kernel`, numba): the roofline.
+kernel on arrays of the same size (a minimal household-month: satisfaction, a payment chance from
+satisfaction and habit, one draw, habit, sums by area): the floor that memory traffic and random
+draws put under any array engine; and the same month compiled and fused into one pass
+(`compiled_kernel`, numba, counter-based draws): the roofline.
 docs/PERFORMANCE.md reports the figures.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import resource
 import subprocess
 import sys
@@ -56,46 +58,65 @@ def bench_scenario(preset: str, years: int):
     return scenario_from_mapping(spec, "command line", None)
 
 
-def numpy_kernel(n_households: int, n_areas: int, months: int, seed: int = 0) -> float:
-    """Seconds a minimal numpy month takes over `months` on arrays of the given size.
+# The minimal household-month both kernels run (float32 households, as the engine's): satisfaction
+# moves toward the area's quality; the chance to pay is a logistic of satisfaction and habit; one
+# uniform draw decides payment; habit moves toward it; payments are summed by area and feed back to
+# quality. The issue that set the roofline target measured this month (satisfaction, draw, payment,
+# habit, sums by estate); the constants are arbitrary (the engine's rules are not called).
+ADJUST = np.float32(0.12)
+HABIT_RATE = np.float32(0.1)
+PAY_WEIGHTS = (np.float32(4.0), np.float32(2.0), np.float32(-2.0))  # satisfaction, habit, intercept
 
-    Per month: gather area quality to households (np.take), move satisfaction toward it, draw
-    one uniform per household to pay, sum payments by area (np.bincount), feed back to quality.
+
+def numpy_kernel(n_households: int, n_areas: int, months: int, seed: int = 0) -> float:
+    """Seconds the minimal household-month (above) takes in numpy over `months`, on arrays of that size.
+
+    Per month: gather area quality to households (np.take), the month's rules as array operations,
+    one generator draw per household, payments summed by area (np.bincount).
     """
     rng = np.random.default_rng(seed)
     area = np.sort(rng.integers(0, n_areas, n_households)).astype(np.int32)
     households = np.maximum(np.bincount(area, minlength=n_areas), 1)
     quality = rng.random(n_areas)
     satisfaction = np.full(n_households, 0.5, dtype=np.float32)
+    habit = np.full(n_households, 0.5, dtype=np.float32)
     gathered = np.empty(n_households, dtype=np.float64)
-    draws = np.empty(n_households, dtype=np.float64)
+    draws = np.empty(n_households, dtype=np.float32)
+    w_s, w_h, w_0 = PAY_WEIGHTS
     started = time.perf_counter()
     for _ in range(months):
         np.take(quality, area, out=gathered)
-        satisfaction += np.float32(0.12) * (gathered.astype(np.float32) - satisfaction)
-        rng.random(out=draws)
-        paid = draws < satisfaction
+        satisfaction += ADJUST * (gathered.astype(np.float32) - satisfaction)
+        chance = np.float32(1.0) / (np.float32(1.0) + np.exp(-(w_s * satisfaction + w_h * habit + w_0)))
+        rng.random(out=draws, dtype=np.float32)
+        paid = draws < chance
+        habit += HABIT_RATE * (paid - habit)
         quality = 0.5 * quality + 0.5 * np.bincount(area, weights=paid, minlength=n_areas) / households
     return time.perf_counter() - started
 
 
-def _kernel_month(area_start, quality, households, satisfaction, seed, month):  # pragma: no cover - compiled
-    """One compiled minimal month, in parallel over areas: satisfaction, a counter-based draw, sums."""
+def _kernel_month(area_start, quality, households, satisfaction, habit, seed, month):  # pragma: no cover
+    """The minimal household-month compiled into one pass, in parallel over areas; counter-based draws."""
     n_areas = len(quality)
     paid = np.zeros(n_areas)
+    w_s, w_h, w_0 = PAY_WEIGHTS
+    one = np.float32(1.0)
     for a in prange(n_areas):
         target = np.float32(quality[a])
         count = 0
         for h in range(area_start[a], area_start[a + 1]):
-            s = satisfaction[h] + np.float32(0.12) * (target - satisfaction[h])
+            s = satisfaction[h] + ADJUST * (target - satisfaction[h])
             satisfaction[h] = s
+            chance = one / (one + math.exp(-(w_s * s + w_h * habit[h] + w_0)))
             # splitmix64 of (seed, month, household): a uniform in [0, 1) from 24 bits
             z = np.uint64(seed) + np.uint64(month) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(h)
             z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
             z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
             z = z ^ (z >> np.uint64(31))
             draw = np.float32(z >> np.uint64(40)) * np.float32(1.0 / 16777216.0)
-            count += draw < s
+            pays = draw < chance
+            habit[h] += HABIT_RATE * (pays - habit[h])
+            count += pays
         paid[a] = count
     for a in range(n_areas):
         quality[a] = 0.5 * quality[a] + 0.5 * paid[a] / households[a]
@@ -116,13 +137,13 @@ except ImportError:  # pragma: no cover
 
 
 def compiled_kernel(n_households: int, n_areas: int, months: int, seed: int = 0) -> float | None:
-    """Seconds a minimal compiled month takes over `months` (None without numba): the roofline.
+    """Seconds the minimal household-month (above) takes compiled over `months` (None without numba).
 
-    The numpy kernel's month fused into one numba pass (in parallel over areas from the engine's
-    threading threshold, THREADED_HOUSEHOLDS, as the engine's household pass): per household,
-    satisfaction moves toward its area's quality, one counter-based uniform draw (splitmix64 of
-    seed, month and household, no generator state) decides payment, and payments are summed by
-    area as they are made. The first month (compilation or the cache's load) is not timed.
+    The roofline: one numba pass (in parallel over areas from the engine's threading threshold,
+    THREADED_HOUSEHOLDS, as the engine's household pass): per household the month's rules, one
+    counter-based uniform draw (splitmix64 of seed, month and household, no generator state), and
+    payments summed by area as they are made. The first month (compilation or the cache's load)
+    is not timed.
     """
     if numba is None:
         return None
@@ -133,13 +154,14 @@ def compiled_kernel(n_households: int, n_areas: int, months: int, seed: int = 0)
     np.cumsum(np.bincount(area, minlength=n_areas), out=area_start[1:])
     quality = rng.random(n_areas)
     satisfaction = np.full(n_households, 0.5, dtype=np.float32)
+    habit = np.full(n_households, 0.5, dtype=np.float32)
     from sim.vector_engine.model import THREADED_HOUSEHOLDS
 
     month_pass = _kernel_month_parallel if n_households >= THREADED_HOUSEHOLDS else _kernel_month
-    month_pass(area_start, quality, households, satisfaction, seed, 0)
+    month_pass(area_start, quality, households, satisfaction, habit, seed, 0)
     started = time.perf_counter()
     for month in range(1, months + 1):
-        month_pass(area_start, quality, households, satisfaction, seed, month)
+        month_pass(area_start, quality, households, satisfaction, habit, seed, month)
     return time.perf_counter() - started
 
 
