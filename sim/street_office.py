@@ -23,12 +23,9 @@ import numpy as np
 from sim import events, rules
 from sim.area_state import AreaState
 from sim.params import AFTER_SALE_CODE
-from sim.policies import REGISTRY, AreaView, ReformCase, best_bidder
-from sim.policies.common import rows_by_block
+from sim.policies import REGISTRY, ReformCase, best_bidder
+from sim.policies.common import XIndex, rows_by_block
 from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED
-
-NEARBY_MIN_AREAS = 1_000
-"""From this many areas on, a tender looks only at the areas within reach (see _view_near)."""
 
 
 class StreetOffice:
@@ -49,8 +46,7 @@ class StreetOffice:
         self._row: dict[str, int] = {}
         self.memory: dict[str, object] = {}
         """What a policy keeps between months to skip work whose inputs did not change (by its name)."""
-        self._sorted_x: np.ndarray | None = None  # the positions the x-sorted index below belongs to
-        self._sorted_view: AreaView | None = None  # the last view checked against them
+        self._by_x = (XIndex(), XIndex())  # areas and firm bases sorted by x, for tenders (best_bidder)
         self.reset_counts()
 
     def reset_counts(self) -> None:
@@ -401,29 +397,6 @@ class StreetOffice:
         """The best firm able to bid for an area (policies.best_bidder), or -1."""
         s = self.state
         reach_m = s.p.firm_reach_m if reach_m is None else reach_m
-        v = s.area_view()
-        return best_bidder(area, v, s.firm_view(), reach_m=reach_m, min_capability=min_capability,
-                           exclude=exclude, candidates=self._rows_near(v, area, reach_m))
+        return best_bidder(area, s.area_view(), s.firm_view(), reach_m=reach_m, min_capability=min_capability,
+                           exclude=exclude, index=self._by_x)
 
-    def _rows_near(self, v: AreaView, area: int, reach_m: float) -> np.ndarray | None:
-        """The rows of the areas a tender must see (None: all of them).
-
-        A firm bids only if one of its sites (or its base) is within reach, so in a large district
-        the tender needs only the areas in the band of x within reach of the area: same winner, far
-        less work.
-        """
-        if len(v.x_m) < NEARBY_MIN_AREAS:
-            return None
-        # views are rebuilt after every change of fee, firm or rows, positions rarely: sort again
-        # only when the positions differ (a comparison costs a fraction of the sort), and compare
-        # only when the view is a new one (an engine rebuilds its view after any change of rows)
-        if v is not self._sorted_view:
-            if self._sorted_x is None or not np.array_equal(self._sorted_x, v.x_m):
-                self._sorted_x = v.x_m.copy()
-                self._by_x = np.argsort(v.x_m, kind="stable")
-                self._x_sorted = v.x_m[self._by_x]
-            self._sorted_view = v
-        x = v.x_m[area]
-        lo = np.searchsorted(self._x_sorted, x - reach_m, side="left")
-        hi = np.searchsorted(self._x_sorted, x + reach_m, side="right")
-        return self._by_x[lo:hi]

@@ -233,10 +233,23 @@ def test_household_draws_are_splitmix64s_outputs_in_both_forms():
     assert abs(np.corrcoef(many)[0, 1]) < 0.02
 
 
+def whole_view_bidder(area, areas, firms, *, reach_m, min_capability=0.0, exclude=()):
+    """A tender's winner from every firm and every site, in numpy: what best_bidder's band scan must give."""
+    x, y = areas.x_m[area], areas.y_m[area]
+    distance = np.hypot(firms.x_m - x, firms.y_m - y)
+    served = areas.firm >= 0
+    np.minimum.at(distance, areas.firm[served], np.hypot(areas.x_m[served] - x, areas.y_m[served] - y))
+    ok = (firms.active & (distance <= reach_m) & (firms.sites < firms.max_sites)
+          & (firms.capability >= min_capability))
+    ok[list(exclude)] = False
+    if not ok.any():
+        return -1
+    return int(np.argmax(np.where(ok, 0.5 * (firms.capability + firms.reputation), -np.inf)))
+
+
 def test_city_scale_shortcuts_give_the_whole_districts_answers():
-    """Tenders in reach (sorted-x window) pick the winner the whole view picks; merge groups found
-    block by block are the groups of the whole district."""
-    from sim.policies import best_bidder
+    """Tenders (compiled scan of the areas and bases in a band of x) pick the winner a scan of every
+    firm and site picks; merge groups found block by block are the groups of the whole district."""
     from sim.policies.common import small_open
     from sim.policies.merge import merge_groups, merge_groups_by_block
 
@@ -249,15 +262,21 @@ def test_city_scale_shortcuts_give_the_whole_districts_answers():
     rows = range(0, len(v.area_id), 7)
     assert len(v.area_id) >= 1000
     winners = [office.bidder(a) for a in rows]
-    assert winners == [best_bidder(a, v, firms, reach_m=reach) for a in rows]
+    assert winners == [whole_view_bidder(a, v, firms, reach_m=reach) for a in rows]
     assert sum(w >= 0 for w in winners) > 10
     model.set_fee(3, 2.5)  # a new view: the sorted index is kept, the answers still the whole view's
     v = model.area_view()
-    assert [office.bidder(a) for a in rows] == [best_bidder(a, v, firms, reach_m=reach) for a in rows]
+    assert [office.bidder(a) for a in rows] == [whole_view_bidder(a, v, firms, reach_m=reach) for a in rows]
     asks = [(a, {"exclude": (w,) if w >= 0 else (), "min_capability": 0.5, "reach_m": 2 * reach})
             for a, w in zip(rows, winners, strict=True)]
-    assert [office.bidder(a, **ask) for a, ask in asks] == [best_bidder(a, v, firms, **ask)
+    assert [office.bidder(a, **ask) for a, ask in asks] == [whole_view_bidder(a, v, firms, **ask)
                                                              for a, ask in asks]
+    # a firm enters (new, longer firm arrays): the index follows
+    newcomer = office.enter_market(0, 0.99)
+    firms = model.firm_view()
+    after = [office.bidder(a) for a in rows]
+    assert after == [whole_view_bidder(a, v, firms, reach_m=reach) for a in rows]
+    assert newcomer in after
     eligible = small_open(v, 400)
     groups = merge_groups_by_block(v, eligible, model.p)
     assert len(groups) > 10 and groups == merge_groups(v, eligible, model.p)

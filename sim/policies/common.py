@@ -53,56 +53,93 @@ def site_distances(x_m: float, y_m: float, areas: AreaView, n_firms: int) -> np.
     return out
 
 
+class XIndex:
+    """Positions sorted by x (of areas, or firm bases), for a tender's look at those in a band of x.
+
+    Kept while the positions stay the same: the street office's views are rebuilt far more often
+    than positions change (areas move only when they merge, firms never; a new firm makes new,
+    longer arrays), so the positions are compared only when the arrays handed in are other ones.
+    """
+
+    def __init__(self):
+        self._source: tuple[np.ndarray, np.ndarray] | None = None  # the arrays last handed in
+        self._xy: tuple[np.ndarray, np.ndarray] | None = None  # a copy of the positions indexed
+
+    def of(self, x_m: np.ndarray, y_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x sorted, y in that order, the rows in that order) of the positions `x_m`, `y_m`."""
+        if self._source is None or x_m is not self._source[0] or y_m is not self._source[1]:
+            if (self._xy is None or not np.array_equal(self._xy[0], x_m)
+                    or not np.array_equal(self._xy[1], y_m)):
+                self._xy = (x_m.copy(), y_m.copy())
+                self._by_x = np.argsort(x_m, kind="stable")
+                self._sorted = (x_m[self._by_x], y_m[self._by_x])
+            self._source = (x_m, y_m)
+        return (*self._sorted, self._by_x)
+
+
 def best_bidder(area: int, areas: AreaView, firms: FirmView, *, reach_m: float, min_capability: float = 0.0,
-                exclude: tuple[int, ...] = (), candidates: np.ndarray | None = None) -> int:
+                exclude: tuple[int, ...] = (), index: tuple[XIndex, XIndex] | None = None) -> int:
     """The firm that wins a tender for an area, among those able to bid, or -1 if none can.
 
     Able to bid: active firms with a site (or their base) within reach, spare capacity and the
     capability asked for. (Whether the money covers the cost is the street office's first check:
     rules.covers_cost.) The best score (mean of capability and reputation) wins; ties go to the
-    lower index. `candidates`, if given, are the rows of the areas whose sites may be in reach (a
-    superset of them, in any order; by default all areas): a large district's tender passes those
-    near the area (StreetOffice.bidder).
+    lower index. Only the areas and bases in the band of x within reach are looked at: `index`
+    holds the x-sorted indexes of areas and firms that a caller keeps between tenders (the street
+    office; by default they are sorted for this tender).
     """
-    if len(firms.active) == 0:
-        return -1
-    rows = np.arange(len(areas.x_m)) if candidates is None else candidates
-    return int(_best_firm(float(areas.x_m[area]), float(areas.y_m[area]), rows, areas.x_m, areas.y_m,
-                          areas.firm, firms.active, firms.sites, firms.max_sites, firms.capability,
-                          firms.reputation, firms.x_m, firms.y_m, float(reach_m), float(min_capability),
-                          np.asarray(exclude, dtype=np.int64)))
+    area_index, firm_index = (XIndex(), XIndex()) if index is None else index
+    excluded = np.asarray(exclude, dtype=np.int64)
+    bases, sites = firm_index.of(firms.x_m, firms.y_m), area_index.of(areas.x_m, areas.y_m)
+    return int(_best_firm(float(areas.x_m[area]), float(areas.y_m[area]), *bases, *sites, areas.firm,
+                          firms.active, firms.sites, firms.max_sites, firms.capability, firms.reputation,
+                          float(reach_m), float(min_capability), excluded))
 
 
 @njit()
-def _best_firm(x_m, y_m, rows, area_x, area_y, area_firm, active, sites, max_sites, capability, reputation,
-               firm_x, firm_y, reach_m, min_capability, exclude):  # pragma: no cover - compiled
+def _within(dx, dy, reach_m):  # pragma: no cover - compiled
+    """Whether hypot(dx, dy) <= reach_m, calling hypot only where the squares leave it in doubt."""
+    squares, reach2 = dx * dx + dy * dy, reach_m * reach_m
+    if squares < reach2 * (1.0 - 1e-9):
+        return True
+    if squares > reach2 * (1.0 + 1e-9):
+        return False
+    return np.hypot(dx, dy) <= reach_m
+
+
+@njit()
+def _best_firm(x_m, y_m, firm_x, firm_y, firm_rows, area_x, area_y, area_rows, area_firm, active, sites,
+               max_sites, capability, reputation, reach_m, min_capability, exclude):  # pragma: no cover
     """best_bidder's scan: the best-scoring able firm with a base or site in reach (first on ties), or -1.
 
-    Sites are those of the areas `rows`. One loop over the firms and one over those areas: the
-    tender of every engine, compiled with numba where it is installed (a city-size district holds
-    thousands of firms and thousands of tenders a year).
+    The firm bases and the areas' sites come sorted by x (XIndex.of: positions, and the row of
+    each); one loop looks at those in the band of x within reach. The tender of every engine,
+    compiled with numba where it is installed (a city-size district holds thousands of firms and
+    holds thousands of tenders a year).
     """
-    n = len(active)
-    able = np.zeros(n, dtype=np.bool_)
-    near = np.zeros(n, dtype=np.bool_)
-    for f in range(n):
-        able[f] = active[f] and sites[f] < max_sites[f] and capability[f] >= min_capability
-    for f in exclude:
-        able[f] = False
-    for f in range(n):
-        dx, dy = firm_x[f] - x_m, firm_y[f] - y_m
-        near[f] = able[f] and abs(dx) <= reach_m and abs(dy) <= reach_m and np.hypot(dx, dy) <= reach_m
-    for a in rows:
-        f = area_firm[a]
-        if f >= 0 and able[f] and not near[f]:
-            dx, dy = area_x[a] - x_m, area_y[a] - y_m
-            near[f] = abs(dx) <= reach_m and abs(dy) <= reach_m and np.hypot(dx, dy) <= reach_m
-    best = -1
-    best_score = -np.inf
-    for f in range(n):
-        if near[f]:
-            score = 0.5 * (capability[f] + reputation[f])
-            if score > best_score:
+    firm_lo = np.searchsorted(firm_x, x_m - reach_m, side="left")
+    n_bases = np.searchsorted(firm_x, x_m + reach_m, side="right") - firm_lo
+    area_lo = np.searchsorted(area_x, x_m - reach_m, side="left")
+    n_sites = np.searchsorted(area_x, x_m + reach_m, side="right") - area_lo
+    best, best_score = -1, -np.inf
+    for k in range(n_bases + n_sites):
+        if k < n_bases:  # a firm's base
+            i = firm_lo + k
+            dx, dy = firm_x[i] - x_m, firm_y[i] - y_m
+        else:  # a site: the area a firm serves
+            i = area_lo + k - n_bases
+            dx, dy = area_x[i] - x_m, area_y[i] - y_m
+        if abs(dy) > reach_m or not _within(dx, dy, reach_m):
+            continue
+        f = firm_rows[i] if k < n_bases else area_firm[area_rows[i]]
+        if f < 0 or not (active[f] and sites[f] < max_sites[f] and capability[f] >= min_capability):
+            continue
+        score = 0.5 * (capability[f] + reputation[f])
+        if score > best_score or (score == best_score and f < best):
+            excluded = False
+            for other in exclude:
+                excluded |= other == f
+            if not excluded:
                 best, best_score = f, score
     return best
 

@@ -520,9 +520,9 @@ def warm_cache() -> None:
 
     one, none = np.ones(1), np.zeros(0, dtype=np.int64)
     for firm_dtype in (np.int32, np.int64):  # the area firm column of the vectorized and the Mesa engine
-        sites = np.zeros(1, dtype=np.int64)
-        _best_firm(0.0, 0.0, np.arange(1), one, one, np.zeros(1, firm_dtype), np.ones(1, dtype=bool),
-                   sites, sites + 1, one, one, one, one, 1.0, 0.0, none)
+        rows = sites = np.zeros(1, dtype=np.int64)
+        _best_firm(0.0, 0.0, one, one, rows, one, one, rows, np.zeros(1, firm_dtype), np.ones(1, dtype=bool),
+                   sites, sites + 1, one, one, 1.0, 0.0, none)
     if not AVAILABLE:
         return
     from concurrent.futures import ThreadPoolExecutor
