@@ -326,7 +326,7 @@ def _household_pass(
     Each run of households of one estate and cooperation type is one loop over array views that
     start at the run (indices from 0, no sums, no branch around a rule), which the compiler
     vectorises; it writes the floor area each household paid for to `paid_floor_h`. The estate's
-    sums follow, household by household in the same order as before.
+    sums follow each run, household by household in estate order, while the run is in cache.
     """
     for e in prange(len(estate_area)):
         p = pr[0]  # read inside the parallel loop: numba's parfors cannot pass a record in
@@ -337,6 +337,9 @@ def _household_pass(
         organised = organising[area]
         rate = neighbours[area]
         h = estate_start[e]
+        paid = 0.0
+        total = 0.0
+        count = 0
         for t in range(3):
             base = pay_base[area, t]
             n = type_counts[3 * e + t]
@@ -352,14 +355,11 @@ def _household_pass(
                 paid_run[i] = floor_run[i] * pays  # 0 when unpaid or nothing is due
                 joins = draw < rules.volunteer_join_probability(sat, organised, rate, p)
                 volunteer_run[i] = draw >= quit_chance if volunteer_run[i] else joins
+            for i in range(n):  # the estate's sums, household by household, while the run is in cache
+                paid += paid_run[i]
+                total += sat_run[i]
+                count += volunteer_run[i]
             h += n
-        paid = 0.0
-        total = 0.0
-        count = 0
-        for i in range(estate_start[e], h):
-            paid += paid_floor_h[i]
-            total += satisfaction[i]
-            count += volunteer[i]
         paid_floor[e] = paid
         satisfaction_sum[e] = total
         volunteer_count[e] = count
