@@ -572,8 +572,8 @@ def tally_vote(owner_floor_m2, takes_part, votes_yes, p: Params) -> tuple[bool, 
 
     Passing is rules.vote_passes (Civil Code Art. 278).
     """
-    part_n = int(takes_part.sum())
-    yes_n = int(votes_yes.sum())
+    part_n = int(np.count_nonzero(takes_part))
+    yes_n = int(np.count_nonzero(votes_yes))
     passed = bool(vote_passes(float(owner_floor_m2[takes_part].sum()), part_n,
                               float(owner_floor_m2[votes_yes].sum()), yes_n, float(owner_floor_m2.sum()),
                               len(owner_floor_m2), p))
