@@ -476,8 +476,9 @@ def break_even_fee(cost_yuan, subsidy_yuan, floor_area_m2, collection_rate, p: P
     The cost is a month's: for the least service (min_effort x money_needed, the bid rule) or for full
     service (money_needed, what competing firms offer at a contract's renewal).
     """
-    rate = max(collection_rate, 0.05)
-    return max(0.0, (cost_yuan / (1.0 - p.target_margin) - subsidy_yuan) / (floor_area_m2 * rate))
+    rate = choose(collection_rate < 0.05, 0.05, collection_rate)
+    fee = (cost_yuan / (1.0 - p.target_margin) - subsidy_yuan) / (floor_area_m2 * rate)
+    return choose(fee > 0.0, fee, 0.0)
 
 
 def proposed_fee(fee_yuan_per_m2, p: Params):

@@ -246,12 +246,15 @@ class StreetOffice:
         s = self.state
         v = s.area_view()
         draws = s.rng.random(len(v.area_id))
-        due = (v.firm >= 0) & v.committee_active & (draws < 1.0 / s.p.contract_term_years)
-        for area in np.flatnonzero(due).tolist():
+        due = np.flatnonzero((v.firm >= 0) & v.committee_active & (draws < 1.0 / s.p.contract_term_years))
+        # an area's money and full-service fee change only when its own turn changes its fee: all at once
+        pays = self.covers(due, v.mode[due])
+        full_service_fees = self.break_even_fee(due, v.mode[due], service=1.0)
+        for area, paying, fee in zip(due.tolist(), pays.tolist(), full_service_fees.tolist(), strict=True):
+            if not paying:
+                continue
             v = s.area_view()
             incumbent, mode = int(v.firm[area]), int(v.mode[area])
-            if not self.covered(area, mode):
-                continue
             self.tenders_held += 1
             self.tenders_awarded += 1
             winner = self.bidder(area)
@@ -261,7 +264,6 @@ class StreetOffice:
                 if passed:
                     s.assign_firm(area, winner, mode)
                     s.log(events.retendered(s.month, v.area_id[area], winner, share))
-            fee = self.break_even_fee(area, mode, service=1.0)
             if fee < 0.99 * v.fee_yuan_per_m2[area]:
                 self.fee_vote(area, mode, new_fee=fee)
 
@@ -322,15 +324,21 @@ class StreetOffice:
             return rules.covers_cost(money, needed, s.p)
         return money * (1.0 - s.p.target_margin) >= service * needed
 
-    def break_even_fee(self, area: int, mode: int, *, service: float) -> float:
-        """The fee at which the area's money pays `service` (a share of full service) in a mode."""
+    def break_even_fee(self, areas: int | np.ndarray, mode: int | np.ndarray, *,
+                       service: float) -> float | np.ndarray:
+        """The fee at which an area's money pays `service` (a share of full service) in a mode.
+
+        For one area (a row) or several (rows, with a mode each) at once.
+        """
         s = self.state
         v = s.area_view()
-        needed = rules.money_needed(mode, v.gates[area], v.floor_area_m2[area], v.households[area], s.p)
-        subsidy = rules.subsidy(v.housing_type[area] == AFTER_SALE_CODE, float(v.floor_area_m2[area]), mode,
-                                float(v.households[area]), bool(v.block_integrated[area]), s.p)
-        return rules.break_even_fee(service * needed, float(subsidy), float(v.floor_area_m2[area]),
-                                    float(v.collection_rate[area]), s.p)
+        floor_area = v.floor_area_m2[areas].astype(float)
+        households = v.households[areas].astype(float)
+        needed = rules.money_needed(mode, v.gates[areas], floor_area, households, s.p)
+        subsidy = rules.subsidy(v.housing_type[areas] == AFTER_SALE_CODE, floor_area, mode, households,
+                                v.block_integrated[areas], s.p)
+        fee = rules.break_even_fee(service * needed, subsidy, floor_area, v.collection_rate[areas], s.p)
+        return float(fee) if np.ndim(fee) == 0 else fee
 
     def fee_vote(self, area: int, mode: int, *, new_fee: float | None = None) -> bool:
         """Owners vote on a fee revision (by default to the break-even fee, within the cap).
