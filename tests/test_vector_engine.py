@@ -323,3 +323,20 @@ def test_merge_groups_remembered_between_months_are_the_groups_found_afresh(monk
     for _ in range(48):
         model.step()
     assert len(calls) > 10 and sum(n > 0 for n in calls) > 5, calls
+
+
+def test_a_new_fee_updates_the_cached_view_as_a_rebuilt_view_has_it():
+    """set_fee mends the cached area view's expected money in place: bit for bit a rebuilt view's."""
+    model = make_model(scenario_from_mapping({"name": "fees", "district": {"preset": "ouyang_road"},
+                                              "years": 1, "seed": 3, "params": {"burn_in_years": 0}},
+                                             "<test>", None), "vector")
+    model.step()
+    before = model.area_view().expected_money_yuan.copy()
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        area = int(rng.integers(len(model.area_view().area_id)))
+        model.set_fee(area, float(rng.uniform(0.3, 3.0)))
+        kept = model.area_view().expected_money_yuan.copy()
+        model._view = None
+        np.testing.assert_array_equal(kept, model.area_view().expected_money_yuan)
+    assert np.count_nonzero(kept != before) > 50

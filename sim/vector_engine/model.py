@@ -589,9 +589,14 @@ class VectorModel(DistrictModel):
 
     def set_fee(self, area: int, fee_yuan_per_m2: float) -> None:
         """An area's new fee standard."""
-        self.areas.fee_yuan_per_m2[area] = fee_yuan_per_m2
+        a = self.areas
+        a.fee_yuan_per_m2[area] = fee_yuan_per_m2
         self.rearranged()
-        self._view = None
+        if self._view is not None:  # the view's one derived column, for this row (as area_view computes it)
+            rate = a.collection_rate[area] if a.due_yuan[area] > 0 else self.initial_collection_guess
+            self._view.expected_money_yuan[area] = rules.expected_money_yuan(
+                a.fee_yuan_per_m2[area], a.floor_area_m2[area], rate, a.housing_type[area] == _AFTER_SALE,
+                self.p)
 
     def add_firm(self, *, capability: float, overhead_yuan: float, reserves_yuan: float, max_sites: int,
                  x_m: float, y_m: float, strong: bool) -> int:
