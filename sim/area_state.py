@@ -39,7 +39,11 @@ class AreaState(Protocol):
     event_log: list[Event]
 
     def area_view(self) -> AreaView:
-        """Every area's state (cached until something changes it)."""
+        """Every area's state (cached until something changes it).
+
+        A change of rows or positions (a merger) always gives a new view object: the street office
+        keeps its row and position indexes until the view is another one.
+        """
 
     def firm_view(self) -> FirmView:
         """Every firm's state (cached until something changes it)."""

@@ -23,7 +23,7 @@ import numpy as np
 from sim import events, rules
 from sim.area_state import AreaState
 from sim.params import AFTER_SALE_CODE
-from sim.policies import REGISTRY, ReformCase, best_bidder
+from sim.policies import REGISTRY, AreaView, ReformCase, best_bidder
 from sim.policies.common import XIndex, rows_by_block
 from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED
 
@@ -44,6 +44,7 @@ class StreetOffice:
         self.fallback_income_yuan = 0.0  # fees paid to the office for its fallback service last month
         self._ids: list[str] = []  # the area ids the index below belongs to
         self._row: dict[str, int] = {}
+        self._ids_view: AreaView | None = None  # the view whose ids were last compared with them
         self.memory: dict[str, object] = {}
         """What a policy keeps between months to skip work whose inputs did not change (by its name)."""
         self._by_x = (XIndex(), XIndex())  # areas and firm bases sorted by x, for tenders (best_bidder)
@@ -179,11 +180,17 @@ class StreetOffice:
         return self._rows_by_id().get(area_id)
 
     def _rows_by_id(self) -> dict[str, int]:
-        """Each area's row by id (kept until the ids change: views are rebuilt far more often)."""
-        ids = self.state.area_view().area_id
-        if ids != self._ids:
-            self._ids = list(ids)
-            self._row = {area_id: row for row, area_id in reversed(list(enumerate(ids)))}
+        """Each area's row by id (kept until the ids change: views are rebuilt far more often).
+
+        The ids are compared only when the view is a new one: an engine rebuilds its view whenever
+        rows change.
+        """
+        v = self.state.area_view()
+        if v is not self._ids_view:
+            if v.area_id != self._ids:
+                self._ids = list(v.area_id)
+                self._row = {area_id: row for row, area_id in reversed(list(enumerate(self._ids)))}
+            self._ids_view = v
         return self._row
 
     def advance_cases(self) -> None:
