@@ -169,6 +169,18 @@ if numba is not None:
 FALLBACK = rules.FALLBACK
 
 
+def threads() -> int:
+    """The most threads a parallel loop can run on (numba's thread ids are below it); 1 without numba.
+
+    Starts numba's threading layer, which compiled code asking its thread id (even serial code)
+    needs.
+    """
+    if numba is None:
+        return 1
+    numba.get_num_threads()  # launches the threading layer
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
 # --- the month's area stages (one pass over the areas each) ------------------------------------------
 
 
@@ -325,8 +337,9 @@ def _household_pass(
     estates in the parallel build); `pr` holds the parameters in the household arrays' float type.
     Each run of households of one estate and cooperation type is one loop over array views that
     start at the run (indices from 0, no sums, no branch around a rule), which the compiler
-    vectorises; it writes the floor area each household paid for to `paid_floor_h`. The estate's
-    sums follow each run, household by household in estate order, while the run is in cache.
+    vectorises; it writes the floor area each household paid for to its thread's row of
+    `paid_floor_h` (threads x the longest run: scratch that stays in cache). The estate's sums
+    follow each run, household by household in estate order, while the run is in cache.
     """
     for e in prange(len(estate_area)):
         p = pr[0]  # read inside the parallel loop: numba's parfors cannot pass a record in
@@ -344,7 +357,8 @@ def _household_pass(
             base = pay_base[area, t]
             n = type_counts[3 * e + t]
             sat_run, taste_run, habit_run = satisfaction[h:h + n], taste[h:h + n], habit[h:h + n]
-            floor_run, volunteer_run, paid_run = floor_m2[h:h + n], volunteer[h:h + n], paid_floor_h[h:h + n]
+            floor_run, volunteer_run = floor_m2[h:h + n], volunteer[h:h + n]
+            paid_run = paid_floor_h[numba.get_thread_id(), :n]  # this thread's scratch: stays in cache
             for i in range(n):
                 pay_draw, draw = rules.household_draws(month_key, h + i)
                 sat_run[i] = rules.update_satisfaction(sat_run[i], seen, taste_run[i], p)

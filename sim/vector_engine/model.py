@@ -162,7 +162,9 @@ class VectorModel(DistrictModel):
             type_counts=np.bincount(3 * state.household_estate + state.household_coop,
                                     minlength=3 * n_estates))
         self.n_households = len(owner)
-        self._paid_floor_h = np.empty(self.n_households, dtype=dt)  # the compiled pass's scratch
+        # the compiled pass's scratch: a row per thread, as long as the longest run of one estate and type
+        self._paid_floor_h = np.empty((kernels.threads(), int(self.households.type_counts.max(initial=0))),
+                                      dtype=dt)
         self.estate_households = np.diff(estate_start)
         self.estate_floor_m2 = np.add.reduceat(self.households.floor_m2, estate_start[:-1], dtype=F8)
         self.initial_collection_guess = float(np.mean(state.household_habit))
