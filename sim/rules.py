@@ -571,14 +571,21 @@ def vote_passes(participating_area, participating_owners, yes_area, yes_owners,
 def tally_vote(owner_floor_m2, takes_part, votes_yes, p: Params) -> tuple[bool, float]:
     """Count an owners' vote (arrays over the owners): (passed, share of participants saying yes).
 
-    Passing is rules.vote_passes (Civil Code Art. 278).
+    Floor areas are added owner by owner in member order. Passing is rules.vote_passes (Civil
+    Code Art. 278).
     """
-    part_n = int(np.count_nonzero(takes_part))
-    yes_n = int(np.count_nonzero(votes_yes))
-    passed = bool(vote_passes(float(owner_floor_m2[takes_part].sum()), part_n,
-                              float(owner_floor_m2[votes_yes].sum()), yes_n, float(owner_floor_m2.sum()),
-                              len(owner_floor_m2), p))
-    return passed, (yes_n / part_n if part_n else 0.0)
+    part_area = yes_area = total_area = 0.0
+    part_n = yes_n = 0
+    for i in range(len(owner_floor_m2)):
+        total_area += owner_floor_m2[i]
+        if takes_part[i]:
+            part_area += owner_floor_m2[i]
+            part_n += 1
+        if votes_yes[i]:
+            yes_area += owner_floor_m2[i]
+            yes_n += 1
+    passed = vote_passes(part_area, part_n, yes_area, yes_n, total_area, len(owner_floor_m2), p)
+    return bool(passed), (yes_n / part_n if part_n else 0.0)
 
 
 def merge_support(mean_satisfaction, fund_per_m2, pooled_fund_per_m2, briefed, p: Params):

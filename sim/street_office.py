@@ -22,7 +22,7 @@ import numpy as np
 
 from sim import events, rules
 from sim.area_state import AreaState
-from sim.params import AFTER_SALE_CODE
+from sim.params import AFTER_SALE_CODE, Params
 from sim.policies import REGISTRY, AreaView, ReformCase, best_bidder
 from sim.policies.common import XIndex, rows_by_block
 from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED
@@ -45,6 +45,10 @@ class StreetOffice:
         self._ids: list[str] = []  # the area ids the index below belongs to
         self._row: dict[str, int] = {}
         self._ids_view: AreaView | None = None  # the view whose ids were last compared with them
+        self._params: Params | None = None  # the parameters the record below holds (for owners_vote)
+        from sim.vector_engine import compiled  # here: the engine's package imports this module
+
+        self._kernels = compiled
         self.memory: dict[str, object] = {}
         """What a policy keeps between months to skip work whose inputs did not change (by its name)."""
         self._by_x = (XIndex(), XIndex())  # areas and firm bases sorted by x, for tenders (best_bidder)
@@ -403,9 +407,16 @@ class StreetOffice:
         s = self.state
         floor = s.owner_floor_areas(area)
         draws = s.rng.random((len(floor), 2))
-        takes_part = draws[:, 0] < rules.participation(briefed, s.p)
-        yes = takes_part & (draws[:, 1] < support)
-        return rules.tally_vote(floor, takes_part, yes, s.p)
+        participation = float(rules.participation(briefed, s.p))
+        kernels = self._kernels
+        if kernels.numba is not None:  # the same vote, in one compiled loop
+            if self._params is not s.p:
+                self._params, self._params_record = s.p, kernels.params_record(s.p)
+            passed, share = kernels.owners_vote(self._params_record, floor, draws, participation,
+                                                float(support))
+            return bool(passed), float(share)
+        takes_part = draws[:, 0] < participation
+        return rules.tally_vote(floor, takes_part, takes_part & (draws[:, 1] < support), s.p)
 
     def bidder(self, area: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
                min_capability: float = 0.0) -> int:

@@ -146,3 +146,31 @@ def test_an_area_no_firm_will_take_gets_the_street_offices_fallback(engine):
     model.step()
     v = model.area_view()
     assert v.quality[area] > 0 and v.due_yuan[area] > 0  # basic service, and owners owe the office
+
+
+def test_the_compiled_vote_counts_as_the_rule_does():
+    """StreetOffice.hold_vote's compiled loop (owners_vote) gives the rule's count and the Civil Code's
+    outcome computed independently from numpy sums, over many random votes around the thresholds."""
+    from sim.vector_engine import compiled
+
+    if compiled.numba is None:
+        pytest.skip("numba is not installed")
+    record = compiled.params_record(P)
+    rng = np.random.default_rng(7)
+    outcomes = set()
+    for _ in range(300):
+        n = int(rng.integers(1, 60))
+        floor = rng.uniform(30.0, 150.0, n)
+        draws = rng.random((n, 2))
+        participation, support = rng.uniform(0.5, 1.0), rng.uniform(0.3, 0.8)
+        takes_part = draws[:, 0] < participation
+        yes = takes_part & (draws[:, 1] < support)
+        got = compiled.owners_vote(record, floor, draws, participation, support)
+        assert (bool(got[0]), float(got[1])) == rules.tally_vote(floor, takes_part, yes, P)
+        quorum = (floor[takes_part].sum() >= P.quorum_area_share * floor.sum()
+                  and takes_part.sum() >= P.quorum_owner_share * n)
+        approved = (floor[yes].sum() > P.approval_area_share * floor[takes_part].sum()
+                    and yes.sum() > P.approval_owner_share * takes_part.sum())
+        assert bool(got[0]) == (quorum and approved)
+        outcomes.add(bool(got[0]))
+    assert outcomes == {True, False}

@@ -88,6 +88,9 @@ COMPILED_RULES = (
     "committee_capacity",
     "committee_active_next",
     "bad_months_next",
+    # 7. owners' decisions (owners_vote)
+    "vote_passes",
+    "tally_vote",
 )
 """The rules the compiled loops call, directly or through another rule (registered with numba as they are)."""
 
@@ -522,6 +525,23 @@ if numba is not None:
     _refresh_cache()
 
 
+@_njit()
+def owners_vote(pr, floor_m2, draws, participation, support):  # pragma: no cover - compiled
+    """An owners' vote (StreetOffice.hold_vote), counted by rules.tally_vote.
+
+    Each owner takes part if their first draw is below `participation`, and says yes if they take
+    part and their second draw is below `support`.
+    """
+    p = pr[0]
+    n = len(floor_m2)
+    takes_part = np.empty(n, dtype=np.bool_)
+    votes_yes = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        takes_part[i] = draws[i, 0] < participation
+        votes_yes[i] = takes_part[i] and draws[i, 1] < support
+    return rules.tally_vote(floor_m2, takes_part, votes_yes, p)
+
+
 def warm_cache() -> None:
     """Compile (or load) every build the engine uses, on a small district.
 
@@ -537,6 +557,7 @@ def warm_cache() -> None:
         rows = sites = np.zeros(1, dtype=np.int64)
         _best_firm(0.0, 0.0, one, one, rows, one, one, rows, np.zeros(1, firm_dtype), np.ones(1, dtype=bool),
                    sites, sites + 1, one, one, 1.0, 0.0, none)
+    owners_vote(params_record(Params()), one, np.zeros((1, 2)), 0.5, 0.5)
     if not AVAILABLE:
         return
     from concurrent.futures import ThreadPoolExecutor
