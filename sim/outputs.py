@@ -9,7 +9,8 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -133,9 +134,13 @@ def final_values(timeseries: pd.DataFrame, columns: Sequence[str],
     return final.groupby(list(keys), sort=False)[list(columns)].mean().reset_index()
 
 
+_RECORD_ROW = attrgetter(*(f.name for f in fields(MonthRecord)))
+"""A MonthRecord's values in field order (dataclasses.astuple, without its deep copies of scalars)."""
+
+
 def timeseries_frame(run_id: str, records: list[MonthRecord]) -> pd.DataFrame:
     """The `timeseries` table of one run, columns in the contract's order."""
-    frame = pd.DataFrame([astuple(r) for r in records], columns=[f.name for f in fields(MonthRecord)])
+    frame = pd.DataFrame([_RECORD_ROW(r) for r in records], columns=[f.name for f in fields(MonthRecord)])
     frame.insert(0, "run_id", run_id)
     frame.insert(2, "year", (frame["month"] - 1) // 12 + 1)
     return frame[list(TIMESERIES_COLUMNS)]
