@@ -20,7 +20,7 @@ For an experiment, `with REGISTRY.added(MyPolicy()):` registers a policy for a `
 
 from sim.policies.base import AreaView, FirmView, Policy, ReformCase, Registry
 from sim.policies.block_integration import BlockIntegration
-from sim.policies.common import best_bidder, evaluation_scores, site_distances, small_open, struggling
+from sim.policies.common import best_bidder, evaluation_scores, small_open, struggling
 from sim.policies.entrust import Entrust
 from sim.policies.merge import Merge, merge_groups, merge_groups_by_block
 from sim.policies.self_governance import SelfGovernance
@@ -32,4 +32,4 @@ so that a small area gets the first arrangement it is eligible for."""
 
 __all__ = ["REGISTRY", "AreaView", "FirmView", "Policy", "ReformCase", "Registry", "best_bidder",
            "evaluation_scores",
-           "merge_groups", "merge_groups_by_block", "site_distances", "small_open", "struggling"]
+           "merge_groups", "merge_groups_by_block", "small_open", "struggling"]

@@ -44,15 +44,6 @@ def struggling(areas: AreaView, p: Params) -> np.ndarray:
     return (areas.firm < 0) | (areas.quality < p.struggling_quality)
 
 
-def site_distances(x_m: float, y_m: float, areas: AreaView, n_firms: int) -> np.ndarray:
-    """Distance (m) from a point to each firm's nearest current site (inf for firms with none)."""
-    out = np.full(n_firms, np.inf)
-    served = areas.firm >= 0
-    d = np.hypot(areas.x_m[served] - x_m, areas.y_m[served] - y_m)
-    np.minimum.at(out, areas.firm[served], d)
-    return out
-
-
 class XIndex:
     """Positions sorted by x (of areas, or firm bases), for a tender's look at those in a band of x.
 
