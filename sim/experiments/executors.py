@@ -232,7 +232,10 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool now: cancel what has not started and end the workers running a task."""
+    """Stop a pool now: cancel what has not started and end the workers running a task.
+
+    When it returns, every future of the pool is done (cancelled, or failed with its worker).
+    """
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
@@ -240,6 +243,11 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
             process.kill()
     for process in processes:
         process.join(timeout=10)
+    # the pool's manager thread marks the killed workers' tasks as failed: wait for it, so that no
+    # future is left pending when this returns
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=10)
 
 
 class ProcessExecutor:
