@@ -24,7 +24,7 @@ from sim import events, rules
 from sim.area_state import AreaState
 from sim.params import AFTER_SALE_CODE, Params
 from sim.policies import REGISTRY, AreaView, ReformCase, best_bidder
-from sim.policies.common import XIndex, rows_by_block
+from sim.policies.common import StripIndex, rows_by_block
 from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED
 
 
@@ -51,7 +51,7 @@ class StreetOffice:
         self._kernels = compiled
         self.memory: dict[str, object] = {}
         """What a policy keeps between months to skip work whose inputs did not change (by its name)."""
-        self._by_x = (XIndex(), XIndex())  # areas and firm bases sorted by x, for tenders (best_bidder)
+        self._near = (StripIndex(), StripIndex())  # areas' and firm bases' positions (best_bidder)
         self.reset_counts()
 
     def reset_counts(self) -> None:
@@ -424,5 +424,5 @@ class StreetOffice:
         s = self.state
         reach_m = s.p.firm_reach_m if reach_m is None else reach_m
         return best_bidder(area, s.area_view(), s.firm_view(), reach_m=reach_m, min_capability=min_capability,
-                           exclude=exclude, index=self._by_x)
+                           exclude=exclude, index=self._near)
 

@@ -44,47 +44,67 @@ def struggling(areas: AreaView, p: Params) -> np.ndarray:
     return (areas.firm < 0) | (areas.quality < p.struggling_quality)
 
 
-class XIndex:
-    """Positions sorted by x (of areas, or firm bases), for a tender's look at those in a band of x.
+STRIPS = 32
+"""A tender's position index cuts the district's extent in x into this many strips."""
 
-    Kept while the positions stay the same: the street office's views are rebuilt far more often
-    than positions change (areas move only when they merge, firms never; a new firm makes new,
-    longer arrays), so the positions are compared only when the arrays handed in are other ones.
+
+class StripIndex:
+    """Positions (of areas, or firm bases) by strip of x, sorted by y within each strip.
+
+    A tender looks at those in the strips its reach spans, and within each only at the run of y
+    within reach: a few percent of a city's areas. Kept while the positions stay the same: the
+    street office's views are rebuilt far more often than positions change (areas move only when
+    they merge, firms never; a new firm makes new, longer arrays), so the positions are compared
+    only when the arrays handed in are other ones.
     """
 
     def __init__(self):
         self._source: tuple[np.ndarray, np.ndarray] | None = None  # the arrays last handed in
         self._xy: tuple[np.ndarray, np.ndarray] | None = None  # a copy of the positions indexed
 
-    def of(self, x_m: np.ndarray, y_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(x sorted, y in that order, the rows in that order) of the positions `x_m`, `y_m`."""
+    def of(self, x_m: np.ndarray, y_m: np.ndarray) -> tuple:
+        """(x0, strip width, each strip's first position, x and y in index order, their rows)."""
         if self._source is None or x_m is not self._source[0] or y_m is not self._source[1]:
             if (self._xy is None or not np.array_equal(self._xy[0], x_m)
                     or not np.array_equal(self._xy[1], y_m)):
                 self._xy = (x_m.copy(), y_m.copy())
-                self._by_x = np.argsort(x_m, kind="stable")
-                self._sorted = (x_m[self._by_x], y_m[self._by_x])
+                self._index = _strip_index(x_m, y_m)
             self._source = (x_m, y_m)
-        return (*self._sorted, self._by_x)
+        return self._index
+
+
+def _strip_index(x_m: np.ndarray, y_m: np.ndarray) -> tuple:
+    x0 = float(x_m.min(initial=0.0))
+    width = max(float(x_m.max(initial=0.0)) - x0, 1.0) / STRIPS
+    strip = np.minimum(((x_m - x0) / width).astype(np.int64), STRIPS - 1)
+    rows = np.lexsort((y_m, strip))
+    start = np.searchsorted(strip[rows], np.arange(STRIPS + 1))
+    return x0, width, start, x_m[rows], y_m[rows], rows
+
+
+_NO_AREAS = np.empty(0, dtype=np.int64)  # the area firm column _best_near needs not when it scans bases
 
 
 def best_bidder(area: int, areas: AreaView, firms: FirmView, *, reach_m: float, min_capability: float = 0.0,
-                exclude: tuple[int, ...] = (), index: tuple[XIndex, XIndex] | None = None) -> int:
+                exclude: tuple[int, ...] = (), index: tuple[StripIndex, StripIndex] | None = None) -> int:
     """The firm that wins a tender for an area, among those able to bid, or -1 if none can.
 
     Able to bid: active firms with a site (or their base) within reach, spare capacity and the
     capability asked for. (Whether the money covers the cost is the street office's first check:
     rules.covers_cost.) The best score (mean of capability and reputation) wins; ties go to the
-    lower index. Only the areas and bases in the band of x within reach are looked at: `index`
-    holds the x-sorted indexes of areas and firms that a caller keeps between tenders (the street
-    office; by default they are sorted for this tender).
+    lower index. Only the areas and bases near the area are looked at: `index` holds the position
+    indexes of areas and firms that a caller keeps between tenders (the street office; by default
+    they are built for this tender).
     """
-    area_index, firm_index = (XIndex(), XIndex()) if index is None else index
+    area_index, firm_index = (StripIndex(), StripIndex()) if index is None else index
     excluded = np.asarray(exclude, dtype=np.int64)
-    bases, sites = firm_index.of(firms.x_m, firms.y_m), area_index.of(areas.x_m, areas.y_m)
-    return int(_best_firm(float(areas.x_m[area]), float(areas.y_m[area]), *bases, *sites, areas.firm,
-                          firms.active, firms.sites, firms.max_sites, firms.capability, firms.reputation,
-                          float(reach_m), float(min_capability), excluded))
+    x, y, reach = float(areas.x_m[area]), float(areas.y_m[area]), float(reach_m)
+    firm_tables = (firms.active, firms.sites, firms.max_sites, firms.capability, firms.reputation)
+    best, score = _best_near(x, y, reach, *firm_index.of(firms.x_m, firms.y_m), _NO_AREAS, False,
+                             *firm_tables, float(min_capability), excluded, -1, -np.inf)
+    best, score = _best_near(x, y, reach, *area_index.of(areas.x_m, areas.y_m), areas.firm, True,
+                             *firm_tables, float(min_capability), excluded, best, score)
+    return int(best)
 
 
 @njit()
@@ -99,40 +119,41 @@ def _within(dx, dy, reach_m):  # pragma: no cover - compiled
 
 
 @njit()
-def _best_firm(x_m, y_m, firm_x, firm_y, firm_rows, area_x, area_y, area_rows, area_firm, active, sites,
-               max_sites, capability, reputation, reach_m, min_capability, exclude):  # pragma: no cover
-    """best_bidder's scan: the best-scoring able firm with a base or site in reach (first on ties), or -1.
+def _best_near(x_m, y_m, reach_m, x0, width, start, xs, ys, rows, area_firm, sites_of_areas, active, sites,
+               max_sites, capability, reputation, min_capability, exclude, best,
+               best_score):  # pragma: no cover - compiled
+    """best_bidder's scan of one kind of position: firm bases, or (`sites_of_areas`) the areas' sites.
 
-    The firm bases and the areas' sites come sorted by x (XIndex.of: positions, and the row of
-    each); one loop looks at those in the band of x within reach. The tender of every engine,
-    compiled with numba where it is installed (a city-size district holds thousands of firms and
-    holds thousands of tenders a year).
+    Goes through the positions of a StripIndex within reach of (x_m, y_m) (the strips the reach
+    spans, one more each side, and in each the run of y within reach, a little wider: a superset
+    whatever the rounding) and returns the best-scoring able firm so far and its score, starting
+    from `best`, `best_score` (ties go to the lower firm index, so the order does not matter).
+    The tender of every engine, compiled with numba where it is installed (a city-size district
+    holds thousands of firms and thousands of tenders a year).
     """
-    firm_lo = np.searchsorted(firm_x, x_m - reach_m, side="left")
-    n_bases = np.searchsorted(firm_x, x_m + reach_m, side="right") - firm_lo
-    area_lo = np.searchsorted(area_x, x_m - reach_m, side="left")
-    n_sites = np.searchsorted(area_x, x_m + reach_m, side="right") - area_lo
-    best, best_score = -1, -np.inf
-    for k in range(n_bases + n_sites):
-        if k < n_bases:  # a firm's base
-            i = firm_lo + k
-            dx, dy = firm_x[i] - x_m, firm_y[i] - y_m
-        else:  # a site: the area a firm serves
-            i = area_lo + k - n_bases
-            dx, dy = area_x[i] - x_m, area_y[i] - y_m
-        if abs(dy) > reach_m or not _within(dx, dy, reach_m):
-            continue
-        f = firm_rows[i] if k < n_bases else area_firm[area_rows[i]]
-        if f < 0 or not (active[f] and sites[f] < max_sites[f] and capability[f] >= min_capability):
-            continue
-        score = 0.5 * (capability[f] + reputation[f])
-        if score > best_score or (score == best_score and f < best):
-            excluded = False
-            for other in exclude:
-                excluded |= other == f
-            if not excluded:
-                best, best_score = f, score
-    return best
+    slack = reach_m * (1.0 + 1e-9) + 1e-6
+    n_strips = len(start) - 1
+    first = max(int(np.floor((x_m - slack - x0) / width)) - 1, 0)
+    last = min(int(np.floor((x_m + slack - x0) / width)) + 1, n_strips - 1)
+    for strip in range(first, last + 1):
+        lo, hi = start[strip], start[strip + 1]
+        i_lo = lo + np.searchsorted(ys[lo:hi], y_m - slack, side="left")
+        i_hi = lo + np.searchsorted(ys[lo:hi], y_m + slack, side="right")
+        for i in range(i_lo, i_hi):
+            dx, dy = xs[i] - x_m, ys[i] - y_m
+            if abs(dx) > slack or not _within(dx, dy, reach_m):
+                continue
+            f = area_firm[rows[i]] if sites_of_areas else rows[i]
+            if f < 0 or not (active[f] and sites[f] < max_sites[f] and capability[f] >= min_capability):
+                continue
+            score = 0.5 * (capability[f] + reputation[f])
+            if score > best_score or (score == best_score and f < best):
+                excluded = False
+                for other in exclude:
+                    excluded |= other == f
+                if not excluded:
+                    best, best_score = f, score
+    return best, best_score
 
 
 def evaluation_scores(satisfaction_sum: np.ndarray, households: np.ndarray, firm: np.ndarray,

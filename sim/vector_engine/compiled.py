@@ -550,13 +550,14 @@ def warm_cache() -> None:
     """
     if numba is None:
         return
-    from sim.policies.common import _best_firm
+    from sim.policies.common import _best_near
 
     one, none = np.ones(1), np.zeros(0, dtype=np.int64)
-    for firm_dtype in (np.int32, np.int64):  # the area firm column of the vectorized and the Mesa engine
-        rows = sites = np.zeros(1, dtype=np.int64)
-        _best_firm(0.0, 0.0, one, one, rows, one, one, rows, np.zeros(1, firm_dtype), np.ones(1, dtype=bool),
-                   sites, sites + 1, one, one, 1.0, 0.0, none)
+    rows = sites = np.zeros(1, dtype=np.int64)
+    start = np.array([0, 1])
+    for firm_column in (none, np.zeros(1, dtype=np.int32), rows):  # bases; vectorized and Mesa sites
+        _best_near(0.0, 0.0, 1.0, 0.0, 1.0, start, one, one, rows, firm_column, len(firm_column) > 0,
+                   np.ones(1, dtype=bool), sites, sites + 1, one, one, 0.0, none, -1, -np.inf)
     owners_vote(params_record(Params()), one, np.zeros((1, 2)), 0.5, 0.5)
     if not AVAILABLE:
         return
