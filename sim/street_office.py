@@ -193,7 +193,8 @@ class StreetOffice:
         if v is not self._ids_view:
             if v.area_id != self._ids:
                 self._ids = list(v.area_id)
-                self._row = {area_id: row for row, area_id in reversed(list(enumerate(self._ids)))}
+                # the first row of an id wins (built from the last row up)
+                self._row = dict(zip(reversed(self._ids), range(len(self._ids) - 1, -1, -1), strict=True))
             self._ids_view = v
         return self._row
 
