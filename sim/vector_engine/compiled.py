@@ -16,6 +16,9 @@ Random draws: the household pass computes each household's two draws itself with
 Mesa engine and the numpy month do for all households at once, so the same seed gives the Mesa
 engine's run whatever the number of threads.
 
+The owners' vote of the street office (`owners_vote`, both engines) is compiled here too, so that
+the cache refresh below covers the rules it calls.
+
 Every function is compiled with `cache=True`: the first run after an install compiles (about 10 s on
 the development machine) and writes the machine code to numba's cache (`__pycache__` beside the
 source, or NUMBA_CACHE_DIR); later runs and sweep workers load it. Numba's cache does not notice
