@@ -97,14 +97,21 @@ def best_bidder(area: int, areas: AreaView, firms: FirmView, *, reach_m: float, 
     they are built for this tender).
     """
     area_index, firm_index = (StripIndex(), StripIndex()) if index is None else index
-    excluded = np.asarray(exclude, dtype=np.int64)
-    x, y, reach = float(areas.x_m[area]), float(areas.y_m[area]), float(reach_m)
-    firm_tables = (firms.active, firms.sites, firms.max_sites, firms.capability, firms.reputation)
-    best, score = _best_near(x, y, reach, *firm_index.of(firms.x_m, firms.y_m), _NO_AREAS, False,
-                             *firm_tables, float(min_capability), excluded, -1, -np.inf)
-    best, score = _best_near(x, y, reach, *area_index.of(areas.x_m, areas.y_m), areas.firm, True,
-                             *firm_tables, float(min_capability), excluded, best, score)
-    return int(best)
+    return int(_best_firm(float(areas.x_m[area]), float(areas.y_m[area]), float(reach_m),
+                          firm_index.of(firms.x_m, firms.y_m), area_index.of(areas.x_m, areas.y_m),
+                          areas.firm, firms.active, firms.sites, firms.max_sites, firms.capability,
+                          firms.reputation, float(min_capability), np.asarray(exclude, dtype=np.int64)))
+
+
+@njit()
+def _best_firm(x_m, y_m, reach_m, bases, sites_of_areas, area_firm, active, sites, max_sites, capability,
+               reputation, min_capability, exclude):  # pragma: no cover - compiled
+    """best_bidder's scan: firm bases, then the areas' sites (StripIndex.of tuples), in one call."""
+    best, score = _best_near(x_m, y_m, reach_m, *bases, _NO_AREAS, False, active, sites, max_sites,
+                             capability, reputation, min_capability, exclude, -1, -np.inf)
+    best, score = _best_near(x_m, y_m, reach_m, *sites_of_areas, area_firm, True, active, sites, max_sites,
+                             capability, reputation, min_capability, exclude, best, score)
+    return best
 
 
 @njit()

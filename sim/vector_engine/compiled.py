@@ -553,14 +553,14 @@ def warm_cache() -> None:
     """
     if numba is None:
         return
-    from sim.policies.common import _best_near
+    from sim.policies.common import _best_firm
 
     one, none = np.ones(1), np.zeros(0, dtype=np.int64)
     rows = sites = np.zeros(1, dtype=np.int64)
-    start = np.array([0, 1])
-    for firm_column in (none, np.zeros(1, dtype=np.int32), rows):  # bases; vectorized and Mesa sites
-        _best_near(0.0, 0.0, 1.0, 0.0, 1.0, start, one, one, rows, firm_column, len(firm_column) > 0,
-                   np.ones(1, dtype=bool), sites, sites + 1, one, one, 0.0, none, -1, -np.inf)
+    index = (0.0, 1.0, np.array([0, 1]), one, one, rows)  # a StripIndex.of tuple of one position
+    for firm_column in (np.zeros(1, dtype=np.int32), rows):  # the vectorized and the Mesa engine's
+        _best_firm(0.0, 0.0, 1.0, index, index, firm_column, np.ones(1, dtype=bool), sites, sites + 1, one,
+                   one, 0.0, none)
     owners_vote(params_record(Params()), one, np.zeros((1, 2)), 0.5, 0.5)
     if not AVAILABLE:
         return
