@@ -260,8 +260,9 @@ class StreetOffice:
         draws = s.rng.random(len(v.area_id))
         due = np.flatnonzero((v.firm >= 0) & v.committee_active & (draws < 1.0 / s.p.contract_term_years))
         # an area's money and full-service fee change only when its own turn changes its fee: all at once
-        pays = self.covers(due, v.mode[due])
-        full_service_fees = self.break_even_fee(due, v.mode[due], service=1.0)
+        modes = v.mode[due]
+        pays = self.covers(due, modes)
+        full_service_fees = self.break_even_fee(due, modes, service=1.0)
         for area, paying, fee in zip(due.tolist(), pays.tolist(), full_service_fees.tolist(), strict=True):
             if not paying:
                 continue

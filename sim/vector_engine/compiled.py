@@ -553,12 +553,12 @@ def warm_cache() -> None:
     """
     if numba is None:
         return
-    from sim.policies.common import _best_firm
+    from sim.policies.common import _best_firm, _strip_index
 
     one, none = np.ones(1), np.zeros(0, dtype=np.int64)
-    rows = sites = np.zeros(1, dtype=np.int64)
-    index = (0.0, 1.0, np.array([0, 1]), one, one, rows)  # a StripIndex.of tuple of one position
-    for firm_column in (np.zeros(1, dtype=np.int32), rows):  # the vectorized and the Mesa engine's
+    sites = np.zeros(1, dtype=np.int64)
+    index = _strip_index(one, one)  # of one position
+    for firm_column in (np.zeros(1, dtype=np.int32), sites):  # the vectorized and the Mesa engine's
         _best_firm(0.0, 0.0, 1.0, index, index, firm_column, np.ones(1, dtype=bool), sites, sites + 1, one,
                    one, 0.0, none)
     owners_vote(params_record(Params()), one, np.zeros((1, 2)), 0.5, 0.5)

@@ -594,11 +594,8 @@ class VectorModel(DistrictModel):
         a = self.areas
         a.fee_yuan_per_m2[area] = fee_yuan_per_m2
         self.rearranged()
-        if self._view is not None:  # the view's one derived column, for this row (as area_view computes it)
-            rate = a.collection_rate[area] if a.due_yuan[area] > 0 else self.initial_collection_guess
-            self._view.expected_money_yuan[area] = rules.expected_money_yuan(
-                a.fee_yuan_per_m2[area], a.floor_area_m2[area], rate, a.housing_type[area] == _AFTER_SALE,
-                self.p)
+        if self._view is not None:  # the view's one derived column, for this row
+            self._view.expected_money_yuan[area] = self._expected_money(area)
 
     def add_firm(self, *, capability: float, overhead_yuan: float, reserves_yuan: float, max_sites: int,
                  x_m: float, y_m: float, strong: bool) -> int:
@@ -640,9 +637,7 @@ class VectorModel(DistrictModel):
         Cached until the month moves on or rows change.
         """
         if self._view is None:
-            p = self.p
             a = self.areas
-            rate = np.where(a.due_yuan > 0, a.collection_rate, self.initial_collection_guess)
             self._view = AreaView(
                 area_id=a.area_id, households=a.households, estates=a.n_estates, housing_type=a.housing_type,
                 block=a.block, x_m=a.x_m, y_m=a.y_m, fee_yuan_per_m2=a.fee_yuan_per_m2, quality=a.quality,
@@ -650,10 +645,19 @@ class VectorModel(DistrictModel):
                 mean_satisfaction=a.mean_satisfaction, committee_active=a.committee_active,
                 block_integrated=a.block_integrated, organising=a.organising,
                 collection_rate=a.collection_rate,
-                expected_money_yuan=rules.expected_money_yuan(a.fee_yuan_per_m2, a.floor_area_m2, rate,
-                                                              a.housing_type == _AFTER_SALE, p),
+                expected_money_yuan=self._expected_money(slice(None)),
                 due_yuan=a.due_yuan, paid_yuan=a.paid_yuan, subsidy_yuan=a.subsidy_yuan)
         return self._view
+
+    def _expected_money(self, rows: int | slice) -> float | np.ndarray:
+        """The area view's expected money (rules.expected_money_yuan) of some rows.
+
+        The collection rate is last month's where fees were due, else the initial guess.
+        """
+        a = self.areas
+        rate = np.where(a.due_yuan[rows] > 0, a.collection_rate[rows], self.initial_collection_guess)
+        return rules.expected_money_yuan(a.fee_yuan_per_m2[rows], a.floor_area_m2[rows], rate,
+                                         a.housing_type[rows] == _AFTER_SALE, self.p)
 
     def firm_view(self) -> FirmView:
         """The street office's arrays over firms (the live arrays)."""
