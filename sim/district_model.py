@@ -12,6 +12,9 @@ from sim.outputs import RunTables
 class DistrictModel(RunTables):
     """Mixed into EstateGovernanceModel (Mesa) and VectorModel (arrays)."""
 
+    recording = True
+    """Whether a month's step appends its record (not in the burn-in, whose records are dropped)."""
+
     @property
     def events(self) -> list[tuple[int, str]]:
         """(month, text) of every event (the app's events feed)."""
@@ -30,8 +33,12 @@ class DistrictModel(RunTables):
         if months == 0:
             return
         policies, self.policies = self.policies, {name: False for name in self.policies}
-        for _ in range(months):
-            self.step()
+        self.recording = False
+        try:
+            for _ in range(months):
+                self.step()
+        finally:
+            self.recording = True
         self.policies = policies
         office = self.street_office
         office.firm_entered = {firm: month - months for firm, month in office.firm_entered.items()}

@@ -45,7 +45,7 @@ class StreetOffice:
         self._ids: list[str] = []  # the area ids the index below belongs to
         self._row: dict[str, int] = {}
         self._ids_view: AreaView | None = None  # the view whose ids were last compared with them
-        self._params: Params | None = None  # the parameters the record below holds (for owners_vote)
+        self._params: Params | None = None  # the parameters _vote_parameters holds (for owners_vote)
         from sim.vector_engine import compiled  # here: the engine's package imports this module
 
         self._kernels = compiled
@@ -410,15 +410,11 @@ class StreetOffice:
         floor = s.owner_floor_areas(area)
         draws = s.rng.random((len(floor), 2))
         participation = float(rules.participation(briefed, s.p))
-        kernels = self._kernels
-        if kernels.numba is not None:  # the same vote, in one compiled loop
-            if self._params is not s.p:
-                self._params, self._params_record = s.p, kernels.params_record(s.p)
-            passed, share = kernels.owners_vote(self._params_record, floor, draws, participation,
-                                                float(support))
-            return bool(passed), float(share)
-        takes_part = draws[:, 0] < participation
-        return rules.tally_vote(floor, takes_part, takes_part & (draws[:, 1] < support), s.p)
+        if self._params is not s.p:
+            self._params, self._vote_parameters = s.p, self._kernels.vote_parameters(s.p)
+        passed, share = self._kernels.owners_vote(self._vote_parameters, floor, draws, participation,
+                                                  float(support))
+        return bool(passed), float(share)
 
     def bidder(self, area: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
                min_capability: float = 0.0) -> int:

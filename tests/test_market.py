@@ -148,14 +148,18 @@ def test_an_area_no_firm_will_take_gets_the_street_offices_fallback(engine):
     assert v.quality[area] > 0 and v.due_yuan[area] > 0  # basic service, and owners owe the office
 
 
-def test_the_compiled_vote_counts_as_the_rule_does():
-    """StreetOffice.hold_vote's compiled loop (owners_vote) gives the rule's count and the Civil Code's
-    outcome computed independently from numpy sums, over many random votes around the thresholds."""
+@pytest.mark.parametrize("compiled_loop", [True, False], ids=["compiled", "python"])
+def test_the_compiled_vote_counts_as_the_rule_does(compiled_loop):
+    """StreetOffice.hold_vote's loop (owners_vote), compiled and as the plain Python it is without
+    numba, gives the rule's count and the Civil Code's outcome computed independently from numpy
+    sums, over many random votes around the thresholds."""
     from sim.vector_engine import compiled
 
-    if compiled.numba is None:
+    if compiled.numba is None and compiled_loop:
         pytest.skip("numba is not installed")
-    record = compiled.params_record(P)
+    record = compiled.vote_parameters(P) if compiled_loop else (P,)
+    owners_vote = compiled.owners_vote if compiled_loop else getattr(compiled.owners_vote, "py_func",
+                                                                      compiled.owners_vote)
     rng = np.random.default_rng(7)
     outcomes = set()
     for _ in range(300):
@@ -165,7 +169,7 @@ def test_the_compiled_vote_counts_as_the_rule_does():
         participation, support = rng.uniform(0.5, 1.0), rng.uniform(0.3, 0.8)
         takes_part = draws[:, 0] < participation
         yes = takes_part & (draws[:, 1] < support)
-        got = compiled.owners_vote(record, floor, draws, participation, support)
+        got = owners_vote(record, floor, draws, participation, support)
         assert (bool(got[0]), float(got[1])) == rules.tally_vote(floor, takes_part, yes, P)
         quorum = (floor[takes_part].sum() >= P.quorum_area_share * floor.sum()
                   and takes_part.sum() >= P.quorum_owner_share * n)

@@ -176,7 +176,8 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
         requests, self.retender_requests = self.retender_requests, []
         self.street_office.step(requests)
         # 8. record
-        self.records.append(self.record())
+        if self.recording:
+            self.records.append(self.record())
 
     def firms_serve(self, areas: list[ManagementArea]) -> None:
         """Each firm sets effort and target quality of its areas; areas without a firm do without."""

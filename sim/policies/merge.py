@@ -156,7 +156,8 @@ class MergeGroupMemory:
     `merge_max_distance_m` lies within the tolerances (a group's range is its widest pair's
     difference), so a block's groups stay what they were while its eligibility, households,
     estates and those pair tests do: the same groups as merge_groups_by_block, without the work.
-    When rows move (a merger), areas are followed by id; a change of settings regroups every block.
+    Areas are followed by id from one call to the next (a merger moves rows); a change of
+    settings regroups every block.
     """
 
     def __init__(self) -> None:
@@ -181,87 +182,80 @@ class MergeGroupMemory:
             self._fits = _pairs_fit(now, self._pairs, p)
             self._blocks = rows_by_block(areas.block)
             self._groups = groups_of_blocks(areas, eligible, p, self._blocks.values())
-        elif areas.area_id == self._ids and all(_key(now[name]) == _key(self._last[name])
-                                                for name in PLACE_FIELDS):
-            self._regroup(areas, eligible, p, *self._changed(now, eligible, p))
-        else:
-            self._follow(areas, now, p)
-        self._ids = list(areas.area_id)
+            self._ids = list(areas.area_id)
+        elif not self._update(areas, now, p):  # rows moved
+            self._ids = list(areas.area_id)
         self._last = {name: values.copy() for name, values in now.items()}
         return in_district_order(areas, [g for gs in self._groups.values() for g in gs])
 
-    def _changed(self, now: dict[str, np.ndarray], eligible: np.ndarray,
-                 p: Params) -> tuple[np.ndarray, np.ndarray]:
-        """The rows (bool) whose inputs differ from the last call's, and those only no longer eligible.
+    def _update(self, areas: AreaView, now: dict[str, np.ndarray], p: Params) -> bool:
+        """Keep the groups of blocks whose inputs stayed; group the others again; whether rows stayed.
 
-        Keeps the new pair tests.
+        A block is grouped again when one of its areas changed, came or went, except where the
+        changed areas are just whole groups that stopped being eligible (cases opened on them):
+        the greedy pass had rejected those areas from every other group it formed, and without
+        them it forms the same ones.
         """
-        changed = np.zeros(len(eligible), dtype=bool)
-        for name in ROW_FIELDS:
-            if _key(now[name]) != _key(self._last[name]):
-                changed |= now[name] != self._last[name]
-        fits = _pairs_fit(now, self._pairs, p)
-        if _key(fits) != _key(self._fits):
-            # a pair's test matters only where both areas may group (else `changed` marks them already)
-            flipped = (fits != self._fits) & eligible[self._pairs[:, 0]] & eligible[self._pairs[:, 1]]
-            changed[self._pairs[flipped].ravel()] = True
-            self._fits = fits
-        closed = self._last["eligible"] & ~eligible & ~changed
-        return changed | (eligible != self._last["eligible"]), closed
-
-    def _follow(self, areas: AreaView, now: dict[str, np.ndarray], p: Params) -> None:
-        """Rows moved (a merger): keep the groups of blocks whose areas (in order) and inputs stayed."""
         eligible = now["eligible"]
-        old_row = {area_id: row for row, area_id in enumerate(self._ids)}
-        match = np.array([old_row.get(area_id, -1) for area_id in areas.area_id], dtype=np.intp)
-        known = match >= 0
-        was = {name: values[match] for name, values in self._last.items()}  # rows not known: marked below
-        changed = ~known
-        for name in ("eligible", *ROW_FIELDS, *PLACE_FIELDS):
-            changed |= now[name] != was[name]
-        pairs = _pairs_in_reach(areas, p.merge_max_distance_m)
+        same_rows = areas.area_id == self._ids
+        if same_rows:
+            match = None
+            was = self._last
+        else:  # a merger moved rows: each area's row in the last call, -1 for the new one
+            old_row = {area_id: row for row, area_id in enumerate(self._ids)}
+            match = np.array([old_row.get(area_id, -1) for area_id in areas.area_id], dtype=np.intp)
+            was = {name: values[match] for name, values in self._last.items()}  # -1's rows: marked below
+        changed = np.zeros(len(eligible), dtype=bool) if match is None else match < 0
+        placed = same_rows
+        for name in (*ROW_FIELDS, *PLACE_FIELDS):
+            if _key(now[name]) != _key(was[name]):
+                changed |= now[name] != was[name]
+                placed = placed and name not in PLACE_FIELDS
+        if placed:  # the same areas in the same places: the same pairs within reach
+            pairs, fitted = self._pairs, self._fits
+        else:
+            pairs = _pairs_in_reach(areas, p.merge_max_distance_m)
+            fitted = _pairs_fit(was, pairs, p)
+            self._blocks = rows_by_block(areas.block)
         fits = _pairs_fit(now, pairs, p)
-        flipped = (fits != _pairs_fit(was, pairs, p)) & eligible[pairs[:, 0]] & eligible[pairs[:, 1]]
+        # a pair's test matters only where both areas may group (else `changed` marks them already)
+        flipped = (fits != fitted) & eligible[pairs[:, 0]] & eligible[pairs[:, 1]]
         changed[pairs[flipped].ravel()] = True
-        kept = np.flatnonzero(~changed)
-        lost = np.ones(len(self._ids), dtype=bool)  # old rows that are not one of the kept rows
-        lost[match[kept]] = False
-        # a block that lost or gained an area, or whose areas changed order, is grouped again
-        regroup = set(areas.block[changed].tolist()) | set(self._last["block"][lost].tolist())
-        if np.any(np.diff(match[kept]) <= 0):
-            regroup = set(self._groups) | set(areas.block.tolist())
-        new_row = np.full(len(self._ids), -1, dtype=np.intp)
-        new_row[match[kept]] = kept
         self._pairs, self._fits = pairs, fits
-        self._blocks = rows_by_block(areas.block)
-        self._groups = {block: [new_row[g].tolist() for g in groups]
-                        for block, groups in self._groups.items() if block not in regroup}
-        self._groups.update(groups_of_blocks(areas, eligible, p,
-                                             [self._blocks[b] for b in regroup if b in self._blocks]))
+        closed = was["eligible"] & ~eligible & ~changed  # rows that only stopped being eligible
+        changed |= eligible != was["eligible"]
 
-    def _regroup(self, areas: AreaView, eligible: np.ndarray, p: Params, changed: np.ndarray,
-                 closed: np.ndarray) -> None:
-        """Group again the blocks that hold a changed row.
-
-        Where the changed rows are just whole groups that stopped being eligible (cases opened on
-        them), the block's other groups stand: the greedy pass had rejected those areas from every
-        other group it formed, and without them it forms the same ones.
-        """
-        if not changed.any():
-            return
-        regroup = []
-        for block in np.unique(areas.block[changed]).tolist():
+        regroup: set[int] = set()
+        if match is None:
+            groups = self._groups
+        else:  # the last call's groups in this call's rows; blocks that lost an area are grouped again
+            known = np.flatnonzero(match >= 0)
+            new_row = np.full(len(self._ids), -1, dtype=np.intp)
+            new_row[match[known]] = known
+            regroup.update(self._last["block"][new_row < 0].tolist())
+            if np.any(np.diff(match[known]) <= 0):  # areas changed order: every block
+                regroup.update(self._groups, areas.block.tolist())
+            groups = {block: [new_row[g].tolist() for g in block_groups]
+                      for block, block_groups in self._groups.items() if block not in regroup}
+        # an area that left its block: the block it left is grouped again
+        regroup.update(was["block"][changed & (was["block"] != now["block"])].tolist())
+        for block in np.unique(areas.block[changed]).tolist() if changed.any() else ():
             rows = self._blocks[block]
             gone = set(rows[changed[rows]].tolist())
-            groups = self._groups.pop(block, [])
-            kept = [g for g in groups if gone.isdisjoint(g)]
-            dropped = {row for g in groups if not gone.isdisjoint(g) for row in g}
-            if dropped == gone and closed[rows].sum() == len(gone):
-                if kept:
-                    self._groups[block] = kept
+            block_groups = groups.pop(block, [])
+            dropped = {row for g in block_groups if not gone.isdisjoint(g) for row in g}
+            if block not in regroup and dropped == gone and closed[rows].sum() == len(gone):
+                if others := [g for g in block_groups if gone.isdisjoint(g)]:
+                    groups[block] = others
             else:
-                regroup.append(rows)
-        self._groups.update(groups_of_blocks(areas, eligible, p, regroup))
+                regroup.add(block)
+        for block in regroup:
+            groups.pop(block, None)
+        if regroup:
+            groups.update(groups_of_blocks(areas, eligible, p,
+                                           [self._blocks[b] for b in regroup if b in self._blocks]))
+        self._groups = groups
+        return same_rows
 
 
 def _key(values: np.ndarray) -> tuple[str, bytes]:

@@ -528,12 +528,18 @@ if numba is not None:
     _refresh_cache()
 
 
+def vote_parameters(p: Params):
+    """owners_vote's `pr`: the parameters' record array, or without numba `(p,)` (both read as pr[0])."""
+    return params_record(p) if numba is not None else (p,)
+
+
 @_njit()
 def owners_vote(pr, floor_m2, draws, participation, support):  # pragma: no cover - compiled
     """An owners' vote (StreetOffice.hold_vote), counted by rules.tally_vote.
 
     Each owner takes part if their first draw is below `participation`, and says yes if they take
-    part and their second draw is below `support`.
+    part and their second draw is below `support`. `pr` is vote_parameters(p). Without numba it
+    runs as Python, the same loop.
     """
     p = pr[0]
     n = len(floor_m2)

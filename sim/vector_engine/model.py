@@ -253,7 +253,8 @@ class VectorModel(DistrictModel):
         self._view = None
         self.street_office.step(requests)
         # 8. record
-        self.records.append(self.record())
+        if self.recording:
+            self.records.append(self.record())
 
     def _step_compiled(self) -> None:
         """Steps 1-8 of `step`, the area stages and household pass compiled (same draws, same order)."""
@@ -318,7 +319,8 @@ class VectorModel(DistrictModel):
         self._view = None
         self.street_office.step(np.flatnonzero(calls).tolist() if called else [])
         # 8. record
-        self.records.append(self.record())
+        if self.recording:
+            self.records.append(self.record())
 
     def rearranged(self) -> None:
         """A firm, mode, merger or block changed: the next month recomputes the arrangement."""
