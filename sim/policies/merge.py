@@ -238,7 +238,10 @@ class MergeGroupMemory:
             groups = {block: [new_row[g].tolist() for g in block_groups]
                       for block, block_groups in self._groups.items() if block not in regroup}
         # an area that left its block: the block it left is grouped again
-        regroup.update(was["block"][changed & (was["block"] != now["block"])].tolist())
+        left = changed & (was["block"] != now["block"])
+        if match is not None:
+            left &= match >= 0  # (the new area's `was` row is another area's)
+        regroup.update(was["block"][left].tolist())
         for block in np.unique(areas.block[changed]).tolist() if changed.any() else ():
             rows = self._blocks[block]
             gone = set(rows[changed[rows]].tolist())
