@@ -21,7 +21,7 @@ class DistrictModel(RunTables):
         return [(e.month, e.text) for e in self.event_log]
 
     def burn_in(self) -> None:
-        """Run `burn_in_years` under status quo before month 1, then start the record afresh.
+        """Run `burn_in_years` under status quo before month 1, keeping no monthly record of it.
 
         The initial state is drawn from plausible ranges, not from the model's own equilibrium:
         the burn-in lets volunteers, habits, fees and the market settle under status quo, so that
@@ -49,5 +49,4 @@ class DistrictModel(RunTables):
             case.due_month -= months
         office.reset_counts()
         self.month = 0
-        self.records.clear()
         self.event_log.clear()
