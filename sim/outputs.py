@@ -38,7 +38,7 @@ class MonthRecord:
     cost_per_household: float  # yuan/household/month actually spent (sim.rules.spending_yuan)
     firm_margin: float
     committee_coverage: float
-    rc_workload: float  # complaints per 1000 households per month
+    rc_workload: float  # residents' committee's hours in cases (rc_hours / hours_per_case) per 1000 households
     volunteer_rate: float
     merges_done: int  # cumulative
     merge_votes_failed: int  # cumulative
@@ -54,6 +54,11 @@ class MonthRecord:
     fallback_areas: int
     unmanaged_areas: int
     mean_fee_yuan_per_m2: float  # floor-area weighted
+    cases_brought: int  # cases/month: households that brought a new case this month
+    cases_heard: int  # cases/month heard at any desk (reception point, owners' committee, residents' committee)
+    cases_resolved: int  # cases/month heard and resolved
+    rc_hours: float  # staff-hours/month of the residents' committee: its desk's cases and its staff at the points
+    reception_hours: float  # staff-hours/month of the joint reception points (all their staff)
 
 
 def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, firm_revenue_yuan: float,
@@ -70,8 +75,11 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
     mode = areas["mode"]
     fallback = mode == rules.FALLBACK
     volunteer_hours = float(rules.volunteer_hours(float(areas["volunteers"].sum()), p))
-    spent = rules.spending_yuan(firm_revenue_yuan, float(areas["spend_yuan"][fallback].sum()),
-                                1 if office.integrated_blocks else 0, volunteer_hours, p)
+    # paid staff-hours: the residents' committee's (its desk and its share of the points) and the
+    # points' other staff; committees' casework is volunteers' time
+    staff_hours = office.rc_hours + (1.0 - p.reception_rc_share) * office.reception_hours
+    spent = rules.spending_yuan(firm_revenue_yuan, float(areas["spend_yuan"][fallback].sum()), staff_hours,
+                                volunteer_hours + office.committee_case_hours, p)
     floor = areas["floor_area_m2"]
     return MonthRecord(
         month=month,
@@ -104,6 +112,11 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
         fallback_areas=int(fallback.sum()),
         unmanaged_areas=int((mode == rules.UNMANAGED).sum()),
         mean_fee_yuan_per_m2=float((areas["fee_yuan_per_m2"] * floor).sum() / floor.sum()),
+        cases_brought=office.cases_brought,
+        cases_heard=office.cases_heard,
+        cases_resolved=office.cases_resolved,
+        rc_hours=office.rc_hours,
+        reception_hours=office.reception_hours,
     )
 
 

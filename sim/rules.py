@@ -266,16 +266,19 @@ SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 SPLITMIX_MULTIPLIERS = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 SHIFTS = tuple(np.uint64(s) for s in (30, 27, 31, 40, 16))
 LOW_24_BITS = np.uint64((1 << 24) - 1)
+LOW_16_BITS = np.uint64((1 << 16) - 1)
 TWO_TO_MINUS_24 = np.float32(2.0**-24)
+TWO_TO_MINUS_16 = np.float32(2.0**-16)
 
 
 def household_draws(month_key, index):
-    """A household's two uniform draws of the month, (payment, volunteering), each in [0, 1).
+    """A household's three uniform draws of the month, (payment, volunteering, case), each in [0, 1).
 
     Counter-based: the 64-bit output number `index + 1` of SplitMix64 (Steele, Lea & Flood 2014,
     the generator of Java's SplittableRandom) seeded with `month_key`, which the run's generator
-    draws once a month; its top 24 bits make the payment draw and the next 24 the volunteering
-    draw (float32, as numpy's float32 uniforms). A household's draws need no other household's,
+    draws once a month; its top 24 bits make the payment draw, the next 24 the volunteering draw
+    and the low 16 the case draw (float32, as numpy's float32 uniforms; a case's chance is a few
+    per cent a month, so 2^-16 steps resolve it). A household's draws need no other household's,
     so an engine may compute them in any order, on any number of threads, with the same result.
     `index` is a household's position (a uint64 array, or an integer in compiled code);
     `month_key` a numpy uint64.
@@ -286,7 +289,8 @@ def household_draws(month_key, index):
     z = z ^ (z >> SHIFTS[2])
     pay = np.float32(z >> SHIFTS[3]) * TWO_TO_MINUS_24
     volunteer = np.float32((z >> SHIFTS[4]) & LOW_24_BITS) * TWO_TO_MINUS_24
-    return pay, volunteer
+    case = np.float32(z & LOW_16_BITS) * TWO_TO_MINUS_16
+    return pay, volunteer, case
 
 
 def draw_month_key(rng: np.random.Generator) -> np.uint64:
@@ -296,22 +300,35 @@ def draw_month_key(rng: np.random.Generator) -> np.uint64:
 
 # --- 3. satisfaction -----------------------------------------------------------------------
 
-def heard(committee_active, committee_capacity, reception_share, p: Params):
-    """How far residents are heard (0-1): their committee, then the joint reception point.
+def perceived_conditions(quality, condition, incidents_per_1000hh, p: Params):
+    """What residents perceive of their area (0-1 share of all weights): quality, condition, safety.
 
-    `reception_share` is the share of the area's cases the reception point could hear last month
-    (0 outside block integration; rules.reception_share).
+    Being heard is each household's own (`heard_part`, from its own case): the total weight
+    includes it, so a household's perception is this plus its heard part.
     """
-    by_committee = choose(committee_active, p.heard_committee * committee_capacity, 0.0)
-    return by_committee + (1.0 - by_committee) * reception_share
-
-
-def perceived_conditions(quality, condition, incidents_per_1000hh, heard_level, p: Params):
-    """What residents of an area perceive (0-1): quality, condition, safety and being heard."""
     safety = 1.0 - clip01(incidents_per_1000hh / p.incident_reference_per_1000hh)
     total = p.weight_quality + p.weight_condition + p.weight_safety + p.weight_heard
-    return (p.weight_quality * quality + p.weight_condition * condition
-            + p.weight_safety * safety + p.weight_heard * heard_level) / total
+    return (p.weight_quality * quality + p.weight_condition * condition + p.weight_safety * safety) / total
+
+
+def voice(voice_level, voice_months, p: Params):
+    """How heard a household feels (0-1): its last case's outcome while it remembers it.
+
+    A household whose last case is older than `case_memory_months` (or that never brought one)
+    feels `voice_no_case`, whatever desks exist around it.
+    """
+    return choose(voice_months > 0, voice_level, p.voice_no_case)
+
+
+def heard_part(voice_level, p: Params):
+    """A household's own part of what it perceives: how heard it feels, by the weight of being heard."""
+    total = p.weight_quality + p.weight_condition + p.weight_safety + p.weight_heard
+    return p.weight_heard * voice_level / total
+
+
+def voice_months_next(voice_months):
+    """Months a household still remembers its last case's outcome, a month later."""
+    return choose(voice_months > 0, voice_months - 1, 0)
 
 
 def update_satisfaction(satisfaction, perceived, taste, p: Params):
@@ -386,14 +403,16 @@ def subsidy(housing_is_after_sale, floor_area_m2, mode, households, block_integr
     return after_sale + bid_extra_money_yuan(households, block_integrated, p)
 
 
-def spending_yuan(firm_revenue_yuan, fallback_spend_yuan, reception_points, volunteer_hours_total,
+def spending_yuan(firm_revenue_yuan, fallback_spend_yuan, staff_hours, volunteer_hours_total,
                   p: Params) -> float:
     """What a month of the district's service actually costs (yuan), whoever pays.
 
     Firms' revenue (fees paid to them, the after-sale subsidy, the block budget), the street
-    office's fallback service and its joint reception point, and volunteers' time at a shadow wage.
+    office's fallback service, the staff-hours of the residents' committee's casework and of the
+    joint reception points at their wage, and volunteers' time (patrols, cleaning, committees'
+    casework) at a shadow wage.
     """
-    return (firm_revenue_yuan + fallback_spend_yuan + reception_points * p.reception_cost_yuan_per_month
+    return (firm_revenue_yuan + fallback_spend_yuan + staff_cost_yuan(staff_hours, p)
             + volunteer_hours_total * p.volunteer_shadow_wage_yuan_per_hour)
 
 
@@ -612,18 +631,75 @@ def participation(briefed, p: Params):
 
 # --- 8. the residents' committee ----------------------------------------------------------
 
-def complaints(households, mean_satisfaction, mode, committee_active, p: Params):
-    """Complaints (cases) per month an area's residents bring to the residents' committee."""
-    base = p.complaint_rate_per_1000hh * households / 1000.0 * (1.0 - mean_satisfaction)
-    base = base * choose(mode == UNMANAGED, p.blind_spot_complaint_factor, 1.0)
-    return base * choose(committee_active, 1.0 - p.committee_complaint_share, 1.0)
+CASE_WAITING, CASE_RESOLVED, CASE_UNRESOLVED, CASE_DROPPED = range(4)
+"""What a desk's month did to an open case: still waiting, heard and resolved, heard and not
+resolved, or dropped unheard after `case_wait_months`."""
 
 
-def reception_share(capacity_cases, cases):
-    """Share of the cases of the integrated blocks the joint reception point can hear (0-1)."""
-    if cases <= 0:
-        return 1.0 if capacity_cases > 0 else 0.0
-    return min(1.0, capacity_cases / cases)
+def case_probability(satisfaction, felt_incident_rate, p: Params):
+    """Monthly chance a household with no open case brings one: its dissatisfaction, the incidents it sees."""
+    incidents = felt_incident_rate / p.incident_reference_per_1000hh
+    return clip01(p.case_rate * (1.0 - satisfaction) * (1.0 + p.case_incident_weight * incidents))
+
+
+def bring_case(case_age, draw, chance):
+    """A household's case after its month: one brought (age 0) if none is open and the draw says so."""
+    return choose((case_age < 0) & (draw < chance), 0, case_age)
+
+
+def desk_cases(hours, p: Params):
+    """Cases a desk can hear in a month with its staff-hours (whole cases)."""
+    return np.floor(np.asarray(hours, dtype=float) / p.hours_per_case + 1e-9)
+
+
+def committee_case_hours(committee_active, committee_capacity, p: Params):
+    """Hours a month an owners' committee gives residents' cases: its members' time, by its capacity."""
+    return choose(committee_active, p.committee_case_hours_per_month * committee_capacity, 0.0)
+
+
+def resolution_chance(quality, p: Params):
+    """Chance a heard case is resolved: what the area's manager can do (its service quality, from its
+    capability, effort and money, or the fallback's or volunteers' service)."""
+    return clip01(p.case_resolution_max * quality)
+
+
+def hear_in_turn(desk, capacity_cases, order):
+    """Which cases their desks hear this month: each desk in `order`, while its capacity lasts.
+
+    `desk` is each case's desk (-1 where the case does not go to this kind of desk); `capacity_cases`
+    the cases each desk can hear; `order` the cases' turn (a permutation). Returns bool per case.
+    """
+    heard = np.zeros(len(desk), dtype=bool)
+    queued = order[desk[order] >= 0]
+    by_desk = np.argsort(desk[queued], kind="stable")  # each desk's cases, still in turn
+    desks = desk[queued][by_desk]
+    rank = np.arange(len(desks)) - np.searchsorted(desks, desks, side="left")
+    heard[queued[by_desk]] = rank < np.asarray(capacity_cases)[desks]
+    return heard
+
+
+def case_outcome(heard, resolved, case_age, p: Params):
+    """Each open case's outcome this month (CASE_*): resolved, heard, waiting, or dropped unheard."""
+    unheard = choose(case_age >= p.case_wait_months, CASE_DROPPED, CASE_WAITING)
+    return choose(resolved, CASE_RESOLVED, choose(heard, CASE_UNRESOLVED, unheard))
+
+
+def settle_case(outcome, case_age, voice_level, voice_months, p: Params):
+    """A household after its case's month: (case age, -1 when closed; voice; months it remembers it).
+
+    A closed case sets how heard the household feels (`voice_resolved`, `voice_unresolved` or
+    `voice_not_heard`) for the rest of `case_memory_months` from the month it brought the case.
+    """
+    closed = outcome != CASE_WAITING
+    level = choose(outcome == CASE_RESOLVED, p.voice_resolved,
+                   choose(outcome == CASE_UNRESOLVED, p.voice_unresolved, p.voice_not_heard))
+    return (choose(closed, -1, case_age + 1), choose(closed, level, voice_level),
+            choose(closed, p.case_memory_months - case_age, voice_months))
+
+
+def staff_cost_yuan(hours, p: Params):
+    """What staff-hours cost (yuan) at a front-line worker's all-in wage."""
+    return hours * p.worker_cost_yuan / p.staff_hours_per_month
 
 
 # --- 9. mergers ----------------------------------------------------------------------------

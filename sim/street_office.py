@@ -1,8 +1,8 @@
 """The street office with the residents' committee (街道/居委会), written once for both engines.
 
-Every month it takes the cases residents bring (complaints; the joint reception point of the
-integrated blocks hears what its capacity allows, and the rest is the residents' committee's
-workload), moves its reform cases on and opens new ones while it has room, and runs the tenders
+Every month its desks hear the cases residents bring, one household's case at a time, within
+their staff-hours (hear_cases: the joint reception point of an integrated block, then the area's
+owners' committee, then the residents' committee's own desk), moves its reform cases on and opens new ones while it has room, and runs the tenders
 owners' committees call. Once a year it renews contracts, seeks a manager for areas without one,
 and runs the yearly part of the enabled policies, in the registry's order (sim.policies.REGISTRY).
 
@@ -29,7 +29,7 @@ from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED
 
 
 class StreetOffice:
-    """Complaints and the reception point, reform cases, procurement, votes, the yearly round."""
+    """Residents' cases at the desks, reform cases, procurement, votes, the yearly round."""
 
     def __init__(self, state: AreaState):
         self.state = state
@@ -40,7 +40,6 @@ class StreetOffice:
         self.reforms: dict[int, tuple[str, int]] = {}
         """How each reformed estate (index) came to its arrangement, and in which month."""
         self.integrated_blocks: list[int] = []  # block codes, in the order they joined
-        self.reception_share = 0.0  # share of the integrated blocks' cases the point heard last month
         self.fallback_income_yuan = 0.0  # fees paid to the office for its fallback service last month
         self._ids: list[str] = []  # the area ids the index below belongs to
         self._row: dict[str, int] = {}
@@ -56,8 +55,10 @@ class StreetOffice:
 
     def reset_counts(self) -> None:
         """Start the running counts at zero (month 0, and again after the burn-in)."""
-        self.workload = 0.0
+        self.workload = 0.0  # cases' worth of the residents' committee's hours this month
         self.reception_cases_handled = 0.0
+        self.cases_brought = self.cases_heard = self.cases_resolved = 0
+        self.rc_hours = self.reception_hours = self.committee_case_hours = 0.0
         self.merges_done = self.merge_votes_failed = self.merge_votes_passed = 0
         self.firm_exits = self.firm_entries = 0
         self.tenders_held = self.tenders_awarded = 0
@@ -65,22 +66,62 @@ class StreetOffice:
 
     # --- monthly -------------------------------------------------------------------------
     def step(self, retender_requests: list[int]) -> None:
-        """Cases and workload; reform cases moved on and opened; committees' re-tenders."""
-        s = self.state
-        v = s.area_view()
-        cases = rules.complaints(v.households, v.mean_satisfaction, v.mode, v.committee_active, s.p)
-        integrated = float(np.sum(cases[v.block_integrated]))
-        capacity = s.p.reception_capacity_cases_per_month if self.integrated_blocks else 0.0
-        self.reception_share = rules.reception_share(capacity, integrated)
-        self.reception_cases_handled = self.reception_share * integrated
-        self.workload = float(np.sum(cases)) - self.reception_cases_handled
+        """Residents' cases heard; reform cases moved on and opened; committees' re-tenders."""
+        self.hear_cases()
         self.advance_cases()
         self.propose_reforms()
         self.advance_cases()  # cases with no lag move on in the month they open
+        v = self.state.area_view()
         for area_id in [v.area_id[a] for a in retender_requests]:
             area = self.row_of(area_id)
             if area is not None and not self.busy(area_id):
                 self.retender(area)
+
+    def hear_cases(self) -> None:
+        """The desks hear the open cases, oldest first (then in a drawn order), within their hours.
+
+        A case goes first to the joint reception point of an integrated block, then to its area's
+        owners' committee where one is active, then to the residents' committee's desk of its block;
+        each desk hears whole cases while its staff-hours last (rules.desk_cases). A heard case is
+        resolved with the chance the area's manager allows (rules.resolution_chance); an unheard one
+        waits, or is dropped after `case_wait_months` (rules.case_outcome). Each household learns its
+        own case's outcome (AreaState.settle_cases).
+        """
+        s = self.state
+        p = s.p
+        v = s.area_view()
+        n_blocks = len(s.block_names())
+        point_hours = p.reception_staff_hours_per_month
+        staffed = np.zeros(n_blocks, dtype=bool)
+        staffed[self.integrated_blocks] = point_hours > 0
+        households, rows, ages = s.open_cases()
+        n = len(households)
+        self.cases_brought = int(np.count_nonzero(ages == 0))
+        self.reception_hours = point_hours * float(np.count_nonzero(staffed))
+        heard_at = {"point": 0, "committee": 0, "rc": 0}
+        resolved = np.zeros(n, dtype=bool)
+        if n:
+            order = np.lexsort((s.rng.random(n), -ages))
+            block = v.block[rows]
+            heard = np.zeros(n, dtype=bool)
+            committee_hours = rules.committee_case_hours(v.committee_active, v.committee_capacity, p)
+            desks = (  # (name, each case's desk or -1, each desk's capacity in cases)
+                ("point", np.where(staffed[block], block, -1), rules.desk_cases(np.full(n_blocks, point_hours), p)),
+                ("committee", np.where(v.committee_active[rows], rows, -1), rules.desk_cases(committee_hours, p)),
+                ("rc", block, rules.desk_cases(np.full(n_blocks, p.rc_case_hours_per_month), p)),
+            )
+            for name, desk, capacity in desks:
+                here = rules.hear_in_turn(np.where(heard, -1, desk), capacity, order)
+                heard_at[name] = int(np.count_nonzero(here))
+                heard |= here
+            resolved = heard & (s.rng.random(n) < rules.resolution_chance(v.quality[rows], p))
+            s.settle_cases(households, rules.case_outcome(heard, resolved, ages, p))
+        self.cases_heard = sum(heard_at.values())
+        self.cases_resolved = int(np.count_nonzero(resolved))
+        self.reception_cases_handled = float(heard_at["point"])
+        self.committee_case_hours = heard_at["committee"] * p.hours_per_case
+        self.rc_hours = heard_at["rc"] * p.hours_per_case + p.reception_rc_share * self.reception_hours
+        self.workload = self.rc_hours / p.hours_per_case
 
     def retender(self, area: int) -> None:
         """Owners replace their firm (or find one) by tender and vote."""

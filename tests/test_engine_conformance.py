@@ -118,7 +118,8 @@ def month_money(state) -> tuple[float, float, float]:
     settling = state.firm_view().active.copy()
     state.step()
     v, f = state.area_view(), state.firm_view()
-    settling = np.concatenate([settling, np.zeros(len(f.active) - len(settling), dtype=bool)])
+    # firms that entered this month (the yearly round, before the accounts) settle too
+    settling = np.concatenate([settling, np.ones(len(f.active) - len(settling), dtype=bool)])
     fee_revenue = float(f.revenue_yuan[settling].sum()) - float(v.subsidy_yuan.sum())
     fee_income = fee_revenue + state.street_office.fallback_income_yuan
     return float(v.paid_yuan.sum()), fee_income, float(v.due_yuan.sum())

@@ -13,7 +13,8 @@ TIMESERIES_CONTRACT = [
     "committee_coverage", "rc_workload", "volunteer_rate", "merges_done", "merge_votes_failed",
     "volunteer_hours_per_household", "blocks_integrated", "reform_cases_open", "reception_cases_handled",
     "tenders_held", "tenders_awarded", "fee_votes_held", "fee_votes_passed", "firm_entries",
-    "fallback_areas", "unmanaged_areas", "mean_fee_yuan_per_m2",
+    "fallback_areas", "unmanaged_areas", "mean_fee_yuan_per_m2", "cases_brought", "cases_heard",
+    "cases_resolved", "rc_hours", "reception_hours",
 ]
 AREAS_CONTRACT = [
     "area_id", "estates", "households", "floor_area_m2", "housing_type", "mode", "firm_id",

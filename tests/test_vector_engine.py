@@ -208,29 +208,32 @@ SPLITMIX64_SEED_1234567 = (6457827717110365317, 3203168211198807973, 98174919321
 
 
 def test_household_draws_are_splitmix64s_outputs_in_both_forms():
-    """Household i's draws are SplitMix64's output i + 1: the top 24 bits pay, the next 24 volunteer;
-    the array form (Mesa engine, numpy month) and the compiled form (household pass) agree."""
+    """Household i's draws are SplitMix64's output i + 1: the top 24 bits pay, the next 24 volunteer,
+    the low 16 the case; the array form (Mesa engine, numpy month) and the compiled form (household
+    pass) agree."""
     expected = np.array(SPLITMIX64_SEED_1234567, dtype=np.uint64)
-    pay, volunteer = rules.household_draws(np.uint64(1234567), np.arange(5, dtype=np.uint64))
+    pay, volunteer, case = rules.household_draws(np.uint64(1234567), np.arange(5, dtype=np.uint64))
     np.testing.assert_array_equal(pay, (expected >> np.uint64(40)).astype(np.float32) / 2**24)
     np.testing.assert_array_equal(volunteer, ((expected >> np.uint64(16)) % 2**24).astype(np.float32) / 2**24)
-    assert pay.dtype == volunteer.dtype == np.float32
+    np.testing.assert_array_equal(case, (expected % 2**16).astype(np.float32) / 2**16)
+    assert pay.dtype == volunteer.dtype == case.dtype == np.float32
     if compiled_module.numba is None:
         return
     import numba
 
     @numba.njit
     def one_by_one(key, n):
-        out = np.empty((2, n), dtype=np.float32)
+        out = np.empty((3, n), dtype=np.float32)
         for h in range(n):
-            out[0, h], out[1, h] = rules.household_draws(key, h)
+            out[0, h], out[1, h], out[2, h] = rules.household_draws(key, h)
         return out
 
     key = rules.draw_month_key(np.random.default_rng(5))
     many = rules.household_draws(key, np.arange(100_000, dtype=np.uint64))
     np.testing.assert_array_equal(one_by_one(key, 100_000), np.array(many))
     assert 0.0 <= many[0].min() and many[0].max() < 1.0
-    assert abs(np.corrcoef(many)[0, 1]) < 0.02
+    correlations = np.corrcoef(many)
+    assert np.all(np.abs(correlations[np.triu_indices(3, 1)]) < 0.02)
 
 
 def whole_view_bidder(area, areas, firms, *, reach_m, min_capability=0.0, exclude=()):

@@ -74,11 +74,6 @@ class ManagementArea:
         return rules.fee_due_per_m2(self.mode, self.fee_yuan_per_m2, self.model.p)
 
     @property
-    def reception_share(self) -> float:
-        """Share of its cases the joint reception point heard last month (0 outside integrated blocks)."""
-        return self.model.street_office.reception_share if self.block_integrated else 0.0
-
-    @property
     def volunteer_coverage(self) -> float:
         """Share of the patrols' and cleaning's staff-hours the volunteers cover."""
         return rules.volunteer_coverage(self.volunteers, self.gates, self.floor_area_m2, self.model.p)
@@ -111,9 +106,7 @@ class ManagementArea:
         """What households will read this month: perceived conditions, fees, enforcement."""
         p = self.model.p
         c = self.committee
-        heard = rules.heard(c.active, c.capacity, self.reception_share, p)
-        self.perceived = rules.perceived_conditions(self.quality, self.condition,
-                                                    self.felt_incident_rate, heard, p)
+        self.perceived = rules.perceived_conditions(self.quality, self.condition, self.felt_incident_rate, p)
         self.fee_due = self.fee_due_per_m2
         self.enforcement = rules.enforcement(c.active, c.capacity, self.friction)
         workload = rules.volunteer_workload(self.volunteers, self.gates, self.floor_area_m2, self.mode, p)
@@ -148,7 +141,7 @@ class ManagementArea:
 
 
 class Household(mesa.Agent):
-    """A household (resident): its satisfaction, fee payment, volunteering, and its vote."""
+    """A household (resident): its satisfaction, fee payment, volunteering, its cases, and its vote."""
 
     def __init__(self, model, area: ManagementArea, index: int, floor_area_m2: float, owner: bool,
                  coop_type: int, taste: float, habit: float, volunteer: bool):
@@ -162,13 +155,20 @@ class Household(mesa.Agent):
         self.habit = habit
         self.volunteer = volunteer
         self.satisfaction = 0.5
+        self.case_age = -1  # months its open case has waited, -1 for none
+        self.voice = 0.0  # how heard its last case left it (rules.settle_case)
+        self.voice_months = 0  # months it still remembers that
 
     def step(self) -> None:
-        """One month: update satisfaction, pay the fee or not, volunteer or not."""
+        """One month: update satisfaction, pay the fee or not, volunteer or not, bring a case or not."""
         area = self.area
         model = self.model
         p = model.p
-        self.satisfaction = rules.update_satisfaction(self.satisfaction, area.perceived, self.taste, p)
+        heard = rules.heard_part(rules.voice(self.voice, self.voice_months, p), p)
+        self.satisfaction = rules.update_satisfaction(self.satisfaction, area.perceived + heard, self.taste, p)
+        self.voice_months = rules.voice_months_next(self.voice_months)
+        self.case_age = rules.bring_case(self.case_age, model.case_draws[self.index],
+                                         rules.case_probability(self.satisfaction, area.felt_incident_rate, p))
         if area.fee_due > 0.0:
             chance = rules.payment_probability(self.satisfaction, self.habit,
                                                area.pay_base[self.coop_type], p)

@@ -104,6 +104,8 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             area.members.append(Household(self, area, i, floor[i], owner[i], coop[i], taste[i],
                                           habit[i], volunteer[i]))
         self.households = self.agents_by_type[Household]
+        self.household_list: list[Household] = sorted(self.households, key=lambda h: h.index)
+        """The households by index (the order of their draws)."""
         self.n_households = len(floor)
         self.initial_collection_guess = float(np.mean(state.household_habit))
         for area in self.areas:
@@ -123,13 +125,11 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
                                               area.block_integrated, p)
         self.firms_serve([area])
         area.quality = area.target
-        c = area.committee
-        heard = rules.heard(c.active, c.capacity, area.reception_share, p)
         area.felt_incident_rate = rules.incident_rate(area.mode, area.quality, p)
-        area.perceived = rules.perceived_conditions(area.quality, area.condition, area.felt_incident_rate,
-                                                    heard, p)
+        area.perceived = rules.perceived_conditions(area.quality, area.condition, area.felt_incident_rate, p)
+        no_case = rules.heard_part(rules.voice(0.0, 0, p), p)  # nobody has a case yet
         for h in area.members:
-            h.satisfaction = rules.clip01(area.perceived + h.taste)
+            h.satisfaction = rules.clip01(area.perceived + no_case + h.taste)
         area.mean_satisfaction = float(np.mean([h.satisfaction for h in area.members]))
 
     # --- the month -------------------------------------------------------------------------
@@ -148,9 +148,8 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             area.update_quality_and_buildings(count)
             area.prepare_for_households()
         # 3-4. satisfaction, fees and volunteering: every household
-        pay_draws, volunteer_draws = rules.household_draws(rules.draw_month_key(self.rng),
-                                                           np.arange(self.n_households, dtype=np.uint64))
-        self.pay_draws, self.volunteer_draws = pay_draws.tolist(), volunteer_draws.tolist()
+        draws = rules.household_draws(rules.draw_month_key(self.rng), np.arange(self.n_households, dtype=np.uint64))
+        self.pay_draws, self.volunteer_draws, self.case_draws = (d.tolist() for d in draws)
         self.households.do("step")
         for area in self.areas:
             area.close_month()
@@ -291,6 +290,20 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
         """The estates an area holds, in member order."""
         return list(self.areas[area].estates)
 
+    def open_cases(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Households with an open case (in household order), their areas (rows) and the months waited."""
+        open_ = [h for h in self.household_list if h.case_age >= 0]
+        return (np.array([h.index for h in open_], dtype=np.int64),
+                np.array([h.area.order for h in open_], dtype=np.int64),
+                np.array([h.case_age for h in open_], dtype=np.int64))
+
+    def settle_cases(self, households: np.ndarray, outcome: np.ndarray) -> None:
+        """Each household learns its case's outcome this month (rules.settle_case)."""
+        for i, result in zip(households.tolist(), outcome.tolist(), strict=True):
+            h = self.household_list[i]
+            age, voice, months = rules.settle_case(result, h.case_age, h.voice, h.voice_months, self.p)
+            h.case_age, h.voice, h.voice_months = int(age), float(voice), int(months)
+
     def log(self, event: Event) -> None:
         """Record an event."""
         self.event_log.append(event)
@@ -324,6 +337,7 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             fund_yuan=np.array([x.fund_yuan for x in a]),
             mean_satisfaction=np.array([x.mean_satisfaction for x in a]),
             committee_active=np.array([x.committee.active for x in a], dtype=bool),
+            committee_capacity=np.array([x.committee.capacity for x in a], dtype=float),
             block_integrated=np.array([x.block_integrated for x in a], dtype=bool),
             organising=np.array([x.organising for x in a], dtype=bool),
             collection_rate=np.array([x.collection_rate for x in a]),

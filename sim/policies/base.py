@@ -41,6 +41,7 @@ class AreaView:
     fund_yuan: np.ndarray
     mean_satisfaction: np.ndarray
     committee_active: np.ndarray  # bool
+    committee_capacity: np.ndarray  # 0-1: the volunteers the committee can draw on
     block_integrated: np.ndarray  # bool
     organising: np.ndarray  # bool: a self-governance drive recruits volunteers
     collection_rate: np.ndarray  # last month's fees paid over fees due

@@ -4,10 +4,12 @@ Scoped and paid for: the scenario names the blocks (`blocks`, default every bloc
 rollout starts (`start_year`) and how many blocks join a year (`blocks_per_year`, default all at
 once). In an integrated block the subsidy `block_subsidy_yuan_per_household` is paid into the
 serving firm's account and buys service through the same effort rule as fees (rules.subsidy,
-rules.effort); the joint reception point hears as many of the blocks' cases as its capacity allows
-(rules.reception_share), and what it hears is taken off the residents' committee. The yearly
-evaluation gathers owners' and residents' ratings through the reception point (so it runs only
-where the point heard residents last month, from the second year on) and rates firms by their
+rules.effort); each integrated block has a joint reception point whose staff-hours
+(`reception_staff_hours_per_month`, the residents' committee's share among them) hear the block's
+residents' cases first, one case at a time (StreetOffice.hear_cases); what it cannot hear goes on
+to the owners' committee or the residents' committee's own desk. The yearly evaluation gathers
+owners' and residents' ratings through the reception point (so it runs only where a point is
+staffed, from the second year on) and rates firms by their
 residents' satisfaction; a poorly rated firm's worst contract is put to a tender and its owners
 decide (Civil Code Art. 278).
 """
@@ -36,7 +38,7 @@ class BlockIntegration(Policy):
     label = "Block integration"
     keys = {
         "subsidy_yuan_per_household": "block_subsidy_yuan_per_household",
-        "reception_capacity_cases_per_month": "reception_capacity_cases_per_month",
+        "reception_staff_hours_per_month": "reception_staff_hours_per_month",
         "evaluation_threshold": "evaluation_threshold",
     }
     options = {
@@ -52,7 +54,7 @@ class BlockIntegration(Policy):
     def run(self, office: StreetOffice, state: AreaState) -> None:
         """Let this year's blocks join; then evaluate the integrated blocks' firms."""
         self.roll_out(office, state)
-        if office.reception_share > 0:
+        if office.reception_hours > 0:
             self.evaluate(office, state)
 
     def roll_out(self, office: StreetOffice, state: AreaState) -> None:

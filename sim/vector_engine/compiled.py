@@ -11,7 +11,7 @@ Parameters reach compiled code as a one-row numpy record array (`params_record`)
 `p.name` from a record as a field, and handing over an array costs the dispatcher far less than a
 173-field tuple would.
 
-Random draws: the household pass computes each household's two draws itself with
+Random draws: the household pass computes each household's three draws itself with
 `rules.household_draws` (counter-based, from the month's key the run's generator draws), as the
 Mesa engine and the numpy month do for all households at once, so the same seed gives the Mesa
 engine's run whatever the number of threads.
@@ -69,9 +69,13 @@ COMPILED_RULES = (
     "repair",
     "top_up_fund",
     # 3-4. what households read, satisfaction, fees, volunteering
-    "heard",
     "household_draws",
     "perceived_conditions",
+    "voice",
+    "heard_part",
+    "voice_months_next",
+    "case_probability",
+    "bring_case",
     "enforcement",
     "volunteer_workload",
     "volunteer_quit_probability",
@@ -245,8 +249,6 @@ def buildings_and_terms(
     floor_area_m2,
     committee_active,
     committee_capacity,
-    reception_share,
-    block_integrated,
     friction,
     volunteers,
     gates,
@@ -270,6 +272,7 @@ def buildings_and_terms(
     pay_base_h,
     quit_h,
     neighbours_h,
+    felt_h,
 ):
     """Quality, incidents, wear and repairs; then what households read this month.
 
@@ -290,10 +293,10 @@ def buildings_and_terms(
         condition[i] = cond
         active = committee_active[i]
         fund_yuan[i] = rules.top_up_fund(fund, fund_initial_yuan[i], active, p)
-        heard = rules.heard(active, committee_capacity[i], reception_share * block_integrated[i], p)
-        seen = rules.perceived_conditions(q, cond, felt, heard, p)
+        seen = rules.perceived_conditions(q, cond, felt, p)
         perceived[i] = seen
         perceived_h[i] = seen
+        felt_h[i] = felt
         fee = fee_due_arranged[i]
         fee_due[i] = fee
         enforced = rules.enforcement(active, committee_capacity[i], friction[i])
@@ -326,18 +329,23 @@ def _household_pass(
     quit_probability,
     organising,
     neighbours,
+    felt,
     satisfaction,
     taste,
     habit,
     floor_m2,
     volunteer,
+    case_age,
+    voice,
+    voice_months,
     month_key,
     paid_floor_h,
     paid_floor,
     satisfaction_sum,
     volunteer_count,
 ):
-    """Every household in one pass: satisfaction, the fee paid or not, habit, volunteering; estate sums.
+    """Every household in one pass: satisfaction, the fee paid or not, habit, volunteering, a case brought or
+    not; estate sums.
 
     The Mesa engine's Household.step for each household, estate by estate (in parallel over
     estates in the parallel build); `pr` holds the parameters in the household arrays' float type.
@@ -355,6 +363,7 @@ def _household_pass(
         quit_chance = quit_probability[area]
         organised = organising[area]
         rate = neighbours[area]
+        felt_rate = felt[area]
         h = estate_start[e]
         paid = 0.0
         total = 0.0
@@ -364,11 +373,16 @@ def _household_pass(
             n = type_counts[3 * e + t]
             sat_run, taste_run, habit_run = satisfaction[h:h + n], taste[h:h + n], habit[h:h + n]
             floor_run, volunteer_run = floor_m2[h:h + n], volunteer[h:h + n]
+            case_run, voice_run, months_run = case_age[h:h + n], voice[h:h + n], voice_months[h:h + n]
             paid_run = paid_floor_h[numba.get_thread_id(), :n]  # this thread's scratch: stays in cache
             for i in range(n):
-                pay_draw, draw = rules.household_draws(month_key, h + i)
-                sat_run[i] = rules.update_satisfaction(sat_run[i], seen, taste_run[i], p)
+                pay_draw, draw, case_draw = rules.household_draws(month_key, h + i)
+                heard = rules.heard_part(rules.voice(voice_run[i], months_run[i], p), p)
+                sat_run[i] = rules.update_satisfaction(sat_run[i], seen + heard, taste_run[i], p)
                 sat = sat_run[i]  # in the household arrays' float type
+                months_run[i] = rules.voice_months_next(months_run[i])
+                case_run[i] = rules.bring_case(case_run[i], case_draw,
+                                               rules.case_probability(sat, felt_rate, p))
                 was = habit_run[i]
                 pays = owes & (pay_draw < rules.payment_probability(sat, was, base, p))
                 habit_run[i] = rules.update_habit(was, pays, p) if owes else was  # bool - float: float type

@@ -157,7 +157,9 @@ class VectorModel(DistrictModel):
             coop=state.household_coop.astype(np.int8),
             taste=state.household_taste.astype(dt), habit=state.household_habit.astype(dt),
             satisfaction=np.full(len(owner), 0.5, dtype=dt),
-            volunteer=state.household_volunteer.astype(bool), estate_start=estate_start,
+            volunteer=state.household_volunteer.astype(bool),
+            case_age=np.full(len(owner), -1, dtype=np.int8), voice=np.zeros(len(owner), dtype=dt),
+            voice_months=np.zeros(len(owner), dtype=np.int16), estate_start=estate_start,
             owner_index=owner_index, owner_start=np.searchsorted(owner_index, estate_start),
             type_counts=np.bincount(3 * state.household_estate + state.household_coop,
                                     minlength=3 * n_estates))
@@ -199,13 +201,13 @@ class VectorModel(DistrictModel):
         a.subsidy_yuan[:] = arranged.subsidy_yuan
         self.firms_serve()
         a.quality[:] = a.target
-        heard = rules.heard(a.committee_active, a.committee_capacity, np.zeros(len(a), dtype=bool), p)
         a.felt_incident_rate[:] = rules.incident_rate(a.mode, a.quality, p)
-        a.perceived[:] = rules.perceived_conditions(a.quality, a.condition, a.felt_incident_rate, heard, p)
+        a.perceived[:] = rules.perceived_conditions(a.quality, a.condition, a.felt_incident_rate, p)
+        no_case = rules.heard_part(rules.voice(0.0, 0, p), p)  # nobody has a case yet
         for h0, h1, e0, e1, _ in self.chunks:
             perceived = np.repeat(a.perceived[self.estate_area[e0:e1]].astype(self.dtype),
                                   self.estate_households[e0:e1])
-            hh.satisfaction[h0:h1] = rules.clip01(perceived + hh.taste[h0:h1])
+            hh.satisfaction[h0:h1] = rules.clip01(perceived + no_case + hh.taste[h0:h1])
         a.mean_satisfaction[:] = self.sum_by_area(hh.satisfaction, F8) / a.households
 
     # --- households <-> areas --------------------------------------------------------------
@@ -273,16 +275,16 @@ class VectorModel(DistrictModel):
                       a.effort, a.spend_yuan, a.target, expected)
         incidents = self.rng.poisson(expected)
         dt = self.dtype
-        perceived_h, quit_h, neighbours_h = (np.empty(n, dtype=dt) for _ in range(3))
+        perceived_h, quit_h, neighbours_h, felt_h = (np.empty(n, dtype=dt) for _ in range(4))
         pay_base_h = np.empty((n, 3), dtype=dt)
         shift, neighbour_weight, enforcement_weight = self.type_terms
         kernels.buildings_and_terms(
             pr, incidents, a.target, a.households, a.fund_initial_yuan, a.floor_area_m2, a.committee_active,
-            a.committee_capacity, float(self.street_office.reception_share), a.block_integrated, a.friction,
+            a.committee_capacity, a.friction,
             a.volunteers, a.gates, a.mode, a.collection_rate, arranged.fee_due, shift, neighbour_weight,
             enforcement_weight, a.quality, a.incidents, a.incident_rate, a.felt_incident_rate, a.condition,
             a.fund_yuan, a.perceived, a.fee_due, a.enforcement, a.quit_probability, perceived_h, pay_base_h,
-            quit_h, neighbours_h)
+            quit_h, neighbours_h, felt_h)
         # 3-4. satisfaction, fees and volunteering: every household, on the run's draws
         month_key = rules.draw_month_key(self.rng)
         n_estates = len(self.estate_area)
@@ -291,8 +293,9 @@ class VectorModel(DistrictModel):
         household_pass = (kernels.household_pass_parallel if self._threads is not None
                           else kernels.household_pass)
         household_pass(self._params_households, self.estate_area, hh.estate_start, hh.type_counts,
-                       perceived_h, a.fee_due, pay_base_h, quit_h, a.organising, neighbours_h,
-                       hh.satisfaction, hh.taste, hh.habit, hh.floor_m2, hh.volunteer, month_key,
+                       perceived_h, a.fee_due, pay_base_h, quit_h, a.organising, neighbours_h, felt_h,
+                       hh.satisfaction, hh.taste, hh.habit, hh.floor_m2, hh.volunteer, hh.case_age, hh.voice,
+                       hh.voice_months, month_key,
                        self._paid_floor_h, paid_floor, satisfaction_sum, volunteer_count)
         kernels.area_tallies(self.estate_area, a.fee_due, arranged.due_yuan, paid_floor, satisfaction_sum,
                              volunteer_count, a.due_yuan, a.paid_yuan, a.satisfaction_sum, a.volunteer_count)
@@ -395,9 +398,7 @@ class VectorModel(DistrictModel):
         """What households read this month: perceived conditions, fees, enforcement, fatigue."""
         p = self.p
         a = self.areas
-        heard = rules.heard(a.committee_active, a.committee_capacity,
-                            self.street_office.reception_share * a.block_integrated, p)
-        a.perceived[:] = rules.perceived_conditions(a.quality, a.condition, a.felt_incident_rate, heard, p)
+        a.perceived[:] = rules.perceived_conditions(a.quality, a.condition, a.felt_incident_rate, p)
         a.fee_due[:] = self.arrangement().fee_due
         a.enforcement[:] = rules.enforcement(a.committee_active, a.committee_capacity, a.friction)
         workload = rules.volunteer_workload(a.volunteers, a.gates, a.floor_area_m2, a.mode, p)
@@ -426,6 +427,7 @@ class VectorModel(DistrictModel):
         quit_probability = a.quit_probability.astype(dt)[by_estate]
         organising = a.organising[by_estate]
         neighbours = (a.volunteers / np.maximum(1, a.households)).astype(dt)[by_estate]
+        felt = a.felt_incident_rate.astype(dt)[by_estate]
         n_estates = len(by_estate)
         paid_floor = np.empty(n_estates)
         satisfaction_sum = np.empty(n_estates)
@@ -436,10 +438,15 @@ class VectorModel(DistrictModel):
             h0, h1, e0, e1, starts = chunk
             counts = self.estate_households[e0:e1]
             sl = slice(h0, h1)
-            pay_draws, draw = rules.household_draws(month_key, np.arange(h0, h1, dtype=np.uint64))
-            sat = rules.update_satisfaction(hh.satisfaction[sl], np.repeat(perceived[e0:e1], counts),
+            pay_draws, draw, case_draw = rules.household_draws(month_key, np.arange(h0, h1, dtype=np.uint64))
+            months = hh.voice_months[sl]
+            heard = rules.heard_part(rules.voice(hh.voice[sl], months, p), p)
+            sat = rules.update_satisfaction(hh.satisfaction[sl], np.repeat(perceived[e0:e1], counts) + heard,
                                             hh.taste[sl], p)
             hh.satisfaction[sl] = sat
+            hh.voice_months[sl] = rules.voice_months_next(months)
+            hh.case_age[sl] = rules.bring_case(
+                hh.case_age[sl], case_draw, rules.case_probability(sat, np.repeat(felt[e0:e1], counts), p))
             habit = hh.habit[sl]
             chance = rules.payment_probability(
                 sat, habit, np.repeat(pay_base[3 * e0:3 * e1], type_counts[3 * e0:3 * e1]), p)
@@ -629,6 +636,21 @@ class VectorModel(DistrictModel):
         """The estates an area holds, in member order."""
         return list(self.areas.estates[area])
 
+    def open_cases(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Households with an open case (in household order), their areas (rows) and the months waited."""
+        hh = self.households
+        households = np.flatnonzero(hh.case_age >= 0)
+        return households, self.estate_area[hh.estate[households]], hh.case_age[households].astype(np.int64)
+
+    def settle_cases(self, households: np.ndarray, outcome: np.ndarray) -> None:
+        """Each household learns its case's outcome this month (rules.settle_case)."""
+        hh = self.households
+        age, voice, months = rules.settle_case(outcome, hh.case_age[households].astype(np.int64),
+                                               hh.voice[households], hh.voice_months[households], self.p)
+        hh.case_age[households] = age
+        hh.voice[households] = voice
+        hh.voice_months[households] = months
+
     def log(self, event: Event) -> None:
         """Record an event."""
         self.event_log.append(event)
@@ -645,6 +667,7 @@ class VectorModel(DistrictModel):
                 block=a.block, x_m=a.x_m, y_m=a.y_m, fee_yuan_per_m2=a.fee_yuan_per_m2, quality=a.quality,
                 mode=a.mode, firm=a.firm, gates=a.gates, floor_area_m2=a.floor_area_m2, fund_yuan=a.fund_yuan,
                 mean_satisfaction=a.mean_satisfaction, committee_active=a.committee_active,
+                committee_capacity=a.committee_capacity,
                 block_integrated=a.block_integrated, organising=a.organising,
                 collection_rate=a.collection_rate,
                 expected_money_yuan=self._expected_money(slice(None)),

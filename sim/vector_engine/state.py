@@ -135,6 +135,9 @@ class HouseholdArrays:
     habit: np.ndarray
     satisfaction: np.ndarray
     volunteer: np.ndarray  # bool
+    case_age: np.ndarray  # int8: months the household's open case has waited, -1 for none
+    voice: np.ndarray  # how heard (0-1) the household's last case left it (rules.settle_case)
+    voice_months: np.ndarray  # int16: months it still remembers that (0: it feels voice_no_case)
     estate_start: np.ndarray  # n_estates + 1 offsets
     owner_index: np.ndarray
     owner_start: np.ndarray  # n_estates + 1 offsets into owner_index
