@@ -26,7 +26,9 @@ NEVER_MONTHS = 1200
 """A month count beyond any run (100 years): a threshold set to it never triggers."""
 
 UNLIMITED_CASES = 10_000
-"""A case load no street office or reception point of the district reaches (the ranges' ends)."""
+"""A count of reform cases no street office reaches (the range's end)."""
+UNLIMITED_HOURS = 100_000.0
+"""Staff-hours a month no reception point of the district can use (the range's end): it hears every case."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,13 @@ ABLATIONS: tuple[Ablation, ...] = (
              "no fee revision is put to the owners: fee standards stay as they are",
              {"fee_revision_votes": 0}),
     Ablation("reception capacity",
-             "the joint reception point hears every case of the integrated blocks",
-             {"reception_capacity_cases_per_month": float(UNLIMITED_CASES)}),
+             "the joint reception point of an integrated block has staff-hours for every case its "
+             "residents bring",
+             {"reception_staff_hours_per_month": UNLIMITED_HOURS}),
     Ablation("reception point",
-             "no joint reception point at all (capacity 0): residents of the integrated blocks are "
-             "heard only by their own committees",
-             {"reception_capacity_cases_per_month": 0.0}),
+             "no joint reception point at all (no staff-hours): the cases of the integrated blocks go "
+             "to their owners' committees and the residents' committee as elsewhere",
+             {"reception_staff_hours_per_month": 0.0}),
     Ablation("reform pipeline",
              "reform cases take no time (no briefing, fund-merging, reorganising or hand-over lag) "
              "and the street office carries any number at once",

@@ -154,11 +154,16 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "some on)",
            "Share of the savings of scale (gates and site staff a merged or entrusted area shares) "
            "a firm keeps as earnings; the rest buys more service", 0.0, 1.0, "service"),
-        _p("fallback_quality", 0.3, "0-1",
-           "assumption (托底: the street office's interim basic cleaning and patrols)",
-           "Service quality of the street office's fallback (basic) service", 0.0, 1.0, "service"),
-        _p("fallback_cost_share", 0.5, "share", "assumption (basic cleaning and patrols, no staffed gate)",
-           "Cost of the fallback service as a share of full service", 0.0, 1.0, "service"),
+        _p("fallback_patrol_share", 0.25, "share",
+           "assumption (托底: cleaning and patrols, no staffed gate; SOURCES.md Costs: one 24-hour gate "
+           "4-4.2 staff, so a quarter is one patrol person a gate)",
+           "Guards of a staffed gate that the fallback service's roving patrol is worth (it cleans in "
+           "full and staffs no gate, site or service desk)", 0.0, 1.0, "service"),
+        _p("fallback_capability", 0.5, "0-1",
+           "assumption (SOURCES.md Fallback: the street office contracts a (state-owned) property firm "
+           "for 托底 service)",
+           "Capability of the firm the street office contracts for its fallback service", 0.0, 1.0,
+           "service"),
         _p("fallback_service", 1, "switch",
            "assumption (托底: the street office takes over an area nobody manages; 0 is the "
            "mechanism ablation, sim/ablation.py)",
@@ -168,6 +173,10 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "SOURCES.md Fees: after-sale guided fee 0.4-1.0 (A), its upper end",
            "Highest fee owners of after-sale public housing may vote (government-guided price)",
            0.0, 20.0, "service"),
+        _p("fee_cap_multiple", 2.0, "multiplier",
+           "assumption (a guided band around the district's standard for the housing type)",
+           "Highest fee a revision may ask owners of other housing types for, as a multiple of the "
+           "type's default fee", 1.0, 20.0, "service"),
         _p("struggling_quality", 0.5, "0-1", "assumption",
            "Service quality below which a small area counts as struggling (entrust, self-governance)",
            0.0, 1.0, "service"),

@@ -22,10 +22,12 @@ import math
 
 import numpy as np
 
-from sim.params import MODES, Params
+from sim.params import HOUSING_TYPES, MODES, Params
 
 FULL_SERVICE, ENTRUSTED, SELF_GOVERNANCE, SELF_MANAGED, UNMANAGED, FALLBACK = range(len(MODES))
 CONDITIONAL, FREE_RIDER, UNCONDITIONAL = 0, 1, 2
+HOUSING_NAMES = tuple(HOUSING_TYPES)
+"""Housing types by their integer code in the engines."""
 
 
 # --- scalar/array helpers ------------------------------------------------------------------
@@ -89,7 +91,7 @@ def cost_shares(mode, p: Params):
     Full service provides everything; an entrusted area shares site staff and patrols with its
     lead estate; the specialised service of self-governance is repairs only (volunteers patrol
     and clean); self-managed and unmanaged areas have no firm; the street office's fallback
-    service is basic cleaning and patrols at `fallback_cost_share` of full service.
+    service (fallback_staff_share) is cleaning and a roving patrol, with no staffed gate.
     """
     table = _cost_share_table(p)
     if isinstance(mode, np.ndarray):
@@ -101,19 +103,19 @@ def cost_shares(mode, p: Params):
 
 def _cost_share_table(p: Params) -> np.ndarray:
     return _share_table(p.entrust_gate_share, p.entrust_site_staff_share, p.specialised_quality_share,
-                        p.fallback_cost_share)
+                        p.fallback_patrol_share)
 
 
 @functools.lru_cache(maxsize=64)
 def _share_table(entrust_gate_share, entrust_site_staff_share, specialised_quality_share,
-                 fallback_cost_share) -> np.ndarray:
+                 fallback_patrol_share) -> np.ndarray:
     table = np.array([
         [1.0, 1.0, 1.0, 1.0],
         [entrust_gate_share, entrust_site_staff_share, 1.0, 1.0],
         [0.0, specialised_quality_share, 0.0, 0.0],
         [0.0, 0.0, 0.0, 0.0],
         [0.0, 0.0, 0.0, 0.0],
-        [fallback_cost_share] * 4,
+        [fallback_patrol_share, 0.0, 1.0, 0.0],
     ])
     table.flags.writeable = False  # shared by every call with these parameters
     return table
@@ -191,13 +193,30 @@ def volunteer_coverage(volunteers, gates, floor_area_m2, p: Params):
     return clip01(volunteer_hours(volunteers, p) / replaced_staff_hours(gates, floor_area_m2, p))
 
 
-def target_quality(mode, capability, effort_level, coverage, committee_capacity, p: Params):
+def fallback_staff_share(gates, floor_area_m2, households, p: Params):
+    """Share of full service's staff the street office's fallback service (托底) provides in an area.
+
+    The fallback is cleaning at the full standard and a roving patrol worth `fallback_patrol_share`
+    of a staffed gate's guards; no gate is staffed, no site staff, no customer service. Its cost is
+    these staff at the worker's wage (money_needed in the FALLBACK mode) and its quality follows
+    from them as a firm's from its effort (target_quality): one rule for both.
+    """
+    cleaners = floor_area_m2 / p.cleaner_area_m2
+    guards = gates * p.guard_staff_per_gate
+    full = guards + p.site_staff + cleaners + households / p.households_per_service_staff
+    return (p.fallback_patrol_share * guards + cleaners) / full
+
+
+def target_quality(mode, capability, effort_level, coverage, committee_capacity, gates, floor_area_m2,
+                   households, p: Params):
     """Service quality (0-1) an area's arrangements can deliver this month.
 
     Under specialised service plus self-governance the firm's repairs give their share of its
     quality and the volunteers the rest, in proportion to the staff-hours they cover at the
     firm's standard: the area reaches full-service quality only if the volunteers' hours match
-    the staff-hours of the service they replace. The fallback service gives a fixed basic level.
+    the staff-hours of the service they replace. The fallback service is the contracted firm's
+    capability `fallback_capability` at the share of full service's staff it provides
+    (fallback_staff_share), through the same elasticity as a firm's effort.
     """
     firm_quality = capability * power(effort_level, p.quality_elasticity)
     share = p.specialised_quality_share
@@ -208,7 +227,9 @@ def target_quality(mode, capability, effort_level, coverage, committee_capacity,
     quality = choose(mode <= ENTRUSTED, firm_quality, p.unmanaged_quality)
     quality = choose(mode == SELF_GOVERNANCE, self_governed, quality)
     quality = choose(mode == SELF_MANAGED, self_managed, quality)
-    return clip01(choose(mode == FALLBACK, p.fallback_quality, quality))
+    fallback = p.fallback_capability * power(fallback_staff_share(gates, floor_area_m2, households, p),
+                                             p.quality_elasticity)
+    return clip01(choose(mode == FALLBACK, fallback, quality))
 
 
 def adjust_quality(quality, target, p: Params):
@@ -254,10 +275,16 @@ def repair(condition, fund_yuan, floor_area_m2, p: Params):
 def top_up_fund(fund_yuan, fund_initial_yuan, committee_active, p: Params):
     """Owners top the fund up to its first deposit when it falls low and a committee organises it.
 
-    (National 2007 measures, Art. 17: top-up below 30% of the first deposit.)
+    (National 2007 measures, Art. 17: top-up below 30% of the first deposit.) The owners pay the
+    difference (fund_topup_yuan): it is counted in what the district's service costs.
     """
     low = (fund_yuan < p.fund_topup_share * fund_initial_yuan) & committee_active
     return choose(low, fund_initial_yuan, fund_yuan)
+
+
+def fund_topup_yuan(fund_before_yuan, fund_after_yuan):
+    """What the owners paid into the fund this month (yuan): a top-up's amount, else 0."""
+    return fund_after_yuan - fund_before_yuan
 
 
 # --- the households' draws -------------------------------------------------------------------
@@ -505,9 +532,16 @@ def proposed_fee(fee_yuan_per_m2, p: Params):
     return fee_yuan_per_m2 * (1.0 + p.fee_raise_step)
 
 
-def fee_cap(housing_is_after_sale, p: Params):
-    """Highest fee owners may set: the government-guided price for after-sale public housing."""
-    return choose(housing_is_after_sale, p.after_sale_fee_cap_yuan_per_m2, np.inf)
+def fee_cap(housing_type: int, p: Params) -> float:
+    """Highest fee (yuan/m2/month) owners may be asked to vote for, by housing type (its code).
+
+    After-sale public housing has its government-guided price; other types the guided band around
+    the district's standard, `fee_cap_multiple` times the type's default fee.
+    """
+    name = HOUSING_NAMES[int(housing_type)]
+    if name == "after_sale_public":
+        return p.after_sale_fee_cap_yuan_per_m2
+    return p.fee_cap_multiple * p[f"fee_{name}"]
 
 
 def fee_change_support(mean_satisfaction, old_fee, new_fee, p: Params):
@@ -709,6 +743,7 @@ MERGED_FIELDS: dict[str, str] = {
     "fund_initial_yuan": "sum", "revenue_yuan": "sum", "subsidy_yuan": "sum", "volunteers": "sum",
     # this month's tallies (a merger completes after the accounts, before the record)
     "paid_yuan": "sum", "due_yuan": "sum", "satisfaction_sum": "sum", "incidents": "sum", "spend_yuan": "sum",
+    "fund_topup_yuan": "sum",
     "volunteer_count": "sum",
     "housing_type": "first", "block": "first",
     "x_m": "households", "y_m": "households", "quality": "households", "collection_rate": "households",

@@ -407,10 +407,12 @@ class StreetOffice:
         target = self.break_even_fee(area, mode, service=s.p.min_effort) if new_fee is None else new_fee
         if new_fee is None and target <= old:
             return False  # the fee is not what keeps the money short
-        cap = float(rules.fee_cap(v.housing_type[area] == AFTER_SALE_CODE, s.p))
-        if target > cap:
+        cap = rules.fee_cap(int(v.housing_type[area]), s.p)
+        if target > cap:  # a proposal stays within the guided price: at most the cap, if that is a rise
             s.log(events.fee_capped(s.month, v.area_id[area], old, target, cap))
-            return False
+            if cap <= 1.01 * old:
+                return False
+            target = cap
         self.fee_votes_held += 1
         support = rules.fee_change_support(float(v.mean_satisfaction[area]), old, target, s.p)
         passed, share = self.hold_vote(area, support, briefed=True)

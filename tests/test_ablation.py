@@ -94,11 +94,13 @@ def test_firm_withdrawal_off_never_triggers_within_the_validation_runs():
 
 
 def test_reception_capacity_off_hears_every_case_the_district_can_bring():
+    """A household has at most one open case: a point that can hear as many cases as the district has
+    households never turns one away; the default point can hear far fewer."""
     s = load_scenario(ROOT / "scenarios" / "integrated.yaml")
-    most = (FULL.complaint_rate_per_1000hh * make_model(s, "vector").n_households / 1000
-            * FULL.blind_spot_complaint_factor)
-    assert rules.reception_share(FULL.reception_capacity_cases_per_month, most) < 1.0
-    assert rules.reception_share(off("reception capacity").reception_capacity_cases_per_month, most) == 1.0
+    most = make_model(s, "vector").n_households
+    assert rules.desk_cases(FULL.reception_staff_hours_per_month, FULL) < most
+    unlimited = off("reception capacity")
+    assert rules.desk_cases(unlimited.reception_staff_hours_per_month, unlimited) >= most
 
 
 # --- each switch in runs -----------------------------------------------------------------------

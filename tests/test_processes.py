@@ -81,9 +81,9 @@ def test_block_integration_of_one_block_changes_that_block_and_no_other():
 @pytest.mark.slow
 @pytest.mark.parametrize("column", ["service_quality", "satisfaction"])
 def test_unpaid_and_unstaffed_block_integration_changes_nothing(column):
-    """With no subsidy and no reception capacity the supplementary services and the reception
+    """With no subsidy and no staff-hours at the reception point the supplementary services and the
     point add nothing; what remains (the evaluation) must not move the district either."""
-    free = _block_only(subsidy_yuan_per_household=0.0, reception_capacity_cases_per_month=0.0)
+    free = _block_only(subsidy_yuan_per_household=0.0, reception_staff_hours_per_month=0.0)
     diff, se = _paired(_final_year(column), free, _status_quo())
     print(f"{column}: {diff:+.4f} ± {se:.4f}")
     assert abs(diff) <= 2 * se + 1e-12
@@ -110,7 +110,7 @@ def test_block_subsidy_buys_what_the_same_money_buys_as_fees():
 
     def quality(money: float) -> float:
         return rules.target_quality(rules.FULL_SERVICE, 0.7, rules.effort(money, needed, needed, False, P),
-                                    0.0, 0.5, P)
+                                    0.0, 0.5, 1.0, 5000.0, households, P)
 
     assert quality(fees + block) == quality(fees + P.block_subsidy_yuan_per_household * households)
     assert quality(fees + block) > quality(fees)
@@ -126,8 +126,9 @@ def test_self_governance_never_beats_full_service_while_volunteers_give_fewer_ho
     hours = rules.volunteer_hours(volunteers, P)
     staff_hours = rules.replaced_staff_hours(gates, floor, P)
     coverage = rules.volunteer_coverage(volunteers, gates, floor, P)
-    self_governed = rules.target_quality(rules.SELF_GOVERNANCE, capability, effort, coverage, capacity, P)
-    full = rules.target_quality(rules.FULL_SERVICE, capability, effort, coverage, capacity, P)
+    self_governed = rules.target_quality(rules.SELF_GOVERNANCE, capability, effort, coverage, capacity, gates,
+                                         floor, 100, P)
+    full = rules.target_quality(rules.FULL_SERVICE, capability, effort, coverage, capacity, gates, floor, 100, P)
     if hours < staff_hours:
         assert self_governed <= full
         if full > 1e-300:  # a subnormal quality has no room below it to be strictly smaller

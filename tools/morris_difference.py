@@ -30,13 +30,14 @@ from sim.scenario import load_scenario
 SCENARIOS = Path(sim.__file__).resolve().parent.parent / "scenarios"
 """The shipped scenarios of the checkout being screened (the one `sim` is imported from)."""
 CANDIDATES = (
-    "weight_heard", "weight_quality", "heard_committee", "satisfaction_adjust_rate", "quality_elasticity",
+    "weight_heard", "weight_quality", "voice_no_case", "voice_resolved", "case_rate", "hours_per_case",
+    "rc_case_hours_per_month", "satisfaction_adjust_rate", "quality_elasticity",
     "merge_support", "fund_dispute_weight", "retender_support", "firm_overhead_yuan",
     "volunteer_join_rate", "organising_join_rate", "volunteer_fatigue", "specialised_quality_share",
     "specialised_fee_share", "block_subsidy_yuan_per_household", "evaluation_threshold",
     "self_managed_quality", "unmanaged_quality",
     # one model or the other
-    "block_supplement_quality", "reception_workload_relief", "reception_capacity_cases_per_month",
+    "block_supplement_quality", "reception_workload_relief", "reception_staff_hours_per_month",
     "fallback_quality", "volunteer_hours_per_month", "reform_capacity_cases",
 )
 

@@ -335,7 +335,7 @@ CHARTS: tuple[tuple[str, str, tuple[float, float], bool], ...] = (
     ("management_areas", "Management areas", (0.0, 1.0), True),
     ("active_firms", "Firms in the market", (0.0, 1.0), True),
     ("firm_margin", "Firms' margin\n(firms in the market)", (-0.1, 0.3), True),
-    ("rc_workload", "Residents' committee workload\n(complaints per 1000 households)", (0.0, 1.0), True),
+    ("rc_workload", "Residents' committee workload\n(cases per 1000 households)", (0.0, 1.0), True),
     ("reform_cases_open", "Reform cases open\n(street office)", (0.0, 1.0), True),
     ("firm_entries", "Firms entered\n(since month 1)", (0.0, 1.0), True),
     ("fallback_areas", "Areas on the fallback\nservice (托底)", (0.0, 1.0), True),

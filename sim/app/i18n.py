@@ -56,7 +56,7 @@ ZH: dict[str, str] = {
     "Fee collection rate": "物业费收缴率", "Residents' satisfaction": "居民满意度",
     "Volunteers\n(share of households)": "志愿者\n（户占比）",
     "Firms' margin\n(firms in the market)": "物业企业利润率\n（在市场中的企业）",
-    "Residents' committee workload\n(complaints per 1000 households)": "居委会工作量\n（每千户投诉）",
+    "Residents' committee workload\n(cases per 1000 households)": "居委会工作量\n（每千户案件）",
     "Reform cases open\n(street office)": "进行中的改革事项\n（街道办）",
     "Firms entered\n(since month 1)": "新进入的物业企业\n（自第1个月起）",
     "Areas on the fallback\nservice (托底)": "托底服务的\n管理区域",

@@ -44,6 +44,7 @@ class ManagementArea:
         self.perceived = 0.5
         self.collection_rate = 0.0
         self.revenue_yuan = self.subsidy_yuan = 0.0
+        self.fund_topup_yuan = 0.0  # what owners paid into the fund this month
         self.mean_satisfaction = 0.5
         self.volunteers = 0
         # tallies the households write during a month
@@ -86,8 +87,8 @@ class ManagementArea:
         self.needed_yuan = rules.money_needed(FALLBACK if fallback else FULL_SERVICE, self.gates,
                                               self.floor_area_m2, len(self.members), self.model.p)
         self.spend_yuan = self.needed_yuan if fallback else 0.0
-        self.target = rules.target_quality(self.mode, 0.0, 0.0, self.volunteer_coverage,
-                                           self.committee.capacity, self.model.p)
+        self.target = rules.target_quality(self.mode, 0.0, 0.0, self.volunteer_coverage, self.committee.capacity,
+                                           self.gates, self.floor_area_m2, len(self.members), self.model.p)
 
     def update_quality_and_buildings(self, incidents: int) -> None:
         """Quality moves to its target; incidents happen; buildings wear and get repaired."""
@@ -99,8 +100,9 @@ class ManagementArea:
         self.condition = rules.decay_condition(self.condition, self.quality, p)
         self.condition, self.fund_yuan = rules.repair(self.condition, self.fund_yuan,
                                                       self.floor_area_m2, p)
-        self.fund_yuan = rules.top_up_fund(self.fund_yuan, self.fund_initial_yuan,
-                                           self.committee.active, p)
+        topped = rules.top_up_fund(self.fund_yuan, self.fund_initial_yuan, self.committee.active, p)
+        self.fund_topup_yuan = rules.fund_topup_yuan(self.fund_yuan, topped)
+        self.fund_yuan = topped
 
     def prepare_for_households(self) -> None:
         """What households will read this month: perceived conditions, fees, enforcement."""
@@ -252,7 +254,8 @@ class PropertyFirm(mesa.Agent):
             area.effort = rules.effort(available, area.needed_yuan, stand_alone, in_loss, p)
             area.spend_yuan = area.effort * area.needed_yuan
             area.target = rules.target_quality(area.mode, self.capability, area.effort,
-                                               area.volunteer_coverage, area.committee.capacity, p)
+                                               area.volunteer_coverage, area.committee.capacity, area.gates,
+                                               area.floor_area_m2, len(area.members), p)
 
     def settle_accounts(self) -> None:
         """Fees and subsidies in, service spending and overhead out; count loss and idle months."""

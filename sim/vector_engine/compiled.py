@@ -68,6 +68,8 @@ COMPILED_RULES = (
     "decay_condition",
     "repair",
     "top_up_fund",
+    "fund_topup_yuan",
+    "fallback_staff_share",
     # 3-4. what households read, satisfaction, fees, volunteering
     "household_draws",
     "perceived_conditions",
@@ -233,7 +235,8 @@ def serve(
         out_spend[i] = needed if mode[i] == FALLBACK else effort * needed * has
         coverage = rules.volunteer_coverage(volunteers[i], gates[i], floor_area_m2[i], p)
         out_target[i] = rules.target_quality(
-            mode[i], capability[i], effort, coverage, committee_capacity[i], p
+            mode[i], capability[i], effort, coverage, committee_capacity[i], gates[i], floor_area_m2[i],
+            households[i], p
         )
         expected = rules.incident_rate(mode[i], quality[i], p) * households[i] / 1000.0
         out_incidents_expected[i] = max(expected, 0.0)
@@ -264,6 +267,7 @@ def buildings_and_terms(
     felt_incident_rate,
     condition,
     fund_yuan,
+    fund_topup_yuan,
     perceived,
     fee_due,
     enforcement,
@@ -292,7 +296,9 @@ def buildings_and_terms(
         cond, fund = rules.repair(worn, fund_yuan[i], floor_area_m2[i], p)
         condition[i] = cond
         active = committee_active[i]
-        fund_yuan[i] = rules.top_up_fund(fund, fund_initial_yuan[i], active, p)
+        topped = rules.top_up_fund(fund, fund_initial_yuan[i], active, p)
+        fund_topup_yuan[i] = rules.fund_topup_yuan(fund, topped)
+        fund_yuan[i] = topped
         seen = rules.perceived_conditions(q, cond, felt, p)
         perceived[i] = seen
         perceived_h[i] = seen

@@ -283,7 +283,8 @@ class VectorModel(DistrictModel):
             a.committee_capacity, a.friction,
             a.volunteers, a.gates, a.mode, a.collection_rate, arranged.fee_due, shift, neighbour_weight,
             enforcement_weight, a.quality, a.incidents, a.incident_rate, a.felt_incident_rate, a.condition,
-            a.fund_yuan, a.perceived, a.fee_due, a.enforcement, a.quit_probability, perceived_h, pay_base_h,
+            a.fund_yuan, a.fund_topup_yuan, a.perceived, a.fee_due, a.enforcement, a.quit_probability,
+            perceived_h, pay_base_h,
             quit_h, neighbours_h, felt_h)
         # 3-4. satisfaction, fees and volunteering: every household, on the run's draws
         month_key = rules.draw_month_key(self.rng)
@@ -379,7 +380,7 @@ class VectorModel(DistrictModel):
                                    a.effort * arranged.needed_yuan * has)
         coverage = rules.volunteer_coverage(a.volunteers, a.gates, a.floor_area_m2, p)
         a.target[:] = rules.target_quality(a.mode, arranged.capability, a.effort, coverage,
-                                           a.committee_capacity, p)
+                                           a.committee_capacity, a.gates, a.floor_area_m2, a.households, p)
 
     def update_quality_and_buildings(self, incidents: np.ndarray) -> None:
         """Quality moves to its target; incidents happen; buildings wear and get repaired."""
@@ -392,7 +393,9 @@ class VectorModel(DistrictModel):
         a.condition[:] = rules.decay_condition(a.condition, a.quality, p)
         condition, fund = rules.repair(a.condition, a.fund_yuan, a.floor_area_m2, p)
         a.condition[:] = condition
-        a.fund_yuan[:] = rules.top_up_fund(fund, a.fund_initial_yuan, a.committee_active, p)
+        topped = rules.top_up_fund(fund, a.fund_initial_yuan, a.committee_active, p)
+        a.fund_topup_yuan[:] = rules.fund_topup_yuan(fund, topped)
+        a.fund_yuan[:] = topped
 
     def prepare_for_households(self) -> None:
         """What households read this month: perceived conditions, fees, enforcement, fatigue."""
