@@ -80,7 +80,7 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
     staff_hours = office.rc_hours + (1.0 - p.reception_rc_share) * office.reception_hours
     spent = rules.spending_yuan(firm_revenue_yuan, float(areas["spend_yuan"][fallback].sum()), staff_hours,
                                 volunteer_hours + office.committee_case_hours, p)
-    spent += float(areas["fund_topup_yuan"].sum())  # owners' top-ups of their maintenance funds
+    spent += float(areas["upkeep_paid_yuan"].sum())  # owners' fund top-ups, the district's renovations
     floor = areas["floor_area_m2"]
     return MonthRecord(
         month=month,
@@ -123,7 +123,7 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
 
 RECORD_AREA_FIELDS = ("households", "quality", "paid_yuan", "due_yuan", "satisfaction_sum", "incidents",
                       "fund_yuan", "floor_area_m2", "committee_active", "volunteers", "mode", "spend_yuan",
-                      "fee_yuan_per_m2", "fund_topup_yuan")
+                      "fee_yuan_per_m2", "upkeep_paid_yuan")
 """The per-area arrays month_record reads."""
 
 

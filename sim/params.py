@@ -200,6 +200,11 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
         _p("repair_cost_yuan_per_m2", 120.0, "yuan/m2 per unit of condition", "assumption",
            "Cost of raising condition by 1.0 over one m2 of floor area", 0.0, 2000.0, "events"),
         _p("repair_target", 0.75, "0-1", "assumption", "Condition a repair restores", 0.0, 1.0, "events"),
+        _p("renovation_threshold", 0.3, "0-1",
+           "assumption (SOURCES.md Maintenance fund: Shanghai's district-funded renovation of old housing, "
+           "旧住房综合修缮)",
+           "Condition below which the district renovates buildings at its own cost (to repair_target)",
+           0.0, 1.0, "events"),
         _p("fund_topup_share", 0.3, "share",
            "SOURCES.md Maintenance fund: top-up below 30% of first deposit (M)",
            "Fund level (share of the first deposit) below which an active committee has owners "

@@ -263,13 +263,25 @@ def decay_condition(condition, quality, p: Params):
 
 
 def repair(condition, fund_yuan, floor_area_m2, p: Params):
-    """Repairs paid from the maintenance fund when condition is poor and the fund can pay.
+    """Repairs paid from the maintenance fund when condition is poor, as far as the fund pays.
 
-    Returns (condition, fund_yuan) after the repair decision.
+    Below `repair_threshold` the fund pays to bring condition back toward `repair_target`: all the
+    way if it can, else as far as its balance goes. Returns (condition, fund_yuan) after it.
     """
-    cost = p.repair_cost_yuan_per_m2 * (p.repair_target - condition) * floor_area_m2
-    repaired = (condition < p.repair_threshold) & (fund_yuan >= cost)
-    return choose(repaired, p.repair_target, condition), choose(repaired, fund_yuan - cost, fund_yuan)
+    per_unit = p.repair_cost_yuan_per_m2 * floor_area_m2
+    cost = choose(condition < p.repair_threshold, clip(per_unit * (p.repair_target - condition), 0.0, fund_yuan),
+                  0.0)
+    return condition + cost / per_unit, fund_yuan - cost
+
+
+def renovate(condition, floor_area_m2, p: Params):
+    """The district's renovation programme for buildings no fund has kept up: (condition, cost in yuan).
+
+    Below `renovation_threshold` the district restores `repair_target` at its own cost.
+    """
+    cost = choose(condition < p.renovation_threshold,
+                  p.repair_cost_yuan_per_m2 * (p.repair_target - condition) * floor_area_m2, 0.0)
+    return choose(condition < p.renovation_threshold, p.repair_target, condition), cost
 
 
 def top_up_fund(fund_yuan, fund_initial_yuan, committee_active, p: Params):
@@ -282,9 +294,18 @@ def top_up_fund(fund_yuan, fund_initial_yuan, committee_active, p: Params):
     return choose(low, fund_initial_yuan, fund_yuan)
 
 
-def fund_topup_yuan(fund_before_yuan, fund_after_yuan):
-    """What the owners paid into the fund this month (yuan): a top-up's amount, else 0."""
-    return fund_after_yuan - fund_before_yuan
+def upkeep(condition, fund_yuan, fund_initial_yuan, committee_active, floor_area_m2, p: Params):
+    """A month's upkeep of an area's buildings after their wear: (condition, fund, money paid in, yuan).
+
+    Repairs from the fund (repair), the owners' top-up of a low fund where a committee organises it
+    (top_up_fund), and the district's renovation where condition has fallen below its floor
+    (renovate). The money paid in is the owners' top-up plus the district's renovation: spending
+    outside the firms' accounts, counted in what the district's service costs.
+    """
+    repaired, fund = repair(condition, fund_yuan, floor_area_m2, p)
+    topped = top_up_fund(fund, fund_initial_yuan, committee_active, p)
+    renovated, renovation = renovate(repaired, floor_area_m2, p)
+    return renovated, topped, topped - fund + renovation
 
 
 # --- the households' draws -------------------------------------------------------------------
@@ -743,7 +764,7 @@ MERGED_FIELDS: dict[str, str] = {
     "fund_initial_yuan": "sum", "revenue_yuan": "sum", "subsidy_yuan": "sum", "volunteers": "sum",
     # this month's tallies (a merger completes after the accounts, before the record)
     "paid_yuan": "sum", "due_yuan": "sum", "satisfaction_sum": "sum", "incidents": "sum", "spend_yuan": "sum",
-    "fund_topup_yuan": "sum",
+    "upkeep_paid_yuan": "sum",
     "volunteer_count": "sum",
     "housing_type": "first", "block": "first",
     "x_m": "households", "y_m": "households", "quality": "households", "collection_rate": "households",

@@ -44,7 +44,7 @@ class ManagementArea:
         self.perceived = 0.5
         self.collection_rate = 0.0
         self.revenue_yuan = self.subsidy_yuan = 0.0
-        self.fund_topup_yuan = 0.0  # what owners paid into the fund this month
+        self.upkeep_paid_yuan = 0.0  # owners' fund top-ups and the district's renovation this month
         self.mean_satisfaction = 0.5
         self.volunteers = 0
         # tallies the households write during a month
@@ -98,11 +98,8 @@ class ManagementArea:
         self.incident_rate = rules.incidents_per_1000(incidents, len(self.members))
         self.felt_incident_rate = rules.remember_incidents(self.felt_incident_rate, self.incident_rate, p)
         self.condition = rules.decay_condition(self.condition, self.quality, p)
-        self.condition, self.fund_yuan = rules.repair(self.condition, self.fund_yuan,
-                                                      self.floor_area_m2, p)
-        topped = rules.top_up_fund(self.fund_yuan, self.fund_initial_yuan, self.committee.active, p)
-        self.fund_topup_yuan = rules.fund_topup_yuan(self.fund_yuan, topped)
-        self.fund_yuan = topped
+        self.condition, self.fund_yuan, self.upkeep_paid_yuan = rules.upkeep(
+            self.condition, self.fund_yuan, self.fund_initial_yuan, self.committee.active, self.floor_area_m2, p)
 
     def prepare_for_households(self) -> None:
         """What households will read this month: perceived conditions, fees, enforcement."""

@@ -68,7 +68,8 @@ COMPILED_RULES = (
     "decay_condition",
     "repair",
     "top_up_fund",
-    "fund_topup_yuan",
+    "renovate",
+    "upkeep",
     "fallback_staff_share",
     # 3-4. what households read, satisfaction, fees, volunteering
     "household_draws",
@@ -267,7 +268,7 @@ def buildings_and_terms(
     felt_incident_rate,
     condition,
     fund_yuan,
-    fund_topup_yuan,
+    upkeep_paid_yuan,
     perceived,
     fee_due,
     enforcement,
@@ -293,12 +294,11 @@ def buildings_and_terms(
         felt = rules.remember_incidents(felt_incident_rate[i], rate, p)
         felt_incident_rate[i] = felt
         worn = rules.decay_condition(condition[i], q, p)
-        cond, fund = rules.repair(worn, fund_yuan[i], floor_area_m2[i], p)
-        condition[i] = cond
         active = committee_active[i]
-        topped = rules.top_up_fund(fund, fund_initial_yuan[i], active, p)
-        fund_topup_yuan[i] = rules.fund_topup_yuan(fund, topped)
-        fund_yuan[i] = topped
+        cond, fund, paid = rules.upkeep(worn, fund_yuan[i], fund_initial_yuan[i], active, floor_area_m2[i], p)
+        condition[i] = cond
+        fund_yuan[i] = fund
+        upkeep_paid_yuan[i] = paid
         seen = rules.perceived_conditions(q, cond, felt, p)
         perceived[i] = seen
         perceived_h[i] = seen

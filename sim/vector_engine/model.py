@@ -283,7 +283,7 @@ class VectorModel(DistrictModel):
             a.committee_capacity, a.friction,
             a.volunteers, a.gates, a.mode, a.collection_rate, arranged.fee_due, shift, neighbour_weight,
             enforcement_weight, a.quality, a.incidents, a.incident_rate, a.felt_incident_rate, a.condition,
-            a.fund_yuan, a.fund_topup_yuan, a.perceived, a.fee_due, a.enforcement, a.quit_probability,
+            a.fund_yuan, a.upkeep_paid_yuan, a.perceived, a.fee_due, a.enforcement, a.quit_probability,
             perceived_h, pay_base_h,
             quit_h, neighbours_h, felt_h)
         # 3-4. satisfaction, fees and volunteering: every household, on the run's draws
@@ -391,11 +391,11 @@ class VectorModel(DistrictModel):
         a.incident_rate[:] = rules.incidents_per_1000(incidents, a.households)
         a.felt_incident_rate[:] = rules.remember_incidents(a.felt_incident_rate, a.incident_rate, p)
         a.condition[:] = rules.decay_condition(a.condition, a.quality, p)
-        condition, fund = rules.repair(a.condition, a.fund_yuan, a.floor_area_m2, p)
+        condition, fund, paid = rules.upkeep(a.condition, a.fund_yuan, a.fund_initial_yuan, a.committee_active,
+                                             a.floor_area_m2, p)
         a.condition[:] = condition
-        topped = rules.top_up_fund(fund, a.fund_initial_yuan, a.committee_active, p)
-        a.fund_topup_yuan[:] = rules.fund_topup_yuan(fund, topped)
-        a.fund_yuan[:] = topped
+        a.fund_yuan[:] = fund
+        a.upkeep_paid_yuan[:] = paid
 
     def prepare_for_households(self) -> None:
         """What households read this month: perceived conditions, fees, enforcement, fatigue."""

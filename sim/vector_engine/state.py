@@ -20,7 +20,7 @@ AREA_FIELDS: dict[str, type] = {
     # identity and fixed attributes
     "households": np.int64, "n_estates": np.int64, "housing_type": np.int16, "block": np.int64,
     "x_m": F8, "y_m": F8, "gates": F8, "estate_gates": F8, "floor_area_m2": F8, "fee_yuan_per_m2": F8,
-    "fund_yuan": F8, "fund_initial_yuan": F8, "condition": F8, "fund_topup_yuan": F8,
+    "fund_yuan": F8, "fund_initial_yuan": F8, "condition": F8, "upkeep_paid_yuan": F8,
     # arrangement
     "mode": np.int8, "firm": np.int32, "block_integrated": bool, "organising": bool, "friction": F8,
     "committee_active": bool, "committee_capacity": F8, "bad_months": np.int64,
