@@ -35,6 +35,7 @@ from analysis.compare import (
 from analysis.style import group_label, metric_title, metric_unit
 from sim import __version__
 from sim.experiments.store import git_commit
+from sim.fonts import CSS_FONT_FAMILY
 
 FIGURES = {
     "timeseries": "Time series: mean over runs and the 95% CI of the mean",
@@ -50,7 +51,7 @@ FIGURES = {
 SEED_ROWS = 50
 """Seeds and design points listed in the report (the rest are in the results folder)."""
 STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
+body { font-family: FONTS; max-width: 1200px; margin: 2em auto; padding: 0 1em;
        color: #222; line-height: 1.45; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
@@ -59,7 +60,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 .failed { color: #b00020; font-weight: bold; }
-"""
+""".replace("FONTS", CSS_FONT_FAMILY)
+"""The page's style; its fonts have Chinese glyphs where the reader's system has them."""
 
 
 def _e(value) -> str:

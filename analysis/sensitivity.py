@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from analysis.compare import OUTCOMES
 from analysis.plots import plt, save_figure
 from analysis.results import load_runs, load_timeseries
-from analysis.style import FIGURE_WIDTH_IN, RC, metric_label
+from analysis.style import FIGURE_WIDTH_IN, figure_rc, metric_label
 from sim import __version__
 from sim.errors import InputError
 from sim.experiments.executors import make_executor
@@ -353,7 +353,7 @@ def sensitivity_figure(indices: pd.DataFrame, output: str, method: str, note: st
     bar_colours = {"S1": "#4c72b0", "ST": "#dd8452", "mu_star": "#4c72b0", "sigma": "#dd8452"}
     order = (part[part["index"] == shown[1 if method == "sobol" else 0]]
              .sort_values("value", ascending=True)["parameter"].tolist())
-    with plt.rc_context(RC):
+    with plt.rc_context(figure_rc()):
         fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 1.0 + 0.55 * len(order)))
         height = 0.38
         for j, index in enumerate(shown):
