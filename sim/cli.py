@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one scenario and write its tables (timeseries, areas, "
                          "estates, events, firms) and run.json")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument("--engine", default="mesa", help="mesa (agents) or vector (arrays)")
+    run.add_argument("--engine",
+                     help="vector (arrays; the default) or mesa (one agent per household, for "
+                          "when the agents are wanted); both give the same tables for a seed")
     run.add_argument("--seed", type=_nonnegative_int, help="override the scenario's seed")
     run.add_argument("--years", type=_positive_int, help="override the scenario's years")
     run.add_argument("--out", type=Path, default=Path("out/run"), help="output folder")
@@ -174,9 +176,10 @@ def cmd_run(args) -> int:
     from sim.experiments.store import check_out_folder
     from sim.outputs import write_run
     from sim.progress import ProgressBar
-    from sim.run import ENGINES, run_scenario
+    from sim.run import DEFAULT_ENGINE, ENGINES, run_scenario
     from sim.scenario import load_scenario
 
+    args.engine = args.engine or DEFAULT_ENGINE
     if args.engine not in ENGINES:
         raise InputError("command line", "--engine", f"unknown engine {args.engine!r} "
                          f"(choose from {', '.join(ENGINES)})")
@@ -266,12 +269,14 @@ def cmd_validate(args) -> int:
         from analysis.sensitivity import load_study
 
         study = load_study(args.scenario)
-        runs = len(study.design) * study.replicates
-        seconds = runs * _run_seconds(study.scenario, study.engine, study.years)
+        scenarios = tuple(study.scenarios)  # the scenario, and its baseline when there is one
+        runs = study.runs
+        seconds = len(study.design) * study.replicates * sum(
+            _run_seconds(s, study.engine, study.years) for s in scenarios)
         print(f"{args.scenario}: ok — sensitivity study {study.name!r}: {len(study.design)} design "
-              f"points × {study.replicates} replicate(s) = {runs:,} runs on the {study.engine} "
-              f"engine, about {_duration(seconds)} on one worker (a rough estimate)")
-        scenarios = (study.scenario,)
+              f"points × {study.replicates} replicate(s) × {len(scenarios)} scenario(s)"
+              f"{' (the scenario and its baseline)' if study.baseline else ''} = {runs:,} runs on "
+              f"the {study.engine} engine, about {_duration(seconds)} on one worker (a rough estimate)")
     else:
         from sim.scenario import load_scenario
 

@@ -7,7 +7,7 @@ root seed, the engine, optionally the years and a design over documented paramet
     scenarios: [../status_quo.yaml, ../integrated.yaml]
     replicates: 30
     seed: 12345
-    engine: vector            # or mesa (the default)
+    engine: vector            # the default; or mesa (one agent per household)
     years: 10                 # optional: overrides the scenarios' years
     district: {csv: mine.csv} # optional: runs every scenario on this district (path relative here)
     factors:                  # optional: a design over documented parameter names
@@ -53,6 +53,7 @@ from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
 from sim.experiments.store import ResultsStore, check_out_folder, sha256_file, sha256_json
 from sim.params import PARAMETER_INDEX
+from sim.run import DEFAULT_ENGINE
 from sim.scenario import (
     DistrictSpec,
     Scenario,
@@ -85,7 +86,7 @@ class SweepSpec(_Strict):
     scenarios: list[str] = Field(min_length=1)
     replicates: int = Field(1, ge=1, le=100_000)
     seed: int = Field(ge=0, lt=2**63)
-    engine: Literal["mesa", "vector"] = "mesa"
+    engine: Literal["mesa", "vector"] = DEFAULT_ENGINE
     years: int | None = Field(None, ge=1, le=100)
     district: DistrictSpec | None = None
     factors: dict[str, Any] | None = Field(
