@@ -36,6 +36,7 @@ from analysis.style import group_label, metric_title, metric_unit
 from sim import __version__
 from sim.experiments.store import git_commit
 from sim.fonts import CSS_FONT_FAMILY
+from sim.text import plural
 
 FIGURES = {
     "timeseries": "Time series: mean over runs and the 95% CI of the mean",
@@ -151,8 +152,8 @@ def _figure(path: Path, caption: str) -> str:
 
 def _design_section(comparison: Comparison, figure_dir: Path) -> str:
     # The factor design, not pooled: each outcome against each factor, then per design point.
-    parts = [f"<h2>The factor design: {len(comparison.factors)} factor(s), "
-             f"{comparison.runs['design_point'].nunique()} design points</h2>",
+    parts = [f"<h2>The factor design: {plural(len(comparison.factors), 'factor')}, "
+             f"{plural(comparison.runs['design_point'].nunique(), 'design point')}</h2>",
              "<p>The tables above pool the design points. Here each outcome is shown against each "
              "factor, per policy, and per design point.</p>"]
     for metric in comparison.metrics:

@@ -57,6 +57,7 @@ from sim.outputs import final_values
 from sim.progress import ProgressBar
 from sim.run import DEFAULT_ENGINE
 from sim.scenario import Scenario, load_scenario, read_yaml_mapping, validate_file
+from sim.text import plural
 
 OUTPUT_CONFIDENCE = 0.95
 RESAMPLES = 1000
@@ -398,8 +399,9 @@ def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
     if out.exists() and not out.is_dir():
         raise InputError("command line", "--out", f"{out} exists and is not a folder")
     folder = out / "runs"
-    print(f"{study.name}: {study.factors['method']} design, {len(study.design)} points × "
-          f"{study.replicates} replicates × {len(study.scenarios)} scenario(s) = {study.runs} runs; "
+    print(f"{study.name}: {study.factors['method']} design, {plural(len(study.design), 'point')} × "
+          f"{plural(study.replicates, 'replicate')} × {plural(len(study.scenarios), 'scenario')} = "
+          f"{plural(study.runs, 'run')}; "
           f"output: {study.outcome_text} "
           f"({study.engine}, {workers} worker{'s' if workers > 1 else ''})")
     with ProgressBar(study.runs, label=study.name) as bar:
@@ -416,8 +418,9 @@ def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
     failed = result["failed"]
     for output, info in result["outputs"].items():
         conv = info["convergence"]
-        note = (f"Output: {study.outcome_text}. {study.runs} runs: {len(study.design)} design points × "
-                f"{study.replicates} replicates × {len(study.scenarios)} scenario(s) "
+        note = (f"Output: {study.outcome_text}. {plural(study.runs, 'run')}: "
+                f"{plural(len(study.design), 'design point')} × {plural(study.replicates, 'replicate')} × "
+                f"{plural(len(study.scenarios), 'scenario')} "
                 f"(common random numbers), averaged; {len(failed)} failed. Replicate-noise share of the "
                 f"variance: {info['noise_share']:.3f}. Convergence: largest change of "
                 f"{'/'.join(conv['indices'])} between N={conv['half_samples']} and "
@@ -437,7 +440,7 @@ def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
     json_path = out / "sensitivity.json"
     json_path.write_text(json.dumps(_finite(report), indent=2, default=float), encoding="utf-8")
     written.append(json_path)
-    print(f"{counts['runs']} runs ({counts['ran_now']} run now, {counts['wall_time_s']:.1f} s); "
+    print(f"{plural(counts['runs'], 'run')} ({counts['ran_now']} run now, {counts['wall_time_s']:.1f} s); "
           f"{len(failed)} failed")
     for _, run in failed.iterrows():
         print(f"  failed: {run['run_id']}: {run['error']}")

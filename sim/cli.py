@@ -19,6 +19,7 @@ from pathlib import Path
 from sim import __version__
 from sim.errors import InputError, printable
 from sim.outputs import FORMATS, OUTPUT_TABLES
+from sim.text import plural
 
 SUMMARY_COLUMNS = {
     "service_quality": "quality",
@@ -190,12 +191,14 @@ def cmd_run(args) -> int:
         scenario = scenario.with_overrides(years=args.years, seed=args.seed)
     except InputError as exc:  # only the flags change here: say so
         raise InputError("command line", f"--{exc.key}", exc.message) from None
+    if not args.quiet:
+        _warn_implausible((scenario,))  # as `validate` does: a run's output should not hide them
     with ProgressBar(12 * scenario.years, label=printable(scenario.name), enabled=not args.quiet) as bar:
         result = run_scenario(scenario, args.engine, progress=bar.update)
     written = write_as_one_set(args.out, lambda folder: write_run(
         folder, result.tables(), result.meta, args.format))
     if not args.quiet:
-        print(f"{printable(scenario.name)}: {scenario.years} years, seed {scenario.seed}, "
+        print(f"{printable(scenario.name)}: {plural(scenario.years, 'year')}, seed {scenario.seed}, "
               f"engine {args.engine}, {result.meta['households']:,} households, "
               f"{result.meta['wall_time_s']:.1f} s")
         print(_summary(result.timeseries))
@@ -260,9 +263,9 @@ def cmd_validate(args) -> int:
         sweep = load_sweep(args.scenario)
         seconds = sum(_run_seconds(s, sweep.engine, sweep.years) for s in sweep.scenarios)
         seconds *= len(sweep.design) * sweep.replicates
-        print(f"{args.scenario}: ok — sweep {sweep.name!r}: {len(sweep.scenarios)} scenario(s) × "
-              f"{len(sweep.design)} design point(s) × {sweep.replicates} replicate(s) = "
-              f"{sweep.runs:,} runs on the {sweep.engine} engine, about {_duration(seconds)} "
+        print(f"{args.scenario}: ok — sweep {sweep.name!r}: {plural(len(sweep.scenarios), 'scenario')} "
+              f"× {plural(len(sweep.design), 'design point')} × {plural(sweep.replicates, 'replicate')} "
+              f"= {plural(sweep.runs, 'run')} on the {sweep.engine} engine, about {_duration(seconds)} "
               "on one worker (a rough estimate)")
         scenarios = sweep.scenarios
     elif kind == "sensitivity":
@@ -273,9 +276,10 @@ def cmd_validate(args) -> int:
         runs = study.runs
         seconds = len(study.design) * study.replicates * sum(
             _run_seconds(s, study.engine, study.years) for s in scenarios)
-        print(f"{args.scenario}: ok — sensitivity study {study.name!r}: {len(study.design)} design "
-              f"points × {study.replicates} replicate(s) × {len(scenarios)} scenario(s)"
-              f"{' (the scenario and its baseline)' if study.baseline else ''} = {runs:,} runs on "
+        print(f"{args.scenario}: ok — sensitivity study {study.name!r}: "
+              f"{plural(len(study.design), 'design point')} × {plural(study.replicates, 'replicate')} × "
+              f"{plural(len(scenarios), 'scenario')}"
+              f"{' (the scenario and its baseline)' if study.baseline else ''} = {plural(runs, 'run')} on "
               f"the {study.engine} engine, about {_duration(seconds)} on one worker (a rough estimate)")
     else:
         from sim.scenario import load_scenario
@@ -284,8 +288,8 @@ def cmd_validate(args) -> int:
         district = scenario.load_district()
         enabled = [name for name, on in scenario.policies.items() if on] or ["none"]
         print(f"{args.scenario}: ok — scenario {scenario.name!r}, district {printable(district.name)} "
-              f"({len(district)} estates, {district.households:,} households), "
-              f"policies: {', '.join(enabled)}, {scenario.years} years, seed {scenario.seed}")
+              f"({plural(len(district), 'estate')}, {plural(district.households, 'household')}), "
+              f"policies: {', '.join(enabled)}, {plural(scenario.years, 'year')}, seed {scenario.seed}")
         scenarios = (scenario,)
     _warn_implausible(scenarios)
     return 0
@@ -319,6 +323,7 @@ def _duration(seconds: float) -> str:
 
 
 def _warn_implausible(scenarios) -> None:
+    """Print, once per district CSV, what was kept beside the model's columns and what looks wrong."""
     from sim.districts import plausibility_warnings
 
     seen = set()
@@ -327,7 +332,10 @@ def _warn_implausible(scenarios) -> None:
         if source is None or source in seen:
             continue
         seen.add(source)
-        for warning in plausibility_warnings(scenario.load_district(), source):
+        district = scenario.load_district()
+        for note in district.notes:
+            print(f"note: {printable(note)}")
+        for warning in plausibility_warnings(district, source):
             print(f"warning: {printable(warning)}")
 
 
@@ -357,7 +365,7 @@ def cmd_sweep(args) -> int:
         print(f"{sweep.name}: engine {sweep.engine}, {executor.name}")
         print(summary.text())
     if summary.failed:
-        print(f"estate-sim: {len(summary.failed)} of {summary.total} runs failed", file=sys.stderr)
+        print(f"estate-sim: {len(summary.failed)} of {plural(summary.total, 'run')} failed", file=sys.stderr)
         return 1
     return 0
 

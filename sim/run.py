@@ -129,8 +129,9 @@ def run_scenario(scenario: Scenario, engine: str = DEFAULT_ENGINE,
         "households": model.n_households,
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
+    estates = scenario.load_district().with_attributes(model.estates_table())
     return RunResult(timeseries_frame(run_id, model.records), model.areas_table(), meta,
-                     estates=model.estates_table(), events=model.events_table(),
+                     estates=estates, events=model.events_table(),
                      firms=model.firms_table())
 
 
