@@ -18,7 +18,6 @@ from pathlib import Path
 
 from sim import __version__
 from sim.errors import InputError, printable
-from sim.outputs import FORMATS, OUTPUT_TABLES
 from sim.text import plural
 
 SUMMARY_COLUMNS = {
@@ -83,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_nonnegative_int, help="override the scenario's seed")
     run.add_argument("--years", type=_positive_int, help="override the scenario's years")
     run.add_argument("--out", type=Path, default=Path("out/run"), help="output folder")
-    run.add_argument("--format", choices=FORMATS, default="parquet", help="table format")
+    run.add_argument("--format", default="parquet", help="table format: parquet (the default) or csv")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
     validate = sub.add_parser("validate", help="check a scenario, sweep or sensitivity file; "
@@ -175,7 +174,7 @@ def _summary(timeseries) -> str:
 def cmd_run(args) -> int:
     """`estate-sim run`: validate everything, run, then write the three outputs."""
     from sim.experiments.store import check_out_folder
-    from sim.outputs import write_run
+    from sim.outputs import FORMATS, write_run
     from sim.progress import ProgressBar
     from sim.run import DEFAULT_ENGINE, ENGINES, run_scenario
     from sim.scenario import load_scenario
@@ -184,6 +183,9 @@ def cmd_run(args) -> int:
     if args.engine not in ENGINES:
         raise InputError("command line", "--engine", f"unknown engine {args.engine!r} "
                          f"(choose from {', '.join(ENGINES)})")
+    if args.format not in FORMATS:
+        raise InputError("command line", "--format", f"invalid choice: {args.format!r} "
+                         f"(choose from {', '.join(FORMATS)})")
     check_out_folder(args.out)  # before the simulation: a bad --out must not cost a run
     _check_run_folder(args.out)
     scenario = load_scenario(args.scenario)
@@ -206,13 +208,16 @@ def cmd_run(args) -> int:
     return 0
 
 
-RUN_OUTPUTS = (*(f"{table}.{fmt}" for table in OUTPUT_TABLES for fmt in FORMATS), "run.json")
-"""What `run` writes into --out; a folder holding anything else is not replaced."""
+def run_outputs() -> tuple[str, ...]:
+    """What `run` writes into --out; a folder holding anything else is not replaced."""
+    from sim.outputs import FORMATS, OUTPUT_TABLES
+
+    return (*(f"{table}.{fmt}" for table in OUTPUT_TABLES for fmt in FORMATS), "run.json")
 
 
 def _check_run_folder(out: Path) -> None:
     if out.is_dir():
-        others = sorted(p.name for p in out.iterdir() if p.name not in RUN_OUTPUTS)
+        others = sorted(p.name for p in out.iterdir() if p.name not in run_outputs())
         if others:
             raise InputError("command line", "--out", f"{out} holds other files than a run's "
                              f"outputs (e.g. {others[0]!r}); use another --out folder")
