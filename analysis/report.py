@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import html
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,14 +23,19 @@ from analysis.compare import (
     DEFAULT_METRICS,
     DESIGN_POINT_NOTE,
     RANKING_NOTE,
+    SAVED,
+    SAVED_DIR,
     Comparison,
     compare_results,
+    comparison_key,
     design_point_wide,
     interval_text,
+    load_comparison,
     methods_text,
     number_text,
     print_failures,
     ranking_wide,
+    save_comparison,
     write_comparison,
 )
 from analysis.style import group_label, metric_title, metric_unit
@@ -202,13 +208,37 @@ def report_html(comparison: Comparison, figure_dir: Path) -> str:
 
 
 def run_report(folder: Path, out: Path | None = None, baseline: str | None = None,
-               metrics: Sequence[str] = DEFAULT_METRICS) -> int:
-    """The `report` command: compare, write the figures and tables, then report.html."""
-    comparison = compare_results(folder, baseline, metrics)
-    out = out or Path(folder) / "report"
-    write_comparison(comparison, out)
+               metrics: Sequence[str] = DEFAULT_METRICS, scenarios: Sequence[str] | None = None) -> int:
+    """The `report` command: report.html from the comparison `compare` wrote, else a new one.
+
+    A comparison of the same runs with the same arguments, in `out` or in RESULTS/comparison
+    (compare's folder), is reused with its figures; otherwise the comparison is made and
+    written into `out` first.
+    """
+    folder, out = Path(folder), Path(out or Path(folder) / "report")
+    key = comparison_key(folder, baseline, metrics, scenarios)
+    for place in (out, folder / "comparison"):
+        reused = load_comparison(folder, place, key)
+        if reused is not None:
+            comparison, files = reused
+            if place.resolve() != out.resolve():
+                _copy_comparison(place, out, files)
+            print(f"reusing the comparison in {place} (same runs, same arguments)")
+            break
+    else:
+        comparison = compare_results(folder, baseline, metrics, scenarios)
+        save_comparison(comparison, out, key, write_comparison(comparison, out))
     path = out / "report.html"
     path.write_text(report_html(comparison, out), encoding="utf-8")
     print_failures(comparison)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained)")
     return 0
+
+
+def _copy_comparison(source: Path, out: Path, files: Sequence[Path]) -> None:
+    # The figures and tables next to the report, as a report that compared itself would have them.
+    out.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        shutil.copy2(path, out / path.name)
+    shutil.copytree(source / SAVED_DIR, out / SAVED_DIR, dirs_exist_ok=True)
+    shutil.copy2(source / SAVED, out / SAVED)

@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="timeseries columns to compare (space- or comma-separated)")
     compare.add_argument("--band", choices=("ci", "envelope"), default="ci",
                          help="time-series band: 95%% CI of the mean, or 95%% envelope of the runs")
+    compare.add_argument("--scenarios", nargs="+", metavar="NAME",
+                         help="compare only these scenarios (and the baseline), space- or comma-separated")
     compare.add_argument("--out", type=Path, help="output folder (default RESULTS/comparison)")
 
     sensitivity = sub.add_parser("sensitivity", help="Sobol' or Morris sensitivity of final-year outputs")
@@ -138,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--baseline", help="scenario the others are paired with (default: status_quo if "
                          "the sweep has it, else its first scenario)")
     report.add_argument("--metrics", nargs="+", metavar="METRIC", help="timeseries columns to compare")
+    report.add_argument("--scenarios", nargs="+", metavar="NAME",
+                        help="report only these scenarios (and the baseline), space- or comma-separated")
     report.add_argument("--out", type=Path, help="output folder (default RESULTS/report)")
     calibrate = sub.add_parser("calibrate", help="ABC calibration against the Ouyang Road record")
     calibrate.add_argument("spec", type=Path, help="calibration YAML (scenario, priors, targets)")
@@ -397,19 +401,25 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _names(values: list[str] | None) -> tuple[str, ...] | None:
+    """A flag's names, given space- or comma-separated (None when the flag is absent)."""
+    if values is None:
+        return None
+    return tuple(m for value in values for m in value.split(",") if m)
+
+
 def _metrics(values: list[str] | None) -> tuple[str, ...]:
     from analysis.compare import DEFAULT_METRICS
 
-    if values is None:
-        return DEFAULT_METRICS
-    return tuple(m for value in values for m in value.split(",") if m)
+    return _names(values) or DEFAULT_METRICS
 
 
 def cmd_compare(args) -> int:
     """`estate-sim compare`: policies of a results folder compared with the baseline."""
     from analysis.compare import run_compare
 
-    return run_compare(args.results, args.out, args.baseline, _metrics(args.metrics), args.band)
+    return run_compare(args.results, args.out, args.baseline, _metrics(args.metrics), args.band,
+                       _names(args.scenarios))
 
 
 def cmd_sensitivity(args) -> int:
@@ -424,7 +434,7 @@ def cmd_report(args) -> int:
     """`estate-sim report`: the comparison as one self-contained HTML file with provenance."""
     from analysis.report import run_report
 
-    return run_report(args.results, args.out, args.baseline, _metrics(args.metrics))
+    return run_report(args.results, args.out, args.baseline, _metrics(args.metrics), _names(args.scenarios))
 
 
 def cmd_calibrate(args) -> int:
