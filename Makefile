@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test test-fast lint bench clean venv browser-deps
+.PHONY: demo test test-fast lint bench clean venv browser-deps cjk-font
 
 venv: $(STAMP)
 
@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml tools/find-python.sh
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) cjk-font
 	$(PY) -m sim demo --out $(OUT)
 
-test: $(STAMP) browser-deps
+test: $(STAMP) cjk-font browser-deps
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 test-fast: $(STAMP)
@@ -34,23 +34,32 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_mesa_engine.py
 
-# Browser tests use Debian's chromium (playwright cannot download its own browser here) and the
-# app's front-end assets, fetched once with npm into Solara's cache (sim/app/assets.py). The app's
-# Chinese labels need a CJK font (Debian's fonts-noto-cjk), or they show as empty boxes.
-BROWSER_PACKAGES = $(if $(wildcard /usr/bin/chromium),,chromium) \
-	$(if $(shell fc-list :lang=zh 2>/dev/null),,fonts-noto-cjk)
-browser-deps: $(STAMP)
-	@$(PY) -m sim.app.assets >/dev/null 2>&1 || echo "WARNING: could not fetch the app's front-end assets (npm): the browser tests will be SKIPPED"
-	@packages="$(strip $(BROWSER_PACKAGES))"; \
+# Install the Debian packages $(1) when missing, as root with apt-get; else say loudly what $(2).
+define apt_install
+	@packages="$(strip $(1))"; \
 	if [ -n "$$packages" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian's $$packages for the app and its browser tests"; \
+	    echo "Installing Debian's $$packages"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$packages >/dev/null) \
-	      || echo "WARNING: could not install $$packages: the browser tests may be SKIPPED, Chinese may not show"; \
+	      || echo "WARNING: could not install $$packages: $(2)"; \
 	  else \
-	    echo "WARNING: $$packages missing and cannot be installed here: the browser tests may be SKIPPED, Chinese may not show"; \
+	    echo "WARNING: $$packages missing and cannot be installed here: $(2)"; \
 	  fi; \
 	fi
+endef
+
+# Figures, the HTML report and the app label in Chinese (scenario labels, block names, the app in
+# Chinese): they need a font with CJK glyphs (Debian's fonts-noto-cjk), or show empty boxes.
+CJK_PACKAGES = $(if $(shell fc-list :lang=zh 2>/dev/null),,fonts-noto-cjk)
+cjk-font:
+	$(call apt_install,$(CJK_PACKAGES),Chinese text in figures and reports will show as empty boxes)
+
+# Browser tests use Debian's chromium (playwright cannot download its own browser here) and the
+# app's front-end assets, fetched once with npm into Solara's cache (sim/app/assets.py).
+BROWSER_PACKAGES = $(if $(wildcard /usr/bin/chromium),,chromium)
+browser-deps: $(STAMP) cjk-font
+	@$(PY) -m sim.app.assets >/dev/null 2>&1 || echo "WARNING: could not fetch the app's front-end assets (npm): the browser tests will be SKIPPED"
+	$(call apt_install,$(BROWSER_PACKAGES),the browser tests may be SKIPPED)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

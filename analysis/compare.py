@@ -26,6 +26,8 @@ failed is excluded from the paired differences only, and counted there.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,9 +65,11 @@ from analysis.uncertainty import (
     household_weighted,
     paired_differences,
 )
+from sim import __version__
 from sim.errors import InputError
-from sim.experiments.store import KEY_COLUMNS
+from sim.experiments.store import KEY_COLUMNS, MANIFEST, git_commit
 from sim.outputs import AREA_COLUMNS, FINAL_MONTHS, TIMESERIES_COLUMNS, final_values
+from sim.scenario import did_you_mean
 
 DEFAULT_METRICS = ("service_quality", "fee_collection_rate", "satisfaction", "active_firms",
                    "cost_per_household", "rc_workload")
@@ -132,8 +136,12 @@ class Comparison:
 
     @property
     def planned_runs(self) -> int | None:
-        """How many runs the sweep plans (None when the manifest does not say)."""
-        return self.manifest.get("sweep", {}).get("runs")
+        """How many runs of the compared scenarios the sweep plans (None when the manifest does not say)."""
+        sweep = self.manifest.get("sweep", {})
+        planned, listed = sweep.get("runs"), sweep.get("scenarios") or []
+        if planned is None or not listed or len(self.order) >= len(listed):
+            return planned
+        return planned // len(listed) * len(self.order)  # --scenarios: the chosen ones' share
 
     @property
     def labels(self) -> dict[str, str]:
@@ -223,29 +231,44 @@ def default_baseline(scenarios: Sequence[str]) -> str:
     return DEFAULT_BASELINE if DEFAULT_BASELINE in scenarios else scenarios[0]
 
 
+def _chosen_scenarios(scenarios: list[str], chosen: Sequence[str] | None, folder: Path) -> list[str]:
+    if not chosen:
+        return scenarios
+    for name in chosen:
+        if name not in scenarios:
+            raise InputError("command line", "--scenarios", f"no scenario {name!r} in {folder}"
+                             f"{did_you_mean(name, scenarios)} (it has {', '.join(scenarios)})")
+    return [s for s in scenarios if s in chosen]
+
+
 def compare_results(folder: str | Path, baseline: str | None = None,
-                    metrics: Sequence[str] = DEFAULT_METRICS) -> Comparison:
+                    metrics: Sequence[str] = DEFAULT_METRICS,
+                    scenarios: Sequence[str] | None = None) -> Comparison:
     """Load a results folder and compare its policies with the baseline (tables, no figures).
 
-    Without a baseline: status_quo if the sweep has it, else the sweep's first scenario.
+    Without a baseline: status_quo if the sweep has it, else the sweep's first scenario (of
+    ``scenarios``, when given: only those are compared, and the baseline with them).
     """
     folder = Path(folder)
     manifest = load_manifest(folder)
     metrics = _check_metrics(metrics)
     runs = load_runs(folder)
-    scenarios = list(dict.fromkeys(
+    every = list(dict.fromkeys(
         [s["name"] for s in manifest.get("sweep", {}).get("scenarios", [])] + list(runs["scenario"])))
-    baseline = baseline or default_baseline(scenarios)
-    if baseline not in scenarios:
+    chosen = _chosen_scenarios(every, scenarios, folder)
+    baseline = baseline or default_baseline(every if DEFAULT_BASELINE in every else chosen)
+    if baseline not in every:
         raise InputError("command line", "--baseline",
-                         f"no scenario {baseline!r} in {folder} (it has {', '.join(scenarios)})")
+                         f"no scenario {baseline!r} in {folder} (it has {', '.join(every)})")
+    scenarios = [s for s in every if s in chosen or s == baseline]
+    runs = runs[runs["scenario"].isin(scenarios)].reset_index(drop=True)
     ok = runs[runs["status"] == "ok"]
     if ok.empty:
         first = runs["error"].dropna().iloc[0] if runs["error"].notna().any() else "no runs stored"
         raise InputError(str(folder), None, f"no run finished ok ({len(runs)} stored; "
                          f"first error: {first})")
     order = policy_order([s for s in scenarios if s in set(runs["scenario"])], first=baseline)
-    timeseries = load_timeseries(folder, columns=metrics)
+    timeseries = load_timeseries(folder, columns=metrics, scenarios=scenarios)
     final = final_values(timeseries, metrics, KEY_COLUMNS)
     pairing = paired_differences(final, baseline, metrics)
     summary = _summarise(final, pairing, metrics, order, baseline)
@@ -261,7 +284,7 @@ def compare_results(folder: str | Path, baseline: str | None = None,
         comparison.bands = difference_bands(pairing.differences, metrics, order)
     area_metrics = [m for m in metrics if m in AREA_OUTCOMES]
     if area_metrics:
-        _add_subgroups(comparison, load_areas(folder), area_metrics)
+        _add_subgroups(comparison, load_areas(folder, scenarios=scenarios), area_metrics)
     return comparison
 
 
@@ -536,11 +559,68 @@ def print_failures(comparison: Comparison) -> None:
     print(comparison.unpaired_text())
 
 
+SAVED = "comparison.json"
+"""In a comparison folder: what was compared (its key), the files written, and (in SAVED_DIR)
+the comparison's tables, so that `report` can reuse them instead of comparing again."""
+SAVED_DIR = "data"
+SAVED_FRAMES = ("final", "summary", "subgroups", "design_points", "ranking", "bands")
+
+
+def comparison_key(folder: str | Path, baseline: str | None, metrics: Sequence[str],
+                   scenarios: Sequence[str] | None, band: str = "ci") -> str:
+    """What a comparison was made from: the runs, the manifest, the arguments and the code."""
+    folder = Path(folder)
+    digest = hashlib.sha256(pd.util.hash_pandas_object(load_runs(folder), index=False).to_numpy().tobytes())
+    digest.update((folder / MANIFEST).read_bytes())
+    digest.update(json.dumps({"baseline": baseline, "metrics": list(metrics), "band": band,
+                              "scenarios": sorted(scenarios) if scenarios else None,
+                              "version": __version__, "commit": git_commit()}).encode())
+    return digest.hexdigest()
+
+
+def save_comparison(c: Comparison, out: Path, key: str, written: Sequence[Path]) -> None:
+    """Write the comparison's tables and its key beside its figures (read by load_comparison)."""
+    data = Path(out) / SAVED_DIR
+    data.mkdir(parents=True, exist_ok=True)
+    frames = {name: getattr(c, name) for name in SAVED_FRAMES}
+    frames.update(differences=c.pairing.differences, unpaired=c.pairing.unpaired)
+    for name, frame in frames.items():
+        frame.to_parquet(data / f"{name}.parquet", index=False)
+    meta = {"key": key, "baseline": c.baseline, "metrics": c.metrics, "order": c.order,
+            "factors": c.factors, "final_year": c.final_year,
+            "files": [Path(p).name for p in written]}
+    (Path(out) / SAVED).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+
+def load_comparison(folder: str | Path, out: Path, key: str) -> tuple[Comparison, list[Path]] | None:
+    """The comparison saved in `out` with this key, and its files; None if there is none."""
+    try:
+        meta = json.loads((Path(out) / SAVED).read_text(encoding="utf-8"))
+        if meta.get("key") != key:
+            return None
+        frames = {name: pd.read_parquet(Path(out) / SAVED_DIR / f"{name}.parquet")
+                  for name in (*SAVED_FRAMES, "differences", "unpaired")}
+    except (OSError, ValueError):  # none there, or damaged: compare again
+        return None
+    runs = load_runs(folder)
+    runs = runs[runs["scenario"].isin(meta["order"])].reset_index(drop=True)
+    comparison = Comparison(
+        Path(folder), load_manifest(folder), meta["baseline"], meta["metrics"], meta["order"], runs,
+        pd.DataFrame({"year": [meta["final_year"]]}), frames["final"],
+        Pairing(frames["differences"], frames["unpaired"]), frames["summary"], frames["subgroups"],
+        factors=meta["factors"], design_points=frames["design_points"], ranking=frames["ranking"],
+        bands=frames["bands"])
+    return comparison, [Path(out) / name for name in meta["files"]]
+
+
 def run_compare(folder: Path, out: Path | None = None, baseline: str | None = None,
-                metrics: Sequence[str] = DEFAULT_METRICS, band: str = "ci") -> int:
+                metrics: Sequence[str] = DEFAULT_METRICS, band: str = "ci",
+                scenarios: Sequence[str] | None = None) -> int:
     """The `compare` command: compare, write, and report failures and files on stdout."""
-    comparison = compare_results(folder, baseline, metrics)
-    written = write_comparison(comparison, out or Path(folder) / "comparison", Band(band))
+    comparison = compare_results(folder, baseline, metrics, scenarios)
+    out = out or Path(folder) / "comparison"
+    written = write_comparison(comparison, out, Band(band))
+    save_comparison(comparison, out, comparison_key(folder, baseline, metrics, scenarios, band), written)
     print_failures(comparison)
     print()
     print(terminal_table(comparison))

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.plots import COLUMNS, RC, _caption, _grid, _legend, plt
-from analysis.style import colour, dashes, metric_title, metric_unit
+from analysis.plots import COLUMNS, _caption, _grid, _legend, plt
+from analysis.style import colour, dashes, figure_rc, metric_title, metric_unit
 
 BINS = 8
 """Most bins of a factor's values the trend line averages over (fewer when it has fewer levels)."""
@@ -69,7 +69,7 @@ def factor_figure(table: pd.DataFrame, metric: str, factors: Sequence[str], orde
     """One panel per factor: each policy's design-point means of `metric` against the factor."""
     part = table[table["metric"] == metric]
     present = [name for name in order if name in set(part["scenario"])]
-    with plt.rc_context(RC):
+    with plt.rc_context(figure_rc()):
         fig, axes = _grid(len(factors), 3.6)
         for ax, factor in zip(axes, factors, strict=True):
             for name in present:

@@ -22,10 +22,10 @@ import seaborn as sns  # noqa: E402
 
 from analysis.style import (  # noqa: E402
     FIGURE_WIDTH_IN,
-    RC,
     colour,
     dashes,
     district_title,
+    figure_rc,
     group_label,
     label,
     metric_title,
@@ -111,7 +111,7 @@ def timeseries_figure(timeseries: pd.DataFrame, metrics: Sequence[str], order: S
                       labels: Mapping[str, str] | None = None) -> plt.Figure:
     """One panel per metric: per policy, the mean over runs by month and its band."""
     frame = timeseries.assign(years=timeseries["month"] / 12.0)
-    with plt.rc_context(RC):
+    with plt.rc_context(figure_rc()):
         fig, axes = _grid(len(metrics), 3.6)
         for ax, metric in zip(axes, metrics, strict=True):
             stats = band.table(frame, metric)
@@ -157,7 +157,7 @@ def distribution_figure(final: pd.DataFrame, metrics: Sequence[str], order: Sequ
     """One panel per metric: each policy's final values over runs, as a box and the points."""
     present = [name for name in order if name in set(final["scenario"])]
     colours = palette(present)
-    with plt.rc_context(RC):
+    with plt.rc_context(figure_rc()):
         fig, axes = _grid(len(metrics), 0.55 * len(present) + 1.6, sharey=True)
         for ax, metric in zip(axes, metrics, strict=True):
             sns.boxplot(data=final, x=metric, y="scenario", hue="scenario", order=present,
@@ -191,7 +191,7 @@ def difference_figure(summary: pd.DataFrame, metrics: Sequence[str], order: Sequ
     policies = [name for name in order if name != baseline and name in set(summary["scenario"])]
     groups = list(dict.fromkeys(summary[group_column])) if group_column else [None]
     rows = len(groups) * len(policies)
-    with plt.rc_context(RC):
+    with plt.rc_context(figure_rc()):
         fig, axes = _grid(len(metrics), 0.32 * rows + 1.8, sharey=True)
         for ax, metric in zip(axes, metrics, strict=True):
             part = summary[summary["metric"] == metric]

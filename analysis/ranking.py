@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.plots import RC, _caption, _grid, _wrapped, difference_figure, plt
-from analysis.style import label, metric_title
+from analysis.plots import _caption, _grid, _wrapped, difference_figure, plt
+from analysis.style import figure_rc, label, metric_title
 from analysis.uncertainty import PAIR_KEYS
 
 BETTER: dict[str, int] = {
@@ -138,7 +138,7 @@ def ranking_figure(table: pd.DataFrame, order: Sequence[str], *, title: str,
     metrics = list(dict.fromkeys(table["metric"]))
     present = [name for name in order if name in set(table["policy_a"])]
     n = len(present)
-    with plt.rc_context(RC):
+    with plt.rc_context(figure_rc()):
         fig, axes = _grid(len(metrics), 0.55 * n + 1.6)
         image = None
         for i, (ax, metric) in enumerate(zip(axes, metrics, strict=True)):

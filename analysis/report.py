@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import html
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,19 +23,26 @@ from analysis.compare import (
     DEFAULT_METRICS,
     DESIGN_POINT_NOTE,
     RANKING_NOTE,
+    SAVED,
+    SAVED_DIR,
     Comparison,
     compare_results,
+    comparison_key,
     design_point_wide,
     interval_text,
+    load_comparison,
     methods_text,
     number_text,
     print_failures,
     ranking_wide,
+    save_comparison,
     write_comparison,
 )
 from analysis.style import group_label, metric_title, metric_unit
 from sim import __version__
 from sim.experiments.store import git_commit
+from sim.fonts import CSS_FONT_FAMILY
+from sim.text import plural
 
 FIGURES = {
     "timeseries": "Time series: mean over runs and the 95% CI of the mean",
@@ -50,7 +58,7 @@ FIGURES = {
 SEED_ROWS = 50
 """Seeds and design points listed in the report (the rest are in the results folder)."""
 STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
+body { font-family: FONTS; max-width: 1200px; margin: 2em auto; padding: 0 1em;
        color: #222; line-height: 1.45; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
@@ -59,7 +67,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 .failed { color: #b00020; font-weight: bold; }
-"""
+""".replace("FONTS", CSS_FONT_FAMILY)
+"""The page's style; its fonts have Chinese glyphs where the reader's system has them."""
 
 
 def _e(value) -> str:
@@ -149,8 +158,8 @@ def _figure(path: Path, caption: str) -> str:
 
 def _design_section(comparison: Comparison, figure_dir: Path) -> str:
     # The factor design, not pooled: each outcome against each factor, then per design point.
-    parts = [f"<h2>The factor design: {len(comparison.factors)} factor(s), "
-             f"{comparison.runs['design_point'].nunique()} design points</h2>",
+    parts = [f"<h2>The factor design: {plural(len(comparison.factors), 'factor')}, "
+             f"{plural(comparison.runs['design_point'].nunique(), 'design point')}</h2>",
              "<p>The tables above pool the design points. Here each outcome is shown against each "
              "factor, per policy, and per design point.</p>"]
     for metric in comparison.metrics:
@@ -199,13 +208,37 @@ def report_html(comparison: Comparison, figure_dir: Path) -> str:
 
 
 def run_report(folder: Path, out: Path | None = None, baseline: str | None = None,
-               metrics: Sequence[str] = DEFAULT_METRICS) -> int:
-    """The `report` command: compare, write the figures and tables, then report.html."""
-    comparison = compare_results(folder, baseline, metrics)
-    out = out or Path(folder) / "report"
-    write_comparison(comparison, out)
+               metrics: Sequence[str] = DEFAULT_METRICS, scenarios: Sequence[str] | None = None) -> int:
+    """The `report` command: report.html from the comparison `compare` wrote, else a new one.
+
+    A comparison of the same runs with the same arguments, in `out` or in RESULTS/comparison
+    (compare's folder), is reused with its figures; otherwise the comparison is made and
+    written into `out` first.
+    """
+    folder, out = Path(folder), Path(out or Path(folder) / "report")
+    key = comparison_key(folder, baseline, metrics, scenarios)
+    for place in (out, folder / "comparison"):
+        reused = load_comparison(folder, place, key)
+        if reused is not None:
+            comparison, files = reused
+            if place.resolve() != out.resolve():
+                _copy_comparison(place, out, files)
+            print(f"reusing the comparison in {place} (same runs, same arguments)")
+            break
+    else:
+        comparison = compare_results(folder, baseline, metrics, scenarios)
+        save_comparison(comparison, out, key, write_comparison(comparison, out))
     path = out / "report.html"
     path.write_text(report_html(comparison, out), encoding="utf-8")
     print_failures(comparison)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained)")
     return 0
+
+
+def _copy_comparison(source: Path, out: Path, files: Sequence[Path]) -> None:
+    # The figures and tables next to the report, as a report that compared itself would have them.
+    out.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        shutil.copy2(path, out / path.name)
+    shutil.copytree(source / SAVED_DIR, out / SAVED_DIR, dirs_exist_ok=True)
+    shutil.copy2(source / SAVED, out / SAVED)

@@ -13,7 +13,7 @@ sweep file's ``factors`` block (sim/experiments/sweep.py), replicates, outputs a
     replicates: 2                       # runs per design point, averaged
     outputs: [service_quality, fee_collection_rate]   # timeseries columns
     seed: 1
-    engine: mesa                        # or vector
+    engine: vector                      # the default; or mesa (agents)
     years: 5                            # optional: overrides the scenario's years
 
 Each output is a run's final value (its mean over the last 12 months, sim/outputs.py). With a
@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from analysis.compare import OUTCOMES
 from analysis.plots import plt, save_figure
 from analysis.results import load_runs, load_timeseries
-from analysis.style import FIGURE_WIDTH_IN, RC, metric_label
+from analysis.style import FIGURE_WIDTH_IN, figure_rc, metric_label
 from sim import __version__
 from sim.errors import InputError
 from sim.experiments.executors import make_executor
@@ -55,7 +55,9 @@ from sim.experiments.store import KEY_COLUMNS, ResultsStore, git_commit, sha256_
 from sim.experiments.sweep import FactorsSpec, _check_factors, sample_design, slug_name
 from sim.outputs import final_values
 from sim.progress import ProgressBar
+from sim.run import DEFAULT_ENGINE
 from sim.scenario import Scenario, load_scenario, read_yaml_mapping, validate_file
+from sim.text import plural
 
 OUTPUT_CONFIDENCE = 0.95
 RESAMPLES = 1000
@@ -78,7 +80,7 @@ class SensitivitySpec(BaseModel):
     replicates: int = Field(1, ge=1, le=10_000)
     outputs: list[str] = Field(min_length=1)
     seed: int = Field(ge=0, lt=2**63)
-    engine: Literal["mesa", "vector"] = "mesa"
+    engine: Literal["mesa", "vector"] = DEFAULT_ENGINE
     years: int | None = Field(None, ge=1, le=100)
 
 
@@ -113,6 +115,11 @@ class SensitivityStudy:
         return [self.scenario] + ([self.baseline] if self.baseline else [])
 
     @property
+    def runs(self) -> int:
+        """How many runs the study makes: design points × replicates × scenarios (baseline too)."""
+        return len(self.design) * self.replicates * len(self.scenarios)
+
+    @property
     def outcome_text(self) -> str:
         """What each output is, in words."""
         if self.baseline is None:
@@ -130,7 +137,7 @@ class SensitivityStudy:
                 "factors": self.factors, "replicates": self.replicates,
                 "outputs": list(self.outputs), "seed": self.seed, "engine": self.engine,
                 "years": self.years, "design_points": len(self.design),
-                "runs": len(self.design) * self.replicates * len(self.scenarios)}
+                "runs": self.runs}
 
 
 def load_study(path: str | Path) -> SensitivityStudy:
@@ -353,7 +360,7 @@ def sensitivity_figure(indices: pd.DataFrame, output: str, method: str, note: st
     bar_colours = {"S1": "#4c72b0", "ST": "#dd8452", "mu_star": "#4c72b0", "sigma": "#dd8452"}
     order = (part[part["index"] == shown[1 if method == "sobol" else 0]]
              .sort_values("value", ascending=True)["parameter"].tolist())
-    with plt.rc_context(RC):
+    with plt.rc_context(figure_rc()):
         fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 1.0 + 0.55 * len(order)))
         height = 0.38
         for j, index in enumerate(shown):
@@ -392,12 +399,12 @@ def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
     if out.exists() and not out.is_dir():
         raise InputError("command line", "--out", f"{out} exists and is not a folder")
     folder = out / "runs"
-    total = len(study.design) * study.replicates * len(study.scenarios)
-    print(f"{study.name}: {study.factors['method']} design, {len(study.design)} points × "
-          f"{study.replicates} replicates × {len(study.scenarios)} scenario(s) = {total} runs; "
+    print(f"{study.name}: {study.factors['method']} design, {plural(len(study.design), 'point')} × "
+          f"{plural(study.replicates, 'replicate')} × {plural(len(study.scenarios), 'scenario')} = "
+          f"{plural(study.runs, 'run')}; "
           f"output: {study.outcome_text} "
           f"({study.engine}, {workers} worker{'s' if workers > 1 else ''})")
-    with ProgressBar(total, label=study.name) as bar:
+    with ProgressBar(study.runs, label=study.name) as bar:
         counts = run_design(study, folder, workers, progress=lambda done, _: bar.update(done))
     result = analyse(study, folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -411,8 +418,9 @@ def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
     failed = result["failed"]
     for output, info in result["outputs"].items():
         conv = info["convergence"]
-        note = (f"Output: {study.outcome_text}. {total} runs: {len(study.design)} design points × "
-                f"{study.replicates} replicates "
+        note = (f"Output: {study.outcome_text}. {plural(study.runs, 'run')}: "
+                f"{plural(len(study.design), 'design point')} × {plural(study.replicates, 'replicate')} × "
+                f"{plural(len(study.scenarios), 'scenario')} "
                 f"(common random numbers), averaged; {len(failed)} failed. Replicate-noise share of the "
                 f"variance: {info['noise_share']:.3f}. Convergence: largest change of "
                 f"{'/'.join(conv['indices'])} between N={conv['half_samples']} and "
@@ -432,7 +440,7 @@ def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
     json_path = out / "sensitivity.json"
     json_path.write_text(json.dumps(_finite(report), indent=2, default=float), encoding="utf-8")
     written.append(json_path)
-    print(f"{counts['runs']} runs ({counts['ran_now']} run now, {counts['wall_time_s']:.1f} s); "
+    print(f"{plural(counts['runs'], 'run')} ({counts['ran_now']} run now, {counts['wall_time_s']:.1f} s); "
           f"{len(failed)} failed")
     for _, run in failed.iterrows():
         print(f"  failed: {run['run_id']}: {run['error']}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from sim.fonts import font_family
 from sim.params import HOUSING_TYPES
 from sim.scenario import default_label
 
@@ -62,6 +63,15 @@ RC = {
     "svg.fonttype": "none",
 }
 """matplotlib settings of every figure: no text under 11 pt on a 12-inch-wide figure."""
+
+
+def figure_rc() -> dict:
+    """RC plus the fonts: DejaVu Sans, then a CJK font for Chinese labels when one is installed.
+
+    The family is the list itself, not "sans-serif": a figure saved after its rc_context has
+    ended still draws with the fonts its text was made with.
+    """
+    return {**RC, "font.family": font_family()}
 
 
 def colour(policy: str) -> str:

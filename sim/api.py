@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import InputError
-from sim.run import ENGINES, RunResult, run_scenario
+from sim.run import DEFAULT_ENGINE, ENGINES, RunResult, run_scenario
 from sim.scenario import Scenario
 from sim.scenario import load_scenario as _load_scenario
 
@@ -31,7 +31,7 @@ def load_scenario(path: str | Path) -> Scenario:
     return _load_scenario(path)
 
 
-def run(scenario: Scenario | str | Path, engine: str = "vector", *, seed: int | None = None,
+def run(scenario: Scenario | str | Path, engine: str = DEFAULT_ENGINE, *, seed: int | None = None,
         years: int | None = None, params: dict[str, Any] | None = None,
         policies: dict[str, Any] | None = None,
         progress: Callable[[int, int], None] | None = None) -> RunResult:

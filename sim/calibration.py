@@ -26,6 +26,7 @@ from sim.experiments.executors import process_pool
 from sim.experiments.seeds import purpose_seeds
 from sim.params import PARAMETER_INDEX
 from sim.progress import ProgressBar
+from sim.run import DEFAULT_ENGINE
 from sim.scenario import Scenario, load_scenario, validate_file
 
 SMALL = 200
@@ -103,7 +104,7 @@ class CalibrationSpec(_Strict):
 
     name: str = Field(min_length=1)
     scenario: str
-    engine: Literal["mesa", "vector"] = "mesa"
+    engine: Literal["mesa", "vector"] = DEFAULT_ENGINE
     years: int | None = Field(None, ge=1, le=100)
     seed: int = Field(0, ge=0)
     samples: int = Field(ge=2, le=100_000)

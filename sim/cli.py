@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.errors import InputError, printable
-from sim.outputs import FORMATS, OUTPUT_TABLES
+from sim.text import plural
 
 SUMMARY_COLUMNS = {
     "service_quality": "quality",
@@ -76,11 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one scenario and write its tables (timeseries, areas, "
                          "estates, events, firms) and run.json")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument("--engine", default="mesa", help="mesa (agents) or vector (arrays)")
+    run.add_argument("--engine",
+                     help="vector (arrays; the default) or mesa (one agent per household, for "
+                          "when the agents are wanted); both give the same tables for a seed")
     run.add_argument("--seed", type=_nonnegative_int, help="override the scenario's seed")
     run.add_argument("--years", type=_positive_int, help="override the scenario's years")
     run.add_argument("--out", type=Path, default=Path("out/run"), help="output folder")
-    run.add_argument("--format", choices=FORMATS, default="parquet", help="table format")
+    run.add_argument("--format", default="parquet", help="table format: parquet (the default) or csv")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
     validate = sub.add_parser("validate", help="check a scenario, sweep or sensitivity file; "
@@ -124,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="timeseries columns to compare (space- or comma-separated)")
     compare.add_argument("--band", choices=("ci", "envelope"), default="ci",
                          help="time-series band: 95%% CI of the mean, or 95%% envelope of the runs")
+    compare.add_argument("--scenarios", nargs="+", metavar="NAME",
+                         help="compare only these scenarios (and the baseline), space- or comma-separated")
     compare.add_argument("--out", type=Path, help="output folder (default RESULTS/comparison)")
 
     sensitivity = sub.add_parser("sensitivity", help="Sobol' or Morris sensitivity of final-year outputs")
@@ -136,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--baseline", help="scenario the others are paired with (default: status_quo if "
                          "the sweep has it, else its first scenario)")
     report.add_argument("--metrics", nargs="+", metavar="METRIC", help="timeseries columns to compare")
+    report.add_argument("--scenarios", nargs="+", metavar="NAME",
+                        help="report only these scenarios (and the baseline), space- or comma-separated")
     report.add_argument("--out", type=Path, help="output folder (default RESULTS/report)")
     calibrate = sub.add_parser("calibrate", help="ABC calibration against the Ouyang Road record")
     calibrate.add_argument("spec", type=Path, help="calibration YAML (scenario, priors, targets)")
@@ -172,14 +178,18 @@ def _summary(timeseries) -> str:
 def cmd_run(args) -> int:
     """`estate-sim run`: validate everything, run, then write the three outputs."""
     from sim.experiments.store import check_out_folder
-    from sim.outputs import write_run
+    from sim.outputs import FORMATS, write_run
     from sim.progress import ProgressBar
-    from sim.run import ENGINES, run_scenario
+    from sim.run import DEFAULT_ENGINE, ENGINES, run_scenario
     from sim.scenario import load_scenario
 
+    args.engine = args.engine or DEFAULT_ENGINE
     if args.engine not in ENGINES:
         raise InputError("command line", "--engine", f"unknown engine {args.engine!r} "
                          f"(choose from {', '.join(ENGINES)})")
+    if args.format not in FORMATS:
+        raise InputError("command line", "--format", f"invalid choice: {args.format!r} "
+                         f"(choose from {', '.join(FORMATS)})")
     check_out_folder(args.out)  # before the simulation: a bad --out must not cost a run
     _check_run_folder(args.out)
     scenario = load_scenario(args.scenario)
@@ -187,12 +197,14 @@ def cmd_run(args) -> int:
         scenario = scenario.with_overrides(years=args.years, seed=args.seed)
     except InputError as exc:  # only the flags change here: say so
         raise InputError("command line", f"--{exc.key}", exc.message) from None
+    if not args.quiet:
+        _warn_implausible((scenario,))  # as `validate` does: a run's output should not hide them
     with ProgressBar(12 * scenario.years, label=printable(scenario.name), enabled=not args.quiet) as bar:
         result = run_scenario(scenario, args.engine, progress=bar.update)
     written = write_as_one_set(args.out, lambda folder: write_run(
         folder, result.tables(), result.meta, args.format))
     if not args.quiet:
-        print(f"{printable(scenario.name)}: {scenario.years} years, seed {scenario.seed}, "
+        print(f"{printable(scenario.name)}: {plural(scenario.years, 'year')}, seed {scenario.seed}, "
               f"engine {args.engine}, {result.meta['households']:,} households, "
               f"{result.meta['wall_time_s']:.1f} s")
         print(_summary(result.timeseries))
@@ -200,13 +212,16 @@ def cmd_run(args) -> int:
     return 0
 
 
-RUN_OUTPUTS = (*(f"{table}.{fmt}" for table in OUTPUT_TABLES for fmt in FORMATS), "run.json")
-"""What `run` writes into --out; a folder holding anything else is not replaced."""
+def run_outputs() -> tuple[str, ...]:
+    """What `run` writes into --out; a folder holding anything else is not replaced."""
+    from sim.outputs import FORMATS, OUTPUT_TABLES
+
+    return (*(f"{table}.{fmt}" for table in OUTPUT_TABLES for fmt in FORMATS), "run.json")
 
 
 def _check_run_folder(out: Path) -> None:
     if out.is_dir():
-        others = sorted(p.name for p in out.iterdir() if p.name not in RUN_OUTPUTS)
+        others = sorted(p.name for p in out.iterdir() if p.name not in run_outputs())
         if others:
             raise InputError("command line", "--out", f"{out} holds other files than a run's "
                              f"outputs (e.g. {others[0]!r}); use another --out folder")
@@ -257,21 +272,24 @@ def cmd_validate(args) -> int:
         sweep = load_sweep(args.scenario)
         seconds = sum(_run_seconds(s, sweep.engine, sweep.years) for s in sweep.scenarios)
         seconds *= len(sweep.design) * sweep.replicates
-        print(f"{args.scenario}: ok — sweep {sweep.name!r}: {len(sweep.scenarios)} scenario(s) × "
-              f"{len(sweep.design)} design point(s) × {sweep.replicates} replicate(s) = "
-              f"{sweep.runs:,} runs on the {sweep.engine} engine, about {_duration(seconds)} "
+        print(f"{args.scenario}: ok — sweep {sweep.name!r}: {plural(len(sweep.scenarios), 'scenario')} "
+              f"× {plural(len(sweep.design), 'design point')} × {plural(sweep.replicates, 'replicate')} "
+              f"= {plural(sweep.runs, 'run')} on the {sweep.engine} engine, about {_duration(seconds)} "
               "on one worker (a rough estimate)")
         scenarios = sweep.scenarios
     elif kind == "sensitivity":
         from analysis.sensitivity import load_study
 
         study = load_study(args.scenario)
-        runs = len(study.design) * study.replicates
-        seconds = runs * _run_seconds(study.scenario, study.engine, study.years)
-        print(f"{args.scenario}: ok — sensitivity study {study.name!r}: {len(study.design)} design "
-              f"points × {study.replicates} replicate(s) = {runs:,} runs on the {study.engine} "
-              f"engine, about {_duration(seconds)} on one worker (a rough estimate)")
-        scenarios = (study.scenario,)
+        scenarios = tuple(study.scenarios)  # the scenario, and its baseline when there is one
+        runs = study.runs
+        seconds = len(study.design) * study.replicates * sum(
+            _run_seconds(s, study.engine, study.years) for s in scenarios)
+        print(f"{args.scenario}: ok — sensitivity study {study.name!r}: "
+              f"{plural(len(study.design), 'design point')} × {plural(study.replicates, 'replicate')} × "
+              f"{plural(len(scenarios), 'scenario')}"
+              f"{' (the scenario and its baseline)' if study.baseline else ''} = {plural(runs, 'run')} on "
+              f"the {study.engine} engine, about {_duration(seconds)} on one worker (a rough estimate)")
     else:
         from sim.scenario import load_scenario
 
@@ -279,8 +297,8 @@ def cmd_validate(args) -> int:
         district = scenario.load_district()
         enabled = [name for name, on in scenario.policies.items() if on] or ["none"]
         print(f"{args.scenario}: ok — scenario {scenario.name!r}, district {printable(district.name)} "
-              f"({len(district)} estates, {district.households:,} households), "
-              f"policies: {', '.join(enabled)}, {scenario.years} years, seed {scenario.seed}")
+              f"({plural(len(district), 'estate')}, {plural(district.households, 'household')}), "
+              f"policies: {', '.join(enabled)}, {plural(scenario.years, 'year')}, seed {scenario.seed}")
         scenarios = (scenario,)
     _warn_implausible(scenarios)
     return 0
@@ -314,6 +332,7 @@ def _duration(seconds: float) -> str:
 
 
 def _warn_implausible(scenarios) -> None:
+    """Print, once per district CSV, what was kept beside the model's columns and what looks wrong."""
     from sim.districts import plausibility_warnings
 
     seen = set()
@@ -322,7 +341,10 @@ def _warn_implausible(scenarios) -> None:
         if source is None or source in seen:
             continue
         seen.add(source)
-        for warning in plausibility_warnings(scenario.load_district(), source):
+        district = scenario.load_district()
+        for note in district.notes:
+            print(f"note: {printable(note)}")
+        for warning in plausibility_warnings(district, source):
             print(f"warning: {printable(warning)}")
 
 
@@ -352,7 +374,7 @@ def cmd_sweep(args) -> int:
         print(f"{sweep.name}: engine {sweep.engine}, {executor.name}")
         print(summary.text())
     if summary.failed:
-        print(f"estate-sim: {len(summary.failed)} of {summary.total} runs failed", file=sys.stderr)
+        print(f"estate-sim: {len(summary.failed)} of {plural(summary.total, 'run')} failed", file=sys.stderr)
         return 1
     return 0
 
@@ -379,19 +401,25 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _names(values: list[str] | None) -> tuple[str, ...] | None:
+    """A flag's names, given space- or comma-separated (None when the flag is absent)."""
+    if values is None:
+        return None
+    return tuple(m for value in values for m in value.split(",") if m)
+
+
 def _metrics(values: list[str] | None) -> tuple[str, ...]:
     from analysis.compare import DEFAULT_METRICS
 
-    if values is None:
-        return DEFAULT_METRICS
-    return tuple(m for value in values for m in value.split(",") if m)
+    return _names(values) or DEFAULT_METRICS
 
 
 def cmd_compare(args) -> int:
     """`estate-sim compare`: policies of a results folder compared with the baseline."""
     from analysis.compare import run_compare
 
-    return run_compare(args.results, args.out, args.baseline, _metrics(args.metrics), args.band)
+    return run_compare(args.results, args.out, args.baseline, _metrics(args.metrics), args.band,
+                       _names(args.scenarios))
 
 
 def cmd_sensitivity(args) -> int:
@@ -406,7 +434,7 @@ def cmd_report(args) -> int:
     """`estate-sim report`: the comparison as one self-contained HTML file with provenance."""
     from analysis.report import run_report
 
-    return run_report(args.results, args.out, args.baseline, _metrics(args.metrics))
+    return run_report(args.results, args.out, args.baseline, _metrics(args.metrics), _names(args.scenarios))
 
 
 def cmd_calibrate(args) -> int:

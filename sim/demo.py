@@ -17,6 +17,7 @@ import contextlib
 from pathlib import Path
 
 from sim.progress import ProgressBar
+from sim.text import plural
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP_FILE = ROOT / "scenarios" / "sweeps" / "policy_comparison.yaml"
@@ -36,7 +37,8 @@ def run_demo(out: Path, *, workers: int = 2, quiet: bool = False) -> int:
     sweep = load_sweep(SWEEP_FILE)
     results = out / "policy-comparison"
     print(f"Running {SWEEP_FILE.relative_to(ROOT)}: {len(sweep.scenarios)} policies x "
-          f"{sweep.replicates} replicates on ouyang_road, engine {sweep.engine}, {workers} worker(s)")
+          f"{plural(sweep.replicates, 'replicate')} on ouyang_road, engine {sweep.engine}, "
+          f"{plural(workers, 'worker')}")
     with ProgressBar(1, label="demo", enabled=not quiet, delay_s=0.0) as bar:
         summary = run_sweep(sweep, results, make_executor(workers, None, None),
                             progress=lambda done, total, failed: bar.update(done, total))
@@ -79,7 +81,7 @@ def run_posterior_demo(out: Path, *, workers: int = 2, quiet: bool = False) -> i
     shown = POSTERIOR_FILE.relative_to(ROOT) if POSTERIOR_FILE.is_relative_to(ROOT) else POSTERIOR_FILE
     print(f"Running {shown}: {len(sweep.scenarios)} policies x "
           f"{len(sweep.design)} accepted parameter sets of {sweep.factors['source']} x "
-          f"{sweep.replicates} seeds, engine {sweep.engine}, {workers} worker(s)")
+          f"{plural(sweep.replicates, 'seed')}, engine {sweep.engine}, {workers} worker(s)")
     with ProgressBar(1, label="demo (parameter uncertainty)", enabled=not quiet, delay_s=0.0) as bar:
         summary = run_sweep(sweep, results, make_executor(workers, None, None),
                             progress=lambda done, total, failed: bar.update(done, total))

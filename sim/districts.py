@@ -26,6 +26,11 @@ from sim.params import HOUSING_TYPES, Params
 REQUIRED_COLUMNS = ("estate_id", "households", "floor_area_m2", "housing_type", "x_m", "y_m")
 OPTIONAL_COLUMNS = ("block", "gates", "fee_yuan_per_m2", "fund_yuan", "condition")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+LABEL_COLUMN = "name"
+"""A CSV column that names the estates for people (小区名称): the estate's label in the tables."""
+TYPO_CUTOFF = 0.8
+"""A CSV column this close to a model column (difflib's ratio) is taken for a misspelling of it
+and refused with the fix; any other column is kept as an estate attribute."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,17 @@ BLOCK_SIDE_M = 450.0
 
 @dataclass(frozen=True)
 class District:
-    """A district: its name and its estates table (one row per estate, COLUMNS)."""
+    """A district: its name and its estates table (one row per estate, COLUMNS).
+
+    ``attributes`` holds a CSV's further columns (a name, an address, ...), one row per estate
+    beside ``estate_id``: kept for the tables, never read by the model. ``notes`` says what
+    was kept, for `validate` and `run` to print.
+    """
 
     name: str
     estates: pd.DataFrame
+    attributes: pd.DataFrame | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def households(self) -> int:
@@ -76,6 +88,22 @@ class District:
 
     def __len__(self) -> int:
         return len(self.estates)
+
+    def with_attributes(self, table: pd.DataFrame) -> pd.DataFrame:
+        """A table keyed by ``estate_id`` with the estates' attributes joined.
+
+        ``name`` comes right after ``estate_id`` (the estate's label), the others at the end.
+        """
+        if self.attributes is None or "estate_id" not in table:
+            return table
+        extra = [c for c in self.attributes.columns if c != "estate_id" and c not in table]
+        out = table.merge(self.attributes[["estate_id", *extra]], on="estate_id", how="left",
+                          validate="many_to_one")
+        if LABEL_COLUMN in extra:
+            columns = [c for c in out.columns if c != LABEL_COLUMN]
+            columns.insert(columns.index("estate_id") + 1, LABEL_COLUMN)
+            out = out[columns]
+        return out
 
 
 # --- defaults for optional columns --------------------------------------------------------
@@ -292,16 +320,34 @@ def read_district_csv(path: Path, params: Params) -> District:
         raise InputError(source, ", ".join(missing),
                          f"required column{'s are' if len(missing) > 1 else ' is'} missing"
                          + (f" (did you mean: {', '.join(hints)}?)" if hints else ""))
-    unknown = [c for c in header if c not in COLUMNS]
-    if unknown:
-        raise InputError(source, unknown[0], f"unknown column{_did_you_mean(unknown[0], COLUMNS)} "
-                         f"(allowed: {', '.join(COLUMNS)})")
+    extra = [c for c in header if c not in COLUMNS]
+    for column in extra:
+        if difflib.get_close_matches(column, COLUMNS, n=1, cutoff=TYPO_CUTOFF):
+            raise InputError(source, column, f"unknown column{_did_you_mean(column, COLUMNS)} "
+                             f"(model columns: {', '.join(COLUMNS)})")
     if not rows:
         raise InputError(source, "estate_id", "the file has no estates")
     columns = {name: [row[i] for row in rows] for i, name in enumerate(header)}
-    raw = pd.DataFrame({name: _parse_column(name, cells, source) for name, cells in columns.items()})
+    raw = pd.DataFrame({name: _parse_column(name, cells, source)
+                        for name, cells in columns.items() if name in COLUMNS})
     validate_estates(raw, source)
-    return District(path.stem, fill_defaults(raw, params))
+    if not extra:
+        return District(path.stem, fill_defaults(raw, params))
+    attributes = pd.DataFrame({"estate_id": raw["estate_id"],
+                               **{name: _attribute(columns[name]) for name in extra}})
+    label = f"; {LABEL_COLUMN!r} labels the estates in the tables" if LABEL_COLUMN in extra else ""
+    note = (f"{source}: column{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} kept as "
+            f"estate attribute{'s' if len(extra) > 1 else ''} (in the estates table, not read by the "
+            f"model{label})")
+    return District(path.stem, fill_defaults(raw, params), attributes, (note,))
+
+
+def _attribute(cells: list[str]) -> list:
+    """A further CSV column as given: numbers when every filled cell is one, else text."""
+    values = [cell.strip() or None for cell in cells]
+    if all(v is None or _NUMBER.fullmatch(v) for v in values) and any(values):
+        return [float(v) if v is not None else float("nan") for v in values]
+    return values
 
 
 def _parse_column(name: str, cells: list[str], source: str) -> list:

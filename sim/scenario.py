@@ -114,6 +114,7 @@ class ScenarioSpec(_Strict):
     label: str | None = Field(None, min_length=1, max_length=80)
     description: str = ""
     district: DistrictSpec
+    district_name: str | None = Field(None, min_length=1, max_length=80)
     years: int = Field(10, ge=1, le=MAX_YEARS)
     seed: int = Field(0, ge=0, lt=SEED_LIMIT)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -136,6 +137,9 @@ class Scenario:
     _district_cache: list = field(default_factory=list, repr=False, compare=False)
     label: str = ""
     """How figures and tables name the scenario (the file's ``label:``, else from its name)."""
+    district_name: str = ""
+    """How figures, tables and messages name the district (``district_name:``; else the preset's
+    name or the CSV file's stem). Like ``label``, it does not change a run."""
 
     def __post_init__(self):
         if not self.label:
@@ -149,7 +153,8 @@ class Scenario:
             for block in blocks:
                 if block not in known:
                     raise InputError(self.source, "policy.block_integration.blocks",
-                                     f"unknown block {block!r} (the district has {', '.join(known[:8])}"
+                                     f"unknown block {block!r}{did_you_mean(str(block), known)} "
+                                     f"(district {self.load_district().name} has {', '.join(known[:8])}"
                                      f"{', ...' if len(known) > 8 else ''})")
 
     @property
@@ -183,7 +188,7 @@ class Scenario:
                 params[name] = parameter_value
         merged = self.params.overridden()
         for name, value in params.items():
-            merged[name] = coerce_parameter(name, value, source=self.source)
+            merged[name] = _parameter(str(name), value, self.source)
         # the district is built from some parameters (housing-type defaults fill missing columns,
         # the preset's starting sizes shape it): changing one rebuilds it
         rebuild = any(PARAMETER_INDEX[name].group in DISTRICT_GROUPS for name in params)
@@ -193,14 +198,20 @@ class Scenario:
                        params=Params(merged, source=self.source),
                        _district_cache=[] if rebuild else self._district_cache)
 
-    def with_district(self, district: dict[str, Any]) -> Scenario:
-        """A copy on another district (a resolved ``district:`` mapping, see ``resolve_district``)."""
-        return replace(self, district=district, _district_cache=[])
+    def with_district(self, district: dict[str, Any], name: str | None = None) -> Scenario:
+        """A copy on another district (a resolved ``district:`` mapping, see ``resolve_district``).
+
+        ``name`` is its display name (a sweep's ``district_name:``); without it, the district's own.
+        """
+        return replace(self, district=district, district_name=name or "", _district_cache=[])
 
     def load_district(self) -> District:
-        """The district's estates (loaded once and kept)."""
+        """The district's estates (loaded once and kept), named ``district_name`` if set."""
         if not self._district_cache:
-            self._district_cache.append(_load_district(self.district, self.params, self.source))
+            district = _load_district(self.district, self.params, self.source)
+            if self.district_name:
+                district = replace(district, name=self.district_name)
+            self._district_cache.append(district)
         return self._district_cache[0]
 
     def to_dict(self) -> dict[str, Any]:
@@ -210,6 +221,7 @@ class Scenario:
             "label": self.label,
             "description": self.description,
             "district": self.district,
+            "district_name": self.district_name,
             "policies": self.policies,
             "policy_options": self.policy_options,
             "years": self.years,
@@ -218,8 +230,9 @@ class Scenario:
         }
 
     def hash(self) -> str:
-        """SHA-256 of the resolved scenario (seed and label excluded: they do not change a run)."""
-        resolved = {k: v for k, v in self.to_dict().items() if k not in ("seed", "label")}
+        """SHA-256 of the resolved scenario (seed and names excluded: they do not change a run)."""
+        resolved = {k: v for k, v in self.to_dict().items()
+                    if k not in ("seed", "label", "district_name")}
         return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -411,7 +424,8 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
     return Scenario(spec.name, spec.description, resolve_district(spec.district, base_dir), policies,
                     spec.years, spec.seed, Params(overrides, source=source),
                     Path(source) if base_dir else None,
-                    {name: values for name, values in options.items() if values}, label=spec.label or "")
+                    {name: values for name, values in options.items() if values}, label=spec.label or "",
+                    district_name=spec.district_name or "")
 
 
 def resolve_district(spec: DistrictSpec, base_dir: Path | None) -> dict[str, Any]:
@@ -435,13 +449,15 @@ def _policy_override(block: str, value: Any, enabled: bool | None,
     registered = REGISTRY.parameters()
     if block not in registered:
         raise InputError(source, f"policy.{block}",
-                         f"unknown policy (choose from {', '.join(registered)})")
+                         f"unknown policy{did_you_mean(str(block), registered)} "
+                         f"(choose from {', '.join(registered)})")
     if isinstance(value, bool):
         return value, {}, {}
+    model = _policy_model(block)
     try:
-        spec = _policy_model(block).model_validate(value)
+        spec = model.model_validate(value)
     except ValidationError as exc:
-        key, message = first_validation_error(exc)
+        key, message = first_validation_error(exc, model)
         raise InputError(source, f"policy.{block}" + (f".{key}" if key else ""), message) from None
     keep = isinstance(value, dict) and "enabled" not in value
     block_params = {name: getattr(spec, key) for key, name in registered[block].items()

@@ -613,7 +613,8 @@ def test_app_command_stopped_by_a_signal_stops_its_server_and_removes_uploads(st
 def test_the_map_key_speaks_chinese_with_a_cjk_font():
     import warnings
 
-    from sim.app.drawing import DistrictMap, OutcomeCharts, cjk_fonts
+    from sim.app.drawing import DistrictMap, OutcomeCharts
+    from sim.fonts import cjk_fonts
 
     if not cjk_fonts():
         pytest.skip("no CJK font here (`make browser-deps` installs Debian's fonts-noto-cjk)")

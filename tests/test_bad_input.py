@@ -131,8 +131,8 @@ MORE_CASES = {
                                  ("mapping",)),
     "scenario_file_missing": Case({"other.yaml": scenario_text()}, "scenario.yaml",
                                   ("not found",)),
-    "csv_unknown_column": Case(csv_case("A,120,7000,commodity,0,0,red", header=HEADER + ",colour"),
-                               "estates.csv", ("colour",)),
+    "csv_misspelt_column": Case(csv_case("A,120,7000,commodity,0,0,B1", header=HEADER + ",blok"),
+                                "estates.csv", ("blok", "did you mean 'block'")),
     "csv_column_given_twice": Case(
         csv_case("A,120,7000,commodity,0,0,3", header=HEADER + ",households"),
         "estates.csv", ("households",)),

@@ -289,7 +289,7 @@ def test_a_bad_posterior_design_exits_2_naming_the_file_and_the_key(case, tmp_pa
 def test_the_shipped_posterior_sweep_is_valid(capsys):
     assert main(["validate", str(ROOT / "scenarios" / "sweeps" / "posterior_comparison.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "5 scenario(s) × 12 design point(s) × 3 replicate(s)" in out
+    assert "5 scenarios × 12 design points × 3 replicates" in out
 
 
 def test_a_posterior_sweep_grows_by_more_sets_reusing_the_stored_runs(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,13 +24,13 @@ class WorstAreaRetender(Policy):
     label = "Worst area re-tendered"
     keys = {"support_bonus": "briefing_support"}  # an existing parameter, for the key mechanism
 
-    def eligible(self, state):
+    def eligible(self, office, state):
         v = state.area_view()
         return v.mean_satisfaction == v.mean_satisfaction.min()
 
     def run(self, office, state):
         v = state.area_view()
-        area = int(np.flatnonzero(self.eligible(state))[0])
+        area = int(np.flatnonzero(self.eligible(office, state))[0])
         exclude = (int(v.firm[area]),) if v.firm[area] >= 0 else ()
         winner = office.procure(area, FULL_SERVICE, exclude=exclude)
         passed, share = office.hold_vote(area, 0.5 + state.p.briefing_support, briefed=True)
@@ -69,8 +71,35 @@ def test_an_unregistered_policy_is_an_unknown_scenario_key():
 
 
 def test_the_round_follows_the_registry_order():
-    assert REGISTRY.names() == ("block_integration", "merge", "entrust", "self_governance")
-    with REGISTRY.added(WorstAreaRetender(), before="merge"):
-        assert REGISTRY.names()[1] == "worst_area_retender"
-        assert [p.name for p in REGISTRY.enabled({"merge": True, "worst_area_retender": True})] == [
-            "worst_area_retender", "merge"]
+    shipped = REGISTRY.names()
+    assert len(shipped) == len(set(shipped)) >= 1
+    every = REGISTRY.enabled(dict.fromkeys(shipped, True))
+    assert all(isinstance(p, Policy) and p.name and p.label for p in every)
+    for place, neighbour in enumerate(shipped):  # a policy added before any other takes its place
+        with REGISTRY.added(WorstAreaRetender(), before=neighbour):
+            assert REGISTRY.names() == (*shipped[:place], "worst_area_retender", *shipped[place:])
+            switched_on = {neighbour: True, "worst_area_retender": True}
+            assert [p.name for p in REGISTRY.enabled(switched_on)] == ["worst_area_retender", neighbour]
+    with REGISTRY.added(WorstAreaRetender()):  # by default: last
+        assert REGISTRY.names() == (*shipped, "worst_area_retender")
+    assert REGISTRY.names() == shipped
+
+
+def test_the_readme_how_to_names_the_interface_the_code_has():
+    import inspect
+    from pathlib import Path
+
+    from sim.area_state import AreaState
+    from sim.street_office import StreetOffice
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    how_to = readme.split("### How to add a policy", 1)[1].split("\n## ", 1)[0]
+    for method in ("eligible", "run"):
+        arguments = list(inspect.signature(getattr(Policy, method)).parameters)[1:]
+        assert f"`{method}({', '.join(arguments)})`" in how_to
+    named = re.findall(r"`office\.(\w+)`", how_to)
+    assert {"procure", "hold_vote"} <= set(named)
+    for name in named:
+        assert hasattr(StreetOffice, name), f"README names office.{name}, which StreetOffice lacks"
+    for name in ("assign_firm", "merge_areas", "set_area_flags", "set_reputation", "log"):
+        assert f"`{name}`" in how_to and hasattr(AreaState, name)

@@ -157,7 +157,7 @@ def test_validate_counts_the_runs_of_a_sweep(tmp_path, capsys):
         "method": "lhs", "samples": 4, "ranges": {"volunteer_fatigue": [0.01, 0.1]}})
     assert main(["validate", str(sweep_file)]) == 0
     out = capsys.readouterr().out
-    assert "2 scenario(s) × 4 design point(s) × 3 replicate(s) = 24 runs" in out
+    assert "2 scenarios × 4 design points × 3 replicates = 24 runs" in out
     assert "about" in out and "one worker" in out
 
 
@@ -170,7 +170,7 @@ def test_validate_counts_the_runs_of_a_sensitivity_study(tmp_path, capsys):
         "{volunteer_fatigue: [0.01, 0.1], merge_support: [0.2, 0.6]}}\nreplicates: 2\n"
         "outputs: [service_quality]\nseed: 1\n")
     assert main(["validate", str(tmp_path / "study.yaml")]) == 0
-    assert "12 design points × 2 replicate(s) = 24 runs" in capsys.readouterr().out
+    assert "12 design points × 2 replicates × 1 scenario = 24 runs" in capsys.readouterr().out
 
 
 def test_validate_refuses_a_bad_sweep_file_like_sweep(tmp_path, capsys):

@@ -9,16 +9,12 @@ tens of milliseconds.
 
 from __future__ import annotations
 
-import functools
 import io
 import re
-import shutil
-import subprocess
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
@@ -32,6 +28,7 @@ from PIL import Image
 
 from sim.app.i18n import tr
 from sim.app.model import active_firms, estate_table, month_label
+from sim.fonts import font_family
 from sim.params import MODES
 from sim.rules import ENTRUSTED
 
@@ -73,9 +70,6 @@ FIRM_PALETTE = (
 """48 distinct firm colours (a district of the app has up to about 45 firms; Ouyang Road 34 at the
 start with the calibrated starting market)."""
 _NO_FIRM_EDGE = to_rgba("#bbbbbb")
-CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Droid Sans Fallback"]
-"""Fonts for the Chinese labels (matplotlib falls back to them glyph by glyph; Debian's
-fonts-noto-cjk, installed by `make browser-deps`, has the first)."""
 _HIGHLIGHT = "#000000"
 _DPI = 100
 
@@ -94,34 +88,12 @@ def estates_named(events: Sequence[tuple[int, str]], month: int, estate_ids: Seq
     return np.array([e in named for e in estate_ids], dtype=bool)
 
 
-@functools.cache
-def cjk_fonts() -> list[str]:
-    """The CJK_FONTS matplotlib can use, registering the system's Chinese fonts once if needed.
-
-    Matplotlib's font cache may predate the font's installation (`make browser-deps`), so the
-    files that fontconfig knows for Chinese are added to it here.
-    """
-    def known() -> list[str]:
-        installed = {f.name for f in font_manager.fontManager.ttflist}
-        return [f for f in CJK_FONTS if f in installed]
-
-    if not known() and shutil.which("fc-list"):
-        listed = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True,
-                                check=False).stdout
-        for path in {line.split(":")[0].strip() for line in listed.splitlines() if line.strip()}:
-            try:
-                font_manager.fontManager.addfont(path)
-            except (OSError, RuntimeError, ValueError):  # a format matplotlib cannot read
-                continue
-    return known()
-
-
 class _Picture:
     """A figure whose static part is drawn once; changing artists are drawn over it each time."""
 
     def __init__(self, figure: Figure):
         self.figure = figure
-        self.fonts = ["DejaVu Sans", *cjk_fonts()]
+        self.fonts = font_family()
         self.canvas = FigureCanvasAgg(figure)
         self._dynamic: list[Artist] = []
         self._background = None

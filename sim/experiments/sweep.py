@@ -7,9 +7,10 @@ root seed, the engine, optionally the years and a design over documented paramet
     scenarios: [../status_quo.yaml, ../integrated.yaml]
     replicates: 30
     seed: 12345
-    engine: vector            # or mesa (the default)
+    engine: vector            # the default; or mesa (one agent per household)
     years: 10                 # optional: overrides the scenarios' years
     district: {csv: mine.csv} # optional: runs every scenario on this district (path relative here)
+    district_name: 我的街道   # optional: how figures and tables name the district
     factors:                  # optional: a design over documented parameter names
       method: lhs             # grid | lhs | sobol | morris
       samples: 64
@@ -53,15 +54,19 @@ from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
 from sim.experiments.store import ResultsStore, check_out_folder, sha256_file, sha256_json
 from sim.params import PARAMETER_INDEX
+from sim.run import DEFAULT_ENGINE
 from sim.scenario import (
     DistrictSpec,
     Scenario,
     did_you_mean,
     first_validation_error,
     load_scenario,
+    read_yaml_mapping,
     resolve_district,
+    scenario_from_mapping,
     validate_file,
 )
+from sim.text import plural
 
 
 class _Strict(BaseModel):
@@ -85,9 +90,10 @@ class SweepSpec(_Strict):
     scenarios: list[str] = Field(min_length=1)
     replicates: int = Field(1, ge=1, le=100_000)
     seed: int = Field(ge=0, lt=2**63)
-    engine: Literal["mesa", "vector"] = "mesa"
+    engine: Literal["mesa", "vector"] = DEFAULT_ENGINE
     years: int | None = Field(None, ge=1, le=100)
     district: DistrictSpec | None = None
+    district_name: str | None = Field(None, min_length=1, max_length=80)
     factors: dict[str, Any] | None = Field(
         None, description="a FactorsSpec, or a PosteriorFactorsSpec when method is posterior")
 
@@ -245,6 +251,7 @@ def load_sweep(path: str | Path) -> Sweep:
     source = str(path)
     spec = validate_file(path, SweepSpec)
     factors, design = _design(spec, path)
+    district = resolve_district(spec.district, path.resolve().parent) if spec.district else None
     scenarios = []
     slugs: dict[str, int] = {}
     for i, name in enumerate(spec.scenarios):
@@ -253,15 +260,19 @@ def load_sweep(path: str | Path) -> Sweep:
         scenario_path = path.resolve().parent / name
         if not scenario_path.is_file():
             raise InputError(source, f"scenarios.{i}", f"file not found: {scenario_path}")
-        scenario = load_scenario(scenario_path)
+        if district is None:
+            scenario = load_scenario(scenario_path)
+            if spec.district_name:
+                scenario = scenario.with_district(scenario.district, spec.district_name)
+        else:
+            scenario = _on_district(scenario_from_mapping(
+                read_yaml_mapping(scenario_path), str(scenario_path), scenario_path.resolve().parent),
+                district, spec.district_name, source)
         slug = slug_name(scenario.name)
         if slug in slugs:
             raise InputError(source, f"scenarios.{i}", f"scenario name {scenario.name!r} is also "
                              f"that of scenarios.{slugs[slug]}; names identify runs")
         slugs[slug] = i
-        if spec.district is not None:
-            scenario = _on_district(scenario, resolve_district(spec.district, path.resolve().parent),
-                                    source)
         scenarios.append(scenario)
     inputs = tuple(input_files(s) for s in scenarios)
     return Sweep(spec.name, path, sha256_file(path), tuple(scenarios), tuple(spec.scenarios),
@@ -269,16 +280,19 @@ def load_sweep(path: str | Path) -> Sweep:
                  inputs)
 
 
-def _on_district(scenario: Scenario, district: dict[str, Any], source: str) -> Scenario:
-    # The sweep's `district:` replaces the scenario's; a district that cannot load is the sweep's
-    # error (a CSV's own errors still name the CSV and its column).
-    scenario = scenario.with_district(district)
+def _on_district(scenario: Scenario, district: dict[str, Any], name: str | None,
+                 source: str) -> Scenario:
+    # The sweep's `district:` replaces the scenario's own, which is never loaded; a district that
+    # cannot load is the sweep's error (a CSV's own errors still name the CSV and its column).
+    # The scenario's block names are checked against the district the runs use.
+    scenario = scenario.with_district(district, name)
     try:
         scenario.load_district()
     except InputError as exc:
         if exc.source != scenario.source:
             raise
         raise InputError(source, exc.key, exc.message) from None
+    scenario.check_policy_options()
     return scenario
 
 
@@ -296,7 +310,7 @@ class SweepSummary:
 
     def text(self) -> str:
         """A one-paragraph account for the command line."""
-        lines = [f"{self.total} runs: {self.skipped} already stored, {self.ran} run now "
+        lines = [f"{plural(self.total, 'run')}: {self.skipped} already stored, {self.ran} run now "
                  f"in {self.wall_time_s:.1f} s; {len(self.failed)} failed"]
         if self.damaged:
             lines.append(f"{len(self.damaged)} stored run(s) had damaged or missing tables and "

@@ -1,0 +1,77 @@
+"""Analysis speed: `estate-sim compare` then `estate-sim report` of a 150-run sweep, as a user runs them.
+
+Each command runs in a fresh process (imports included). The results folder is a synthetic
+sweep written through the sweep's own store (tests/synthetic_results.py: 5 policies × 30
+replicates × 10 years, the shipped policy sweep's shape), or a real one given with --folder.
+The target (issue 28, docs/PERFORMANCE.md) is compare plus report in at most 10 s on this
+2-core machine; `report` after `compare` reuses the comparison compare wrote:
+
+    python benchmarks/bench_analysis.py
+    python benchmarks/bench_analysis.py --folder out/policy-comparison
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+POLICIES = {"status_quo": 0.0, "n_in_1": 0.02, "strong_leads_weak": 0.03, "self_governance": 0.01,
+            "integrated": 0.05}
+TARGET_S = 10.0
+
+
+def timed(*args: str) -> float:
+    """Wall time of `python -m sim ARGS` in a fresh process; exits if the command fails."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        sys.exit(f"estate-sim {' '.join(args)} failed:\n{done.stderr}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", type=Path, help="a sweep's results folder (default: a synthetic one)")
+    parser.add_argument("--replicates", type=int, default=30, help="synthetic: replicates per policy")
+    parser.add_argument("--years", type=int, default=10, help="synthetic: years per run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.folder
+        if folder is None:
+            from synthetic_results import make_results
+
+            folder = make_results(Path(tmp) / "results", effects=POLICIES, replicates=args.replicates,
+                                  years=args.years)
+        else:
+            copy = Path(tmp) / "results"  # compare and report write into the folder: work on a copy
+            shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("comparison", "report"))
+            folder = copy
+        from analysis.results import load_runs
+
+        runs = len(load_runs(folder))
+        timed("--help")  # the interpreter and the package's files in the page cache
+        compare = timed("compare", str(folder))
+        report = timed("report", str(folder))
+        alone = timed("report", str(folder), "--out", str(Path(tmp) / "report-alone"),
+                      "--metrics", "service_quality", "satisfaction")
+        help_s = timed("--help")
+    total = compare + report
+    print(f"{runs} runs: compare {compare:.1f} s, report after compare {report:.1f} s, "
+          f"total {total:.1f} s (target {TARGET_S:.0f} s: {'met' if total <= TARGET_S else 'MISSED'}); "
+          f"report with no comparison to reuse (2 metrics) {alone:.1f} s; `--help` {help_s:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Fast analysis: a light command line, `report` reusing the comparison `compare` wrote,
+and `--scenarios` to compare only some of a sweep's policies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from synthetic_results import make_results
+
+from analysis.compare import compare_results, run_compare
+from analysis.report import run_report
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_command_lines_help_imports_no_pandas_numpy_or_matplotlib():
+    code = ("import sys; from sim.cli import build_parser; build_parser().format_help(); "
+            "print(sorted(m for m in ('pandas', 'numpy', 'matplotlib', 'pyarrow') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    return make_results(tmp_path_factory.mktemp("fast") / "results", replicates=4, years=2)
+
+
+def test_report_reuses_the_comparison_compare_wrote_and_compares_again_when_asked_otherwise(
+        results, monkeypatch, capsys):
+    import analysis.report
+
+    assert run_compare(results, metrics=("satisfaction", "service_quality")) == 0
+    comparison_png = (results / "comparison" / "timeseries.png").read_bytes()
+    made = []
+    real = analysis.report.compare_results
+    monkeypatch.setattr(analysis.report, "compare_results", lambda *a, **k: made.append(a) or real(*a, **k))
+    assert run_report(results, metrics=("satisfaction", "service_quality")) == 0
+    assert made == [] and "reusing the comparison in" in capsys.readouterr().out
+    assert (results / "report" / "timeseries.png").read_bytes() == comparison_png
+    page = (results / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Integrated" in page and "Δ vs Status quo" in page
+    assert run_report(results, metrics=("satisfaction",)) == 0  # other arguments: compared again
+    assert len(made) == 1
+
+
+def test_scenarios_chooses_the_policies_compared_and_keeps_the_baseline(results):
+    comparison = compare_results(results, metrics=["satisfaction"], scenarios=["integrated"])
+    assert comparison.order == ["status_quo", "integrated"]
+    assert set(comparison.runs["scenario"]) == {"status_quo", "integrated"}
+    assert set(comparison.summary["scenario"]) == {"status_quo", "integrated"}
+    assert "incomplete" not in comparison.runs_text()
+
+
+def test_an_unknown_scenario_is_one_line_with_a_suggestion(results, capsys):
+    assert main(["compare", str(results), "--scenarios", "integrate", "--out",
+                 str(results.parent / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "--scenarios: no scenario 'integrate'" in err and "did you mean 'integrated'" in err
+    assert len(err.splitlines()) == 1
