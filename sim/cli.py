@@ -208,6 +208,11 @@ def cmd_run(args) -> int:
               f"engine {args.engine}, {result.meta['households']:,} households, "
               f"{result.meta['wall_time_s']:.1f} s")
         print(_summary(result.timeseries))
+        if not any(scenario.policies.values()):  # the status quo: is it at rest after its burn-in?
+            from sim.at_rest import drift, rest_report
+
+            for line in rest_report(drift(result.timeseries), scenario.params.burn_in_years):
+                print(line)
         print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -255,6 +260,22 @@ def write_as_one_set(out: Path, write) -> list[Path]:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     return [out / Path(p).name for p in written]
+
+
+def _sweep_rest_report(sweep, out: Path) -> list[str]:
+    """For each status-quo scenario of a sweep (no policy on): its drift after the burn-in, over its runs."""
+    from analysis.results import load_timeseries
+    from sim.at_rest import REST_OUTCOMES, drift, rest_report
+
+    lines = []
+    for scenario in sweep.scenarios:
+        if any(scenario.policies.values()):
+            continue
+        timeseries = load_timeseries(out, REST_OUTCOMES, scenarios=[scenario.name])
+        if not timeseries.empty:
+            lines += rest_report(drift(timeseries), scenario.params.burn_in_years,
+                                 label=f"status quo {printable(scenario.name)!r}")
+    return lines
 
 
 def cmd_validate(args) -> int:
@@ -373,6 +394,8 @@ def cmd_sweep(args) -> int:
     if not args.quiet:
         print(f"{sweep.name}: engine {sweep.engine}, {executor.name}")
         print(summary.text())
+        for line in _sweep_rest_report(sweep, out):
+            print(line)
     if summary.failed:
         print(f"estate-sim: {len(summary.failed)} of {plural(summary.total, 'run')} failed", file=sys.stderr)
         return 1

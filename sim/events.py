@@ -111,7 +111,7 @@ def no_bid(month: int, area_id: str, why: str) -> Event:
 
 
 def fee_capped(month: int, area_id: str, old: float, needed: float, cap: float) -> Event:
-    """The fee that would cover the cost is above the government-guided cap: no vote is held."""
+    """The fee that would cover the cost is above the guided cap: a vote on the cap at most, if it is a rise."""
     return Event(month, "fee_capped", area_id, area_id, NO_FIRM, None, False,
                  f"{area_id} would need {needed:.2f} yuan/m2 (now {old:.2f}) to cover its cost, above "
                  f"the guided cap of {cap:.2f}")

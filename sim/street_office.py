@@ -67,12 +67,13 @@ class StreetOffice:
     # --- monthly -------------------------------------------------------------------------
     def step(self, retender_requests: list[int]) -> None:
         """Residents' cases heard; reform cases moved on and opened; committees' re-tenders."""
+        v = self.state.area_view()
+        calling = [v.area_id[a] for a in retender_requests]  # by id: reforms below may move rows
         self.hear_cases()
         self.advance_cases()
         self.propose_reforms()
         self.advance_cases()  # cases with no lag move on in the month they open
-        v = self.state.area_view()
-        for area_id in [v.area_id[a] for a in retender_requests]:
+        for area_id in calling:
             area = self.row_of(area_id)
             if area is not None and not self.busy(area_id):
                 self.retender(area)

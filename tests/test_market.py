@@ -123,11 +123,30 @@ def test_a_fee_vote_with_quorum_and_both_majorities_passes():
     assert rules.tally_vote(OWNERS, _owners(0, 1, 2, 3, 4), _owners(0, 1, 2), P) == (True, 0.6)
 
 
-def test_a_fee_rise_costs_support_and_the_guided_cap_binds_after_sale_housing():
+def test_a_fee_rise_costs_support_and_the_guided_cap_binds_every_housing_type():
     assert rules.fee_change_support(0.5, 1.0, 1.5, P) < rules.fee_change_support(0.5, 1.0, 1.1, P)
     assert rules.fee_change_support(0.5, 1.0, 0.8, P) > rules.fee_change_support(0.5, 1.0, 1.0, P)
-    assert rules.fee_cap(True, P) == P.after_sale_fee_cap_yuan_per_m2
-    assert rules.fee_cap(False, P) == np.inf
+    codes = {name: code for code, name in enumerate(rules.HOUSING_NAMES)}
+    assert rules.fee_cap(codes["after_sale_public"], P) == P.after_sale_fee_cap_yuan_per_m2
+    for name, code in codes.items():
+        assert P[f"fee_{name}"] <= rules.fee_cap(code, P) < np.inf, name
+    assert rules.fee_cap(codes["staff_housing"], P) == P.fee_cap_multiple * P.fee_staff_housing
+
+
+@pytest.mark.parametrize("engine", ["mesa", "vector"])
+def test_a_fee_proposal_stays_within_the_guided_price(engine):
+    """A break-even fee far above the guided band is put to the owners at the cap, never above it."""
+    model = _small_model(engine)
+    office = StreetOffice(model)
+    v = model.area_view()
+    area = int(np.flatnonzero(v.housing_type != list(rules.HOUSING_NAMES).index("after_sale_public"))[0])
+    cap = rules.fee_cap(int(v.housing_type[area]), model.p)
+    model.set_fee(area, 0.1 * cap)
+    office.fee_vote(area, rules.FULL_SERVICE, new_fee=10 * cap)
+    voted = [e for e in model.event_log if e.kind == "fee_vote"]
+    assert voted and "fee_capped" in [e.kind for e in model.event_log]
+    assert model.area_view().fee_yuan_per_m2[area] <= cap + 1e-12
+    assert str(round(cap, 2)) in voted[-1].text
 
 
 @pytest.mark.parametrize("engine", ["mesa", "vector"])
