@@ -393,7 +393,9 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
         _p("contract_term_years", 3.0, "years", "assumption (property service contracts run a few years)",
            "Mean term of a property service contract; at renewal the committee re-tenders and the "
            "fee falls to what covers cost where firms compete", 1.0, 50.0, "firms"),
-        _p("burn_in_years", 5, "years", "SOURCES.md Design decisions: the baseline starts at rest",
+        _p("burn_in_years", 8, "years",
+           "SOURCES.md Design decisions: the baseline starts at rest (measured: after 8 years the status "
+           "quo's satisfaction and collection slopes are within 0.001 a year on ouyang_road; docs/VALIDATION.md)",
            "Years the model runs under status quo before month 1 (not recorded)", 0, 100, "firms"),
         # --- the Ouyang Road preset's starting sizes -----------------------------------------
         _p("preset_estates_under_200", 62, "estates",
@@ -408,8 +410,10 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "Estates under 100 households in the Ouyang Road preset before the programme "
            "(of 106; the named estates included)", 6, 97, "preset"),
         # --- residents' cases and the desks that hear them ----------------------------------------
-        _p("case_rate", 0.03, "1/month",
-           "assumption (SOURCES.md Cases: property management is among the commonest grievances)",
+        _p("case_rate", 0.01, "1/month",
+           "SOURCES.md Cases: Shanghai's 12345 hotline, 173,000 property complaints over 12,099 estates "
+           "in 2018 (about 0.02 a household a year, M); cases at the local desks assumed about three "
+           "times those that reach the city's hotline",
            "Monthly chance a wholly dissatisfied household with no open case brings one", 0.0, 1.0,
            "cases"),
         _p("case_incident_weight", 1.0, "multiplier/unit", "assumption",
@@ -439,8 +443,8 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "assumption (two committee members, about two hours a week each)",
            "Hours an owners' committee at full capacity gives residents' cases", 0.0, 1000.0, "cases"),
         _p("rc_case_hours_per_month", 40.0, "staff-hours/month per block",
-           "assumption (SOURCES.md Cases: a residents' committee of a few staff, one quarter-time on "
-           "property cases)",
+           "SOURCES.md Cases: a Shanghai residents' committee serves about 3,940 residents with a few "
+           "staff and 119 duties (M-L); a quarter of one staff member's time on property cases assumed",
            "Staff-hours the residents' committee of a block gives residents' property cases at its own desk",
            0.0, 10000.0, "cases"),
         # --- the reform pipeline --------------------------------------------------------------
