@@ -355,6 +355,11 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
         # --- firms --------------------------------------------------------------------------
         _p("firm_reach_m", 1500.0, "m", "assumption", "Distance within which a firm bids for an area",
            0.0, 100000.0, "firms"),
+        _p("strong_firm_min_service", 0.3, "share",
+           "assumption (SOURCES.md Fees: old estates' fees of 0.4-0.8 yuan/m2 pay for emergency repairs only, "
+           "too little for professional management)",
+           "Share of full service an area's money must pay before a strong (brand) firm bids for it",
+           0.0, 1.0, "firms"),
         _p("weak_firm_overhead_share", 0.3, "share", "assumption (a local firm has a small office)",
            "Overhead of a weak local firm as a share of firm_overhead_yuan", 0.0, 1.0, "firms"),
         _p("weak_firm_spare_sites", 2, "sites", "assumption",

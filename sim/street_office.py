@@ -312,7 +312,7 @@ class StreetOffice:
             incumbent, mode = int(v.firm[area]), int(v.mode[area])
             self.tenders_held += 1
             self.tenders_awarded += 1
-            winner = self.bidder(area)
+            winner = self.bidder(area, mode)
             if winner not in (-1, incumbent):
                 support = rules.change_support(float(v.mean_satisfaction[area]), False, s.p)
                 passed, share = self.hold_vote(area, support, briefed=False)
@@ -337,11 +337,15 @@ class StreetOffice:
 
     # --- procurement, fees and votes -----------------------------------------------------
     def procure(self, area: int, mode: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
-                min_capability: float = 0.0, fee_vote: bool = True) -> int:
+                min_capability: float = 0.0, fee_vote: bool = True, reform: bool = False) -> int:
         """Find a firm for an area in a mode: a fee vote if needed, then a tender.
 
         If the money cannot pay the least service, a fee vote first (no tender is called that no
-        firm could bid in); then a tender among firms in reach.
+        firm could bid in); then a tender among firms in reach. In a `reform` the street office
+        brokers the contract (a merged area's firm, an entrustment, a specialised service, an
+        evaluation's replacement): strong firms bid whatever the area's money, as the article's
+        "strong leads weak" has them; in the ordinary market they bid only where it pays their
+        standard (bidder).
 
         Returns the firm that takes the contract (not yet assigned), or -1.
         """
@@ -352,7 +356,8 @@ class StreetOffice:
                                     "no tender: the money cannot pay the least service"))
                 return -1
         self.tenders_held += 1
-        winner = self.bidder(area, exclude=exclude, reach_m=reach_m, min_capability=min_capability)
+        winner = self.bidder(area, mode, exclude=exclude, reach_m=reach_m, min_capability=min_capability,
+                             reform=reform)
         if winner < 0:
             s.log(events.no_bid(s.month, s.area_view().area_id[area], "no firm in reach can take it"))
             return -1
@@ -460,11 +465,19 @@ class StreetOffice:
                                                   float(support))
         return bool(passed), float(share)
 
-    def bidder(self, area: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
-               min_capability: float = 0.0) -> int:
-        """The best firm able to bid for an area (policies.best_bidder), or -1."""
+    def bidder(self, area: int, mode: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
+               min_capability: float = 0.0, reform: bool = False) -> int:
+        """The best firm able to bid for an area in a mode (policies.best_bidder), or -1.
+
+        Outside a reform, strong (brand) firms bid only where the area's money pays
+        `strong_firm_min_service` of the mode's full service: below it they would put their name to
+        a service they cannot give.
+        """
         s = self.state
         reach_m = s.p.firm_reach_m if reach_m is None else reach_m
-        return best_bidder(area, s.area_view(), s.firm_view(), reach_m=reach_m, min_capability=min_capability,
+        firms = s.firm_view()
+        if not reform and not self.covered(area, mode, service=s.p.strong_firm_min_service):
+            exclude = (*exclude, *np.flatnonzero(firms.strong & firms.active).tolist())
+        return best_bidder(area, s.area_view(), firms, reach_m=reach_m, min_capability=min_capability,
                            exclude=exclude, index=self._near)
 

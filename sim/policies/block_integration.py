@@ -96,7 +96,8 @@ class BlockIntegration(Policy):
             contracts = np.array(contracts)
             worst = int(contracts[np.lexsort((contracts, v.mean_satisfaction[contracts]))[0]])
             mode = int(v.mode[worst])
-            winner = office.procure(worst, mode if mode <= ENTRUSTED else FULL_SERVICE, exclude=(firm,))
+            winner = office.procure(worst, mode if mode <= ENTRUSTED else FULL_SERVICE, exclude=(firm,),
+                                    reform=True)
             if winner < 0:
                 continue
             support = rules.change_support(float(v.mean_satisfaction[worst]), True, p)

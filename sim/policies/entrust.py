@@ -46,7 +46,7 @@ class Entrust(HandOverPolicy):
         """A tender among capable firms within reach, in entrusted mode (its shared cost)."""
         p = state.p
         return office.procure(area, ENTRUSTED, reach_m=p.entrust_reach_m,
-                              min_capability=p.entrust_min_capability)
+                              min_capability=p.entrust_min_capability, reform=True)
 
     def done_event(self, month: int, area_id: str, firm: int, support: float) -> events.Event:
         """The area is entrusted."""

@@ -372,7 +372,7 @@ class Merge(Policy):
         names = [v.area_id[x] for x in members]
         incumbents = [int(v.firm[x]) for x in members if v.firm[x] >= 0]
         area = state.merge_areas(members)
-        winner = office.procure(area, FULL_SERVICE)
+        winner = office.procure(area, FULL_SERVICE, reform=True)
         if winner < 0:
             firms = state.firm_view()
             incumbents = [x for x in incumbents if firms.active[x]]

@@ -42,7 +42,7 @@ class SelfGovernance(HandOverPolicy):
     def find_firm(self, office: StreetOffice, state: AreaState, area: int) -> int:
         """The area's own firm takes on the repairs; without one, a tender for the specialised service."""
         firm = int(state.area_view().firm[area])
-        return firm if firm >= 0 else office.procure(area, SELF_GOVERNANCE)
+        return firm if firm >= 0 else office.procure(area, SELF_GOVERNANCE, reform=True)
 
     def start(self, state: AreaState, area: int) -> None:
         """The Party branch starts organising volunteers."""
