@@ -59,6 +59,7 @@ class MonthRecord:
     cases_resolved: int  # cases/month heard and resolved
     rc_hours: float  # staff-hours/month of the residents' committee: its desk's cases and its staff at the points
     reception_hours: float  # staff-hours/month of the joint reception points (all their staff)
+    estates_with_firm_share: float  # estates served by a firm (the fallback's contracted one included)
 
 
 def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, firm_revenue_yuan: float,
@@ -118,12 +119,14 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
         cases_resolved=office.cases_resolved,
         rc_hours=office.rc_hours,
         reception_hours=office.reception_hours,
+        estates_with_firm_share=float(areas["n_estates"][rules.served_by_firm(mode)].sum()
+                                      / areas["n_estates"].sum()),
     )
 
 
 RECORD_AREA_FIELDS = ("households", "quality", "paid_yuan", "due_yuan", "satisfaction_sum", "incidents",
                       "fund_yuan", "floor_area_m2", "committee_active", "volunteers", "mode", "spend_yuan",
-                      "fee_yuan_per_m2", "upkeep_paid_yuan")
+                      "fee_yuan_per_m2", "upkeep_paid_yuan", "n_estates")
 """The per-area arrays month_record reads."""
 
 

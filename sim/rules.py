@@ -507,6 +507,12 @@ def firm_exit_reason(idle_months, p: Params) -> str:
     return "no contract for a year" if idle_months >= p.firm_exit_idle_months else "losses it could not cover"
 
 
+def served_by_firm(mode):
+    """Whether an area is served by a professional firm: full service, entrusted, the specialised
+    service of self-governance, or the fallback (a firm the street office contracts)."""
+    return (mode <= SELF_GOVERNANCE) | (mode == FALLBACK)
+
+
 def fallback_mode(committee_active, p: Params):
     """Who manages an area no firm serves: itself, or the street office's fallback service.
 

@@ -660,7 +660,7 @@ def test_block_integration_rolls_out_as_the_controls_say():
     from sim.app.controls import OPTION_SLIDERS, policy_controls
 
     params = policy_controls()["block_integration"]["params"]
-    assert {"block_start_year", "blocks_per_year", "reception_capacity_cases_per_month",
+    assert {"block_start_year", "blocks_per_year", "reception_staff_hours_per_month",
             "block_subsidy_yuan_per_household"} <= set(params)
     defaults = default_settings()
     for name, control in OPTION_SLIDERS.items():
@@ -683,12 +683,13 @@ def test_block_integration_rolls_out_as_the_controls_say():
     assert rolled.comparison.records[-1].blocks_integrated == 0
 
 
-def test_the_reception_points_capacity_limits_the_cases_it_hears():
-    def heard(capacity: int) -> float:
-        model = TeachingModel(block_integration=True, reception_capacity_cases_per_month=capacity, rng=1)
+def test_the_reception_points_staff_hours_limit_the_cases_it_hears():
+    def heard(hours: int) -> tuple[float, int]:
+        model = TeachingModel(block_integration=True, reception_staff_hours_per_month=hours, rng=1)
         for _ in range(3):
             model.step()
-        return model.main.records[-1].reception_cases_handled
+        return model.main.records[-1].reception_cases_handled, model.main.records[-1].blocks_integrated
 
-    assert heard(0) == 0
-    assert 0 < heard(20) <= 20 < heard(400)
+    assert heard(0)[0] == 0
+    few, blocks = heard(5)  # two cases a block at 2.5 hours a case
+    assert 0 < few <= 2 * blocks < heard(300)[0]

@@ -39,7 +39,10 @@ is **one month**:
 2. **Events.** Thefts and incidents are rarer where security is good and commoner in open estates
    with no guard; buildings wear out and the maintenance fund pays for repairs while it can.
 3. **Satisfaction** moves slowly towards what residents see: quality, safety, buildings, and
-   being heard (an owners' committee, the reception point).
+   being heard — each household by its own case: a dissatisfied household brings a case, a desk
+   (the reception point, its owners' committee, the residents' committee) hears it if it has
+   staff-hours left, and the case is resolved or not; a household that brought no case is not
+   moved by a desk existing.
 4. **Fees.** Each household pays or not. Satisfied households pay more; habits persist; half the
    households pay more when their neighbours do (conditional cooperators); a third are free riders.
 5. **Firm accounts.** Fees minus costs go to the firm's reserves. A loss-making firm cuts effort.
@@ -61,9 +64,10 @@ is **one month**:
    would pool a rich maintenance fund with a poor one loses support (the fund dispute). A failed
    vote is tried again {vote_retry_months} months later. So reforms spread over years.
 9. **Block integration** rolls out block by block (from a start year, a number of blocks a
-   year); its reception point hears as many cases a month as its capacity allows (200) and takes
-   them off the residents' committee; from the second year, where residents were heard, firms
-   are rated, and a poorly rated firm may lose a contract if its owners vote for that.
+   year); its reception point is staffed every morning (109 staff-hours a month, half of them the
+   residents' committee's) and hears the block's cases first, 2.5 staff-hours a case; from the
+   second year firms are rated, and a poorly rated firm may lose a contract if its owners vote
+   for that.
 
 The full description, with every equation and the source of every parameter, is the ODD
 document **docs/ODD.md** in the project's repository.
@@ -110,9 +114,9 @@ document **docs/ODD.md** in the project's repository.
   firm leaving good or bad news for the residents of its estates?
 * Some mergers are **voted down**. Which ones? Compare the estates' maintenance funds and
   satisfaction before the vote.
-* The **residents' committee workload** (complaints reaching it) falls most under block
-  integration: the reception point takes complaints off it (轻装上阵, "travelling light") — as
-  many as its capacity allows.
+* The **residents' committee workload** (its staff-hours, in cases) changes under block
+  integration: its own desk hears fewer cases, but its staff sit at the reception point every
+  morning. Does the committee travel light (轻装上阵), as the article says?
 
 ## THINGS TO TRY
 
@@ -123,8 +127,8 @@ document **docs/ODD.md** in the project's repository.
 * Make merger votes harder: raise *approval share of floor area* (the Civil Code asks for more
   than half) or the *fund dispute* strength. How many mergers still pass?
 * Raise **volunteer fatigue** with only self-governance on. How long do the volunteers last?
-* Lower the **reception point's capacity**, or roll block integration out a few blocks a year:
-  what happens to the committee's workload and to satisfaction?
+* Lower the **reception point's staff-hours**, or roll block integration out a few blocks a year:
+  how many cases go unheard, and what happens to the committee's workload and to satisfaction?
 * Lower the **fee** of after-sale public housing. Can a firm still cover its costs? When does the
   low fee → poor service → low payment spiral start?
 * Run the same settings with another **seed**. What changes, and what stays the same? Which

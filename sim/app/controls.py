@@ -27,7 +27,7 @@ POLICY_SLIDER_RANGES: dict[str, dict[str, Any]] = {
     "entrust_reach_m": _slider("lead firm's reach (m)", 100, 2000, 1),
     "organising_join_rate": _slider("organising: monthly chance to join", 0.0, 0.03, 0.001),
     "block_subsidy_yuan_per_household": _slider("subsidy (yuan/household/month)", 0, 30, 1),
-    "reception_staff_hours_per_month": _slider("reception point: staff-hours a month", 0, 400, 10),
+    "reception_staff_hours_per_month": _slider("reception point: staff-hours a month", 0, 300, 1),
     "evaluation_threshold": _slider("evaluation score a firm must reach", 0.0, 0.8, 0.05),
 }
 """The policy parameters the lesson changes, with their sliders (parameter name -> slider)."""

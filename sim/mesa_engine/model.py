@@ -243,6 +243,8 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             return len(area.members)
         if name == "committee_active":
             return area.committee.active
+        if name == "n_estates":
+            return len(area.estates)
         return getattr(area, name)
 
     def drop_merged_areas(self) -> None:
