@@ -32,12 +32,20 @@ from sim.scenario import Scenario, load_scenario, validate_file
 SMALL = 200
 
 
-def summary_statistics(timeseries: pd.DataFrame, areas: pd.DataFrame) -> dict[str, float]:
+def summary_statistics(timeseries: pd.DataFrame, areas: pd.DataFrame, estates: pd.DataFrame | None = None,
+                       firms: pd.DataFrame | None = None) -> dict[str, float]:
     """The record's patterns as a run shows them (all from the output contract's tables).
 
-    - ``areas``, ``areas_lt200``, ``areas_lt100``, ``firms_eliminated``: final month;
-    - ``merge_share``: of the small estates that joined a larger arrangement, the share that did
-      so by a full area merger (the rest were entrusted to a lead firm: shared management);
+    - ``areas``, ``areas_lt200``, ``areas_lt100``: final month;
+    - ``firms_eliminated``: firms that left the market for their performance in it (`firms`'
+      exit_cause: owners replaced them, they withdrew from losing contracts, or their losses
+      ended them), not those whose sites reforms reassigned; without `firms`, every exit;
+    - ``merge_share``: of the estates that joined a larger arrangement (`estates`' first route:
+      merged into one area, merged in management only, or entrusted to a lead firm), the share
+      merged into one area; without `estates`, merged estates over those plus small single areas
+      in the entrusted mode;
+    - ``merge_peak_share``: the largest share of the run's mergers completed in one year;
+      ``last_merge_year``: the year of the last merger (NaN without mergers);
     - ``hongyi_like``: 1 if a three-estate after-sale merger of 35,000-55,000 m2 is among the
       merges, else 0;
     - ``hongyi_trio``: 1 if the article's three estates Hongyi, Hongtie and Xiangde-3 ended in one
@@ -49,24 +57,49 @@ def summary_statistics(timeseries: pd.DataFrame, areas: pd.DataFrame) -> dict[st
     """
     last = timeseries.iloc[-1]
     merged = areas[areas["estates"] > 1]
-    merged_estates = float(merged["estates"].sum())
-    entrusted = float(((areas["mode"] == "entrusted") & (areas["estates"] == 1)
-                       & (areas["households"] < SMALL)).sum())
-    joined = merged_estates + entrusted
+    if estates is not None:
+        routes = estates["how"].value_counts()
+        merged_estates = float(routes.get("merged", 0))
+        joined = merged_estates + float(routes.get("management_merged", 0) + routes.get("entrusted", 0))
+    else:
+        merged_estates = float(merged["estates"].sum())
+        joined = merged_estates + float(((areas["mode"] == "entrusted") & (areas["estates"] == 1)
+                                         & (areas["households"] < SMALL)).sum())
+    eliminated = (float((firms["exit_cause"].isin(MARKET_EXITS) & (firms["exited_month"] > 0)).sum())
+                  if firms is not None else float(last["firm_exits"]))
     hongyi = merged[(merged["estates"] == 3) & (merged["housing_type"] == "after_sale_public")
                     & merged["floor_area_m2"].between(35_000, 55_000)]
     return {
         "areas": float(last["management_areas"]),
         "areas_lt200": float(last["areas_lt200"]),
         "areas_lt100": float(last["areas_lt100"]),
-        "firms_eliminated": float(last["firm_exits"]),
+        "firms_eliminated": eliminated,
         "merge_share": merged_estates / joined if joined else float("nan"),
         "hongyi_like": float(len(hongyi) > 0),
         "hongyi_trio": _trio_together(areas, HONGYI_TRIO),
         "merge_votes_failed": float(last["merge_votes_failed"]),
+        **merge_time_course(timeseries),
         "firms_start": float(timeseries["active_firms"].iloc[0]) if "active_firms" in timeseries
         else float("nan"),
     }
+
+
+MARKET_EXITS = ("performance", "withdrawal", "losses")
+"""Exit causes (rules.exit_cause) that count as a firm eliminated by the market; "reform" (its sites
+reassigned by policies) and "no contract won" (an entrant that never served) do not."""
+
+
+def merge_time_course(timeseries: pd.DataFrame) -> dict[str, float]:
+    """The programme's pace: the largest share of the mergers done in one year, and the last merger's year."""
+    if "merges_done" not in timeseries or "year" not in timeseries:
+        return {"merge_peak_share": float("nan"), "last_merge_year": float("nan")}
+    per_year = timeseries.groupby("year")["merges_done"].max().diff().fillna(
+        timeseries.groupby("year")["merges_done"].max().iloc[0])
+    total = float(per_year.sum())
+    if total <= 0:
+        return {"merge_peak_share": float("nan"), "last_merge_year": float("nan")}
+    return {"merge_peak_share": float(per_year.max() / total),
+            "last_merge_year": float(per_year[per_year > 0].index.max())}
 
 
 HONGYI_TRIO = ("Hongyi", "Hongtie", "Xiangde-3")
@@ -202,7 +235,7 @@ def _run_sample(task: tuple[Scenario, str, dict[str, Any], int]) -> dict[str, fl
 
     scenario, engine, params, seed = task
     result = run_scenario(scenario.with_overrides(seed=seed, params=params), engine)
-    return summary_statistics(result.timeseries, result.areas)
+    return summary_statistics(result.timeseries, result.areas, result.estates, result.firms)
 
 
 def simulate(scenario: Scenario, engine: str, design: pd.DataFrame, seeds: list[int], *, workers: int = 1,

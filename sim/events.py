@@ -26,6 +26,7 @@ class Event:
     support: float | None  # share of participating owners for it, where owners voted
     passed: bool | None  # the vote's (or decision's) outcome, where there was one
     text: str
+    case_id: int = 0  # the street office's reform case it belongs to, 0 for none
 
 
 
@@ -47,17 +48,33 @@ def retendered(month: int, area_id: str, firm: int, support: float) -> Event:
                  f"firm {firm} took over")
 
 
-def merged(month: int, area_ids: list[str], firm: int, support: float) -> Event:
+def merged(month: int, area_ids: list[str], firm: int, support: float, case_id: int = 0) -> Event:
     """Every member's owners voted for a merger."""
     return Event(month, "merge", "+".join(area_ids), "+".join(area_ids), firm, support, True,
                  f"Merger of {len(area_ids)} areas ({', '.join(area_ids)}) passed with at least "
-                 f"{support:.0%} support in each")
+                 f"{support:.0%} support in each", case_id)
 
 
-def merge_failed(month: int, area_ids: list[str], support: float) -> Event:
-    """The owners of at least one member said no (support: the lowest member's)."""
+def merge_failed(month: int, area_ids: list[str], support: float, attempts: int = 1, most: int = 1,
+                 offered: str = "", case_id: int = 0) -> Event:
+    """The owners of at least one member said no (support: the lowest member's); what happens next."""
+    if attempts < most:
+        then = f"it may be proposed again ({attempts} of {most} attempts)"
+    elif offered:
+        then = f"after {attempts} failed votes it is not proposed again; its areas may merge in management only"
+    else:
+        then = f"after {attempts} failed votes it is not proposed again"
     return Event(month, "merge_failed", "+".join(area_ids), "+".join(area_ids), NO_FIRM, support, False,
-                 f"Merger of {', '.join(area_ids)} failed its owners' vote")
+                 f"Merger of {', '.join(area_ids)} failed its owners' vote; {then}", case_id)
+
+
+def management_merged(month: int, area_ids: list[str], firm: int, support: float, case_id: int = 0) -> Event:
+    """Neighbouring areas hired one firm together, each keeping its own area, fund and committee."""
+    joined = "+".join(area_ids)
+    return Event(month, "management_merge", joined, joined, firm, support, True,
+                 f"{', '.join(area_ids)} now share firm {firm} and its site staff (management-only "
+                 f"merger; each keeps its own area, fund and committee; at least {support:.0%} support)",
+                 case_id)
 
 
 def entrusted(month: int, area_id: str, firm: int, support: float) -> Event:
@@ -131,7 +148,8 @@ def firm_entered(month: int, area_id: str, firm: int) -> Event:
 
 
 def case_stage(month: int, kind: str, area_ids: list[str], stage: str, text: str, *,
-               support: float | None = None, passed: bool | None = None, firm: int = NO_FIRM) -> Event:
+               support: float | None = None, passed: bool | None = None, firm: int = NO_FIRM,
+               case_id: int = 0) -> Event:
     """A stage of a reform case: proposal, vote, fund merger, committee, hand-over."""
     joined = "+".join(area_ids)
-    return Event(month, f"{kind}_{stage}", joined, joined, firm, support, passed, text)
+    return Event(month, f"{kind}_{stage}", joined, joined, firm, support, passed, text, case_id)

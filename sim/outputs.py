@@ -204,32 +204,41 @@ def write_run(out_dir: Path, tables: Mapping[str, pd.DataFrame], meta: dict[str,
 
 ESTATE_COLUMNS: tuple[str, ...] = (
     "estate_id", "area_id", "households", "housing_type", "block", "how", "joined_month", "mode",
-    "firm_id", "service_quality", "satisfaction", "fee_collection_rate")
+    "firm_id", "service_quality", "satisfaction", "fee_collection_rate", "case_id", "routes")
 FIRM_COLUMNS: tuple[str, ...] = (
-    "firm_id", "strong", "capability", "entered_month", "exited_month", "exit_reason", "contracts", "margin")
+    "firm_id", "strong", "capability", "entered_month", "exited_month", "exit_reason", "contracts", "margin",
+    "exit_cause")
 
 
 def estates_frame(outcomes: pd.DataFrame, district_estates: pd.DataFrame,
-                  reforms: dict[int, tuple[str, int]]) -> pd.DataFrame:
-    """The `estates` table: each estate's area now, and how (and when) a policy reformed it.
+                  reforms: dict[int, list[tuple[str, int, int]]]) -> pd.DataFrame:
+    """The `estates` table: each estate's area now, and the route by which (and when) it joined.
 
-    `outcomes` is the engine's estate_outcomes(); `reforms` the street office's record. `how` is
-    "none" and `joined_month` 0 for an estate no policy reformed.
+    `outcomes` is the engine's estate_outcomes(); `reforms` the street office's record of each
+    estate's routes in order. `how`, `joined_month` and `case_id` are the first route's (merged,
+    management_merged, entrusted, self_governed; "none", 0 and 0 for an estate no policy moved);
+    `routes` lists every route as `how@month#case`, joined by ";".
     """
     frame = outcomes.copy()
     frame["block"] = district_estates["block"].to_numpy()
-    frame["how"] = [reforms.get(e, ("none", 0))[0] for e in range(len(frame))]
-    frame["joined_month"] = [reforms.get(e, ("none", 0))[1] for e in range(len(frame))]
+    first = [reforms[e][0] if e in reforms else ("none", 0, 0) for e in range(len(frame))]
+    frame["how"] = [route[0] for route in first]
+    frame["joined_month"] = [route[1] for route in first]
+    frame["case_id"] = [route[2] for route in first]
+    frame["routes"] = [";".join(f"{how}@{month}#{case}" for how, month, case in reforms.get(e, []))
+                       for e in range(len(frame))]
     return frame[list(ESTATE_COLUMNS)]
 
 
 def firms_frame(firms, entered: dict[int, int], exited: dict[int, tuple[int, str]],
-                start_month: int) -> pd.DataFrame:
+                start_month: int, causes: dict[int, str] | None = None) -> pd.DataFrame:
     """The `firms` table from a FirmView and the street office's record of entries and exits.
 
     A firm present at the start entered in month 0 (before the burn-in, a negative month); one
-    that never left has exited_month -1.
+    that never left has exited_month -1. `exit_cause` says why it left (rules.exit_cause):
+    "performance", "withdrawal", "reform", "losses" or "no contract won"; "" if it did not.
     """
+    causes = causes or {}
     n = len(firms.active)
     return pd.DataFrame({
         "firm_id": np.arange(n),
@@ -241,6 +250,7 @@ def firms_frame(firms, entered: dict[int, int], exited: dict[int, tuple[int, str
         "contracts": np.where(firms.active, firms.sites, 0),
         "margin": rules.firm_margin(np.asarray(firms.revenue_yuan, dtype=float),
                                     np.asarray(firms.cost_yuan, dtype=float)),
+        "exit_cause": [causes.get(f, "") if f in exited else "" for f in range(n)],
     }, columns=list(FIRM_COLUMNS))
 
 
@@ -265,4 +275,4 @@ class RunTables:
         """One row per firm (FIRM_COLUMNS)."""
         office = self.street_office
         return firms_frame(self.firm_view(), office.firm_entered, office.firm_exited,
-                           -12 * int(self.p.burn_in_years))
+                           -12 * int(self.p.burn_in_years), office.exit_cause)

@@ -453,9 +453,26 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "Staff-hours the residents' committee of a block gives residents' property cases at its own desk",
            0.0, 10000.0, "cases"),
         # --- the reform pipeline --------------------------------------------------------------
-        _p("reform_capacity_cases", 6, "cases", "assumption (one street office, a few staff)",
-           "Reform cases (merger, entrustment, switch) the street office carries at once", 1, 10000,
+        _p("reform_staff_hours_per_month", 120.0, "staff-hours/month",
+           "assumption (one street office, part of a few officers' time: the article's 'more than five "
+           "years of work')",
+           "Staff-hours a month the street office gives its reform cases (its capacity: a case opens "
+           "only while its first stage's hours fit)", 0.0, 1000000.0, "reform"),
+        _p("briefing_hours_per_month", 24.0, "staff-hours/month per case",
+           "assumption (policy briefings, an owners' assembly, the votes: a few half-days a month)",
+           "Staff-hours a month a reform case takes while it is briefed and voted on", 0.1, 10000.0,
            "reform"),
+        _p("fund_merge_hours_per_month", 16.0, "staff-hours/month per case",
+           "assumption (SOURCES.md Article: merging the funds is a difficulty)",
+           "Staff-hours a month a merger takes while its funds are merged and its committee reorganised",
+           0.1, 10000.0, "reform"),
+        _p("handover_hours_per_month", 12.0, "staff-hours/month per case", "assumption",
+           "Staff-hours a month a reform case takes while a firm is handed the areas", 0.1, 10000.0,
+           "reform"),
+        _p("merge_max_attempts", 2, "votes", "assumption (SOURCES.md Article: 'the great majority' "
+           "supported the first merger after briefings; a group that said no twice is not asked again)",
+           "Merger votes a group of areas may fail before the street office stops proposing it (and "
+           "offers the management-only route, where enabled)", 1, 100, "reform"),
         _p("merge_briefing_months", 3, "months",
            "SOURCES.md Article: the first merger took the first half of 2017 (six months in all)",
            "Months from a merger's proposal to the owners' votes (briefings, owners' assembly)", 0, 60,
@@ -483,6 +500,16 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "Largest fee difference between merging areas", 0.0, 20.0, "merge"),
         _p("merge_quality_tolerance", 0.3, "0-1", "assumption",
            "Largest service-quality difference between merging areas", 0.0, 1.0, "merge"),
+        # --- policy: management-only merger ------------------------------------------------
+        _p("management_merge_max_group", 4, "areas",
+           "assumption (SOURCES.md Article: 265 of Shanghai's 414 merged estates merged in management "
+           "only; Scale: four Minhang estates voted to share one firm)",
+           "Most areas that hire one firm together in a management-only merger", 2, 20,
+           "management_merge"),
+        _p("management_merge_max_distance_m", 300.0, "m",
+           "assumption (neighbouring estates of one block: a shared lane, one site office)",
+           "Farthest two areas of a management-only merger may be apart", 0.0, 100000.0,
+           "management_merge"),
         # --- policy: entrust (strong leads weak) --------------------------------------------
         _p("entrust_max_households", 200, "households", "SOURCES.md Article: small estates",
            "Largest area that may be entrusted", 1, 100000, "entrust"),
@@ -522,7 +549,6 @@ CALIBRATED: dict[str, float | int] = {
     "briefing_support": 0.282,
     "merge_max_distance_m": 193.0,
     "merge_fee_tolerance": 0.107,
-    "reform_capacity_cases": 8,
     "vote_retry_months": 23,
     "entrust_min_capability": 0.644,
     "entrust_reach_m": 1328.0,

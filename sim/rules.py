@@ -502,6 +502,30 @@ def firm_exits(loss_months, idle_months, p: Params):
     return (loss_months >= p.firm_exit_loss_months) | (idle_months >= p.firm_exit_idle_months)
 
 
+def reform_stage_hours(stage: str, p: Params) -> float:
+    """Staff-hours a month a reform case takes the street office in a stage: briefings and votes, merging
+    funds and reorganising the committee, or a hand-over (any other stage counts as briefings)."""
+    if stage in ("fund", "committee"):
+        return p.fund_merge_hours_per_month
+    if stage == "handover":
+        return p.handover_hours_per_month
+    return p.briefing_hours_per_month
+
+
+EXIT_CAUSES = ("performance", "withdrawal", "reform")
+"""Why a firm lost its contracts, in the order that breaks ties."""
+
+
+def exit_cause(reason: str, lost: dict[str, int], p: Params) -> str:
+    """Why a firm left the market: "losses" if its reserves stayed negative; if it held no contract,
+    how it lost most of them (performance: owners replaced it; withdrawal: it left losing contracts;
+    reform: a policy moved its areas), or "no contract won" if it never held one."""
+    if reason != "no contract for a year":
+        return "losses"
+    counts = [lost.get(cause, 0) for cause in EXIT_CAUSES]
+    return EXIT_CAUSES[int(np.argmax(counts))] if max(counts) > 0 else "no contract won"
+
+
 def firm_exit_reason(idle_months, p: Params) -> str:
     """Why a leaving firm leaves (idleness is checked first)."""
     return "no contract for a year" if idle_months >= p.firm_exit_idle_months else "losses it could not cover"
@@ -789,7 +813,8 @@ def combine_areas(members: dict[str, np.ndarray], first: int, p: Params) -> dict
 
     `first` is the position, in the group, of the member whose place the merged area takes.
     Gates shrink by merge_gate_reduction (shared entrances and patrols); a merged committee
-    starts with integration friction; its capacity follows from the volunteers it now has.
+    starts with integration friction; its capacity follows from the volunteers it now has, and it
+    is active only if a member's was and that capacity is above `committee_form_threshold`.
     """
     homes = members["households"].astype(float)
     floors = members["floor_area_m2"]
@@ -810,4 +835,7 @@ def combine_areas(members: dict[str, np.ndarray], first: int, p: Params) -> dict
             out[name] = max(1.0, sum(values.tolist()) * (1.0 - p.merge_gate_reduction))
     out["friction"] = p.merge_friction
     out["committee_capacity"] = committee_capacity(out["volunteers"], p)
+    # a merged committee is as strong as the volunteers it can draw on: it starts active only if a
+    # member's was and the pooled volunteers give the capacity a committee needs to form
+    out["committee_active"] = out["committee_active"] and out["committee_capacity"] > p.committee_form_threshold
     return out

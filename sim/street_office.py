@@ -18,6 +18,8 @@ interface (sim.area_state.AreaState).
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from sim import events, rules
@@ -37,8 +39,13 @@ class StreetOffice:
         self.retry_after: dict[str, int] = {}  # area id -> first month a new proposal may come
         self.firm_entered: dict[int, int] = {}  # firm -> month it entered
         self.firm_exited: dict[int, tuple[int, str]] = {}  # firm -> (month, reason)
-        self.reforms: dict[int, tuple[str, int]] = {}
-        """How each reformed estate (index) came to its arrangement, and in which month."""
+        self.reforms: dict[int, list[tuple[str, int, int]]] = {}
+        """Each reformed estate's routes, in order: (how, month, reform case id)."""
+        self.merge_attempts: dict[frozenset[str], int] = {}  # a merger group (area ids) -> votes it failed
+        self.merge_exhausted: set[str] = set()  # areas of groups that failed merge_max_attempts votes
+        self.lost_contracts: dict[int, Counter] = {}  # firm -> contracts lost, by cause
+        self.exit_cause: dict[int, str] = {}  # firm -> why it left: performance, reform, withdrawal, losses
+        self._next_case = 1
         self.integrated_blocks: list[int] = []  # block codes, in the order they joined
         self.fallback_income_yuan = 0.0  # fees paid to the office for its fallback service last month
         self._ids: list[str] = []  # the area ids the index below belongs to
@@ -59,6 +66,7 @@ class StreetOffice:
         self.reception_cases_handled = 0.0
         self.cases_brought = self.cases_heard = self.cases_resolved = 0
         self.rc_hours = self.reception_hours = self.committee_case_hours = 0.0
+        self.reform_hours = 0.0  # the street office's staff-hours on reform cases this month
         self.merges_done = self.merge_votes_failed = self.merge_votes_passed = 0
         self.firm_exits = self.firm_entries = 0
         self.tenders_held = self.tenders_awarded = 0
@@ -77,6 +85,7 @@ class StreetOffice:
             area = self.row_of(area_id)
             if area is not None and not self.busy(area_id):
                 self.retender(area)
+        self.reform_hours = self.hours_in_use()
 
     def hear_cases(self) -> None:
         """The desks hear the open cases, oldest first (then in a drawn order), within their hours.
@@ -135,8 +144,19 @@ class StreetOffice:
         support = rules.change_support(float(v.mean_satisfaction[area]), False, s.p)
         passed, share = self.hold_vote(area, support, briefed=False)
         if passed:
-            s.assign_firm(area, winner, FULL_SERVICE)
+            self.reassign(area, winner, FULL_SERVICE, "performance")
             s.log(events.retendered(s.month, v.area_id[area], winner, share))
+
+    def reassign(self, area: int, firm: int, mode: int, cause: str) -> None:
+        """Give an area a firm and mode (AreaState.assign_firm), noting why its old firm lost it.
+
+        `cause`: "performance" (owners replaced the firm: a re-tender, a renewal, an evaluation),
+        "reform" (a policy moved the area), "withdrawal" (the firm withdrew from a losing contract).
+        """
+        old = int(self.state.area_view().firm[area])
+        if old >= 0 and old != firm:
+            self.lost_contracts.setdefault(old, Counter())[cause] += 1
+        self.state.assign_firm(area, firm, mode)
 
     def contract_in_loss(self, area: int) -> None:
         """A firm in loss on a contract proposes a fee revision; refused, it withdraws."""
@@ -147,7 +167,7 @@ class StreetOffice:
         if self.fee_vote(area, int(v.mode[area]), new_fee=proposal):
             s.assign_firm(area, firm, int(v.mode[area]))  # the contract goes on, its losses reset
             return
-        s.assign_firm(area, -1, SELF_MANAGED)
+        self.reassign(area, -1, SELF_MANAGED, "withdrawal")
         s.log(events.withdrew(s.month, v.area_id[area], firm, s.p.firm_withdraw_months))
         self.replace_manager(area, exclude=(firm,))
 
@@ -160,6 +180,7 @@ class StreetOffice:
         s.deactivate_firm(firm)
         self.firm_exits += 1
         self.firm_exited[firm] = (s.month, reason)
+        self.exit_cause[firm] = rules.exit_cause(reason, self.lost_contracts.get(firm, Counter()), s.p)
         s.log(events.firm_left(s.month, firm, reason))
         for area in areas:
             self.replace_manager(area, exclude=(firm,))
@@ -197,16 +218,24 @@ class StreetOffice:
         free[[rows[x] for x in blocked if x in rows]] = False
         return free
 
+    def hours_in_use(self) -> float:
+        """Staff-hours a month the open reform cases take, each by its stage (rules.reform_stage_hours)."""
+        return float(sum(rules.reform_stage_hours(case.stage, self.state.p) for case in self.cases))
+
     def room(self) -> int:
-        """How many more reform cases the street office can carry now."""
-        return max(0, int(self.state.p.reform_capacity_cases) - len(self.cases))
+        """How many more reform cases the street office can open now: its staff-hours left over
+        what the open cases take, in new cases' first stage (briefings and votes)."""
+        p = self.state.p
+        left = p.reform_staff_hours_per_month - self.hours_in_use()
+        return max(0, int(left / rules.reform_stage_hours("vote", p) + 1e-9))
 
     def open_case(self, kind: str, areas: list[int], stage: str, delay_months: int, **notes) -> ReformCase:
         """Open a reform case on some areas (rows), due `delay_months` from now."""
         s = self.state
         v = s.area_view()
         case = ReformCase(kind, [v.area_id[a] for a in areas], stage, s.month + int(delay_months),
-                          notes=notes)
+                          notes=notes, case_id=self._next_case)
+        self._next_case += 1
         self.cases.append(case)
         return case
 
@@ -256,10 +285,22 @@ class StreetOffice:
                 return
             policy.propose(self, self.state)
 
-    def record_reform(self, area: int, how: str) -> None:
-        """Note that an area's estates were just reformed (merged, entrusted, self_governed)."""
+    def record_reform(self, area: int, how: str, case: ReformCase | None = None) -> None:
+        """Note that an area's estates just took a route (merged, management_merged, entrusted,
+        self_governed), by which reform case; each estate keeps every route it took, in order."""
+        case_id = case.case_id if case is not None else 0
         for estate in self.state.estates_of(area):
-            self.reforms[estate] = (how, self.state.month)
+            self.reforms.setdefault(estate, []).append((how, self.state.month, case_id))
+
+    def merge_failed(self, area_ids: list[str]) -> int:
+        """A merger group's vote failed: count it; after `merge_max_attempts` the group is not proposed
+        again (its areas may take the management-only route). Returns the group's failed votes."""
+        group = frozenset(area_ids)
+        failed = self.merge_attempts.get(group, 0) + 1
+        self.merge_attempts[group] = failed
+        if failed >= self.state.p.merge_max_attempts:
+            self.merge_exhausted.update(area_ids)
+        return failed
 
     # --- yearly --------------------------------------------------------------------------
     def run_policies(self) -> None:
@@ -317,7 +358,7 @@ class StreetOffice:
                 support = rules.change_support(float(v.mean_satisfaction[area]), False, s.p)
                 passed, share = self.hold_vote(area, support, briefed=False)
                 if passed:
-                    s.assign_firm(area, winner, mode)
+                    self.reassign(area, winner, mode, "performance")
                     s.log(events.retendered(s.month, v.area_id[area], winner, share))
             if fee < 0.99 * v.fee_yuan_per_m2[area]:
                 self.fee_vote(area, mode, new_fee=fee)

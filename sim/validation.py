@@ -86,7 +86,8 @@ def _run(task: tuple[str, str, dict, int, str]) -> dict:
     s = load_scenario(SCENARIOS / f"{scenario}.yaml").with_overrides(seed=seed, params=params,
                                                                      years=RECORD_YEARS)
     result = run_scenario(s, engine)
-    return {"variant": variant, "seed": seed, "timeseries": result.timeseries, "areas": result.areas}
+    return {"variant": variant, "seed": seed, "timeseries": result.timeseries, "areas": result.areas,
+            "estates": result.estates, "firms": result.firms}
 
 
 def run_validation_set(seeds: list[int], engine: str = "vector", workers: int = 2,
@@ -124,7 +125,8 @@ def evaluate(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     by = {(r["variant"], r["seed"]): r for r in runs}
     seeds = sorted({r["seed"] for r in runs})
     numeric = pd.DataFrame([
-        {**summary_statistics(by["integrated", s]["timeseries"], by["integrated", s]["areas"]),
+        {**summary_statistics(by["integrated", s]["timeseries"], by["integrated", s]["areas"],
+                              by["integrated", s]["estates"], by["integrated", s]["firms"]),
          "trio_areas": trio_fates(by["integrated", s]["areas"])} for s in seeds])
     checks = []
     for s in seeds:

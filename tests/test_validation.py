@@ -24,7 +24,7 @@ def integrated_statistics() -> pd.DataFrame:
     rows = []
     for seed in validation_seeds(20):
         result = run_scenario(scenario.with_overrides(seed=seed), "vector")
-        rows.append(summary_statistics(result.timeseries, result.areas))
+        rows.append(summary_statistics(result.timeseries, result.areas, result.estates, result.firms))
     return pd.DataFrame(rows)
 
 

@@ -22,13 +22,16 @@ from sim.policies.base import AreaView, FirmView, Policy, ReformCase, Registry
 from sim.policies.block_integration import BlockIntegration
 from sim.policies.common import best_bidder, evaluation_scores, small_open, struggling
 from sim.policies.entrust import Entrust
+from sim.policies.management_merge import ManagementMerge
 from sim.policies.merge import Merge, merge_groups, merge_groups_by_block
 from sim.policies.self_governance import SelfGovernance
 
-REGISTRY = Registry([BlockIntegration(), Merge(), Entrust(), SelfGovernance()])
+REGISTRY = Registry([BlockIntegration(), Merge(), ManagementMerge(), Entrust(), SelfGovernance()])
 """The policies in the order the street office takes them: block integration first (its
-evaluation reads last year's firms), then reform cases for merging, entrusting and self-governance,
-so that a small area gets the first arrangement it is eligible for."""
+evaluation reads last year's firms), then reform cases for merging into one area, merging in
+management only, entrusting and self-governance, so that a small area gets the first arrangement
+it is eligible for: a group that can merge fully is proposed for that before sharing a firm, and
+a single struggling area that no group takes is entrusted."""
 
 __all__ = ["REGISTRY", "AreaView", "FirmView", "Policy", "ReformCase", "Registry", "best_bidder",
            "evaluation_scores",

@@ -87,6 +87,7 @@ class ReformCase:
     firm: int = -1  # the firm chosen for it, where one was
     support: float = 0.0  # the lowest support in its owners' votes so far
     notes: dict[str, Any] = field(default_factory=dict)
+    case_id: int = 0  # the street office's number for it (events and the estates table name it)
 
 
 class Policy:

@@ -103,6 +103,6 @@ class BlockIntegration(Policy):
             support = rules.change_support(float(v.mean_satisfaction[worst]), True, p)
             passed, share = office.hold_vote(worst, support, briefed=True)
             if passed:
-                state.assign_firm(worst, winner, mode)
+                office.reassign(worst, winner, mode, "performance")
             state.log(events.evaluated_out(state.month, v.area_id[worst], firm, float(score), winner,
                                            share, passed))

@@ -5,6 +5,7 @@ Who may be reformed, who bids in a tender, how firms are rated.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -211,7 +212,7 @@ class HandOverPolicy(Policy):
             state.log(events.case_stage(state.month, self.name, case.area_ids, "vote",
                                         f"Owners of {area_id} voted on {self.label.lower()} with firm {firm} "
                                         f"({case.support:.0%} support): {'passed' if passed else 'failed'}",
-                                        support=case.support, passed=passed, firm=firm))
+                                        support=case.support, passed=passed, firm=firm, case_id=case.case_id))
             if not passed:
                 office.close_case(case, failed=True)
 
@@ -228,12 +229,13 @@ class HandOverPolicy(Policy):
             state.log(events.case_stage(state.month, self.name, case.area_ids, "handover",
                                         f"Hand-over of {case.area_ids[0]} fell through: "
                                         f"firm {firm} cannot take it",
-                                        passed=False, firm=firm))
+                                        passed=False, firm=firm, case_id=case.case_id))
             return
-        state.assign_firm(area, firm, self.mode)
+        office.reassign(area, firm, self.mode, "reform")
         self.start(state, area)
-        office.record_reform(area, self.how)
-        state.log(self.done_event(state.month, case.area_ids[0], firm, case.support))
+        office.record_reform(area, self.how, case)
+        state.log(replace(self.done_event(state.month, case.area_ids[0], firm, case.support),
+                          case_id=case.case_id))
 
     def done_event(self, month: int, area_id: str, firm: int, support: float) -> events.Event:
         """The event that says the new arrangement started."""

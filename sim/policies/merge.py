@@ -10,6 +10,7 @@ incumbent, else the fallback service). A failed vote lets the areas wait `vote_r
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
@@ -305,8 +306,13 @@ class Merge(Policy):
     }
 
     def eligible(self, office: StreetOffice, state: AreaState) -> np.ndarray:
-        """Small areas whose arrangement is open and that no case holds."""
-        return small_open(state.area_view(), state.p.merge_max_households) & office.available()
+        """Small areas whose arrangement is open, that no case holds, and whose group has not failed
+        `merge_max_attempts` votes."""
+        v = state.area_view()
+        eligible = small_open(v, state.p.merge_max_households) & office.available()
+        if office.merge_exhausted:
+            eligible &= ~np.isin(np.array(v.area_id, dtype=object), list(office.merge_exhausted))
+        return eligible
 
     def propose(self, office: StreetOffice, state: AreaState) -> None:
         """Open a case for each candidate group, smallest first, while there is room."""
@@ -317,9 +323,12 @@ class Merge(Policy):
                 return
             v = state.area_view()
             names = [v.area_id[x] for x in members]
-            office.open_case(self.name, members, "vote", p.merge_briefing_months)
+            case = office.open_case(self.name, members, "vote", p.merge_briefing_months)
+            tried = office.merge_attempts.get(frozenset(names), 0)
+            again = f" (attempt {tried + 1} of {p.merge_max_attempts})" if tried else ""
             state.log(events.case_stage(state.month, self.name, names, "proposal",
-                                        f"Merger of {', '.join(names)} proposed; briefings begin"))
+                                        f"Merger of {', '.join(names)} proposed{again}; briefings begin",
+                                        case_id=case.case_id))
 
     def advance(self, case: ReformCase, office: StreetOffice, state: AreaState) -> None:
         """Votes, then the fund merger, then the committee, then the merger itself."""
@@ -335,11 +344,11 @@ class Merge(Policy):
         if case.stage == "fund":
             state.log(events.case_stage(state.month, self.name, case.area_ids, "fund",
                                         f"Maintenance funds of {', '.join(case.area_ids)} merged "
-                                        "into one account"))
+                                        "into one account", case_id=case.case_id))
             case.stage, case.due_month = "committee", state.month + int(p.committee_reorganise_months)
             return
         office.close_case(case)
-        self.merge(office, state, members, case.support)
+        self.merge(office, state, members, case)
 
     @staticmethod
     def vote(office: StreetOffice, state: AreaState, members: list[int], case: ReformCase) -> bool:
@@ -358,15 +367,18 @@ class Merge(Policy):
             state.log(events.case_stage(state.month, "merge", names, "vote",
                                         f"Owners of {', '.join(names)} voted for the merger "
                                         f"(at least {case.support:.0%} support in each)",
-                                        support=case.support, passed=True))
+                                        support=case.support, passed=True, case_id=case.case_id))
             return True
         office.merge_votes_failed += 1
         office.close_case(case, failed=True)
-        state.log(events.merge_failed(state.month, names, case.support))
+        attempts = office.merge_failed(case.area_ids)
+        offered = "management_merge" if state.policies.get("management_merge", False) else ""
+        state.log(events.merge_failed(state.month, names, case.support, attempts, p.merge_max_attempts,
+                                      offered, case.case_id))
         return False
 
     @staticmethod
-    def merge(office: StreetOffice, state: AreaState, members: list[int], support: float) -> None:
+    def merge(office: StreetOffice, state: AreaState, members: list[int], case: ReformCase) -> None:
         """One area from the members; a tender for its firm (else the most capable incumbent)."""
         v = state.area_view()
         names = [v.area_id[x] for x in members]
@@ -375,13 +387,16 @@ class Merge(Policy):
         winner = office.procure(area, FULL_SERVICE, reform=True)
         if winner < 0:
             firms = state.firm_view()
-            incumbents = [x for x in incumbents if firms.active[x]]
-            winner = max(incumbents, key=lambda x: (firms.capability[x], -x)) if incumbents else -1
+            active = [x for x in incumbents if firms.active[x]]
+            winner = max(active, key=lambda x: (firms.capability[x], -x)) if active else -1
+        for firm in incumbents:  # the members' contracts end with the merger: lost to a reform
+            if firm != winner:
+                office.lost_contracts.setdefault(firm, Counter())["reform"] += 1
         if winner >= 0:
             state.assign_firm(area, winner, FULL_SERVICE)
         else:
             office.fall_back(area)
-        office.record_reform(area, "merged")
+        office.record_reform(area, "merged", case)
         office.merges_done += 1
         state.drop_merged_areas()
-        state.log(events.merged(state.month, names, winner, support))
+        state.log(events.merged(state.month, names, winner, case.support, case.case_id))
