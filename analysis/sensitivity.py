@@ -47,7 +47,7 @@ from analysis.plots import plt, save_figure
 from analysis.results import load_runs, load_timeseries
 from analysis.style import FIGURE_WIDTH_IN, RC, metric_label
 from sim import __version__
-from sim.errors import InputError
+from sim.errors import InputError, not_a_file
 from sim.experiments.executors import make_executor
 from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
@@ -170,8 +170,9 @@ def load_study(path: str | Path) -> SensitivityStudy:
 
 def _study_scenario(path: Path, key: str, name: str) -> Scenario:
     scenario_path = path.resolve().parent / name
-    if not scenario_path.is_file():
-        raise InputError(str(path), key, f"file not found: {scenario_path}")
+    problem = not_a_file(scenario_path)
+    if problem:
+        raise InputError(str(path), key, f"{problem}: {scenario_path}")
     return load_scenario(scenario_path)
 
 

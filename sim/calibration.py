@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
-from sim.errors import InputError
+from sim.errors import InputError, not_a_file
 from sim.experiments.executors import process_pool
 from sim.experiments.seeds import purpose_seeds
 from sim.params import PARAMETER_INDEX
@@ -186,8 +186,9 @@ def load_calibration(path: str | Path) -> Calibration:
             if name not in STATISTICS:
                 raise InputError(source, f"{key}.{name}", f"unknown target (known: {', '.join(STATISTICS)})")
     scenario_path = (path.resolve().parent / spec.scenario)
-    if not scenario_path.is_file():
-        raise InputError(source, "scenario", f"file not found: {scenario_path}")
+    problem = not_a_file(scenario_path)
+    if problem:
+        raise InputError(source, "scenario", f"{problem}: {scenario_path}")
     scenario = load_scenario(scenario_path).with_overrides(years=spec.years)
     return Calibration(spec.name, path, scenario, spec.engine, spec.seed, spec.samples, spec.seeds_per_sample,
                        spec.accept, {k: (v[0], v[1]) for k, v in spec.priors.items()},

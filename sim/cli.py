@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -187,6 +188,7 @@ def cmd_run(args) -> int:
         scenario = scenario.with_overrides(years=args.years, seed=args.seed)
     except InputError as exc:  # only the flags change here: say so
         raise InputError("command line", f"--{exc.key}", exc.message) from None
+    _warn_implausible((scenario,), sys.stderr)
     with ProgressBar(12 * scenario.years, label=printable(scenario.name), enabled=not args.quiet) as bar:
         result = run_scenario(scenario, args.engine, progress=bar.update)
     written = write_as_one_set(args.out, lambda folder: write_run(
@@ -313,8 +315,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _warn_implausible(scenarios) -> None:
+def _warn_implausible(scenarios, stream=None) -> None:
+    """Warn (stdout for `validate`, stderr for the commands that run) about odd district data."""
     from sim.districts import plausibility_warnings
+
+    prefix = "warning" if stream is None else "estate-sim: warning"
 
     seen = set()
     for scenario in scenarios:
@@ -323,7 +328,7 @@ def _warn_implausible(scenarios) -> None:
             continue
         seen.add(source)
         for warning in plausibility_warnings(scenario.load_district(), source):
-            print(f"warning: {printable(warning)}")
+            print(f"{prefix}: {printable(warning)}", file=stream or sys.stdout)
 
 
 def cmd_demo(args) -> int:
@@ -344,6 +349,7 @@ def cmd_sweep(args) -> int:
         check_out_folder(args.out)
     sweep = load_sweep(args.sweep)
     out = args.out or Path("out") / "sweeps" / sweep.name
+    _warn_implausible(sweep.scenarios, sys.stderr)
     executor = make_executor(args.workers, args.scheduler, args.dask_local)
     with ProgressBar(1, label=sweep.name, enabled=not args.quiet) as bar:
         summary = run_sweep(sweep, out, executor, progress=lambda done, total, failed: bar.update(
@@ -466,8 +472,6 @@ def stop_signals_raise() -> Iterator[None]:
     pool worker or a background job, passes that on): every stop signal stops the command and
     keeps what it has written.
     """
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -481,8 +485,29 @@ def stop_signals_raise() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def _stopped_while_exiting(signum, frame):
+    # The command has finished; the interpreter is tearing down (multiprocessing's fork server and
+    # resource tracker, temporary folders). Default handling would end the process silently.
+    name = signal.Signals(signum).name
+    os.write(2, f"estate-sim: stopped by {name} while exiting; the command had finished and "
+                "its results are complete\n".encode())
+    os._exit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `estate-sim`; returns the exit status."""
+    """Entry point of `estate-sim`; returns the exit status.
+
+    Called as the program (no `argv`), a stop signal that arrives after the command, while the
+    process exits, still ends it with one line and 128 + N.
+    """
+    status = _command(argv)
+    if argv is None and threading.current_thread() is threading.main_thread():
+        for signum in (*STOP_SIGNALS, signal.SIGINT):
+            signal.signal(signum, _stopped_while_exiting)
+    return status
+
+
+def _command(argv: Sequence[str] | None) -> int:
     try:
         with stop_signals_raise():
             args = build_parser().parse_args(argv)

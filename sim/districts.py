@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.errors import InputError
+from sim.errors import InputError, not_a_file, shown
 from sim.params import HOUSING_TYPES, Params
 
 REQUIRED_COLUMNS = ("estate_id", "households", "floor_area_m2", "housing_type", "x_m", "y_m")
@@ -164,6 +164,9 @@ PLAUSIBLE_EXTENT_M = (50.0, 100_000.0)
 """A district whose estates span less than 50 m or more than 100 km draws a warning (degrees
 given as metres span a metre or so)."""
 
+MAX_ID_CHARS = 100
+"""Longest estate id or block name (ids are joined into area ids, shown in tables and figures)."""
+
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
@@ -273,8 +276,9 @@ def read_district_csv(path: Path, params: Params) -> District:
     ``True`` is not a number).
     """
     source = str(path)
-    if not path.is_file():
-        raise InputError(source, "district.csv", "file not found")
+    problem = not_a_file(path)
+    if problem:
+        raise InputError(source, "district.csv", problem)
     header, rows = _read_rows(path, source)
     if not any(header):
         raise InputError(source, None, "not a district CSV: the file has no header row")
@@ -418,6 +422,14 @@ def validate_estates(estates: pd.DataFrame, source: str) -> None:
         row = int(np.flatnonzero((ids.isna() | (ids.astype(str).str.strip() == "")).to_numpy())[0])
         raise InputError(source, "estate_id", f"row {row + 2}: empty value")
     estates["estate_id"] = ids.astype(str).str.strip()
+    for what, bad in (("'+' (it joins the ids of merged estates into an area's id)",
+                       estates["estate_id"].str.contains("+", regex=False)),
+                      (f"more than {MAX_ID_CHARS} characters",
+                       estates["estate_id"].str.len() > MAX_ID_CHARS)):
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(source, "estate_id", f"row {row + 2}: {shown(estates['estate_id'][row])} "
+                             f"has {what}; give the estate another id")
     duplicated = estates["estate_id"].duplicated()
     if duplicated.any():
         raise InputError(source, "estate_id",

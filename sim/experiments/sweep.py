@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.errors import InputError
+from sim.errors import InputError, not_a_file
 from sim.experiments.design import (
     MAX_DESIGN_POINTS,
     METHODS,
@@ -248,11 +248,10 @@ def load_sweep(path: str | Path) -> Sweep:
     scenarios = []
     slugs: dict[str, int] = {}
     for i, name in enumerate(spec.scenarios):
-        if "\0" in name:
-            raise InputError(source, f"scenarios.{i}", "the path contains a NUL character")
         scenario_path = path.resolve().parent / name
-        if not scenario_path.is_file():
-            raise InputError(source, f"scenarios.{i}", f"file not found: {scenario_path}")
+        problem = not_a_file(scenario_path)
+        if problem:
+            raise InputError(source, f"scenarios.{i}", f"{problem}: {scenario_path}")
         scenario = load_scenario(scenario_path)
         slug = slug_name(scenario.name)
         if slug in slugs:
