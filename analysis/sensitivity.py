@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from analysis.compare import OUTCOMES
 from analysis.plots import plt, save_figure
@@ -55,7 +55,7 @@ from sim.experiments.store import KEY_COLUMNS, ResultsStore, git_commit, sha256_
 from sim.experiments.sweep import FactorsSpec, _check_factors, sample_design, slug_name
 from sim.outputs import final_values
 from sim.progress import ProgressBar
-from sim.scenario import Scenario, load_scenario, read_yaml_mapping, validate_file
+from sim.scenario import Scenario, StrictSpec, load_scenario, read_yaml_mapping, validate_file
 
 OUTPUT_CONFIDENCE = 0.95
 RESAMPLES = 1000
@@ -65,10 +65,9 @@ MIN_SAMPLES = 4
 """Fewest base samples / trajectories: the convergence check needs at least two in each half."""
 
 
-class SensitivitySpec(BaseModel):
+class SensitivitySpec(StrictSpec):
     """A sensitivity file as written."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
     name: str | None = Field(None, min_length=1, max_length=100,
                              pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""

@@ -34,15 +34,14 @@ def district_spec(name: str) -> dict:
 
     Any other name is an InputError naming `--district`.
     """
-    from sim.districts import PRESETS
-    from sim.scenario import MAX_GENERATED
+    from sim.districts import MAX_ESTATES, PRESETS
 
     if name.startswith(GENERATED):
         count = name[len(GENERATED):]
         # isdigit() alone takes '²' and other digits int() refuses
-        if not (count.isascii() and count.isdigit() and 0 < int(count) <= MAX_GENERATED):
+        if not (count.isascii() and count.isdigit() and 0 < int(count) <= MAX_ESTATES):
             raise InputError("command line", "--district", f"{shown(name)}: give generated:N with N "
-                             f"a whole number from 1 to {MAX_GENERATED:,}")
+                             f"a whole number from 1 to {MAX_ESTATES:,}")
         return {"generate": {"estates": int(count), "seed": 0}}
     if name not in PRESETS:
         raise InputError("command line", "--district",

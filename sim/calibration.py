@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from scipy.stats import qmc
 
 from sim.errors import InputError, not_a_file
@@ -26,7 +26,7 @@ from sim.experiments.executors import process_pool
 from sim.experiments.seeds import purpose_seeds
 from sim.params import PARAMETER_INDEX
 from sim.progress import ProgressBar
-from sim.scenario import Scenario, load_scenario, validate_file
+from sim.scenario import Scenario, StrictSpec, load_scenario, validate_file
 
 SMALL = 200
 
@@ -87,18 +87,14 @@ def _trio_together(areas: pd.DataFrame, names: tuple[str, ...]) -> float:
     return float(len({home[name] for name in names}) == 1)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class TargetSpec(_Strict):
+class TargetSpec(StrictSpec):
     """One observed pattern: its value and the tolerance that scales its distance."""
 
     value: float
     tolerance: float = Field(gt=0)
 
 
-class CalibrationSpec(_Strict):
+class CalibrationSpec(StrictSpec):
     """A calibration file as written."""
 
     name: str = Field(min_length=1)

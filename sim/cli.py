@@ -172,7 +172,6 @@ def _summary(timeseries) -> str:
 
 def cmd_run(args) -> int:
     """`estate-sim run`: validate everything, run, then write the three outputs."""
-    from sim.experiments.store import check_out_folder
     from sim.outputs import write_run
     from sim.progress import ProgressBar
     from sim.run import ENGINES, run_scenario
@@ -181,8 +180,8 @@ def cmd_run(args) -> int:
     if args.engine not in ENGINES:
         raise InputError("command line", "--engine", f"unknown engine {args.engine!r} "
                          f"(choose from {', '.join(ENGINES)})")
-    check_out_folder(args.out)  # before the simulation: a bad --out must not cost a run
-    _check_run_folder(args.out)
+    _check_run_folder(args.out)  # before the simulation (main checked the place): a bad --out
+    # must not cost a run
     scenario = load_scenario(args.scenario)
     try:
         scenario = scenario.with_overrides(years=args.years, seed=args.seed)
@@ -341,12 +340,9 @@ def cmd_demo(args) -> int:
 def cmd_sweep(args) -> int:
     """`estate-sim sweep`: run (or resume) a sweep into its results folder; 1 if any run failed."""
     from sim.experiments.executors import make_executor
-    from sim.experiments.store import check_out_folder
     from sim.experiments.sweep import load_sweep, run_sweep
     from sim.progress import ProgressBar
 
-    if args.out is not None:
-        check_out_folder(args.out)
     sweep = load_sweep(args.sweep)
     out = args.out or Path("out") / "sweeps" / sweep.name
     _warn_implausible(sweep.scenarios, sys.stderr)
@@ -404,7 +400,7 @@ def cmd_sensitivity(args) -> int:
     """`estate-sim sensitivity`: run a Sobol' or Morris design and write indices, figures, JSON."""
     from analysis.sensitivity import run_sensitivity
 
-    out = args.out or Path("out") / "sensitivity" / args.spec.stem
+    out = _default_out(args, Path("out") / "sensitivity" / args.spec.stem)
     return run_sensitivity(args.spec, out, args.workers)
 
 
@@ -419,7 +415,7 @@ def cmd_calibrate(args) -> int:
     """`estate-sim calibrate`: ABC rejection; accepted sets, posterior, fit to each target."""
     from sim.calibration import run_calibration
 
-    out = args.out or Path("out") / "calibration" / args.spec.stem
+    out = _default_out(args, Path("out") / "calibration" / args.spec.stem)
     return run_calibration(args.spec, out, workers=args.workers, quiet=args.quiet)
 
 
@@ -439,13 +435,23 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "sweep":
             "calibrate": cmd_calibrate, "validate-model": cmd_validate_model}
 
 
+def _default_out(args, default: Path) -> Path:
+    # --out, or the default, checked as --out is (main checks only a given one)
+    if args.out is not None:
+        return args.out
+    from sim.experiments.store import check_out_folder
+
+    check_out_folder(default)
+    return default
+
+
 def _check_out_flag(args) -> None:
     # Every command's --out is checked before any work: a file in the way costs nothing.
     out = getattr(args, "out", None)
     if isinstance(out, Path):
         from sim.experiments.store import check_out_folder
 
-        check_out_folder(out.parent if args.command == "validate-model" else out)
+        check_out_folder(out, replaced=args.command == "run", file=args.command == "validate-model")
 
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))

@@ -22,7 +22,14 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from sim.districts import DISTRICT_GROUPS, District, generate_district, load_preset, read_district_csv
+from sim.districts import (
+    DISTRICT_GROUPS,
+    MAX_ESTATES,
+    District,
+    generate_district,
+    load_preset,
+    read_district_csv,
+)
 from sim.errors import InputError, not_a_file, shown
 from sim.params import HOUSING_TYPES, PARAMETER_INDEX, Params, coerce_parameter
 from sim.policies import REGISTRY
@@ -32,18 +39,24 @@ MAX_MIX_SHARE = 1e6
 MAX_NESTING = 50
 """Deepest nesting a scenario or sweep file may have (the formats need four levels)."""
 
+MAX_YAML_BYTES = 10_000_000
+"""Largest scenario, sweep, sensitivity or calibration file."""
+MAX_YAML_VALUES = 100_000
+"""Most values (scalars and collections, aliases expanded) such a file may hold."""
 MAX_NAME_CHARS = 100
 """Longest scenario name, label, block name or key a file may give (names make file names)."""
-MAX_GENERATED = 200_000
-"""Most estates a generated district may have."""
 MAX_YEARS = 100
 """Longest run a scenario (or a --years flag) may ask for."""
 SEED_LIMIT = 2**63
 """Seeds are whole numbers in [0, SEED_LIMIT): they fit a 64-bit signed integer column."""
 
 
-class _Strict(BaseModel):
-    # allow_inf_nan: `.inf` and `.nan` are YAML floats; no value of the model may be either
+class StrictSpec(BaseModel):
+    """The base of every file format's model: no unknown key, no coercion, no .inf or .nan.
+
+    `.inf` and `.nan` are YAML floats; no value of any file may be either.
+    """
+
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
@@ -56,7 +69,7 @@ def _policy_model(name: str) -> type[BaseModel]:
         fields[key] = (kind | None, Field(None, ge=param.low, le=param.high, description=param.description))
     for key, (kind, default) in policy.options.items():
         fields[key] = (kind, default)
-    return create_model(f"{name.title().replace('_', '')}Policy", __base__=_Strict, **fields)
+    return create_model(f"{name.title().replace('_', '')}Policy", __base__=StrictSpec, **fields)
 
 
 @functools.cache
@@ -64,16 +77,16 @@ def _scenario_model(policies: tuple[str, ...]) -> type[BaseModel]:
     """The scenario file's schema for the registered policies (built once per registry state)."""
     models = {name: _policy_model(name) for name in policies}
     policy_spec = create_model(
-        "PolicySpec", __base__=_Strict,
+        "PolicySpec", __base__=StrictSpec,
         **{name: (model, Field(default_factory=model)) for name, model in models.items()})
     return create_model("ScenarioSpec", __base__=ScenarioSpec,
                         policy=(policy_spec, Field(default_factory=policy_spec)))
 
 
-class GenerateSpec(_Strict):
+class GenerateSpec(StrictSpec):
     """Parameters of the synthetic district generator."""
 
-    estates: int = Field(ge=1, le=MAX_GENERATED)
+    estates: int = Field(ge=1, le=MAX_ESTATES)
     seed: int = Field(0, ge=0)
     estates_per_block: int = Field(12, ge=1, le=10_000)
     size_scale: float = Field(1.0, gt=0, le=100)
@@ -94,7 +107,7 @@ class GenerateSpec(_Strict):
         return self
 
 
-class DistrictSpec(_Strict):
+class DistrictSpec(StrictSpec):
     """Where a run's estates come from: exactly one of preset, csv, generate."""
 
     preset: str | None = Field(None, min_length=1)
@@ -113,10 +126,10 @@ class DistrictSpec(_Strict):
         return self
 
 
-class ScenarioSpec(_Strict):
+class ScenarioSpec(StrictSpec):
     """A scenario file as written (its `policy` block follows the registry: _scenario_model)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     label: str | None = Field(None, min_length=1, max_length=80)
     description: str = ""
     district: DistrictSpec
@@ -287,18 +300,40 @@ def did_you_mean(word: str, choices) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-def _nesting(text: str) -> int:
-    """How deep the YAML's collections nest, from its events (no recursion, no objects built)."""
-    depth = deepest = 0
+def _check_shape(text: str, source: str) -> None:
+    """Refuse a document too deep or too large, aliases expanded, from its events alone.
+
+    No recursion and no objects built: an alias (``*x``) counts as the whole of its anchor's
+    value, so a 2 KB alias bomb that stands for a billion values is refused, not expanded.
+    """
+    depth = deepest = nodes = 0
+    open_anchors: list[tuple[str | None, int, int]] = []  # (anchor, nodes before it, its depth)
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, depth) of its value
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
+        if isinstance(event, yaml.AliasEvent):
+            size, below = anchors.get(event.anchor, (1, 0))
+            nodes += size
+            deepest = max(deepest, depth + below)
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor:
+                anchors[event.anchor] = (1, 0)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            nodes += 1
             depth += 1
             deepest = max(deepest, depth)
-            if deepest > MAX_NESTING:
-                break
+            open_anchors.append((event.anchor, nodes - 1, depth))
         elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, before, started = open_anchors.pop()
+            if anchor:
+                anchors[anchor] = (nodes - before, deepest - started + 1)
             depth -= 1
-    return deepest
+        if deepest > MAX_NESTING:
+            raise InputError(source, None, f"nested more than {MAX_NESTING} levels deep (aliases "
+                             "expanded); the format needs four")
+        if nodes > MAX_YAML_VALUES:
+            raise InputError(source, None, f"holds more than {MAX_YAML_VALUES:,} values (aliases "
+                             "expanded); a scenario or sweep needs a few hundred")
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
@@ -307,6 +342,9 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     problem = not_a_file(path)
     if problem:
         raise InputError(source, None, problem)
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise InputError(source, None, f"is larger than {MAX_YAML_BYTES // 1_000_000} MB; a scenario or "
+                         "sweep file needs a few kilobytes")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -314,9 +352,7 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     if not text.strip():
         raise InputError(source, None, "the file is empty")
     try:
-        if _nesting(text) > MAX_NESTING:
-            raise InputError(source, None, f"nested more than {MAX_NESTING} levels deep; the "
-                             "format needs four")
+        _check_shape(text, source)
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)

@@ -4,8 +4,10 @@ Bad input is exit status 2 and one line naming the file and the key, before anyt
 Python API raises InputError naming the argument; odd but allowed data draws a warning."""
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,3 +163,165 @@ def test_run_takes_numpy_scalars(tiny_scenario):
     assert len(result.timeseries) == 12
     again = sim.run(tiny_scenario, years=1, seed=5, params={"merge_support": 0.5, "merge_max_group": 4})
     assert result.timeseries.equals(again.timeseries)
+
+
+# --- outputs checked before any work (item 2) -------------------------------------------------
+
+def _no_simulation(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("the command simulated before refusing its --out")
+
+    monkeypatch.setattr("sim.run.run_scenario", fail)
+    monkeypatch.setattr("sim.calibration.abc_rejection", fail)
+
+
+def _bad_out(tmp_path: Path, kind: str) -> tuple[Path, str]:
+    if kind == "dot":
+        return Path("."), "names no folder"
+    if kind == "dotdot":
+        return tmp_path / "sub" / "..", "names no folder"
+    if kind == "dangling_symlink":
+        (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+        return tmp_path / "link", "does not exist"
+    if kind == "long_name":
+        return tmp_path / ("n" * 300), "longer than"
+    return Path("/proc/estate-sim-out"), "cannot write"  # read-only for root too
+
+
+@pytest.mark.parametrize("command", ["run", "calibrate"])
+@pytest.mark.parametrize("kind", ["dot", "dotdot", "dangling_symlink", "long_name", "read_only"])
+def test_a_bad_out_is_refused_before_any_simulation(tmp_path, capsys, monkeypatch, command, kind):
+    _no_simulation(monkeypatch)
+    out, says = _bad_out(tmp_path, kind)
+    spec = ROOT / "scenarios" / ("integrated.yaml" if command == "run" else "calibration/ouyang_road.yaml")
+    refused([command, spec, "--out", out], capsys, "--out", says)
+
+
+def test_the_default_out_of_calibrate_is_checked_too(tmp_path, capsys, monkeypatch):
+    _no_simulation(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").write_text("a file where the default folder goes")
+    refused(["calibrate", ROOT / "scenarios" / "calibration" / "ouyang_road.yaml"], capsys,
+            "--out", "lies below")
+
+
+# --- inputs checked before any work (item 2) and bounded messages (item 3) ------------------------
+
+def _alias_bomb(levels: int = 9) -> str:
+    """A few hundred bytes of YAML that stand for 10**levels values."""
+    lines = ["b0: &b0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"b{i}: &b{i} [{', '.join([f'*b{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("where", ["params: {merge_support: *b8}", "params: *b8"])
+def test_an_alias_bomb_in_a_scenario_is_refused_at_once(tmp_path, capsys, where):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: t\n{TINY}{_alias_bomb()}{where}\n")
+    refused(["validate", path], capsys, str(path), "aliases expanded")
+
+
+def test_an_alias_bomb_in_a_sweeps_factors_is_refused_at_once(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(f"name: t\n{TINY}")
+    path = tmp_path / "w.yaml"
+    path.write_text(f"name: w\nscenarios: [s.yaml]\nseed: 1\n{_alias_bomb()}"
+                    "factors: {method: lhs, samples: 4, ranges: {merge_support: *b8}}\n")
+    refused(["validate", path], capsys, str(path), "aliases expanded")
+
+
+def test_aliases_count_toward_the_nesting_limit(tmp_path, capsys):
+    deep = "d0: &d0 [x]\n" + "".join(f"d{i}: &d{i} [*d{i - 1}]\n" for i in range(1, 60))
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: t\n{TINY}{deep}")
+    refused(["validate", path], capsys, "nested more than 50")
+
+
+def test_a_small_alias_is_still_read(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: t\nyears: 1\ndistrict: &d {generate: {estates: 6, seed: 1}}\n")
+    status, _, err = cli(["validate", path], capsys)
+    assert status == 0, err
+
+
+def test_a_huge_yaml_file_is_refused_by_size(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: t\n{TINY}description: {'x' * 10_100_000}\n")
+    refused(["validate", path], capsys, str(path), "larger than")
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+@pytest.mark.parametrize("field", ["value", "tolerance"])
+def test_a_calibration_target_must_be_a_finite_number(tmp_path, capsys, monkeypatch, field, value):
+    _no_simulation(monkeypatch)
+    target = {"value": "60", "tolerance": "5"}
+    target[field] = value
+    text = (ROOT / "scenarios" / "calibration" / "ouyang_road.yaml").read_text()
+    text = text.replace("scenario: ../integrated.yaml", f"scenario: {ROOT / 'scenarios' / 'integrated.yaml'}")
+    head, _, _ = text.partition("targets:")
+    first = next(line.split(":")[0].strip() for line in text.partition("targets:")[2].splitlines()
+                 if line.strip() and not line.strip().startswith("#"))
+    path = tmp_path / "c.yaml"
+    path.write_text(f"{head}targets:\n  {first}: {{value: {target['value']}, tolerance: "
+                    f"{target['tolerance']}}}\n")
+    refused(["calibrate", path, "--out", tmp_path / "out"], capsys, f"targets.{first}.{field}", "finite")
+
+
+def test_a_long_scenario_name_is_refused_before_a_sweep_folder_exists(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(f"name: {'n' * 300}\n{TINY}")
+    (tmp_path / "w.yaml").write_text("name: w\nscenarios: [s.yaml]\nseed: 1\n")
+    refused(["sweep", tmp_path / "w.yaml", "--out", tmp_path / "out"], capsys, "s.yaml", "name")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("column", ["estate_id", "block"])
+def test_a_long_id_or_block_name_is_refused(tmp_path, capsys, column):
+    long = "x" * 101
+    row = f"{long},120,7000,commodity,0,0,B" if column == "estate_id" else f"A,120,7000,commodity,0,0,{long}"
+    (tmp_path / "e.csv").write_text("estate_id,households,floor_area_m2,housing_type,x_m,y_m,block\n"
+                                    f"{row}\nC,300,20000,commodity,100,200,B\n")
+    (tmp_path / "s.yaml").write_text("name: t\ndistrict: {csv: e.csv}\nyears: 1\n")
+    err = refused(["validate", tmp_path / "s.yaml"], capsys, "e.csv", column, "row 2", "more than 100")
+    assert long not in err
+
+
+def test_a_district_csv_has_a_row_limit_and_a_size_limit(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sim.districts.MAX_ESTATES", 3)
+    rows = "".join(f"E{i},120,7000,commodity,{i * 100},0\n" for i in range(5))
+    (tmp_path / "e.csv").write_text("estate_id,households,floor_area_m2,housing_type,x_m,y_m\n" + rows)
+    (tmp_path / "s.yaml").write_text("name: t\ndistrict: {csv: e.csv}\nyears: 1\n")
+    refused(["validate", tmp_path / "s.yaml"], capsys, "e.csv", "more than 3 estates")
+    monkeypatch.setattr("sim.districts.MAX_CSV_BYTES", 100)
+    refused(["validate", tmp_path / "s.yaml"], capsys, "e.csv", "larger than")
+
+
+# --- a damaged folder structure is exit 2 naming the path (item 9) -----------------------------------
+
+@pytest.fixture(scope="module")
+def stored_sweep(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stored")
+    (folder / "s.yaml").write_text(f"name: t\n{TINY}")
+    (folder / "w.yaml").write_text("name: w\nscenarios: [s.yaml]\nseed: 1\nreplicates: 2\n")
+    assert main(["sweep", str(folder / "w.yaml"), "--out", str(folder / "out"), "--quiet"]) == 0
+    return folder
+
+
+def _replace_with_folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+STRUCTURE_DAMAGE = {
+    "table_file_is_a_folder": lambda out: _replace_with_folder(next((out / "timeseries").iterdir())),
+    "timeseries_is_a_file": lambda out: (shutil.rmtree(out / "timeseries"),
+                                         (out / "timeseries").write_text("x")),
+    "runs_table_is_a_folder": lambda out: _replace_with_folder(out / "runs.parquet"),
+}
+
+
+@pytest.mark.parametrize("damage", STRUCTURE_DAMAGE.values(), ids=STRUCTURE_DAMAGE.keys())
+def test_a_damaged_folder_structure_is_refused_naming_the_path(stored_sweep, tmp_path, capsys, damage):
+    out = tmp_path / "out"
+    shutil.copytree(stored_sweep / "out", out)
+    damage(out)
+    refused(["sweep", stored_sweep / "w.yaml", "--out", out, "--quiet"], capsys, str(out),
+            "damaged results folder")

@@ -30,7 +30,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ import filelock
 import pandas as pd
 
 from sim import __version__
-from sim.errors import InputError
+from sim.errors import InputError, shown
 from sim.outputs import OUTPUT_TABLES, atomic_write
 
 MANIFEST = "manifest.json"
@@ -125,17 +127,56 @@ def read_record(path: Path) -> dict[str, Any]:
     return record
 
 
-def check_out_folder(folder: Path, flag: str = "--out") -> None:
-    """Refuse, before anything runs, a folder that is a file or lies below one."""
+MAX_OUT_NAME_BYTES = 200
+"""Longest name of an output folder or file: its temporaries add a prefix and a suffix, and a
+file system's names stop at 255 bytes."""
+MAX_OUT_PATH_BYTES = 3000
+"""Longest output path: the files below it must stay within Linux's 4,096 bytes."""
+
+
+def check_out_folder(folder: Path, flag: str = "--out", *, replaced: bool = False,
+                     file: bool = False) -> None:
+    """Refuse, before anything runs, an output location the command could not write.
+
+    A file (or a path below one), a dangling symbolic link, `.` or `..`, a name or path too long,
+    and a place where no file can be created (read-only, permission denied) are refused.
+    `replaced`: the command puts a new folder in place of `folder` (``run``), so the folder
+    that holds it must be writable too. `file`: the output is one file (replaced too).
+    """
     folder = Path(folder)
-    if "\0" in str(folder):
+    text = str(folder)
+    if "\0" in text:
         raise InputError("command line", flag, "the path contains a NUL character")
+    if folder.name in ("", ".", ".."):
+        raise InputError("command line", flag, f"{shown(text)} names no folder of its own (the "
+                         "command would write over the folder it names); give a new folder's name")
+    if len(folder.name.encode("utf-8", "surrogateescape")) > MAX_OUT_NAME_BYTES:
+        raise InputError("command line", flag, f"the name {shown(folder.name, 40)} is longer than "
+                         f"{MAX_OUT_NAME_BYTES} bytes; give a shorter one")
+    if len(str(folder.absolute()).encode("utf-8", "surrogateescape")) > MAX_OUT_PATH_BYTES:
+        raise InputError("command line", flag, f"the path is longer than {MAX_OUT_PATH_BYTES} bytes")
     for candidate in (folder, *folder.parents):
-        if candidate.exists() and not candidate.is_dir():
+        if candidate.is_symlink() and not candidate.exists():
+            raise InputError("command line", flag, f"{candidate} is a symbolic link to "
+                             f"{os.readlink(candidate)}, which does not exist")
+        if candidate.exists() and not candidate.is_dir() and not (file and candidate == folder):
             where = "exists and is not a folder" if candidate == folder else f"lies below {candidate}, a file"
             raise InputError("command line", flag, f"{folder} {where}")
         if candidate.exists():
+            _check_writable(folder.parent if (replaced or file) and candidate == folder else candidate,
+                            flag)
             break
+
+
+def _check_writable(folder: Path, flag: str) -> None:
+    # A file is created and removed: os.access says yes to root on a read-only file system.
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}probe.", dir=folder or Path("."))
+    except OSError as exc:
+        raise InputError("command line", flag, f"cannot write in {folder} ({exc.strerror}); give "
+                         "another folder") from None
+    os.close(handle)
+    os.unlink(probe)
 
 
 class ResultsStore:
@@ -204,6 +245,7 @@ class ResultsStore:
                       "git_commit": git_commit(), "executor": executor}
         manifest = self.read_manifest()
         if manifest is not None:
+            self._check_layout()
             records = self.records()
             if identities is not None:
                 self._check_identities(records, identities)
@@ -234,6 +276,23 @@ class ResultsStore:
             (folder / name).mkdir(exist_ok=True)
         self._remove_temporaries()
         return self.records()
+
+    def _check_layout(self) -> None:
+        # A folder where a file belongs, or a file where a folder does, would fail a write later
+        # (exit 1, after runs): refused now, naming it.
+        expected = [(self.folder / RUNS_TABLE, False)]
+        for name in (*TABLE_DIRS.values(), RUNS_DIR):
+            folder = self.folder / name
+            expected.append((folder, True))
+            if folder.is_dir():
+                expected += [(path, False) for path in folder.iterdir()
+                             if path.suffix in (".parquet", ".json")]
+        for path, is_folder in expected:
+            if path.exists() and path.is_dir() != is_folder:
+                raise InputError(str(path), None, f"damaged results folder: a "
+                                 f"{'file' if is_folder else 'folder'} where a "
+                                 f"{'folder' if is_folder else 'file'} belongs; remove it and run the "
+                                 "same command again")
 
     def _check_hashes(self, manifest: dict[str, Any], sweep_sha256: str, resolved_sha256: str):
         if manifest.get("sweep_sha256") != sweep_sha256:

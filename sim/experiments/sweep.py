@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from sim.errors import InputError, not_a_file
 from sim.experiments.design import (
@@ -56,6 +56,7 @@ from sim.params import PARAMETER_INDEX
 from sim.scenario import (
     DistrictSpec,
     Scenario,
+    StrictSpec,
     did_you_mean,
     first_validation_error,
     load_scenario,
@@ -64,11 +65,7 @@ from sim.scenario import (
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-
-class FactorsSpec(_Strict):
+class FactorsSpec(StrictSpec):
     """A design over documented parameters: method, sample size, each factor's [low, high]."""
 
     method: Literal["grid", "lhs", "sobol", "morris"]
@@ -77,7 +74,7 @@ class FactorsSpec(_Strict):
     levels: int | None = Field(None, ge=2, le=100, description="Morris levels (default 4)")
 
 
-class SweepSpec(_Strict):
+class SweepSpec(StrictSpec):
     """A sweep file as written."""
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
