@@ -223,12 +223,13 @@ def write_as_one_set(out: Path, write) -> list[Path]:
     import tempfile
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    _remove_stale_sets(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-{os.getpid()}-", dir=out.parent))
     old = None
     try:
         written = write(staging)
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
             os.replace(out, old / out.name)
         try:
             os.replace(staging, out)
@@ -241,6 +242,21 @@ def write_as_one_set(out: Path, write) -> list[Path]:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     return [out / Path(p).name for p in written]
+
+
+def _remove_stale_sets(out: Path) -> None:
+    # `.NAME.new-PID-*` and `.NAME.old-PID-*` left beside `out` by a `run` killed while writing
+    # (its pid dead); another `run` writing the same --out right now keeps its own.
+    import glob
+    import shutil
+
+    from sim.experiments.executors import process_alive
+
+    for kind in ("new", "old"):
+        for path in out.parent.glob(f".{glob.escape(out.name)}.{kind}-*"):
+            pid = path.name.rsplit(f".{kind}-", 1)[1].split("-", 1)[0]
+            if pid.isdigit() and not process_alive(int(pid)) and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def cmd_validate(args) -> int:

@@ -325,3 +325,21 @@ def test_a_damaged_folder_structure_is_refused_naming_the_path(stored_sweep, tmp
     damage(out)
     refused(["sweep", stored_sweep / "w.yaml", "--out", out, "--quiet"], capsys, str(out),
             "damaged results folder")
+
+
+# --- nothing left behind (item 5) --------------------------------------------------------------
+
+def test_run_removes_the_staging_folders_a_killed_run_left_beside_out(tmp_path, capsys):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [tmp_path / f".out.new-{dead.pid}-abc", tmp_path / f".out.old-{dead.pid}-def"]
+    live = tmp_path / f".out.new-{os.getpid()}-ghi"  # another run writing the same --out now
+    for folder in (*stale, live):
+        folder.mkdir()
+        (folder / "timeseries.parquet").write_bytes(b"half")
+    (tmp_path / "s.yaml").write_text(f"name: t\n{TINY}")
+    status, _, err = cli(["run", tmp_path / "s.yaml", "--out", tmp_path / "out", "--quiet"], capsys)
+    assert status == 0, err
+    assert not any(folder.exists() for folder in stale)
+    assert live.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "out", "s.yaml"])

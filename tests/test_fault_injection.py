@@ -20,6 +20,7 @@ from fault_support import (
     die_once,
     double,
     kill_marked,
+    marked_processes,
     start_cli,
     temporaries,
     wait_until_gone,
@@ -360,3 +361,35 @@ def test_a_stop_signal_while_the_sweep_exits_is_one_line_not_a_silent_death(tmp_
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and "SIGTERM" in lines[0] and "results are complete" in lines[0]
     assert len(pd.read_parquet(out / RUNS_TABLE)) == 2
+
+
+@pytest.mark.slow
+def test_the_app_server_dies_with_a_killed_app_command(tmp_path):
+    # The server has a session of its own; SIGKILL of `estate-sim app` used to leave it answering.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    tmpdir, mark = tmp_path / "tmp", f"app-{os.getpid()}"
+    tmpdir.mkdir()
+    proc = start_cli(["app", "--port", port], mark, tmpdir)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.5)
+        else:
+            pytest.fail("the app's server never answered")
+        assert len(marked_processes(mark)) >= 2  # the command and its server
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        assert wait_until_gone(mark) == []
+    finally:
+        kill_marked(mark)
+    with socket.socket() as client:
+        assert client.connect_ex(("127.0.0.1", port)) != 0
+    assert list(tmpdir.iterdir()) == []  # the sessions' upload folder went with the server
