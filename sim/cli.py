@@ -68,6 +68,10 @@ def _port(text: str) -> int:
     return value
 
 
+RERUN_HELP = ("run again, into the same folder, the stored runs whose inputs or model version "
+              "changed (without it such a folder is refused, naming what differs)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = _Parser(prog="estate-sim", description=__doc__.splitlines()[0])
@@ -105,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start a Dask LocalCluster of N worker processes on 127.0.0.1")
     sweep.add_argument("--out", type=Path, help="results folder (default out/sweeps/NAME)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    sweep.add_argument("--rerun-changed", action="store_true", help=RERUN_HELP)
 
     app = sub.add_parser("app", help="serve the teaching app (Solara) in a web browser")
     app.add_argument("--port", type=_port, default=8765, help="port to serve on (default 8765)")
@@ -131,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     sensitivity.add_argument("spec", type=Path, help="sensitivity YAML file")
     sensitivity.add_argument("--workers", type=_positive_int, default=1, help="local worker processes")
     sensitivity.add_argument("--out", type=Path, help="output folder (default out/sensitivity/NAME)")
+    sensitivity.add_argument("--rerun-changed", action="store_true", help=RERUN_HELP)
 
     report = sub.add_parser("report", help="one self-contained HTML report of a sweep's comparison")
     report.add_argument("results", type=Path, help="a sweep's results folder")
@@ -365,7 +371,7 @@ def cmd_sweep(args) -> int:
     executor = make_executor(args.workers, args.scheduler, args.dask_local)
     with ProgressBar(1, label=sweep.name, enabled=not args.quiet) as bar:
         summary = run_sweep(sweep, out, executor, progress=lambda done, total, failed: bar.update(
-            done, total, extra=f"{failed} failed" if failed else ""))
+            done, total, extra=f"{failed} failed" if failed else ""), rerun_changed=args.rerun_changed)
     if not args.quiet:
         print(f"{sweep.name}: engine {sweep.engine}, {executor.name}")
         print(summary.text())
@@ -417,7 +423,7 @@ def cmd_sensitivity(args) -> int:
     from analysis.sensitivity import run_sensitivity
 
     out = _default_out(args, Path("out") / "sensitivity" / args.spec.stem)
-    return run_sensitivity(args.spec, out, args.workers)
+    return run_sensitivity(args.spec, out, args.workers, rerun_changed=args.rerun_changed)
 
 
 def cmd_report(args) -> int:

@@ -42,6 +42,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.errors import InputError, shown
+from sim.experiments.identity import differences, identity_digest, model_version
 from sim.outputs import OUTPUT_TABLES, atomic_write
 
 MANIFEST = "manifest.json"
@@ -228,13 +229,16 @@ class ResultsStore:
         return manifest
 
     def open(self, *, sweep_sha256: str, resolved: dict[str, Any], engine: str, executor: str,
-             identities: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+             identities: Mapping[str, dict[str, Any]] | None = None,
+             rerun_changed: bool = False) -> dict[str, dict[str, Any]]:
         """Lock the folder, create or reopen it; returns the stored records by run_id.
 
-        With ``identities`` (run_id -> identity of the run's inputs and seed), a folder is
-        reopened by any sweep whose runs do not conflict with the stored ones: a stored run of
-        the same id with other inputs, or a stored run the sweep does not make, is refused. The
-        manifest then describes the latest sweep. Without them, the folder must have been made
+        With ``identities`` (run_id -> the named parts of the run's identity,
+        sim/experiments/identity.py), a folder is reopened by any sweep whose runs do not
+        conflict with the stored ones: a stored run of the same id with another identity is
+        refused naming what differs (unless ``rerun_changed``: the caller runs it again), and a
+        stored run the sweep does not make is refused. The manifest then describes the latest
+        sweep. Without them, the folder must have been made
         by the same sweep file with the same resolved sweep (hashes).
         """
         self._acquire()
@@ -242,17 +246,17 @@ class ResultsStore:
         manifest_path = folder / MANIFEST
         resolved_sha256 = sha256_json(resolved)
         invocation = {"started": _now(), "package_version": __version__,
-                      "git_commit": git_commit(), "executor": executor}
+                      "git_commit": git_commit(), "model_version": model_version(), "executor": executor}
         manifest = self.read_manifest()
         if manifest is not None:
             self._check_layout()
             records = self.records()
             if identities is not None:
-                self._check_identities(records, identities)
+                self._check_identities(records, identities, rerun_changed)
             else:
                 self._check_hashes(manifest, sweep_sha256, resolved_sha256)
             manifest.update(sweep_sha256=sweep_sha256, resolved_sha256=resolved_sha256,
-                            sweep=resolved, engine=engine)
+                            sweep=resolved, engine=engine, model_version=model_version())
             manifest.setdefault("invocations", []).append(invocation)
         else:
             others = [p.name for p in folder.iterdir() if p.name != LOCK_FILE]
@@ -267,6 +271,7 @@ class ResultsStore:
                 "engine": engine,
                 "package_version": __version__,
                 "git_commit": invocation["git_commit"],
+                "model_version": model_version(),
                 "created": invocation["started"],
                 "invocations": [invocation],
             }
@@ -307,18 +312,21 @@ class ResultsStore:
                              f"{str(manifest.get('resolved_sha256'))[:12]}… → "
                              f"{resolved_sha256[:12]}…); use another --out folder")
 
-    def _check_identities(self, records: dict[str, dict[str, Any]], identities: Mapping[str, str]):
+    def _check_identities(self, records: dict[str, dict[str, Any]],
+                          identities: Mapping[str, dict[str, Any]], rerun_changed: bool) -> None:
         for run_id, record in records.items():
             if run_id not in identities:
                 raise InputError(str(self.folder), None,
                                  f"holds run {run_id}, which this sweep does not make (a different "
                                  f"sweep, or a smaller one); use another --out folder")
             stored = record.get("identity")
-            if stored is not None and stored != identities[run_id]:
-                raise InputError(str(self.folder), None,
-                                 f"holds run {run_id} with other inputs (its scenario, district "
-                                 "file, factor values, seed, engine or years have changed since: "
-                                 "a different sweep); use another --out folder")
+            if stored is None or rerun_changed or stored == identity_digest(identities[run_id]):
+                continue
+            raise InputError(str(self.folder), None,
+                             f"holds run {run_id} with other inputs ("
+                             f"{differences(record.get('identity_parts'), identities[run_id])}): a "
+                             "different sweep, or a changed one; use another --out folder, or add "
+                             "--rerun-changed to run the changed runs again into this one")
 
     def _remove_temporaries(self) -> None:
         # Left by an invocation killed while writing; no other invocation is writing (the lock).
