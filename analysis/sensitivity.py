@@ -40,23 +40,32 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from analysis.compare import OUTCOMES
 from analysis.plots import plt, save_figure
 from analysis.results import load_runs, load_timeseries
 from analysis.style import FIGURE_WIDTH_IN, figure_rc, metric_label
 from sim import __version__
-from sim.errors import InputError
+from sim.errors import InputError, not_a_file
 from sim.experiments.executors import make_executor
-from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
+from sim.experiments.runner import RunTask
 from sim.experiments.seeds import run_seed
 from sim.experiments.store import KEY_COLUMNS, ResultsStore, git_commit, sha256_file
-from sim.experiments.sweep import FactorsSpec, _check_factors, sample_design, slug_name
+from sim.experiments.sweep import (
+    FactorsSpec,
+    _check_factors,
+    input_files,
+    make_task,
+    runs_to_do,
+    sample_design,
+    slug_name,
+    store_runs,
+)
 from sim.outputs import final_values
 from sim.progress import ProgressBar
 from sim.run import DEFAULT_ENGINE
-from sim.scenario import Scenario, load_scenario, read_yaml_mapping, validate_file
+from sim.scenario import Scenario, StrictSpec, load_scenario, read_yaml_mapping, validate_file
 from sim.text import plural
 
 OUTPUT_CONFIDENCE = 0.95
@@ -67,10 +76,9 @@ MIN_SAMPLES = 4
 """Fewest base samples / trajectories: the convergence check needs at least two in each half."""
 
 
-class SensitivitySpec(BaseModel):
+class SensitivitySpec(StrictSpec):
     """A sensitivity file as written."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
     name: str | None = Field(None, min_length=1, max_length=100,
                              pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
@@ -177,8 +185,9 @@ def load_study(path: str | Path) -> SensitivityStudy:
 
 def _study_scenario(path: Path, key: str, name: str) -> Scenario:
     scenario_path = path.resolve().parent / name
-    if not scenario_path.is_file():
-        raise InputError(str(path), key, f"file not found: {scenario_path}")
+    problem = not_a_file(scenario_path)
+    if problem:
+        raise InputError(str(path), key, f"{problem}: {scenario_path}")
     return load_scenario(scenario_path)
 
 
@@ -278,35 +287,40 @@ def noise_share(per_run: pd.DataFrame, output: str) -> float:
 def _tasks(study: SensitivityStudy) -> list[RunTask]:
     seeds = [run_seed(study.seed, 0, r) for r in range(study.replicates)]  # the same at every point
     width_d, width_r = len(str(len(study.design) - 1)), len(str(study.replicates - 1))
-    # One scenario keeps the ids of earlier versions ("NAME-dD-rR"), so stored runs resume.
-    prefixes = ([study.name] if study.baseline is None else
-                [f"{study.name}-{slug_name(s.name)}" for s in study.scenarios])
-    return [RunTask(f"{prefix}-d{d:0{width_d}d}-r{r:0{width_r}d}", scenario, r, d, seeds[r],
-                    study.engine, study.years, dict(point))
+    # Slugged as a sweep's run ids (a study named `~tmp.x` must not make temporaries); one
+    # scenario keeps the ids of earlier versions ("NAME-dD-rR"), so stored runs resume.
+    name = slug_name(study.name)
+    prefixes = ([name] if study.baseline is None else
+                [f"{name}-{slug_name(s.name)}" for s in study.scenarios])
+    inputs = [input_files(s) for s in study.scenarios]
+    return [make_task(f"{prefix}-d{d:0{width_d}d}-r{r:0{width_r}d}", scenario, r, d, seeds[r],
+                      study.engine, study.years, point, files)
             for d, point in enumerate(study.design)
-            for scenario, prefix in zip(study.scenarios, prefixes, strict=True)
+            for scenario, prefix, files in zip(study.scenarios, prefixes, inputs, strict=True)
             for r in range(study.replicates)]
 
 
-def run_design(study: SensitivityStudy, folder: Path, workers: int = 1, progress=None) -> dict:
-    """Run the design's runs not yet stored ok in `folder` (a results folder); returns counts."""
+def run_design(study: SensitivityStudy, folder: Path, workers: int = 1, progress=None, *,
+               rerun_changed: bool = False) -> dict:
+    """Run the design's runs not yet stored ok in `folder` (a results folder); returns counts.
+
+    As a sweep does: each run's identity is checked against the stored one (a changed district,
+    parameter or model version is refused naming it, or with `rerun_changed` run again), and
+    stored runs with damaged tables are redone.
+    """
     started = time.perf_counter()
-    store = ResultsStore(folder)
     tasks = _tasks(study)
-    records = store.open(sweep_sha256=study.sha256, resolved=study.resolved(), engine=study.engine,
-                         executor=f"{workers} worker(s)")
-    todo = [t for t in tasks if records.get(t.run_id, {}).get("status") != "ok"]
-    if todo:
-        store.begin_changes()
-        with make_executor(workers) as executor:
-            for done, (task, result) in enumerate(executor.map_unordered(execute_run, todo), 1):
-                if not isinstance(result, RunOutcome):
-                    result = RunOutcome(task.record("failed", one_line(result), 0.0))
-                store.add(result.record, result.tables)
-                if progress is not None:
-                    progress(done, len(todo))
-    store.consolidate([t.run_id for t in tasks], study.names)
-    return {"runs": len(tasks), "ran_now": len(todo), "wall_time_s": time.perf_counter() - started}
+    with make_executor(workers) as executor, ResultsStore(folder) as store:
+        records = store.open(sweep_sha256=study.sha256, resolved=study.resolved(), engine=study.engine,
+                             executor=executor.name, rerun_changed=rerun_changed,
+                             identities={t.run_id: t.identity_parts for t in tasks})
+        damaged, todo = runs_to_do(store, records, tasks)
+        for _ in store_runs(store, todo, executor,
+                            None if progress is None else lambda done, total, _: progress(done, total)):
+            pass
+        store.consolidate([t.run_id for t in tasks], study.names)
+    return {"runs": len(tasks), "ran_now": len(todo), "damaged": damaged,
+            "wall_time_s": time.perf_counter() - started}
 
 
 def analyse(study: SensitivityStudy, folder: Path) -> dict[str, Any]:
@@ -393,7 +407,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
+def run_sensitivity(spec: Path, out: Path, workers: int = 1, *, rerun_changed: bool = False) -> int:
     """The `sensitivity` command: run the design (resuming), analyse, write CSV, figures, JSON."""
     study = load_study(spec)
     if out.exists() and not out.is_dir():
@@ -405,7 +419,8 @@ def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
           f"output: {study.outcome_text} "
           f"({study.engine}, {workers} worker{'s' if workers > 1 else ''})")
     with ProgressBar(study.runs, label=study.name) as bar:
-        counts = run_design(study, folder, workers, progress=lambda done, _: bar.update(done))
+        counts = run_design(study, folder, workers, progress=lambda done, _: bar.update(done),
+                            rerun_changed=rerun_changed)
     result = analyse(study, folder)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -442,6 +457,9 @@ def run_sensitivity(spec: Path, out: Path, workers: int = 1) -> int:
     written.append(json_path)
     print(f"{plural(counts['runs'], 'run')} ({counts['ran_now']} run now, {counts['wall_time_s']:.1f} s); "
           f"{len(failed)} failed")
+    if counts["damaged"]:
+        print(f"{len(counts['damaged'])} stored run(s) had damaged or missing tables and were redone: "
+              + ", ".join(counts["damaged"][:5]))
     for _, run in failed.iterrows():
         print(f"  failed: {run['run_id']}: {run['error']}")
     for output, info in result["outputs"].items():

@@ -20,10 +20,13 @@ from typing import Any
 
 import pandas as pd
 
-from sim.errors import InputError
+from sim.errors import InputError, shown
 from sim.run import DEFAULT_ENGINE, ENGINES, RunResult, run_scenario
-from sim.scenario import Scenario
+from sim.scenario import Scenario, whole_number
 from sim.scenario import load_scenario as _load_scenario
+
+MAX_WORKERS = 1024
+"""Most local worker processes a sweep may ask for."""
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -41,9 +44,10 @@ def run(scenario: Scenario | str | Path, engine: str = DEFAULT_ENGINE, *, seed: 
     names in docs/ODD.md; ``policies`` switches policy blocks on or off (``{"merge": True}``) or
     sets their keys as a scenario file does (``{"merge": {"enabled": True, "max_group": 4}}``).
     """
-    if engine not in ENGINES:
-        raise InputError("sim.run", "engine", f"unknown engine {engine!r} (choose from "
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise InputError("sim.run", "engine", f"unknown engine {shown(engine)} (choose from "
                          f"{', '.join(ENGINES)})")
+    _check_progress("sim.run", progress)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     scenario = scenario.with_overrides(seed=seed, years=years, params=params, policies=policies)
@@ -59,10 +63,18 @@ def sweep(path: str | Path, *, workers: int = 1, out: str | Path | None = None,
     from sim.experiments.executors import make_executor
     from sim.experiments.sweep import load_sweep, run_sweep
 
+    workers = whole_number(workers, "sim.sweep", "workers", 1, MAX_WORKERS)
+    _check_progress("sim.sweep", progress)
     loaded = load_sweep(path)
     folder = Path(out) if out is not None else Path("out") / "sweeps" / loaded.name
     run_sweep(loaded, folder, make_executor(workers, None, None), progress=progress)
     return load_results(folder)
+
+
+def _check_progress(source: str, progress: Any) -> None:
+    # checked up front: a bad callback would otherwise fail after the first month or run
+    if progress is not None and not callable(progress):
+        raise InputError(source, "progress", f"must be a function or None, got {shown(progress)}")
 
 
 def load_results(folder: str | Path) -> pd.DataFrame:

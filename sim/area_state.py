@@ -55,12 +55,17 @@ class AreaState(Protocol):
         """The estates (indices into the district) an area holds, in member order."""
 
     def open_cases(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Households with an open case, in household order: (household indices, their areas' rows,
-        months each case has waited, 0 for a case brought this month)."""
+        """Households with an open case, in household order.
+
+        Returns (household indices, their areas' rows, months each case has waited: 0 for a case
+        brought this month).
+        """
 
     def settle_cases(self, households: np.ndarray, outcome: np.ndarray) -> None:
-        """Each household of `households` learns its case's outcome this month (rules.CASE_*), as
-        rules.settle_case says: waiting on, or closed with how heard it leaves the household."""
+        """Each household of `households` learns its case's outcome this month (rules.CASE_*).
+
+        As rules.settle_case says: waiting on, or closed with how heard it leaves the household.
+        """
 
     def block_names(self) -> list[str]:
         """The district's block names; a block's code in the views is its index here."""

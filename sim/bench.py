@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from sim.errors import InputError
+from sim.errors import InputError, shown
 
 ENGINES = ("mesa", "vector")
 
@@ -34,17 +34,19 @@ def district_spec(name: str) -> dict:
 
     Any other name is an InputError naming `--district`.
     """
-    from sim.districts import PRESETS
+    from sim.districts import MAX_ESTATES, PRESETS
 
     if name.startswith(GENERATED):
         count = name[len(GENERATED):]
-        if not (count.isdigit() and int(count) > 0):
-            raise InputError("command line", "--district",
-                             f"{name!r}: give generated:N with N a positive integer")
+        # isdigit() alone takes '²' and other digits int() refuses
+        if not (count.isascii() and count.isdigit() and 0 < int(count) <= MAX_ESTATES):
+            raise InputError("command line", "--district", f"{shown(name)}: give generated:N with N "
+                             f"a whole number from 1 to {MAX_ESTATES:,}")
         return {"generate": {"estates": int(count), "seed": 0}}
     if name not in PRESETS:
         raise InputError("command line", "--district",
-                         f"unknown preset {name!r} (known: {', '.join(sorted(PRESETS))}, or generated:N)")
+                         f"unknown preset {shown(name)} (known: {', '.join(sorted(PRESETS))}, "
+                         "or generated:N)")
     return {"preset": name}
 
 

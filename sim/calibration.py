@@ -18,16 +18,16 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from scipy.stats import qmc
 
-from sim.errors import InputError
+from sim.errors import InputError, not_a_file
 from sim.experiments.executors import process_pool
 from sim.experiments.seeds import purpose_seeds
 from sim.params import PARAMETER_INDEX
 from sim.progress import ProgressBar
 from sim.run import DEFAULT_ENGINE
-from sim.scenario import Scenario, load_scenario, validate_file
+from sim.scenario import Scenario, StrictSpec, load_scenario, validate_file
 
 SMALL = 200
 
@@ -121,18 +121,14 @@ def _trio_together(areas: pd.DataFrame, names: tuple[str, ...]) -> float:
     return float(len({home[name] for name in names}) == 1)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class TargetSpec(_Strict):
+class TargetSpec(StrictSpec):
     """One observed pattern: its value and the tolerance that scales its distance."""
 
     value: float
     tolerance: float = Field(gt=0)
 
 
-class CalibrationSpec(_Strict):
+class CalibrationSpec(StrictSpec):
     """A calibration file as written."""
 
     name: str = Field(min_length=1)
@@ -220,8 +216,9 @@ def load_calibration(path: str | Path) -> Calibration:
             if name not in STATISTICS:
                 raise InputError(source, f"{key}.{name}", f"unknown target (known: {', '.join(STATISTICS)})")
     scenario_path = (path.resolve().parent / spec.scenario)
-    if not scenario_path.is_file():
-        raise InputError(source, "scenario", f"file not found: {scenario_path}")
+    problem = not_a_file(scenario_path)
+    if problem:
+        raise InputError(source, "scenario", f"{problem}: {scenario_path}")
     scenario = load_scenario(scenario_path).with_overrides(years=spec.years)
     return Calibration(spec.name, path, scenario, spec.engine, spec.seed, spec.samples, spec.seeds_per_sample,
                        spec.accept, {k: (v[0], v[1]) for k, v in spec.priors.items()},

@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -67,6 +68,10 @@ def _port(text: str) -> int:
     return value
 
 
+RERUN_HELP = ("run again, into the same folder, the stored runs whose inputs or model version "
+              "changed (without it such a folder is refused, naming what differs)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = _Parser(prog="estate-sim", description=__doc__.splitlines()[0])
@@ -106,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start a Dask LocalCluster of N worker processes on 127.0.0.1")
     sweep.add_argument("--out", type=Path, help="results folder (default out/sweeps/NAME)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    sweep.add_argument("--rerun-changed", action="store_true", help=RERUN_HELP)
 
     app = sub.add_parser("app", help="serve the teaching app (Solara) in a web browser")
     app.add_argument("--port", type=_port, default=8765, help="port to serve on (default 8765)")
@@ -134,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     sensitivity.add_argument("spec", type=Path, help="sensitivity YAML file")
     sensitivity.add_argument("--workers", type=_positive_int, default=1, help="local worker processes")
     sensitivity.add_argument("--out", type=Path, help="output folder (default out/sensitivity/NAME)")
+    sensitivity.add_argument("--rerun-changed", action="store_true", help=RERUN_HELP)
 
     report = sub.add_parser("report", help="one self-contained HTML report of a sweep's comparison")
     report.add_argument("results", type=Path, help="a sweep's results folder")
@@ -177,7 +184,6 @@ def _summary(timeseries) -> str:
 
 def cmd_run(args) -> int:
     """`estate-sim run`: validate everything, run, then write the three outputs."""
-    from sim.experiments.store import check_out_folder
     from sim.outputs import FORMATS, write_run
     from sim.progress import ProgressBar
     from sim.run import DEFAULT_ENGINE, ENGINES, run_scenario
@@ -190,15 +196,15 @@ def cmd_run(args) -> int:
     if args.format not in FORMATS:
         raise InputError("command line", "--format", f"invalid choice: {args.format!r} "
                          f"(choose from {', '.join(FORMATS)})")
-    check_out_folder(args.out)  # before the simulation: a bad --out must not cost a run
-    _check_run_folder(args.out)
+    _check_run_folder(args.out)  # before the simulation (main checked the place): a bad --out
+    # must not cost a run
     scenario = load_scenario(args.scenario)
     try:
         scenario = scenario.with_overrides(years=args.years, seed=args.seed)
     except InputError as exc:  # only the flags change here: say so
         raise InputError("command line", f"--{exc.key}", exc.message) from None
-    if not args.quiet:
-        _warn_implausible((scenario,))  # as `validate` does: a run's output should not hide them
+    if not args.quiet:  # as `validate` does: a run's output should not hide them
+        _warn_implausible((scenario,), sys.stderr)
     with ProgressBar(12 * scenario.years, label=printable(scenario.name), enabled=not args.quiet) as bar:
         result = run_scenario(scenario, args.engine, progress=bar.update)
     written = write_as_one_set(args.out, lambda folder: write_run(
@@ -242,12 +248,13 @@ def write_as_one_set(out: Path, write) -> list[Path]:
     import tempfile
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    _remove_stale_sets(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-{os.getpid()}-", dir=out.parent))
     old = None
     try:
         written = write(staging)
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
             os.replace(out, old / out.name)
         try:
             os.replace(staging, out)
@@ -276,6 +283,21 @@ def _sweep_rest_report(sweep, out: Path) -> list[str]:
             lines += rest_report(drift(timeseries), scenario.params.burn_in_years,
                                  label=f"status quo {printable(scenario.name)!r}")
     return lines
+
+
+def _remove_stale_sets(out: Path) -> None:
+    # `.NAME.new-PID-*` and `.NAME.old-PID-*` left beside `out` by a `run` killed while writing
+    # (its pid dead); another `run` writing the same --out right now keeps its own.
+    import glob
+    import shutil
+
+    from sim.experiments.executors import process_alive
+
+    for kind in ("new", "old"):
+        for path in out.parent.glob(f".{glob.escape(out.name)}.{kind}-*"):
+            pid = path.name.rsplit(f".{kind}-", 1)[1].split("-", 1)[0]
+            if pid.isdigit() and not process_alive(int(pid)) and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def cmd_validate(args) -> int:
@@ -352,9 +374,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _warn_implausible(scenarios) -> None:
-    """Print, once per district CSV, what was kept beside the model's columns and what looks wrong."""
+def _warn_implausible(scenarios, stream=None) -> None:
+    """Warn (stdout for `validate`, stderr for the commands that run) about odd district data."""
     from sim.districts import plausibility_warnings
+
+    prefix = "warning" if stream is None else "estate-sim: warning"
 
     seen = set()
     for scenario in scenarios:
@@ -364,9 +388,9 @@ def _warn_implausible(scenarios) -> None:
         seen.add(source)
         district = scenario.load_district()
         for note in district.notes:
-            print(f"note: {printable(note)}")
+            print(f"note: {printable(note)}", file=stream or sys.stdout)
         for warning in plausibility_warnings(district, source):
-            print(f"warning: {printable(warning)}")
+            print(f"{prefix}: {printable(warning)}", file=stream or sys.stdout)
 
 
 def cmd_demo(args) -> int:
@@ -379,18 +403,16 @@ def cmd_demo(args) -> int:
 def cmd_sweep(args) -> int:
     """`estate-sim sweep`: run (or resume) a sweep into its results folder; 1 if any run failed."""
     from sim.experiments.executors import make_executor
-    from sim.experiments.store import check_out_folder
     from sim.experiments.sweep import load_sweep, run_sweep
     from sim.progress import ProgressBar
 
-    if args.out is not None:
-        check_out_folder(args.out)
     sweep = load_sweep(args.sweep)
     out = args.out or Path("out") / "sweeps" / sweep.name
+    _warn_implausible(sweep.scenarios, sys.stderr)
     executor = make_executor(args.workers, args.scheduler, args.dask_local)
     with ProgressBar(1, label=sweep.name, enabled=not args.quiet) as bar:
         summary = run_sweep(sweep, out, executor, progress=lambda done, total, failed: bar.update(
-            done, total, extra=f"{failed} failed" if failed else ""))
+            done, total, extra=f"{failed} failed" if failed else ""), rerun_changed=args.rerun_changed)
     if not args.quiet:
         print(f"{sweep.name}: engine {sweep.engine}, {executor.name}")
         print(summary.text())
@@ -449,8 +471,8 @@ def cmd_sensitivity(args) -> int:
     """`estate-sim sensitivity`: run a Sobol' or Morris design and write indices, figures, JSON."""
     from analysis.sensitivity import run_sensitivity
 
-    out = args.out or Path("out") / "sensitivity" / args.spec.stem
-    return run_sensitivity(args.spec, out, args.workers)
+    out = _default_out(args, Path("out") / "sensitivity" / args.spec.stem)
+    return run_sensitivity(args.spec, out, args.workers, rerun_changed=args.rerun_changed)
 
 
 def cmd_report(args) -> int:
@@ -464,7 +486,7 @@ def cmd_calibrate(args) -> int:
     """`estate-sim calibrate`: ABC rejection; accepted sets, posterior, fit to each target."""
     from sim.calibration import run_calibration
 
-    out = args.out or Path("out") / "calibration" / args.spec.stem
+    out = _default_out(args, Path("out") / "calibration" / args.spec.stem)
     return run_calibration(args.spec, out, workers=args.workers, quiet=args.quiet)
 
 
@@ -484,13 +506,23 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "sweep":
             "calibrate": cmd_calibrate, "validate-model": cmd_validate_model}
 
 
+def _default_out(args, default: Path) -> Path:
+    # --out, or the default, checked as --out is (main checks only a given one)
+    if args.out is not None:
+        return args.out
+    from sim.experiments.store import check_out_folder
+
+    check_out_folder(default)
+    return default
+
+
 def _check_out_flag(args) -> None:
     # Every command's --out is checked before any work: a file in the way costs nothing.
     out = getattr(args, "out", None)
     if isinstance(out, Path):
         from sim.experiments.store import check_out_folder
 
-        check_out_folder(out.parent if args.command == "validate-model" else out)
+        check_out_folder(out, replaced=args.command == "run", file=args.command == "validate-model")
 
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -517,8 +549,6 @@ def stop_signals_raise() -> Iterator[None]:
     pool worker or a background job, passes that on): every stop signal stops the command and
     keeps what it has written.
     """
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -532,8 +562,29 @@ def stop_signals_raise() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def _stopped_while_exiting(signum, frame):
+    # The command has finished; the interpreter is tearing down (multiprocessing's fork server and
+    # resource tracker, temporary folders). Default handling would end the process silently.
+    name = signal.Signals(signum).name
+    os.write(2, f"estate-sim: stopped by {name} while exiting; the command had finished and "
+                "its results are complete\n".encode())
+    os._exit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `estate-sim`; returns the exit status."""
+    """Entry point of `estate-sim`; returns the exit status.
+
+    Called as the program (no `argv`), a stop signal that arrives after the command, while the
+    process exits, still ends it with one line and 128 + N.
+    """
+    status = _command(argv)
+    if argv is None and threading.current_thread() is threading.main_thread():
+        for signum in (*STOP_SIGNALS, signal.SIGINT):
+            signal.signal(signum, _stopped_while_exiting)
+    return status
+
+
+def _command(argv: Sequence[str] | None) -> int:
     try:
         with stop_signals_raise():
             args = build_parser().parse_args(argv)

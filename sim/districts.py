@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.errors import InputError
+from sim.errors import InputError, not_a_file, shown
 from sim.params import HOUSING_TYPES, Params
 
 REQUIRED_COLUMNS = ("estate_id", "households", "floor_area_m2", "housing_type", "x_m", "y_m")
@@ -192,6 +192,13 @@ PLAUSIBLE_EXTENT_M = (50.0, 100_000.0)
 """A district whose estates span less than 50 m or more than 100 km draws a warning (degrees
 given as metres span a metre or so)."""
 
+MAX_ESTATES = 200_000
+"""Most estates (rows) a district may have, read or generated."""
+MAX_CSV_BYTES = 50_000_000
+"""Largest district CSV: MAX_ESTATES rows of a few hundred bytes at most."""
+MAX_ID_CHARS = 100
+"""Longest estate id or block name (ids are joined into area ids, shown in tables and figures)."""
+
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
@@ -268,6 +275,9 @@ def parse_number(cell: str, column: str, row: int, source: str) -> float:
 def _read_rows(path: Path, source: str) -> tuple[list[str], list[list[str]]]:
     """The header and the rows of a CSV file, every cell a string, nothing guessed."""
     try:
+        if path.stat().st_size > MAX_CSV_BYTES:
+            raise InputError(source, None, f"is larger than {MAX_CSV_BYTES // 1_000_000} MB; a district "
+                             f"has at most {MAX_ESTATES:,} estates (rows)")
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(source, None, f"cannot read the file ({exc.strerror})") from None
@@ -288,6 +298,9 @@ def _read_rows(path: Path, source: str) -> tuple[list[str], list[list[str]]]:
                 raise InputError(source, None, f"row {reader.line_num}: {len(row)} values but "
                                  f"{len(header)} columns in the header{hint}")
             rows.append(row + [""] * (len(header) - len(row)))
+            if len(rows) > MAX_ESTATES:
+                raise InputError(source, None, f"more than {MAX_ESTATES:,} estates (rows); split the "
+                                 "district")
     except csv.Error as exc:
         raise InputError(source, None, f"not a readable CSV file ({exc})") from None
     return [c.strip().lstrip("\ufeff") for c in header], rows
@@ -301,8 +314,9 @@ def read_district_csv(path: Path, params: Params) -> District:
     ``True`` is not a number).
     """
     source = str(path)
-    if not path.is_file():
-        raise InputError(source, "district.csv", "file not found")
+    problem = not_a_file(path)
+    if problem:
+        raise InputError(source, "district.csv", problem)
     header, rows = _read_rows(path, source)
     if not any(header):
         raise InputError(source, None, "not a district CSV: the file has no header row")
@@ -464,6 +478,17 @@ def validate_estates(estates: pd.DataFrame, source: str) -> None:
         row = int(np.flatnonzero((ids.isna() | (ids.astype(str).str.strip() == "")).to_numpy())[0])
         raise InputError(source, "estate_id", f"row {row + 2}: empty value")
     estates["estate_id"] = ids.astype(str).str.strip()
+    blocks = estates["block"].astype(str) if "block" in estates else pd.Series([], dtype=str)
+    for column, values, what, bad in (
+            ("estate_id", estates["estate_id"], "'+' (it joins the ids of merged estates into an area's id)",
+             estates["estate_id"].str.contains("+", regex=False)),
+            ("estate_id", estates["estate_id"], f"more than {MAX_ID_CHARS} characters",
+             estates["estate_id"].str.len() > MAX_ID_CHARS),
+            ("block", blocks, f"more than {MAX_ID_CHARS} characters", blocks.str.len() > MAX_ID_CHARS)):
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(source, column, f"row {row + 2}: {shown(values.iloc[row])} has {what}; "
+                             "give it a shorter or other name")
     duplicated = estates["estate_id"].duplicated()
     if duplicated.any():
         raise InputError(source, "estate_id",

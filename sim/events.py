@@ -61,7 +61,8 @@ def merge_failed(month: int, area_ids: list[str], support: float, attempts: int 
     if attempts < most:
         then = f"it may be proposed again ({attempts} of {most} attempts)"
     elif offered:
-        then = f"after {attempts} failed votes it is not proposed again; its areas may merge in management only"
+        then = (f"after {attempts} failed votes it is not proposed again; its areas may merge in "
+                "management only")
     else:
         then = f"after {attempts} failed votes it is not proposed again"
     return Event(month, "merge_failed", "+".join(area_ids), "+".join(area_ids), NO_FIRM, support, False,
@@ -128,7 +129,7 @@ def no_bid(month: int, area_id: str, why: str) -> Event:
 
 
 def fee_capped(month: int, area_id: str, old: float, needed: float, cap: float) -> Event:
-    """The fee that would cover the cost is above the guided cap: a vote on the cap at most, if it is a rise."""
+    """The fee that would cover the cost is above the guided cap: a vote on the cap at most, if a rise."""
     return Event(month, "fee_capped", area_id, area_id, NO_FIRM, None, False,
                  f"{area_id} would need {needed:.2f} yuan/m2 (now {old:.2f}) to cover its cost, above "
                  f"the guided cap of {cap:.2f}")

@@ -38,7 +38,7 @@ class MonthRecord:
     cost_per_household: float  # yuan/household/month actually spent (sim.rules.spending_yuan)
     firm_margin: float
     committee_coverage: float
-    rc_workload: float  # residents' committee's hours in cases (rc_hours / hours_per_case) per 1000 households
+    rc_workload: float  # the residents' committee's hours in cases (rc_hours / hours_per_case) per 1000 hh
     volunteer_rate: float
     merges_done: int  # cumulative
     merge_votes_failed: int  # cumulative
@@ -55,9 +55,9 @@ class MonthRecord:
     unmanaged_areas: int
     mean_fee_yuan_per_m2: float  # floor-area weighted
     cases_brought: int  # cases/month: households that brought a new case this month
-    cases_heard: int  # cases/month heard at any desk (reception point, owners' committee, residents' committee)
+    cases_heard: int  # cases/month heard at any desk (reception point, owners' or residents' committee)
     cases_resolved: int  # cases/month heard and resolved
-    rc_hours: float  # staff-hours/month of the residents' committee: its desk's cases and its staff at the points
+    rc_hours: float  # staff-hours/month of the residents' committee: its desk's cases, its staff at points
     reception_hours: float  # staff-hours/month of the joint reception points (all their staff)
     estates_with_firm_share: float  # estates served by a firm (the fallback's contracted one included)
 

@@ -356,8 +356,8 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
         _p("firm_reach_m", 1500.0, "m", "assumption", "Distance within which a firm bids for an area",
            0.0, 100000.0, "firms"),
         _p("strong_firm_min_service", 0.3, "share",
-           "assumption (SOURCES.md Fees: old estates' fees of 0.4-0.8 yuan/m2 pay for emergency repairs only, "
-           "too little for professional management)",
+           "assumption (SOURCES.md Fees: old estates' fees of 0.4-0.8 yuan/m2 pay for emergency repairs "
+           "only, too little for professional management)",
            "Share of full service an area's money must pay before a strong (brand) firm bids for it",
            0.0, 1.0, "firms"),
         _p("weak_firm_overhead_share", 0.3, "share", "assumption (a local firm has a small office)",
@@ -399,8 +399,8 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            "Mean term of a property service contract; at renewal the committee re-tenders and the "
            "fee falls to what covers cost where firms compete", 1.0, 50.0, "firms"),
         _p("burn_in_years", 8, "years",
-           "SOURCES.md Design decisions: the baseline starts at rest (measured: after 8 years the status "
-           "quo's satisfaction and collection slopes are within 0.001 a year on ouyang_road; docs/VALIDATION.md)",
+           "SOURCES.md Design decisions: the baseline starts at rest (measured: after 8 years the "
+           "status quo's slopes are within 0.001 a year on ouyang_road; docs/VALIDATION.md)",
            "Years the model runs under status quo before month 1 (not recorded)", 0, 100, "firms"),
         # --- the Ouyang Road preset's starting sizes -----------------------------------------
         _p("preset_estates_under_200", 62, "estates",
@@ -438,8 +438,8 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
            0.0, 1.0, "cases"),
         _p("voice_no_case", 0.3, "0-1", "assumption (calibrated to keep the status quo's satisfaction)",
            "How heard a household feels with no case in memory", 0.0, 1.0, "cases"),
-        _p("voice_resolved", 1.0, "0-1", "assumption", "How heard a household feels after its case was resolved",
-           0.0, 1.0, "cases"),
+        _p("voice_resolved", 1.0, "0-1", "assumption",
+           "How heard a household feels after its case was resolved", 0.0, 1.0, "cases"),
         _p("voice_unresolved", 0.5, "0-1", "assumption",
            "How heard a household feels after its case was heard but not resolved", 0.0, 1.0, "cases"),
         _p("voice_not_heard", 0.0, "0-1", "assumption",

@@ -269,8 +269,8 @@ def repair(condition, fund_yuan, floor_area_m2, p: Params):
     way if it can, else as far as its balance goes. Returns (condition, fund_yuan) after it.
     """
     per_unit = p.repair_cost_yuan_per_m2 * floor_area_m2
-    cost = choose(condition < p.repair_threshold, clip(per_unit * (p.repair_target - condition), 0.0, fund_yuan),
-                  0.0)
+    wanted = per_unit * (p.repair_target - condition)
+    cost = choose(condition < p.repair_threshold, clip(wanted, 0.0, fund_yuan), 0.0)
     return condition + cost / per_unit, fund_yuan - cost
 
 
@@ -503,8 +503,11 @@ def firm_exits(loss_months, idle_months, p: Params):
 
 
 def reform_stage_hours(stage: str, p: Params) -> float:
-    """Staff-hours a month a reform case takes the street office in a stage: briefings and votes, merging
-    funds and reorganising the committee, or a hand-over (any other stage counts as briefings)."""
+    """Staff-hours a month a reform case takes the street office in a stage.
+
+    Briefings and votes, merging funds and reorganising the committee, or a hand-over (any other
+    stage counts as briefings).
+    """
     if stage in ("fund", "committee"):
         return p.fund_merge_hours_per_month
     if stage == "handover":
@@ -517,9 +520,12 @@ EXIT_CAUSES = ("performance", "withdrawal", "reform")
 
 
 def exit_cause(reason: str, lost: dict[str, int], p: Params) -> str:
-    """Why a firm left the market: "losses" if its reserves stayed negative; if it held no contract,
-    how it lost most of them (performance: owners replaced it; withdrawal: it left losing contracts;
-    reform: a policy moved its areas), or "no contract won" if it never held one."""
+    """Why a firm left the market.
+
+    "losses" if its reserves stayed negative; if it held no contract, how it lost most of them
+    (performance: owners replaced it; withdrawal: it left losing contracts; reform: a policy moved
+    its areas), or "no contract won" if it never held one.
+    """
     if reason != "no contract for a year":
         return "losses"
     counts = [lost.get(cause, 0) for cause in EXIT_CAUSES]
@@ -532,8 +538,11 @@ def firm_exit_reason(idle_months, p: Params) -> str:
 
 
 def served_by_firm(mode):
-    """Whether an area is served by a professional firm: full service, entrusted, the specialised
-    service of self-governance, or the fallback (a firm the street office contracts)."""
+    """Whether an area is served by a professional firm.
+
+    Full service, entrusted, the specialised service of self-governance, or the fallback (a firm
+    the street office contracts).
+    """
     return (mode <= SELF_GOVERNANCE) | (mode == FALLBACK)
 
 
@@ -743,8 +752,11 @@ def committee_case_hours(committee_active, committee_capacity, p: Params):
 
 
 def resolution_chance(quality, p: Params):
-    """Chance a heard case is resolved: what the area's manager can do (its service quality, from its
-    capability, effort and money, or the fallback's or volunteers' service)."""
+    """Chance a heard case is resolved: what the area's manager can do.
+
+    Its service quality, from its capability, effort and money, or the fallback's or volunteers'
+    service.
+    """
     return clip01(p.case_resolution_max * quality)
 
 
@@ -837,5 +849,6 @@ def combine_areas(members: dict[str, np.ndarray], first: int, p: Params) -> dict
     out["committee_capacity"] = committee_capacity(out["volunteers"], p)
     # a merged committee is as strong as the volunteers it can draw on: it starts active only if a
     # member's was and the pooled volunteers give the capacity a committee needs to form
-    out["committee_active"] = out["committee_active"] and out["committee_capacity"] > p.committee_form_threshold
+    out["committee_active"] = bool(out["committee_active"]
+                                   and out["committee_capacity"] > p.committee_form_threshold)
     return out

@@ -13,15 +13,24 @@ import functools
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from sim.districts import DISTRICT_GROUPS, District, generate_district, load_preset, read_district_csv
-from sim.errors import InputError
+from sim.districts import (
+    DISTRICT_GROUPS,
+    MAX_ESTATES,
+    District,
+    generate_district,
+    load_preset,
+    read_district_csv,
+)
+from sim.errors import InputError, not_a_file, shown
 from sim.params import HOUSING_TYPES, PARAMETER_INDEX, Params, coerce_parameter
 from sim.policies import REGISTRY
 
@@ -30,14 +39,24 @@ MAX_MIX_SHARE = 1e6
 MAX_NESTING = 50
 """Deepest nesting a scenario or sweep file may have (the formats need four levels)."""
 
+MAX_YAML_BYTES = 10_000_000
+"""Largest scenario, sweep, sensitivity or calibration file."""
+MAX_YAML_VALUES = 100_000
+"""Most values (scalars and collections, aliases expanded) such a file may hold."""
+MAX_NAME_CHARS = 100
+"""Longest scenario name, label, block name or key a file may give (names make file names)."""
 MAX_YEARS = 100
 """Longest run a scenario (or a --years flag) may ask for."""
 SEED_LIMIT = 2**63
 """Seeds are whole numbers in [0, SEED_LIMIT): they fit a 64-bit signed integer column."""
 
 
-class _Strict(BaseModel):
-    # allow_inf_nan: `.inf` and `.nan` are YAML floats; no value of the model may be either
+class StrictSpec(BaseModel):
+    """The base of every file format's model: no unknown key, no coercion, no .inf or .nan.
+
+    `.inf` and `.nan` are YAML floats; no value of any file may be either.
+    """
+
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
@@ -50,7 +69,7 @@ def _policy_model(name: str) -> type[BaseModel]:
         fields[key] = (kind | None, Field(None, ge=param.low, le=param.high, description=param.description))
     for key, (kind, default) in policy.options.items():
         fields[key] = (kind, default)
-    return create_model(f"{name.title().replace('_', '')}Policy", __base__=_Strict, **fields)
+    return create_model(f"{name.title().replace('_', '')}Policy", __base__=StrictSpec, **fields)
 
 
 @functools.cache
@@ -58,16 +77,16 @@ def _scenario_model(policies: tuple[str, ...]) -> type[BaseModel]:
     """The scenario file's schema for the registered policies (built once per registry state)."""
     models = {name: _policy_model(name) for name in policies}
     policy_spec = create_model(
-        "PolicySpec", __base__=_Strict,
+        "PolicySpec", __base__=StrictSpec,
         **{name: (model, Field(default_factory=model)) for name, model in models.items()})
     return create_model("ScenarioSpec", __base__=ScenarioSpec,
                         policy=(policy_spec, Field(default_factory=policy_spec)))
 
 
-class GenerateSpec(_Strict):
+class GenerateSpec(StrictSpec):
     """Parameters of the synthetic district generator."""
 
-    estates: int = Field(ge=1, le=200_000)
+    estates: int = Field(ge=1, le=MAX_ESTATES)
     seed: int = Field(0, ge=0)
     estates_per_block: int = Field(12, ge=1, le=10_000)
     size_scale: float = Field(1.0, gt=0, le=100)
@@ -88,7 +107,7 @@ class GenerateSpec(_Strict):
         return self
 
 
-class DistrictSpec(_Strict):
+class DistrictSpec(StrictSpec):
     """Where a run's estates come from: exactly one of preset, csv, generate."""
 
     preset: str | None = Field(None, min_length=1)
@@ -107,10 +126,10 @@ class DistrictSpec(_Strict):
         return self
 
 
-class ScenarioSpec(_Strict):
+class ScenarioSpec(StrictSpec):
     """A scenario file as written (its `policy` block follows the registry: _scenario_model)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     label: str | None = Field(None, min_length=1, max_length=80)
     description: str = ""
     district: DistrictSpec
@@ -170,10 +189,12 @@ class Scenario:
         ``policies`` maps a policy block to true/false (switch it on or off) or to a mapping as in
         a scenario file's ``policy:`` block, e.g. ``{"merge": {"enabled": True, "max_group": 4}}``.
         """
-        if years is not None and not 1 <= years <= MAX_YEARS:
-            raise InputError(self.source, "years", f"{years} is outside [1, {MAX_YEARS}]")
-        if seed is not None and not 0 <= seed < SEED_LIMIT:
-            raise InputError(self.source, "seed", f"{seed} is outside [0, 2**63)")
+        years = None if years is None else whole_number(years, self.source, "years", 1, MAX_YEARS)
+        seed = None if seed is None else whole_number(seed, self.source, "seed", 0, SEED_LIMIT - 1)
+        for key, given in (("params", params), ("policies", policies)):
+            if given is not None and not isinstance(given, Mapping):
+                raise InputError(self.source, key,
+                                 f"must be a mapping of names to values, got {shown(given)}")
         params = dict(params or {})
         switched = dict(self.policies)
         options = {name: dict(values) for name, values in self.policy_options.items()}
@@ -188,7 +209,7 @@ class Scenario:
                 params[name] = parameter_value
         merged = self.params.overridden()
         for name, value in params.items():
-            merged[name] = _parameter(str(name), value, self.source)
+            merged[name] = _parameter(name, value, self.source)
         # the district is built from some parameters (housing-type defaults fill missing columns,
         # the preset's starting sizes shape it): changing one rebuilds it
         rebuild = any(PARAMETER_INDEX[name].group in DISTRICT_GROUPS for name in params)
@@ -236,13 +257,25 @@ class Scenario:
         return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def whole_number(value: Any, source: str, key: str, low: int, high: int) -> int:
+    """`value` as an int in [low, high] (a numpy integer is one; a bool or 1.5 is not)."""
+    if isinstance(value, np.integer):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(source, key, f"must be a whole number in [{low:,}, {high:,}], got {shown(value)}")
+    if not low <= value <= high:
+        raise InputError(source, key, f"{shown(value)} is outside [{low:,}, {high:,}]")
+    return value
+
+
 def _load_district(spec: dict[str, Any], params: Params, source: str) -> District:
     if "preset" in spec:
         return load_preset(spec["preset"], params, source)
     if "csv" in spec:
         path = Path(spec["csv"])
-        if not path.is_file():
-            raise InputError(source, "district.csv", f"file not found: {path}")
+        problem = not_a_file(path)
+        if problem:
+            raise InputError(source, "district.csv", f"{problem}: {path}")
         return read_district_csv(path, params)
     return generate_district(params=params, **spec["generate"])
 
@@ -280,29 +313,51 @@ def did_you_mean(word: str, choices) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-def _nesting(text: str) -> int:
-    """How deep the YAML's collections nest, from its events (no recursion, no objects built)."""
-    depth = deepest = 0
+def _check_shape(text: str, source: str) -> None:
+    """Refuse a document too deep or too large, aliases expanded, from its events alone.
+
+    No recursion and no objects built: an alias (``*x``) counts as the whole of its anchor's
+    value, so a 2 KB alias bomb that stands for a billion values is refused, not expanded.
+    """
+    depth = deepest = nodes = 0
+    open_anchors: list[tuple[str | None, int, int]] = []  # (anchor, nodes before it, its depth)
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, depth) of its value
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
+        if isinstance(event, yaml.AliasEvent):
+            size, below = anchors.get(event.anchor, (1, 0))
+            nodes += size
+            deepest = max(deepest, depth + below)
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor:
+                anchors[event.anchor] = (1, 0)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            nodes += 1
             depth += 1
             deepest = max(deepest, depth)
-            if deepest > MAX_NESTING:
-                break
+            open_anchors.append((event.anchor, nodes - 1, depth))
         elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, before, started = open_anchors.pop()
+            if anchor:
+                anchors[anchor] = (nodes - before, deepest - started + 1)
             depth -= 1
-    return deepest
+        if deepest > MAX_NESTING:
+            raise InputError(source, None, f"nested more than {MAX_NESTING} levels deep (aliases "
+                             "expanded); the format needs four")
+        if nodes > MAX_YAML_VALUES:
+            raise InputError(source, None, f"holds more than {MAX_YAML_VALUES:,} values (aliases "
+                             "expanded); a scenario or sweep needs a few hundred")
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """Read a YAML file that must hold a mapping; errors name the file."""
     source = str(path)
-    if "\0" in source:
-        raise InputError(source, None, "the path contains a NUL character")
-    if path.is_dir():
-        raise InputError(source, None, "is a folder, not a file")
-    if not path.is_file():
-        raise InputError(source, None, "file not found")
+    problem = not_a_file(path)
+    if problem:
+        raise InputError(source, None, problem)
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise InputError(source, None, f"is larger than {MAX_YAML_BYTES // 1_000_000} MB; a scenario or "
+                         "sweep file needs a few kilobytes")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -310,9 +365,7 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     if not text.strip():
         raise InputError(source, None, "the file is empty")
     try:
-        if _nesting(text) > MAX_NESTING:
-            raise InputError(source, None, f"nested more than {MAX_NESTING} levels deep; the "
-                             "format needs four")
+        _check_shape(text, source)
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -377,22 +430,32 @@ def validate_file(path: Path, model: type[BaseModel]) -> Any:
 def _parameter(name: str, value: Any, source: str, key: str | None = None) -> Any:
     """A parameter's value checked against the table, every way of being wrong an InputError.
 
-    Non-finite numbers and numbers too large for the table's type are refused with the range.
+    Numpy scalars (an API caller's ``np.float32(0.5)``) are their Python values. Non-finite
+    numbers, numbers outside the table's range (however large) and values of another type are
+    refused with the range; a message shows at most a few dozen characters of the value.
     """
     key = key or f"params.{name}"
     param = PARAMETER_INDEX.get(name)
     if param is None:
         raise InputError(source, key, "unknown parameter (see docs/ODD.md)"
-                         + did_you_mean(name, PARAMETER_INDEX))
+                         + did_you_mean(str(name)[:MAX_NAME_CHARS], PARAMETER_INDEX))
+    if isinstance(value, np.generic):
+        value = value.item()
+    if param.kind is bool:
+        if not isinstance(value, bool):
+            raise InputError(source, key, f"must be true or false, got {shown(value)}")
+        return value
     allowed = f"[{param.low}, {param.high}] {param.unit}".strip()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(source, key, f"must be a number in {allowed}, got {shown(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise InputError(source, key, f"{value!r} is not a finite number; allowed: {allowed}")
-    if isinstance(value, str) and param.kind is not bool:
-        raise InputError(source, key, f"must be a number in {allowed}, got {value!r}")
+    if ((param.low is not None and value < param.low) or (param.high is not None and value > param.high)):
+        raise InputError(source, key, f"{shown(value)} is outside {allowed}")
     try:
         return coerce_parameter(name, value, source=source)
-    except (OverflowError, ValueError, TypeError):
-        raise InputError(source, key, f"{value!r} is not a number in {allowed}") from None
+    except InputError as exc:
+        raise InputError(source, key, exc.message) from None
 
 
 def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | None) -> Scenario:
@@ -412,7 +475,8 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
     for block, keys in registered.items():
         block_spec = getattr(spec.policy, block)
         policies[block] = block_spec.enabled
-        options[block] = {key: getattr(block_spec, key) for key in REGISTRY.get(block).options}
+        options[block] = _checked_options(
+            block, {key: getattr(block_spec, key) for key in REGISTRY.get(block).options}, source)
         for key, name in keys.items():
             value = getattr(block_spec, key)
             if value is None:
@@ -442,6 +506,24 @@ def default_label(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def _checked_options(block: str, options: dict[str, Any], source: str) -> dict[str, Any]:
+    """A policy block's options, a list among them refused when empty or naming an item twice.
+
+    An empty list (``blocks: []``) would read as "not given", which means every block; to leave
+    a policy out, switch it off instead. A repeated item would count twice.
+    """
+    for key, value in options.items():
+        if not isinstance(value, list):
+            continue
+        if not value:
+            raise InputError(source, f"policy.{block}.{key}", "is empty: name at least one, leave the "
+                             "key out for all, or switch the policy off (enabled: false)")
+        repeated = next((item for i, item in enumerate(value) if item in value[:i]), None)
+        if repeated is not None:
+            raise InputError(source, f"policy.{block}.{key}", f"names {shown(repeated)} twice")
+    return options
+
+
 def _policy_override(block: str, value: Any, enabled: bool | None,
                      source: str) -> tuple[bool, dict[str, Any], dict[str, Any]]:
     # One policy block of with_overrides: (enabled, the parameters it sets), checked like a file's;
@@ -462,8 +544,8 @@ def _policy_override(block: str, value: Any, enabled: bool | None,
     keep = isinstance(value, dict) and "enabled" not in value
     block_params = {name: getattr(spec, key) for key, name in registered[block].items()
                     if getattr(spec, key) is not None}
-    block_options = {key: getattr(spec, key) for key in REGISTRY.get(block).options
-                     if isinstance(value, dict) and key in value}
+    block_options = _checked_options(block, {key: getattr(spec, key) for key in REGISTRY.get(block).options
+                                             if isinstance(value, dict) and key in value}, source)
     return (bool(enabled) if keep else spec.enabled), block_params, block_options
 
 

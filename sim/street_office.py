@@ -2,8 +2,8 @@
 
 Every month its desks hear the cases residents bring, one household's case at a time, within
 their staff-hours (hear_cases: the joint reception point of an integrated block, then the area's
-owners' committee, then the residents' committee's own desk), moves its reform cases on and opens new ones while it has room, and runs the tenders
-owners' committees call. Once a year it renews contracts, seeks a manager for areas without one,
+owners' committee, then the residents' committee's own desk), moves its reform cases on and opens
+new ones while its staff-hours allow, and runs the tenders owners' committees call. Once a year it renews contracts, seeks a manager for areas without one,
 and runs the yearly part of the enabled policies, in the registry's order (sim.policies.REGISTRY).
 
 It procures managers for areas: a tender among the firms in reach that the area's money can pay
@@ -116,8 +116,10 @@ class StreetOffice:
             heard = np.zeros(n, dtype=bool)
             committee_hours = rules.committee_case_hours(v.committee_active, v.committee_capacity, p)
             desks = (  # (name, each case's desk or -1, each desk's capacity in cases)
-                ("point", np.where(staffed[block], block, -1), rules.desk_cases(np.full(n_blocks, point_hours), p)),
-                ("committee", np.where(v.committee_active[rows], rows, -1), rules.desk_cases(committee_hours, p)),
+                ("point", np.where(staffed[block], block, -1),
+                 rules.desk_cases(np.full(n_blocks, point_hours), p)),
+                ("committee", np.where(v.committee_active[rows], rows, -1),
+                 rules.desk_cases(committee_hours, p)),
                 ("rc", block, rules.desk_cases(np.full(n_blocks, p.rc_case_hours_per_month), p)),
             )
             for name, desk, capacity in desks:
@@ -223,8 +225,11 @@ class StreetOffice:
         return float(sum(rules.reform_stage_hours(case.stage, self.state.p) for case in self.cases))
 
     def room(self) -> int:
-        """How many more reform cases the street office can open now: its staff-hours left over
-        what the open cases take, in new cases' first stage (briefings and votes)."""
+        """How many more reform cases the street office can open now.
+
+        Its staff-hours left over what the open cases take, in new cases' first stage (briefings and
+        votes).
+        """
         p = self.state.p
         left = p.reform_staff_hours_per_month - self.hours_in_use()
         return max(0, int(left / rules.reform_stage_hours("vote", p) + 1e-9))
@@ -286,15 +291,21 @@ class StreetOffice:
             policy.propose(self, self.state)
 
     def record_reform(self, area: int, how: str, case: ReformCase | None = None) -> None:
-        """Note that an area's estates just took a route (merged, management_merged, entrusted,
-        self_governed), by which reform case; each estate keeps every route it took, in order."""
+        """Note that an area's estates just took a route, and by which reform case.
+
+        Routes: merged, management_merged, entrusted, self_governed; each estate keeps every route it
+        took, in order.
+        """
         case_id = case.case_id if case is not None else 0
         for estate in self.state.estates_of(area):
             self.reforms.setdefault(estate, []).append((how, self.state.month, case_id))
 
     def merge_failed(self, area_ids: list[str]) -> int:
-        """A merger group's vote failed: count it; after `merge_max_attempts` the group is not proposed
-        again (its areas may take the management-only route). Returns the group's failed votes."""
+        """A merger group's vote failed: count it; returns the group's failed votes.
+
+        After `merge_max_attempts` the group is not proposed again (its areas may take the
+        management-only route).
+        """
         group = frozenset(area_ids)
         failed = self.merge_attempts.get(group, 0) + 1
         self.merge_attempts[group] = failed

@@ -6,17 +6,21 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from fault_support import (
+    MARK,
+    ROOT,
     assert_identical,
     die_always,
     die_once,
     double,
     kill_marked,
+    marked_processes,
     start_cli,
     temporaries,
     wait_until_gone,
@@ -332,3 +336,60 @@ def test_sigint_stops_a_sweep_started_with_sigint_ignored(long_sweep, tmp_path):
         kill_marked(mark)
     assert proc.returncode == 128 + signal.SIGINT
     assert "runs are stored" in stderr.decode()
+
+
+def test_a_stop_signal_while_the_sweep_exits_is_one_line_not_a_silent_death(tmp_path):
+    # The audit's SIGTERM 0.15-0.3 s after the last run was stored: the command had returned and
+    # the interpreter was ending multiprocessing's helpers with the default handler back (-15).
+    # Here the signal comes from the last exit handler, at the same point every time.
+    sweep_file = write_sweep(tmp_path, replicates=1)
+    out, tmpdir, mark = tmp_path / "out", tmp_path / "tmp", f"exiting-{os.getpid()}"
+    tmpdir.mkdir()
+    code = ("import atexit, os, signal, sim.cli\n"
+            "atexit.register(lambda: os.kill(os.getpid(), signal.SIGTERM))\n"
+            "raise SystemExit(sim.cli.main())\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), MARK: mark, "TMPDIR": str(tmpdir)}
+    env.pop("ESTATE_SIM_DEBUG", None)
+    try:
+        done = subprocess.run([sys.executable, "-c", code, "sweep", str(sweep_file), "--out", str(out),
+                               "--quiet", "--workers", "2"], capture_output=True, text=True, env=env,
+                              timeout=300)
+        assert wait_until_gone(mark) == []
+    finally:
+        kill_marked(mark)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and "SIGTERM" in lines[0] and "results are complete" in lines[0]
+    assert len(pd.read_parquet(out / RUNS_TABLE)) == 2
+
+
+@pytest.mark.slow
+def test_the_app_server_dies_with_a_killed_app_command(tmp_path):
+    # The server has a session of its own; SIGKILL of `estate-sim app` used to leave it answering.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    tmpdir, mark = tmp_path / "tmp", f"app-{os.getpid()}"
+    tmpdir.mkdir()
+    proc = start_cli(["app", "--port", port], mark, tmpdir)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.5)
+        else:
+            pytest.fail("the app's server never answered")
+        assert len(marked_processes(mark)) >= 2  # the command and its server
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        assert wait_until_gone(mark) == []
+    finally:
+        kill_marked(mark)
+    with socket.socket() as client:
+        assert client.connect_ex(("127.0.0.1", port)) != 0
+    assert list(tmpdir.iterdir()) == []  # the sessions' upload folder went with the server

@@ -8,6 +8,7 @@ import io
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -181,3 +182,52 @@ def test_many_scenario_files_exit_0_or_2_with_one_line(data, text):
 @given(csv_files())
 def test_many_district_csvs_exit_0_or_2_with_one_line(data):
     fuzz_csv(data)
+
+
+# --- the Python API's arguments (issue 31): InputError or accepted, never a raw error ------------
+
+api_values = st.one_of(
+    scalars, st.integers(-(10**400), 10**400), st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+    st.sampled_from([np.int64(5), np.int32(0), np.float32(0.5), np.float64("nan"), np.bool_(True),
+                     np.uint8(3), np.float16(1e4)]))
+
+
+@pytest.fixture(scope="module")
+def api_scenario(tmp_path_factory):
+    from sim.scenario import load_scenario
+
+    path = tmp_path_factory.mktemp("api") / "s.yaml"
+    path.write_text("name: api\ndistrict: {generate: {estates: 4, seed: 1}}\nyears: 1\n")
+    return load_scenario(path)
+
+
+@settings(max_examples=FAST_EXAMPLES * 3, **FUZZ)
+@given(years=api_values, seed=api_values, name=st.sampled_from(sorted(PARAMETER_INDEX)),
+       value=api_values, params=st.one_of(st.none(), api_values))
+def test_api_arguments_are_accepted_or_refused_with_a_short_input_error(api_scenario, years, seed, name,
+                                                                         value, params):
+    from sim.errors import InputError
+
+    for kwargs in ({"years": years}, {"seed": seed}, {"params": {name: value}}, {"params": params}):
+        try:
+            api_scenario.with_overrides(**kwargs)
+        except InputError as exc:
+            assert len(str(exc)) < 400 and "\n" not in str(exc)
+
+
+@settings(max_examples=FAST_EXAMPLES, **FUZZ)
+@given(st.integers(2, 7), st.integers(2, 10), st.sampled_from(["params: {merge_support: *a}",
+                                                              "params: *a", "description: *a"]))
+def test_yaml_aliases_are_counted_as_what_they_stand_for(levels, width, where):
+    lines = [f"a0: &a0 [{', '.join(['x'] * width)}]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)]
+    text = "\n".join(lines).replace(f"&a{levels - 1}", "&a") + f"\nname: t\n{where}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "s.yaml").write_text(text)
+        status, err = validate(folder)
+        check(status, err)
+        assert status == 2
+        if width**levels > 100_000:
+            assert "aliases expanded" in err

@@ -128,7 +128,8 @@ def test_self_governance_never_beats_full_service_while_volunteers_give_fewer_ho
     coverage = rules.volunteer_coverage(volunteers, gates, floor, P)
     self_governed = rules.target_quality(rules.SELF_GOVERNANCE, capability, effort, coverage, capacity, gates,
                                          floor, 100, P)
-    full = rules.target_quality(rules.FULL_SERVICE, capability, effort, coverage, capacity, gates, floor, 100, P)
+    full = rules.target_quality(rules.FULL_SERVICE, capability, effort, coverage, capacity, gates, floor, 100,
+                                P)
     if hours < staff_hours:
         assert self_governed <= full
         if full > 1e-300:  # a subnormal quality has no room below it to be strictly smaller

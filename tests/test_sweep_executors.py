@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,11 +36,15 @@ def test_two_worker_processes_give_the_results_of_one(sequential_results, tmp_pa
     assert_same_results(reference, tmp_path / "processes")
 
 
-def test_a_dask_local_cluster_gives_the_results_of_one_worker(sequential_results, tmp_path):
+def test_a_dask_local_cluster_gives_the_results_of_one_worker(sequential_results, tmp_path, monkeypatch):
     sweep, reference = sequential_results
+    scratch_parent = tmp_path / "tmp"
+    scratch_parent.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_parent))
     summary = run_sweep(sweep, tmp_path / "dask", DaskExecutor(local_workers=2))
     assert summary.ran == 8 and not summary.failed
     assert_same_results(reference, tmp_path / "dask")
+    assert list(scratch_parent.iterdir()) == []  # no dask-scratch-space left behind (issue 31)
 
 
 def test_every_run_of_the_design_is_stored_once(sequential_results):

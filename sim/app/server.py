@@ -27,10 +27,14 @@ IDLE_TIMEOUT = "2m"
 STOP_TIMEOUT_S = 10
 
 
-def server_command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
-    """The command that serves the app (Solara's server in production mode, no browser opened)."""
-    return [sys.executable, "-m", "solara", "run", APP_MODULE, "--host", host, "--port", str(port),
-            "--production", "--no-open"]
+def server_command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
+                   uploads: Path | None = None) -> list[str]:
+    """The command that serves the app (Solara's server in production mode, no browser opened).
+
+    Run through sim.app.child, which ends the server when this process is gone (SIGKILL too).
+    """
+    return [sys.executable, "-m", "sim.app.child", str(os.getpid()), str(uploads or ""),
+            "run", APP_MODULE, "--host", host, "--port", str(port), "--production", "--no-open"]
 
 
 def server_environment() -> dict[str, str]:
@@ -73,7 +77,8 @@ def start_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, uploads:
     env = server_environment()
     if uploads is not None:
         env[UPLOADS_ENV] = str(uploads)
-    return subprocess.Popen(server_command(host, port), env=env, start_new_session=True, **popen)
+    return subprocess.Popen(server_command(host, port, uploads=uploads), env=env, start_new_session=True,
+                            **popen)
 
 
 def stop_server(server: subprocess.Popen) -> None:

@@ -84,18 +84,19 @@ class SequentialExecutor:
             yield task, fn(task)
 
 
-def _set_parent_death_signal() -> None:
-    # Linux: the kernel sends SIGKILL to this process when its parent exits, whatever the way.
+def _set_parent_death_signal(signum: int = signal.SIGKILL) -> None:
+    # Linux: the kernel sends `signum` to this process when its parent exits, whatever the way.
     if not sys.platform.startswith("linux"):
         return
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
     except (OSError, AttributeError):  # no prctl: the watcher thread still ends the worker
         pass
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie does not; another user's pid counts as reused)."""
     # A killed command stays a zombie until its parent reaps it, and a parent such as
     # subprocess.run(capture_output=True) reaps it only once our stderr closes: a zombie is dead.
     try:
@@ -116,7 +117,7 @@ def _alive(pid: int) -> bool:
 
 def _watch_command(command_pid: int, temp_dir: str | None) -> None:
     # The worker's parent may be the fork server, not the command: watch the command itself.
-    while _alive(command_pid) and os.getppid() != 1:
+    while process_alive(command_pid) and os.getppid() != 1:
         time.sleep(WATCH_INTERVAL_S)
     # The command died without its exit handlers: remove multiprocessing's pymp-* folders, its
     # and this worker's own (os._exit skips the worker's handlers too).
@@ -152,7 +153,7 @@ def remove_stale_temp_dirs(parent: Path) -> list[Path]:
     removed = []
     for folder in parent.glob(f"{TEMP_DIR_PREFIX}*"):
         pid = folder.name.removeprefix(TEMP_DIR_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)) and folder.is_dir():
+        if pid.isdigit() and not process_alive(int(pid)) and folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
@@ -186,6 +187,20 @@ def _start_helpers_quietly(context) -> None:
         os.close(devnull)
 
 
+def die_with_command(command_pid: int, temp_dir: str | None, signum: int = signal.SIGKILL) -> None:
+    """End this process (removing `temp_dir`) when the command `command_pid` is gone, however.
+
+    A parent-death signal (`signum`), and a thread watching the command (the kernel's signal
+    follows the parent, which may be a fork server; a killed command may linger as a zombie).
+    Pool workers and the app's server call it first thing.
+    """
+    _set_parent_death_signal(signum)
+    if not process_alive(command_pid):
+        os._exit(1)
+    threading.Thread(target=_watch_command, args=(command_pid, temp_dir), daemon=True,
+                     name="estate-sim-watch-command").start()
+
+
 def worker_init(command_pid: int, temp_dir: str | None) -> None:
     """Start a pool worker: die with the command, and leave Ctrl-C to the command.
 
@@ -194,11 +209,7 @@ def worker_init(command_pid: int, temp_dir: str | None) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    _set_parent_death_signal()
-    if not _alive(command_pid):
-        os._exit(1)
-    threading.Thread(target=_watch_command, args=(command_pid, temp_dir), daemon=True,
-                     name="estate-sim-watch-command").start()
+    die_with_command(command_pid, temp_dir)
 
 
 class WorkerPool(ProcessPoolExecutor):
@@ -366,15 +377,29 @@ class DaskExecutor:
                      else f"dask LocalCluster ({local_workers} workers)")
         self._cluster = None
         self._client = None
+        self._scratch: str | None = None
+        self._config = None
 
     def __enter__(self) -> DaskExecutor:
+        import dask.config
         from distributed import Client, LocalCluster
 
         if self.scheduler is None:
-            self._cluster = LocalCluster(n_workers=self.local_workers, threads_per_worker=1,
-                                         processes=True, host="127.0.0.1", dashboard_address=None,
-                                         silence_logs=logging.ERROR)
-            self._client = Client(self._cluster)
+            # Dask's scratch (dask-scratch-space) in a folder of this command's own: removed on
+            # exit, and after a SIGKILL by the next command (remove_stale_temp_dirs)
+            parent = Path(tempfile.gettempdir())
+            remove_stale_temp_dirs(parent)
+            self._scratch = tempfile.mkdtemp(prefix=f"{TEMP_DIR_PREFIX}{os.getpid()}-dask-", dir=parent)
+            # the scheduler's scratch too: dask's temporary-directory, for the cluster's life
+            self._config = dask.config.set({"temporary-directory": self._scratch})
+            try:
+                self._cluster = LocalCluster(n_workers=self.local_workers, threads_per_worker=1,
+                                             processes=True, host="127.0.0.1", dashboard_address=None,
+                                             silence_logs=logging.ERROR, local_directory=self._scratch)
+                self._client = Client(self._cluster)
+            except BaseException:
+                self.__exit__()
+                raise
             return self
         try:
             self._client = Client(self.scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
@@ -405,10 +430,19 @@ class DaskExecutor:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._client is not None:
-            self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        try:
+            if self._client is not None:
+                self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+        finally:
+            self._client = self._cluster = None
+            if self._config is not None:
+                self._config.__exit__(None, None, None)
+                self._config = None
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
+                self._scratch = None
 
     def map_unordered(self, fn, tasks):
         """Yield (task, result or exception) as the cluster finishes them."""

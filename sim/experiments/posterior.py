@@ -22,23 +22,22 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from sim.errors import InputError
 from sim.experiments.design import MAX_DESIGN_POINTS
 from sim.experiments.seeds import design_rng
 from sim.experiments.store import sha256_file
 from sim.params import PARAMETER_INDEX, coerce_parameter
-from sim.scenario import did_you_mean
+from sim.scenario import StrictSpec, did_you_mean
 
 ACCEPTED = "accepted.csv"
 POSTERIOR = "posterior.csv"
 
 
-class PosteriorFactorsSpec(BaseModel):
+class PosteriorFactorsSpec(StrictSpec):
     """A sweep's ``factors:`` drawn from a calibration folder's accepted parameter sets."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     method: Literal["posterior"]
     source: str = Field(min_length=1, description="calibration folder, relative to the sweep file")
     sets: int | None = Field(None, ge=1, le=MAX_DESIGN_POINTS,

@@ -39,6 +39,8 @@ class RunTask:
     """SHA-256 of everything the run's results depend on (scenario, input files, seed, …)."""
     inputs: dict[str, str] = field(default_factory=dict)
     """SHA-256 of each input file (the district CSV) as the sweep read it, by key."""
+    identity_parts: dict[str, Any] | None = None
+    """The named parts of the identity (sim/experiments/identity.py), kept in the record."""
 
     def record(self, status: str, error: str | None, wall_time_s: float) -> dict[str, Any]:
         """The run's record for the results folder."""
@@ -46,7 +48,7 @@ class RunTask:
                 "replicate": self.replicate, "design_point": self.design_point,
                 "seed": self.seed, "factors": dict(self.factors), "status": status,
                 "error": error, "wall_time_s": round(wall_time_s, 4),
-                "identity": self.identity}
+                "identity": self.identity, "identity_parts": self.identity_parts}
 
 
 @dataclass

@@ -30,7 +30,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,8 @@ import filelock
 import pandas as pd
 
 from sim import __version__
-from sim.errors import InputError
+from sim.errors import InputError, shown
+from sim.experiments.identity import differences, identity_digest, model_version
 from sim.outputs import OUTPUT_TABLES, atomic_write
 
 MANIFEST = "manifest.json"
@@ -125,17 +128,56 @@ def read_record(path: Path) -> dict[str, Any]:
     return record
 
 
-def check_out_folder(folder: Path, flag: str = "--out") -> None:
-    """Refuse, before anything runs, a folder that is a file or lies below one."""
+MAX_OUT_NAME_BYTES = 200
+"""Longest name of an output folder or file: its temporaries add a prefix and a suffix, and a
+file system's names stop at 255 bytes."""
+MAX_OUT_PATH_BYTES = 3000
+"""Longest output path: the files below it must stay within Linux's 4,096 bytes."""
+
+
+def check_out_folder(folder: Path, flag: str = "--out", *, replaced: bool = False,
+                     file: bool = False) -> None:
+    """Refuse, before anything runs, an output location the command could not write.
+
+    A file (or a path below one), a dangling symbolic link, `.` or `..`, a name or path too long,
+    and a place where no file can be created (read-only, permission denied) are refused.
+    `replaced`: the command puts a new folder in place of `folder` (``run``), so the folder
+    that holds it must be writable too. `file`: the output is one file (replaced too).
+    """
     folder = Path(folder)
-    if "\0" in str(folder):
+    text = str(folder)
+    if "\0" in text:
         raise InputError("command line", flag, "the path contains a NUL character")
+    if folder.name in ("", ".", ".."):
+        raise InputError("command line", flag, f"{shown(text)} names no folder of its own (the "
+                         "command would write over the folder it names); give a new folder's name")
+    if len(folder.name.encode("utf-8", "surrogateescape")) > MAX_OUT_NAME_BYTES:
+        raise InputError("command line", flag, f"the name {shown(folder.name, 40)} is longer than "
+                         f"{MAX_OUT_NAME_BYTES} bytes; give a shorter one")
+    if len(str(folder.absolute()).encode("utf-8", "surrogateescape")) > MAX_OUT_PATH_BYTES:
+        raise InputError("command line", flag, f"the path is longer than {MAX_OUT_PATH_BYTES} bytes")
     for candidate in (folder, *folder.parents):
-        if candidate.exists() and not candidate.is_dir():
+        if candidate.is_symlink() and not candidate.exists():
+            raise InputError("command line", flag, f"{candidate} is a symbolic link to "
+                             f"{os.readlink(candidate)}, which does not exist")
+        if candidate.exists() and not candidate.is_dir() and not (file and candidate == folder):
             where = "exists and is not a folder" if candidate == folder else f"lies below {candidate}, a file"
             raise InputError("command line", flag, f"{folder} {where}")
         if candidate.exists():
+            _check_writable(folder.parent if (replaced or file) and candidate == folder else candidate,
+                            flag)
             break
+
+
+def _check_writable(folder: Path, flag: str) -> None:
+    # A file is created and removed: os.access says yes to root on a read-only file system.
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}probe.", dir=folder or Path("."))
+    except OSError as exc:
+        raise InputError("command line", flag, f"cannot write in {folder} ({exc.strerror}); give "
+                         "another folder") from None
+    os.close(handle)
+    os.unlink(probe)
 
 
 class ResultsStore:
@@ -187,13 +229,16 @@ class ResultsStore:
         return manifest
 
     def open(self, *, sweep_sha256: str, resolved: dict[str, Any], engine: str, executor: str,
-             identities: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+             identities: Mapping[str, dict[str, Any]] | None = None,
+             rerun_changed: bool = False) -> dict[str, dict[str, Any]]:
         """Lock the folder, create or reopen it; returns the stored records by run_id.
 
-        With ``identities`` (run_id -> identity of the run's inputs and seed), a folder is
-        reopened by any sweep whose runs do not conflict with the stored ones: a stored run of
-        the same id with other inputs, or a stored run the sweep does not make, is refused. The
-        manifest then describes the latest sweep. Without them, the folder must have been made
+        With ``identities`` (run_id -> the named parts of the run's identity,
+        sim/experiments/identity.py), a folder is reopened by any sweep whose runs do not
+        conflict with the stored ones: a stored run of the same id with another identity is
+        refused naming what differs (unless ``rerun_changed``: the caller runs it again), and a
+        stored run the sweep does not make is refused. The manifest then describes the latest
+        sweep. Without them, the folder must have been made
         by the same sweep file with the same resolved sweep (hashes).
         """
         self._acquire()
@@ -201,16 +246,17 @@ class ResultsStore:
         manifest_path = folder / MANIFEST
         resolved_sha256 = sha256_json(resolved)
         invocation = {"started": _now(), "package_version": __version__,
-                      "git_commit": git_commit(), "executor": executor}
+                      "git_commit": git_commit(), "model_version": model_version(), "executor": executor}
         manifest = self.read_manifest()
         if manifest is not None:
+            self._check_layout()
             records = self.records()
             if identities is not None:
-                self._check_identities(records, identities)
+                self._check_identities(records, identities, rerun_changed)
             else:
                 self._check_hashes(manifest, sweep_sha256, resolved_sha256)
             manifest.update(sweep_sha256=sweep_sha256, resolved_sha256=resolved_sha256,
-                            sweep=resolved, engine=engine)
+                            sweep=resolved, engine=engine, model_version=model_version())
             manifest.setdefault("invocations", []).append(invocation)
         else:
             others = [p.name for p in folder.iterdir() if p.name != LOCK_FILE]
@@ -225,6 +271,7 @@ class ResultsStore:
                 "engine": engine,
                 "package_version": __version__,
                 "git_commit": invocation["git_commit"],
+                "model_version": model_version(),
                 "created": invocation["started"],
                 "invocations": [invocation],
             }
@@ -234,6 +281,23 @@ class ResultsStore:
             (folder / name).mkdir(exist_ok=True)
         self._remove_temporaries()
         return self.records()
+
+    def _check_layout(self) -> None:
+        # A folder where a file belongs, or a file where a folder does, would fail a write later
+        # (exit 1, after runs): refused now, naming it.
+        expected = [(self.folder / RUNS_TABLE, False)]
+        for name in (*TABLE_DIRS.values(), RUNS_DIR):
+            folder = self.folder / name
+            expected.append((folder, True))
+            if folder.is_dir():
+                expected += [(path, False) for path in folder.iterdir()
+                             if path.suffix in (".parquet", ".json")]
+        for path, is_folder in expected:
+            if path.exists() and path.is_dir() != is_folder:
+                raise InputError(str(path), None, f"damaged results folder: a "
+                                 f"{'file' if is_folder else 'folder'} where a "
+                                 f"{'folder' if is_folder else 'file'} belongs; remove it and run the "
+                                 "same command again")
 
     def _check_hashes(self, manifest: dict[str, Any], sweep_sha256: str, resolved_sha256: str):
         if manifest.get("sweep_sha256") != sweep_sha256:
@@ -248,18 +312,21 @@ class ResultsStore:
                              f"{str(manifest.get('resolved_sha256'))[:12]}… → "
                              f"{resolved_sha256[:12]}…); use another --out folder")
 
-    def _check_identities(self, records: dict[str, dict[str, Any]], identities: Mapping[str, str]):
+    def _check_identities(self, records: dict[str, dict[str, Any]],
+                          identities: Mapping[str, dict[str, Any]], rerun_changed: bool) -> None:
         for run_id, record in records.items():
             if run_id not in identities:
                 raise InputError(str(self.folder), None,
                                  f"holds run {run_id}, which this sweep does not make (a different "
                                  f"sweep, or a smaller one); use another --out folder")
             stored = record.get("identity")
-            if stored is not None and stored != identities[run_id]:
-                raise InputError(str(self.folder), None,
-                                 f"holds run {run_id} with other inputs (its scenario, district "
-                                 "file, factor values, seed, engine or years have changed since: "
-                                 "a different sweep); use another --out folder")
+            if stored is None or rerun_changed or stored == identity_digest(identities[run_id]):
+                continue
+            raise InputError(str(self.folder), None,
+                             f"holds run {run_id} with other inputs ("
+                             f"{differences(record.get('identity_parts'), identities[run_id])}): a "
+                             "different sweep, or a changed one; use another --out folder, or add "
+                             "--rerun-changed to run the changed runs again into this one")
 
     def _remove_temporaries(self) -> None:
         # Left by an invocation killed while writing; no other invocation is writing (the lock).

@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from sim.errors import InputError
+from sim.errors import InputError, not_a_file
 from sim.experiments.design import (
     MAX_DESIGN_POINTS,
     METHODS,
@@ -49,15 +49,17 @@ from sim.experiments.design import (
     sample_design,
 )
 from sim.experiments.executors import Executor
+from sim.experiments.identity import identity_digest, identity_parts
 from sim.experiments.posterior import PosteriorFactorsSpec, posterior_design
 from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
 from sim.experiments.seeds import run_seed
-from sim.experiments.store import ResultsStore, check_out_folder, sha256_file, sha256_json
+from sim.experiments.store import ResultsStore, check_out_folder, sha256_file
 from sim.params import PARAMETER_INDEX
 from sim.run import DEFAULT_ENGINE
 from sim.scenario import (
     DistrictSpec,
     Scenario,
+    StrictSpec,
     did_you_mean,
     first_validation_error,
     load_scenario,
@@ -69,11 +71,7 @@ from sim.scenario import (
 from sim.text import plural
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-
-class FactorsSpec(_Strict):
+class FactorsSpec(StrictSpec):
     """A design over documented parameters: method, sample size, each factor's [low, high]."""
 
     method: Literal["grid", "lhs", "sobol", "morris"]
@@ -82,7 +80,7 @@ class FactorsSpec(_Strict):
     levels: int | None = Field(None, ge=2, le=100, description="Morris levels (default 4)")
 
 
-class SweepSpec(_Strict):
+class SweepSpec(StrictSpec):
     """A sweep file as written."""
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -130,13 +128,9 @@ class Sweep:
             seeds = [run_seed(self.seed, d, r) for r in range(self.replicates)]
             for scenario, files in zip(self.scenarios, inputs, strict=True):
                 slug = slug_name(scenario.name)
-                scenario_hash = scenario.hash()
                 for r in range(self.replicates):
-                    identity = sha256_json({"scenario": scenario_hash, "inputs": files,
-                                            "seed": seeds[r], "factors": point,
-                                            "engine": self.engine, "years": self.years})
-                    out.append(RunTask(f"{slug}-d{d}-r{r}", scenario, r, d, seeds[r], self.engine,
-                                       self.years, dict(point), identity, dict(files)))
+                    out.append(make_task(f"{slug}-d{d}-r{r}", scenario, r, d, seeds[r], self.engine,
+                                         self.years, point, files))
         return out
 
     @property
@@ -161,6 +155,14 @@ class Sweep:
             "design_points": len(self.design),
             "runs": self.runs,
         }
+
+
+def make_task(run_id: str, scenario: Scenario, replicate: int, design_point: int, seed: int, engine: str,
+              years: int | None, point: dict[str, Any], inputs: dict[str, str]) -> RunTask:
+    """One run of a sweep or a study, with its identity (sim/experiments/identity.py)."""
+    parts = identity_parts(scenario, engine=engine, seed=seed, years=years, factors=point, inputs=inputs)
+    return RunTask(run_id, scenario, replicate, design_point, seed, engine, years, dict(point),
+                   identity_digest(parts), dict(inputs), parts)
 
 
 def slug_name(name: str) -> str:
@@ -255,11 +257,10 @@ def load_sweep(path: str | Path) -> Sweep:
     scenarios = []
     slugs: dict[str, int] = {}
     for i, name in enumerate(spec.scenarios):
-        if "\0" in name:
-            raise InputError(source, f"scenarios.{i}", "the path contains a NUL character")
         scenario_path = path.resolve().parent / name
-        if not scenario_path.is_file():
-            raise InputError(source, f"scenarios.{i}", f"file not found: {scenario_path}")
+        problem = not_a_file(scenario_path)
+        if problem:
+            raise InputError(source, f"scenarios.{i}", f"{problem}: {scenario_path}")
         if district is None:
             scenario = load_scenario(scenario_path)
             if spec.district_name:
@@ -352,8 +353,40 @@ def check_sweep(sweep: Sweep) -> None:
         raise InputError(str(sweep.path), "engine", f"{sweep.engine}: {exc.message}") from None
 
 
+def runs_to_do(store: ResultsStore, records: dict[str, dict[str, Any]],
+               tasks: list[RunTask]) -> tuple[list[str], list[RunTask]]:
+    """(the stored runs with damaged tables, every run to do): not stored ok, changed, or damaged."""
+    def same(task: RunTask) -> bool:
+        record = records.get(task.run_id, {})
+        return record.get("status") == "ok" and record.get("identity") == task.identity
+
+    damaged = [t.run_id for t in tasks if same(t) and not store.intact(records[t.run_id])]
+    return damaged, [t for t in tasks if not same(t) or t.run_id in damaged]
+
+
+def store_runs(store: ResultsStore, todo: list[RunTask], executor: Executor, progress=None):
+    """Run `todo` on the executor, storing each run as it finishes; yields each task stored.
+
+    `progress(done, total, failed)` is called before the first run and after each.
+    """
+    if not todo:
+        return
+    store.begin_changes()
+    failed = 0
+    if progress is not None:
+        progress(0, len(todo), 0)
+    for done, (task, result) in enumerate(executor.map_unordered(execute_run, todo), 1):
+        if not isinstance(result, RunOutcome):
+            result = RunOutcome(task.record("failed", one_line(result), 0.0))
+        store.add(result.record, result.tables)
+        failed += not result.ok
+        if progress is not None:
+            progress(done, len(todo), failed)
+        yield task
+
+
 def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
-              progress=None) -> SweepSummary:
+              progress=None, *, rerun_changed: bool = False) -> SweepSummary:
     """Run the sweep's runs not yet stored ok (and intact) in `folder`, storing each as it finishes.
 
     Every check comes first (the folder's place, the engine, memory, the executor: a bad Dask
@@ -361,7 +394,8 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
     `progress(done, total, failed)` is called after each run, counting this invocation's runs
     only. Runs that failed before are retried; runs whose stored tables are damaged are redone;
     runs that raise are recorded as failed and the sweep goes on. A signal that stops the sweep
-    raises SweepInterrupted saying how many runs are stored.
+    raises SweepInterrupted saying how many runs are stored. A stored run whose identity
+    changed is refused naming what differs, or with `rerun_changed` run again.
     """
     started = time.perf_counter()
     folder = Path(folder)
@@ -373,30 +407,13 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
         with executor, ResultsStore(folder) as store:
             records = store.open(sweep_sha256=sweep.sha256, resolved=sweep.resolved(),
                                  engine=sweep.engine, executor=executor.name,
-                                 identities={t.run_id: t.identity for t in tasks})
-            damaged = [t.run_id for t in tasks if records.get(t.run_id, {}).get("status") == "ok"
-                       and records[t.run_id].get("identity") == t.identity
-                       and not store.intact(records[t.run_id])]
-            todo = [t for t in tasks if t.run_id in damaged or records.get(t.run_id, {}).get("status")
-                    != "ok" or records[t.run_id].get("identity") != t.identity]
+                                 identities={t.run_id: t.identity_parts for t in tasks},
+                                 rerun_changed=rerun_changed)
+            damaged, todo = runs_to_do(store, records, tasks)
             todo_ids = {t.run_id for t in todo}
             stored = sum(1 for t in tasks if t.run_id in records and t.run_id not in todo_ids)
-            failed: list[str] = []
-            if todo:
-                store.begin_changes()
-                done = 0
-                if progress is not None:
-                    progress(done, len(todo), 0)
-                for task, result in executor.map_unordered(execute_run, todo):
-                    if not isinstance(result, RunOutcome):
-                        result = RunOutcome(task.record("failed", one_line(result), 0.0))
-                    store.add(result.record, result.tables)
-                    stored += 1
-                    done += 1
-                    if not result.ok:
-                        failed.append(task.run_id)
-                    if progress is not None:
-                        progress(done, len(todo), len(failed))
+            for _ in store_runs(store, todo, executor, progress):
+                stored += 1
             runs = store.consolidate([t.run_id for t in tasks], sweep.factor_names)
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)

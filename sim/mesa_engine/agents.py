@@ -87,8 +87,9 @@ class ManagementArea:
         self.needed_yuan = rules.money_needed(FALLBACK if fallback else FULL_SERVICE, self.gates,
                                               self.floor_area_m2, len(self.members), self.model.p)
         self.spend_yuan = self.needed_yuan if fallback else 0.0
-        self.target = rules.target_quality(self.mode, 0.0, 0.0, self.volunteer_coverage, self.committee.capacity,
-                                           self.gates, self.floor_area_m2, len(self.members), self.model.p)
+        self.target = rules.target_quality(self.mode, 0.0, 0.0, self.volunteer_coverage,
+                                           self.committee.capacity, self.gates, self.floor_area_m2,
+                                           len(self.members), self.model.p)
 
     def update_quality_and_buildings(self, incidents: int) -> None:
         """Quality moves to its target; incidents happen; buildings wear and get repaired."""
@@ -99,7 +100,8 @@ class ManagementArea:
         self.felt_incident_rate = rules.remember_incidents(self.felt_incident_rate, self.incident_rate, p)
         self.condition = rules.decay_condition(self.condition, self.quality, p)
         self.condition, self.fund_yuan, self.upkeep_paid_yuan = rules.upkeep(
-            self.condition, self.fund_yuan, self.fund_initial_yuan, self.committee.active, self.floor_area_m2, p)
+            self.condition, self.fund_yuan, self.fund_initial_yuan, self.committee.active,
+            self.floor_area_m2, p)
 
     def prepare_for_households(self) -> None:
         """What households will read this month: perceived conditions, fees, enforcement."""
@@ -164,10 +166,11 @@ class Household(mesa.Agent):
         model = self.model
         p = model.p
         heard = rules.heard_part(rules.voice(self.voice, self.voice_months, p), p)
-        self.satisfaction = rules.update_satisfaction(self.satisfaction, area.perceived + heard, self.taste, p)
+        self.satisfaction = rules.update_satisfaction(self.satisfaction, area.perceived + heard, self.taste,
+                                                      p)
         self.voice_months = rules.voice_months_next(self.voice_months)
-        self.case_age = rules.bring_case(self.case_age, model.case_draws[self.index],
-                                         rules.case_probability(self.satisfaction, area.felt_incident_rate, p))
+        chance = rules.case_probability(self.satisfaction, area.felt_incident_rate, p)
+        self.case_age = rules.bring_case(self.case_age, model.case_draws[self.index], chance)
         if area.fee_due > 0.0:
             chance = rules.payment_probability(self.satisfaction, self.habit,
                                                area.pay_base[self.coop_type], p)

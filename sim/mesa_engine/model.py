@@ -148,7 +148,8 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             area.update_quality_and_buildings(count)
             area.prepare_for_households()
         # 3-4. satisfaction, fees and volunteering: every household
-        draws = rules.household_draws(rules.draw_month_key(self.rng), np.arange(self.n_households, dtype=np.uint64))
+        draws = rules.household_draws(rules.draw_month_key(self.rng),
+                                      np.arange(self.n_households, dtype=np.uint64))
         self.pay_draws, self.volunteer_draws, self.case_draws = (d.tolist() for d in draws)
         self.households.do("step")
         for area in self.areas:

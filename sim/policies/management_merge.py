@@ -75,16 +75,17 @@ class ManagementMerge(Policy):
     }
 
     def eligible(self, office: StreetOffice, state: AreaState) -> np.ndarray:
-        """Small, open, free areas that no full merger can take: in no N-in-1 candidate group, or of a
-        group whose merger failed `merge_max_attempts` votes."""
+        """Small, open, free areas that no full merger can take.
+
+        In no N-in-1 candidate group, or of a group whose merger failed `merge_max_attempts` votes.
+        """
         p = state.p
         v = state.area_view()
         free = small_open(v, p.merge_max_households) & office.available()
         if not state.policies.get("merge", False):
             return free
         ids = np.array(v.area_id, dtype=object)
-        exhausted = np.isin(ids, list(office.merge_exhausted)) if office.merge_exhausted else np.zeros(len(ids), bool)
-        merging = free & ~exhausted
+        merging = free & ~np.isin(ids, list(office.merge_exhausted))
         memory = office.memory.setdefault("merge", MergeGroupMemory())
         in_group = np.zeros(len(ids), dtype=bool)
         for group in memory.groups(v, merging, p):
@@ -120,8 +121,8 @@ class ManagementMerge(Policy):
         """Each member's owners vote on changing to the group's firm; at least two must say yes."""
         p = state.p
         v = state.area_view()
-        results = [office.hold_vote(x, rules.change_support(float(v.mean_satisfaction[x]), True, p), briefed=True)
-                   for x in members]
+        results = [office.hold_vote(x, rules.change_support(float(v.mean_satisfaction[x]), True, p),
+                                    briefed=True) for x in members]
         joining = [x for x, (passed, _) in zip(members, results, strict=True) if passed]
         names = [v.area_id[x] for x in members]
         firm = -1
@@ -130,10 +131,11 @@ class ManagementMerge(Policy):
             firm = office.procure(lead, FULL_SERVICE, reform=True, exclude=())
         if firm < 0:
             office.close_case(case, failed=True)
-            why = "fewer than two members' owners voted for it" if len(joining) < 2 else "no firm in reach can take it"
+            why = ("fewer than two members' owners voted for it" if len(joining) < 2
+                   else "no firm in reach can take it")
             state.log(events.case_stage(state.month, self.name, names, "vote",
-                                        f"Management-only merger of {', '.join(names)} did not go ahead: {why}",
-                                        passed=False, case_id=case.case_id))
+                                        f"Management-only merger of {', '.join(names)} did not go ahead: "
+                                        f"{why}", passed=False, case_id=case.case_id))
             return
         case.firm = firm
         case.support = min(share for passed, share in results if passed)
@@ -161,6 +163,7 @@ class ManagementMerge(Policy):
                                         case_id=case.case_id))
             return
         for x in members:
-            office.reassign(x, firm, FULL_SERVICE if v.area_id[x] == case.notes["lead"] else ENTRUSTED, "reform")
+            mode = FULL_SERVICE if v.area_id[x] == case.notes["lead"] else ENTRUSTED
+            office.reassign(x, firm, mode, "reform")
             office.record_reform(x, "management_merged", case)
         state.log(events.management_merged(state.month, case.area_ids, firm, case.support, case.case_id))

@@ -306,8 +306,10 @@ class Merge(Policy):
     }
 
     def eligible(self, office: StreetOffice, state: AreaState) -> np.ndarray:
-        """Small areas whose arrangement is open, that no case holds, and whose group has not failed
-        `merge_max_attempts` votes."""
+        """Small areas whose arrangement is open, that no case holds, not of an exhausted group.
+
+        A group is exhausted when its merger failed `merge_max_attempts` votes.
+        """
         v = state.area_view()
         eligible = small_open(v, state.p.merge_max_households) & office.available()
         if office.merge_exhausted:

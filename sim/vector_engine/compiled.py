@@ -51,7 +51,9 @@ except ImportError:  # pragma: no cover
     numba = None
     prange = range
 
-AVAILABLE = numba is not None and os.environ.get("ESTATE_SIM_COMPILED", "1") != "0"
+JIT = numba is not None and not numba.config.DISABLE_JIT
+"""Whether numba compiles (under NUMBA_DISABLE_JIT=1 the decorated functions run as Python)."""
+AVAILABLE = JIT and os.environ.get("ESTATE_SIM_COMPILED", "1") != "0"
 """Whether the vectorized engine compiles its month by default."""
 
 COMPILED_RULES = (
@@ -350,8 +352,7 @@ def _household_pass(
     satisfaction_sum,
     volunteer_count,
 ):
-    """Every household in one pass: satisfaction, the fee paid or not, habit, volunteering, a case brought or
-    not; estate sums.
+    """Every household in one pass: satisfaction, fee, habit, volunteering, a case; estate sums.
 
     The Mesa engine's Household.step for each household, estate by estate (in parallel over
     estates in the parallel build); `pr` holds the parameters in the household arrays' float type.
@@ -550,7 +551,7 @@ if numba is not None:
 
 def vote_parameters(p: Params):
     """owners_vote's `pr`: the parameters' record array, or without numba `(p,)` (both read as pr[0])."""
-    return params_record(p) if numba is not None else (p,)
+    return params_record(p) if JIT else (p,)
 
 
 @_njit()
@@ -577,7 +578,7 @@ def warm_cache() -> None:
     Float32 and float64 households, the serial and the parallel household pass, and the tender's
     scan (policies.common, for both engines' firm columns); quick once numba's cache holds them.
     """
-    if numba is None:
+    if not JIT:
         return
     from sim.policies.common import _best_firm, _strip_index
 

@@ -391,8 +391,8 @@ class VectorModel(DistrictModel):
         a.incident_rate[:] = rules.incidents_per_1000(incidents, a.households)
         a.felt_incident_rate[:] = rules.remember_incidents(a.felt_incident_rate, a.incident_rate, p)
         a.condition[:] = rules.decay_condition(a.condition, a.quality, p)
-        condition, fund, paid = rules.upkeep(a.condition, a.fund_yuan, a.fund_initial_yuan, a.committee_active,
-                                             a.floor_area_m2, p)
+        condition, fund, paid = rules.upkeep(a.condition, a.fund_yuan, a.fund_initial_yuan,
+                                             a.committee_active, a.floor_area_m2, p)
         a.condition[:] = condition
         a.fund_yuan[:] = fund
         a.upkeep_paid_yuan[:] = paid
