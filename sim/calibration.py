@@ -266,7 +266,8 @@ def distances(stats: pd.DataFrame, targets: dict[str, tuple[float, float]]) -> n
     total = np.zeros(len(stats))
     for name, (value, tolerance) in targets.items():
         total += ((stats[name].to_numpy(dtype=float) - value) / tolerance) ** 2
-    return np.sqrt(total)
+    # a statistic a run cannot give (no merger, so no last merger's year) is as far as can be
+    return np.where(np.isnan(total), np.inf, np.sqrt(total))
 
 
 def abc_rejection(calibration: Calibration, *, workers: int = 1,
