@@ -163,7 +163,7 @@ class CalibrationSpec(StrictSpec):
 
 
 STATISTICS = ("areas", "areas_lt200", "areas_lt100", "firms_eliminated", "merge_share", "hongyi_like",
-              "hongyi_trio", "merge_votes_failed", "firms_start")
+              "hongyi_trio", "merge_votes_failed", "merge_peak_share", "last_merge_year", "firms_start")
 
 
 @dataclass(frozen=True)
