@@ -55,6 +55,8 @@ class StreetOffice:
         from sim.vector_engine import compiled  # here: the engine's package imports this module
 
         self._kernels = compiled
+        self.desk_hours: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        """Last month's desks, by kind (point, committee, rc): each desk's staff-hours and the hours used."""
         self.memory: dict[str, object] = {}
         """What a policy keeps between months to skip work whose inputs did not change (by its name)."""
         self._near = (StripIndex(), StripIndex())  # areas' and firm bases' positions (best_bidder)
@@ -109,21 +111,26 @@ class StreetOffice:
         self.cases_brought = int(np.count_nonzero(ages == 0))
         self.reception_hours = point_hours * float(np.count_nonzero(staffed))
         heard_at = {"point": 0, "committee": 0, "rc": 0}
+        self.desk_hours = {  # each desk's staff-hours this month, and the hours its cases used
+            "point": (point_hours * staffed, np.zeros(n_blocks)),
+            "committee": (rules.committee_case_hours(v.committee_active, v.committee_capacity, p),
+                          np.zeros(len(v.area_id))),
+            "rc": (np.full(n_blocks, p.rc_case_hours_per_month), np.zeros(n_blocks)),
+        }
         resolved = np.zeros(n, dtype=bool)
         if n:
             order = np.lexsort((s.rng.random(n), -ages))
             block = v.block[rows]
             heard = np.zeros(n, dtype=bool)
-            committee_hours = rules.committee_case_hours(v.committee_active, v.committee_capacity, p)
-            desks = (  # (name, each case's desk or -1, each desk's capacity in cases)
-                ("point", np.where(staffed[block], block, -1),
-                 rules.desk_cases(np.full(n_blocks, point_hours), p)),
-                ("committee", np.where(v.committee_active[rows], rows, -1),
-                 rules.desk_cases(committee_hours, p)),
-                ("rc", block, rules.desk_cases(np.full(n_blocks, p.rc_case_hours_per_month), p)),
+            desks = (  # (name, each case's desk or -1)
+                ("point", np.where(staffed[block], block, -1)),
+                ("committee", np.where(v.committee_active[rows], rows, -1)),
+                ("rc", block),
             )
-            for name, desk, capacity in desks:
-                here = rules.hear_in_turn(np.where(heard, -1, desk), capacity, order)
+            for name, desk in desks:
+                hours, used = self.desk_hours[name]
+                here = rules.hear_in_turn(np.where(heard, -1, desk), rules.desk_cases(hours, p), order)
+                used[:] = np.bincount(desk[here], minlength=len(used)) * p.hours_per_case
                 heard_at[name] = int(np.count_nonzero(here))
                 heard |= here
             resolved = heard & (s.rng.random(n) < rules.resolution_chance(v.quality[rows], p))
