@@ -60,6 +60,7 @@ class MonthRecord:
     rc_hours: float  # staff-hours/month of the residents' committee: its desk's cases, its staff at points
     reception_hours: float  # staff-hours/month of the joint reception points (all their staff)
     estates_with_firm_share: float  # estates served by a firm (the fallback's contracted one included)
+    reform_hours: float  # staff-hours/month the street office gave its open reform cases
 
 
 def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, firm_revenue_yuan: float,
@@ -76,9 +77,9 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
     mode = areas["mode"]
     fallback = mode == rules.FALLBACK
     volunteer_hours = float(rules.volunteer_hours(float(areas["volunteers"].sum()), p))
-    # paid staff-hours: the residents' committee's (its desk and its share of the points) and the
-    # points' other staff; committees' casework is volunteers' time
-    staff_hours = office.rc_hours + (1.0 - p.reception_rc_share) * office.reception_hours
+    # paid staff-hours: the residents' committee's (its desk and its share of the points), the
+    # points' other staff and the street office's reform cases; committees' casework is volunteers' time
+    staff_hours = office.rc_hours + (1.0 - p.reception_rc_share) * office.reception_hours + office.reform_hours
     spent = rules.spending_yuan(firm_revenue_yuan, float(areas["spend_yuan"][fallback].sum()), staff_hours,
                                 volunteer_hours + office.committee_case_hours, p)
     spent += float(areas["upkeep_paid_yuan"].sum())  # owners' fund top-ups, the district's renovations
@@ -121,6 +122,7 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
         reception_hours=office.reception_hours,
         estates_with_firm_share=float(areas["n_estates"][rules.served_by_firm(mode)].sum()
                                       / areas["n_estates"].sum()),
+        reform_hours=office.reform_hours,
     )
 
 

@@ -14,7 +14,7 @@ TIMESERIES_CONTRACT = [
     "volunteer_hours_per_household", "blocks_integrated", "reform_cases_open", "reception_cases_handled",
     "tenders_held", "tenders_awarded", "fee_votes_held", "fee_votes_passed", "firm_entries",
     "fallback_areas", "unmanaged_areas", "mean_fee_yuan_per_m2", "cases_brought", "cases_heard",
-    "cases_resolved", "rc_hours", "reception_hours",
+    "cases_resolved", "rc_hours", "reception_hours", "estates_with_firm_share", "reform_hours",
 ]
 AREAS_CONTRACT = [
     "area_id", "estates", "households", "floor_area_m2", "housing_type", "mode", "firm_id",
@@ -22,18 +22,18 @@ AREAS_CONTRACT = [
 ]
 ESTATES_CONTRACT = [
     "estate_id", "area_id", "households", "housing_type", "block", "how", "joined_month", "mode",
-    "firm_id", "service_quality", "satisfaction", "fee_collection_rate",
+    "firm_id", "service_quality", "satisfaction", "fee_collection_rate", "case_id", "routes",
 ]
-EVENTS_CONTRACT = ["month", "kind", "area_id", "estates", "firm_id", "support", "passed", "text"]
+EVENTS_CONTRACT = ["month", "kind", "area_id", "estates", "firm_id", "support", "passed", "text", "case_id"]
 FIRMS_CONTRACT = [
     "firm_id", "strong", "capability", "entered_month", "exited_month", "exit_reason", "contracts",
-    "margin",
+    "margin", "exit_cause",
 ]
 TABLES = ["timeseries", "areas", "estates", "events", "firms"]
 RUN_JSON_KEYS = ["scenario", "scenario_hash", "seed", "engine", "package_version", "wall_time_s"]
 YEARS = 2
 ALL_POLICIES_ON = {block: {"enabled": True}
-                   for block in ("merge", "entrust", "self_governance", "block_integration")}
+                   for block in ("merge", "management_merge", "entrust", "self_governance", "block_integration")}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_estates_events_and_firms_have_the_contract_columns(run_once, engine, fm
     assert list(events.columns) == EVENTS_CONTRACT
     assert list(firms.columns) == FIRMS_CONTRACT
     assert len(estates) == 12  # every estate of the district, merged or not
-    assert set(estates["how"]) <= {"merged", "entrusted", "self_governed", "none"}
+    assert set(estates["how"]) <= {"merged", "management_merged", "entrusted", "self_governed", "none"}
 
 
 def test_the_estates_table_says_which_estates_merged_when_and_by_which_vote(run_once, engine):

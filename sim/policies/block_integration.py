@@ -1,8 +1,8 @@
 """Block integration (街区一体化): supplementary services, a joint reception point, a yearly evaluation.
 
-Scoped and paid for: the scenario names the blocks (`blocks`, default every block), the year the
-rollout starts (`start_year`) and how many blocks join a year (`blocks_per_year`, default all at
-once). In an integrated block the subsidy `block_subsidy_yuan_per_household` is paid into the
+Scoped and paid for: the scenario names the blocks (`blocks`, default every block) and how many of
+them at most (`max_blocks`, in the list's or the district's order), the year the rollout starts
+(`start_year`) and how many blocks join a year (`blocks_per_year`, default all at once). In an integrated block the subsidy `block_subsidy_yuan_per_household` is paid into the
 serving firm's account and buys service through the same effort rule as fees (rules.subsidy,
 rules.effort); each integrated block has a joint reception point whose staff-hours
 (`reception_staff_hours_per_month`, the residents' committee's share among them) hear the block's
@@ -45,6 +45,7 @@ class BlockIntegration(Policy):
         "blocks": (list[str] | None, None),
         "start_year": (Annotated[int, Field(ge=1, le=100)], 1),
         "blocks_per_year": (Annotated[int, Field(ge=1)] | None, None),
+        "max_blocks": (Annotated[int, Field(ge=1)] | None, None),
     }
 
     def eligible(self, office: StreetOffice, state: AreaState) -> np.ndarray:
@@ -58,12 +59,12 @@ class BlockIntegration(Policy):
             self.evaluate(office, state)
 
     def roll_out(self, office: StreetOffice, state: AreaState) -> None:
-        """From `start_year` on, the next `blocks_per_year` blocks of the list join."""
+        """From `start_year` on, the next `blocks_per_year` blocks of the list join, `max_blocks` at most."""
         options = state.policy_options.get(self.name, {})
         if (state.month - 1) // 12 + 1 < options.get("start_year", 1):
             return
         names = state.block_names()
-        wanted = [names.index(b) for b in options.get("blocks") or names]
+        wanted = [names.index(b) for b in options.get("blocks") or names][:options.get("max_blocks") or None]
         waiting = [b for b in wanted if b not in office.integrated_blocks]
         joining = waiting[:options.get("blocks_per_year") or len(waiting)]
         for block in joining:
