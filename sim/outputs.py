@@ -79,7 +79,8 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
     volunteer_hours = float(rules.volunteer_hours(float(areas["volunteers"].sum()), p))
     # paid staff-hours: the residents' committee's (its desk and its share of the points), the
     # points' other staff and the street office's reform cases; committees' casework is volunteers' time
-    staff_hours = office.rc_hours + (1.0 - p.reception_rc_share) * office.reception_hours + office.reform_hours
+    staff_hours = (office.rc_hours + (1.0 - p.reception_rc_share) * office.reception_hours
+                   + office.reform_hours)
     spent = rules.spending_yuan(firm_revenue_yuan, float(areas["spend_yuan"][fallback].sum()), staff_hours,
                                 volunteer_hours + office.committee_case_hours, p)
     spent += float(areas["upkeep_paid_yuan"].sum())  # owners' fund top-ups, the district's renovations

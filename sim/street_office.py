@@ -1,16 +1,17 @@
 """The street office with the residents' committee (街道/居委会), written once for both engines.
 
-Every month its desks hear the cases residents bring, one household's case at a time, within
-their staff-hours (hear_cases: the joint reception point of an integrated block, then the area's
-owners' committee, then the residents' committee's own desk), moves its reform cases on and opens
-new ones while its staff-hours allow, and runs the tenders owners' committees call. Once a year it renews contracts, seeks a manager for areas without one,
-and runs the yearly part of the enabled policies, in the registry's order (sim.policies.REGISTRY).
+Every month its desks hear the cases residents bring, one household's case at a time, within their
+staff-hours (hear_cases: the joint reception point of an integrated block, then the area's owners'
+committee, then the residents' committee's own desk), moves its reform cases on and opens new ones
+while its staff-hours allow, and runs the tenders owners' committees call. Once a year it renews
+contracts, seeks a manager for areas without one, and runs the yearly part of the enabled policies,
+in the registry's order (sim.policies.REGISTRY).
 
 It procures managers for areas: a tender among the firms in reach that the area's money can pay
-(rules.covers_cost); if the money cannot cover the cost, a fee revision put to the owners
-(Civil Code Art. 278; the government-guided cap for after-sale public housing); if it can but no
-firm in reach can take it, perhaps a new local firm entering the market. Where nothing works, an
-area without a committee gets the office's own fallback service (托底).
+(rules.covers_cost); if the money cannot cover the cost, a fee revision put to the owners (Civil
+Code Art. 278; the government-guided cap for after-sale public housing); if it can but no firm in
+reach can take it, perhaps a new local firm entering the market. Where nothing works, an area
+without a committee gets the office's own fallback service (托底).
 
 It holds the owners' votes (rules.vote_passes) and acts on the district only through the area-state
 interface (sim.area_state.AreaState).

@@ -57,8 +57,8 @@ def test_a_household_that_brought_no_case_feels_heard_as_under_the_status_quo():
             hh = model.households
             area = model.household_area()
             heard = rules.heard_part(P.voice_no_case, P)  # what the status quo's quiet households feel
-            expected = rules.update_satisfaction(satisfaction[quiet], model.areas.perceived[area[quiet]] + heard,
-                                                 hh.taste[quiet], P)
+            perceived = model.areas.perceived[area[quiet]] + heard
+            expected = rules.update_satisfaction(satisfaction[quiet], perceived, hh.taste[quiet], P)
             np.testing.assert_allclose(hh.satisfaction[quiet], expected, rtol=0, atol=1e-12)
             checked += int(quiet.sum())
     point = runs["point"].records
@@ -79,9 +79,11 @@ def test_desks_never_spend_more_staff_hours_than_they_have():
     assert full > 0
 
 
-@pytest.mark.parametrize("scenario", ["status_quo", "n_in_1", "strong_leads_weak", "self_governance", "integrated"])
+@pytest.mark.parametrize("scenario", ["status_quo", "n_in_1", "strong_leads_weak", "self_governance",
+                                      "integrated"])
 def test_the_residents_committee_works_under_every_policy(scenario):
-    ts = run_scenario(load_scenario(SCENARIOS / f"{scenario}.yaml").with_overrides(years=1), "vector").timeseries
+    scenario = load_scenario(SCENARIOS / f"{scenario}.yaml").with_overrides(years=1)
+    ts = run_scenario(scenario, "vector").timeseries
     assert (ts["rc_hours"] > 0).all()
     assert (ts["cases_resolved"] <= ts["cases_heard"]).all()
 
@@ -93,8 +95,8 @@ def test_cases_heard_grow_with_the_points_staff_hours_until_cases_run_out():
     heard, brought = [], []
     for share in np.linspace(0.0, 2.0, 9):
         hours = share * P.reception_staff_hours_per_month
-        model = make_model(_scenario({"block_integration": {"enabled": True, "subsidy_yuan_per_household": 0.0}},
-                                     {"case_rate": 0.1, "reception_staff_hours_per_month": hours}), "vector")
+        params = {"case_rate": 0.1, "reception_staff_hours_per_month": hours}
+        model = make_model(_scenario(POINT_ONLY, params), "vector")
         model.step()
         heard.append(model.records[-1].reception_cases_handled)
         brought.append(model.records[-1].cases_brought)

@@ -7,7 +7,6 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -62,7 +61,8 @@ def test_a_management_only_group_shares_one_firm_and_keeps_its_areas_funds_and_c
     a = model.areas
     for row in rows:  # the others share the lead's site staff: the firm needs less for them
         if a.mode[row] == rules.ENTRUSTED:
-            alone = rules.money_needed(rules.FULL_SERVICE, a.gates[row], a.floor_area_m2[row], a.households[row], P)
+            alone = rules.money_needed(rules.FULL_SERVICE, a.gates[row], a.floor_area_m2[row],
+                                       a.households[row], P)
             assert a.needed_yuan[row] < alone
     estates = model.estates_table().set_index("estate_id")
     assert set(estates.loc[members, "how"]) == {"management_merged"}
@@ -105,7 +105,8 @@ def test_no_group_is_voted_on_more_than_merge_max_attempts_times(seed):
     votes = events[events["kind"].isin(["merge_vote", "merge_failed"])]
     per_group = Counter(frozenset(area_id.split("+")) for area_id in votes["area_id"])
     assert max(per_group.values(), default=0) <= scenario.params.merge_max_attempts
-    failed_twice = events[(events["kind"] == "merge_failed") & events["text"].str.contains("not proposed again")]
+    failed = events[events["kind"] == "merge_failed"]
+    failed_twice = failed[failed["text"].str.contains("not proposed again")]
     for area_id in failed_twice["area_id"]:
         assert per_group[frozenset(area_id.split("+"))] == scenario.params.merge_max_attempts
 
@@ -131,7 +132,8 @@ def test_a_merged_committee_needs_the_volunteers_to_stand():
 
 
 def test_every_estate_records_the_route_it_took_and_the_case_that_moved_it():
-    result = run_scenario(load_scenario(SCENARIOS / "integrated.yaml").with_overrides(years=6, seed=5), "vector")
+    scenario = load_scenario(SCENARIOS / "integrated.yaml").with_overrides(years=6, seed=5)
+    result = run_scenario(scenario, "vector")
     estates, events, firms = result.estates, result.events, result.firms
     moved = estates[estates["how"] != "none"]
     assert set(moved["how"]) <= {"merged", "management_merged", "entrusted", "self_governed"}
@@ -141,7 +143,7 @@ def test_every_estate_records_the_route_it_took_and_the_case_that_moved_it():
     for _, estate in moved.iterrows():
         first = estate["routes"].split(";")[0]
         assert first.startswith(f"{estate['how']}@{estate['joined_month']}#{estate['case_id']}")
-        linked = events[events["case_id"] == estate["case_id"]]
-        assert linked["estates"].str.split("+").apply(lambda ids: estate["estate_id"] in ids).any()
+        linked = events.loc[events["case_id"] == estate["case_id"], "estates"]
+        assert any(estate["estate_id"] in ids.split("+") for ids in linked)
     exited = firms[firms["exited_month"] > 0]
     assert set(exited["exit_cause"]) <= {*MARKET_EXITS, "reform", "no contract won"}

@@ -33,7 +33,8 @@ TABLES = ["timeseries", "areas", "estates", "events", "firms"]
 RUN_JSON_KEYS = ["scenario", "scenario_hash", "seed", "engine", "package_version", "wall_time_s"]
 YEARS = 2
 ALL_POLICIES_ON = {block: {"enabled": True}
-                   for block in ("merge", "management_merge", "entrust", "self_governance", "block_integration")}
+                   for block in ("merge", "management_merge", "entrust", "self_governance",
+                                 "block_integration")}
 
 
 @pytest.fixture(scope="module")

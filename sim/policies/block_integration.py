@@ -2,16 +2,16 @@
 
 Scoped and paid for: the scenario names the blocks (`blocks`, default every block) and how many of
 them at most (`max_blocks`, in the list's or the district's order), the year the rollout starts
-(`start_year`) and how many blocks join a year (`blocks_per_year`, default all at once). In an integrated block the subsidy `block_subsidy_yuan_per_household` is paid into the
-serving firm's account and buys service through the same effort rule as fees (rules.subsidy,
-rules.effort); each integrated block has a joint reception point whose staff-hours
-(`reception_staff_hours_per_month`, the residents' committee's share among them) hear the block's
-residents' cases first, one case at a time (StreetOffice.hear_cases); what it cannot hear goes on
-to the owners' committee or the residents' committee's own desk. The yearly evaluation gathers
-owners' and residents' ratings through the reception point (so it runs only where a point is
-staffed, from the second year on) and rates firms by their
-residents' satisfaction; a poorly rated firm's worst contract is put to a tender and its owners
-decide (Civil Code Art. 278).
+(`start_year`) and how many blocks join a year (`blocks_per_year`, default all at once). In an
+integrated block the subsidy `block_subsidy_yuan_per_household` is paid into the serving firm's
+account and buys service through the same effort rule as fees (rules.subsidy, rules.effort); each
+integrated block has a joint reception point whose staff-hours (`reception_staff_hours_per_month`,
+the residents' committee's share among them) hear the block's residents' cases first, one case at a
+time (StreetOffice.hear_cases); what it cannot hear goes on to the owners' committee or the
+residents' committee's own desk. The yearly evaluation gathers owners' and residents' ratings
+through the reception point (so it runs only where a point is staffed, from the second year on) and
+rates firms by their residents' satisfaction; a poorly rated firm's worst contract is put to a
+tender and its owners decide (Civil Code Art. 278).
 """
 
 from __future__ import annotations
