@@ -76,7 +76,7 @@ ABLATIONS: tuple[Ablation, ...] = (
     Ablation("reform pipeline",
              "reform cases take no time (no briefing, fund-merging, reorganising or hand-over lag) "
              "and the street office carries any number at once",
-             {"reform_capacity_cases": UNLIMITED_CASES, "merge_briefing_months": 0, "fund_merge_months": 0,
+             {"reform_staff_hours_per_month": UNLIMITED_HOURS, "merge_briefing_months": 0, "fund_merge_months": 0,
               "committee_reorganise_months": 0, "handover_months": 0}),
 )
 """The mechanisms, in the order of the issue (#14, part 5)."""

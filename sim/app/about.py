@@ -54,8 +54,8 @@ is **one month**:
    the owners may vote a higher fee (after-sale public housing: at most the government-guided
    cap), and where no firm will bid the street office's **fallback service** (托底) takes over.
    New firms enter where there is money to earn; contracts come up for renewal.
-8. **Reforms are cases** the street office works through month by month, a few at a time
-   ({reform_capacity_cases}).
+8. **Reforms are cases** the street office works through month by month, as many as its staff-hours
+   allow ({reform_staff_hours_per_month} hours a month: briefings and votes take the most).
    A merger takes three months of briefings, then the owners' vote, two months to pool the
    maintenance funds, a month to reorganise the owners' committee; an entrustment or a switch
    to self-governance needs a vote and a hand-over. A case goes ahead only if the owners of
@@ -147,7 +147,7 @@ Fischbacher, Gächter and Fehr (2001) on conditional cooperation; Fehr and Gäch
 enforcement; owners' votes: Civil Code of the PRC, Art. 278. Built with Mesa (Kazil et al. 2020)
 and Solara. See docs/ODD.md for the model description and all sources.
 """
-for _name in ("reform_capacity_cases", "vote_retry_months"):  # quoted from the parameter table
+for _name in ("reform_staff_hours_per_month", "vote_retry_months"):  # quoted from the parameter table
     ABOUT = ABOUT.replace(f"{{{_name}}}", str(PARAMETER_INDEX[_name].default))
 
 ABOUT_ZH = """

@@ -192,6 +192,10 @@ class HandOverPolicy(Policy):
     def start(self, state: AreaState, area: int) -> None:
         """What else begins with the hand-over (nothing by default)."""
 
+    def loss_cause(self, state: AreaState, area: int) -> str:
+        """Why the area's old firm loses it at the hand-over (StreetOffice.reassign): a reform."""
+        return "reform"
+
     def propose(self, office: StreetOffice, state: AreaState) -> None:
         """Eligible areas in order, while there is room: find a firm, then the owners decide."""
         p = state.p
@@ -231,7 +235,7 @@ class HandOverPolicy(Policy):
                                         f"firm {firm} cannot take it",
                                         passed=False, firm=firm, case_id=case.case_id))
             return
-        office.reassign(area, firm, self.mode, "reform")
+        office.reassign(area, firm, self.mode, self.loss_cause(state, area))
         self.start(state, area)
         office.record_reform(area, self.how, case)
         state.log(replace(self.done_event(state.month, case.area_ids[0], firm, case.support),

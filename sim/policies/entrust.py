@@ -48,6 +48,12 @@ class Entrust(HandOverPolicy):
         return office.procure(area, ENTRUSTED, reach_m=p.entrust_reach_m,
                               min_capability=p.entrust_min_capability, reform=True)
 
+    def loss_cause(self, state: AreaState, area: int) -> str:
+        """An area that struggled under its firm (quality below `struggling_quality`) is taken from it
+        for its performance: its owners chose a better firm; otherwise a reform moved it."""
+        v = state.area_view()
+        return "performance" if v.firm[area] >= 0 and v.quality[area] < state.p.struggling_quality else "reform"
+
     def done_event(self, month: int, area_id: str, firm: int, support: float) -> events.Event:
         """The area is entrusted."""
         return events.entrusted(month, area_id, firm, support)
