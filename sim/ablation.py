@@ -25,8 +25,6 @@ FULL_MODEL = "full model"
 NEVER_MONTHS = 1200
 """A month count beyond any run (100 years): a threshold set to it never triggers."""
 
-UNLIMITED_CASES = 10_000
-"""A count of reform cases no street office reaches (the range's end)."""
 UNLIMITED_HOURS = 100_000.0
 """Staff-hours a month no reception point of the district can use (the range's end): it hears every case."""
 
@@ -76,8 +74,8 @@ ABLATIONS: tuple[Ablation, ...] = (
     Ablation("reform pipeline",
              "reform cases take no time (no briefing, fund-merging, reorganising or hand-over lag) "
              "and the street office carries any number at once",
-             {"reform_staff_hours_per_month": UNLIMITED_HOURS, "merge_briefing_months": 0, "fund_merge_months": 0,
-              "committee_reorganise_months": 0, "handover_months": 0}),
+             {"reform_staff_hours_per_month": UNLIMITED_HOURS, "merge_briefing_months": 0,
+              "fund_merge_months": 0, "committee_reorganise_months": 0, "handover_months": 0}),
 )
 """The mechanisms, in the order of the issue (#14, part 5)."""
 

@@ -49,10 +49,14 @@ class Entrust(HandOverPolicy):
                               min_capability=p.entrust_min_capability, reform=True)
 
     def loss_cause(self, state: AreaState, area: int) -> str:
-        """An area that struggled under its firm (quality below `struggling_quality`) is taken from it
-        for its performance: its owners chose a better firm; otherwise a reform moved it."""
+        """Why the old firm loses the area: its performance, if the area struggled under it.
+
+        Struggling: quality below `struggling_quality` (its owners chose a better firm); otherwise a
+        reform moved the area.
+        """
         v = state.area_view()
-        return "performance" if v.firm[area] >= 0 and v.quality[area] < state.p.struggling_quality else "reform"
+        struggled = v.firm[area] >= 0 and v.quality[area] < state.p.struggling_quality
+        return "performance" if struggled else "reform"
 
     def done_event(self, month: int, area_id: str, firm: int, support: float) -> events.Event:
         """The area is entrusted."""
