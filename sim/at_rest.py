@@ -82,7 +82,10 @@ def _one_run_half_width(timeseries: pd.DataFrame, outcome: str) -> float:
     yearly = timeseries.groupby("year")[outcome].mean()
     if len(yearly) < 3:
         return float("inf")
-    fit = stats.linregress(yearly.index.to_numpy(dtype=float), yearly.to_numpy(dtype=float))
+    years, values = yearly.index.to_numpy(dtype=float), yearly.to_numpy(dtype=float)
+    if np.ptp(values) == 0:
+        return 0.0  # a flat series: its slope is exactly 0
+    fit = stats.linregress(years, values)
     return float(stats.t.ppf(0.975, len(yearly) - 2) * fit.stderr)
 
 
