@@ -203,8 +203,7 @@ def cmd_run(args) -> int:
         scenario = scenario.with_overrides(years=args.years, seed=args.seed)
     except InputError as exc:  # only the flags change here: say so
         raise InputError("command line", f"--{exc.key}", exc.message) from None
-    if not args.quiet:  # as `validate` does: a run's output should not hide them
-        _warn_implausible((scenario,), sys.stderr)
+    _warn_implausible((scenario,), sys.stderr)  # as `validate` does, on stderr: quiet or not
     with ProgressBar(12 * scenario.years, label=printable(scenario.name), enabled=not args.quiet) as bar:
         result = run_scenario(scenario, args.engine, progress=bar.update)
     written = write_as_one_set(args.out, lambda folder: write_run(

@@ -135,7 +135,9 @@ def test_estate_table_agrees_between_engines_at_the_start():
     from sim.mesa_engine import EstateGovernanceModel
     from sim.vector_engine import VectorModel
 
-    scenario = TeachingModel(engine="vector", rng=4).main.spec  # the app's own scenario
+    # the app's own scenario, with a short burn-in: the engines agree to the last bits of a float,
+    # and over many years a last bit may flip a Poisson or household draw (docs/ODD.md, Docking)
+    scenario = TeachingModel(engine="vector", rng=4).main.spec.with_overrides(params={"burn_in_years": 2})
     vector = estate_table(VectorModel(scenario, rng=4, dtype=np.float64))
     mesa = estate_table(EstateGovernanceModel(scenario, rng=4))
     for column in ("estate_id", "households", "area_id", "mode", "firm", "committee"):
@@ -329,7 +331,7 @@ def test_tiles_show_every_worksheet_measure_and_the_difference():
     from sim.app.monitors import TILES, format_difference, format_tile, small_estates_quality, tile_values
 
     model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
-    for _ in range(12):
+    for _ in range(18):  # the reforms take their cases' months: by the second year they show
         model.step()
     keys = {key for key, _, _ in TILES}
     assert {"rc_workload", "small_estates_quality", "fund_per_m2", "service_quality", "active_firms",
@@ -504,7 +506,8 @@ def test_page_steps_applies_presets_and_shows_unapplied_changes():
         assert "Changes not applied — press Reset" in repr(box)
         rc.find(v.Btn, children=["Reset"]).widget.click()
         assert "Changes not applied" not in repr(box)
-        assert _readouts(box)[0].startswith("Start · custom: entrust + self governance + block integration")
+        assert _readouts(box)[0].startswith("Start · custom: management merge + entrust + self governance + "
+                                            "block integration")
     finally:
         rc.close()
 

@@ -15,7 +15,7 @@ SCENARIO = {
     "years": 2,
     "seed": 1,
     # every merger put to the vote at once, in month 1: the votes carry merge_support to the targets
-    "params": {"reform_capacity_cases": 1000, "merge_briefing_months": 0, "fund_merge_months": 0,
+    "params": {"reform_staff_hours_per_month": 100000.0, "merge_briefing_months": 0, "fund_merge_months": 0,
                "committee_reorganise_months": 0, "burn_in_years": 0,
                # pinned, not the calibrated defaults: a failed vote is retried within the two years
                "vote_retry_months": 12, "fund_dispute_weight": 1.0, "briefing_support": 0.0},

@@ -346,11 +346,12 @@ def test_run_tables_name_every_estate_firm_and_reform(engine):
     assert len(estates) == len(scenario.load_district()) and estates["estate_id"].is_unique
     reformed = estates[estates["how"] != "none"]
     assert reformed["joined_month"].between(1, 13).all()
-    kinds = {"merged": "merge", "entrusted": "entrust", "self_governed": "self_governance"}
+    kinds = {"merged": "merge", "management_merged": "management_merge", "entrusted": "entrust",
+             "self_governed": "self_governance"}
     for how, rows in reformed.groupby("how"):
         logged = events[events["kind"] == kinds[how]]
         assert set(rows["area_id"]) <= set(model.area_view().area_id)
-        assert len(logged) >= rows["area_id"].nunique() or how == "merged"
+        assert len(logged) >= rows["area_id"].nunique() or how in ("merged", "management_merged")
     assert len(firms) == len(model.firm_view().active)
     assert (firms["exited_month"] >= 1).sum() == model.street_office.firm_exits
     assert firms["contracts"].sum() == (model.area_view().firm >= 0).sum()

@@ -264,20 +264,21 @@ def test_city_scale_shortcuts_give_the_whole_districts_answers():
     reach = model.p.firm_reach_m
     rows = range(0, len(v.area_id), 7)
     assert len(v.area_id) >= 1000
-    winners = [office.bidder(a) for a in rows]
+    winners = [office.bidder(a, rules.FULL_SERVICE, reform=True) for a in rows]
     assert winners == [whole_view_bidder(a, v, firms, reach_m=reach) for a in rows]
     assert sum(w >= 0 for w in winners) > 10
     model.set_fee(3, 2.5)  # a new view: the sorted index is kept, the answers still the whole view's
     v = model.area_view()
-    assert [office.bidder(a) for a in rows] == [whole_view_bidder(a, v, firms, reach_m=reach) for a in rows]
+    assert ([office.bidder(a, rules.FULL_SERVICE, reform=True) for a in rows]
+            == [whole_view_bidder(a, v, firms, reach_m=reach) for a in rows])
     asks = [(a, {"exclude": (w,) if w >= 0 else (), "min_capability": 0.5, "reach_m": 2 * reach})
             for a, w in zip(rows, winners, strict=True)]
-    assert [office.bidder(a, **ask) for a, ask in asks] == [whole_view_bidder(a, v, firms, **ask)
-                                                             for a, ask in asks]
+    assert ([office.bidder(a, rules.FULL_SERVICE, reform=True, **ask) for a, ask in asks]
+            == [whole_view_bidder(a, v, firms, **ask) for a, ask in asks])
     # a firm enters (new, longer firm arrays): the index follows
     newcomer = office.enter_market(0, 0.99)
     firms = model.firm_view()
-    after = [office.bidder(a) for a in rows]
+    after = [office.bidder(a, rules.FULL_SERVICE, reform=True) for a in rows]
     assert after == [whole_view_bidder(a, v, firms, reach_m=reach) for a in rows]
     assert newcomer in after
     eligible = small_open(v, 400)

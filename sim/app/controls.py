@@ -28,7 +28,7 @@ POLICY_SLIDER_RANGES: dict[str, dict[str, Any]] = {
     "organising_join_rate": _slider("organising: monthly chance to join", 0.0, 0.03, 0.001),
     "block_subsidy_yuan_per_household": _slider("subsidy (yuan/household/month)", 0, 30, 1),
     "reception_staff_hours_per_month": _slider("reception point: staff-hours a month", 0, 300, 1),
-    "evaluation_threshold": _slider("evaluation score a firm must reach", 0.0, 0.8, 0.05),
+    "evaluation_threshold": _slider("evaluation score a firm must reach", 0.0, 0.8, 0.01),
 }
 """The policy parameters the lesson changes, with their sliders (parameter name -> slider)."""
 
@@ -44,7 +44,7 @@ option, the app's default, its slider). Block integration's rollout: the year it
 many blocks join a year (sim/policies/block_integration.py); 0 blocks a year means every block at
 once (the option unset)."""
 
-LESSON_ORDER = ("merge", "entrust", "self_governance", "block_integration")
+LESSON_ORDER = ("merge", "management_merge", "entrust", "self_governance", "block_integration")
 """The order the lesson introduces the policies in (the registry's others follow)."""
 
 

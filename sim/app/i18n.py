@@ -20,7 +20,7 @@ ZH: dict[str, str] = {
     "Nothing has happened yet. Press Step or ▶.": "还没有发生任何事。请按“单步”或 ▶。",
     "Stopped at the horizon": "已到模拟终点",
     # policies
-    "N-in-1 merger": "N合一", "Strong leads weak": "以强带弱",
+    "N-in-1 merger": "N合一", "Strong leads weak": "以强带弱", "Management-only merger": "管理合并",
     "Specialised service + self-governance": "物业专项管理+居民自治",
     "Block integration": "街区一体化",
     # presets

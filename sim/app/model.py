@@ -32,7 +32,7 @@ POLICY_SETS: dict[str, tuple[str, ...]] = {
     "N-in-1 merger": ("merge",),
     "strong leads weak": ("entrust",),
     "self-governance": ("self_governance",),
-    "integrated": ("merge", "entrust", "self_governance", "block_integration"),
+    "integrated": ("merge", "management_merge", "entrust", "self_governance", "block_integration"),
 }
 """The shipped scenarios' policy sets (scenarios/*.yaml), by the names the app shows."""
 
