@@ -57,8 +57,8 @@ def test_q5_in_the_status_quo_firms_leave_the_market():
 
 def test_q5_in_the_status_quo_the_street_office_serves_the_areas_no_firm_will_take():
     run = played("Status quo").main
-    for record in (run.records[0], run.records[-1]):  # "about one area in seven"
-        assert 0.1 < record.fallback_areas / record.management_areas < 0.2
+    for record in (run.records[0], run.records[-1]):  # "about one area in twenty"
+        assert 0.02 < record.fallback_areas / record.management_areas < 0.1
     table = estate_table(run)
     fallback = table[table["mode_name"] == "fallback"]
     assert fallback["households"].median() < table["households"].median()
@@ -82,8 +82,8 @@ def reform_timeline(run) -> dict[str, int]:
 def test_q6_reforms_are_cases_that_take_months_and_spread_over_years():
     run = played("Integrated vs status quo").main
     timeline = reform_timeline(run)
-    capacity = run.p.reform_capacity_cases
-    assert timeline["proposed_month_1"] == capacity and timeline["most_cases_open"] <= capacity
+    capacity = int(run.p.reform_staff_hours_per_month // run.p.briefing_hours_per_month)  # cases at once
+    assert timeline["proposed_month_1"] == capacity and timeline["most_cases_open"] <= capacity + 1
     assert kinds(run, month=1)["merger passed"] == 0 and kinds(run, month=1)["entrusted"] == 0
     assert kinds(run, month=1)["block integration"] > 0
     assert timeline["first_vote"] == 1 + run.p.merge_briefing_months
@@ -99,26 +99,25 @@ def test_q6_merged_estates_are_neighbours_of_one_housing_type():
         assert members["housing_type"].nunique() == 1 and members["block"].nunique() == 1
 
 
-def test_q7_integrated_beats_the_status_quo_most_on_workload_and_satisfaction():
-    """Satisfaction gains more than twice what quality or collection gain (their order varies by seed)."""
+def test_q7_integrated_changes_the_arrangements_most_and_the_averages_a_little():
+    """Areas, firms and the fallback change most; quality and satisfaction rise a little; the
+    residents' committee spends more hours, its staff sitting at the reception points."""
     integrated, status_quo = (measures(run) for run in played("Integrated vs status quo").runs)
-    gains = {key: integrated[key] - status_quo[key]
-             for key in ("service_quality", "fee_collection_rate", "satisfaction")}
-    assert gains["satisfaction"] > 0.1
-    assert 0 < 2 * max(gains["service_quality"], gains["fee_collection_rate"]) < gains["satisfaction"]
-    assert min(gains["service_quality"], gains["fee_collection_rate"]) > 0
-    assert integrated["rc_workload"] == 0 < status_quo["rc_workload"]
+    gains = {key: integrated[key] - status_quo[key] for key in ("service_quality", "satisfaction")}
+    assert 0 < gains["satisfaction"] < 0.05 and 0 < gains["service_quality"] < 0.05
+    assert integrated["rc_workload"] > status_quo["rc_workload"] > 0
     assert integrated["management_areas"] < status_quo["management_areas"]
+    assert integrated["fallback_areas"] < status_quo["fallback_areas"]
 
 
-def test_q8_satisfaction_rises_much_more_than_service_quality():
+def test_q8_satisfaction_rises_less_than_service_quality():
+    """Being heard moves only the households whose own case was heard: few a year."""
     integrated, status_quo = (measures(run) for run in played("Integrated vs status quo").runs)
-    assert integrated["satisfaction"] - status_quo["satisfaction"] > \
-        2 * (integrated["service_quality"] - status_quo["service_quality"])
-    # block integration alone (the reception point) gives most of it
-    block = measures(played("Group D: block integration").main)
-    assert block["satisfaction"] - status_quo["satisfaction"] > \
-        0.8 * (integrated["satisfaction"] - status_quo["satisfaction"])
+    assert 0 < integrated["satisfaction"] - status_quo["satisfaction"] < \
+        integrated["service_quality"] - status_quo["service_quality"]
+    run = played("Integrated vs status quo").main
+    brought = sum(r.cases_brought for r in run.records[-12:])
+    assert brought < 0.1 * run.records[-1].management_areas * 250  # a few per cent of households a year
 
 
 def test_q9_integrated_ends_with_fewer_firms_and_fewer_areas_on_the_fallback_service():
@@ -133,11 +132,12 @@ GROUPS = ("Group A: N-in-1 merger", "Group B: strong leads weak", "Group C: self
           "Group D: block integration")
 
 
-def test_q10_all_four_together_do_most_for_the_smallest_estates_self_governance_alone_least():
+def test_q10_merging_alone_does_most_for_the_smallest_estates_self_governance_alone_least():
     small = {group: measures(played(group).main)["small_estates_quality"] for group in GROUPS}
     all_four = measures(played("Integrated vs status quo").main)["small_estates_quality"]
     status_quo = measures(played("Integrated vs status quo").comparison)["small_estates_quality"]
-    assert all_four > max(small.values()) + 0.03
+    assert max(small, key=small.get) == "Group A: N-in-1 merger"
+    assert status_quo < all_four
     assert min(small, key=small.get) == "Group C: self-governance"
     assert small["Group C: self-governance"] < status_quo
     assert all(value > status_quo for group, value in small.items() if group != "Group C: self-governance")
@@ -148,18 +148,18 @@ def test_q10_all_four_together_give_the_best_district_wide_quality():
     assert measures(played("Integrated vs status quo").main)["service_quality"] > max(quality.values())
 
 
-def test_group_d_block_integration_lightens_the_committees_workload_most():
+def test_group_d_block_integration_asks_most_of_the_residents_committees_hours():
     workload = {group: measures(played(group).main)["rc_workload"] for group in GROUPS}
-    assert min(workload, key=workload.get) == "Group D: block integration"
+    assert max(workload, key=workload.get) == "Group D: block integration"
 
 
-def test_group_d_a_small_reception_point_leaves_work_to_the_committee():
+def test_group_d_a_small_reception_point_hears_fewer_cases_and_costs_fewer_hours():
     full = played("Group D: block integration").main.records[-1]
-    small = played("Group D: block integration", reception_capacity_cases_per_month=50).main.records[-1]
-    status_quo = played("Group D: block integration").comparison.records[-1]
-    assert full.rc_workload == 0 and full.reception_cases_handled < 200
-    assert small.reception_cases_handled == pytest.approx(50) or small.reception_cases_handled < 50
-    assert 0.5 * status_quo.rc_workload < small.rc_workload < status_quo.rc_workload
+    small = played("Group D: block integration", reception_staff_hours_per_month=20).main.records[-1]
+    assert small.reception_hours < full.reception_hours
+    assert small.reception_cases_handled < full.reception_cases_handled
+    assert small.reception_cases_handled <= full.blocks_integrated * 8  # 20 hours: 8 cases a block
+    assert small.rc_workload < full.rc_workload
 
 
 def test_group_d_the_yearly_evaluation_runs_from_year_two_and_takes_contracts():
@@ -204,6 +204,11 @@ def say(n: int) -> str:
     return WORDS.get(n, str(n))
 
 
+def shared(run) -> int:
+    """Management-only mergers done in a run (their events)."""
+    return sum(1 for _, text in run.events if "management-only merger; each keeps" in text)
+
+
 def reform_counts() -> str:
     """The notes' sentence on the reforms over ten years, from the model."""
     integrated = played("Integrated vs status quo").main
@@ -213,12 +218,15 @@ def reform_counts() -> str:
     dispute = played("Fund dispute").main.records[-1].merges_done
     entrusted_words = "estate is" if kinds(harder)["entrusted"] == 1 else "estates are"
     return (f"In month 1 of the integrated run the street office opens {say(timeline['proposed_month_1'])} "
-            f"merger cases (as many as it can handle at once); the owners vote in month "
+            f"merger cases (as many as its staff-hours allow); the owners vote in month "
             f"{timeline['first_vote']}, after the briefings, and the first merger completes in month "
             f"{timeline['first_merger']}. In ten years {say(last.merges_done)} mergers pass (in "
             f"{say(timeline['merger_years'])} different years), {last.merge_votes_failed} merger votes "
             f"fail (a failed merger is put to the vote again {P.vote_retry_months} months later) and "
-            f"{say(kinds(integrated)['entrusted'])} estates are entrusted to strong firms; the district "
+            f"{say(kinds(integrated)['entrusted'])} estates are entrusted to strong firms, "
+            f"{say(shared(integrated))} {'group' if shared(integrated) == 1 else 'groups'} of neighbours "
+            f"{'comes' if shared(integrated) == 1 else 'come'} to share one firm (merged in management "
+            "only); the district "
             f"ends with {last.management_areas} management areas. With approval share 0.75 "
             f"{say(harder.records[-1].merges_done)} "
             f"{'merger passes' if harder.records[-1].merges_done == 1 else 'mergers pass'} in ten years "
@@ -270,7 +278,7 @@ def test_q13_tired_volunteers_thin_out_and_the_smallest_estates_lose_service():
 def test_q14_the_direction_holds_with_other_seeds(seed):
     integrated, status_quo = (measures(run) for run in played("Integrated vs status quo", rng=seed).runs)
     assert integrated["service_quality"] > status_quo["service_quality"]
-    assert integrated["satisfaction"] > status_quo["satisfaction"] + 0.1
-    assert integrated["fee_collection_rate"] > status_quo["fee_collection_rate"]
-    assert integrated["rc_workload"] < 0.5 * status_quo["rc_workload"]
+    assert integrated["satisfaction"] > status_quo["satisfaction"]
+    assert integrated["rc_workload"] > status_quo["rc_workload"]
     assert integrated["fallback_areas"] < status_quo["fallback_areas"]
+    assert integrated["management_areas"] < status_quo["management_areas"]
