@@ -134,3 +134,13 @@ def test_a_dissatisfied_household_brings_cases_more_often():
     assert rules.case_probability(0.5, 3.0, P) > rules.case_probability(0.5, 0.0, P)
     assert rules.bring_case(2, 0.0, 1.0) == 2  # an open case stays open
     assert rules.bring_case(-1, 0.5, 0.4) == -1 and rules.bring_case(-1, 0.3, 0.4) == 0
+
+
+def test_the_odds_capacity_sweep_is_up_to_date():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parents[1] / "tools" / "capacity_sweep.py"
+    proc = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

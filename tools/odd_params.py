@@ -36,7 +36,8 @@ GROUP_TITLES = {
     "votes": "Owners' votes (Civil Code Art. 278)",
     "firms": "Property firms",
     "preset": "The Ouyang Road preset's starting sizes (uncertain inputs of the calibration)",
-    "cases": "Residents' cases and the desks that hear them (owners' committee, residents' committee, reception point)",
+    "cases": "Residents' cases and the desks that hear them (owners' committee, residents' committee, "
+             "reception point)",
     # one section per policy of the registry, titled by it, for the group of its parameters
     **{PARAMETER_INDEX[next(iter(policy.keys.values()))].group:
        f"Policy: {policy.label} (`policy.{policy.name}`)" for policy in REGISTRY if policy.keys},
