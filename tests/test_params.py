@@ -70,8 +70,8 @@ def test_merge_max_group_reaches_the_model(engine, how, max_group):
     open_merging = {"fund_dispute_weight": 0.0, "merge_max_distance_m": 5000.0, "merge_support": 1.0,
                     "merge_fee_tolerance": 20.0, "merge_quality_tolerance": 1.0,
                     # every case at once, each completing in the month it opens
-                    "reform_staff_hours_per_month": 100000.0, "merge_briefing_months": 0, "fund_merge_months": 0,
-                    "committee_reorganise_months": 0}
+                    "reform_staff_hours_per_month": 100000.0, "merge_briefing_months": 0,
+                    "fund_merge_months": 0, "committee_reorganise_months": 0}
     if how == "policy_block":
         scenario = small_scenario(policy={"merge": {"enabled": True, "max_group": max_group}},
                                   params=open_merging)
