@@ -342,7 +342,8 @@ def write_validation(path: Path, numeric: pd.DataFrame, checks: pd.DataFrame, se
         "",
         f"## The record (`integrated` on `ouyang_road`, {RECORD_YEARS} years: H1 2017 to January 2023)",
         "",
-        "These numbers were fitted by the calibration (on other seeds): the record's four counts and the programme's pace.",
+        "These numbers were fitted by the calibration (on other seeds): the record's four counts and the "
+        "programme's pace.",
         "",
         "| target | record | band | model median | 90% interval over seeds | pass |",
         "| --- | --- | --- | --- | --- | --- |",
