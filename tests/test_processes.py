@@ -91,14 +91,19 @@ def test_unpaid_and_unstaffed_block_integration_changes_nothing(column):
 
 @pytest.mark.slow
 def test_mergers_of_the_integrated_policy_complete_over_several_years():
-    years_with_mergers = []
-    for seed in range(5):
+    """The programme is paced by the street office's staff-hours: the median seed has mergers in at
+    least four different years, and no year holds more than 40% of them (the record: more than five
+    years of work)."""
+    years_with_mergers, peak_share = [], []
+    for seed in range(7):
         scenario = load_scenario(ROOT / "scenarios" / "integrated.yaml").with_overrides(seed=seed)
         ts = run_scenario(scenario, "vector").timeseries
         done = ts.groupby("year")["merges_done"].max().diff().fillna(ts["merges_done"].iloc[11])
         years_with_mergers.append(int((done > 0).sum()))
-    print("years with mergers per seed:", years_with_mergers)
-    assert np.median(years_with_mergers) >= 3
+        peak_share.append(float(done.max() / done.sum()))
+    print("years with mergers per seed:", years_with_mergers, "largest year's share:", peak_share)
+    assert np.median(years_with_mergers) >= 4
+    assert np.median(peak_share) <= 0.4
 
 
 def test_block_subsidy_buys_what_the_same_money_buys_as_fees():
