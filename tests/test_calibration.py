@@ -18,9 +18,10 @@ SCENARIO = {
     "params": {"reform_staff_hours_per_month": 100000.0, "merge_briefing_months": 0, "fund_merge_months": 0,
                "committee_reorganise_months": 0, "burn_in_years": 0,
                # pinned, not the calibrated defaults: a failed vote is retried within the two years
-               "vote_retry_months": 12, "fund_dispute_weight": 1.0, "briefing_support": 0.0},
+               "vote_retry_months": 12, "merge_max_attempts": 10, "fund_dispute_weight": 1.0,
+               "briefing_support": 0.0},
 }
-TRUTH = {"merge_support": 0.3}
+TRUTH = {"merge_support": 0.45}  # where the statistics respond to it (below ~0.3 no merger passes)
 
 
 def _write(tmp_path, spec: dict) -> str:
