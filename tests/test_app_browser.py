@@ -265,7 +265,8 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     hint = page.get_by_text("Changes not applied — press Reset")
     hint.wait_for(state="visible")
     page.get_by_role("button", name="Reset", exact=True).click()
-    _wait_for_readout(page, "^Start · custom: entrust \\+ self governance \\+ block integration")
+    _wait_for_readout(page, "^Start · custom: management merge \\+ entrust \\+ self governance \\+ "
+                            "block integration")
     hint.wait_for(state="hidden")
     page.get_by_role("button", name="✕ Hide controls").click()
 
