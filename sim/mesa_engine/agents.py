@@ -165,12 +165,16 @@ class Household(mesa.Agent):
         area = self.area
         model = self.model
         p = model.p
-        heard = rules.heard_part(rules.voice(self.voice, self.voice_months, p), p)
+        if self.voice_months > 0:  # a case in memory; else the household feels no case (model.no_case_heard)
+            heard = rules.heard_part(rules.voice(self.voice, self.voice_months, p), p)
+            self.voice_months = rules.voice_months_next(self.voice_months)
+        else:
+            heard = model.no_case_heard
         self.satisfaction = rules.update_satisfaction(self.satisfaction, area.perceived + heard, self.taste,
                                                       p)
-        self.voice_months = rules.voice_months_next(self.voice_months)
-        chance = rules.case_probability(self.satisfaction, area.felt_incident_rate, p)
-        self.case_age = rules.bring_case(self.case_age, model.case_draws[self.index], chance)
+        if self.case_age < 0:  # an open case stays open (rules.bring_case)
+            chance = rules.case_probability(self.satisfaction, area.felt_incident_rate, p)
+            self.case_age = rules.bring_case(self.case_age, model.case_draws[self.index], chance)
         if area.fee_due > 0.0:
             chance = rules.payment_probability(self.satisfaction, self.habit,
                                                area.pay_base[self.coop_type], p)

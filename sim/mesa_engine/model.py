@@ -92,6 +92,8 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             elif area.committee.active:
                 area.mode = SELF_MANAGED
         self.coop_terms = [rules.cooperation_terms(t, self.p) for t in range(3)]
+        self.no_case_heard = rules.heard_part(rules.voice(0.0, 0, self.p), self.p)
+        """The heard part of a household with no case in memory (rules.voice, rules.heard_part)."""
         """(shift, neighbour weight, enforcement weight) of each cooperation type."""
         floor = state.household_floor_m2.tolist()
         owner = state.household_owner.tolist()
@@ -127,9 +129,8 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
         area.quality = area.target
         area.felt_incident_rate = rules.incident_rate(area.mode, area.quality, p)
         area.perceived = rules.perceived_conditions(area.quality, area.condition, area.felt_incident_rate, p)
-        no_case = rules.heard_part(rules.voice(0.0, 0, p), p)  # nobody has a case yet
-        for h in area.members:
-            h.satisfaction = rules.clip01(area.perceived + no_case + h.taste)
+        for h in area.members:  # nobody has a case yet
+            h.satisfaction = rules.clip01(area.perceived + self.no_case_heard + h.taste)
         area.mean_satisfaction = float(np.mean([h.satisfaction for h in area.members]))
 
     # --- the month -------------------------------------------------------------------------
