@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim import rules
 from sim.experiments.executors import process_pool
 from sim.outputs import final_values
 from sim.scenario import Scenario, load_scenario
@@ -64,8 +65,8 @@ def _final(task: tuple[str, Scenario, str]) -> dict:
     households = float(result.meta["households"])
     p = scenario.params
     ts["rc_hours_per_1000hh"] = 1000.0 * ts["rc_hours"] / households
-    ts["staff_hours_per_household"] = (ts["rc_hours"] + (1.0 - p.reception_rc_share) * ts["reception_hours"]
-                                       + ts["reform_hours"]) / households
+    ts["staff_hours_per_household"] = rules.paid_staff_hours(ts["rc_hours"], ts["reception_hours"],
+                                                             ts["reform_hours"], p) / households
     final = final_values(ts.assign(run_id=variant), list(OUTCOMES)).iloc[0]
     row = {"variant": variant, "seed": scenario.seed, **{c: float(final[c]) for c in OUTCOMES}}
     if variant == "status quo":  # is it at rest, and who serves its estates

@@ -77,10 +77,8 @@ def month_record(month: int, areas: dict[str, np.ndarray], *, households: int, f
     mode = areas["mode"]
     fallback = mode == rules.FALLBACK
     volunteer_hours = float(rules.volunteer_hours(float(areas["volunteers"].sum()), p))
-    # paid staff-hours: the residents' committee's (its desk and its share of the points), the
-    # points' other staff and the street office's reform cases; committees' casework is volunteers' time
-    staff_hours = (office.rc_hours + (1.0 - p.reception_rc_share) * office.reception_hours
-                   + office.reform_hours)
+    # committees' casework is volunteers' time, costed with the volunteers' hours
+    staff_hours = rules.paid_staff_hours(office.rc_hours, office.reception_hours, office.reform_hours, p)
     spent = rules.spending_yuan(firm_revenue_yuan, float(areas["spend_yuan"][fallback].sum()), staff_hours,
                                 volunteer_hours + office.committee_case_hours, p)
     spent += float(areas["upkeep_paid_yuan"].sum())  # owners' fund top-ups, the district's renovations

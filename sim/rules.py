@@ -288,7 +288,7 @@ def top_up_fund(fund_yuan, fund_initial_yuan, committee_active, p: Params):
     """Owners top the fund up to its first deposit when it falls low and a committee organises it.
 
     (National 2007 measures, Art. 17: top-up below 30% of the first deposit.) The owners pay the
-    difference (fund_topup_yuan): it is counted in what the district's service costs.
+    difference (counted by `upkeep` in the money paid in, and so in what the district's service costs).
     """
     low = (fund_yuan < p.fund_topup_share * fund_initial_yuan) & committee_active
     return choose(low, fund_initial_yuan, fund_yuan)
@@ -792,6 +792,15 @@ def settle_case(outcome, case_age, voice_level, voice_months, p: Params):
                    choose(outcome == CASE_UNRESOLVED, p.voice_unresolved, p.voice_not_heard))
     return (choose(closed, -1, case_age + 1), choose(closed, level, voice_level),
             choose(closed, p.case_memory_months - case_age, voice_months))
+
+
+def paid_staff_hours(rc_hours, reception_hours, reform_hours, p: Params):
+    """Paid staff-hours of a month's casework and reforms.
+
+    The residents' committee's (its desk and its share of the reception points), the points' other
+    staff, and the street office's reform cases.
+    """
+    return rc_hours + (1.0 - p.reception_rc_share) * reception_hours + reform_hours
 
 
 def staff_cost_yuan(hours, p: Params):

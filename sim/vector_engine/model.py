@@ -27,7 +27,7 @@ from sim.district_model import DistrictModel
 from sim.events import Event
 from sim.initial import initial_state
 from sim.outputs import AREA_COLUMNS, RECORD_AREA_FIELDS, MonthRecord, month_record
-from sim.params import HOUSING_TYPES, MODES
+from sim.params import MODES
 from sim.policies import AreaView, FirmView
 from sim.rules import FALLBACK, FULL_SERVICE, SELF_MANAGED, UNMANAGED
 from sim.scenario import Scenario
@@ -35,7 +35,7 @@ from sim.street_office import StreetOffice
 from sim.vector_engine import compiled as kernels
 from sim.vector_engine.state import F8, AreaArrays, FirmArrays, HouseholdArrays
 
-_HOUSING_NAMES = list(HOUSING_TYPES)
+_HOUSING_NAMES = list(rules.HOUSING_NAMES)
 _AFTER_SALE = _HOUSING_NAMES.index("after_sale_public")
 CHUNK_HOUSEHOLDS = 1 << 16
 THREADED_HOUSEHOLDS = 1_000_000
