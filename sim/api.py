@@ -24,6 +24,7 @@ from sim.errors import InputError, shown
 from sim.run import DEFAULT_ENGINE, ENGINES, RunResult, run_scenario
 from sim.scenario import Scenario, whole_number
 from sim.scenario import load_scenario as _load_scenario
+from sim.snapshot import BurnIn, make_burn_in
 
 MAX_WORKERS = 1024
 """Most local worker processes a sweep may ask for."""
@@ -37,12 +38,16 @@ def load_scenario(path: str | Path) -> Scenario:
 def run(scenario: Scenario | str | Path, engine: str = DEFAULT_ENGINE, *, seed: int | None = None,
         years: int | None = None, params: dict[str, Any] | None = None,
         policies: dict[str, Any] | None = None,
-        progress: Callable[[int, int], None] | None = None) -> RunResult:
+        progress: Callable[[int, int], None] | None = None,
+        start: BurnIn | str | Path | None = None) -> RunResult:
     """Run a scenario (or a scenario file) once; returns its tables as DataFrames.
 
     ``seed`` and ``years`` replace the scenario's; ``params`` sets model parameters by their
     names in docs/ODD.md; ``policies`` switches policy blocks on or off (``{"merge": True}``) or
     sets their keys as a scenario file does (``{"merge": {"enabled": True, "max_group": 4}}``).
+    ``start`` is a burn-in to start from instead of doing the run's own: ``sim.burn_in(...)``'s
+    result or the file ``estate-sim burn-in`` writes; its seed, district and parameters must be
+    the run's (the policies may differ). The tables are the same as without it.
     """
     if not isinstance(engine, str) or engine not in ENGINES:
         raise InputError("sim.run", "engine", f"unknown engine {shown(engine)} (choose from "
@@ -51,7 +56,29 @@ def run(scenario: Scenario | str | Path, engine: str = DEFAULT_ENGINE, *, seed: 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     scenario = scenario.with_overrides(seed=seed, years=years, params=params, policies=policies)
-    return run_scenario(scenario, engine, progress=progress)
+    if isinstance(start, str | Path):
+        start = BurnIn.load(start)
+    elif start is not None and not isinstance(start, BurnIn):
+        raise InputError("sim.run", "start", f"must be a burn-in or its file, got {shown(start)}")
+    return run_scenario(scenario, engine, progress=progress, start=start)
+
+
+def burn_in(scenario: Scenario | str | Path, engine: str = DEFAULT_ENGINE, *, seed: int | None = None,
+            params: dict[str, Any] | None = None, out: str | Path | None = None) -> BurnIn:
+    """The scenario's model at the end of its burn-in, to start runs from (``sim.run(start=...)``).
+
+    Any run with the same seed, district, engine and parameters can start from it, whatever its
+    policies. With ``out``, it is also written there (``estate-sim run --start FILE`` reads it).
+    """
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise InputError("sim.burn_in", "engine", f"unknown engine {shown(engine)} (choose from "
+                         f"{', '.join(ENGINES)})")
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    state = make_burn_in(scenario.with_overrides(seed=seed, params=params), engine)
+    if out is not None:
+        state.save(out)
+    return state
 
 
 def sweep(path: str | Path, *, workers: int = 1, out: str | Path | None = None,

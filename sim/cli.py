@@ -89,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("out/run"), help="output folder")
     run.add_argument("--format", default="parquet", help="table format: parquet (the default) or csv")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    run.add_argument("--start", type=Path, metavar="FILE",
+                     help="start from a stored burn-in (`estate-sim burn-in`) instead of doing the run's "
+                          "own; same seed, district and parameters, any policies; the same tables")
+
+    burn = sub.add_parser("burn-in", help="run a scenario's burn-in once and store its end state, to start "
+                          "runs from (run --start FILE, sim.run(start=...))")
+    burn.add_argument("scenario", type=Path, help="scenario YAML file (its policies do not matter)")
+    burn.add_argument("--engine", help="vector (the default) or mesa")
+    burn.add_argument("--seed", type=_nonnegative_int, help="override the scenario's seed")
+    burn.add_argument("--out", type=Path, help="the burn-in file (default out/burn-in/NAME-seedSEED.ENGINE)")
+    burn.add_argument("--quiet", action="store_true", help="no summary")
 
     validate = sub.add_parser("validate", help="check a scenario, sweep or sensitivity file; "
                               "say how many runs a sweep makes")
@@ -182,17 +193,25 @@ def _summary(timeseries) -> str:
     return "\n".join(lines)
 
 
+def _engine_flag(args) -> str:
+    from sim.run import DEFAULT_ENGINE, ENGINES
+
+    engine = args.engine or DEFAULT_ENGINE
+    if engine not in ENGINES:
+        raise InputError("command line", "--engine", f"unknown engine {engine!r} "
+                         f"(choose from {', '.join(ENGINES)})")
+    return engine
+
+
 def cmd_run(args) -> int:
     """`estate-sim run`: validate everything, run, then write the three outputs."""
     from sim.outputs import FORMATS, write_run
     from sim.progress import ProgressBar
-    from sim.run import DEFAULT_ENGINE, ENGINES, run_scenario
+    from sim.run import run_scenario
     from sim.scenario import load_scenario
+    from sim.snapshot import BurnIn
 
-    args.engine = args.engine or DEFAULT_ENGINE
-    if args.engine not in ENGINES:
-        raise InputError("command line", "--engine", f"unknown engine {args.engine!r} "
-                         f"(choose from {', '.join(ENGINES)})")
+    args.engine = _engine_flag(args)
     if args.format not in FORMATS:
         raise InputError("command line", "--format", f"invalid choice: {args.format!r} "
                          f"(choose from {', '.join(FORMATS)})")
@@ -203,9 +222,12 @@ def cmd_run(args) -> int:
         scenario = scenario.with_overrides(years=args.years, seed=args.seed)
     except InputError as exc:  # only the flags change here: say so
         raise InputError("command line", f"--{exc.key}", exc.message) from None
+    start = BurnIn.load(args.start) if args.start is not None else None
+    if start is not None:  # a burn-in for another seed or parameters: refused before the run
+        start.check(scenario, args.engine)
     _warn_implausible((scenario,), sys.stderr)  # as `validate` does, on stderr: quiet or not
     with ProgressBar(12 * scenario.years, label=printable(scenario.name), enabled=not args.quiet) as bar:
-        result = run_scenario(scenario, args.engine, progress=bar.update)
+        result = run_scenario(scenario, args.engine, progress=bar.update, start=start)
     written = write_as_one_set(args.out, lambda folder: write_run(
         folder, result.tables(), result.meta, args.format))
     if not args.quiet:
@@ -219,6 +241,37 @@ def cmd_run(args) -> int:
             for line in rest_report(drift(result.timeseries), scenario.params.burn_in_years):
                 print(line)
         print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def cmd_burn_in(args) -> int:
+    """`estate-sim burn-in`: the scenario's burn-in, run once and written to a file."""
+    import time
+
+    from sim.experiments.sweep import slug_name
+    from sim.scenario import load_scenario
+    from sim.snapshot import make_burn_in
+
+    engine = _engine_flag(args)
+    scenario = load_scenario(args.scenario)
+    try:
+        scenario = scenario.with_overrides(seed=args.seed)
+    except InputError as exc:
+        raise InputError("command line", f"--{exc.key}", exc.message) from None
+    out = args.out
+    if out is None:
+        from sim.experiments.store import check_out_folder
+
+        out = Path("out") / "burn-in" / f"{slug_name(scenario.name)}-seed{scenario.seed}.{engine}"
+        check_out_folder(out, file=True)
+    started = time.perf_counter()
+    state = make_burn_in(scenario, engine)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    state.save(out)
+    if not args.quiet:
+        print(f"{printable(scenario.name)}: the {scenario.params.burn_in_years}-year burn-in of seed "
+              f"{scenario.seed}, engine {engine}, in {time.perf_counter() - started:.1f} s; wrote {out} "
+              f"(start runs from it with `estate-sim run SCENARIO --start {out}`)")
     return 0
 
 
@@ -499,7 +552,7 @@ def cmd_validate_model(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "sweep": cmd_sweep,
-            "app": cmd_app,
+            "app": cmd_app, "burn-in": cmd_burn_in,
             "bench": cmd_bench,
             "compare": cmd_compare, "sensitivity": cmd_sensitivity, "report": cmd_report,
             "calibrate": cmd_calibrate, "validate-model": cmd_validate_model}
@@ -521,7 +574,8 @@ def _check_out_flag(args) -> None:
     if isinstance(out, Path):
         from sim.experiments.store import check_out_folder
 
-        check_out_folder(out, replaced=args.command == "run", file=args.command == "validate-model")
+        check_out_folder(out, replaced=args.command == "run",
+                         file=args.command in ("validate-model", "burn-in"))
 
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))

@@ -50,3 +50,14 @@ class DistrictModel(RunTables):
         office.reset_counts()
         self.month = 0
         self.event_log.clear()
+
+    def start_from_burn_in(self, scenario) -> None:
+        """Take up `scenario` after a burn-in made for another run with the same burn-in key.
+
+        The burn-in read none of the policies, their options or the years (sim/snapshot.py), and
+        its parameters' values are the scenario's: only what names the run changes hands.
+        """
+        self.spec = scenario
+        self.p = scenario.params
+        self.policies = scenario.policies
+        self.policy_options = scenario.policy_options

@@ -12,7 +12,7 @@ import time
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -20,6 +20,9 @@ from sim import __version__
 from sim.errors import InputError
 from sim.outputs import OUTPUT_TABLES, timeseries_frame
 from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.snapshot import BurnIn
 
 ENGINES = ("mesa", "vector")
 DEFAULT_ENGINE = "vector"
@@ -87,14 +90,17 @@ def check_memory(scenario: Scenario, engine: str) -> None:
                          f"{available / 1e9:.1f} GB of memory is available{hint}")
 
 
-def make_model(scenario: Scenario, engine: str = DEFAULT_ENGINE):
+def make_model(scenario: Scenario, engine: str = DEFAULT_ENGINE, start: BurnIn | None = None):
     """A model of the scenario on the chosen engine, ready to step month by month.
 
-    A district too large for the memory available is refused first (InputError).
+    A district too large for the memory available is refused first (InputError). With `start`
+    (sim/snapshot.py), the model is a copy of that burn-in's end state instead of a new one.
     """
     if engine in MEMORY_BYTES:
         check_memory(scenario, engine)
     scenario.check_policy_options()
+    if start is not None:
+        return start.model(scenario, engine)
     if engine == "mesa":
         from sim.mesa_engine import EstateGovernanceModel
 
@@ -107,10 +113,15 @@ def make_model(scenario: Scenario, engine: str = DEFAULT_ENGINE):
 
 
 def run_scenario(scenario: Scenario, engine: str = DEFAULT_ENGINE,
-                 progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Run a scenario for its years, month by month; `progress(done, total)` after each month."""
+                 progress: Callable[[int, int], None] | None = None,
+                 start: BurnIn | None = None) -> RunResult:
+    """Run a scenario for its years, month by month; `progress(done, total)` after each month.
+
+    `start`: a burn-in to continue from (sim/snapshot.py) rather than doing the run's own; the
+    tables are the same, byte for byte.
+    """
     started = time.perf_counter()
-    model = make_model(scenario, engine)
+    model = make_model(scenario, engine, start)
     months = 12 * scenario.years
     for month in range(months):
         model.step()
@@ -129,6 +140,8 @@ def run_scenario(scenario: Scenario, engine: str = DEFAULT_ENGINE,
         "households": model.n_households,
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
+    if start is not None:
+        meta["burn_in_key"] = start.key  # started from a stored burn-in (sim/snapshot.py)
     estates = scenario.load_district().with_attributes(model.estates_table())
     return RunResult(timeseries_frame(run_id, model.records), model.areas_table(), meta,
                      estates=estates, events=model.events_table(),

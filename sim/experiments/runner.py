@@ -19,6 +19,7 @@ import pandas as pd
 
 from sim.run import run_scenario
 from sim.scenario import Scenario
+from sim.snapshot import BurnIn, burn_in_key, make_burn_in
 
 MAX_ERROR_CHARS = 500
 
@@ -95,17 +96,75 @@ def _check_inputs(task: RunTask) -> None:
                            f"{digest[:12]}…)")
 
 
-def execute_run(task: RunTask) -> RunOutcome:
-    """Run one task; an error in the model becomes a failed outcome with a one-line message."""
-    started = time.perf_counter()
+def task_scenario(task: RunTask) -> Scenario:
+    """The scenario the task runs: its seed, years and factor values applied."""
+    # A fresh district cache: the factors may change the district's defaults (fees, funds).
+    return dataclasses.replace(task.scenario, _district_cache=[]).with_overrides(
+        years=task.years, seed=task.seed, params=task.factors)
+
+
+def execute_run(task: RunTask, start: BurnIn | None = None, spent_s: float = 0.0) -> RunOutcome:
+    """Run one task; an error in the model becomes a failed outcome with a one-line message.
+
+    `start`: a burn-in made for this task's burn-in key (sim/snapshot.py), continued from instead
+    of doing the run's own (the same tables); `spent_s` is time already spent on the run (that
+    burn-in), added to its wall time.
+    """
+    started = time.perf_counter() - spent_s
     try:
         _check_inputs(task)
-        # A fresh district cache: the factors may change the district's defaults (fees, funds).
-        scenario = dataclasses.replace(task.scenario, _district_cache=[]).with_overrides(
-            years=task.years, seed=task.seed, params=task.factors)
-        result = run_scenario(scenario, task.engine)
+        result = run_scenario(task_scenario(task), task.engine, start=start)
         tables = {name: _keyed(frame, task) for name, frame in result.tables().items()}
         _check_inputs(task)
     except Exception as exc:  # a failed run is data: recorded, and the sweep goes on
         return RunOutcome(task.record("failed", one_line(exc), time.perf_counter() - started))
     return RunOutcome(task.record("ok", None, time.perf_counter() - started), tables)
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """Runs whose burn-ins are the same computation (one burn-in key): a worker's unit of work."""
+
+    tasks: tuple[RunTask, ...]
+    key: str | None = None
+    """Their burn-in key (sim.snapshot.burn_in_key); None for a run on its own."""
+
+
+def group_by_burn_in(tasks: list[RunTask]) -> list[RunGroup]:
+    """The tasks in groups of one burn-in key, in the order each group's first task comes.
+
+    A task whose key cannot be made (its scenario is refused) is a group of its own, and fails
+    when it runs, as it would alone.
+    """
+    groups: dict[str, list[RunTask]] = {}
+    order: list[str | RunGroup] = []
+    for task in tasks:
+        try:
+            key = burn_in_key(task_scenario(task), task.engine, task.inputs)
+        except Exception:  # noqa: BLE001 - reported by the run itself
+            order.append(RunGroup((task,)))
+            continue
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(task)
+    return [RunGroup(tuple(groups[x]), x if len(groups[x]) > 1 else None) if isinstance(x, str) else x
+            for x in order]
+
+
+def execute_group(group: RunGroup) -> list[RunOutcome]:
+    """Run a group's tasks, in order, each from a copy of one burn-in made for them all.
+
+    Should the burn-in fail, each run does its own and meets (and records) the error itself.
+    """
+    if group.key is None:
+        return [execute_run(task) for task in group.tasks]
+    started = time.perf_counter()
+    first = group.tasks[0]
+    try:
+        _check_inputs(first)
+        start = make_burn_in(task_scenario(first), first.engine, group.key)
+    except Exception:  # noqa: BLE001 - each run meets it again and records it
+        start = None
+    spent = time.perf_counter() - started
+    return [execute_run(task, start, spent if i == 0 else 0.0) for i, task in enumerate(group.tasks)]

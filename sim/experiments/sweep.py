@@ -51,7 +51,15 @@ from sim.experiments.design import (
 from sim.experiments.executors import Executor
 from sim.experiments.identity import identity_digest, identity_parts
 from sim.experiments.posterior import PosteriorFactorsSpec, posterior_design
-from sim.experiments.runner import RunOutcome, RunTask, execute_run, one_line
+from sim.experiments.runner import (
+    RunGroup,
+    RunOutcome,
+    RunTask,
+    execute_group,
+    execute_run,
+    group_by_burn_in,
+    one_line,
+)
 from sim.experiments.seeds import run_seed
 from sim.experiments.store import ResultsStore, check_out_folder, sha256_file
 from sim.params import PARAMETER_INDEX
@@ -364,29 +372,40 @@ def runs_to_do(store: ResultsStore, records: dict[str, dict[str, Any]],
     return damaged, [t for t in tasks if not same(t) or t.run_id in damaged]
 
 
-def store_runs(store: ResultsStore, todo: list[RunTask], executor: Executor, progress=None):
+def store_runs(store: ResultsStore, todo: list[RunTask], executor: Executor, progress=None, *,
+               share_burn_ins: bool = True):
     """Run `todo` on the executor, storing each run as it finishes; yields each task stored.
 
-    `progress(done, total, failed)` is called before the first run and after each.
+    `progress(done, total, failed)` is called before the first run and after each. With
+    `share_burn_ins`, runs of one burn-in key go to a worker together and their burn-in is done
+    once (runner.execute_group); the results are the same either way, byte for byte.
     """
     if not todo:
         return
     store.begin_changes()
-    failed = 0
+    failed = done = 0
     if progress is not None:
         progress(0, len(todo), 0)
-    for done, (task, result) in enumerate(executor.map_unordered(execute_run, todo), 1):
-        if not isinstance(result, RunOutcome):
-            result = RunOutcome(task.record("failed", one_line(result), 0.0))
-        store.add(result.record, result.tables)
-        failed += not result.ok
-        if progress is not None:
-            progress(done, len(todo), failed)
-        yield task
+    if share_burn_ins:
+        finished = executor.map_unordered(execute_group, group_by_burn_in(todo))
+    else:
+        finished = ((RunGroup((task,)), result) for task, result in executor.map_unordered(execute_run, todo))
+    for group, results in finished:
+        if isinstance(results, RunOutcome):
+            results = [results]
+        elif not isinstance(results, list):  # the executor's own error: every run of the group failed
+            results = [RunOutcome(task.record("failed", one_line(results), 0.0)) for task in group.tasks]
+        for task, result in zip(group.tasks, results, strict=True):
+            store.add(result.record, result.tables)
+            failed += not result.ok
+            done += 1
+            if progress is not None:
+                progress(done, len(todo), failed)
+            yield task
 
 
 def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
-              progress=None, *, rerun_changed: bool = False) -> SweepSummary:
+              progress=None, *, rerun_changed: bool = False, share_burn_ins: bool = True) -> SweepSummary:
     """Run the sweep's runs not yet stored ok (and intact) in `folder`, storing each as it finishes.
 
     Every check comes first (the folder's place, the engine, memory, the executor: a bad Dask
@@ -395,7 +414,8 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
     only. Runs that failed before are retried; runs whose stored tables are damaged are redone;
     runs that raise are recorded as failed and the sweep goes on. A signal that stops the sweep
     raises SweepInterrupted saying how many runs are stored. A stored run whose identity
-    changed is refused naming what differs, or with `rerun_changed` run again.
+    changed is refused naming what differs, or with `rerun_changed` run again. Runs that share
+    a burn-in (the same seed, district and parameters) do it once (`share_burn_ins`).
     """
     started = time.perf_counter()
     folder = Path(folder)
@@ -412,7 +432,7 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
             damaged, todo = runs_to_do(store, records, tasks)
             todo_ids = {t.run_id for t in todo}
             stored = sum(1 for t in tasks if t.run_id in records and t.run_id not in todo_ids)
-            for _ in store_runs(store, todo, executor, progress):
+            for _ in store_runs(store, todo, executor, progress, share_burn_ins=share_burn_ins):
                 stored += 1
             runs = store.consolidate([t.run_id for t in tasks], sweep.factor_names)
     except KeyboardInterrupt as exc:

@@ -1,0 +1,156 @@
+"""Shared burn-ins: a model's state at the end of its burn-in, kept to start other runs from.
+
+Every run begins with `burn_in_years` of status quo (DistrictModel.burn_in) whatever its policies:
+the burn-in reads the district, the seed, the engine and the parameters, never the policies or
+their options, which act only from month 1. Runs that agree on those (a paired sweep's policies
+for one seed) do the same burn-in; `BurnIn` holds its end state once, and each run continues
+from its own copy (`BurnIn.model`), with the same random streams in the same state (the model's
+numpy generator, and Mesa's, travel with it), so its results are byte-for-byte those of a run
+that did its own burn-in.
+
+The key (`burn_in_key`) is deliberately wide: every parameter counts, not only those the status
+quo reads, so that no parameter can be missed; the policies, their options, the years and the
+names do not.
+
+A snapshot file (``estate-sim burn-in``, read by ``run --start FILE``) is a short JSON header and
+the model pickled: open only snapshot files you made yourself, as with any pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import json
+import pickle
+import types
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim import __version__
+from sim.errors import InputError
+from sim.scenario import Scenario
+
+MAGIC = b"estate-sim burn-in\n"
+FORMAT = 1
+"""The snapshot file's format; a file of another format, or another package version, is refused."""
+MAX_HEADER_BYTES = 1 << 20
+HEADER_KEYS = {"format", "version", "key", "engine", "sha256"}
+
+
+def burn_in_key(scenario: Scenario, engine: str, inputs: dict[str, str] | None = None) -> str:
+    """SHA-256 of everything a run's burn-in depends on: engine, seed, district, every parameter.
+
+    `inputs` are the SHA-256 of the district's input files by key (a sweep's RunTask.inputs);
+    without them a CSV district's file is read and hashed here.
+    """
+    if inputs is None:
+        csv = scenario.district.get("csv")
+        inputs = {"district.csv": hashlib.sha256(Path(csv).read_bytes()).hexdigest()} if csv else {}
+    parts: dict[str, Any] = {"engine": engine, "seed": scenario.seed, "district": scenario.district,
+                             "inputs": inputs, "params": dict(scenario.params), "version": __version__}
+    if engine == "vector":
+        from sim.vector_engine import compiled
+
+        parts["compiled"] = compiled.AVAILABLE  # the numpy and compiled months round differently
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class _Pickler(pickle.Pickler):
+    # A model holds a module (the street office's kernels) and, on large districts, a thread
+    # pool: both are made anew where the snapshot is read.
+    def reducer_override(self, obj):
+        if isinstance(obj, types.ModuleType):
+            return importlib.import_module, (obj.__name__,)
+        if isinstance(obj, ThreadPoolExecutor):
+            return ThreadPoolExecutor, (obj._max_workers,)
+        return NotImplemented
+
+
+@dataclass(frozen=True)
+class BurnIn:
+    """A model's state at the end of its burn-in (month 0), and what it was made from."""
+
+    key: str
+    engine: str
+    seed: int
+    district: str
+    payload: bytes = field(repr=False)
+    """The model after its burn-in, pickled."""
+    source: str = field(default="start", compare=False)
+    """How errors name it: its file, or ``start``."""
+
+    @classmethod
+    def of(cls, model, scenario: Scenario, engine: str, key: str | None = None) -> BurnIn:
+        """The state of `model`, made from `scenario` on `engine` and not stepped since its burn-in."""
+        if model.month != 0 or model.records:
+            raise ValueError("a burn-in snapshot is taken before the run's first month")
+        buffer = io.BytesIO()
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(model)
+        return cls(key or burn_in_key(scenario, engine), engine, scenario.seed,
+                   scenario.load_district().name, buffer.getvalue())
+
+    def check(self, scenario: Scenario, engine: str) -> None:
+        """Refuse a scenario whose burn-in would differ (another seed, district, parameter or engine).
+
+        Its run would not be the one it names.
+        """
+        source = self.source
+        if engine != self.engine:
+            raise InputError(source, "engine", f"the burn-in was made on the {self.engine} engine, "
+                             f"not {engine}")
+        if burn_in_key(scenario, engine) != self.key:
+            raise InputError(source, "scenario", f"the burn-in (seed {self.seed}, district "
+                             f"{self.district}) was made for another seed, district or parameters than "
+                             f"{scenario.source} with seed {scenario.seed}; make one with "
+                             "`estate-sim burn-in`")
+
+    def model(self, scenario: Scenario, engine: str):
+        """A fresh copy of the model, set to run `scenario` from month 1 (its policies on)."""
+        self.check(scenario, engine)
+        model = pickle.loads(self.payload)
+        model.start_from_burn_in(scenario)
+        return model
+
+    def save(self, path: str | Path) -> None:
+        """Write the snapshot file: the header line (JSON), then the pickled model."""
+        header = {"format": FORMAT, "version": __version__, "key": self.key, "engine": self.engine,
+                  "seed": self.seed, "district": self.district,
+                  "sha256": hashlib.sha256(self.payload).hexdigest()}
+        Path(path).write_bytes(MAGIC + json.dumps(header).encode() + b"\n" + self.payload)
+
+    @classmethod
+    def load(cls, path: str | Path) -> BurnIn:
+        """Read a snapshot file; a missing, foreign or damaged file is an InputError naming it."""
+        source = str(path)
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise InputError(source, "start", f"cannot read the burn-in file ({exc.strerror})") from None
+        if not data.startswith(MAGIC):
+            raise InputError(source, "start", "not a burn-in file (make one with `estate-sim burn-in`)")
+        end = data.find(b"\n", len(MAGIC), len(MAGIC) + MAX_HEADER_BYTES)
+        try:
+            header = json.loads(data[len(MAGIC):end]) if end > 0 else None
+        except (ValueError, UnicodeDecodeError):
+            header = None
+        if not isinstance(header, dict) or not HEADER_KEYS <= header.keys():
+            raise InputError(source, "start", "damaged burn-in file (its header cannot be read)")
+        if header["format"] != FORMAT or header["version"] != __version__:
+            raise InputError(source, "start", f"made by estate-sim {header['version']} (format "
+                             f"{header['format']}); this is {__version__}: make it again")
+        payload = data[end + 1:]
+        if hashlib.sha256(payload).hexdigest() != header["sha256"]:
+            raise InputError(source, "start", "damaged burn-in file (its model is not the one it was "
+                             "saved with)")
+        return cls(str(header["key"]), str(header["engine"]), int(header.get("seed", -1)),
+                   str(header.get("district", "?")), payload, source)
+
+
+def make_burn_in(scenario: Scenario, engine: str, key: str | None = None) -> BurnIn:
+    """Build the scenario's model (its burn-in done) and keep its state."""
+    from sim.run import make_model
+
+    return BurnIn.of(make_model(scenario, engine), scenario, engine, key)

@@ -1,0 +1,135 @@
+"""Runs that start from a shared burn-in give exactly the results of runs that do their own.
+
+A sweep runs each burn-in once for the runs that share it (the same seed, district, engine and
+parameters; sim/snapshot.py) and continues every run from a copy; ``sim.run(start=...)`` and
+``run --start FILE`` do the same for one run. Every comparison here is exact.
+"""
+
+import tempfile
+
+import pandas as pd
+import pytest
+from sweep_support import assert_same_results, write_sweep
+
+import sim
+from sim.cli import main
+from sim.errors import InputError
+from sim.experiments.executors import DaskExecutor, ProcessExecutor, SequentialExecutor
+from sim.experiments.runner import group_by_burn_in
+from sim.experiments.store import RUNS_DIR, RUNS_TABLE
+from sim.experiments.sweep import load_sweep, run_sweep
+from sim.scenario import scenario_from_mapping
+
+FACTORS = {"method": "lhs", "samples": 2,
+           "ranges": {"fee_after_sale_public": [0.4, 1.0], "volunteer_fatigue": [0.01, 0.1]}}
+TINY = {"name": "tiny", "district": {"generate": {"estates": 6, "seed": 1}}, "years": 1, "seed": 3,
+        "policy": {"merge": {"enabled": True}}}
+
+
+@pytest.fixture(scope="module")
+def unshared(tmp_path_factory):
+    """A vector sweep (2 design points × 2 scenarios × 2 replicates) with every burn-in its own."""
+    folder = tmp_path_factory.mktemp("unshared")
+    sweep = load_sweep(write_sweep(folder, engine="vector", factors=FACTORS))
+    summary = run_sweep(sweep, folder / "results", SequentialExecutor(), share_burn_ins=False)
+    assert summary.ran == 8 and not summary.failed
+    return sweep, folder / "results"
+
+
+def test_a_sweep_groups_runs_by_what_their_burn_in_reads(unshared):
+    sweep, _ = unshared
+    groups = group_by_burn_in(sweep.tasks())
+    # the two scenarios (status quo, merging) share a burn-in; seeds and design points do not
+    assert len(groups) == 4 and all(len(g.tasks) == 2 for g in groups)
+    for group in groups:
+        assert len({(t.seed, t.design_point) for t in group.tasks}) == 1
+        assert {t.scenario.name for t in group.tasks} == {"quiet", "merging"}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_shared_burn_ins_give_the_results_of_unshared_ones(unshared, tmp_path, workers):
+    sweep, reference = unshared
+    executor = SequentialExecutor() if workers == 1 else ProcessExecutor(workers)
+    summary = run_sweep(sweep, tmp_path / "shared", executor)
+    assert summary.ran == 8 and not summary.failed
+    assert_same_results(reference, tmp_path / "shared")
+
+
+def test_shared_burn_ins_on_a_dask_local_cluster(unshared, tmp_path, monkeypatch):
+    sweep, reference = unshared
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    summary = run_sweep(sweep, tmp_path / "dask", DaskExecutor(local_workers=2))
+    assert summary.ran == 8 and not summary.failed
+    assert_same_results(reference, tmp_path / "dask")
+
+
+def test_a_resumed_sweep_redoes_half_a_group_from_a_new_burn_in(unshared, tmp_path):
+    # what a kill can leave: one run of a group stored, the other not
+    sweep, reference = unshared
+    out = tmp_path / "shared"
+    run_sweep(sweep, out, SequentialExecutor())
+    victims = [g.tasks[1].run_id for g in group_by_burn_in(sweep.tasks())[:2]]
+    for victim in victims:
+        (out / RUNS_DIR / f"{victim}.json").unlink()
+    (out / RUNS_TABLE).unlink()
+    summary = run_sweep(sweep, out, SequentialExecutor())
+    assert (summary.skipped, summary.ran) == (6, 2)
+    assert_same_results(reference, out)
+
+
+def _same_tables(a, b) -> None:
+    for name, frame in a.tables().items():
+        pd.testing.assert_frame_equal(frame, b.tables()[name], check_exact=True, obj=name)
+
+
+@pytest.mark.parametrize("engine", ["vector", "mesa"])
+def test_a_run_from_a_burn_in_is_the_run_that_did_its_own(engine):
+    scenario = scenario_from_mapping(TINY, "<tiny>", None)
+    state = sim.burn_in(scenario.with_overrides(policies={"merge": False}), engine)
+    for policies in ({}, {"merge": False, "entrust": True}):
+        own = sim.run(scenario, engine, policies=policies)
+        started = sim.run(scenario, engine, policies=policies, start=state)
+        _same_tables(own, started)
+    # each run starts from its own copy: running twice from one burn-in gives the same run twice
+    _same_tables(sim.run(scenario, engine, start=state), sim.run(scenario, engine, start=state))
+
+
+def test_a_burn_in_for_another_seed_or_parameter_is_refused():
+    scenario = scenario_from_mapping(TINY, "<tiny>", None)
+    state = sim.burn_in(scenario, "vector")
+    with pytest.raises(InputError, match="another seed"):
+        sim.run(scenario, "vector", seed=4, start=state)
+    with pytest.raises(InputError, match="another seed"):
+        sim.run(scenario, "vector", params={"volunteer_fatigue": 0.05}, start=state)
+    with pytest.raises(InputError, match="engine"):
+        sim.run(scenario, "mesa", start=state)
+
+
+def test_the_command_line_writes_a_burn_in_and_starts_a_run_from_it(tmp_path, capsys):
+    import yaml
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    snapshot = tmp_path / "tiny.burnin"
+    assert main(["burn-in", str(path), "--out", str(snapshot)]) == 0
+    assert main(["run", str(path), "--start", str(snapshot), "--out", str(tmp_path / "from"), "--quiet",
+                 "--format", "csv"]) == 0
+    assert main(["run", str(path), "--out", str(tmp_path / "own"), "--quiet", "--format", "csv"]) == 0
+    own = pd.read_csv(tmp_path / "own" / "timeseries.csv")
+    started = pd.read_csv(tmp_path / "from" / "timeseries.csv")
+    pd.testing.assert_frame_equal(own, started, check_exact=True)
+
+    capsys.readouterr()
+    for bad in (tmp_path / "missing.burnin", path):
+        assert main(["run", str(path), "--start", str(bad), "--out", str(tmp_path / "x"), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and str(bad) in err
+    damaged = tmp_path / "damaged.burnin"
+    damaged.write_bytes(snapshot.read_bytes()[:-10])
+    assert main(["run", str(path), "--start", str(damaged), "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert "damaged" in capsys.readouterr().err
+    assert main(["run", str(path), "--seed", "9", "--start", str(snapshot), "--out", str(tmp_path / "x"),
+                 "--quiet"]) == 2
+    assert "another seed" in capsys.readouterr().err
