@@ -154,3 +154,22 @@ def make_burn_in(scenario: Scenario, engine: str, key: str | None = None) -> Bur
     from sim.run import make_model
 
     return BurnIn.of(make_model(scenario, engine), scenario, engine, key)
+
+
+KEPT_BURN_INS = 8
+"""How many burn-ins `kept_burn_in` keeps in a process (the most recently used)."""
+_kept: dict[str, BurnIn] = {}
+
+
+def kept_burn_in(scenario: Scenario, engine: str) -> BurnIn:
+    """The scenario's burn-in, made the first time this process asks for its key and kept.
+
+    For code that runs several scenarios on one seed one after another (the regression runs, the
+    mechanism tests, validate-model's variants): each run starts from a copy of it.
+    """
+    key = burn_in_key(scenario, engine)
+    state = _kept.pop(key, None) or make_burn_in(scenario, engine, key)
+    _kept[key] = state  # the most recently used last
+    while len(_kept) > KEPT_BURN_INS:
+        del _kept[next(iter(_kept))]
+    return state

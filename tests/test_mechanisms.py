@@ -14,6 +14,7 @@ import pytest
 from sim.initial import SMALL_ESTATE_HOUSEHOLDS
 from sim.run import make_model
 from sim.scenario import load_scenario
+from sim.snapshot import kept_burn_in
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -25,18 +26,25 @@ VOTE_YEARS = 3  # merger votes happen in the first rounds; three yearly rounds a
 MEASURES = ("service_quality", "fee_collection_rate", "satisfaction")
 
 
-def simulate(job: tuple) -> tuple[tuple, dict]:
-    """Run one (scenario, seed, years, params, engine): estate outcomes at month 1 and at the end,
-    and the final month's district measures."""
-    name, seed, years, params, engine = job
-    scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml").with_overrides(
-        seed=seed, years=years, params=dict(params))
-    model = make_model(scenario, engine)
-    model.step()
-    first = model.estate_outcomes()
-    for _ in range(12 * years - 1):
+def simulate(jobs: list[tuple]) -> list[tuple[tuple, dict]]:
+    """Run (scenario, seed, years, params, engine) jobs of one seed, parameters and engine: estate
+    outcomes at month 1 and at the end, and the final month's district measures.
+
+    Their burn-ins are the same computation (the status quo on the same seed and parameters): it
+    is done once, and each run starts from a copy (sim/snapshot.py; tests/test_shared_burn_in.py).
+    """
+    out = []
+    for job in jobs:
+        name, seed, years, params, engine = job
+        scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml").with_overrides(
+            seed=seed, years=years, params=dict(params))
+        model = make_model(scenario, engine, kept_burn_in(scenario, engine))
         model.step()
-    return job, {"first": first, "last": model.estate_outcomes(), "final": model.records[-1]}
+        first = model.estate_outcomes()
+        for _ in range(12 * years - 1):
+            model.step()
+        out.append((job, {"first": first, "last": model.estate_outcomes(), "final": model.records[-1]}))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +54,12 @@ def runs(engine) -> dict:
             for seed in SEEDS]
     jobs += [("n_in_1", seed, VOTE_YEARS, params, engine) for seed in VOTE_SEEDS
              for params in ((), (("fund_dispute_weight", 0.0),))]
+    by_burn_in: dict[tuple, list[tuple]] = {}
+    for job in jobs:  # a worker takes all the runs of one burn-in
+        by_burn_in.setdefault((job[1], job[3]), []).append(job)
+    groups = sorted(by_burn_in.values(), key=len, reverse=True)
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return dict(pool.map(simulate, jobs))
+        return dict(pair for group in pool.map(simulate, groups) for pair in group)
 
 
 def seed_mean(runs: dict, name: str, engine: str, value) -> float:

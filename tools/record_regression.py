@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sim.run import run_scenario
 from sim.scenario import load_scenario
+from sim.snapshot import kept_burn_in
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "data" / "regression"
@@ -29,11 +30,16 @@ def event_log(result) -> list[list]:
                                                       strict=True)]
 
 
-def regression_run(scenario_name: str, engine: str):
-    """One shipped scenario on Ouyang Road, YEARS years, seed SEED."""
+def regression_run(scenario_name: str, engine: str, *, shared_burn_in: bool = False):
+    """One shipped scenario on Ouyang Road, YEARS years, seed SEED.
+
+    `shared_burn_in`: start from this process's burn-in for the seed and engine (sim.snapshot.
+    kept_burn_in), the same for every shipped scenario; the same tables, byte for byte.
+    """
     scenario = load_scenario(ROOT / "scenarios" / f"{scenario_name}.yaml").with_overrides(
         years=YEARS, seed=SEED)
-    return run_scenario(scenario, engine)
+    start = kept_burn_in(scenario, engine) if shared_burn_in else None
+    return run_scenario(scenario, engine, start=start)
 
 
 def main() -> None:
