@@ -14,7 +14,13 @@ burn-in, the run, its tables), as it is and with the street office free, for the
 What the rows say (docs/PERFORMANCE.md): the issue's ratio and sweep targets need more than the
 compiled month, whatever the Python around it costs.
 
+`--profile` prints only where a paired sweep's run goes (`sweep_profile`: set-up, burn-in,
+household pass, area stages, street office month, yearly round, record, tables), each line
+against the compiled roofline's time for the run's household-months (sim.bench.compiled_kernel);
+benchmarks/bench_sweep.py --paired prints it too, in the same run as the sweep it times.
+
     python benchmarks/bench_month_floor.py [--district ouyang_road] [--years 10] [--repeat 5]
+    python benchmarks/bench_month_floor.py --profile [--seeds 8]
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 from unittest import mock
@@ -30,13 +37,17 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import sim.run  # noqa: E402
 import sim.vector_engine.model as vector_model  # noqa: E402
-from sim.bench import bench_scenario  # noqa: E402
-from sim.experiments.runner import execute_run  # noqa: E402
+from sim.bench import bench_scenario, compiled_kernel  # noqa: E402
+from sim.district_model import DistrictModel  # noqa: E402
+from sim.experiments.runner import execute_group, execute_run, group_by_burn_in  # noqa: E402
 from sim.experiments.sweep import load_sweep  # noqa: E402
 from sim.run import make_model  # noqa: E402
+from sim.snapshot import BurnIn  # noqa: E402
 from sim.street_office import StreetOffice  # noqa: E402
 from sim.vector_engine import VectorModel  # noqa: E402
+from sim.vector_engine import compiled as kernels  # noqa: E402
 
 FREE = [
     ("the street office's month free", StreetOffice, "step", lambda self, requests: None),
@@ -84,6 +95,112 @@ def sweep_run_s(district: str, years: int, runs: int) -> float:
     return (time.perf_counter() - started) / runs
 
 
+POLICIES = ("status_quo", "n_in_1", "strong_leads_weak", "self_governance", "integrated")
+"""The paired sweep's scenarios (scenarios/sweeps/policy_comparison.yaml)."""
+
+
+def paired_sweep_file(folder: Path, seeds: int, years: int, seed: int = 1) -> Path:
+    """A sweep file of the five shipped policies on Ouyang Road, `seeds` replicates each."""
+    path = Path(folder) / "paired.yaml"
+    scenarios = ", ".join(str(ROOT / "scenarios" / f"{name}.yaml") for name in POLICIES)
+    path.write_text(f"name: paired\nscenarios: [{scenarios}]\nreplicates: {seeds}\nseed: {seed}\n"
+                    f"engine: vector\nyears: {years}\n")
+    return path
+
+
+class _Profile:
+    """Seconds spent in each stage; inside the burn-in only the burn-in's own line counts."""
+
+    def __init__(self):
+        self.spent: Counter[str] = Counter()
+        self.in_burn_in = False
+
+    def timed(self, label: str, fn, *, burn_in: bool = False):
+        def wrapper(*args, **kwargs):
+            if self.in_burn_in:
+                return fn(*args, **kwargs)
+            started = time.perf_counter()
+            self.in_burn_in = burn_in
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.in_burn_in = False
+                self.spent[label] += time.perf_counter() - started
+        return wrapper
+
+
+def roofline_s_per_household_month(households: int, areas: int, months: int = 120) -> float:
+    """The compiled roofline kernel's seconds per household-month on a district of that size."""
+    seconds = compiled_kernel(households, areas, months)
+    if seconds is None:
+        raise RuntimeError("the roofline needs numba")
+    return seconds / (households * months)
+
+
+def sweep_profile(seeds: int = 8, years: int = 10) -> dict:
+    """Where a paired sweep's run goes, in seconds per run, as a worker runs it (shared burn-ins).
+
+    The five policies on `seeds` seeds, each seed's burn-in done once (runner.execute_group);
+    one warm-up group first. Stages: set-up (the copy of the burn-in, or a new model), burn-in
+    (its share per run), household pass, area stages (the rest of the month), street office
+    month, yearly round, record, tables (the run's tables, keyed). Also `households`, `areas`.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench_profile_") as tmp:
+        groups = group_by_burn_in(load_sweep(paired_sweep_file(Path(tmp), seeds + 1, years)).tasks())
+    execute_group(groups[0])
+    profile = _Profile()
+    timed = profile.timed
+    patches = [(DistrictModel, "burn_in", timed("burn-in", DistrictModel.burn_in, burn_in=True)),
+               (BurnIn, "of", classmethod(timed("burn-in", BurnIn.of.__func__, burn_in=True))),
+               (sim.run, "make_model", timed("make_model", sim.run.make_model)),
+               (VectorModel, "step", timed("month", VectorModel.step)),
+               (kernels, "household_pass", timed("household pass", kernels.household_pass)),
+               (StreetOffice, "step", timed("street office month", StreetOffice.step)),
+               (StreetOffice, "run_policies", timed("yearly round", StreetOffice.run_policies)),
+               (VectorModel, "record", timed("record", VectorModel.record))]
+    runs = 0
+    started = time.perf_counter()
+    with ExitStack() as patched:
+        for owner, name, replacement in patches:
+            patched.enter_context(mock.patch.object(owner, name, replacement))
+        for group in groups[1:]:
+            for outcome in execute_group(group):
+                if not outcome.ok:
+                    raise RuntimeError(f"sweep run {outcome.record['run_id']} failed: "
+                                       f"{outcome.record['error']}")
+                runs += 1
+    total = time.perf_counter() - started
+    s = profile.spent
+    parts = ("household pass", "street office month", "yearly round", "record")
+    stages = {
+        "set-up": s["make_model"] - s["burn-in"],
+        "burn-in": s["burn-in"],
+        "household pass": s["household pass"],
+        "area stages": s["month"] - sum(s[p] for p in parts),
+        "street office month": s["street office month"],
+        "yearly round": s["yearly round"],
+        "record": s["record"],
+        "tables": total - s["make_model"] - s["month"],
+    }
+    model = make_model(groups[0].tasks[0].scenario.with_overrides(years=1), "vector")
+    return {"runs": runs, "seeds": seeds, "years": years, "households": model.n_households,
+            "areas": len(model.estates), "total_s": total / runs,
+            "stages_s": {name: value / runs for name, value in stages.items()}}
+
+
+def print_profile(profile: dict, roofline_s: float) -> None:
+    """The profile as a table: ms per run, and each line over the roofline's time for the run's months."""
+    run_roofline = roofline_s * profile["households"] * 12 * profile["years"]
+    print(f"one run of a paired sweep (5 policies x {profile['seeds']} seeds, {profile['years']} years, "
+          f"{profile['households']:,} households, burn-in shared by the 5): "
+          f"{profile['total_s'] * 1e3:.1f} ms; "
+          f"the roofline for its household-months {run_roofline * 1e3:.2f} ms")
+    print(f"  {'stage':22s} {'ms a run':>9s} {'x roofline':>11s}")
+    for name, seconds in profile["stages_s"].items():
+        print(f"  {name:22s} {seconds * 1e3:9.2f} {seconds / run_roofline:11.1f}")
+    print(f"  {'total':22s} {profile['total_s'] * 1e3:9.2f} {profile['total_s'] / run_roofline:11.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--district", default="ouyang_road", help="preset name or generated:N")
@@ -91,7 +208,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--mesa-months", type=int, default=24)
     parser.add_argument("--sweep-runs", type=int, default=20)
+    parser.add_argument("--profile", action="store_true", help="only the paired sweep run's profile")
+    parser.add_argument("--seeds", type=int, default=8, help="seeds of the profile's paired sweep")
     args = parser.parse_args()
+    if args.profile:
+        profile = sweep_profile(args.seeds, args.years)
+        print_profile(profile, roofline_s_per_household_month(profile["households"], profile["areas"]))
+        return
     scenario = bench_scenario(args.district, args.years)
     months = 12 * args.years
 
