@@ -40,21 +40,34 @@ MAX_HEADER_BYTES = 1 << 20
 HEADER_KEYS = {"format", "version", "key", "engine", "sha256"}
 
 
-def burn_in_key(scenario: Scenario, engine: str, inputs: dict[str, str] | None = None) -> str:
+def engine_options(engine: str, model=None) -> dict[str, Any]:
+    """What a model computes with besides the scenario: a new model's, or `model`'s.
+
+    The vector engine's float type and compiled or numpy month (they round differently).
+    """
+    if engine != "vector":
+        return {}
+    if model is None:
+        from sim.vector_engine import compiled
+
+        return {"compiled": compiled.AVAILABLE, "dtype": "float32"}
+    return {"compiled": bool(model.compiled), "dtype": str(model.dtype)}
+
+
+def burn_in_key(scenario: Scenario, engine: str, inputs: dict[str, str] | None = None,
+                options: dict[str, Any] | None = None) -> str:
     """SHA-256 of everything a run's burn-in depends on: engine, seed, district, every parameter.
 
     `inputs` are the SHA-256 of the district's input files by key (a sweep's RunTask.inputs);
-    without them a CSV district's file is read and hashed here.
+    without them a CSV district's file is read and hashed here. `options`: the engine's
+    (engine_options), by default a new model's.
     """
     if inputs is None:
         csv = scenario.district.get("csv")
         inputs = {"district.csv": hashlib.sha256(Path(csv).read_bytes()).hexdigest()} if csv else {}
     parts: dict[str, Any] = {"engine": engine, "seed": scenario.seed, "district": scenario.district,
-                             "inputs": inputs, "params": dict(scenario.params), "version": __version__}
-    if engine == "vector":
-        from sim.vector_engine import compiled
-
-        parts["compiled"] = compiled.AVAILABLE  # the numpy and compiled months round differently
+                             "inputs": inputs, "params": dict(scenario.params), "version": __version__,
+                             "options": engine_options(engine) if options is None else options}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -81,16 +94,22 @@ class BurnIn:
     """The model after its burn-in, pickled."""
     source: str = field(default="start", compare=False)
     """How errors name it: its file, or ``start``."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """The model's engine options (engine_options): a run from it keeps them."""
 
     @classmethod
     def of(cls, model, scenario: Scenario, engine: str, key: str | None = None) -> BurnIn:
-        """The state of `model`, made from `scenario` on `engine` and not stepped since its burn-in."""
+        """The state of `model`, made from `scenario` on `engine` and not stepped since its burn-in.
+
+        `key`: its burn-in key if known (burn_in_key with the model's engine options).
+        """
         if model.month != 0 or model.records:
             raise ValueError("a burn-in snapshot is taken before the run's first month")
         buffer = io.BytesIO()
         _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(model)
-        return cls(key or burn_in_key(scenario, engine), engine, scenario.seed,
-                   scenario.load_district().name, buffer.getvalue())
+        options = engine_options(engine, model)
+        return cls(key or burn_in_key(scenario, engine, options=options), engine, scenario.seed,
+                   scenario.load_district().name, buffer.getvalue(), options=options)
 
     def check(self, scenario: Scenario, engine: str) -> None:
         """Refuse a scenario whose burn-in would differ (another seed, district, parameter or engine).
@@ -101,7 +120,10 @@ class BurnIn:
         if engine != self.engine:
             raise InputError(source, "engine", f"the burn-in was made on the {self.engine} engine, "
                              f"not {engine}")
-        if burn_in_key(scenario, engine) != self.key:
+        if self.options.get("compiled") and not engine_options(engine)["compiled"]:
+            raise InputError(source, "engine", "the burn-in was made with the compiled month, which "
+                             "needs numba (pip install numba)")
+        if burn_in_key(scenario, engine, options=self.options or None) != self.key:
             raise InputError(source, "scenario", f"the burn-in (seed {self.seed}, district "
                              f"{self.district}) was made for another seed, district or parameters than "
                              f"{scenario.source} with seed {scenario.seed}; make one with "
@@ -117,7 +139,7 @@ class BurnIn:
     def save(self, path: str | Path) -> None:
         """Write the snapshot file: the header line (JSON), then the pickled model."""
         header = {"format": FORMAT, "version": __version__, "key": self.key, "engine": self.engine,
-                  "seed": self.seed, "district": self.district,
+                  "seed": self.seed, "district": self.district, "options": self.options,
                   "sha256": hashlib.sha256(self.payload).hexdigest()}
         Path(path).write_bytes(MAGIC + json.dumps(header).encode() + b"\n" + self.payload)
 
@@ -146,7 +168,7 @@ class BurnIn:
             raise InputError(source, "start", "damaged burn-in file (its model is not the one it was "
                              "saved with)")
         return cls(str(header["key"]), str(header["engine"]), int(header.get("seed", -1)),
-                   str(header.get("district", "?")), payload, source)
+                   str(header.get("district", "?")), payload, source, dict(header.get("options") or {}))
 
 
 def make_burn_in(scenario: Scenario, engine: str, key: str | None = None) -> BurnIn:

@@ -28,6 +28,7 @@ comparisons):
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ from scipy.stats import ks_2samp
 from sim.experiments.executors import process_pool
 from sim.run import run_scenario
 from sim.scenario import load_scenario, scenario_from_mapping
+from sim.snapshot import BurnIn
 from sim.vector_engine import VectorModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,16 +161,28 @@ def _series(model, months: int) -> pd.DataFrame:
     return pd.DataFrame([r.__dict__ for r in model.records])
 
 
+@functools.cache
+def _burned_in(kind: str) -> BurnIn:
+    """SMALL's burn-in on one model kind, done once for both tests below (the policies act only
+    after it: tests/test_shared_burn_in.py shows a run from a copy is the run that did its own)."""
+    from sim.mesa_engine import EstateGovernanceModel
+
+    scenario = scenario_from_mapping(SMALL, "<docking>", None)
+    model = {"mesa": lambda: EstateGovernanceModel(scenario),
+             "float64": lambda: VectorModel(scenario, dtype=np.float64),
+             "float32": lambda: VectorModel(scenario)}[kind]()
+    return BurnIn.of(model, scenario, "mesa" if kind == "mesa" else "vector")
+
+
 @pytest.mark.parametrize("policy_on", [True, False], ids=["integrated", "status_quo"])
 def test_same_seed_gives_the_same_run(policy_on):
     spec = dict(SMALL, policy={b: {"enabled": policy_on} for b in SMALL["policy"]})
     scenario = scenario_from_mapping(spec, "<docking>", None)
-    from sim.mesa_engine import EstateGovernanceModel
-
-    mesa = EstateGovernanceModel(scenario)
+    mesa = _burned_in("mesa").model(scenario, "mesa")
     reference = _series(mesa, 24)
-    exact = VectorModel(scenario, dtype=np.float64)
-    compact = VectorModel(scenario)
+    exact = _burned_in("float64").model(scenario, "vector")
+    compact = _burned_in("float32").model(scenario, "vector")
+    assert exact.dtype == np.float64 and compact.dtype == np.float32
     np.testing.assert_allclose(_series(exact, 24).to_numpy(float), reference.to_numpy(float),
                                rtol=0, atol=1e-9)
     np.testing.assert_allclose(_series(compact, 24).to_numpy(float), reference.to_numpy(float),

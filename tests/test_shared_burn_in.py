@@ -23,7 +23,8 @@ from sim.scenario import scenario_from_mapping
 FACTORS = {"method": "lhs", "samples": 2,
            "ranges": {"fee_after_sale_public": [0.4, 1.0], "volunteer_fatigue": [0.01, 0.1]}}
 TINY = {"name": "tiny", "district": {"generate": {"estates": 6, "seed": 1}}, "years": 1, "seed": 3,
-        "policy": {"merge": {"enabled": True}}}
+        "policy": {"merge": {"enabled": True}}, "params": {"burn_in_years": 3}}
+"""A tiny district and a short burn-in (the Mesa engine's runs below take seconds)."""
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def _same_tables(a, b) -> None:
 def test_a_run_from_a_burn_in_is_the_run_that_did_its_own(engine):
     scenario = scenario_from_mapping(TINY, "<tiny>", None)
     state = sim.burn_in(scenario.with_overrides(policies={"merge": False}), engine)
-    for policies in ({}, {"merge": False, "entrust": True}):
+    for policies in ({}, {"merge": False, "entrust": True})[:2 if engine == "vector" else 1]:
         own = sim.run(scenario, engine, policies=policies)
         started = sim.run(scenario, engine, policies=policies, start=state)
         _same_tables(own, started)
