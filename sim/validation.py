@@ -87,11 +87,13 @@ def validation_seeds(n: int, root: int = VALIDATION_ROOT) -> list[int]:
 
 def _run(task: tuple[str, str, dict, int, str]) -> dict:
     from sim.run import run_scenario
+    from sim.snapshot import kept_burn_in
 
     variant, scenario, params, seed, engine = task
     s = load_scenario(SCENARIOS / f"{scenario}.yaml").with_overrides(seed=seed, params=params,
                                                                      years=RECORD_YEARS)
-    result = run_scenario(s, engine)
+    # the variants without parameters of their own share a seed's burn-in (sim/snapshot.py)
+    result = run_scenario(s, engine, start=kept_burn_in(s, engine))
     return {"variant": variant, "seed": seed, "timeseries": result.timeseries, "areas": result.areas,
             "estates": result.estates, "firms": result.firms}
 
@@ -102,8 +104,8 @@ def run_validation_set(seeds: list[int], engine: str = "vector", workers: int = 
     variants = VARIANTS if variants is None else variants
     tasks = [(v, s, params, seed, engine) for seed in seeds for v, (s, params) in variants.items()]
     if workers > 1:
-        with process_pool(workers) as pool:
-            return list(pool.map(_run, tasks))
+        with process_pool(workers) as pool:  # a seed's variants to one worker: one burn-in
+            return list(pool.map(_run, tasks, chunksize=len(variants)))
     return [_run(t) for t in tasks]
 
 
