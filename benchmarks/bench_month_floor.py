@@ -143,7 +143,8 @@ def sweep_profile(seeds: int = 8, years: int = 10) -> dict:
     The five policies on `seeds` seeds, each seed's burn-in done once (runner.execute_group);
     one warm-up group first. Stages: set-up (the copy of the burn-in, or a new model), burn-in
     (its share per run), household pass, area stages (the rest of the month), street office
-    month, yearly round, record, tables (the run's tables, keyed). Also `households`, `areas`.
+    month (of which: hearing residents' cases, the policies' proposals), yearly round, record,
+    tables (the run's tables, keyed). Also `households`, `areas`.
     """
     with tempfile.TemporaryDirectory(prefix="bench_profile_") as tmp:
         groups = group_by_burn_in(load_sweep(paired_sweep_file(Path(tmp), seeds + 1, years)).tasks())
@@ -156,6 +157,8 @@ def sweep_profile(seeds: int = 8, years: int = 10) -> dict:
                (VectorModel, "step", timed("month", VectorModel.step)),
                (kernels, "household_pass", timed("household pass", kernels.household_pass)),
                (StreetOffice, "step", timed("street office month", StreetOffice.step)),
+               (StreetOffice, "hear_cases", timed("hearing cases", StreetOffice.hear_cases)),
+               (StreetOffice, "propose_reforms", timed("proposals", StreetOffice.propose_reforms)),
                (StreetOffice, "run_policies", timed("yearly round", StreetOffice.run_policies)),
                (VectorModel, "record", timed("record", VectorModel.record))]
     runs = 0
@@ -178,6 +181,8 @@ def sweep_profile(seeds: int = 8, years: int = 10) -> dict:
         "household pass": s["household pass"],
         "area stages": s["month"] - sum(s[p] for p in parts),
         "street office month": s["street office month"],
+        "  of which hearing cases": s["hearing cases"],
+        "  of which proposals": s["proposals"],
         "yearly round": s["yearly round"],
         "record": s["record"],
         "tables": total - s["make_model"] - s["month"],
@@ -195,10 +200,10 @@ def print_profile(profile: dict, roofline_s: float) -> None:
           f"{profile['households']:,} households, burn-in shared by the 5): "
           f"{profile['total_s'] * 1e3:.1f} ms; "
           f"the roofline for its household-months {run_roofline * 1e3:.2f} ms")
-    print(f"  {'stage':22s} {'ms a run':>9s} {'x roofline':>11s}")
+    print(f"  {'stage':26s} {'ms a run':>9s} {'x roofline':>11s}")
     for name, seconds in profile["stages_s"].items():
-        print(f"  {name:22s} {seconds * 1e3:9.2f} {seconds / run_roofline:11.1f}")
-    print(f"  {'total':22s} {profile['total_s'] * 1e3:9.2f} {profile['total_s'] / run_roofline:11.1f}")
+        print(f"  {name:26s} {seconds * 1e3:9.2f} {seconds / run_roofline:11.1f}")
+    print(f"  {'total':26s} {profile['total_s'] * 1e3:9.2f} {profile['total_s'] / run_roofline:11.1f}")
 
 
 def main() -> None:

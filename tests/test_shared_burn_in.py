@@ -106,6 +106,8 @@ def test_a_burn_in_for_another_seed_or_parameter_is_refused():
         sim.run(scenario, "vector", params={"volunteer_fatigue": 0.05}, start=state)
     with pytest.raises(InputError, match="engine"):
         sim.run(scenario, "mesa", start=state)
+    with pytest.raises(InputError, match="start"):
+        sim.run(scenario, "vector", start=42)
 
 
 def test_the_command_line_writes_a_burn_in_and_starts_a_run_from_it(tmp_path, capsys):
