@@ -17,10 +17,10 @@ def fail_merging_at_high_fatigue(monkeypatch):
     """Make the engine raise for the runs of `merging` at volunteer_fatigue 0.1 (a test double)."""
     real = runner.run_scenario
 
-    def run_or_fail(scenario, engine):
+    def run_or_fail(scenario, engine, **kwargs):
         if scenario.name == "merging" and scenario.params.volunteer_fatigue == 0.1:
             raise FloatingPointError("fund balance became NaN\n  in month 7")
-        return real(scenario, engine)
+        return real(scenario, engine, **kwargs)
 
     monkeypatch.setattr(runner, "run_scenario", run_or_fail)
 
@@ -58,19 +58,25 @@ def test_failed_runs_are_retried_when_the_sweep_runs_again(tmp_path, monkeypatch
 
 
 class LosesOneRun(SequentialExecutor):
-    """An executor whose worker is lost on the second run (as when a Dask worker dies)."""
+    """An executor whose worker is lost on the second task (as when a Dask worker dies)."""
 
     def map_unordered(self, fn, tasks):
         for i, task in enumerate(tasks):
             yield task, RuntimeError("worker tcp://10.0.0.7:4000 died") if i == 1 else fn(task)
 
 
-def test_a_run_lost_by_the_executor_is_recorded_as_failed(tmp_path):
-    sweep = load_sweep(write_sweep(tmp_path, replicates=1))
-    summary = run_sweep(sweep, tmp_path / "results", LosesOneRun())
-    assert summary.failed == [sweep.tasks()[1].run_id]
-    runs = load_runs(tmp_path / "results")
-    assert runs.loc[1, "error"] == "RuntimeError: worker tcp://10.0.0.7:4000 died"
+@pytest.mark.parametrize("shared", [False, True], ids=["own burn-ins", "shared burn-ins"])
+def test_a_run_lost_by_the_executor_is_recorded_as_failed(tmp_path, shared):
+    # A task is a run, or with shared burn-ins the runs of one burn-in: replicate 1 of both
+    # scenarios (they share a seed); every run of the lost task fails, and no other.
+    sweep = load_sweep(write_sweep(tmp_path, replicates=2))
+    summary = run_sweep(sweep, tmp_path / "results", LosesOneRun(), share_burn_ins=shared)
+    tasks = sweep.tasks()
+    lost = [t.run_id for t in tasks if t.replicate == 1] if shared else [tasks[1].run_id]
+    assert summary.failed == lost
+    runs = load_runs(tmp_path / "results").set_index("run_id")
+    assert (runs.loc[lost, "error"] == "RuntimeError: worker tcp://10.0.0.7:4000 died").all()
+    assert (runs.drop(index=lost)["status"] == "ok").all()
 
 
 @pytest.mark.parametrize("quiet", [True, False])
