@@ -4,7 +4,8 @@
 - ``design``: parameter designs (grid, Latin hypercube, Sobol', Morris);
 - ``seeds``: every run's seed from one root SeedSequence (common random numbers);
 - ``executors``: sequential, local processes, Dask distributed;
-- ``runner``: one run, as an executor carries it out;
+- ``runner``: one run, or the runs of one shared burn-in (sim/snapshot.py), as an executor
+  carries them out;
 - ``store``: the results folder, written atomically as runs finish (read it with
   ``analysis.results``).
 """
