@@ -266,7 +266,6 @@ def cmd_burn_in(args) -> int:
         check_out_folder(out, file=True)
     started = time.perf_counter()
     state = make_burn_in(scenario, engine)
-    out.parent.mkdir(parents=True, exist_ok=True)
     state.save(out)
     if not args.quiet:
         print(f"{printable(scenario.name)}: the {scenario.params.burn_in_years}-year burn-in of seed "

@@ -22,6 +22,7 @@ import hashlib
 import importlib
 import io
 import json
+import os
 import pickle
 import types
 from concurrent.futures import ThreadPoolExecutor
@@ -137,11 +138,18 @@ class BurnIn:
         return model
 
     def save(self, path: str | Path) -> None:
-        """Write the snapshot file: the header line (JSON), then the pickled model."""
+        """Write the snapshot file (its folder made if need be): the header line (JSON), then the model."""
         header = {"format": FORMAT, "version": __version__, "key": self.key, "engine": self.engine,
                   "seed": self.seed, "district": self.district, "options": self.options,
                   "sha256": hashlib.sha256(self.payload).hexdigest()}
-        Path(path).write_bytes(MAGIC + json.dumps(header).encode() + b"\n" + self.payload)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.partial-{os.getpid()}")  # a whole file, or none
+        try:
+            partial.write_bytes(MAGIC + json.dumps(header).encode() + b"\n" + self.payload)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | Path) -> BurnIn:
