@@ -136,3 +136,24 @@ def test_the_command_line_writes_a_burn_in_and_starts_a_run_from_it(tmp_path, ca
     assert main(["run", str(path), "--seed", "9", "--start", str(snapshot), "--out", str(tmp_path / "x"),
                  "--quiet"]) == 2
     assert "another seed" in capsys.readouterr().err
+
+
+def test_a_snapshot_remakes_what_cannot_be_pickled():
+    # a model holds a module (the street office's kernels) and, on a district of a million
+    # households or more, a thread pool: the copy gets the module and a pool of its own
+    import io
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sim.snapshot import _Pickler
+    from sim.vector_engine import compiled
+
+    pool = ThreadPoolExecutor(2)
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump({"kernels": compiled, "threads": pool})
+    copy = pickle.loads(buffer.getvalue())
+    assert copy["kernels"] is compiled
+    assert isinstance(copy["threads"], ThreadPoolExecutor) and copy["threads"] is not pool
+    assert copy["threads"].submit(sum, [1, 2]).result() == 3
+    for executor in (pool, copy["threads"]):
+        executor.shutdown()
