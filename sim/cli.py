@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     burn.add_argument("scenario", type=Path, help="scenario YAML file (its policies do not matter)")
     burn.add_argument("--engine", help="vector (the default) or mesa")
     burn.add_argument("--seed", type=_nonnegative_int, help="override the scenario's seed")
-    burn.add_argument("--out", type=Path, help="the burn-in file (default out/burn-in/NAME-seedSEED.ENGINE)")
+    burn.add_argument("--out", type=Path,
+                      help="the burn-in file (default out/burn-in/NAME-seedSEED.ENGINE.burnin)")
     burn.add_argument("--quiet", action="store_true", help="no summary")
 
     validate = sub.add_parser("validate", help="check a scenario, sweep or sensitivity file; "
@@ -249,6 +250,7 @@ def cmd_burn_in(args) -> int:
     import time
 
     from sim.experiments.sweep import slug_name
+    from sim.run import DEFAULT_ENGINE
     from sim.scenario import load_scenario
     from sim.snapshot import make_burn_in
 
@@ -262,7 +264,7 @@ def cmd_burn_in(args) -> int:
     if out is None:
         from sim.experiments.store import check_out_folder
 
-        out = Path("out") / "burn-in" / f"{slug_name(scenario.name)}-seed{scenario.seed}.{engine}"
+        out = Path("out") / "burn-in" / f"{slug_name(scenario.name)}-seed{scenario.seed}.{engine}.burnin"
         check_out_folder(out, file=True)
     started = time.perf_counter()
     state = make_burn_in(scenario, engine)
@@ -270,7 +272,8 @@ def cmd_burn_in(args) -> int:
     if not args.quiet:
         print(f"{printable(scenario.name)}: the {scenario.params.burn_in_years}-year burn-in of seed "
               f"{scenario.seed}, engine {engine}, in {time.perf_counter() - started:.1f} s; wrote {out} "
-              f"(start runs from it with `estate-sim run SCENARIO --start {out}`)")
+              f"(start runs from it with `estate-sim run SCENARIO --seed {scenario.seed} "
+              f"{'' if engine == DEFAULT_ENGINE else f'--engine {engine} '}--start {out}`)")
     return 0
 
 
