@@ -397,7 +397,8 @@ class StreetOffice:
 
     # --- procurement, fees and votes -----------------------------------------------------
     def procure(self, area: int, mode: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
-                min_capability: float = 0.0, fee_vote: bool = True, reform: bool = False, room: int = 1) -> int:
+                min_capability: float = 0.0, fee_vote: bool = True, reform: bool = False,
+                room: int = 1) -> int:
         """Find a firm for an area in a mode: a fee vote if needed, then a tender.
 
         If the money cannot pay the least service, a fee vote first (no tender is called that no

@@ -92,8 +92,9 @@ def best_bidder(area: int, areas: AreaView, firms: FirmView, *, reach_m: float, 
     """The firm that wins a tender for an area, among those able to bid, or -1 if none can.
 
     Able to bid: active firms with a site (or their base) within reach, spare capacity for `room`
-    more sites (a management-only group asks room for all its members) and the capability asked for. (Whether the money covers the cost is the street office's first check:
-    rules.covers_cost.) The best score (mean of capability and reputation) wins; ties go to the
+    more sites (a management-only group asks room for all its members) and the capability asked
+    for. (Whether the money covers the cost is the street office's first check: rules.covers_cost.)
+    The best score (mean of capability and reputation) wins; ties go to the
     lower index. Only the areas and bases near the area are looked at: `index` holds the position
     indexes of areas and firms that a caller keeps between tenders (the street office; by default
     they are built for this tender).
@@ -154,7 +155,8 @@ def _best_near(x_m, y_m, reach_m, x0, width, start, xs, ys, rows, area_firm, sit
             if abs(dx) > slack or not _within(dx, dy, reach_m):
                 continue
             f = area_firm[rows[i]] if sites_of_areas else rows[i]
-            if f < 0 or not (active[f] and sites[f] + room <= max_sites[f] and capability[f] >= min_capability):
+            able = active[f] and sites[f] + room <= max_sites[f] and capability[f] >= min_capability
+            if f < 0 or not able:
                 continue
             score = 0.5 * (capability[f] + reputation[f])
             if score > best_score or (score == best_score and f < best):
