@@ -155,8 +155,9 @@ def _best_near(x_m, y_m, reach_m, x0, width, start, xs, ys, rows, area_firm, sit
             if abs(dx) > slack or not _within(dx, dy, reach_m):
                 continue
             f = area_firm[rows[i]] if sites_of_areas else rows[i]
-            able = active[f] and sites[f] + room <= max_sites[f] and capability[f] >= min_capability
-            if f < 0 or not able:
+            if f < 0:
+                continue
+            if not (active[f] and sites[f] + room <= max_sites[f] and capability[f] >= min_capability):
                 continue
             score = 0.5 * (capability[f] + reputation[f])
             if score > best_score or (score == best_score and f < best):
