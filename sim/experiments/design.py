@@ -32,11 +32,13 @@ def design_factor_names(factors: Mapping | None) -> list[str]:
     """The parameter names of a sweep's resolved factors (manifest.json's ``factors``), in order.
 
     A sampled design lists them as ``ranges``; a posterior design (sim/experiments/posterior.py)
-    as ``parameters``. No design: none.
+    as ``parameters``, then the assumptions it draws from their priors (``assumption_ranges``). No
+    design: none.
     """
     if not factors:
         return []
-    return list(factors.get("parameters") or factors.get("ranges") or [])
+    names = list(factors.get("parameters") or factors.get("ranges") or [])
+    return names + [name for name in factors.get("assumption_ranges") or [] if name not in names]
 
 
 def design_size(method: str, samples: int, factors: int) -> int:

@@ -231,7 +231,7 @@ def _factors_spec(data: dict[str, Any], source: str) -> FactorsSpec | PosteriorF
     except ValidationError as exc:
         key, message = first_validation_error(exc, model)
         if model is PosteriorFactorsSpec and exc.errors()[0]["type"] == "extra_forbidden":
-            message += " (method posterior takes source and, optionally, sets)"
+            message += " (method posterior takes source and, optionally, sets, assumptions and draws)"
         raise InputError(source, f"factors.{key}" if key else "factors", message) from None
 
 
