@@ -486,8 +486,9 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
             written += save_figure(fig, out / f"differences_by_{grouping.replace(' ', '_')}")
     if len(c.order) > 1:
         written += write_ranking(c, out)
-    for metric in c.metrics if c.factors else []:
-        fig = factor_figure(c.design_points, metric, c.factors, c.order, labels=c.labels,
+    shown = figure_factors(c)
+    for metric in c.metrics if shown else []:
+        fig = factor_figure(c.design_points, metric, shown, c.order, labels=c.labels,
                             title="final value against each factor",
                             caption="Point: a design point's mean final value over its replicates; "
                                     "line: the mean of those points in bins of the factor. "
@@ -508,6 +509,18 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
     markdown_path.write_text(comparison_markdown(c), encoding="utf-8")
     written.append(markdown_path)
     return written
+
+
+MAX_FACTOR_PANELS = 12
+"""Most factors the factor figures show (the assumptions drawn from priors are left out first)."""
+
+
+def figure_factors(c: Comparison) -> list[str]:
+    """The numeric factors the factor figures show: not the assumptions' draws, at most MAX_FACTOR_PANELS."""
+    drawn = set((c.manifest.get("sweep", {}).get("factors") or {}).get("assumption_ranges") or [])
+    points = c.design_points
+    numeric = [f for f in c.factors if f in points and pd.api.types.is_numeric_dtype(points[f])]
+    return ([f for f in numeric if f not in drawn] or numeric)[:MAX_FACTOR_PANELS]
 
 
 def write_ranking(c: Comparison, out: Path) -> list[Path]:

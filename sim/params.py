@@ -548,6 +548,28 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
     + _housing_parameters()
 )
 
+# --- model variants: structural choices as switches (sim/variants.py names their combinations) ---
+VARIANT_PARAMETERS: tuple[Parameter, ...] = (
+    _p("satisfaction_rule", 0, "variant",
+       "assumption (a structural choice: docs/ODD.md, Model variants)",
+       "0: being heard matters (a household's last case sets how heard it feels, weight_heard); "
+       "1: only resolution matters (a case heard but not resolved counts as not heard); "
+       "2: saturating (satisfaction moves toward a saturating function of what it perceives)",
+       0, 2, "variants"),
+    _p("saturation_curvature", 2.0, "-", "assumption (used by satisfaction_rule 2 only)",
+       "Curvature k of the saturating form (1 - exp(-k x)) / (1 - exp(-k)) of perception x",
+       0.1, 20.0, "variants"),
+    _p("merge_grouping", 0, "variant",
+       "assumption (a structural choice: docs/ODD.md, Model variants)",
+       "0: the smallest area seeds a merger group first; 1: the problem spot first (the area with the "
+       "lowest service quality)", 0, 1, "variants"),
+    _p("volunteer_rule", 0, "variant",
+       "assumption (a structural choice: docs/ODD.md, Model variants)",
+       "0: satisfied households volunteer (the chance grows with satisfaction); 1: grievance "
+       "(the chance grows with dissatisfaction)", 0, 1, "variants"),
+)
+PARAMETERS = PARAMETERS + VARIANT_PARAMETERS
+
 CALIBRATION_SPEC = "scenarios/calibration/ouyang_road.yaml"
 CALIBRATED: dict[str, float | int] = {
     "merge_support": 0.3791,
@@ -655,8 +677,10 @@ PRIORS: dict[str, tuple[float, float, str]] = {
                           "33 months"),
 }
 """Prior ranges with their arguments, by parameter: (low, high, argument)."""
-PRIOR_EXEMPT: frozenset[str] = frozenset(p.name for p in PARAMETERS if p.unit == "switch")
-"""Assumptions that are structural switches (mechanism ablations), never varied as priors."""
+PRIOR_EXEMPT: frozenset[str] = frozenset(
+    [p.name for p in PARAMETERS if p.unit in ("switch", "variant")] + ["saturation_curvature"])
+"""Assumptions that are structural switches (mechanism ablations, model variants: sim/variants.py)
+and a variant's own setting, never varied as priors."""
 
 
 def _generic_prior(param: Parameter) -> tuple[float, float, str]:

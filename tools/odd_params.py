@@ -36,6 +36,7 @@ GROUP_TITLES = {
     "votes": "Owners' votes (Civil Code Art. 278)",
     "firms": "Property firms",
     "preset": "The Ouyang Road preset's starting sizes (uncertain inputs of the calibration)",
+    "variants": "Model variants: structural choices as switches (sim/variants.py names their combinations)",
     "cases": "Residents' cases and the desks that hear them (owners' committee, residents' committee, "
              "reception point)",
     # one section per policy of the registry, titled by it, for the group of its parameters

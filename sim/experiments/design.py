@@ -32,13 +32,15 @@ def design_factor_names(factors: Mapping | None) -> list[str]:
     """The parameter names of a sweep's resolved factors (manifest.json's ``factors``), in order.
 
     A sampled design lists them as ``ranges``; a posterior design (sim/experiments/posterior.py)
-    as ``parameters``, then the assumptions it draws from their priors (``assumption_ranges``). No
-    design: none.
+    as ``parameters``, then the assumptions it draws from their priors (``assumption_ranges``), then
+    ``variant`` when the sweep crosses its design with model variants (sim/variants.py). No design:
+    none.
     """
     if not factors:
         return []
     names = list(factors.get("parameters") or factors.get("ranges") or [])
-    return names + [name for name in factors.get("assumption_ranges") or [] if name not in names]
+    names += [name for name in factors.get("assumption_ranges") or [] if name not in names]
+    return names + (["variant"] if factors.get("variants") else [])
 
 
 def design_size(method: str, samples: int, factors: int) -> int:
