@@ -384,9 +384,10 @@ VOICE_MATTERS, RESOLUTION_ONLY, SATURATING = range(3)
 
 
 def saturated(perceived, p: Params):
-    """The saturating form of perception (variant 2): (1 - e^(-k x)) / (1 - e^(-k)), k = `saturation_curvature`.
+    """The saturating form of perception (variant 2): (1 - e^(-k x)) / (1 - e^(-k)).
 
-    It keeps 0 and 1 where they are and makes each gain count less the better things already are.
+    k is `saturation_curvature`. It keeps 0 and 1 where they are and makes each gain count less the
+    better things already are.
     """
     k = p.saturation_curvature
     return (1.0 - exp(-k * perceived)) / (1.0 - math.exp(-k))
@@ -649,7 +650,8 @@ def volunteer_join_probability(satisfaction, organising, volunteer_rate, p: Para
     more so where neighbours already volunteer (conditional cooperation, as with fees).
     """
     if p.volunteer_rule == GRIEVANCE:
-        grieved = p.volunteer_join_rate * (1.0 - satisfaction) + choose(organising, p.organising_join_rate, 0.0)
+        organised = choose(organising, p.organising_join_rate, 0.0)
+        grieved = p.volunteer_join_rate * (1.0 - satisfaction) + organised
         return grieved * (1.0 + p.volunteer_neighbour_weight * volunteer_rate)
     base = p.volunteer_join_rate * satisfaction + choose(organising, p.organising_join_rate, 0.0)
     return base * (1.0 + p.volunteer_neighbour_weight * volunteer_rate)
