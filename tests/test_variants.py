@@ -1,4 +1,4 @@
-"""Model variants: each variant's rule, the scenario key, and a sweep with variant as a factor on both engines."""
+"""Model variants: each rule, the scenario key, and a sweep with variant as a factor on both engines."""
 
 from __future__ import annotations
 
