@@ -819,12 +819,14 @@ SMALLEST_FIRST, PROBLEM_FIRST = range(2)
 """The merger groupings (parameter merge_grouping; sim/variants.py)."""
 
 
-def merge_seed_key(households, quality, p: Params):
+def merge_seed_key(areas, p: Params):
     """Per area, the key by which merger groups are seeded (lowest first; ties by row).
 
-    Smallest first (households), or the problem spot first (the lowest service quality).
+    Smallest first (`areas.households`), or the problem spot first (`areas.quality`, read only
+    then). Settings without the switch (a caller's own namespace) group smallest first.
     """
-    return quality if p.merge_grouping == PROBLEM_FIRST else households
+    problem_first = getattr(p, "merge_grouping", SMALLEST_FIRST) == PROBLEM_FIRST
+    return areas.quality if problem_first else areas.households
 
 
 def settle_case(outcome, case_age, voice_level, voice_months, p: Params):

@@ -49,7 +49,7 @@ def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[
     kind = list(zip(areas.block.tolist(), areas.housing_type.tolist(), strict=True))
     traits = (areas.estates.tolist(), areas.fee_yuan_per_m2.tolist(), areas.quality.tolist())
     groups: list[list[int]] = []
-    seed_key = np.asarray(rules.merge_seed_key(areas.households, areas.quality, p)).tolist()
+    seed_key = np.asarray(rules.merge_seed_key(areas, p)).tolist()
     for seed in sorted(range(n), key=lambda i: (seed_key[i], i)):
         if taken[seed]:
             continue
@@ -143,7 +143,7 @@ def in_district_order(areas: AreaView, groups: list[list[int]], p: Params) -> li
 
     Seeds come in rules.merge_seed_key's order: smallest first by default.
     """
-    key = rules.merge_seed_key(areas.households, areas.quality, p)
+    key = rules.merge_seed_key(areas, p)
     return sorted(groups, key=lambda g: (key[g[0]].item(), g[0]))
 
 
@@ -178,7 +178,7 @@ class MergeGroupMemory:
         """The candidate groups, as merge_groups_by_block finds them."""
         if np.count_nonzero(eligible) < 2:
             return []
-        if p.merge_grouping != rules.SMALLEST_FIRST:  # seeds by quality, which moves every month
+        if getattr(p, "merge_grouping", rules.SMALLEST_FIRST) != rules.SMALLEST_FIRST:  # by quality: monthly
             return merge_groups_by_block(areas, eligible, p)
         now = {"eligible": eligible, **{name: getattr(areas, name) for name in GROUP_FIELDS}}
         settings = (p.merge_max_group, p.merge_max_distance_m, p.merge_fee_tolerance,
