@@ -90,3 +90,16 @@ def test_validate_model_writes_every_section(tmp_path, capsys):
     assert len(rows) == len(SCALE_SHARES)
     assert "What the data cannot pin down" in text
     assert "wrote" in capsys.readouterr().out
+
+
+def test_face_validity_compares_the_status_quo_with_the_published_figures():
+    from sim.validation import face_validity_lines, survey_scale
+
+    final = pd.DataFrame({"fee_collection_rate": [0.88, 0.90], "satisfaction": [0.75, 0.77],
+                          "firm_margin": [0.20, 0.22], "estates_with_firm_share": [0.97, 0.96]})
+    text = "\n".join(face_validity_lines(final))
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert survey_scale(0.76) == pytest.approx(76.0)
+    assert "| NO |" in rows["fee_collection_rate"]  # 0.89 against about 0.763
+    assert "| yes |" in rows["satisfaction_100"]  # 76 within 73-80
+    assert "| NO |" in rows["firm_margin"] and "| yes |" in rows["estates_with_firm_share"]

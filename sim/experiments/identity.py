@@ -42,7 +42,9 @@ def model_version() -> str:
 def identity_parts(scenario, *, engine: str, seed: int, years: int | None, factors: dict[str, Any],
                    inputs: dict[str, str]) -> dict[str, Any]:
     """The named parts of a run's identity (JSON values), as `differences` compares them."""
-    params = scenario.with_overrides(params=factors).params if factors else scenario.params
+    from sim.variants import expand_factors
+
+    params = scenario.with_overrides(params=expand_factors(factors)).params if factors else scenario.params
     district = dict(scenario.district)
     if "csv" in district:  # the file's content, wherever it lies
         district = {"csv sha256": inputs.get("district.csv", "unread")}

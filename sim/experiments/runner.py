@@ -19,6 +19,7 @@ import pandas as pd
 
 from sim.run import run_scenario
 from sim.scenario import Scenario
+from sim.variants import expand_factors
 
 MAX_ERROR_CHARS = 500
 
@@ -102,7 +103,7 @@ def execute_run(task: RunTask) -> RunOutcome:
         _check_inputs(task)
         # A fresh district cache: the factors may change the district's defaults (fees, funds).
         scenario = dataclasses.replace(task.scenario, _district_cache=[]).with_overrides(
-            years=task.years, seed=task.seed, params=task.factors)
+            years=task.years, seed=task.seed, params=expand_factors(task.factors))
         result = run_scenario(scenario, task.engine)
         tables = {name: _keyed(frame, task) for name, frame in result.tables().items()}
         _check_inputs(task)

@@ -18,6 +18,9 @@ root seed, the engine, optionally the years and a design over documented paramet
     # factors: {method: posterior, source: ../calibration, sets: 12}
     #                         # or: the accepted parameter sets of a calibration folder
     #                         #     (sim/experiments/posterior.py), one design point per set
+    variants: [default, resolution_only]  # optional: model variants (sim/variants.py) crossed
+    #                         # with the design: each design point once per variant, the variant
+    #                         # recorded as the factor `variant`
 
 The runs are every (design point, scenario, replicate). The scenarios' own seeds are not used:
 run (d, r) takes its seed from the sweep's root seed (sim/experiments/seeds.py), the same under
@@ -69,6 +72,8 @@ from sim.scenario import (
     validate_file,
 )
 from sim.text import plural
+from sim.variants import FACTOR as VARIANT_FACTOR
+from sim.variants import variant_params
 
 
 class FactorsSpec(StrictSpec):
@@ -94,6 +99,8 @@ class SweepSpec(StrictSpec):
     district_name: str | None = Field(None, min_length=1, max_length=80)
     factors: dict[str, Any] | None = Field(
         None, description="a FactorsSpec, or a PosteriorFactorsSpec when method is posterior")
+    variants: list[str] | None = Field(None, min_length=1,
+                                       description="model variants crossed with the design (sim/variants.py)")
 
 
 @dataclass(frozen=True)
@@ -231,11 +238,27 @@ def _factors_spec(data: dict[str, Any], source: str) -> FactorsSpec | PosteriorF
     except ValidationError as exc:
         key, message = first_validation_error(exc, model)
         if model is PosteriorFactorsSpec and exc.errors()[0]["type"] == "extra_forbidden":
-            message += " (method posterior takes source and, optionally, sets)"
+            message += " (method posterior takes source and, optionally, sets, assumptions and draws)"
         raise InputError(source, f"factors.{key}" if key else "factors", message) from None
 
 
 def _design(spec: SweepSpec, path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The resolved factors and the design points, crossed with the model variants when named."""
+    factors, design = _factor_design(spec, path)
+    if not spec.variants:
+        return factors, design
+    for i, name in enumerate(spec.variants):
+        variant_params(name, str(path), f"variants.{i}")
+        if spec.variants.index(name) != i:
+            raise InputError(str(path), f"variants.{i}", f"{name!r} is named twice")
+    if len(design) * len(spec.variants) > MAX_DESIGN_POINTS:
+        raise InputError(str(path), "variants", f"the design would have {len(design) * len(spec.variants):,} "
+                         f"points (at most {MAX_DESIGN_POINTS:,})")
+    factors = {**(factors or {}), "variants": list(spec.variants)}
+    return factors, [{**point, VARIANT_FACTOR: name} for point in design for name in spec.variants]
+
+
+def _factor_design(spec: SweepSpec, path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The resolved factors (None without a design) and the design points."""
     if spec.factors is None:
         return None, [{}]

@@ -49,7 +49,8 @@ def management_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[
         x, y = areas.x_m[rows], areas.y_m[rows]
         apart = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
         taken = np.zeros(len(rows), dtype=bool)
-        for seed in np.lexsort((rows, areas.households[rows])).tolist():
+        seed_key = rules.merge_seed_key(areas, p)[rows]
+        for seed in np.lexsort((rows, seed_key)).tolist():
             if taken[seed]:
                 continue
             group = [seed]
@@ -61,7 +62,8 @@ def management_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[
             if len(group) >= 2:
                 taken[group] = True
                 groups.append([int(rows[i]) for i in group])
-    return sorted(groups, key=lambda g: (int(areas.households[g[0]]), g[0]))
+    key = rules.merge_seed_key(areas, p)
+    return sorted(groups, key=lambda g: (key[g[0]].item(), g[0]))
 
 
 class ManagementMerge(Policy):

@@ -85,6 +85,7 @@ COMPILED_RULES = (
     "volunteer_workload",
     "volunteer_quit_probability",
     "payment_base",
+    "saturated",
     "update_satisfaction",
     "payment_probability",
     "update_habit",
