@@ -24,7 +24,6 @@ from sim.experiments.store import KEY_COLUMNS, TABLE_DIRS, ResultsStore, check_o
 from sim.experiments.sweep import SweepInterrupted, input_files, make_task, runs_to_do, store_runs
 from sim.scenario import Scenario
 
-
 ANALYSIS_TABLES = ("timeseries", "areas", "estates", "firms")
 KEEP_ANALYSIS_TABLES = "sim.experiments.stored:analysis_tables"
 """A task's `keep` for validate-model's runs: every output table but the events (the largest)."""
