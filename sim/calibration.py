@@ -227,7 +227,7 @@ def load_calibration(path: str | Path) -> Calibration:
                        {k: (t.value, t.tolerance) for k, t in spec.holdout.items()})
 
 
-def statistics_table(result) -> dict[str, pd.DataFrame]:
+def statistics_table(result, scenario: Scenario) -> dict[str, pd.DataFrame]:
     """A calibration run's one row of summary statistics: the one table its store keeps (RunTask.keep)."""
     return {"statistics": pd.DataFrame([summary_statistics(result.timeseries, result.areas, result.estates,
                                                            result.firms)])}

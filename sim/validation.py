@@ -503,7 +503,7 @@ def run_validate_model(out: Path, *, seeds: int = 20, root: int = VALIDATION_ROO
 
     The seeds are the validation stream of `root` (validation_seeds): fresh, whatever the root.
     The runs are stored below `runs` (one results folder per set of runs: record, scale_share,
-    ablation), so a stopped validation resumes; without `runs`, in temporary folders.
+    ablation, decomposition), so a stopped validation resumes; without `runs`, in temporary folders.
     """
     seed_list = validation_seeds(seeds, root)
 
@@ -518,7 +518,8 @@ def run_validate_model(out: Path, *, seeds: int = 20, root: int = VALIDATION_ROO
         from sim.decomposition import paired_differences, run_decomposition
 
         section = ablation_section(seed_list, engine, workers, **stored("ablation"))
-        final = run_decomposition(SCENARIOS / "integrated.yaml", seed_list, engine, workers)
+        final = run_decomposition(SCENARIOS / "integrated.yaml", seed_list, engine, workers,
+                                  **stored("decomposition"))
         decomposition = (final, paired_differences(final))
     all_pass = write_validation(out, numeric, checks, seed_list, engine, sensitivity, root=root,
                                 ablation=section, decomposition=decomposition)

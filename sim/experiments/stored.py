@@ -29,7 +29,7 @@ KEEP_ANALYSIS_TABLES = "sim.experiments.stored:analysis_tables"
 """A task's `keep` for validate-model's runs: every output table but the events (the largest)."""
 
 
-def analysis_tables(result) -> dict[str, pd.DataFrame]:
+def analysis_tables(result, scenario: Scenario) -> dict[str, pd.DataFrame]:
     """A run's timeseries, areas, estates and firms (RunTask.keep)."""
     return {name: frame for name, frame in result.tables().items() if name in ANALYSIS_TABLES}
 
