@@ -369,6 +369,10 @@ class ResultsStore:
                 return False
         return True
 
+    def stored(self, run_ids: Iterable[str]) -> int:
+        """How many of the runs have a record (the last file a run writes): what a stop keeps."""
+        return sum((self.folder / RUNS_DIR / f"{run_id}.json").is_file() for run_id in run_ids)
+
     def begin_changes(self) -> None:
         """Remove the consolidated runs.parquet: records are about to change."""
         (self.folder / RUNS_TABLE).unlink(missing_ok=True)

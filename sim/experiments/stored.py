@@ -55,9 +55,10 @@ def stored_tables(folder: Path, tasks: Sequence[RunTask], tables: Sequence[str],
     """
     folder = Path(folder)
     check_out_folder(folder, flag)
-    stored: int | None = None
+    started = False
+    store = ResultsStore(folder, flag)
     try:
-        with make_executor(workers) as executor, ResultsStore(folder, flag) as store:
+        with make_executor(workers) as executor, store:
             records = store.open(sweep_sha256=sha256_json(resolved), resolved=resolved, engine=engine,
                                  executor=executor.name, rerun_changed=rerun_changed,
                                  identities={t.run_id: t.identity_parts for t in tasks})
@@ -66,14 +67,15 @@ def stored_tables(folder: Path, tasks: Sequence[RunTask], tables: Sequence[str],
             redo = {t.run_id for t in todo}
             todo += [t for t in tasks if t.run_id not in redo
                      and not set(tables) <= set(records[t.run_id].get("tables", {}))]
-            stored = len(tasks) - len(todo)
+            started = True
             for _ in store_runs(store, todo, executor,
                                 None if progress is None else lambda done, total, _: progress(done, total)):
-                stored += 1
+                pass
             runs = store.consolidate([t.run_id for t in tasks], [])
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
-        done = "before any run started" if stored is None else f"{stored} of {len(tasks)} runs are stored"
+        done = (f"{store.stored(t.run_id for t in tasks)} of {len(tasks)} runs are stored" if started
+                else "before any run started")
         raise SweepInterrupted(f"interrupted: {done} in {folder}; run the same command again to resume",
                                signum) from None
     failed = runs[runs["status"] != "ok"]
