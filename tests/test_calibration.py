@@ -1,11 +1,10 @@
 """ABC calibration: it recovers parameters from data the model itself generated; bad specs exit 2."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sweep_support import calibration_files, write_calibration
 
 from sim.calibration import abc_rejection, load_calibration, simulate, summary_statistics
 
@@ -129,35 +128,11 @@ def test_seeds_are_shared_by_every_sample():
 
 # --- the runs are stored as a sweep's (issue 31): resumed, changed inputs named ---------------------
 
-TINY_CSV = ("estate_id,households,floor_area_m2,housing_type,x_m,y_m\n"
-            "A,120,7000,after_sale_public,0,0\nB,90,5500,after_sale_public,120,0\n"
-            "C,400,38000,commodity,0,150\n")
-
-
-def _tiny_spec(tmp_path) -> Path:
-    """A calibration of a three-estate district (a CSV), one year: 4 samples × 2 seeds, 2 refined."""
-    (tmp_path / "e.csv").write_text(TINY_CSV)
-    (tmp_path / "s.yaml").write_text("name: s\ndistrict: {csv: e.csv}\npolicy: {merge: {enabled: true}}\n"
-                                     "years: 1\nseed: 1\n")
-    path = tmp_path / "calibration.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "tiny", "scenario": "s.yaml", "engine": "vector", "seed": 3, "samples": 4,
-        "seeds_per_sample": 2, "accept": 0.5, "refine": 2, "refine_seeds": 2,
-        "priors": {"merge_support": [0.2, 0.7], "merge_max_distance_m": [100.0, 300.0]},
-        "targets": {"areas": {"value": 2, "tolerance": 1}},
-        "holdout": {"merge_votes_failed": {"value": 0, "tolerance": 1}}}))
-    return path
-
-
-def _outputs(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
 def test_a_stopped_calibration_resumes_to_the_same_files(tmp_path):
     from sim.calibration import run_calibration
     from sim.experiments.sweep import SweepInterrupted
 
-    spec = _tiny_spec(tmp_path)
+    spec = write_calibration(tmp_path)
     run_calibration(spec, tmp_path / "reference", quiet=True)
 
     def stop_after_three(done, total):
@@ -170,8 +145,9 @@ def test_a_stopped_calibration_resumes_to_the_same_files(tmp_path):
     stored = {p.name: p.read_bytes() for p in (out / "runs" / "samples" / "runs").glob("*.json")}
     assert len(stored) == 3
     run_calibration(spec, out, quiet=True)
-    assert _outputs(out) == _outputs(tmp_path / "reference")
-    assert set(_outputs(out)) >= {"accepted.csv", "samples.csv", "runs.csv", "refined.csv", "calibration.json"}
+    assert calibration_files(out) == calibration_files(tmp_path / "reference")
+    assert set(calibration_files(out)) >= {"accepted.csv", "samples.csv", "runs.csv", "refined.csv",
+                                          "calibration.json"}
     # the three runs stored before the stop were kept, not made again
     for name, data in stored.items():
         assert (out / "runs" / "samples" / "runs" / name).read_bytes() == data
@@ -181,7 +157,7 @@ def test_a_calibration_refuses_an_edited_district_or_model_naming_it(tmp_path, c
     from sim.cli import main
     from sim.experiments.identity import model_version
 
-    spec = _tiny_spec(tmp_path)
+    spec = write_calibration(tmp_path)
     out = tmp_path / "out"
     assert main(["calibrate", str(spec), "--out", str(out), "--quiet", "--workers", "1"]) == 0
     before = (out / "samples.csv").read_bytes()

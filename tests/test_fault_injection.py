@@ -25,7 +25,7 @@ from fault_support import (
     temporaries,
     wait_until_gone,
 )
-from sweep_support import write_sweep
+from sweep_support import calibration_files, write_calibration, write_sweep
 
 import sim.run
 from sim.cli import main
@@ -393,3 +393,29 @@ def test_the_app_server_dies_with_a_killed_app_command(tmp_path):
     with socket.socket() as client:
         assert client.connect_ex(("127.0.0.1", port)) != 0
     assert list(tmpdir.iterdir()) == []  # the sessions' upload folder went with the server
+
+
+def test_a_calibration_killed_mid_way_resumes_to_the_same_files(tmp_path):
+    from sim.calibration import run_calibration
+
+    spec = write_calibration(tmp_path, samples=12)
+    run_calibration(spec, tmp_path / "reference", quiet=True)
+    out, tmpdir, mark = tmp_path / "out", tmp_path / "tmp", f"calibrate-{os.getpid()}"
+    tmpdir.mkdir()
+    proc = start_cli(["calibrate", spec, "--out", out, "--quiet", "--workers", "1"], mark, tmpdir)
+    records = out / "runs" / "samples" / RUNS_DIR
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(records.glob("*.json"))) < 3:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        assert wait_until_gone(mark) == []
+    finally:
+        kill_marked(mark)
+    stored = len(list(records.glob("*.json")))
+    assert 3 <= stored < 24 and not (out / "samples.csv").exists()
+    run_calibration(spec, out, quiet=True)
+    assert calibration_files(out) == calibration_files(tmp_path / "reference")
+    assert temporaries(out / "runs") == []
