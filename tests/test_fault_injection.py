@@ -526,3 +526,49 @@ def test_run_removes_the_staging_folders_a_killed_run_left_beside_out(tmp_path, 
     assert not any(folder.exists() for folder in stale)
     assert live.is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "out", "s.yaml"])
+
+
+TRACKED_SEMAPHORE = """
+import multiprocessing, os, signal, sys
+from sim.experiments.executors import _start_helpers_quietly
+if sys.argv[1] == "guarded":
+    _start_helpers_quietly(multiprocessing.get_context("spawn"))
+lock = multiprocessing.get_context("spawn").Lock()
+print(lock._semlock.name, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("mode", ["bare", "guarded"])
+def test_a_sigkilled_command_leaves_no_semaphore_and_no_leaked_semaphore_warning(mode):
+    # `--dask-local` and the process pools start the resource tracker with the guard: after a
+    # SIGKILL it still removes the semaphores, without warning on the terminal the command left.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("ESTATE_SIM_DEBUG", None)
+    done = subprocess.run([sys.executable, "-c", TRACKED_SEMAPHORE, mode], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == -signal.SIGKILL
+    semaphore = Path("/dev/shm") / f"sem.{done.stdout.strip().lstrip('/')}"
+    deadline = time.monotonic() + 10
+    while semaphore.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not semaphore.exists()
+    assert ("leaked semaphore" in done.stderr) == (mode == "bare"), done.stderr  # the guard is what hides it
+
+
+@pytest.mark.slow
+def test_a_sigkilled_dask_local_sweep_warns_of_no_leaked_semaphore(long_sweep, tmp_path):
+    out, tmpdir, mark = tmp_path / "out", tmp_path / "tmp", f"dask-kill-{os.getpid()}"
+    tmpdir.mkdir()
+    proc = start_cli(["sweep", long_sweep, "--out", out, "--quiet", "--dask-local", "1"], mark, tmpdir)
+    try:
+        deadline = time.monotonic() + 120
+        while not any((out / RUNS_DIR).glob("*.json")):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=60)  # to EOF: every process holding stderr has ended
+        assert wait_until_gone(mark, 30) == []
+    finally:
+        kill_marked(mark)
+    assert "leaked semaphore" not in stderr.decode(), stderr.decode()
