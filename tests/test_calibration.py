@@ -177,3 +177,16 @@ def test_a_calibration_refuses_an_edited_district_or_model_naming_it(tmp_path, c
     capsys.readouterr()
     assert main(["calibrate", str(spec), "--out", str(out), "--quiet", "--workers", "1"]) == 2
     assert f"model version {version} → 0123456789ab" in capsys.readouterr().err
+
+
+def test_a_change_to_the_code_that_computes_the_statistics_is_named(tmp_path, monkeypatch):
+    from sim.errors import InputError
+    from sim.experiments import stored
+
+    spec = write_calibration(tmp_path)
+    calibration = load_calibration(spec)
+    abc_rejection(calibration, runs=tmp_path / "runs")
+    before = stored._code_digest("sim.calibration")
+    monkeypatch.setattr(stored, "_code_digest", lambda module: "0123456789ab")  # calibration.py edited
+    with pytest.raises(InputError, match=f"code of sim.calibration {before} → 0123456789ab"):
+        abc_rejection(calibration, runs=tmp_path / "runs")

@@ -11,6 +11,9 @@ folder, whichever invocation made them: the same numbers as one uninterrupted in
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+import importlib.util
 import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from sim.experiments.executors import make_executor
+from sim.experiments.identity import identity_digest
 from sim.experiments.runner import RunTask
 from sim.experiments.store import KEY_COLUMNS, TABLE_DIRS, ResultsStore, check_out_folder, sha256_json
 from sim.experiments.sweep import SweepInterrupted, input_files, make_task, runs_to_do, store_runs
@@ -42,7 +46,19 @@ def task(run_id: str, scenario: Scenario, replicate: int, design_point: int, see
     """
     made = make_task(run_id, scenario, replicate, design_point, seed, engine, None, params,
                      input_files(scenario))
-    return dataclasses.replace(made, keep=keep)
+    if keep is None:
+        return made
+    # what is stored is computed by the keep function's module too: its code is part of the identity
+    module = keep.partition(":")[0]
+    parts = {**made.identity_parts, f"code of {module}": _code_digest(module)}
+    return dataclasses.replace(made, keep=keep, identity_parts=parts, identity=identity_digest(parts))
+
+
+@functools.cache
+def _code_digest(module: str) -> str:
+    """The SHA-256 of a module's source, 12 hex characters."""
+    origin = importlib.util.find_spec(module).origin
+    return hashlib.sha256(Path(origin).read_bytes()).hexdigest()[:12]
 
 
 def stored_tables(folder: Path, tasks: Sequence[RunTask], tables: Sequence[str], *, resolved: dict[str, Any],
