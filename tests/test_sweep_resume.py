@@ -234,3 +234,28 @@ def test_a_sensitivity_study_has_slugged_run_ids_and_redoes_a_damaged_table(tmp_
     table.write_bytes(bytes(data))
     counts = run_design(load_study(spec), folder)
     assert counts["ran_now"] == 1 and counts["damaged"] == [table.stem]
+
+
+def test_a_policy_registered_but_not_enabled_is_not_part_of_a_run(tmp_path, capsys):
+    import numpy as np
+
+    from sim.policies import REGISTRY, Policy
+
+    class Idle(Policy):
+        """A policy registered for an experiment, not enabled by the scenario."""
+
+        name = "idle_policy"
+        label = "An idle policy"
+        keys = {}
+
+        def eligible(self, state):
+            return np.zeros(len(state.area_view().firm), dtype=bool)
+
+        def run(self, office, state):
+            pass
+
+    sweep_file, out = _sweep_folder(tmp_path, capsys)
+    with REGISTRY.added(Idle()):  # it used to make the folder refuse to resume
+        status, output, err = cli_status(["sweep", sweep_file, "--out", out], capsys)
+    assert status == 0, err
+    assert "1 already stored, 0 run now" in output
