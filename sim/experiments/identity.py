@@ -5,7 +5,8 @@ the design point's factors over them), the district (a CSV's content, a preset's
 generator's spec), each *enabled* policy and its options, the seed, the years, the engine and
 the model version (a digest of the code that computes a run). A scenario's name, label,
 description and comments, and a registered policy that is not enabled, are not part of it: they
-change no result. Every command that stores runs (run, sweep, sensitivity, posterior sweeps)
+change no result. Every command that stores runs (run, sweep, sensitivity, posterior sweeps,
+calibrate, validate-model)
 records a run's identity as these named parts and their digest (``ResultsStore``), and a stored
 run whose parts differ is refused naming the first few ("parameter merge_support 0.38 → 0.4").
 """

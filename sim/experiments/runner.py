@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,10 @@ class RunTask:
     """SHA-256 of each input file (the district CSV) as the sweep read it, by key."""
     identity_parts: dict[str, Any] | None = None
     """The named parts of the identity (sim/experiments/identity.py), kept in the record."""
+    keep: str | None = None
+    """What of the run to store: None, every output table; else ``"module:function"``, a function
+    of the run's result and scenario returning the tables to store by name (store.TABLE_DIRS),
+    e.g. a calibration's one row of summary statistics."""
 
     def record(self, status: str, error: str | None, wall_time_s: float) -> dict[str, Any]:
         """The run's record for the results folder."""
@@ -96,6 +101,14 @@ def _check_inputs(task: RunTask) -> None:
                            f"{digest[:12]}…)")
 
 
+def kept_tables(result, scenario: Scenario, keep: str | None) -> dict[str, pd.DataFrame]:
+    """The tables of a run's result that its task keeps (RunTask.keep)."""
+    if keep is None:
+        return result.tables()
+    module, _, function = keep.partition(":")
+    return getattr(importlib.import_module(module), function)(result, scenario)
+
+
 def execute_run(task: RunTask) -> RunOutcome:
     """Run one task; an error in the model becomes a failed outcome with a one-line message."""
     started = time.perf_counter()
@@ -105,7 +118,8 @@ def execute_run(task: RunTask) -> RunOutcome:
         scenario = dataclasses.replace(task.scenario, _district_cache=[]).with_overrides(
             years=task.years, seed=task.seed, params=expand_factors(task.factors))
         result = run_scenario(scenario, task.engine)
-        tables = {name: _keyed(frame, task) for name, frame in result.tables().items()}
+        kept = kept_tables(result, scenario, task.keep)
+        tables = {name: _keyed(frame, task) for name, frame in kept.items()}
         _check_inputs(task)
     except Exception as exc:  # a failed run is data: recorded, and the sweep goes on
         return RunOutcome(task.record("failed", one_line(exc), time.perf_counter() - started))

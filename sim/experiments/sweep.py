@@ -425,25 +425,27 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
     check_out_folder(folder)
     tasks = sweep.tasks()
     check_sweep(sweep)
-    stored: int | None = None
+    started = False
+    store = ResultsStore(folder)
     try:
-        with executor, ResultsStore(folder) as store:
+        with executor, store:
             records = store.open(sweep_sha256=sweep.sha256, resolved=sweep.resolved(),
                                  engine=sweep.engine, executor=executor.name,
                                  identities={t.run_id: t.identity_parts for t in tasks},
                                  rerun_changed=rerun_changed)
             damaged, todo = runs_to_do(store, records, tasks)
-            todo_ids = {t.run_id for t in todo}
-            stored = sum(1 for t in tasks if t.run_id in records and t.run_id not in todo_ids)
+            started = True
             for _ in store_runs(store, todo, executor, progress):
-                stored += 1
+                pass
             runs = store.consolidate([t.run_id for t in tasks], sweep.factor_names)
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
-        if stored is None:
+        if not started:
             raise SweepInterrupted(f"interrupted before any run started ({folder}); run the same "
                                    "command again to start",
                                    signum) from None
+        # counted on disk: a stop between a run's record and the next line still counts it
+        stored = store.stored(t.run_id for t in tasks)
         raise SweepInterrupted(f"interrupted: {stored} of {len(tasks)} runs are stored in {folder}; "
                                "run the same command again to resume", signum) from None
     order = {t.run_id: i for i, t in enumerate(tasks)}
