@@ -16,7 +16,10 @@ From a sweep's results folder (analysis/results.py) this makes
   pair of policies, the probability that one beats the other over the (design point, replicate)
   pairs — over parameter sets × seeds for a posterior sweep — and ``difference_bands.csv`` with
   the ``differences_under_uncertainty`` figure: each policy's differences from the baseline with
-  a band over seeds and a band over parameter sets × seeds (analysis/ranking.py).
+  a band over seeds and a band over parameter sets × seeds (analysis/ranking.py);
+- with two policies or more, ``conclusions.csv``: per policy and ranked metric, P(better than the
+  baseline) pooled and per model variant, whether the conclusion is robust, and where it is not
+  the PRIM box of factors in which it flips (analysis/conclusions.py).
 
 Every figure says over what its band is: seeds, design points × seeds, or parameter sets × seeds.
 
@@ -35,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.conclusions import VARIANT, conclusions, conclusions_display, conclusions_note, conclusions_text
 from analysis.factors import design_point_table, factor_figure
 from analysis.plots import Band, difference_figure, distribution_figure, save_figure, timeseries_figure
 from analysis.ranking import (
@@ -108,6 +112,8 @@ class Comparison:
     """Per ranked metric and ordered pair of policies: P(policy_a beats policy_b), paired."""
     bands: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per policy and metric: mean paired difference, seed band, parameter sets × seeds band."""
+    conclusions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per policy and ranked metric (pooled, then per variant): P(better), robust, PRIM's box."""
 
     @property
     def posterior(self) -> bool:
@@ -282,6 +288,9 @@ def compare_results(folder: str | Path, baseline: str | None = None,
     if len(order) > 1:
         comparison.ranking = ranking(final, metrics, order)
         comparison.bands = difference_bands(pairing.differences, metrics, order)
+        design = [*factors, *([VARIANT] if VARIANT in runs.columns and VARIANT not in factors else [])]
+        comparison.conclusions = conclusions(pairing.differences, runs, metrics, order, baseline,
+                                             design if runs["design_point"].nunique() > 1 else [])
     area_metrics = [m for m in metrics if m in AREA_OUTCOMES]
     if area_metrics:
         _add_subgroups(comparison, load_areas(folder, scenarios=scenarios), area_metrics)
@@ -384,6 +393,10 @@ def comparison_markdown(comparison: Comparison) -> str:
     if not comparison.ranking.empty:
         parts += ["", f"# Ranking over {comparison.scope}", "", RANKING_NOTE, "",
                   markdown_table(ranking_wide(comparison))]
+    if not comparison.conclusions.empty:
+        parts += ["", "# Conclusions that survive the assumptions", "",
+                  conclusions_note(comparison.baseline, comparison.labels), "",
+                  markdown_table(conclusions_display(comparison.conclusions, comparison.labels))]
     if comparison.factors:
         parts += ["", "# Per design point", "", DESIGN_POINT_NOTE]
         for metric in comparison.metrics:
@@ -473,8 +486,9 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
             written += save_figure(fig, out / f"differences_by_{grouping.replace(' ', '_')}")
     if len(c.order) > 1:
         written += write_ranking(c, out)
-    for metric in c.metrics if c.factors else []:
-        fig = factor_figure(c.design_points, metric, c.factors, c.order, labels=c.labels,
+    shown = figure_factors(c)
+    for metric in c.metrics if shown else []:
+        fig = factor_figure(c.design_points, metric, shown, c.order, labels=c.labels,
                             title="final value against each factor",
                             caption="Point: a design point's mean final value over its replicates; "
                                     "line: the mean of those points in bins of the factor. "
@@ -497,6 +511,18 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
     return written
 
 
+MAX_FACTOR_PANELS = 12
+"""Most factors the factor figures show (the assumptions drawn from priors are left out first)."""
+
+
+def figure_factors(c: Comparison) -> list[str]:
+    """The numeric factors the factor figures show: not the assumptions' draws, at most MAX_FACTOR_PANELS."""
+    drawn = set((c.manifest.get("sweep", {}).get("factors") or {}).get("assumption_ranges") or [])
+    points = c.design_points
+    numeric = [f for f in c.factors if f in points and pd.api.types.is_numeric_dtype(points[f])]
+    return ([f for f in numeric if f not in drawn] or numeric)[:MAX_FACTOR_PANELS]
+
+
 def write_ranking(c: Comparison, out: Path) -> list[Path]:
     """ranking.csv and its figure, difference_bands.csv and its figure (two policies or more)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -514,6 +540,9 @@ def write_ranking(c: Comparison, out: Path) -> list[Path]:
                                  "policy a's final value is better than policy b's (ties count half); "
                                  f"uncertainty: {c.scope}. " + c.runs_text())
     written += save_figure(fig, out / "ranking")
+    path = out / "conclusions.csv"
+    c.conclusions.to_csv(path, index=False, float_format="%.6g")
+    written.append(path)
     path = out / "difference_bands.csv"
     c.bands.to_csv(path, index=False, float_format="%.6g")
     written.append(path)
@@ -563,7 +592,7 @@ SAVED = "comparison.json"
 """In a comparison folder: what was compared (its key), the files written, and (in SAVED_DIR)
 the comparison's tables, so that `report` can reuse them instead of comparing again."""
 SAVED_DIR = "data"
-SAVED_FRAMES = ("final", "summary", "subgroups", "design_points", "ranking", "bands")
+SAVED_FRAMES = ("final", "summary", "subgroups", "design_points", "ranking", "bands", "conclusions")
 
 
 def comparison_key(folder: str | Path, baseline: str | None, metrics: Sequence[str],
@@ -609,7 +638,7 @@ def load_comparison(folder: str | Path, out: Path, key: str) -> tuple[Comparison
         pd.DataFrame({"year": [meta["final_year"]]}), frames["final"],
         Pairing(frames["differences"], frames["unpaired"]), frames["summary"], frames["subgroups"],
         factors=meta["factors"], design_points=frames["design_points"], ranking=frames["ranking"],
-        bands=frames["bands"])
+        bands=frames["bands"], conclusions=frames["conclusions"])
     return comparison, [Path(out) / name for name in meta["files"]]
 
 
@@ -628,6 +657,9 @@ def run_compare(folder: Path, out: Path | None = None, baseline: str | None = No
         print()
         print(summary_text(comparison.ranking, comparison.baseline, comparison.scope,
                            comparison.points_name, comparison.labels))
+        if not comparison.conclusions.empty:
+            print()
+            print(conclusions_text(comparison.conclusions, comparison.baseline, comparison.labels))
     print()
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -38,6 +38,7 @@ from analysis.compare import (
     save_comparison,
     write_comparison,
 )
+from analysis.conclusions import conclusions_display, conclusions_note
 from analysis.style import group_label, metric_title, metric_unit
 from sim import __version__
 from sim.experiments.store import git_commit
@@ -201,6 +202,11 @@ def report_html(comparison: Comparison, figure_dir: Path) -> str:
     if not comparison.ranking.empty:
         parts += [f"<h2>Table: the probability of beating the baseline, over {_e(comparison.scope)}</h2>",
                   f"<p>{_e(RANKING_NOTE)}</p>", _table(ranking_wide(comparison))]
+    if not comparison.conclusions.empty:
+        parts += ["<h2>Conclusions that survive the assumptions</h2>",
+                  f"<p>{_e(conclusions_note(comparison.baseline, comparison.labels))}</p>",
+                  _table(conclusions_display(comparison.conclusions, comparison.labels),
+                         numeric=("P(better)", "per variant", "coverage", "density"))]
     if comparison.factors:
         parts += [_design_section(comparison, figure_dir)]
     parts += [_provenance(comparison), "</body></html>"]

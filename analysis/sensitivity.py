@@ -10,7 +10,7 @@ sweep file's ``factors`` block (sim/experiments/sweep.py), replicates, outputs a
       method: sobol                     # sobol (Saltelli; samples N a power of two) or morris
       samples: 64                       # N: sobol base samples (N(2k+2) points), morris trajectories
       ranges: {merge_support: [0.2, 0.6], volunteer_fatigue: [0.01, 0.1]}
-    replicates: 2                       # runs per design point, averaged
+    replicates: 3                       # paired seeds per design point, averaged (default 3)
     outputs: [service_quality, fee_collection_rate]   # timeseries columns
     seed: 1
     engine: vector                      # the default; or mesa (agents)
@@ -23,6 +23,8 @@ Replicates: replicate r of every design point runs with the same seed (common ra
 across design points, drawn from ``seed`` as in a sweep), and the indices are computed from the
 mean over replicates. How much of that mean's variance across design points is replicate noise
 is reported as ``noise_share``; above about 0.1 the indices are blurred by noise: add replicates.
+A study averages over ``MIN_REPLICATES`` (3) paired seeds unless it says otherwise, and is warned
+when it asks for fewer.
 Convergence: the indices are computed again from the first half of the design (N/2 base samples
 or trajectories) and the largest absolute change is reported. The runs are stored as a sweep
 results folder (``runs/`` under --out, read with analysis/results.py), so that an interrupted
@@ -76,6 +78,9 @@ MIN_SAMPLES = 4
 """Fewest base samples / trajectories: the convergence check needs at least two in each half."""
 
 
+MIN_REPLICATES = 3
+"""Paired seeds per design point a screening averages over by default (and warns below)."""
+
 class SensitivitySpec(StrictSpec):
     """A sensitivity file as written."""
 
@@ -85,7 +90,7 @@ class SensitivitySpec(StrictSpec):
     scenario: str = Field(min_length=1)
     baseline: str | None = Field(None, min_length=1)
     factors: FactorsSpec
-    replicates: int = Field(1, ge=1, le=10_000)
+    replicates: int = Field(MIN_REPLICATES, ge=1, le=10_000)
     outputs: list[str] = Field(min_length=1)
     seed: int = Field(ge=0, lt=2**63)
     engine: Literal["mesa", "vector"] = DEFAULT_ENGINE
@@ -410,6 +415,9 @@ def _finite(value: Any) -> Any:
 def run_sensitivity(spec: Path, out: Path, workers: int = 1, *, rerun_changed: bool = False) -> int:
     """The `sensitivity` command: run the design (resuming), analyse, write CSV, figures, JSON."""
     study = load_study(spec)
+    if study.replicates < MIN_REPLICATES:
+        print(f"warning: {plural(study.replicates, 'replicate')} per design point; screening needs at "
+              f"least {MIN_REPLICATES} paired seeds to average over and to measure its noise share")
     if out.exists() and not out.is_dir():
         raise InputError("command line", "--out", f"{out} exists and is not a folder")
     folder = out / "runs"

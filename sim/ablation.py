@@ -109,11 +109,12 @@ def _variants(overrides: dict[str, float | int]) -> dict[str, tuple[str, dict]]:
 
 
 def run_ablations(seeds: list[int], engine: str = "vector", workers: int = 2,
-                  ablations: tuple[Ablation, ...] = ABLATIONS) -> dict[str, list[dict]]:
+                  ablations: tuple[Ablation, ...] = ABLATIONS, **stored) -> dict[str, list[dict]]:
     """The validation set's runs for the full model and each ablation, over the same seeds.
 
     Returns, per mechanism (FULL_MODEL first), runs whose `variant` is the validation set's name,
-    ready for sim.validation.evaluate. Identical runs (same scenario and parameters, e.g. the
+    ready for sim.validation.evaluate (`stored`: run_validation_set's `runs` and
+    `rerun_changed`). Identical runs (same scenario and parameters, e.g. the
     integrated run without the fund dispute when the dispute is switched off) are made once.
     """
     plans = {FULL_MODEL: _variants({})} | {a.name: _variants(a.overrides) for a in ablations}
@@ -122,7 +123,8 @@ def run_ablations(seeds: list[int], engine: str = "vector", workers: int = 2,
         for scenario, params in plan.values():
             unique.setdefault((scenario, tuple(sorted(params.items()))), f"run{len(unique)}")
     tasks = {name: (scenario, dict(params)) for (scenario, params), name in unique.items()}
-    results = {(r["variant"], r["seed"]): r for r in run_validation_set(seeds, engine, workers, tasks)}
+    results = {(r["variant"], r["seed"]): r
+               for r in run_validation_set(seeds, engine, workers, tasks, **stored)}
     out = {}
     for mechanism, plan in plans.items():
         out[mechanism] = [
@@ -149,7 +151,7 @@ def _rows(mechanism: str, numeric: pd.DataFrame, checks: pd.DataFrame) -> list[d
 
 
 def ablation_frame(seeds: list[int], engine: str = "vector", workers: int = 2,
-                   ablations: tuple[Ablation, ...] = ABLATIONS) -> pd.DataFrame:
+                   ablations: tuple[Ablation, ...] = ABLATIONS, **stored) -> pd.DataFrame:
     """Per mechanism (the full model first) and measure: the median over seeds, pass, and the change.
 
     Columns: mechanism, kind ("target": the numeric targets and the New Hongyi-like merger, whose
@@ -158,10 +160,10 @@ def ablation_frame(seeds: list[int], engine: str = "vector", workers: int = 2,
     target within its band, or the pattern passing as in docs/VALIDATION.md), threshold (the
     target's tolerance; 0.5 for the Hongyi share), change (median less the full model's),
     full_passes (the full model's pass) and carried (a target's change exceeds its threshold, or
-    a pattern's pass flips).
+    a pattern's pass flips). `stored`: where the runs are kept (run_ablations).
     """
     rows = []
-    for mechanism, runs in run_ablations(seeds, engine, workers, ablations).items():
+    for mechanism, runs in run_ablations(seeds, engine, workers, ablations, **stored).items():
         rows += _rows(mechanism, *evaluate(runs))
     frame = pd.DataFrame(rows)
     full = frame[frame["mechanism"] == FULL_MODEL].set_index("measure")
@@ -284,6 +286,9 @@ def section_lines(frame: pd.DataFrame, seeds: list[int], engine: str,
     return lines
 
 
-def ablation_section(seeds: list[int], engine: str = "vector", workers: int = 2) -> list[str]:
-    """The markdown lines of the "## Mechanism ablation" section of docs/VALIDATION.md."""
-    return section_lines(ablation_frame(seeds, engine, workers), seeds, engine)
+def ablation_section(seeds: list[int], engine: str = "vector", workers: int = 2, **stored) -> list[str]:
+    """The markdown lines of the "## Mechanism ablation" section of docs/VALIDATION.md.
+
+    `stored`: where the runs are kept (run_ablations).
+    """
+    return section_lines(ablation_frame(seeds, engine, workers, **stored), seeds, engine)

@@ -11,6 +11,7 @@ summary statistics are averaged over seeds, and the samples closest to the targe
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,6 @@ from pydantic import Field, model_validator
 from scipy.stats import qmc
 
 from sim.errors import InputError, not_a_file
-from sim.experiments.executors import process_pool
 from sim.experiments.seeds import purpose_seeds
 from sim.params import PARAMETER_INDEX
 from sim.progress import ProgressBar
@@ -227,31 +227,34 @@ def load_calibration(path: str | Path) -> Calibration:
                        {k: (t.value, t.tolerance) for k, t in spec.holdout.items()})
 
 
-def _run_sample(task: tuple[Scenario, str, dict[str, Any], int]) -> dict[str, float]:
-    from sim.run import run_scenario
-
-    scenario, engine, params, seed = task
-    result = run_scenario(scenario.with_overrides(seed=seed, params=params), engine)
-    return summary_statistics(result.timeseries, result.areas, result.estates, result.firms)
+def statistics_table(result, scenario: Scenario) -> dict[str, pd.DataFrame]:
+    """A calibration run's one row of summary statistics: the one table its store keeps (RunTask.keep)."""
+    return {"statistics": pd.DataFrame([summary_statistics(result.timeseries, result.areas, result.estates,
+                                                           result.firms)])}
 
 
 def simulate(scenario: Scenario, engine: str, design: pd.DataFrame, seeds: list[int], *, workers: int = 1,
-             progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Summary statistics of every (sample, seed), one row each, in design order."""
-    tasks = [(scenario, engine, _typed(row), seed) for row in design.to_dict("records") for seed in seeds]
-    rows = []
-    if workers > 1:
-        with process_pool(workers) as pool:
-            for i, stats in enumerate(pool.map(_run_sample, tasks, chunksize=1), start=1):
-                rows.append(stats)
-                if progress:
-                    progress(i, len(tasks))
-    else:
-        for i, task in enumerate(tasks, start=1):
-            rows.append(_run_sample(task))
-            if progress:
-                progress(i, len(tasks))
-    frame = pd.DataFrame(rows)
+             progress: Callable[[int, int], None] | None = None, runs: Path | None = None,
+             rerun_changed: bool = False, flag: str = "--out") -> pd.DataFrame:
+    """Summary statistics of every (sample, seed), one row each, in design order.
+
+    Each run is stored in the results folder `runs` as it finishes (sim/experiments/stored.py):
+    the same call again resumes, and a run whose inputs or model version changed is refused
+    naming what differs (with `rerun_changed`, made again). Without `runs`, a temporary folder.
+    """
+    if runs is None:
+        with tempfile.TemporaryDirectory(prefix="esim-calibration-") as temp:
+            return simulate(scenario, engine, design, seeds, workers=workers, progress=progress,
+                            runs=Path(temp) / "runs")
+    from sim.experiments.stored import stored_tables, task
+
+    tasks = [task(f"s{i}-r{j}", scenario, j, i, seed, engine, _typed(row), "sim.calibration:statistics_table")
+             for i, row in enumerate(design.to_dict("records")) for j, seed in enumerate(seeds)]
+    resolved = {"calibration of": scenario.name, "scenario_sha256": scenario.hash(), "engine": engine,
+                "samples": len(design), "seeds": list(seeds)}
+    tables = stored_tables(runs, tasks, ["statistics"], resolved=resolved, engine=engine, workers=workers,
+                           flag=flag, rerun_changed=rerun_changed, progress=progress)
+    frame = pd.concat([tables[t.run_id]["statistics"] for t in tasks], ignore_index=True)
     frame.insert(0, "sample", np.repeat(np.arange(len(design)), len(seeds)))
     frame.insert(1, "seed", np.tile(seeds, len(design)))
     return frame
@@ -271,18 +274,21 @@ def distances(stats: pd.DataFrame, targets: dict[str, tuple[float, float]]) -> n
 
 
 def abc_rejection(calibration: Calibration, *, workers: int = 1,
-                  progress: Callable[[int, int], None] | None = None) -> dict[str, pd.DataFrame]:
+                  progress: Callable[[int, int], None] | None = None, runs: Path | None = None,
+                  rerun_changed: bool = False, flag: str = "--out") -> dict[str, pd.DataFrame]:
     """Run the design, average statistics over seeds, accept the closest share of samples.
 
     Returns the frames ``samples`` (parameters, mean statistics, distance, accepted),
     ``runs`` (statistics per sample and seed), ``posterior``, ``fit`` and, when the spec holds
     patterns out, ``prediction``: what the accepted sets predict for each held-out pattern (it
-    plays no part in the distance), over every accepted (set, seed) run.
+    plays no part in the distance), over every accepted (set, seed) run. The runs are stored in
+    `runs`/samples and `runs`/refined (simulate: a stopped calibration resumes).
     """
     design = calibration.design()
-    runs = simulate(calibration.scenario, calibration.engine, design, calibration.seeds(), workers=workers,
-                    progress=progress)
-    means = runs.drop(columns="seed").groupby("sample").mean()
+    stored = {"rerun_changed": rerun_changed, "flag": flag}
+    per_run = simulate(calibration.scenario, calibration.engine, design, calibration.seeds(), workers=workers,
+                       progress=progress, runs=None if runs is None else runs / "samples", **stored)
+    means = per_run.drop(columns="seed").groupby("sample").mean()
     samples = pd.concat([design, means.reset_index(drop=True)], axis=1)
     samples["distance"] = distances(samples, calibration.targets)
     n_accept = max(1, int(round(calibration.accept * len(samples))))
@@ -292,13 +298,14 @@ def abc_rejection(calibration: Calibration, *, workers: int = 1,
     accepted = samples[samples["accepted"]]
     posterior = _spread(accepted, calibration.priors, ("parameter", "prior_low", "prior_high"), "")
     fit = _spread(accepted, calibration.targets, ("target", "observed", "tolerance"), "accepted_")
-    frames = {"samples": samples, "runs": runs, "posterior": posterior, "fit": fit}
+    frames = {"samples": samples, "runs": per_run, "posterior": posterior, "fit": fit}
     if calibration.holdout:
-        accepted_runs = runs[runs["sample"].isin(accepted_index)]
+        accepted_runs = per_run[per_run["sample"].isin(accepted_index)]
         frames["prediction"] = _spread(accepted_runs, calibration.holdout,
                                        ("pattern", "observed", "tolerance"), "predicted_")
     if calibration.refine:
-        frames["refined"] = refine(calibration, samples, workers=workers)
+        frames["refined"] = refine(calibration, samples, workers=workers,
+                                   runs=None if runs is None else runs / "refined", **stored)
     return frames
 
 
@@ -325,7 +332,8 @@ def refine_seeds(n: int, root: int) -> list[int]:
     return purpose_seeds("refinement", root, n)
 
 
-def refine(calibration: Calibration, samples: pd.DataFrame, *, workers: int = 1) -> pd.DataFrame:
+def refine(calibration: Calibration, samples: pd.DataFrame, *, workers: int = 1, runs: Path | None = None,
+           rerun_changed: bool = False, flag: str = "--out") -> pd.DataFrame:
     """Re-run the `refine` closest samples over `refine_seeds` fresh seeds, judged by their medians.
 
     Sorted by the largest deviation from any target in tolerance units (a set whose medians are
@@ -338,9 +346,10 @@ def refine(calibration: Calibration, samples: pd.DataFrame, *, workers: int = 1)
     for name in names:
         if PARAMETER_INDEX[name].kind is int:
             design[name] = design[name].round().astype(int)
-    runs = simulate(calibration.scenario, calibration.engine, design,
-                    refine_seeds(calibration.refine_seeds, calibration.seed), workers=workers)
-    medians = runs.drop(columns="seed").groupby("sample").median()
+    per_run = simulate(calibration.scenario, calibration.engine, design,
+                       refine_seeds(calibration.refine_seeds, calibration.seed), workers=workers, runs=runs,
+                       rerun_changed=rerun_changed, flag=flag)
+    medians = per_run.drop(columns="seed").groupby("sample").median()
     medians["distance"] = distances(medians, calibration.targets)
     medians["max_deviation"] = np.max([np.abs(medians[t] - value) / tol
                                        for t, (value, tol) in calibration.targets.items()], axis=0)
@@ -389,12 +398,19 @@ def write_calibration(out: Path, calibration: Calibration, frames: dict[str, pd.
     return paths + [path]
 
 
-def run_calibration(path: Path, out: Path, *, workers: int = 1, quiet: bool = False) -> int:
-    """`estate-sim calibrate`: the ABC run and its files."""
+def run_calibration(path: Path, out: Path, *, workers: int = 1, quiet: bool = False, runs: Path | None = None,
+                    rerun_changed: bool = False) -> int:
+    """`estate-sim calibrate`: the ABC run and its files.
+
+    The runs are stored in `runs` (default OUT/runs) as they finish: the same command again
+    resumes a stopped calibration and reuses every stored run whose identity is unchanged.
+    """
     calibration = load_calibration(path)
     total = calibration.samples * calibration.seeds_per_sample
     with ProgressBar(total, label=f"calibrate {calibration.name}", enabled=not quiet) as bar:
-        frames = abc_rejection(calibration, workers=workers, progress=bar.update)
+        frames = abc_rejection(calibration, workers=workers, progress=bar.update,
+                               runs=out / "runs" if runs is None else runs, rerun_changed=rerun_changed,
+                               flag="--out" if runs is None else "--runs")
     written = write_calibration(out, calibration, frames)
     if not quiet:
         print(frames["posterior"].to_string(index=False, float_format=lambda v: f"{v:.4g}"))

@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--out", type=Path, default=None, help="output folder")
     calibrate.add_argument("--workers", type=_positive_int, default=min(2, os.cpu_count() or 1))
     calibrate.add_argument("--quiet", action="store_true")
+    calibrate.add_argument("--runs", type=Path, default=None,
+                           help="results folder of the runs, kept to resume (default OUT/runs)")
+    calibrate.add_argument("--rerun-changed", action="store_true", help=RERUN_HELP)
 
     check = sub.add_parser("validate-model", help="check the model against the record; write VALIDATION.md")
     check.add_argument("--out", type=Path, default=Path("docs/VALIDATION.md"))
@@ -179,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="skip the mechanism-ablation section (faster)")
     check.add_argument("--engine", choices=("mesa", "vector"), default="vector")
     check.add_argument("--workers", type=_positive_int, default=min(2, os.cpu_count() or 1))
+    check.add_argument("--runs", type=Path, default=None,
+                       help="folder of the runs' results folders, kept to resume (default "
+                            "out/validate-model/ENGINE-ROOT)")
+    check.add_argument("--rerun-changed", action="store_true", help=RERUN_HELP)
     return parser
 
 
@@ -541,7 +548,9 @@ def cmd_calibrate(args) -> int:
     from sim.calibration import run_calibration
 
     out = _default_out(args, Path("out") / "calibration" / args.spec.stem)
-    return run_calibration(args.spec, out, workers=args.workers, quiet=args.quiet)
+    _check_runs_flag(args)
+    return run_calibration(args.spec, out, workers=args.workers, quiet=args.quiet, runs=args.runs,
+                           rerun_changed=args.rerun_changed)
 
 
 def cmd_validate_model(args) -> int:
@@ -549,8 +558,19 @@ def cmd_validate_model(args) -> int:
     from sim.validation import VALIDATION_ROOT, run_validate_model
 
     root = VALIDATION_ROOT if args.seed is None else args.seed
+    if args.runs is None:
+        args.runs = Path("out") / "validate-model" / f"{args.engine}-{root}"
+    _check_runs_flag(args)
     return run_validate_model(args.out, seeds=args.seeds, root=root, engine=args.engine, workers=args.workers,
-                              ablation=not args.no_ablation)
+                              ablation=not args.no_ablation, runs=args.runs, rerun_changed=args.rerun_changed)
+
+
+def _check_runs_flag(args) -> None:
+    # --runs, where the runs are kept, is checked before any work as --out is
+    if args.runs is not None:
+        from sim.experiments.store import check_out_folder
+
+        check_out_folder(args.runs, "--runs")
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "sweep": cmd_sweep,

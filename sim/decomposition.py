@@ -10,13 +10,14 @@ a household of the residents' committee, the reception points and the street off
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim import rules
-from sim.experiments.executors import process_pool
 from sim.outputs import final_values
 from sim.scenario import Scenario, load_scenario
 
@@ -56,23 +57,20 @@ def mechanisms(integrated: Scenario) -> tuple[Mechanism, ...]:
     )
 
 
-def _final(task: tuple[str, Scenario, str]) -> dict:
-    from sim.run import run_scenario
-
-    variant, scenario, engine = task
-    result = run_scenario(scenario, engine)
+def final_row(result, scenario: Scenario, *, at_rest: bool = False) -> dict:
+    """A run's OUTCOMES (final values); `at_rest`: also the status quo's slopes and who serves its estates."""
     ts = result.timeseries.copy()
     households = float(result.meta["households"])
     p = scenario.params
     ts["rc_hours_per_1000hh"] = 1000.0 * ts["rc_hours"] / households
     ts["staff_hours_per_household"] = rules.paid_staff_hours(ts["rc_hours"], ts["reception_hours"],
                                                              ts["reform_hours"], p) / households
-    final = final_values(ts.assign(run_id=variant), list(OUTCOMES)).iloc[0]
-    row = {"variant": variant, "seed": scenario.seed, **{c: float(final[c]) for c in OUTCOMES}}
-    if variant == "status quo":  # is it at rest, and who serves its estates
+    final = final_values(ts.assign(run_id="run"), list(OUTCOMES)).iloc[0]
+    row = {c: float(final[c]) for c in OUTCOMES}
+    if at_rest:  # is it at rest, and who serves its estates
         from sim.at_rest import REST_OUTCOMES, yearly_slopes
 
-        slopes = yearly_slopes(ts.assign(run_id=variant), REST_OUTCOMES).iloc[0]
+        slopes = yearly_slopes(ts.assign(run_id="run"), REST_OUTCOMES).iloc[0]
         row.update({f"slope_{c}": float(slopes[c]) for c in REST_OUTCOMES})
         last = ts.iloc[-12:]
         row["estates_with_firm_share"] = float(last["estates_with_firm_share"].mean())
@@ -80,9 +78,30 @@ def _final(task: tuple[str, Scenario, str]) -> dict:
     return row
 
 
+def final_table(result, scenario: Scenario) -> dict[str, pd.DataFrame]:
+    """A variant's run as its store keeps it (RunTask.keep): one row of final values."""
+    return {"statistics": pd.DataFrame([final_row(result, scenario)])}
+
+
+def status_quo_table(result, scenario: Scenario) -> dict[str, pd.DataFrame]:
+    """The status quo's run as its store keeps it: final values, slopes, who serves its estates."""
+    return {"statistics": pd.DataFrame([final_row(result, scenario, at_rest=True)])}
+
+
 def run_decomposition(integrated_path, seeds: list[int], engine: str = "vector",
-                      workers: int = 2) -> pd.DataFrame:
-    """Final values of every variant over every seed (rows: variant, seed, OUTCOMES)."""
+                      workers: int = 2, *, runs: Path | None = None,
+                      rerun_changed: bool = False) -> pd.DataFrame:
+    """Final values of every variant over every seed (rows: variant, seed, OUTCOMES).
+
+    The runs are stored in the results folder `runs` (sim/experiments/stored.py: a stopped
+    validation resumes); without it, a temporary folder.
+    """
+    if runs is None:
+        with tempfile.TemporaryDirectory(prefix="esim-decomposition-") as temp:
+            return run_decomposition(integrated_path, seeds, engine, workers, runs=Path(temp) / "runs")
+    from sim.experiments.stored import stored_tables, task
+    from sim.experiments.sweep import slug_name
+
     integrated = load_scenario(integrated_path)
     off_all = {name: False for name in integrated.policies}
     status_quo = integrated.with_overrides(policies=off_all)
@@ -90,14 +109,15 @@ def run_decomposition(integrated_path, seeds: list[int], engine: str = "vector",
     for m in mechanisms(integrated):
         variants[f"integrated without {m.name}"] = integrated.with_overrides(**m.off)
         variants[f"status quo + {m.name} only"] = status_quo.with_overrides(**m.alone)
-    tasks = [(name, scenario.with_overrides(seed=seed), engine) for seed in seeds
-             for name, scenario in variants.items()]
-    if workers > 1:
-        with process_pool(workers) as pool:
-            rows = list(pool.map(_final, tasks))
-    else:
-        rows = [_final(t) for t in tasks]
-    return pd.DataFrame(rows)
+    plan = [(name, seed, task(f"{slug_name(name)}-r{r}", scenario, r, 0, seed, engine, {},
+                              f"sim.decomposition:{'status_quo' if name == 'status quo' else 'final'}_table"))
+            for r, seed in enumerate(seeds) for name, scenario in variants.items()]
+    resolved = {"decomposition of": str(integrated_path), "variants": list(variants), "engine": engine,
+                "seeds": list(seeds)}
+    tables = stored_tables(runs, [t for _, _, t in plan], ["statistics"], resolved=resolved, engine=engine,
+                           workers=workers, flag="--runs", rerun_changed=rerun_changed)
+    return pd.DataFrame([{"variant": name, "seed": seed, **tables[t.run_id]["statistics"].iloc[0].to_dict()}
+                         for name, seed, t in plan])
 
 
 def paired_differences(final: pd.DataFrame) -> pd.DataFrame:

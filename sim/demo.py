@@ -8,7 +8,9 @@ comparison report. Then it runs scenarios/sweeps/posterior_comparison.yaml — t
 under parameter uncertainty: 12 of the calibration's accepted parameter sets (docs/calibration) ×
 3 seeds — and writes, into OUT/posterior, the probability that each policy beats each other one
 over parameter sets × seeds (ranking.csv, ranking.png) and each policy's difference from the
-status quo with a band over seeds and a band over parameter sets × seeds, and prints the ranking.
+status quo with a band over seeds and a band over parameter sets × seeds, and prints the ranking
+and, in a few lines, the conclusions that hold in every model variant (conclusions.csv: each set
+is paired with a draw of the assumptions from their priors, analysis/conclusions.py).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def run_posterior_demo(out: Path, *, workers: int = 2, quiet: bool = False) -> i
     Returns how many runs failed (they are reported).
     """
     from analysis.compare import DEFAULT_METRICS, compare_results, write_ranking
+    from analysis.conclusions import conclusions_text
     from analysis.ranking import summary_text
     from sim.experiments.executors import make_executor
     from sim.experiments.sweep import load_sweep, run_sweep
@@ -91,6 +94,8 @@ def run_posterior_demo(out: Path, *, workers: int = 2, quiet: bool = False) -> i
     print()
     print(summary_text(comparison.ranking, comparison.baseline, comparison.scope, comparison.points_name,
                        comparison.labels))
+    print()
+    print(conclusions_text(comparison.conclusions, comparison.baseline, comparison.labels))
     print()
     print("wrote " + ", ".join(str(p) for p in written))
     if summary.failed:

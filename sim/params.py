@@ -47,6 +47,12 @@ class Parameter:
     group: str = "model"
     calibrated: str = ""
     """The calibration spec that set the default (empty if it was not calibrated)."""
+    prior_low: float | None = None
+    """Low end of the prior range an assumption is varied over (PRIORS; None: not varied)."""
+    prior_high: float | None = None
+    """High end of the prior range (PRIORS)."""
+    prior_source: str = ""
+    """The argument for the prior range (PRIORS)."""
 
     @property
     def kind(self) -> type:
@@ -542,6 +548,28 @@ PARAMETERS: tuple[Parameter, ...] = tuple(
     + _housing_parameters()
 )
 
+# --- model variants: structural choices as switches (sim/variants.py names their combinations) ---
+VARIANT_PARAMETERS: tuple[Parameter, ...] = (
+    _p("satisfaction_rule", 0, "variant",
+       "assumption (a structural choice: docs/ODD.md, Model variants)",
+       "0: being heard matters (a household's last case sets how heard it feels, weight_heard); "
+       "1: only resolution matters (a case heard but not resolved counts as not heard); "
+       "2: saturating (satisfaction moves toward a saturating function of what it perceives)",
+       0, 2, "variants"),
+    _p("saturation_curvature", 2.0, "-", "assumption (used by satisfaction_rule 2 only)",
+       "Curvature k of the saturating form (1 - exp(-k x)) / (1 - exp(-k)) of perception x",
+       0.1, 20.0, "variants"),
+    _p("merge_grouping", 0, "variant",
+       "assumption (a structural choice: docs/ODD.md, Model variants)",
+       "0: the smallest area seeds a merger group first; 1: the problem spot first (the area with the "
+       "lowest service quality)", 0, 1, "variants"),
+    _p("volunteer_rule", 0, "variant",
+       "assumption (a structural choice: docs/ODD.md, Model variants)",
+       "0: satisfied households volunteer (the chance grows with satisfaction); 1: grievance "
+       "(the chance grows with dissatisfaction)", 0, 1, "variants"),
+)
+PARAMETERS = PARAMETERS + VARIANT_PARAMETERS
+
 CALIBRATION_SPEC = "scenarios/calibration/ouyang_road.yaml"
 CALIBRATED: dict[str, float | int] = {
     "merge_support": 0.3791,
@@ -575,6 +603,120 @@ the accepted sample closest to the record. The prior's rationale stays in each p
 
 PARAMETERS = tuple(replace(p, default=type(p.default)(CALIBRATED[p.name]), calibrated=CALIBRATION_SPEC)
                    if p.name in CALIBRATED else p for p in PARAMETERS)
+
+# --- prior ranges of the assumptions ----------------------------------------------------------
+# Every parameter whose source is "assumption" (and that no calibration sets) is varied over a
+# prior range in the comparison under uncertainty (`factors: {method: posterior, ...,
+# assumptions: priors}`, sim/experiments/posterior.py). Ranges are uniform. Behavioural
+# parameters have their own range and argument below; the rest take the generic ranges of
+# `_generic_prior` (nothing known: wide around the default). Switches (mechanism ablations) are
+# structural choices, not uncertain numbers, and stay as they are (PRIOR_EXEMPT).
+PRIOR_NO_DATA = "no data"
+PRIORS: dict[str, tuple[float, float, str]] = {
+    # satisfaction: the weights are normalised by their sum (sim/rules.py perceived_conditions)
+    "weight_quality": (0.2, 0.8, "no data on the weights; service quality is what residents pay for, so "
+                       "it keeps a weight of at least 0.2 (0 would make satisfaction blind to service)"),
+    "weight_condition": (0.0, 0.4, "no data; 0 (residents do not see wear) is possible"),
+    "weight_safety": (0.0, 0.4, "no data; 0 (incidents do not change how residents rate service) is "
+                      "possible"),
+    "weight_heard": (0.0, 0.4, "no data on how much being heard weighs; 0 (only outcomes matter) is the "
+                     "honest lower bound; up to about the default weight of quality"),
+    "satisfaction_adjust_rate": (0.04, 0.36, "no data: a third to three times the default (a gap "
+                                 "closing in 3 to 25 months)"),
+    "taste_sd": (0.0, 0.16, "no data: none to double the default"),
+    "incident_reference_per_1000hh": (1.5, 6.0, "no data: half to double the default"),
+    # cases and being heard
+    "voice_no_case": (0.1, 0.6, "no data; set to keep the status quo's satisfaction, so wide"),
+    "voice_resolved": (0.7, 1.0, "a resolved case leaves a household heard; how fully is unknown"),
+    "voice_unresolved": (0.2, 0.8, "no data: heard but not helped, anywhere between the extremes"),
+    "voice_not_heard": (0.0, 0.3, "a case dropped unheard leaves a household feeling unheard"),
+    "case_resolution_max": (0.6, 1.0, "no data: most heard cases at full quality are resolved"),
+    "hours_per_case": (1.0, 6.0, "no data: a phone call and a reply (1 hour) to a visit and a "
+                       "follow-up (6 hours)"),
+    "case_wait_months": (1, 4, "no data: a month to a season before a household gives up"),
+    "case_memory_months": (6, 24, "no data: half to double the yearly evaluation's year"),
+    "case_incident_weight": (0.0, 2.0, "no data: incidents may bring no cases or twice the default"),
+    "committee_case_hours_per_month": (4.0, 40.0, "no data: one member an hour a week to five members "
+                                       "two hours a week"),
+    # volunteers and committees
+    "volunteer_initial_rate": (0.01, 0.06, "no data: a third to double the default"),
+    "volunteer_join_rate": (0.0004, 0.0036, "no data: a third to three times the default"),
+    "organising_join_rate": (0.002, 0.018, "no data: a third to three times the default"),
+    "volunteer_fatigue": (0.015, 0.1, "no data: a volunteer's mean spell of 10 months to 5.5 years"),
+    "volunteer_workload_fatigue": (0.0, 1.5, "no data: none to three times the default"),
+    "friction_fatigue": (0.0, 3.0, "no data: none to double the default"),
+    "committee_form_threshold": (0.35, 0.6, "no data; kept above the lapse threshold's range"),
+    "committee_lapse_threshold": (0.1, 0.3, "no data; kept below the form threshold's range"),
+    # votes
+    "vote_participation": (0.4, 0.8, "no data: the Civil Code's two-thirds quorum is reached in some "
+                           "votes and missed in others"),
+    "briefing_participation": (0.05, 0.35, "no data: briefings raise turnout a little or a lot"),
+    "merge_gain_support": (0.0, 0.6, "no data: dissatisfaction may not move support at all"),
+    "retender_support": (0.2, 0.6, "no data: half to one and a half times the default"),
+    "fee_raise_support": (0.35, 0.75, "no data: around an even split"),
+    # payment: log-odds shifts, a log-odds unit either way (collection moves by ~10-20 points)
+    "pay_intercept": (-1.4, 0.6, "no data: a log-odds unit either way of the default"),
+    "free_rider_shift": (-2.5, -0.5, "no data: a log-odds unit either way; free riders pay less"),
+    "unconditional_shift": (1.5, 3.5, "no data: a log-odds unit either way; unconditional payers pay"),
+    "pay_burden_weight": (0.0, 1.0, "no data: none to double the default"),
+    # firms' capabilities: kept ordered (weak below strong, low below high)
+    "weak_firm_capability_low": (0.2, 0.4, "no data; below the weak firm's high end"),
+    "weak_firm_capability_high": (0.45, 0.6, "no data; below the strong firms' range"),
+    "strong_firm_capability_low": (0.6, 0.75, "no data; below the strong firm's high end"),
+    "strong_firm_capability_high": (0.8, 1.0, "no data; a brand firm at or near the best"),
+    # repairs: kept ordered (renovation below repair below the repair target)
+    "renovation_threshold": (0.15, 0.35, "no data; below the repair threshold's range"),
+    "repair_threshold": (0.4, 0.6, "no data; between renovation and the repair target"),
+    "repair_target": (0.65, 0.9, "no data; above the repair threshold's range"),
+    # sourced rows whose value is assumed ("value assumed")
+    "volunteer_neighbour_weight": (2.0, 20.0, "the direction is sourced (conditional cooperation), "
+                                   "the size is not: a fifth to double the default"),
+    "free_rider_enforcement_response": (1.0, 6.0, "the direction is sourced (Fehr & Gächter 2000), "
+                                        "the size is not: no extra response to double the default"),
+    "habit_adjust_rate": (0.03, 0.2, "habit is sourced, its rate is not: a habit that moves in 5 to "
+                          "33 months"),
+}
+"""Prior ranges with their arguments, by parameter: (low, high, argument)."""
+PRIOR_EXEMPT: frozenset[str] = frozenset(
+    [p.name for p in PARAMETERS if p.unit in ("switch", "variant")] + ["saturation_curvature"])
+"""Assumptions that are structural switches (mechanism ablations, model variants: sim/variants.py)
+and a variant's own setting, never varied as priors."""
+
+
+def _generic_prior(param: Parameter) -> tuple[float, float, str]:
+    # Nothing known: a 0-1 quantity half to one and a half times its default (within 0-1); any
+    # other quantity half to double its default; whole numbers rounded; within the table's range.
+    default = float(param.default)
+    if param.high is not None and param.high <= 1.0 and param.low == 0.0:
+        low, high, text = default * 0.5, min(1.0, default * 1.5), "half to one and a half times the default"
+    else:
+        low, high, text = default * 0.5, default * 2.0, "half to double the default"
+    if default < 0:
+        low, high = high, low
+    if param.kind is int:
+        low, high = float(round(low)), float(round(high))
+    if param.low is not None:
+        low = max(low, param.low)
+    if param.high is not None:
+        high = min(high, param.high)
+    return low, high, f"{PRIOR_NO_DATA}: {text}"
+
+
+def has_prior(param: Parameter) -> bool:
+    """Whether an uncalibrated parameter is an assumption varied over a prior range."""
+    if param.calibrated or param.name in PRIOR_EXEMPT:
+        return False
+    return param.name in PRIORS or param.source.strip().lower().startswith("assumption")
+
+
+def _with_prior(param: Parameter) -> Parameter:
+    if not has_prior(param):
+        return param
+    low, high, argument = PRIORS.get(param.name) or _generic_prior(param)
+    return replace(param, prior_low=float(low), prior_high=float(high), prior_source=argument)
+
+
+PARAMETERS = tuple(_with_prior(p) for p in PARAMETERS)
 
 PARAMETER_INDEX: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
 

@@ -379,8 +379,29 @@ def voice_months_next(voice_months):
     return choose(voice_months > 0, voice_months - 1, 0)
 
 
+VOICE_MATTERS, RESOLUTION_ONLY, SATURATING = range(3)
+"""The satisfaction rules (parameter satisfaction_rule; sim/variants.py)."""
+
+
+def saturated(perceived, p: Params):
+    """The saturating form of perception (variant 2): (1 - e^(-k x)) / (1 - e^(-k)).
+
+    k is `saturation_curvature`. It keeps 0 and 1 where they are and makes each gain count less the
+    better things already are.
+    """
+    k = p.saturation_curvature
+    return (1.0 - exp(-k * perceived)) / (1.0 - math.exp(-k))
+
+
 def update_satisfaction(satisfaction, perceived, taste, p: Params):
-    """Satisfaction moves toward what a household perceives (its own taste added), with inertia."""
+    """Satisfaction moves toward what a household perceives (its own taste added), with inertia.
+
+    Under the saturating rule it moves toward the saturating form of what it perceives. (Each rule
+    has its own return, so that the default computes in the households' own precision.)
+    """
+    if p.satisfaction_rule == SATURATING:
+        return clip01(satisfaction + p.satisfaction_adjust_rate * (saturated(perceived, p) + taste
+                                                                   - satisfaction))
     return clip01(satisfaction + p.satisfaction_adjust_rate * (perceived + taste - satisfaction))
 
 
@@ -618,12 +639,20 @@ def update_reputation(reputation, evaluation_score, p: Params):
 
 # --- 6. volunteers and committees ----------------------------------------------------------
 
+SATISFIED_VOLUNTEER, GRIEVANCE = range(2)
+"""The volunteer rules (parameter volunteer_rule; sim/variants.py)."""
+
+
 def volunteer_join_probability(satisfaction, organising, volunteer_rate, p: Params):
     """Monthly chance a non-volunteer starts volunteering.
 
-    Satisfaction and organising draw people in; more so where neighbours already volunteer
-    (conditional cooperation, as with fees).
+    Satisfaction (or, under the grievance rule, dissatisfaction) and organising draw people in;
+    more so where neighbours already volunteer (conditional cooperation, as with fees).
     """
+    if p.volunteer_rule == GRIEVANCE:
+        organised = choose(organising, p.organising_join_rate, 0.0)
+        grieved = p.volunteer_join_rate * (1.0 - satisfaction) + organised
+        return grieved * (1.0 + p.volunteer_neighbour_weight * volunteer_rate)
     base = p.volunteer_join_rate * satisfaction + choose(organising, p.organising_join_rate, 0.0)
     return base * (1.0 + p.volunteer_neighbour_weight * volunteer_rate)
 
@@ -781,6 +810,25 @@ def case_outcome(heard, resolved, case_age, p: Params):
     return choose(resolved, CASE_RESOLVED, choose(heard, CASE_UNRESOLVED, unheard))
 
 
+def unresolved_voice(p: Params):
+    """How heard a case heard but not resolved leaves a household: not at all when only resolution matters."""
+    return p.voice_not_heard if p.satisfaction_rule == RESOLUTION_ONLY else p.voice_unresolved
+
+
+SMALLEST_FIRST, PROBLEM_FIRST = range(2)
+"""The merger groupings (parameter merge_grouping; sim/variants.py)."""
+
+
+def merge_seed_key(areas, p: Params):
+    """Per area, the key by which merger groups are seeded (lowest first; ties by row).
+
+    Smallest first (`areas.households`), or the problem spot first (`areas.quality`, read only
+    then). Settings without the switch (a caller's own namespace) group smallest first.
+    """
+    problem_first = getattr(p, "merge_grouping", SMALLEST_FIRST) == PROBLEM_FIRST
+    return areas.quality if problem_first else areas.households
+
+
 def settle_case(outcome, case_age, voice_level, voice_months, p: Params):
     """A household after its case's month: (case age, -1 when closed; voice; months it remembers it).
 
@@ -789,7 +837,7 @@ def settle_case(outcome, case_age, voice_level, voice_months, p: Params):
     """
     closed = outcome != CASE_WAITING
     level = choose(outcome == CASE_RESOLVED, p.voice_resolved,
-                   choose(outcome == CASE_UNRESOLVED, p.voice_unresolved, p.voice_not_heard))
+                   choose(outcome == CASE_UNRESOLVED, unresolved_voice(p), p.voice_not_heard))
     return (choose(closed, -1, case_age + 1), choose(closed, level, voice_level),
             choose(closed, p.case_memory_months - case_age, voice_months))
 

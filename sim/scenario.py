@@ -137,6 +137,7 @@ class ScenarioSpec(StrictSpec):
     years: int = Field(10, ge=1, le=MAX_YEARS)
     seed: int = Field(0, ge=0, lt=SEED_LIMIT)
     params: dict[str, Any] = Field(default_factory=dict)
+    variant: str | None = Field(None, description="a model variant's name (sim/variants.py)")
 
 
 @dataclass(frozen=True)
@@ -470,6 +471,14 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
     overrides: dict[str, Any] = {}
     for name, value in spec.params.items():
         overrides[name] = _parameter(str(name), value, source)
+    if spec.variant is not None:
+        from sim.variants import variant_params
+
+        for name, value in variant_params(spec.variant, source).items():
+            if name in overrides:
+                raise InputError(source, "variant", f"sets {name}, also set as params.{name}; set it in "
+                                 "one place")
+            overrides[name] = value
     policies = {}
     options: dict[str, dict[str, Any]] = {}
     for block, keys in registered.items():

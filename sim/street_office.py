@@ -397,7 +397,8 @@ class StreetOffice:
 
     # --- procurement, fees and votes -----------------------------------------------------
     def procure(self, area: int, mode: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
-                min_capability: float = 0.0, fee_vote: bool = True, reform: bool = False) -> int:
+                min_capability: float = 0.0, fee_vote: bool = True, reform: bool = False,
+                room: int = 1) -> int:
         """Find a firm for an area in a mode: a fee vote if needed, then a tender.
 
         If the money cannot pay the least service, a fee vote first (no tender is called that no
@@ -407,6 +408,7 @@ class StreetOffice:
         "strong leads weak" has them; in the ordinary market they bid only where it pays their
         standard (bidder).
 
+        `room`: the sites the winner must have spare (a management-only group's members).
         Returns the firm that takes the contract (not yet assigned), or -1.
         """
         s = self.state
@@ -417,7 +419,7 @@ class StreetOffice:
                 return -1
         self.tenders_held += 1
         winner = self.bidder(area, mode, exclude=exclude, reach_m=reach_m, min_capability=min_capability,
-                             reform=reform)
+                             reform=reform, room=room)
         if winner < 0:
             s.log(events.no_bid(s.month, s.area_view().area_id[area], "no firm in reach can take it"))
             return -1
@@ -526,7 +528,7 @@ class StreetOffice:
         return bool(passed), float(share)
 
     def bidder(self, area: int, mode: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
-               min_capability: float = 0.0, reform: bool = False) -> int:
+               min_capability: float = 0.0, reform: bool = False, room: int = 1) -> int:
         """The best firm able to bid for an area in a mode (policies.best_bidder), or -1.
 
         Outside a reform, strong (brand) firms bid only where the area's money pays
@@ -539,5 +541,5 @@ class StreetOffice:
         if not reform and not self.covered(area, mode, service=s.p.strong_firm_min_service):
             exclude = (*exclude, *np.flatnonzero(firms.strong & firms.active).tolist())
         return best_bidder(area, s.area_view(), firms, reach_m=reach_m, min_capability=min_capability,
-                           exclude=exclude, index=self._near)
+                           exclude=exclude, index=self._near, room=room)
 

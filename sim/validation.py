@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,6 @@ from scipy.stats import binomtest
 
 from sim import __version__
 from sim.calibration import HONGYI_TRIO, member_areas, summary_statistics
-from sim.experiments.executors import process_pool
 from sim.experiments.seeds import purpose_seeds
 from sim.params import Params
 from sim.scenario import load_scenario
@@ -85,28 +85,32 @@ def validation_seeds(n: int, root: int = VALIDATION_ROOT) -> list[int]:
     return purpose_seeds("validation", root, n)
 
 
-def _run(task: tuple[str, str, dict, int, str]) -> dict:
-    from sim.run import run_scenario
-    from sim.snapshot import kept_burn_in
-
-    variant, scenario, params, seed, engine = task
-    s = load_scenario(SCENARIOS / f"{scenario}.yaml").with_overrides(seed=seed, params=params,
-                                                                     years=RECORD_YEARS)
-    # the variants without parameters of their own share a seed's burn-in (sim/snapshot.py)
-    result = run_scenario(s, engine, start=kept_burn_in(s, engine))
-    return {"variant": variant, "seed": seed, "timeseries": result.timeseries, "areas": result.areas,
-            "estates": result.estates, "firms": result.firms}
-
-
 def run_validation_set(seeds: list[int], engine: str = "vector", workers: int = 2,
-                       variants: dict[str, tuple[str, dict]] | None = None) -> list[dict]:
-    """Every variant (default: VARIANTS) over every seed (paired by seed)."""
+                       variants: dict[str, tuple[str, dict]] | None = None, *, runs: Path | None = None,
+                       rerun_changed: bool = False) -> list[dict]:
+    """Every variant (default: VARIANTS) over every seed (paired by seed).
+
+    The runs are stored in the results folder `runs` as they finish (sim/experiments/stored.py:
+    the same call resumes; changed inputs or code are refused naming what differs, or with
+    `rerun_changed` made again). Without `runs`, a temporary folder.
+    """
     variants = VARIANTS if variants is None else variants
-    tasks = [(v, s, params, seed, engine) for seed in seeds for v, (s, params) in variants.items()]
-    if workers > 1:
-        with process_pool(workers) as pool:  # a seed's variants to one worker: one burn-in
-            return list(pool.map(_run, tasks, chunksize=len(variants)))
-    return [_run(t) for t in tasks]
+    if runs is None:
+        with tempfile.TemporaryDirectory(prefix="esim-validation-") as temp:
+            return run_validation_set(seeds, engine, workers, variants, runs=Path(temp) / "runs")
+    from sim.experiments.stored import ANALYSIS_TABLES, KEEP_ANALYSIS_TABLES, stored_tables, task
+    from sim.experiments.sweep import slug_name
+
+    scenarios = {name: load_scenario(SCENARIOS / f"{name}.yaml").with_overrides(years=RECORD_YEARS)
+                 for name in sorted({scenario for scenario, _ in variants.values()})}
+    plan = [(variant, seed, task(f"{slug_name(variant)}-r{r}", scenarios[scenario], r, 0, seed, engine,
+                                 params, KEEP_ANALYSIS_TABLES))
+            for r, seed in enumerate(seeds) for variant, (scenario, params) in variants.items()]
+    resolved = {"validation set": {variant: list(spec) for variant, spec in variants.items()},
+                "engine": engine, "years": RECORD_YEARS, "seeds": list(seeds)}
+    tables = stored_tables(runs, [t for _, _, t in plan], ANALYSIS_TABLES, resolved=resolved, engine=engine,
+                           workers=workers, flag="--runs", rerun_changed=rerun_changed)
+    return [{"variant": variant, "seed": seed, **tables[t.run_id]} for variant, seed, t in plan]
 
 
 def _merged_vs_status_quo(integrated_areas: pd.DataFrame, status_quo_areas: pd.DataFrame) -> dict[str, float]:
@@ -186,13 +190,18 @@ def exit_causes(firms: pd.DataFrame) -> dict[str, float]:
     return {f"exits: {cause}": float((left["exit_cause"] == cause).sum()) for cause in EXIT_CAUSES_SHOWN}
 
 
-def scale_share_sensitivity(seeds: list[int], engine: str = "vector", workers: int = 2) -> pd.DataFrame:
-    """The firms' margin pattern and merged estates' quality gain for each of SCALE_SHARES."""
+def scale_share_sensitivity(seeds: list[int], engine: str = "vector", workers: int = 2,
+                            **stored) -> pd.DataFrame:
+    """The firms' margin pattern and merged estates' quality gain for each of SCALE_SHARES.
+
+    `stored`: run_validation_set's `runs` and `rerun_changed`.
+    """
     variants = {}
     for share in SCALE_SHARES:
         variants[f"integrated@{share}"] = ("integrated", {"scale_savings_firm_share": share})
         variants[f"status_quo@{share}"] = ("status_quo", {"scale_savings_firm_share": share})
-    by = {(r["variant"], r["seed"]): r for r in run_validation_set(seeds, engine, workers, variants)}
+    by = {(r["variant"], r["seed"]): r
+          for r in run_validation_set(seeds, engine, workers, variants, **stored)}
     rows = []
     for share in SCALE_SHARES:
         margin, quality = [], []
@@ -488,24 +497,93 @@ def write_validation(path: Path, numeric: pd.DataFrame, checks: pd.DataFrame, se
 
 
 def run_validate_model(out: Path, *, seeds: int = 20, root: int = VALIDATION_ROOT, engine: str = "vector",
-                       workers: int = 2, ablation: bool = True) -> int:
+                       workers: int = 2, ablation: bool = True, runs: Path | None = None,
+                       rerun_changed: bool = False) -> int:
     """`estate-sim validate-model`: run, evaluate, write; exit 0 even when a target fails (it is reported).
 
     The seeds are the validation stream of `root` (validation_seeds): fresh, whatever the root.
+    The runs are stored below `runs` (one results folder per set of runs: record, scale_share,
+    ablation, decomposition), so a stopped validation resumes; without `runs`, in temporary folders.
     """
     seed_list = validation_seeds(seeds, root)
-    numeric, checks = evaluate(run_validation_set(seed_list, engine, workers))
-    sensitivity = scale_share_sensitivity(seed_list, engine, workers)
+
+    def stored(name: str) -> dict:
+        return {"runs": None if runs is None else Path(runs) / name, "rerun_changed": rerun_changed}
+
+    numeric, checks = evaluate(run_validation_set(seed_list, engine, workers, **stored("record")))
+    sensitivity = scale_share_sensitivity(seed_list, engine, workers, **stored("scale_share"))
     section = decomposition = None
     if ablation:  # the mechanism studies: the ablation of the record, the decomposition of the effects
         from sim.ablation import ablation_section
         from sim.decomposition import paired_differences, run_decomposition
 
-        section = ablation_section(seed_list, engine, workers)
-        final = run_decomposition(SCENARIOS / "integrated.yaml", seed_list, engine, workers)
+        section = ablation_section(seed_list, engine, workers, **stored("ablation"))
+        final = run_decomposition(SCENARIOS / "integrated.yaml", seed_list, engine, workers,
+                                  **stored("decomposition"))
         decomposition = (final, paired_differences(final))
     all_pass = write_validation(out, numeric, checks, seed_list, engine, sensitivity, root=root,
                                 ablation=section, decomposition=decomposition)
     print(out.read_text())
     print(f"wrote {out}: numeric targets {'all pass' if all_pass else 'NOT all within their bands'}")
     return 0
+
+
+# --- face validity: the status quo against published national and city figures ----------------------
+
+PUBLISHED = {
+    "fee_collection_rate": (0.763, 0.763, "national residential fee collection about 76.3% (SOURCES.md, "
+                            "Face validity: unverified)"),
+    "satisfaction_100": (73.0, 80.0, "city residential satisfaction 73-80 of 100, Shanghai 73 (China Index "
+                         "Academy 2020 survey of 206 cities; SOURCES.md, Face validity)"),
+    "firm_margin": (0.0541, 0.0541, "top-100 property firms' net margin 5.41% in 2023 (China Index Academy; "
+                    "SOURCES.md, Face validity)"),
+    "estates_with_firm_share": (SHANGHAI_FIRM_SHARE, SHANGHAI_FIRM_SHARE,
+                                "Shanghai's estates with a property firm 96.6% (SOURCES.md, Scale)"),
+}
+"""Per measure: the published range (low, high; one figure when equal) and where it comes from."""
+FACE_TOLERANCE = 0.05
+"""A single published figure counts as met within ± this share of itself (survey and rounding error)."""
+
+
+def survey_scale(satisfaction: float) -> float:
+    """Satisfaction (0-1) on a 0-100 survey scale: the stated rule is 100 × satisfaction.
+
+    The surveys' scores are weighted means of item ratings on 0-100; the model's satisfaction is a
+    household's 0-1 evaluation, so the linear map keeps its meaning (0 wholly dissatisfied, 100
+    wholly satisfied). Surveys sample respondents who answer, who tend to be the more content: a
+    known upward bias of the published scores.
+    """
+    return 100.0 * float(satisfaction)
+
+
+def face_validity_lines(final: pd.DataFrame) -> list[str]:
+    """A docs/VALIDATION.md section: the status quo's final year against the published figures.
+
+    `final` has one row per status-quo run with ``fee_collection_rate``, ``satisfaction``,
+    ``firm_margin`` and ``estates_with_firm_share`` (each run's final-year mean).
+    """
+    model = {"fee_collection_rate": final["fee_collection_rate"], "firm_margin": final["firm_margin"],
+             "satisfaction_100": final["satisfaction"].map(survey_scale),
+             "estates_with_firm_share": final["estates_with_firm_share"]}
+    lines = ["## Face validity: the status quo against published figures", "",
+             f"Status quo, final year, mean and range over {len(final)} runs. Satisfaction is put on the "
+             "surveys' 0-100 scale as 100 × satisfaction (`sim.validation.survey_scale`). A single "
+             f"published figure counts as met within ±{FACE_TOLERANCE:.0%} of itself.", "",
+             "| measure | model | published | within? | published source |",
+             "| --- | --- | --- | --- | --- |"]
+    for name, (low, high, source) in PUBLISHED.items():
+        values = model[name].astype(float)
+        mean = float(values.mean())
+        if low == high:
+            low, high = low * (1 - FACE_TOLERANCE), high * (1 + FACE_TOLERANCE)
+        percent = name != "satisfaction_100"
+        shown = (f"{mean:.1%} [{values.min():.1%}, {values.max():.1%}]" if percent
+                 else f"{mean:.1f} [{values.min():.1f}, {values.max():.1f}]")
+        published = (f"{PUBLISHED[name][0]:.1%}" if PUBLISHED[name][0] == PUBLISHED[name][1] and percent
+                     else f"{PUBLISHED[name][0]:g}–{PUBLISHED[name][1]:g}")
+        lines.append(f"| {name} | {shown} | {published} | {'yes' if low <= mean <= high else 'NO'} | "
+                     f"{source} |")
+    lines += ["", "Outside the range is not by itself a fault: the published figures are national or "
+              "city-wide and of firms' whole portfolios (commercial property included), while the model is "
+              "one subdistrict of old, small, low-fee estates."]
+    return lines

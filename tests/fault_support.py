@@ -14,6 +14,11 @@ from pathlib import Path
 from sim.experiments.store import RUNS_DIR, TABLE_DIRS, TEMP_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
+TINY = "district: {generate: {estates: 6, seed: 1}}\nyears: 1\n"
+"""A scenario's district and years: six generated estates, one year (add a name)."""
+DEGREES_CSV = ("estate_id,households,floor_area_m2,housing_type,x_m,y_m\n"
+               "A,120,7000,commodity,121.48,31.27\nB,300,20000,commodity,121.49,31.26\n")
+"""A district CSV whose coordinates are degrees, not metres."""
 MARK = "ESTATE_SIM_TEST_MARK"
 """An environment variable the tests set on a command: every process it starts inherits it."""
 
@@ -118,3 +123,31 @@ def sleep_long(task):
     """A task for a worker that would take ten minutes."""
     time.sleep(600)
     return task
+
+
+def cli_status(args, capsys) -> tuple[int, str, str]:
+    """`estate-sim ARGS` in this process: (exit status, stdout, stderr)."""
+    from sim.cli import main
+
+    status = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def refused(args, capsys, *says: str) -> str:
+    """The command exits 2 with one line on stderr holding every one of `says`; returns the line."""
+    status, _, err = cli_status(args, capsys)
+    assert status == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for word in says:
+        assert word in err, err
+    return err
+
+
+def no_simulation(monkeypatch) -> None:
+    """Make any simulation fail the test: a refusal must come before any work."""
+    def fail(*args, **kwargs):
+        raise AssertionError("the command simulated before refusing its input")
+
+    monkeypatch.setattr("sim.run.run_scenario", fail)
+    monkeypatch.setattr("sim.calibration.abc_rejection", fail)

@@ -46,3 +46,29 @@ def assert_same_results(a: Path, b: Path) -> None:
     left, right = results_tables(a), results_tables(b)
     for name in left:
         pd.testing.assert_frame_equal(left[name], right[name], check_exact=True, obj=name)
+
+
+TINY_CSV = ("estate_id,households,floor_area_m2,housing_type,x_m,y_m\n"
+            "A,120,7000,after_sale_public,0,0\nB,90,5500,after_sale_public,120,0\n"
+            "C,400,38000,commodity,0,150\n")
+"""A three-estate district: two small after-sale estates that can merge, one large."""
+
+
+def write_calibration(folder: Path, samples: int = 4) -> Path:
+    """A calibration of a three-estate district (e.csv), one year: `samples` × 2 seeds, 2 refined."""
+    (folder / "e.csv").write_text(TINY_CSV)
+    (folder / "s.yaml").write_text("name: s\ndistrict: {csv: e.csv}\npolicy: {merge: {enabled: true}}\n"
+                                   "years: 1\nseed: 1\n")
+    path = folder / "calibration.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "tiny", "scenario": "s.yaml", "engine": "vector", "seed": 3, "samples": samples,
+        "seeds_per_sample": 2, "accept": 0.5, "refine": 2, "refine_seeds": 2,
+        "priors": {"merge_support": [0.2, 0.7], "merge_max_distance_m": [100.0, 300.0]},
+        "targets": {"areas": {"value": 2, "tolerance": 1}},
+        "holdout": {"merge_votes_failed": {"value": 0, "tolerance": 1}}}))
+    return path
+
+
+def calibration_files(folder: Path) -> dict[str, bytes]:
+    """The files a calibration wrote (its CSVs and JSON, not its runs), by name."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}

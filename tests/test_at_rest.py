@@ -22,10 +22,10 @@ DISTRICTS = {  # scenario, seeds (a batch of seeds: the mean slope's interval sh
 }
 
 
-def _status_quo_runs(path: Path, seeds: int) -> pd.DataFrame:
+def _status_quo_runs(path: Path, seeds: int, params: dict | None = None) -> pd.DataFrame:
     scenario = load_scenario(path)
-    return pd.concat([run_scenario(scenario.with_overrides(seed=7000 + s, years=10), "vector").timeseries
-                      for s in range(seeds)])
+    return pd.concat([run_scenario(scenario.with_overrides(seed=7000 + s, years=10, params=params),
+                                   "vector").timeseries for s in range(seeds)])
 
 
 BOUNDED = 0.0025
@@ -71,3 +71,14 @@ def test_the_slope_of_a_trending_series_is_found_and_the_warning_names_the_remed
     assert not drifts["satisfaction"].at_rest and drifts["service_quality"].at_rest
     report = rest_report(list(drifts.values()), 8)
     assert "WARNING" in report[1] and "burn_in_years: 16" in report[1]
+
+
+@pytest.mark.slow
+def test_the_remedy_the_warning_names_brings_the_drifting_csv_district_to_rest():
+    """The CSV district that drifts after the default burn-in (the xfail case above) is at rest, on all
+    three outcomes, after the longer burn-in that `rest_report`'s warning proposes for it (twice the
+    default). Its slow parts are the fee levels its file starts from (they settle toward the capped,
+    voted fees over about 15 years) and the owners' committees."""
+    path, seeds = DISTRICTS["csv_40_estates"]
+    drifts = drift(_status_quo_runs(path, seeds, {"burn_in_years": 16}))
+    assert all(d.at_rest for d in drifts), [d.text() for d in drifts]

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sweep_support import calibration_files, write_calibration
 
 from sim.calibration import abc_rejection, load_calibration, simulate, summary_statistics
 
@@ -123,3 +124,69 @@ def test_seeds_are_shared_by_every_sample():
     design = cal.design()
     assert len(design) == 4 and design["merge_support"].between(0.1, 0.9).all()
     assert np.unique(np.floor(design["merge_support"].to_numpy() * 4 / 0.8)).size >= 3  # spread (LHS)
+
+
+# --- the runs are stored as a sweep's (issue 31): resumed, changed inputs named ---------------------
+
+def test_a_stopped_calibration_resumes_to_the_same_files(tmp_path):
+    from sim.calibration import run_calibration
+    from sim.experiments.sweep import SweepInterrupted
+
+    spec = write_calibration(tmp_path)
+    run_calibration(spec, tmp_path / "reference", quiet=True)
+
+    def stop_after_three(done, total):
+        if done == 3:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "out"
+    with pytest.raises(SweepInterrupted, match="3 of 8 runs are stored"):
+        abc_rejection(load_calibration(spec), runs=out / "runs", progress=stop_after_three)
+    stored = {p.name: p.read_bytes() for p in (out / "runs" / "samples" / "runs").glob("*.json")}
+    assert len(stored) == 3
+    run_calibration(spec, out, quiet=True)
+    assert calibration_files(out) == calibration_files(tmp_path / "reference")
+    assert set(calibration_files(out)) >= {"accepted.csv", "samples.csv", "runs.csv", "refined.csv",
+                                          "calibration.json"}
+    # the three runs stored before the stop were kept, not made again
+    for name, data in stored.items():
+        assert (out / "runs" / "samples" / "runs" / name).read_bytes() == data
+
+
+def test_a_calibration_refuses_an_edited_district_or_model_naming_it(tmp_path, capsys, monkeypatch):
+    from sim.cli import main
+    from sim.experiments.identity import model_version
+
+    spec = write_calibration(tmp_path)
+    out = tmp_path / "out"
+    assert main(["calibrate", str(spec), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    before = (out / "samples.csv").read_bytes()
+    capsys.readouterr()
+    assert main(["calibrate", str(spec), "--out", str(out), "--quiet", "--workers", "1"]) == 0  # resumes
+    assert (out / "samples.csv").read_bytes() == before
+    csv = tmp_path / "e.csv"
+    csv.write_text(csv.read_text().replace("A,120", "A,150"))
+    capsys.readouterr()
+    assert main(["calibrate", str(spec), "--out", str(out), "--quiet", "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "district csv sha256" in err and "--rerun-changed" in err, err
+    assert main(["calibrate", str(spec), "--out", str(out), "--quiet", "--workers", "1",
+                 "--rerun-changed"]) == 0
+    version = model_version()
+    monkeypatch.setattr("sim.experiments.identity.model_version", lambda: "0123456789ab")
+    capsys.readouterr()
+    assert main(["calibrate", str(spec), "--out", str(out), "--quiet", "--workers", "1"]) == 2
+    assert f"model version {version} → 0123456789ab" in capsys.readouterr().err
+
+
+def test_a_change_to_the_code_that_computes_the_statistics_is_named(tmp_path, monkeypatch):
+    from sim.errors import InputError
+    from sim.experiments import stored
+
+    spec = write_calibration(tmp_path)
+    calibration = load_calibration(spec)
+    abc_rejection(calibration, runs=tmp_path / "runs")
+    before = stored._code_digest("sim.calibration")
+    monkeypatch.setattr(stored, "_code_digest", lambda module: "0123456789ab")  # calibration.py edited
+    with pytest.raises(InputError, match=f"code of sim.calibration {before} → 0123456789ab"):
+        abc_rejection(calibration, runs=tmp_path / "runs")

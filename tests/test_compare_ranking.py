@@ -322,6 +322,10 @@ def test_the_demo_ranks_the_policies_of_its_posterior_sweep(tmp_path, monkeypatc
         p.name for p in (tmp_path / "out" / "posterior").iterdir()}
     assert set(table["policy_a"]) == {"quiet", "merging"} and (table["pairs"] == 4).all()
     assert "P(policy beats Quiet) over parameter sets × seeds" in out
+    # and the robust conclusions, in a few lines (a heading and one line per policy)
+    lines = out[out.index("Conclusions against Quiet"):].split("\n\n")[0].splitlines()
+    assert len(lines) == 2 and lines[1].strip().startswith("Merging:")
+    assert (tmp_path / "out" / "posterior" / "conclusions.csv").is_file()
 
 
 def test_a_clearly_better_policy_wins_every_pair_and_figures_say_seeds(tmp_path):

@@ -1,21 +1,27 @@
 """Hypothesis fuzz of the two user-written inputs, scenario YAML and district CSV: whatever the
 file holds, `estate-sim validate` exits 0 or 2 (never 1), with one line on stderr when it is 2
-and none when it is 0."""
+and none when it is 0. Then the audit of issue 31's input cases, one by one: bad input is exit 2
+and one line naming the file and the key, before anything runs; the Python API raises InputError
+naming the argument."""
 
 import contextlib
 import csv
 import io
+import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from fault_support import DEGREES_CSV, ROOT, TINY, cli_status, no_simulation, refused
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import sim
 from sim.cli import main
 from sim.districts import COLUMNS
+from sim.errors import InputError, shown
 from sim.params import HOUSING_TYPES, PARAMETER_INDEX
 
 FAST_EXAMPLES = 60
@@ -231,3 +237,205 @@ def test_yaml_aliases_are_counted_as_what_they_stand_for(levels, width, where):
         assert status == 2
         if width**levels > 100_000:
             assert "aliases expanded" in err
+
+
+# --- the audit of issue 31: inputs checked before any work, bounded messages ------------------------
+
+# --- block_integration.blocks --------------------------------------------------------------
+
+@pytest.mark.parametrize("blocks, says", [("[]", "is empty"), ("[B1, B1]", "'B1' twice")],
+                         ids=["empty", "repeated"])
+def test_block_integration_refuses_an_empty_or_repeated_block_list(tmp_path, capsys, blocks, says):
+    # [] used to mean "every block" and [B1, B1] counted two blocks
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: t\n{TINY}policy:\n  block_integration: {{enabled: true, blocks: {blocks}}}\n")
+    refused(["validate", path], capsys, str(path), "policy.block_integration.blocks", says)
+
+
+def test_the_api_refuses_an_empty_block_list_too():
+    scenario = sim.load_scenario(ROOT / "scenarios" / "integrated.yaml")
+    with pytest.raises(InputError, match="policy.block_integration.blocks: is empty"):
+        sim.run(scenario, years=1, policies={"block_integration": {"blocks": []}})
+
+
+# --- warnings, ids, messages ---------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_coordinates_in_degrees_are_warned_about_by_run_and_sweep(tmp_path, capsys, command):
+    (tmp_path / "deg.csv").write_text(DEGREES_CSV)
+    (tmp_path / "s.yaml").write_text("name: deg\ndistrict: {csv: deg.csv}\nyears: 1\n")
+    (tmp_path / "w.yaml").write_text("name: w\nscenarios: [s.yaml]\nseed: 1\n")
+    target = tmp_path / ("s.yaml" if command == "run" else "w.yaml")
+    status, _, err = cli_status([command, target, "--out", tmp_path / "out", "--quiet"], capsys)
+    assert status == 0, err
+    assert "warning" in err and "degrees" in err and "deg.csv" in err
+
+
+def test_a_plus_in_an_estate_id_is_refused(tmp_path, capsys):
+    # "A+B" and "C" merged would be the area "A+B+C", as would "A" and "B+C"
+    (tmp_path / "e.csv").write_text(DEGREES_CSV.replace("A,120", "A+B,120").replace(",121.4", ",1214"))
+    (tmp_path / "s.yaml").write_text("name: t\ndistrict: {csv: e.csv}\nyears: 1\n")
+    refused(["validate", tmp_path / "s.yaml"], capsys, "e.csv", "estate_id", "row 2", "'+'")
+
+
+def test_a_huge_whole_number_is_said_to_be_out_of_range(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: t\n{TINY}params: {{merge_max_group: {10**30}}}\n")
+    err = refused(["validate", path], capsys, "params.merge_max_group", "outside [2, 20]")
+    assert "whole number" not in err
+
+
+def test_a_named_pipe_is_not_called_missing(tmp_path, capsys):
+    pipe = tmp_path / "pipe.yaml"
+    os.mkfifo(pipe)
+    refused(["validate", pipe], capsys, str(pipe), "not a regular file")
+    (tmp_path / "s.yaml").write_text("name: t\ndistrict: {csv: pipe.yaml}\n")
+    refused(["validate", tmp_path / "s.yaml"], capsys, "district.csv", "not a regular file")
+
+
+@pytest.mark.parametrize("district", ["generated:²", "generated:٣", "generated:0", "generated:300000"])
+def test_bench_refuses_a_generated_count_that_is_no_ascii_number(capsys, district):
+    refused(["bench", "--district", district], capsys, "--district", "generated:N")
+
+
+def test_messages_show_at_most_a_few_dozen_characters_of_a_value():
+    huge = [[list(range(1000))] * 1000] * 1000  # a billion items, as a YAML alias bomb builds
+    assert len(shown(huge)) <= 80
+    assert len(shown("x" * 10**6)) <= 80
+    assert "digits" in shown(10**5000)  # str() of it is refused by Python
+
+
+# --- the Python API's arguments --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_scenario(tmp_path_factory):
+    path = tmp_path_factory.mktemp("api") / "s.yaml"
+    path.write_text(f"name: t\n{TINY}")
+    return sim.load_scenario(path)
+
+
+BAD_RUN_ARGUMENTS = {
+    "years_1.5": ({"years": 1.5}, "years"),
+    "years_True": ({"years": True}, "years"),
+    "seed_1.5": ({"seed": 1.5}, "seed"),
+    "param_inf": ({"params": {"merge_support": float("inf")}}, "params.merge_support"),
+    "param_nan": ({"params": {"merge_support": float("nan")}}, "params.merge_support"),
+    "param_10**400": ({"params": {"merge_support": 10**400}}, "params.merge_support"),
+    "param_a_list": ({"params": {"merge_support": [0.5]}}, "params.merge_support"),
+    "params_a_string": ({"params": "abc"}, "params"),
+    "policies_a_string": ({"policies": "merge"}, "policies"),
+    "progress_a_string": ({"progress": "x"}, "progress"),
+    "engine_a_list": ({"engine": ["vector"]}, "engine"),
+}
+
+
+@pytest.mark.parametrize("kwargs, key", BAD_RUN_ARGUMENTS.values(), ids=BAD_RUN_ARGUMENTS.keys())
+def test_run_refuses_a_bad_argument_naming_it(tiny_scenario, kwargs, key):
+    with pytest.raises(InputError) as caught:
+        sim.run(tiny_scenario, **kwargs)
+    assert caught.value.key == key
+    assert len(str(caught.value)) < 300
+
+
+@pytest.mark.parametrize("workers, says", [("2", "whole number"), (0, "outside"), (2.0, "whole number"),
+                                           (True, "whole number")])
+def test_sweep_refuses_a_bad_worker_count(tmp_path, workers, says):
+    with pytest.raises(InputError, match=f"sim.sweep: workers: .*{says}"):
+        sim.sweep(tmp_path / "never-read.yaml", workers=workers)
+
+
+def test_run_takes_numpy_scalars(tiny_scenario):
+    result = sim.run(tiny_scenario, years=np.int64(1), seed=np.int64(5),
+                     params={"merge_support": np.float32(0.5), "merge_max_group": np.int64(4)})
+    assert len(result.timeseries) == 12
+    again = sim.run(tiny_scenario, years=1, seed=5, params={"merge_support": 0.5, "merge_max_group": 4})
+    assert result.timeseries.equals(again.timeseries)
+
+
+# --- inputs checked before any work (item 2) and bounded messages (item 3) ------------------------
+
+def _alias_bomb(levels: int = 9) -> str:
+    """A few hundred bytes of YAML that stand for 10**levels values."""
+    lines = ["b0: &b0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"b{i}: &b{i} [{', '.join([f'*b{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("where", ["params: {merge_support: *b8}", "params: *b8"])
+def test_an_alias_bomb_in_a_scenario_is_refused_at_once(tmp_path, capsys, where):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: t\n{TINY}{_alias_bomb()}{where}\n")
+    refused(["validate", path], capsys, str(path), "aliases expanded")
+
+
+def test_an_alias_bomb_in_a_sweeps_factors_is_refused_at_once(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(f"name: t\n{TINY}")
+    path = tmp_path / "w.yaml"
+    path.write_text(f"name: w\nscenarios: [s.yaml]\nseed: 1\n{_alias_bomb()}"
+                    "factors: {method: lhs, samples: 4, ranges: {merge_support: *b8}}\n")
+    refused(["validate", path], capsys, str(path), "aliases expanded")
+
+
+def test_aliases_count_toward_the_nesting_limit(tmp_path, capsys):
+    deep = "d0: &d0 [x]\n" + "".join(f"d{i}: &d{i} [*d{i - 1}]\n" for i in range(1, 60))
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: t\n{TINY}{deep}")
+    refused(["validate", path], capsys, "nested more than 50")
+
+
+def test_a_small_alias_is_still_read(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: t\nyears: 1\ndistrict: &d {generate: {estates: 6, seed: 1}}\n")
+    status, _, err = cli_status(["validate", path], capsys)
+    assert status == 0, err
+
+
+def test_a_huge_yaml_file_is_refused_by_size(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: t\n{TINY}description: {'x' * 10_100_000}\n")
+    refused(["validate", path], capsys, str(path), "larger than")
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+@pytest.mark.parametrize("field", ["value", "tolerance"])
+def test_a_calibration_target_must_be_a_finite_number(tmp_path, capsys, monkeypatch, field, value):
+    no_simulation(monkeypatch)
+    target = {"value": "60", "tolerance": "5"}
+    target[field] = value
+    text = (ROOT / "scenarios" / "calibration" / "ouyang_road.yaml").read_text()
+    text = text.replace("scenario: ../integrated.yaml", f"scenario: {ROOT / 'scenarios' / 'integrated.yaml'}")
+    head, _, _ = text.partition("targets:")
+    first = next(line.split(":")[0].strip() for line in text.partition("targets:")[2].splitlines()
+                 if line.strip() and not line.strip().startswith("#"))
+    path = tmp_path / "c.yaml"
+    path.write_text(f"{head}targets:\n  {first}: {{value: {target['value']}, tolerance: "
+                    f"{target['tolerance']}}}\n")
+    refused(["calibrate", path, "--out", tmp_path / "out"], capsys, f"targets.{first}.{field}", "finite")
+
+
+def test_a_long_scenario_name_is_refused_before_a_sweep_folder_exists(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(f"name: {'n' * 300}\n{TINY}")
+    (tmp_path / "w.yaml").write_text("name: w\nscenarios: [s.yaml]\nseed: 1\n")
+    refused(["sweep", tmp_path / "w.yaml", "--out", tmp_path / "out"], capsys, "s.yaml", "name")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("column", ["estate_id", "block"])
+def test_a_long_id_or_block_name_is_refused(tmp_path, capsys, column):
+    long = "x" * 101
+    row = f"{long},120,7000,commodity,0,0,B" if column == "estate_id" else f"A,120,7000,commodity,0,0,{long}"
+    (tmp_path / "e.csv").write_text("estate_id,households,floor_area_m2,housing_type,x_m,y_m,block\n"
+                                    f"{row}\nC,300,20000,commodity,100,200,B\n")
+    (tmp_path / "s.yaml").write_text("name: t\ndistrict: {csv: e.csv}\nyears: 1\n")
+    err = refused(["validate", tmp_path / "s.yaml"], capsys, "e.csv", column, "row 2", "more than 100")
+    assert long not in err
+
+
+def test_a_district_csv_has_a_row_limit_and_a_size_limit(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sim.districts.MAX_ESTATES", 3)
+    rows = "".join(f"E{i},120,7000,commodity,{i * 100},0\n" for i in range(5))
+    (tmp_path / "e.csv").write_text("estate_id,households,floor_area_m2,housing_type,x_m,y_m\n" + rows)
+    (tmp_path / "s.yaml").write_text("name: t\ndistrict: {csv: e.csv}\nyears: 1\n")
+    refused(["validate", tmp_path / "s.yaml"], capsys, "e.csv", "more than 3 estates")
+    monkeypatch.setattr("sim.districts.MAX_CSV_BYTES", 100)
+    refused(["validate", tmp_path / "s.yaml"], capsys, "e.csv", "larger than")

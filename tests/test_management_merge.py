@@ -14,7 +14,7 @@ from sim import rules
 from sim.calibration import MARKET_EXITS
 from sim.mesa_engine import EstateGovernanceModel
 from sim.params import Params
-from sim.policies.management_merge import management_groups
+from sim.policies.management_merge import ManagementMerge, management_groups
 from sim.run import run_scenario
 from sim.scenario import load_scenario, scenario_from_mapping
 from sim.validation import SCENARIOS
@@ -67,6 +67,10 @@ def test_a_management_only_group_shares_one_firm_and_keeps_its_areas_funds_and_c
     estates = model.estates_table().set_index("estate_id")
     assert set(estates.loc[members, "how"]) == {"management_merged"}
     assert (estates.loc[members, "case_id"] == shared[0].case_id).all() and shared[0].case_id > 0
+    # while they share the group's firm, the members (the lead in full service among them) are in no
+    # other group
+    policy = ManagementMerge()
+    assert not policy.eligible(model.street_office, model)[rows].any()
 
 
 def test_a_management_only_group_is_the_same_on_both_engines(tmp_path):

@@ -5,6 +5,8 @@ numeric target lies inside the record's band. Every target is an outcome of the 
 (sim.calibration.summary_statistics reads it off the output tables).
 """
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -66,9 +68,11 @@ def test_calibration_and_validation_compare_the_record_at_the_same_time():
 
 def test_validate_model_runs_on_any_fresh_root(tmp_path, cli):
     out = tmp_path / "VALIDATION.md"
+    runs = tmp_path / "runs"
     proc = cli("validate-model", "--seed", "77", "--seeds", "2", "--workers", "1", "--no-ablation",
-               "--out", out)
+               "--out", out, "--runs", runs)
     assert proc.returncode == 0, proc.stderr
+    assert {p.name for p in runs.iterdir()} == {"record", "scale_share"}  # stored, to resume
     text = out.read_text()
     assert "--seed 77 --seeds 2" in text and "validation stream of root 77" in text
     bad = cli("validate-model", "--seed", "-3", "--out", tmp_path / "V2.md")
@@ -90,3 +94,40 @@ def test_validate_model_writes_every_section(tmp_path, capsys):
     assert len(rows) == len(SCALE_SHARES)
     assert "What the data cannot pin down" in text
     assert "wrote" in capsys.readouterr().out
+
+
+def test_face_validity_compares_the_status_quo_with_the_published_figures():
+    from sim.validation import face_validity_lines, survey_scale
+
+    final = pd.DataFrame({"fee_collection_rate": [0.88, 0.90], "satisfaction": [0.75, 0.77],
+                          "firm_margin": [0.20, 0.22], "estates_with_firm_share": [0.97, 0.96]})
+    text = "\n".join(face_validity_lines(final))
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert survey_scale(0.76) == pytest.approx(76.0)
+    assert "| NO |" in rows["fee_collection_rate"]  # 0.89 against about 0.763
+    assert "| yes |" in rows["satisfaction_100"]  # 76 within 73-80
+    assert "| NO |" in rows["firm_margin"] and "| yes |" in rows["estates_with_firm_share"]
+
+
+def test_the_validation_runs_resume_and_a_changed_parameter_is_named(tmp_path):
+    from sim.errors import InputError
+    from sim.validation import run_validation_set
+
+    variants = {"status_quo": ("status_quo", {"merge_support": 0.3})}
+    seeds = validation_seeds(2, 5)
+    fresh = run_validation_set(seeds, "vector", 1, variants, runs=tmp_path / "fresh")
+    folder = tmp_path / "runs"
+    run_validation_set(seeds[:1], "vector", 1, variants, runs=folder)  # stopped after its first seed
+    first = sorted((folder / "runs").iterdir())[0].read_bytes()
+    resumed = run_validation_set(seeds, "vector", 1, variants, runs=folder)
+    assert sorted((folder / "runs").iterdir())[0].read_bytes() == first  # kept, not made again
+    for a, b in zip(fresh, resumed, strict=True):
+        assert (a["variant"], a["seed"]) == (b["variant"], b["seed"])
+        for table in ("timeseries", "areas", "estates", "firms"):
+            pd.testing.assert_frame_equal(a[table], b[table], check_exact=True)
+    changed = {"status_quo": ("status_quo", {"merge_support": 0.4})}
+    with pytest.raises(InputError, match="parameter merge_support 0.3 → 0.4.*--rerun-changed"):
+        run_validation_set(seeds, "vector", 1, changed, runs=folder)
+    run_validation_set(seeds, "vector", 1, changed, runs=folder, rerun_changed=True)
+    records = [json.loads(p.read_text()) for p in (folder / "runs").glob("*.json")]
+    assert len(records) == 2 and all(r["identity_parts"]["parameter merge_support"] == 0.4 for r in records)

@@ -236,13 +236,13 @@ def test_household_draws_are_splitmix64s_outputs_in_both_forms():
     assert np.all(np.abs(correlations[np.triu_indices(3, 1)]) < 0.02)
 
 
-def whole_view_bidder(area, areas, firms, *, reach_m, min_capability=0.0, exclude=()):
+def whole_view_bidder(area, areas, firms, *, reach_m, min_capability=0.0, exclude=(), room=1):
     """A tender's winner from every firm and every site, in numpy: what best_bidder's band scan must give."""
     x, y = areas.x_m[area], areas.y_m[area]
     distance = np.hypot(firms.x_m - x, firms.y_m - y)
     served = areas.firm >= 0
     np.minimum.at(distance, areas.firm[served], np.hypot(areas.x_m[served] - x, areas.y_m[served] - y))
-    ok = (firms.active & (distance <= reach_m) & (firms.sites < firms.max_sites)
+    ok = (firms.active & (distance <= reach_m) & (firms.sites + room <= firms.max_sites)
           & (firms.capability >= min_capability))
     ok[list(exclude)] = False
     if not ok.any():
@@ -275,6 +275,12 @@ def test_city_scale_shortcuts_give_the_whole_districts_answers():
             for a, w in zip(rows, winners, strict=True)]
     assert ([office.bidder(a, rules.FULL_SERVICE, reform=True, **ask) for a, ask in asks]
             == [whole_view_bidder(a, v, firms, **ask) for a, ask in asks])
+    # a management-only group asks room for all its members: firms short of it cannot bid
+    full = firms.max_sites - firms.sites
+    roomy = [(a, {"room": int(full[w]) + 1 if w >= 0 else 2}) for a, w in zip(rows, winners, strict=True)]
+    picked = [office.bidder(a, rules.FULL_SERVICE, reform=True, **ask) for a, ask in roomy]
+    assert picked == [whole_view_bidder(a, v, firms, reach_m=reach, **ask) for a, ask in roomy]
+    assert sum(p != w for p, w in zip(picked, winners, strict=True)) > 0  # the room binds somewhere
     # a firm enters (new, longer firm arrays): the index follows
     newcomer = office.enter_market(0, 0.99)
     firms = model.firm_view()

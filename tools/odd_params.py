@@ -36,6 +36,7 @@ GROUP_TITLES = {
     "votes": "Owners' votes (Civil Code Art. 278)",
     "firms": "Property firms",
     "preset": "The Ouyang Road preset's starting sizes (uncertain inputs of the calibration)",
+    "variants": "Model variants: structural choices as switches (sim/variants.py names their combinations)",
     "cases": "Residents' cases and the desks that hear them (owners' committee, residents' committee, "
              "reception point)",
     # one section per policy of the registry, titled by it, for the group of its parameters
@@ -88,6 +89,12 @@ def _range(param: Parameter) -> str:
     return f"[{low}, {high}]"
 
 
+def _prior(param: Parameter) -> str:
+    if param.prior_low is None:
+        return ""
+    return f"[{_number(param.prior_low)}, {_number(param.prior_high)}]: {_cell(param.prior_source)}"
+
+
 def parameter_tables(parameters: tuple[Parameter, ...] = PARAMETERS) -> str:
     """The generated Markdown: a legend, then one table per group in the table's order."""
     groups: dict[str, list[Parameter]] = {}
@@ -106,16 +113,19 @@ def parameter_tables(parameters: tuple[Parameter, ...] = PARAMETERS) -> str:
         "plausible value with no source; **design brief** = a design decision (SOURCES.md, Design "
         "decisions). *Calibrated*: the calibration spec "
         "whose ABC run set the default (docs/VALIDATION.md); the source then gives the prior's "
-        "rationale.",
+        "rationale. *Prior*: the uniform range an uncalibrated assumption is varied over in the "
+        "comparison under uncertainty (`factors: {method: posterior, ..., assumptions: priors}`), "
+        "with its argument.",
     ]
-    header = ("| name | default | unit | range | basis | source | description | calibrated |\n"
-              "| --- | --- | --- | --- | --- | --- | --- | --- |")
+    header = ("| name | default | unit | range | basis | source | description | calibrated | prior |\n"
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for group, members in groups.items():
         lines += ["", f"### {GROUP_TITLES.get(group, group)}", "", header]
         for p in members:
             lines.append(
                 f"| `{p.name}` | {_number(p.default)} | {_cell(p.unit)} | {_range(p)} "
-                f"| {basis(p)} | {_cell(p.source)} | {_cell(p.description)} | {_cell(p.calibrated)} |")
+                f"| {basis(p)} | {_cell(p.source)} | {_cell(p.description)} | {_cell(p.calibrated)} "
+                f"| {_prior(p)} |")
     return "\n".join(lines)
 
 

@@ -32,11 +32,15 @@ def design_factor_names(factors: Mapping | None) -> list[str]:
     """The parameter names of a sweep's resolved factors (manifest.json's ``factors``), in order.
 
     A sampled design lists them as ``ranges``; a posterior design (sim/experiments/posterior.py)
-    as ``parameters``. No design: none.
+    as ``parameters``, then the assumptions it draws from their priors (``assumption_ranges``), then
+    ``variant`` when the sweep crosses its design with model variants (sim/variants.py). No design:
+    none.
     """
     if not factors:
         return []
-    return list(factors.get("parameters") or factors.get("ranges") or [])
+    names = list(factors.get("parameters") or factors.get("ranges") or [])
+    names += [name for name in factors.get("assumption_ranges") or [] if name not in names]
+    return names + (["variant"] if factors.get("variants") else [])
 
 
 def design_size(method: str, samples: int, factors: int) -> int:

@@ -381,6 +381,10 @@ class DaskExecutor:
         self._config = None
 
     def __enter__(self) -> DaskExecutor:
+        if self.scheduler is None:
+            # the local workers' nannies hold semaphores: the resource tracker that removes them
+            # after a SIGKILL must not warn of "leaked semaphore objects" on the terminal
+            _start_helpers_quietly(multiprocessing.get_context("spawn"))
         import dask.config
         from distributed import Client, LocalCluster
 

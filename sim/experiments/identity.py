@@ -5,7 +5,8 @@ the design point's factors over them), the district (a CSV's content, a preset's
 generator's spec), each *enabled* policy and its options, the seed, the years, the engine and
 the model version (a digest of the code that computes a run). A scenario's name, label,
 description and comments, and a registered policy that is not enabled, are not part of it: they
-change no result. Every command that stores runs (run, sweep, sensitivity, posterior sweeps)
+change no result. Every command that stores runs (run, sweep, sensitivity, posterior sweeps,
+calibrate, validate-model)
 records a run's identity as these named parts and their digest (``ResultsStore``), and a stored
 run whose parts differ is refused naming the first few ("parameter merge_support 0.38 → 0.4").
 """
@@ -42,7 +43,9 @@ def model_version() -> str:
 def identity_parts(scenario, *, engine: str, seed: int, years: int | None, factors: dict[str, Any],
                    inputs: dict[str, str]) -> dict[str, Any]:
     """The named parts of a run's identity (JSON values), as `differences` compares them."""
-    params = scenario.with_overrides(params=factors).params if factors else scenario.params
+    from sim.variants import expand_factors
+
+    params = scenario.with_overrides(params=expand_factors(factors)).params if factors else scenario.params
     district = dict(scenario.district)
     if "csv" in district:  # the file's content, wherever it lies
         district = {"csv sha256": inputs.get("district.csv", "unread")}

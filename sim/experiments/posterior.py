@@ -13,6 +13,15 @@ the first N of a permutation of the rows drawn from the sweep's design generator
 (sim/experiments/seeds.py, ``design_rng``), so the same sweep picks the same sets and a larger N
 keeps the earlier ones. ``source`` is relative to the sweep file. The names are read from the
 files, never assumed: a calibration of other parameters works as it is.
+
+With ``assumptions: priors`` the design varies the model's assumptions too, jointly with the
+calibrated parameters: every parameter with a prior range in the parameter table (sim/params.py
+PRIORS: the uncalibrated assumptions) that the calibration does not set takes, at each design
+point, a value from a Latin hypercube over the prior ranges (whole-number parameters rounded).
+``draws: K`` (default 1) pairs each accepted set with K draws of the assumptions, so the design
+has sets × K points (set i's draws are points i·K … i·K + K − 1). The hypercube has its own
+stream of the sweep's design generator, so the sets a sweep picks do not depend on it. Seeds
+are crossed with the design as in every sweep (each point runs every replicate's seed).
 """
 
 from __future__ import annotations
@@ -26,9 +35,9 @@ from pydantic import Field
 
 from sim.errors import InputError
 from sim.experiments.design import MAX_DESIGN_POINTS
-from sim.experiments.seeds import design_rng
+from sim.experiments.seeds import DESIGN_STREAM, design_rng
 from sim.experiments.store import sha256_file
-from sim.params import PARAMETER_INDEX, coerce_parameter
+from sim.params import PARAMETER_INDEX, PARAMETERS, coerce_parameter
 from sim.scenario import StrictSpec, did_you_mean
 
 ACCEPTED = "accepted.csv"
@@ -42,6 +51,9 @@ class PosteriorFactorsSpec(StrictSpec):
     source: str = Field(min_length=1, description="calibration folder, relative to the sweep file")
     sets: int | None = Field(None, ge=1, le=MAX_DESIGN_POINTS,
                              description="how many accepted sets to use (default all)")
+    assumptions: Literal["priors"] | None = Field(
+        None, description="priors: vary the assumptions over their prior ranges too")
+    draws: int = Field(1, ge=1, le=10_000, description="draws of the assumptions per accepted set")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -132,7 +144,38 @@ def posterior_design(spec: PosteriorFactorsSpec, sweep_path: Path,
                          f"{folder / ACCEPTED} has {len(sets)}")
     else:
         rows = [int(i) for i in design_rng(seed).permutation(len(sets))[:spec.sets]]
+    if spec.draws > 1 and spec.assumptions is None:
+        raise InputError(source, "factors.draws", "draws need `assumptions: priors` (without it every "
+                         "draw of a set would be the same point)")
+    if len(rows) * spec.draws > MAX_DESIGN_POINTS:
+        raise InputError(source, "factors.draws", f"the design would have {len(rows) * spec.draws:,} "
+                         f"points (at most {MAX_DESIGN_POINTS:,})")
     factors = {"method": "posterior", "source": spec.source, "sets": len(rows),
                "parameters": names, "rows": rows, "accepted": len(sets),
                "accepted_sha256": sha256_file(folder / ACCEPTED)}
-    return factors, [dict(sets[i]) for i in rows]
+    design = [dict(sets[i]) for i in rows for _ in range(spec.draws)]
+    if spec.assumptions == "priors":
+        ranges = prior_ranges(exclude=names)
+        factors.update(assumptions="priors", draws=spec.draws, assumption_ranges=ranges)
+        for point, draw in zip(design, prior_draws(ranges, len(design), seed), strict=True):
+            point.update(draw)
+    return factors, design
+
+
+def prior_ranges(exclude: list[str] | tuple[str, ...] = ()) -> dict[str, list[float]]:
+    """Each parameter with a prior range (sim/params.py PRIORS) but those excluded: [low, high]."""
+    return {p.name: [p.prior_low, p.prior_high] for p in PARAMETERS
+            if p.prior_low is not None and p.name not in exclude}
+
+
+def prior_draws(ranges: dict[str, list[float]], n: int, seed: int) -> list[dict[str, float | int]]:
+    """N points of a Latin hypercube over the prior ranges, from the design generator's own stream."""
+    from scipy.stats import qmc
+
+    names = list(ranges)
+    bounds = np.array([ranges[name] for name in names], dtype=float)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(DESIGN_STREAM, 1)))
+    unit = qmc.LatinHypercube(d=len(names), rng=rng).random(n)
+    matrix = qmc.scale(unit, bounds[:, 0], bounds[:, 1])
+    return [{name: int(round(float(value))) if PARAMETER_INDEX[name].kind is int else float(value)
+             for name, value in zip(names, row, strict=True)} for row in matrix]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 from sim.run import run_scenario
 from sim.scenario import Scenario
 from sim.snapshot import BurnIn, burn_in_key, make_burn_in
+from sim.variants import expand_factors
 
 MAX_ERROR_CHARS = 500
 
@@ -42,6 +44,10 @@ class RunTask:
     """SHA-256 of each input file (the district CSV) as the sweep read it, by key."""
     identity_parts: dict[str, Any] | None = None
     """The named parts of the identity (sim/experiments/identity.py), kept in the record."""
+    keep: str | None = None
+    """What of the run to store: None, every output table; else ``"module:function"``, a function
+    of the run's result and scenario returning the tables to store by name (store.TABLE_DIRS),
+    e.g. a calibration's one row of summary statistics."""
 
     def record(self, status: str, error: str | None, wall_time_s: float) -> dict[str, Any]:
         """The run's record for the results folder."""
@@ -96,11 +102,19 @@ def _check_inputs(task: RunTask) -> None:
                            f"{digest[:12]}…)")
 
 
+def kept_tables(result, scenario: Scenario, keep: str | None) -> dict[str, pd.DataFrame]:
+    """The tables of a run's result that its task keeps (RunTask.keep)."""
+    if keep is None:
+        return result.tables()
+    module, _, function = keep.partition(":")
+    return getattr(importlib.import_module(module), function)(result, scenario)
+
+
 def task_scenario(task: RunTask) -> Scenario:
-    """The scenario the task runs: its seed, years and factor values applied."""
+    """The scenario the task runs: its seed, years and factor values (variants expanded) applied."""
     # A fresh district cache: the factors may change the district's defaults (fees, funds).
     return dataclasses.replace(task.scenario, _district_cache=[]).with_overrides(
-        years=task.years, seed=task.seed, params=task.factors)
+        years=task.years, seed=task.seed, params=expand_factors(task.factors))
 
 
 def execute_run(task: RunTask, start: BurnIn | None = None, spent_s: float = 0.0) -> RunOutcome:
@@ -113,8 +127,10 @@ def execute_run(task: RunTask, start: BurnIn | None = None, spent_s: float = 0.0
     started = time.perf_counter() - spent_s
     try:
         _check_inputs(task)
-        result = run_scenario(task_scenario(task), task.engine, start=start)
-        tables = {name: _keyed(frame, task) for name, frame in result.tables().items()}
+        scenario = task_scenario(task)
+        result = run_scenario(scenario, task.engine, start=start)
+        kept = kept_tables(result, scenario, task.keep)
+        tables = {name: _keyed(frame, task) for name, frame in kept.items()}
         _check_inputs(task)
     except Exception as exc:  # a failed run is data: recorded, and the sweep goes on
         return RunOutcome(task.record("failed", one_line(exc), time.perf_counter() - started))

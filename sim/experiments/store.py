@@ -50,8 +50,9 @@ RUNS_TABLE = "runs.parquet"
 RUNS_DIR = "runs"
 TIMESERIES_DIR = "timeseries"
 AREAS_DIR = "areas"
-TABLE_DIRS: dict[str, str] = {name: name for name in OUTPUT_TABLES}
-"""Each run table's folder (timeseries/, areas/, estates/, events/, firms/): one file per run."""
+TABLE_DIRS: dict[str, str] = {name: name for name in (*OUTPUT_TABLES, "statistics")}
+"""Each run table's folder (timeseries/, areas/, estates/, events/, firms/): one file per run;
+statistics/ holds a calibration run's one row of summary statistics (made when first written)."""
 LOCK_FILE = ".estate-sim.lock"
 TEMP_PREFIX = "~tmp."
 """Temporaries are ``~tmp.<name>.<random>``: run ids (sweep slugs) never contain ``~``."""
@@ -187,8 +188,10 @@ class ResultsStore:
     ``close`` (or the process ends, whatever the way: the kernel releases it).
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, flag: str = "--out"):
         self.folder = Path(folder)
+        self.flag = flag
+        """The command-line flag that names the folder, as refusals name it."""
         self._lock: filelock.BaseFileLock | None = None
 
     def __enter__(self) -> ResultsStore:
@@ -206,7 +209,7 @@ class ResultsStore:
     def _acquire(self) -> None:
         if self._lock is not None:
             return
-        check_out_folder(self.folder)
+        check_out_folder(self.folder, self.flag)
         self.folder.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(self.folder / LOCK_FILE, timeout=0)
         try:
@@ -214,7 +217,7 @@ class ResultsStore:
         except filelock.Timeout:
             raise InputError(str(self.folder), None,
                              "another estate-sim invocation is writing this results folder; wait "
-                             "for it to finish, or use another --out folder") from None
+                             f"for it to finish, or use another {self.flag} folder") from None
         self._lock = lock
 
     def read_manifest(self) -> dict[str, Any] | None:
@@ -225,7 +228,7 @@ class ResultsStore:
         manifest = read_json(path, "manifest")
         if not isinstance(manifest.get("sweep"), dict):
             raise InputError(str(path), "sweep", "damaged manifest; remove the folder (or use "
-                             "another --out folder) and run the command again")
+                             f"another {self.flag} folder) and run the command again")
         return manifest
 
     def open(self, *, sweep_sha256: str, resolved: dict[str, Any], engine: str, executor: str,
@@ -263,7 +266,7 @@ class ResultsStore:
             if others:
                 raise InputError(str(folder), None,
                                  f"is not empty and holds no {MANIFEST}: not a sweep's results "
-                                 "folder; use another --out folder")
+                                 f"folder; use another {self.flag} folder")
             manifest = {
                 "sweep_sha256": sweep_sha256,
                 "resolved_sha256": resolved_sha256,
@@ -277,8 +280,8 @@ class ResultsStore:
             }
         # the manifest first and runs/ last: a reader that finds runs/ always finds the manifest
         _write_json(manifest_path, manifest)
-        for name in (*TABLE_DIRS.values(), RUNS_DIR):
-            (folder / name).mkdir(exist_ok=True)
+        for name in (*OUTPUT_TABLES, RUNS_DIR):
+            (folder / TABLE_DIRS.get(name, name)).mkdir(exist_ok=True)
         self._remove_temporaries()
         return self.records()
 
@@ -304,13 +307,13 @@ class ResultsStore:
             raise InputError(str(self.folder), None,
                              f"holds the results of a different sweep file (sha256 "
                              f"{str(manifest.get('sweep_sha256'))[:12]}… in {MANIFEST}, "
-                             f"this file {sweep_sha256[:12]}…); use another --out folder")
+                             f"this file {sweep_sha256[:12]}…); use another {self.flag} folder")
         if manifest.get("resolved_sha256") != resolved_sha256:
             raise InputError(str(self.folder), None,
                              "holds the results of this sweep file, but its scenarios or input "
                              f"files have changed since (resolved sweep sha256 "
                              f"{str(manifest.get('resolved_sha256'))[:12]}… → "
-                             f"{resolved_sha256[:12]}…); use another --out folder")
+                             f"{resolved_sha256[:12]}…); use another {self.flag} folder")
 
     def _check_identities(self, records: dict[str, dict[str, Any]],
                           identities: Mapping[str, dict[str, Any]], rerun_changed: bool) -> None:
@@ -318,19 +321,21 @@ class ResultsStore:
             if run_id not in identities:
                 raise InputError(str(self.folder), None,
                                  f"holds run {run_id}, which this sweep does not make (a different "
-                                 f"sweep, or a smaller one); use another --out folder")
+                                 f"sweep, or a smaller one); use another {self.flag} folder")
             stored = record.get("identity")
             if stored is None or rerun_changed or stored == identity_digest(identities[run_id]):
                 continue
             raise InputError(str(self.folder), None,
                              f"holds run {run_id} with other inputs ("
                              f"{differences(record.get('identity_parts'), identities[run_id])}): a "
-                             "different sweep, or a changed one; use another --out folder, or add "
+                             f"different sweep, or a changed one; use another {self.flag} folder, or add "
                              "--rerun-changed to run the changed runs again into this one")
 
     def _remove_temporaries(self) -> None:
         # Left by an invocation killed while writing; no other invocation is writing (the lock).
         for name in (".", RUNS_DIR, *TABLE_DIRS.values()):
+            if not (self.folder / name).is_dir():
+                continue
             for path in (self.folder / name).glob(f"{TEMP_PREFIX}*"):
                 if path.is_file():
                     path.unlink(missing_ok=True)
@@ -364,6 +369,10 @@ class ResultsStore:
                 return False
         return True
 
+    def stored(self, run_ids: Iterable[str]) -> int:
+        """How many of the runs have a record (the last file a run writes): what a stop keeps."""
+        return sum((self.folder / RUNS_DIR / f"{run_id}.json").is_file() for run_id in run_ids)
+
     def begin_changes(self) -> None:
         """Remove the consolidated runs.parquet: records are about to change."""
         (self.folder / RUNS_TABLE).unlink(missing_ok=True)
@@ -379,6 +388,7 @@ class ResultsStore:
             record["tables"] = {}
         for name, frame in (tables or {}).items():
             path = self.folder / TABLE_DIRS[name] / f"{run_id}.parquet"
+            path.parent.mkdir(exist_ok=True)
             if frame is None:
                 path.unlink(missing_ok=True)  # a stale table of an earlier try: not this run's
                 continue

@@ -18,6 +18,9 @@ root seed, the engine, optionally the years and a design over documented paramet
     # factors: {method: posterior, source: ../calibration, sets: 12}
     #                         # or: the accepted parameter sets of a calibration folder
     #                         #     (sim/experiments/posterior.py), one design point per set
+    variants: [default, resolution_only]  # optional: model variants (sim/variants.py) crossed
+    #                         # with the design: each design point once per variant, the variant
+    #                         # recorded as the factor `variant`
 
 The runs are every (design point, scenario, replicate). The scenarios' own seeds are not used:
 run (d, r) takes its seed from the sweep's root seed (sim/experiments/seeds.py), the same under
@@ -77,6 +80,8 @@ from sim.scenario import (
     validate_file,
 )
 from sim.text import plural
+from sim.variants import FACTOR as VARIANT_FACTOR
+from sim.variants import variant_params
 
 
 class FactorsSpec(StrictSpec):
@@ -102,6 +107,8 @@ class SweepSpec(StrictSpec):
     district_name: str | None = Field(None, min_length=1, max_length=80)
     factors: dict[str, Any] | None = Field(
         None, description="a FactorsSpec, or a PosteriorFactorsSpec when method is posterior")
+    variants: list[str] | None = Field(None, min_length=1,
+                                       description="model variants crossed with the design (sim/variants.py)")
 
 
 @dataclass(frozen=True)
@@ -239,11 +246,27 @@ def _factors_spec(data: dict[str, Any], source: str) -> FactorsSpec | PosteriorF
     except ValidationError as exc:
         key, message = first_validation_error(exc, model)
         if model is PosteriorFactorsSpec and exc.errors()[0]["type"] == "extra_forbidden":
-            message += " (method posterior takes source and, optionally, sets)"
+            message += " (method posterior takes source and, optionally, sets, assumptions and draws)"
         raise InputError(source, f"factors.{key}" if key else "factors", message) from None
 
 
 def _design(spec: SweepSpec, path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The resolved factors and the design points, crossed with the model variants when named."""
+    factors, design = _factor_design(spec, path)
+    if not spec.variants:
+        return factors, design
+    for i, name in enumerate(spec.variants):
+        variant_params(name, str(path), f"variants.{i}")
+        if spec.variants.index(name) != i:
+            raise InputError(str(path), f"variants.{i}", f"{name!r} is named twice")
+    if len(design) * len(spec.variants) > MAX_DESIGN_POINTS:
+        raise InputError(str(path), "variants", f"the design would have {len(design) * len(spec.variants):,} "
+                         f"points (at most {MAX_DESIGN_POINTS:,})")
+    factors = {**(factors or {}), "variants": list(spec.variants)}
+    return factors, [{**point, VARIANT_FACTOR: name} for point in design for name in spec.variants]
+
+
+def _factor_design(spec: SweepSpec, path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The resolved factors (None without a design) and the design points."""
     if spec.factors is None:
         return None, [{}]
@@ -422,25 +445,27 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
     check_out_folder(folder)
     tasks = sweep.tasks()
     check_sweep(sweep)
-    stored: int | None = None
+    started = False
+    store = ResultsStore(folder)
     try:
-        with executor, ResultsStore(folder) as store:
+        with executor, store:
             records = store.open(sweep_sha256=sweep.sha256, resolved=sweep.resolved(),
                                  engine=sweep.engine, executor=executor.name,
                                  identities={t.run_id: t.identity_parts for t in tasks},
                                  rerun_changed=rerun_changed)
             damaged, todo = runs_to_do(store, records, tasks)
-            todo_ids = {t.run_id for t in todo}
-            stored = sum(1 for t in tasks if t.run_id in records and t.run_id not in todo_ids)
+            started = True
             for _ in store_runs(store, todo, executor, progress, share_burn_ins=share_burn_ins):
-                stored += 1
+                pass
             runs = store.consolidate([t.run_id for t in tasks], sweep.factor_names)
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
-        if stored is None:
+        if not started:
             raise SweepInterrupted(f"interrupted before any run started ({folder}); run the same "
                                    "command again to start",
                                    signum) from None
+        # counted on disk: a stop between a run's record and the next line still counts it
+        stored = store.stored(t.run_id for t in tasks)
         raise SweepInterrupted(f"interrupted: {stored} of {len(tasks)} runs are stored in {folder}; "
                                "run the same command again to resume", signum) from None
     order = {t.run_id: i for i, t in enumerate(tasks)}

@@ -175,6 +175,8 @@ class Household(mesa.Agent):
         if self.case_age < 0:  # an open case stays open (rules.bring_case)
             chance = rules.case_probability(self.satisfaction, area.felt_incident_rate, p)
             self.case_age = rules.bring_case(self.case_age, model.case_draws[self.index], chance)
+            if self.case_age >= 0:
+                model.open_case_households.add(self.index)
         if area.fee_due > 0.0:
             chance = rules.payment_probability(self.satisfaction, self.habit,
                                                area.pay_base[self.coop_type], p)

@@ -107,6 +107,7 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
                                           habit[i], volunteer[i]))
         self.households = self.agents_by_type[Household]
         self.household_list: list[Household] = sorted(self.households, key=lambda h: h.index)
+        self.open_case_households: set[int] = set()  # households with an open case (kept by their steps)
         """The households by index (the order of their draws)."""
         self.n_households = len(floor)
         self.initial_collection_guess = float(np.mean(state.household_habit))
@@ -296,7 +297,7 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
 
     def open_cases(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Households with an open case (in household order), their areas (rows) and the months waited."""
-        open_ = [h for h in self.household_list if h.case_age >= 0]
+        open_ = [self.household_list[i] for i in sorted(self.open_case_households)]
         return (np.array([h.index for h in open_], dtype=np.int64),
                 np.array([h.area.order for h in open_], dtype=np.int64),
                 np.array([h.case_age for h in open_], dtype=np.int64))
@@ -307,6 +308,8 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             h = self.household_list[i]
             age, voice, months = rules.settle_case(result, h.case_age, h.voice, h.voice_months, self.p)
             h.case_age, h.voice, h.voice_months = int(age), float(voice), int(months)
+            if h.case_age < 0:
+                self.open_case_households.discard(i)
 
     def log(self, event: Event) -> None:
         """Record an event."""

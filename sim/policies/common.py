@@ -87,12 +87,14 @@ _NO_AREAS = np.empty(0, dtype=np.int64)  # the area firm column _best_near needs
 
 
 def best_bidder(area: int, areas: AreaView, firms: FirmView, *, reach_m: float, min_capability: float = 0.0,
-                exclude: tuple[int, ...] = (), index: tuple[StripIndex, StripIndex] | None = None) -> int:
+                exclude: tuple[int, ...] = (), index: tuple[StripIndex, StripIndex] | None = None,
+                room: int = 1) -> int:
     """The firm that wins a tender for an area, among those able to bid, or -1 if none can.
 
-    Able to bid: active firms with a site (or their base) within reach, spare capacity and the
-    capability asked for. (Whether the money covers the cost is the street office's first check:
-    rules.covers_cost.) The best score (mean of capability and reputation) wins; ties go to the
+    Able to bid: active firms with a site (or their base) within reach, spare capacity for `room`
+    more sites (a management-only group asks room for all its members) and the capability asked
+    for. (Whether the money covers the cost is the street office's first check: rules.covers_cost.)
+    The best score (mean of capability and reputation) wins; ties go to the
     lower index. Only the areas and bases near the area are looked at: `index` holds the position
     indexes of areas and firms that a caller keeps between tenders (the street office; by default
     they are built for this tender).
@@ -101,17 +103,18 @@ def best_bidder(area: int, areas: AreaView, firms: FirmView, *, reach_m: float, 
     return int(_best_firm(float(areas.x_m[area]), float(areas.y_m[area]), float(reach_m),
                           firm_index.of(firms.x_m, firms.y_m), area_index.of(areas.x_m, areas.y_m),
                           areas.firm, firms.active, firms.sites, firms.max_sites, firms.capability,
-                          firms.reputation, float(min_capability), np.asarray(exclude, dtype=np.int64)))
+                          firms.reputation, float(min_capability), np.asarray(exclude, dtype=np.int64),
+                          int(room)))
 
 
 @njit()
 def _best_firm(x_m, y_m, reach_m, bases, sites_of_areas, area_firm, active, sites, max_sites, capability,
-               reputation, min_capability, exclude):  # pragma: no cover - compiled
+               reputation, min_capability, exclude, room):  # pragma: no cover - compiled
     """best_bidder's scan: firm bases, then the areas' sites (StripIndex.of tuples), in one call."""
     best, score = _best_near(x_m, y_m, reach_m, *bases, _NO_AREAS, False, active, sites, max_sites,
-                             capability, reputation, min_capability, exclude, -1, -np.inf)
+                             capability, reputation, min_capability, exclude, room, -1, -np.inf)
     best, score = _best_near(x_m, y_m, reach_m, *sites_of_areas, area_firm, True, active, sites, max_sites,
-                             capability, reputation, min_capability, exclude, best, score)
+                             capability, reputation, min_capability, exclude, room, best, score)
     return best
 
 
@@ -128,7 +131,7 @@ def _within(dx, dy, reach_m):  # pragma: no cover - compiled
 
 @njit()
 def _best_near(x_m, y_m, reach_m, x0, width, start, xs, ys, rows, area_firm, sites_of_areas, active, sites,
-               max_sites, capability, reputation, min_capability, exclude, best,
+               max_sites, capability, reputation, min_capability, exclude, room, best,
                best_score):  # pragma: no cover - compiled
     """best_bidder's scan of one kind of position: firm bases, or (`sites_of_areas`) the areas' sites.
 
@@ -152,7 +155,9 @@ def _best_near(x_m, y_m, reach_m, x0, width, start, xs, ys, rows, area_firm, sit
             if abs(dx) > slack or not _within(dx, dy, reach_m):
                 continue
             f = area_firm[rows[i]] if sites_of_areas else rows[i]
-            if f < 0 or not (active[f] and sites[f] < max_sites[f] and capability[f] >= min_capability):
+            if f < 0:
+                continue
+            if not (active[f] and sites[f] + room <= max_sites[f] and capability[f] >= min_capability):
                 continue
             score = 0.5 * (capability[f] + reputation[f])
             if score > best_score or (score == best_score and f < best):

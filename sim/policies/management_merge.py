@@ -49,7 +49,8 @@ def management_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[
         x, y = areas.x_m[rows], areas.y_m[rows]
         apart = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
         taken = np.zeros(len(rows), dtype=bool)
-        for seed in np.lexsort((rows, areas.households[rows])).tolist():
+        seed_key = rules.merge_seed_key(areas, p)[rows]
+        for seed in np.lexsort((rows, seed_key)).tolist():
             if taken[seed]:
                 continue
             group = [seed]
@@ -61,7 +62,8 @@ def management_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[
             if len(group) >= 2:
                 taken[group] = True
                 groups.append([int(rows[i]) for i in group])
-    return sorted(groups, key=lambda g: (int(areas.households[g[0]]), g[0]))
+    key = rules.merge_seed_key(areas, p)
+    return sorted(groups, key=lambda g: (key[g[0]].item(), g[0]))
 
 
 class ManagementMerge(Policy):
@@ -75,13 +77,18 @@ class ManagementMerge(Policy):
     }
 
     def eligible(self, office: StreetOffice, state: AreaState) -> np.ndarray:
-        """Small, open, free areas that no full merger can take.
+        """Small, open, free areas that no full merger can take and that share no firm already.
 
         In no N-in-1 candidate group, or of a group whose merger failed `merge_max_attempts` votes.
+        An area stays in its management-only group while it has the group's firm.
         """
         p = state.p
         v = state.area_view()
-        free = small_open(v, p.merge_max_households) & office.available()
+        grouped = office.memory.setdefault(self.name, {})  # area id -> the firm its group shares
+        sharing = np.zeros(len(v.area_id), dtype=bool)
+        if grouped:
+            sharing[:] = [grouped.get(x, -2) == f for x, f in zip(v.area_id, v.firm.tolist(), strict=True)]
+        free = small_open(v, p.merge_max_households) & office.available() & ~sharing
         if not state.policies.get("merge", False):
             return free
         ids = np.array(v.area_id, dtype=object)
@@ -128,7 +135,7 @@ class ManagementMerge(Policy):
         firm = -1
         if len(joining) >= 2:
             lead = max(joining, key=lambda x: (int(v.households[x]), -x))
-            firm = office.procure(lead, FULL_SERVICE, reform=True, exclude=())
+            firm = office.procure(lead, FULL_SERVICE, reform=True, room=len(joining))
         if firm < 0:
             office.close_case(case, failed=True)
             why = ("fewer than two members' owners voted for it" if len(joining) < 2
@@ -162,8 +169,10 @@ class ManagementMerge(Policy):
                                         f"firm {firm} cannot take them", passed=False, firm=firm,
                                         case_id=case.case_id))
             return
+        grouped = office.memory.setdefault(self.name, {})
         for x in members:
             mode = FULL_SERVICE if v.area_id[x] == case.notes["lead"] else ENTRUSTED
             office.reassign(x, firm, mode, "reform")
             office.record_reform(x, "management_merged", case)
+            grouped[v.area_id[x]] = firm
         state.log(events.management_merged(state.month, case.area_ids, firm, case.support, case.case_id))

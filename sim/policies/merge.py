@@ -43,14 +43,14 @@ def merge_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[
     """
     n = len(eligible)
     taken = (~eligible).tolist()
-    households = areas.households.tolist()
     # a block's few areas: every distance in one call, then plain lists (numpy costs more per call)
     x, y = areas.x_m, areas.y_m
     apart = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]).tolist() if n <= PAIRWISE_MAX else None
     kind = list(zip(areas.block.tolist(), areas.housing_type.tolist(), strict=True))
     traits = (areas.estates.tolist(), areas.fee_yuan_per_m2.tolist(), areas.quality.tolist())
     groups: list[list[int]] = []
-    for seed in sorted(range(n), key=lambda i: (households[i], i)):
+    seed_key = np.asarray(rules.merge_seed_key(areas, p)).tolist()
+    for seed in sorted(range(n), key=lambda i: (seed_key[i], i)):
         if taken[seed]:
             continue
         if apart is not None:
@@ -120,7 +120,7 @@ def merge_groups_by_block(areas: AreaView, eligible: np.ndarray, p: Params) -> l
     if np.count_nonzero(eligible) < 2:
         return []
     groups = groups_of_blocks(areas, eligible, p, rows_by_block(areas.block).values())
-    return in_district_order(areas, [g for gs in groups.values() for g in gs])
+    return in_district_order(areas, [g for gs in groups.values() for g in gs], p)
 
 
 def groups_of_blocks(areas: AreaView, eligible: np.ndarray, p: Params,
@@ -138,9 +138,13 @@ def groups_of_blocks(areas: AreaView, eligible: np.ndarray, p: Params,
     return groups
 
 
-def in_district_order(areas: AreaView, groups: list[list[int]]) -> list[list[int]]:
-    """Groups in the order the whole-district merge_groups finds them: seeds smallest first, ties by row."""
-    return sorted(groups, key=lambda g: (int(areas.households[g[0]]), g[0]))
+def in_district_order(areas: AreaView, groups: list[list[int]], p: Params) -> list[list[int]]:
+    """Groups in the order the whole-district merge_groups finds them: by seed, ties by row.
+
+    Seeds come in rules.merge_seed_key's order: smallest first by default.
+    """
+    key = rules.merge_seed_key(areas, p)
+    return sorted(groups, key=lambda g: (key[g[0]].item(), g[0]))
 
 
 PLACE_FIELDS = ("block", "housing_type", "x_m", "y_m")
@@ -174,6 +178,8 @@ class MergeGroupMemory:
         """The candidate groups, as merge_groups_by_block finds them."""
         if np.count_nonzero(eligible) < 2:
             return []
+        if getattr(p, "merge_grouping", rules.SMALLEST_FIRST) != rules.SMALLEST_FIRST:  # by quality: monthly
+            return merge_groups_by_block(areas, eligible, p)
         now = {"eligible": eligible, **{name: getattr(areas, name) for name in GROUP_FIELDS}}
         settings = (p.merge_max_group, p.merge_max_distance_m, p.merge_fee_tolerance,
                     p.merge_quality_tolerance)
@@ -187,7 +193,7 @@ class MergeGroupMemory:
         elif not self._update(areas, now, p):  # rows moved
             self._ids = list(areas.area_id)
         self._last = {name: values.copy() for name, values in now.items()}
-        return in_district_order(areas, [g for gs in self._groups.values() for g in gs])
+        return in_district_order(areas, [g for gs in self._groups.values() for g in gs], p)
 
     def _update(self, areas: AreaView, now: dict[str, np.ndarray], p: Params) -> bool:
         """Keep the groups of blocks whose inputs stayed; group the others again; whether rows stayed.

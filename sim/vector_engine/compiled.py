@@ -85,6 +85,7 @@ COMPILED_RULES = (
     "volunteer_workload",
     "volunteer_quit_probability",
     "payment_base",
+    "saturated",
     "update_satisfaction",
     "payment_probability",
     "update_habit",
@@ -587,7 +588,7 @@ def warm_cache() -> None:
     index = _strip_index(one, one)  # of one position
     for firm_column in (np.zeros(1, dtype=np.int32), sites):  # the vectorized and the Mesa engine's
         _best_firm(0.0, 0.0, 1.0, index, index, firm_column, np.ones(1, dtype=bool), sites, sites + 1, one,
-                   one, 0.0, none)
+                   one, 0.0, none, 1)
     owners_vote(params_record(Params()), one, np.zeros((1, 2)), 0.5, 0.5)
     if not AVAILABLE:
         return
