@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,9 +155,14 @@ def group_by_burn_in(tasks: list[RunTask]) -> list[RunGroup]:
     """
     groups: dict[str, list[RunTask]] = {}
     order: list[str | RunGroup] = []
+    resolved: dict[tuple[int, str], Scenario] = {}  # a scenario with a design point's factors
     for task in tasks:
         try:
-            key = burn_in_key(task_scenario(task), task.engine, task.inputs)
+            point = (id(task.scenario), json.dumps(task.factors, sort_keys=True, default=str))
+            if point not in resolved:
+                resolved[point] = task_scenario(task)
+            scenario = dataclasses.replace(resolved[point], seed=task.seed)
+            key = burn_in_key(scenario, task.engine, task.inputs)
         except Exception:  # noqa: BLE001 - reported by the run itself
             order.append(RunGroup((task,)))
             continue
