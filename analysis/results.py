@@ -49,7 +49,7 @@ from sim.experiments.store import (
     read_record,
     records_frame,
 )
-from sim.outputs import final_values
+from sim.outputs import OPTIONAL_TABLES, final_values
 
 
 def _check_folder(folder: str | Path) -> Path:
@@ -190,12 +190,17 @@ def load_table(folder: str | Path, name: str, columns: Sequence[str] | None = No
                scenarios: Iterable[str] | None = None) -> pd.DataFrame:
     """Any per-run table (timeseries, areas, estates, events, firms) of the runs that finished ok.
 
-    Keys plus ``columns`` (all if None); only the chosen scenarios' files are read.
+    Keys plus ``columns`` (all if None); only the chosen scenarios' files are read. The optional
+    tables (``transfers``, ``estate_series``, ``area_series``: sim/outputs.py) come from the runs
+    that wrote them.
     """
     folder = _check_folder(folder)
     if name not in TABLE_DIRS:
         raise InputError(str(folder), None, f"no table {name!r} (tables: {', '.join(TABLE_DIRS)})")
-    return _read_tables(folder, TABLE_DIRS[name], _ok_runs(folder, scenarios), columns)
+    runs = _ok_runs(folder, scenarios)
+    if name in OPTIONAL_TABLES:  # written only by the runs that have it (sim/outputs.py)
+        runs = runs[[(folder / TABLE_DIRS[name] / f"{run_id}.parquet").is_file() for run_id in runs["run_id"]]]
+    return _read_tables(folder, TABLE_DIRS[name], runs, columns)
 
 
 def load_areas(folder: str | Path, scenarios: Iterable[str] | None = None) -> pd.DataFrame:

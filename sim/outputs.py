@@ -139,6 +139,11 @@ AREA_COLUMNS: tuple[str, ...] = (
 FORMATS = ("parquet", "csv")
 OUTPUT_TABLES: tuple[str, ...] = ("timeseries", "areas", "estates", "events", "firms")
 """The tables a run writes (each as NAME.parquet or NAME.csv), in this order."""
+OPTIONAL_TABLES: tuple[str, ...] = ("transfers", "estate_series", "area_series")
+"""Tables a run writes only when it has them, after OUTPUT_TABLES: `transfers` when a policy paid
+one (sim.transfers), `estate_series` and `area_series` when the scenario's `record:` asks."""
+RUN_TABLES: tuple[str, ...] = OUTPUT_TABLES + OPTIONAL_TABLES
+"""Every table a run may write, in order."""
 FINAL_MONTHS = 12
 """A run's *final* value of a measure is its mean over the run's last FINAL_MONTHS months (the
 final year), everywhere: `run`'s summary, `compare`, `report`, `sensitivity`, `load_final`."""

@@ -43,14 +43,14 @@ import pandas as pd
 from sim import __version__
 from sim.errors import InputError, shown
 from sim.experiments.identity import differences, identity_digest, model_version
-from sim.outputs import OUTPUT_TABLES, atomic_write
+from sim.outputs import RUN_TABLES, atomic_write
 
 MANIFEST = "manifest.json"
 RUNS_TABLE = "runs.parquet"
 RUNS_DIR = "runs"
 TIMESERIES_DIR = "timeseries"
 AREAS_DIR = "areas"
-TABLE_DIRS: dict[str, str] = {name: name for name in OUTPUT_TABLES}
+TABLE_DIRS: dict[str, str] = {name: name for name in RUN_TABLES}
 """Each run table's folder (timeseries/, areas/, estates/, events/, firms/): one file per run."""
 LOCK_FILE = ".estate-sim.lock"
 TEMP_PREFIX = "~tmp."

@@ -155,6 +155,10 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
         self.households.do("step")
         for area in self.areas:
             area.close_month()
+        if self.transfers and self.recording:
+            self.transfers.book(self.month, [a.area_id for a in self.areas],
+                                np.array([a.firm is not None for a in self.areas]),
+                                np.array([a.covered_yuan for a in self.areas]), self.n_households)
         # 5. firm accounts, withdrawals from losing contracts, and exits
         for firm in self.active_firms():
             firm.settle_accounts()
@@ -235,8 +239,14 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             a.alive = False
         merged.order = len(self.areas)
         self.areas.append(merged)
+        if self.transfers:
+            self.transfers.merged([a.area_id for a in group], merged.area_id, [a.floor_area_m2 for a in group])
         self._views = None
         return merged.order
+
+    def transfers_changed(self) -> None:
+        """A transfer changed: the views' expected money is stale."""
+        self._views = None
 
     @staticmethod
     def _area_value(area: ManagementArea, name: str):
