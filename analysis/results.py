@@ -199,7 +199,8 @@ def load_table(folder: str | Path, name: str, columns: Sequence[str] | None = No
         raise InputError(str(folder), None, f"no table {name!r} (tables: {', '.join(TABLE_DIRS)})")
     runs = _ok_runs(folder, scenarios)
     if name in OPTIONAL_TABLES:  # written only by the runs that have it (sim/outputs.py)
-        runs = runs[[(folder / TABLE_DIRS[name] / f"{run_id}.parquet").is_file() for run_id in runs["run_id"]]]
+        written = folder / TABLE_DIRS[name]
+        runs = runs[[(written / f"{run_id}.parquet").is_file() for run_id in runs["run_id"]]]
     return _read_tables(folder, TABLE_DIRS[name], runs, columns)
 
 

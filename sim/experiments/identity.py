@@ -20,7 +20,8 @@ from typing import Any
 from sim.errors import shown
 
 MODEL_CODE = ("rules.py", "street_office.py", "params.py", "districts.py", "events.py", "run.py",
-              "outputs.py", "jit.py", "transfers.py", "district_model.py", "policies", "vector_engine", "mesa_engine")
+              "outputs.py", "jit.py", "transfers.py", "district_model.py",
+              "policies", "vector_engine", "mesa_engine")
 """The code that computes a run (below sim/): a change to any of it is another model version."""
 SHOWN_DIFFERENCES = 3
 """How many differing parts a refusal names."""

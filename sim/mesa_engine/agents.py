@@ -148,7 +148,8 @@ class ManagementArea:
         fee, extra = self.fee_yuan_per_m2, 0.0
         if self.model.transfers:  # a bidder counts on the transfers too (as a firm would be paid them)
             manager, per_m2 = self.model.transfers.amounts([self.area_id])
-            fee, extra = rules.transfer_terms(fee, float(manager[0]), float(per_m2[0]), self.floor_area_m2, True)
+            fee, extra = rules.transfer_terms(fee, float(manager[0]), float(per_m2[0]), self.floor_area_m2,
+                                              True)
         return rules.expected_money_yuan(fee, self.floor_area_m2, rate,
                                          self.housing_type == "after_sale_public", self.model.p) + extra
 

@@ -240,7 +240,8 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
         merged.order = len(self.areas)
         self.areas.append(merged)
         if self.transfers:
-            self.transfers.merged([a.area_id for a in group], merged.area_id, [a.floor_area_m2 for a in group])
+            self.transfers.merged([a.area_id for a in group], merged.area_id,
+                                  [a.floor_area_m2 for a in group])
         self._views = None
         return merged.order
 
