@@ -232,3 +232,36 @@ def difference_figure(summary: pd.DataFrame, metrics: Sequence[str], order: Sequ
         _caption(fig, caption, math.ceil(len(policies) / 3) if group_column else 0)
     return fig
 
+
+
+def by_group_figure(series: pd.DataFrame, metric: str, by: str, *, title: str | None = None,
+                    band: Band = Band()) -> plt.Figure:
+    """One panel per scenario: a line per group (its mean over runs by month) and its band.
+
+    `series` is analysis.results.load_series(folder, by, metric): any measure, any grouping.
+    """
+    frame = series.assign(years=series["month"] / 12.0)
+    scenarios = list(dict.fromkeys(frame["scenario"]))
+    groups = sorted(frame[by].astype(str).unique())
+    colours = dict(zip(groups, sns.color_palette("tab10" if len(groups) <= 10 else "husl", len(groups)),
+                       strict=True))
+    with plt.rc_context(figure_rc()):
+        fig, axes = _grid(len(scenarios), 3.6, sharey=True)
+        for ax, name in zip(axes, scenarios, strict=True):
+            mine = frame[frame["scenario"] == name].assign(scenario=frame[by].astype(str))
+            stats = band.table(mine, metric)
+            for group in groups:
+                if group not in stats.index.get_level_values("scenario"):
+                    continue
+                line = stats.loc[group]
+                ax.plot(line.index, line["mean"], color=colours[group], lw=2)
+                ax.fill_between(line.index, line["low"], line["high"], color=colours[group], alpha=0.15, lw=0)
+            ax.set_title(label(name))
+            ax.set_ylabel(metric_unit(metric))
+            ax.set_xlabel("Years since the programme began")
+        fig.suptitle(title or f"{metric_title(metric)} by {by.replace('_', ' ')}")
+        fig.tight_layout()
+        handles = [plt.Line2D([], [], color=colours[g], lw=3, label=group_label(g)) for g in groups[:30]]
+        fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=min(len(handles), 4), frameon=False)
+    return fig

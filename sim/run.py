@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.errors import InputError
-from sim.outputs import OPTIONAL_TABLES, OUTPUT_TABLES, timeseries_frame
+from sim.outputs import OPTIONAL_TABLES, OUTPUT_TABLES, SeriesRecorder, timeseries_frame
 from sim.scenario import Scenario
 
 ENGINES = ("mesa", "vector")
@@ -119,8 +119,11 @@ def run_scenario(scenario: Scenario, engine: str = DEFAULT_ENGINE,
     started = time.perf_counter()
     model = make_model(scenario, engine)
     months = 12 * scenario.years
+    series = SeriesRecorder(scenario.record)
     for month in range(months):
         model.step()
+        if scenario.record:
+            series.add(model)
         if progress is not None:
             progress(month + 1, months)
     run_id = f"{scenario.name}-seed{scenario.seed}"
@@ -138,9 +141,10 @@ def run_scenario(scenario: Scenario, engine: str = DEFAULT_ENGINE,
     }
     estates = scenario.load_district().with_attributes(model.estates_table())
     transfers = model.transfers_table()
-    return RunResult(timeseries_frame(run_id, model.records), model.areas_table(), meta,
+    return RunResult(series.with_groups(timeseries_frame(run_id, model.records)), model.areas_table(), meta,
                      estates=estates, events=model.events_table(),
-                     firms=model.firms_table(), transfers=transfers if len(transfers) else None)
+                     firms=model.firms_table(), transfers=transfers if len(transfers) else None,
+                     estate_series=series.estate_series(run_id), area_series=series.area_series(run_id))
 
 
 class _CallableModule(types.ModuleType):

@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import yaml
@@ -31,6 +31,7 @@ from sim.districts import (
     read_district_csv,
 )
 from sim.errors import InputError, not_a_file, shown
+from sim.outputs import RECORD_CHOICES
 from sim.params import HOUSING_TYPES, PARAMETER_INDEX, Params, coerce_parameter
 from sim.policies import REGISTRY
 
@@ -137,6 +138,7 @@ class ScenarioSpec(StrictSpec):
     years: int = Field(10, ge=1, le=MAX_YEARS)
     seed: int = Field(0, ge=0, lt=SEED_LIMIT)
     params: dict[str, Any] = Field(default_factory=dict)
+    record: list[Literal["estates", "areas", "groups"]] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,10 @@ class Scenario:
     district_name: str = ""
     """How figures, tables and messages name the district (``district_name:``; else the preset's
     name or the CSV file's stem). Like ``label``, it does not change a run."""
+    record: tuple[str, ...] = ()
+    """Further monthly series the run keeps (sim.outputs.RECORD_CHOICES): ``estates`` and ``areas``
+    (the `estate_series` and `area_series` tables), ``groups`` (the timeseries' columns by housing
+    type and size class). They change no result."""
 
     def __post_init__(self):
         if not self.label:
@@ -248,7 +254,16 @@ class Scenario:
             "years": self.years,
             "seed": self.seed,
             "params": dict(self.params),
-        }
+        } | ({"record": list(self.record)} if self.record else {})
+
+    def recording(self, record) -> Scenario:
+        """A copy that also keeps these series (sim.outputs.RECORD_CHOICES; `record:` of a file)."""
+        record = [record] if isinstance(record, str) else list(record or ())
+        unknown = [r for r in record if r not in RECORD_CHOICES]
+        if unknown:
+            raise InputError(self.source, "record", f"unknown series {shown(unknown[0])} (choose from "
+                             f"{', '.join(RECORD_CHOICES)})")
+        return replace(self, record=tuple(r for r in RECORD_CHOICES if r in (*self.record, *record)))
 
     def hash(self) -> str:
         """SHA-256 of the resolved scenario (seed and names excluded: they do not change a run)."""
@@ -489,7 +504,8 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
                     spec.years, spec.seed, Params(overrides, source=source),
                     Path(source) if base_dir else None,
                     {name: values for name, values in options.items() if values}, label=spec.label or "",
-                    district_name=spec.district_name or "")
+                    district_name=spec.district_name or "",
+                    record=tuple(r for r in RECORD_CHOICES if r in spec.record))
 
 
 def resolve_district(spec: DistrictSpec, base_dir: Path | None) -> dict[str, Any]:

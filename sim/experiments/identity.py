@@ -54,6 +54,8 @@ def identity_parts(scenario, *, engine: str, seed: int, years: int | None, facto
             parts[f"policy {policy}"] = "enabled"
             for key, value in sorted(scenario.policy_options.get(policy, {}).items()):
                 parts[f"policy {policy}.{key}"] = value
+    if scenario.record:  # the series a run keeps (a stored run without them is not this run)
+        parts["record"] = list(scenario.record)
     parts.update({"seed": seed, "years": years or scenario.years, "engine": engine,
                   "model version": model_version()})
     return parts

@@ -405,8 +405,10 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
         start_households = self.estates["households"].to_numpy(dtype=np.int64)
         estate_of = np.repeat(np.arange(len(self.estates)), start_households)
         satisfaction_sum = np.zeros(len(self.estates))
+        volunteers = np.zeros(len(self.estates))
         for h in self.households:
             satisfaction_sum[estate_of[h.index]] += h.satisfaction
+            volunteers[estate_of[h.index]] += h.volunteer
         area_of = {e: area for area in self.areas for e in area.estates}
         return pd.DataFrame({
             "estate_id": self.estates["estate_id"].to_numpy(),
@@ -419,4 +421,5 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             "service_quality": [area_of[e].quality for e in range(len(self.estates))],
             "fee_collection_rate": [area_of[e].collection_rate for e in range(len(self.estates))],
             "satisfaction": satisfaction_sum / start_households,
+            "volunteer_rate": volunteers / start_households,
         })

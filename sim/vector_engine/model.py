@@ -773,4 +773,7 @@ class VectorModel(DistrictModel):
             "service_quality": a.quality[area],
             "fee_collection_rate": a.collection_rate[area],
             "satisfaction": satisfaction / self.estate_households,
+            "volunteer_rate": np.add.reduceat(self.households.volunteer.view(np.int8),
+                                              self.households.estate_start[:-1], dtype=np.int64)
+            / self.estate_households,
         })
