@@ -69,7 +69,7 @@ from sim import __version__
 from sim.errors import InputError
 from sim.experiments.store import KEY_COLUMNS, MANIFEST, git_commit
 from sim.outputs import AREA_COLUMNS, FINAL_MONTHS, TIMESERIES_COLUMNS, final_values
-from sim.scenario import did_you_mean
+from sim.text import did_you_mean
 
 DEFAULT_METRICS = ("service_quality", "fee_collection_rate", "satisfaction", "active_firms",
                    "cost_per_household", "rc_workload")

@@ -8,7 +8,6 @@ parameters are entries of the parameter table (``policy.merge.max_group`` is
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import json
@@ -34,6 +33,7 @@ from sim.errors import InputError, not_a_file, shown
 from sim.outputs import RECORD_CHOICES
 from sim.params import HOUSING_TYPES, PARAMETER_INDEX, Params, coerce_parameter
 from sim.policies import REGISTRY
+from sim.text import default_label, did_you_mean
 
 MAX_MIX_SHARE = 1e6
 """Largest share one housing type may have in ``generate.mix`` (shares are normalised)."""
@@ -322,12 +322,6 @@ def _construct_mapping(loader, node, deep=False):
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def did_you_mean(word: str, choices) -> str:
-    """" (did you mean 'x'?)" for the closest of `choices`, or "" when none is close."""
-    match = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
 def _check_shape(text: str, source: str) -> None:
     """Refuse a document too deep or too large, aliases expanded, from its events alone.
 
@@ -514,12 +508,6 @@ def resolve_district(spec: DistrictSpec, base_dir: Path | None) -> dict[str, Any
     if "csv" in district:
         district["csv"] = str(((base_dir or Path.cwd()) / district["csv"]).resolve())
     return district
-
-
-def default_label(name: str) -> str:
-    """A readable label from a scenario's name: 'my_district_integrated' -> 'My district integrated'."""
-    words = name.replace("_", " ").replace("-", " ").strip()
-    return words[:1].upper() + words[1:]
 
 
 def _checked_options(block: str, options: dict[str, Any], source: str) -> dict[str, Any]:
