@@ -131,3 +131,13 @@ def test_the_volunteering_pattern_is_measured_in_the_merged_estates_own_series()
     early, late = merged_volunteering(merging, status_quo)
     assert early == pytest.approx(-(100 * 0.02 + 300 * 0.04) / 400)  # each estate after its own merger
     assert late == pytest.approx(0.0)
+
+
+def test_asking_a_stored_sweep_for_series_it_did_not_keep_names_record(tmp_path, capsys):
+    from sim.cli import main
+
+    out = tmp_path / "results"
+    run_sweep(load_sweep(write_sweep(tmp_path, replicates=1, engine="vector")), out, SequentialExecutor())
+    grown = write_sweep(tmp_path, name="grown.yaml", replicates=1, engine="vector", record=["estates"])
+    assert main(["sweep", str(grown), "--out", str(out), "--quiet"]) == 2
+    assert "record (none) → " in capsys.readouterr().err

@@ -112,3 +112,29 @@ def test_registering_the_policy_leaves_a_stored_results_folder_resumable(tmp_pat
         summary = run_sweep(load_sweep(write_sweep(tmp_path, replicates=1, engine="vector")),
                             tmp_path / "results", SequentialExecutor())
     assert (summary.total, summary.skipped, summary.ran) == (2, 2, 0)
+
+
+def test_transfers_stand_follow_a_merger_and_are_booked_by_purpose():
+    from sim.transfers import Transfers
+
+    t = Transfers()
+    assert not t
+    t.set(["a", "b", "c"], "repairs", manager_yuan=[100.0, 0.0, 50.0], household_yuan_per_m2=0.0)
+    t.set(["b"], "fees", manager_yuan=0.0, household_yuan_per_m2=0.2)
+    manager, per_m2 = t.amounts(["a", "b", "c", "d"])
+    np.testing.assert_array_equal(manager, [100.0, 0.0, 50.0, 0.0])
+    np.testing.assert_array_equal(per_m2, [0.0, 0.2, 0.0, 0.0])
+    t.merged(["a", "b"], "a+b", [1000.0, 3000.0])
+    manager, per_m2 = t.amounts(["a", "b", "a+b"])
+    np.testing.assert_allclose(manager, [0.0, 0.0, 100.0])
+    np.testing.assert_allclose(per_m2, [0.0, 0.0, 0.2 * 3000 / 4000])
+    # a month: a+b served (its covered fees 150 yuan), c without a firm (paid nothing)
+    t.book(1, ["a+b", "c"], np.array([True, False]), np.array([150.0, 0.0]), households=10)
+    booked = t.table().set_index(["purpose", "recipient"])
+    assert booked.loc[("repairs", "manager"), "yuan"] == 100.0
+    assert booked.loc[("repairs", "manager"), "areas"] == 1
+    assert booked.loc[("fees", "households"), "yuan"] == pytest.approx(150.0)
+    assert booked.loc[("fees", "households"), "yuan_per_household"] == pytest.approx(15.0)
+    t.set(["a+b", "c"], "repairs", manager_yuan=0.0, household_yuan_per_m2=0.0)
+    t.set(["a+b"], "fees", manager_yuan=0.0, household_yuan_per_m2=0.0)
+    assert not t  # every transfer ended
