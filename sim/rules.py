@@ -472,6 +472,21 @@ def subsidy(housing_is_after_sale, floor_area_m2, mode, households, block_integr
     return after_sale + bid_extra_money_yuan(households, block_integrated, p)
 
 
+def transfer_terms(fee_due_per_m2, manager_yuan, household_yuan_per_m2, floor_area_m2, has_firm):
+    """A policy's standing transfers to an area (sim.transfers): (fee households owe, money to the firm).
+
+    Only an area a firm serves receives them. The manager's transfer (yuan/month) goes into the
+    firm's account; the households' transfer (yuan/m2/month) pays part of their fee for them: they
+    owe the rest (never below zero) and the part paid for them (over the area's floor area) goes
+    into the firm's account whether or not they pay their own. Both then work as the after-sale
+    subsidy does: the firm's effort reads the money (rules.effort), households the fee they owe
+    (rules.payment_base).
+    """
+    owed = choose(has_firm, clip(fee_due_per_m2 - household_yuan_per_m2, 0.0, fee_due_per_m2), fee_due_per_m2)
+    covered = (fee_due_per_m2 - owed) * floor_area_m2
+    return owed, choose(has_firm, manager_yuan, 0.0) + covered
+
+
 def spending_yuan(firm_revenue_yuan, fallback_spend_yuan, staff_hours, volunteer_hours_total,
                   p: Params) -> float:
     """What a month of the district's service actually costs (yuan), whoever pays.
