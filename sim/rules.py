@@ -603,13 +603,26 @@ def bid_extra_money_yuan(households, block_integrated, p: Params):
     return choose(block_integrated, p.block_subsidy_yuan_per_household * households, 0.0)
 
 
+BREAK_EVEN_RTOL = 1e-9
+"""Relative slack of a comparison with a break-even amount: a fee set at the break-even fee pays its
+service, whatever the order in which an engine summed the money (the engines agree to ~1e-15)."""
+
+
+def covers_share(expected_yuan, needed_yuan, service, p: Params):
+    """Whether a contract's expected money, less the firm's margin, pays `service` of full service.
+
+    Within BREAK_EVEN_RTOL: money raised by a fee set at the break-even fee covers it.
+    """
+    return expected_yuan * (1.0 - p.target_margin) >= service * needed_yuan * (1.0 - BREAK_EVEN_RTOL)
+
+
 def covers_cost(expected_yuan, needed_yuan, p: Params):
     """Whether a contract's expected money pays the cost of its least service and the firm's margin.
 
     Under the effort rule a firm never spends less than `min_effort` of what full service needs,
     so a contract whose money (less the margin) cannot pay that would lose money: it draws no bid.
     """
-    return expected_yuan * (1.0 - p.target_margin) >= p.min_effort * needed_yuan
+    return covers_share(expected_yuan, needed_yuan, p.min_effort, p)
 
 
 def break_even_fee(cost_yuan, subsidy_yuan, floor_area_m2, collection_rate, p: Params):
