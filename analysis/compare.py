@@ -34,22 +34,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis.conclusions import VARIANT, conclusions, conclusions_display, conclusions_note, conclusions_text
-from analysis.factors import design_point_table, factor_figure
-from analysis.plots import Band, difference_figure, distribution_figure, save_figure, timeseries_figure
-from analysis.ranking import (
-    INTERVAL,
-    bands_figure,
-    difference_bands,
-    ranking,
-    ranking_figure,
-    summary_text,
-    versus_baseline,
-)
+from analysis.factors import design_point_table
+from analysis.ranking import INTERVAL, difference_bands, ranking, summary_text, versus_baseline
 from analysis.results import (
     district_names,
     factor_names,
@@ -73,7 +65,10 @@ from sim import __version__
 from sim.errors import InputError
 from sim.experiments.store import KEY_COLUMNS, MANIFEST, git_commit
 from sim.outputs import AREA_COLUMNS, FINAL_MONTHS, TIMESERIES_COLUMNS, final_values
-from sim.scenario import did_you_mean
+from sim.text import did_you_mean
+
+if TYPE_CHECKING:
+    from analysis.plots import Band
 
 DEFAULT_METRICS = ("service_quality", "fee_collection_rate", "satisfaction", "active_firms",
                    "cost_per_household", "rc_workload")
@@ -446,6 +441,10 @@ def design_point_wide(comparison: Comparison, metric: str) -> pd.DataFrame:
 
 def write_comparison(comparison: Comparison, out: str | Path, band: Band | None = None) -> list[Path]:
     """Write the figures (PNG and SVG) and the tables (CSV and Markdown) into `out`."""
+    # the figures' modules (matplotlib) here: `report` reusing a comparison draws none
+    from analysis.factors import factor_figure
+    from analysis.plots import Band, difference_figure, distribution_figure, save_figure, timeseries_figure
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     band = band or Band()
@@ -525,6 +524,9 @@ def figure_factors(c: Comparison) -> list[str]:
 
 def write_ranking(c: Comparison, out: Path) -> list[Path]:
     """ranking.csv and its figure, difference_bands.csv and its figure (two policies or more)."""
+    from analysis.plots import save_figure
+    from analysis.ranking import bands_figure, ranking_figure
+
     out.mkdir(parents=True, exist_ok=True)
     written = []
     path = out / "ranking.csv"
@@ -648,6 +650,8 @@ def run_compare(folder: Path, out: Path | None = None, baseline: str | None = No
     """The `compare` command: compare, write, and report failures and files on stdout."""
     comparison = compare_results(folder, baseline, metrics, scenarios)
     out = out or Path(folder) / "comparison"
+    from analysis.plots import Band
+
     written = write_comparison(comparison, out, Band(band))
     save_comparison(comparison, out, comparison_key(folder, baseline, metrics, scenarios, band), written)
     print_failures(comparison)

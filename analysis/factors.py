@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from analysis.plots import COLUMNS, _caption, _grid, _legend, plt
 from analysis.style import colour, dashes, figure_rc, metric_title, metric_unit
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 BINS = 8
 """Most bins of a factor's values the trend line averages over (fewer when it has fewer levels)."""
@@ -67,6 +70,8 @@ def factor_figure(table: pd.DataFrame, metric: str, factors: Sequence[str], orde
                   *, labels: Mapping[str, str] | None = None, title: str,
                   caption: str | None = None) -> plt.Figure:
     """One panel per factor: each policy's design-point means of `metric` against the factor."""
+    from analysis.plots import COLUMNS, _caption, _grid, _legend, plt  # matplotlib where a figure is drawn
+
     part = table[table["metric"] == metric]
     present = [name for name in order if name in set(part["scenario"])]
     with plt.rc_context(figure_rc()):

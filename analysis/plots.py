@@ -18,7 +18,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 
 from analysis.style import (  # noqa: E402
     FIGURE_WIDTH_IN,
@@ -62,12 +61,17 @@ class Band:
 
 
 def save_figure(fig: plt.Figure, path_without_suffix: Path) -> list[Path]:
-    """Write the figure as PNG (150 dpi) and SVG; returns both paths and closes the figure."""
+    """Write the figure as PNG (150 dpi) and SVG; returns both paths and closes the figure.
+
+    Both are cropped to the figure's tight box, measured once here (``bbox_inches="tight"`` would
+    draw the figure once more for each file only to measure it), with savefig's usual padding.
+    """
     paths = []
+    tight = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
     for suffix in (".png", ".svg"):
         path = path_without_suffix.with_suffix(suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=150, bbox_inches="tight")
+        fig.savefig(path, dpi=150, bbox_inches=tight)
         paths.append(path)
     plt.close(fig)
     return paths
@@ -160,12 +164,7 @@ def distribution_figure(final: pd.DataFrame, metrics: Sequence[str], order: Sequ
     with plt.rc_context(figure_rc()):
         fig, axes = _grid(len(metrics), 0.55 * len(present) + 1.6, sharey=True)
         for ax, metric in zip(axes, metrics, strict=True):
-            sns.boxplot(data=final, x=metric, y="scenario", hue="scenario", order=present,
-                        hue_order=present, palette=colours, legend=False, ax=ax, width=0.6,
-                        showfliers=False, boxprops={"alpha": 0.45}, linewidth=1.2)
-            sns.stripplot(data=final, x=metric, y="scenario", hue="scenario", order=present,
-                          hue_order=present, palette=colours, legend=False, ax=ax, size=4,
-                          alpha=0.8, jitter=0.18, edgecolor="white", linewidth=0.4)
+            _boxes_and_points(ax, final, metric, present, colours)
             ax.set_title(metric_title(metric))
             ax.set_xlabel(metric_unit(metric))
             ax.set_ylabel("")
@@ -174,6 +173,27 @@ def distribution_figure(final: pd.DataFrame, metrics: Sequence[str], order: Sequ
         fig.tight_layout()
         _caption(fig, caption, 0)
     return fig
+
+
+def _boxes_and_points(ax, final: pd.DataFrame, metric: str, present: Sequence[str],
+                      colours: Mapping[str, str]) -> None:
+    """Each policy's values of `metric` as a horizontal box (no fliers) and its jittered points, first on top.
+
+    Plain matplotlib (seaborn's boxplot and stripplot drew the same, at seconds of import); the
+    jitter comes from a generator of fixed seed, so a figure is the same every time.
+    """
+    jitter = np.random.default_rng(0)
+    values = final.groupby("scenario", sort=False)[metric]
+    for row, name in enumerate(present):
+        x = values.get_group(name).dropna().to_numpy()
+        line = {"color": "0.25", "linewidth": 1.2}
+        ax.boxplot([x], positions=[row], orientation="horizontal", widths=0.6, showfliers=False,
+                   patch_artist=True, medianprops=line, whiskerprops=line, capprops=line,
+                   boxprops={"facecolor": colours[name], "alpha": 0.45, "edgecolor": "0.25",
+                             "linewidth": 1.2})
+        ax.scatter(x, row + jitter.uniform(-0.18, 0.18, len(x)), s=16, color=colours[name], alpha=0.8,
+                   edgecolors="white", linewidths=0.4, zorder=3)
+    ax.set_ylim(len(present) - 0.5, -0.5)
 
 
 def difference_figure(summary: pd.DataFrame, metrics: Sequence[str], order: Sequence[str],
@@ -232,3 +252,36 @@ def difference_figure(summary: pd.DataFrame, metrics: Sequence[str], order: Sequ
         _caption(fig, caption, math.ceil(len(policies) / 3) if group_column else 0)
     return fig
 
+
+
+def by_group_figure(series: pd.DataFrame, metric: str, by: str, *, title: str | None = None,
+                    band: Band = Band()) -> plt.Figure:
+    """One panel per scenario: a line per group (its mean over runs by month) and its band.
+
+    `series` is analysis.results.load_series(folder, by, metric): any measure, any grouping.
+    """
+    frame = series.assign(years=series["month"] / 12.0)
+    scenarios = list(dict.fromkeys(frame["scenario"]))
+    groups = sorted(frame[by].astype(str).unique())
+    cmap = plt.get_cmap("tab10" if len(groups) <= 10 else "hsv")
+    colours = {g: cmap(i if len(groups) <= 10 else i / len(groups)) for i, g in enumerate(groups)}
+    with plt.rc_context(figure_rc()):
+        fig, axes = _grid(len(scenarios), 3.6, sharey=True)
+        for ax, name in zip(axes, scenarios, strict=True):
+            mine = frame[frame["scenario"] == name].assign(scenario=frame[by].astype(str))
+            stats = band.table(mine, metric)
+            for group in groups:
+                if group not in stats.index.get_level_values("scenario"):
+                    continue
+                line = stats.loc[group]
+                ax.plot(line.index, line["mean"], color=colours[group], lw=2)
+                ax.fill_between(line.index, line["low"], line["high"], color=colours[group], alpha=0.15, lw=0)
+            ax.set_title(label(name))
+            ax.set_ylabel(metric_unit(metric))
+            ax.set_xlabel("Years since the programme began")
+        fig.suptitle(title or f"{metric_title(metric)} by {by.replace('_', ' ')}")
+        fig.tight_layout()
+        handles = [plt.Line2D([], [], color=colours[g], lw=3, label=group_label(g)) for g in groups[:30]]
+        fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=min(len(handles), 4), frameon=False)
+    return fig

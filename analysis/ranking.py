@@ -20,12 +20,15 @@ for two policies a and b and an outcome, each (parameter set, seed) gives one pa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from analysis.plots import _caption, _grid, _wrapped, difference_figure, plt
 from analysis.style import figure_rc, label, metric_title
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 from analysis.uncertainty import PAIR_KEYS
 
 BETTER: dict[str, int] = {
@@ -138,6 +141,8 @@ def ranking_figure(table: pd.DataFrame, order: Sequence[str], *, title: str,
     metrics = list(dict.fromkeys(table["metric"]))
     present = [name for name in order if name in set(table["policy_a"])]
     n = len(present)
+    from analysis.plots import _caption, _grid, _wrapped, plt  # matplotlib only where a figure is drawn
+
     with plt.rc_context(figure_rc()):
         fig, axes = _grid(len(metrics), 0.55 * n + 1.6)
         image = None
@@ -174,6 +179,8 @@ def bands_figure(bands: pd.DataFrame, metrics: Sequence[str], order: Sequence[st
                  labels: Mapping[str, str] | None = None) -> plt.Figure:
     """Each policy's paired difference from the baseline: its seed band inside its parameter band."""
     outer = ("param_low", "param_high") if bands["param_low"].notna().any() else None
+    from analysis.plots import difference_figure
+
     return difference_figure(bands, metrics, order, baseline, title=title, caption=caption,
                              labels=labels, outer=outer)
 

@@ -49,7 +49,7 @@ from sim.experiments.store import (
     read_record,
     records_frame,
 )
-from sim.outputs import final_values
+from sim.outputs import OPTIONAL_TABLES, final_values
 
 
 def _check_folder(folder: str | Path) -> Path:
@@ -190,12 +190,18 @@ def load_table(folder: str | Path, name: str, columns: Sequence[str] | None = No
                scenarios: Iterable[str] | None = None) -> pd.DataFrame:
     """Any per-run table (timeseries, areas, estates, events, firms) of the runs that finished ok.
 
-    Keys plus ``columns`` (all if None); only the chosen scenarios' files are read.
+    Keys plus ``columns`` (all if None); only the chosen scenarios' files are read. The optional
+    tables (``transfers``, ``estate_series``, ``area_series``: sim/outputs.py) come from the runs
+    that wrote them.
     """
     folder = _check_folder(folder)
     if name not in TABLE_DIRS:
         raise InputError(str(folder), None, f"no table {name!r} (tables: {', '.join(TABLE_DIRS)})")
-    return _read_tables(folder, TABLE_DIRS[name], _ok_runs(folder, scenarios), columns)
+    runs = _ok_runs(folder, scenarios)
+    if name in OPTIONAL_TABLES:  # written only by the runs that have it (sim/outputs.py)
+        written = folder / TABLE_DIRS[name]
+        runs = runs[[(written / f"{run_id}.parquet").is_file() for run_id in runs["run_id"]]]
+    return _read_tables(folder, TABLE_DIRS[name], runs, columns)
 
 
 def load_areas(folder: str | Path, scenarios: Iterable[str] | None = None) -> pd.DataFrame:
@@ -226,3 +232,42 @@ def load_events(folder: str | Path, scenarios: Iterable[str] | None = None,
 def load_firms(folder: str | Path, scenarios: Iterable[str] | None = None) -> pd.DataFrame:
     """Every property firm of each ok run: keys, strength, entry and exit (and why), contracts, margin."""
     return load_table(folder, "firms", scenarios=scenarios)
+
+
+SERIES_GROUPS: dict[str, tuple[str, str]] = {
+    "estate": ("estate_series", "estate_id"), "area": ("area_series", "area_id"),
+    "housing_type": ("estate_series", "housing_type"), "size_class": ("estate_series", "size_class"),
+    "mode": ("area_series", "mode")}
+"""What `load_series` groups by: the table it reads and the column that names a group."""
+
+
+def load_series(folder: str | Path, by: str, metrics: Sequence[str] | str | None = None,
+                scenarios: Iterable[str] | None = None) -> pd.DataFrame:
+    """Monthly series of any measure by group: keys, month, the group column (`by`) and `metrics`.
+
+    `by` is one of SERIES_GROUPS: one estate or area each (their own series), or a housing type,
+    size class or service mode (household-weighted means over its estates or areas, per run and
+    month). The runs must have kept the series: ``record: [estates]`` (or ``[areas]``) in the
+    sweep or its scenarios.
+    """
+    from sim.outputs import by_group_means
+
+    if by not in SERIES_GROUPS:
+        raise InputError(str(folder), "by",
+                         f"unknown grouping {by!r} (choose from {', '.join(SERIES_GROUPS)})")
+    table, column = SERIES_GROUPS[by]
+    series = load_table(folder, table, scenarios=scenarios)
+    if series.empty:
+        raise InputError(str(folder), table, f"no run kept the {table} table: add `record: "
+                         f"[{table.split('_')[0]}s]` to the sweep (or its scenarios) and run it again")
+    not_measures = (*KEY_COLUMNS, "month", "households", "firm_id", "estates")
+    numeric = [c for c in series.columns
+               if c not in not_measures and pd.api.types.is_numeric_dtype(series[c])]
+    wanted = [metrics] if isinstance(metrics, str) else list(metrics or numeric)
+    unknown = [m for m in wanted if m not in numeric]
+    if unknown:
+        raise InputError(str(folder), table, f"no measure {unknown[0]!r} (has {', '.join(numeric)})")
+    if by in ("estate", "area"):
+        return series[[*KEY_COLUMNS, "month", column, *wanted]]
+    means = by_group_means(series, column, wanted, keys=(*KEY_COLUMNS, "month"))
+    return means[[*KEY_COLUMNS, "month", column, *wanted]]

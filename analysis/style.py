@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from sim.fonts import font_family
 from sim.params import HOUSING_TYPES
-from sim.scenario import default_label
+from sim.text import default_label
 
 POLICY_COLOURS = {
     "status_quo": "#6b6b6b",
@@ -111,7 +111,7 @@ def label(policy: str, labels: Mapping[str, str] | None = None) -> str:
 
 
 def palette(policies: Iterable[str]) -> dict[str, str]:
-    """Policy name to colour, for seaborn's ``palette=``."""
+    """Policy name to colour."""
     return {name: colour(name) for name in policies}
 
 

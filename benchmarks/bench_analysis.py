@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -30,12 +31,23 @@ POLICIES = {"status_quo": 0.0, "n_in_1": 0.02, "strong_leads_weak": 0.03, "self_
 TARGET_S = 10.0
 
 
+CPU_S: dict[str, float] = {}
+"""CPU time (user + system) of each command timed, by its first argument: on a machine other
+sessions load, the wall time measures the load as much as the command; the CPU time does not."""
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(*args: str) -> float:
-    """Wall time of `python -m sim ARGS` in a fresh process; exits if the command fails."""
+    """Wall time of `python -m sim ARGS` in a fresh process (its CPU time into CPU_S); exits if it fails."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu_s()
     done = subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
+    CPU_S[args[0]] = _children_cpu_s() - cpu
     if done.returncode:
         sys.exit(f"estate-sim {' '.join(args)} failed:\n{done.stderr}")
     return seconds
@@ -64,6 +76,7 @@ def main() -> None:
         timed("--help")  # the interpreter and the package's files in the page cache
         compare = timed("compare", str(folder))
         report = timed("report", str(folder))
+        compare_cpu, report_cpu = CPU_S["compare"], CPU_S["report"]
         alone = timed("report", str(folder), "--out", str(Path(tmp) / "report-alone"),
                       "--metrics", "service_quality", "satisfaction")
         help_s = timed("--help")
@@ -71,6 +84,10 @@ def main() -> None:
     print(f"{runs} runs: compare {compare:.1f} s, report after compare {report:.1f} s, "
           f"total {total:.1f} s (target {TARGET_S:.0f} s: {'met' if total <= TARGET_S else 'MISSED'}); "
           f"report with no comparison to reuse (2 metrics) {alone:.1f} s; `--help` {help_s:.2f} s")
+    print(f"CPU time (user + system, what an unloaded machine's wall time approaches): compare "
+          f"{compare_cpu:.1f} s, report after compare {report_cpu:.1f} s, "
+          f"total {compare_cpu + report_cpu:.1f} s; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ Bad input raises ``sim.errors.InputError`` naming the file (or the argument) and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +39,19 @@ def run(scenario: Scenario | str | Path, engine: str = DEFAULT_ENGINE, *, seed: 
         years: int | None = None, params: dict[str, Any] | None = None,
         policies: dict[str, Any] | None = None,
         progress: Callable[[int, int], None] | None = None,
+        record: Sequence[str] | str | None = None,
         start: BurnIn | str | Path | None = None) -> RunResult:
     """Run a scenario (or a scenario file) once; returns its tables as DataFrames.
 
     ``seed`` and ``years`` replace the scenario's; ``params`` sets model parameters by their
     names in docs/ODD.md; ``policies`` switches policy blocks on or off (``{"merge": True}``) or
     sets their keys as a scenario file does (``{"merge": {"enabled": True, "max_group": 4}}``).
-    ``start`` is a burn-in to start from instead of doing the run's own: ``sim.burn_in(...)``'s
-    result or the file ``estate-sim burn-in`` writes; its seed, district and parameters must be
-    the run's (the policies may differ). The tables are the same as without it.
+    ``record`` asks for further monthly series, as a scenario's ``record:`` does: ``"estates"``
+    (``.estate_series``), ``"areas"`` (``.area_series``), ``"groups"`` (the timeseries' columns
+    by housing type and size class). ``start`` is a burn-in to start from instead of doing the
+    run's own: ``sim.burn_in(...)``'s result or the file ``estate-sim burn-in`` writes; its seed,
+    district and parameters must be the run's (the policies may differ). The tables are the same
+    as without it.
     """
     if not isinstance(engine, str) or engine not in ENGINES:
         raise InputError("sim.run", "engine", f"unknown engine {shown(engine)} (choose from "
@@ -56,6 +60,8 @@ def run(scenario: Scenario | str | Path, engine: str = DEFAULT_ENGINE, *, seed: 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     scenario = scenario.with_overrides(seed=seed, years=years, params=params, policies=policies)
+    if record:
+        scenario = scenario.recording(record)
     if isinstance(start, str | Path):
         start = BurnIn.load(start)
     elif start is not None and not isinstance(start, BurnIn):
@@ -102,6 +108,17 @@ def _check_progress(source: str, progress: Any) -> None:
     # checked up front: a bad callback would otherwise fail after the first month or run
     if progress is not None and not callable(progress):
         raise InputError(source, "progress", f"must be a function or None, got {shown(progress)}")
+
+
+def load_series(folder: str | Path, by: str, metrics: Sequence[str] | str | None = None,
+                scenarios: Sequence[str] | None = None) -> pd.DataFrame:
+    """Monthly series of any measure by estate, area, housing type, size class or mode of a sweep.
+
+    The runs must have kept them (``record: [estates]`` or ``[areas]``); analysis.results.load_series.
+    """
+    from analysis.results import load_series as _load_series
+
+    return _load_series(folder, by, metrics, scenarios)
 
 
 def load_results(folder: str | Path) -> pd.DataFrame:

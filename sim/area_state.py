@@ -22,6 +22,7 @@ import numpy as np
 from sim.events import Event
 from sim.params import Params
 from sim.policies.base import AreaView, FirmView
+from sim.transfers import Transfers
 
 AreaRows = int | Sequence[int] | np.ndarray
 """One area's row, several rows, or a boolean mask over all rows."""
@@ -37,6 +38,7 @@ class AreaState(Protocol):
     policies: dict[str, bool]
     policy_options: dict[str, dict[str, Any]]
     event_log: list[Event]
+    transfers: Transfers  # the policies' standing transfers and their accounts (set_transfer)
 
     def area_view(self) -> AreaView:
         """Every area's state (cached until something changes it).
@@ -84,6 +86,18 @@ class AreaState(Protocol):
 
     def set_fee(self, area: int, fee_yuan_per_m2: float) -> None:
         """An area's new fee standard (after the owners voted it)."""
+
+    def set_transfer(self, areas: AreaRows, purpose: str, *, manager_yuan: float | np.ndarray = 0.0,
+                     household_yuan_per_m2: float | np.ndarray = 0.0) -> None:
+        """Pay areas a standing monthly transfer for `purpose` (sim.transfers), until set again (0 ends it).
+
+        `manager_yuan` (yuan/month) goes into the account of the firm serving the area;
+        `household_yuan_per_m2` (yuan/m2/month) pays that much of the households' fee for them (to
+        the firm). Only areas a firm serves receive anything; the firm's effort and the households'
+        payment follow through the usual rules (rules.transfer_terms). What was paid is booked by
+        month and purpose in the run's `transfers` table and counts in `cost_per_household`.
+        Amounts are a scalar or one per area; the shared implementation is DistrictModel's.
+        """
 
     def set_reputation(self, firm: int, reputation: float) -> None:
         """A firm's reputation after an evaluation."""

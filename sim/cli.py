@@ -286,9 +286,9 @@ def cmd_burn_in(args) -> int:
 
 def run_outputs() -> tuple[str, ...]:
     """What `run` writes into --out; a folder holding anything else is not replaced."""
-    from sim.outputs import FORMATS, OUTPUT_TABLES
+    from sim.outputs import FORMATS, RUN_TABLES
 
-    return (*(f"{table}.{fmt}" for table in OUTPUT_TABLES for fmt in FORMATS), "run.json")
+    return (*(f"{table}.{fmt}" for table in RUN_TABLES for fmt in FORMATS), "run.json")
 
 
 def _check_run_folder(out: Path) -> None:

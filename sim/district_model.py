@@ -6,7 +6,10 @@ base class holds the little that is about running a model rather than about the 
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.outputs import RunTables
+from sim.transfers import Transfers
 
 
 class DistrictModel(RunTables):
@@ -14,6 +17,28 @@ class DistrictModel(RunTables):
 
     recording = True
     """Whether a month's step appends its record (not in the burn-in, whose records are dropped)."""
+
+    @property
+    def transfers(self) -> Transfers:
+        """The policies' standing transfers and their accounts (sim.transfers)."""
+        if "_transfers" not in self.__dict__:
+            self._transfers = Transfers()
+        return self._transfers
+
+    def set_transfer(self, areas, purpose: str, *, manager_yuan=0.0, household_yuan_per_m2=0.0) -> None:
+        """Pay, from next month on, a monthly transfer for `purpose` (sim.area_state.AreaState)."""
+        ids = self.area_view().area_id
+        rows = np.arange(len(ids))[areas]
+        self.transfers.set([ids[i] for i in np.atleast_1d(rows).tolist()], purpose, manager_yuan,
+                           household_yuan_per_m2)
+        self.transfers_changed()
+
+    def transfers_changed(self) -> None:
+        """What an engine drops when transfers change (its cached arrangement, its views)."""
+
+    def transfers_table(self):
+        """One row per month, purpose and recipient that a transfer paid (sim.transfers)."""
+        return self.transfers.table()
 
     @property
     def events(self) -> list[tuple[int, str]]:

@@ -139,6 +139,13 @@ AREA_COLUMNS: tuple[str, ...] = (
 FORMATS = ("parquet", "csv")
 OUTPUT_TABLES: tuple[str, ...] = ("timeseries", "areas", "estates", "events", "firms")
 """The tables a run writes (each as NAME.parquet or NAME.csv), in this order."""
+OPTIONAL_TABLES: tuple[str, ...] = ("transfers", "estate_series", "area_series")
+"""Tables a run writes only when it has them, after OUTPUT_TABLES: `transfers` when a policy paid
+one (sim.transfers), `estate_series` and `area_series` when the scenario's `record:` asks."""
+RUN_TABLES: tuple[str, ...] = OUTPUT_TABLES + OPTIONAL_TABLES
+"""Every table a run may write, in order."""
+RECORD_CHOICES: tuple[str, ...] = ("estates", "areas", "groups")
+"""The further monthly series a scenario's, sweep's or `sim.run`'s `record:` may ask for."""
 FINAL_MONTHS = 12
 """A run's *final* value of a measure is its mean over the run's last FINAL_MONTHS months (the
 final year), everywhere: `run`'s summary, `compare`, `report`, `sensitivity`, `load_final`."""
@@ -277,3 +284,102 @@ class RunTables:
         office = self.street_office
         return firms_frame(self.firm_view(), office.firm_entered, office.firm_exited,
                            -12 * int(self.p.burn_in_years), office.exit_cause)
+
+
+# --- series by group (a scenario's `record:`) -------------------------------------------------
+
+SIZE_CLASSES: tuple[tuple[str, int], ...] = (("lt100", 100), ("100_199", 200), ("200_plus", 2**62))
+"""An estate's size class by its households at the start: below 100, 100–199, 200 and more (the
+thresholds of the timeseries' `areas_lt100` and `areas_lt200`)."""
+GROUP_METRICS: tuple[str, ...] = ("satisfaction", "service_quality", "fee_collection_rate", "volunteer_rate")
+"""The measures the series by group carry (each estate's, household-weighted over a group)."""
+ESTATE_SERIES_COLUMNS: tuple[str, ...] = (
+    "run_id", "month", "estate_id", "area_id", "housing_type", "size_class", "households", "mode", "firm_id",
+    *GROUP_METRICS)
+AREA_SERIES_COLUMNS: tuple[str, ...] = ("run_id", "month", *AREA_COLUMNS)
+
+
+def size_class(households) -> np.ndarray:
+    """Each estate's size class (SIZE_CLASSES) from its households."""
+    households = np.asarray(households)
+    names = np.array([name for name, _ in SIZE_CLASSES], dtype=object)
+    return names[np.searchsorted([limit for _, limit in SIZE_CLASSES], households, side="right")]
+
+
+def group_columns() -> tuple[str, ...]:
+    """The timeseries' columns by group (`record: [groups]`): METRIC_TYPE and METRIC_size_CLASS."""
+    groups = [*rules.HOUSING_NAMES, *(f"size_{name}" for name, _ in SIZE_CLASSES)]
+    return tuple(f"{metric}_{group}" for metric in GROUP_METRICS for group in groups)
+
+
+class SeriesRecorder:
+    """Keeps the monthly series a scenario's `record:` asks for, from any engine, month by month.
+
+    It reads each month's `estate_outcomes()` (estates, groups) and `areas_table()` (areas): the
+    same tables every engine offers at a run's end, so the series need nothing of an engine.
+    """
+
+    def __init__(self, record: Sequence[str]):
+        self.record = tuple(record)
+        self._estates: list[pd.DataFrame] = []
+        self._areas: list[pd.DataFrame] = []
+
+    def add(self, model) -> None:
+        """Keep the month just stepped."""
+        if "estates" in self.record or "groups" in self.record:
+            frame = model.estate_outcomes()
+            frame.insert(0, "month", model.month)
+            self._estates.append(frame)
+        if "areas" in self.record:
+            frame = model.areas_table()
+            frame.insert(0, "month", model.month)
+            self._areas.append(frame)
+
+    def estate_series(self, run_id: str) -> pd.DataFrame | None:
+        """One row per month and estate (ESTATE_SERIES_COLUMNS), if `estates` was asked for."""
+        if "estates" not in self.record:
+            return None
+        return self._estate_frame(run_id)[list(ESTATE_SERIES_COLUMNS)]
+
+    def _estate_frame(self, run_id: str) -> pd.DataFrame:
+        frame = pd.concat(self._estates, ignore_index=True)
+        frame.insert(0, "run_id", run_id)
+        frame["size_class"] = size_class(frame["households"])
+        return frame
+
+    def area_series(self, run_id: str) -> pd.DataFrame | None:
+        """One row per month and management area (AREA_SERIES_COLUMNS), if `areas` was asked for."""
+        if "areas" not in self.record:
+            return None
+        frame = pd.concat(self._areas, ignore_index=True)
+        frame.insert(0, "run_id", run_id)
+        return frame[list(AREA_SERIES_COLUMNS)]
+
+    def with_groups(self, timeseries: pd.DataFrame) -> pd.DataFrame:
+        """The timeseries with its columns by group (group_columns) if `groups` was asked for."""
+        if "groups" not in self.record:
+            return timeseries
+        by_group = by_group_means(self._estate_frame(""), "housing_type", GROUP_METRICS)
+        sized = by_group_means(self._estate_frame(""), "size_class", GROUP_METRICS)
+        sized["size_class"] = "size_" + sized["size_class"]
+        wide = {}
+        for frame, key in ((by_group, "housing_type"), (sized, "size_class")):
+            table = frame.pivot(index="month", columns=key, values=list(GROUP_METRICS))
+            for metric, group in table.columns:
+                wide[f"{metric}_{group}"] = table[(metric, group)]
+        wide = pd.DataFrame(wide).reindex(columns=list(group_columns()))
+        return timeseries.join(wide, on="month")
+
+
+def by_group_means(series: pd.DataFrame, by: str, metrics: Sequence[str],
+                   keys: Sequence[str] = ("month",)) -> pd.DataFrame:
+    """Household-weighted means of per-estate (or per-area) measures by group, per `keys` (a month).
+
+    `series` is an estate_series (or area_series) table; `by` one of its columns (housing_type,
+    size_class, area_id, ...). One row per keys and group.
+    """
+    weights = series["households"].astype(float)
+    weighted = series[list(metrics)].mul(weights, axis=0).assign(_w=weights)
+    groups = [*keys, by]
+    sums = weighted.groupby([series[k] for k in groups], sort=True).sum()
+    return sums[list(metrics)].div(sums["_w"], axis=0).reset_index()

@@ -472,6 +472,21 @@ def subsidy(housing_is_after_sale, floor_area_m2, mode, households, block_integr
     return after_sale + bid_extra_money_yuan(households, block_integrated, p)
 
 
+def transfer_terms(fee_due_per_m2, manager_yuan, household_yuan_per_m2, floor_area_m2, has_firm):
+    """A policy's standing transfers to an area (sim.transfers): (fee households owe, money to the firm).
+
+    Only an area a firm serves receives them. The manager's transfer (yuan/month) goes into the
+    firm's account; the households' transfer (yuan/m2/month) pays part of their fee for them: they
+    owe the rest (never below zero) and the part paid for them (over the area's floor area) goes
+    into the firm's account whether or not they pay their own. Both then work as the after-sale
+    subsidy does: the firm's effort reads the money (rules.effort), households the fee they owe
+    (rules.payment_base).
+    """
+    owed = choose(has_firm, clip(fee_due_per_m2 - household_yuan_per_m2, 0.0, fee_due_per_m2), fee_due_per_m2)
+    covered = (fee_due_per_m2 - owed) * floor_area_m2
+    return owed, choose(has_firm, manager_yuan, 0.0) + covered
+
+
 def spending_yuan(firm_revenue_yuan, fallback_spend_yuan, staff_hours, volunteer_hours_total,
                   p: Params) -> float:
     """What a month of the district's service actually costs (yuan), whoever pays.
@@ -588,13 +603,26 @@ def bid_extra_money_yuan(households, block_integrated, p: Params):
     return choose(block_integrated, p.block_subsidy_yuan_per_household * households, 0.0)
 
 
+BREAK_EVEN_RTOL = 1e-9
+"""Relative slack of a comparison with a break-even amount: a fee set at the break-even fee pays its
+service, whatever the order in which an engine summed the money (the engines agree to ~1e-15)."""
+
+
+def covers_share(expected_yuan, needed_yuan, service, p: Params):
+    """Whether a contract's expected money, less the firm's margin, pays `service` of full service.
+
+    Within BREAK_EVEN_RTOL: money raised by a fee set at the break-even fee covers it.
+    """
+    return expected_yuan * (1.0 - p.target_margin) >= service * needed_yuan * (1.0 - BREAK_EVEN_RTOL)
+
+
 def covers_cost(expected_yuan, needed_yuan, p: Params):
     """Whether a contract's expected money pays the cost of its least service and the firm's margin.
 
     Under the effort rule a firm never spends less than `min_effort` of what full service needs,
     so a contract whose money (less the margin) cannot pay that would lose money: it draws no bid.
     """
-    return expected_yuan * (1.0 - p.target_margin) >= p.min_effort * needed_yuan
+    return covers_share(expected_yuan, needed_yuan, p.min_effort, p)
 
 
 def break_even_fee(cost_yuan, subsidy_yuan, floor_area_m2, collection_rate, p: Params):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.errors import InputError
-from sim.outputs import OUTPUT_TABLES, timeseries_frame
+from sim.outputs import OPTIONAL_TABLES, OUTPUT_TABLES, SeriesRecorder, timeseries_frame
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -45,10 +45,17 @@ class RunResult:
     estates: pd.DataFrame = field(default_factory=pd.DataFrame)
     events: pd.DataFrame = field(default_factory=pd.DataFrame)
     firms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    transfers: pd.DataFrame | None = None
+    """What the policies' transfers paid (sim.transfers), when a policy paid any."""
+    estate_series: pd.DataFrame | None = None
+    """One row per month and estate, when the scenario's `record:` asks for `estates`."""
+    area_series: pd.DataFrame | None = None
+    """One row per month and management area, when the scenario's `record:` asks for `areas`."""
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table by its name in OUTPUT_TABLES, in that order."""
-        return {name: getattr(self, name) for name in OUTPUT_TABLES}
+        """Every table by its name in OUTPUT_TABLES, in that order, then the OPTIONAL_TABLES it has."""
+        return {name: getattr(self, name) for name in OUTPUT_TABLES} | {
+            name: getattr(self, name) for name in OPTIONAL_TABLES if getattr(self, name) is not None}
 
 
 MEMORY_BYTES: dict[str, tuple[float, float, float]] = {
@@ -123,8 +130,11 @@ def run_scenario(scenario: Scenario, engine: str = DEFAULT_ENGINE,
     started = time.perf_counter()
     model = make_model(scenario, engine, start)
     months = 12 * scenario.years
+    series = SeriesRecorder(scenario.record)
     for month in range(months):
         model.step()
+        if scenario.record:
+            series.add(model)
         if progress is not None:
             progress(month + 1, months)
     run_id = f"{scenario.name}-seed{scenario.seed}"
@@ -143,9 +153,11 @@ def run_scenario(scenario: Scenario, engine: str = DEFAULT_ENGINE,
     if start is not None:
         meta["burn_in_key"] = start.key  # started from a stored burn-in (sim/snapshot.py)
     estates = scenario.load_district().with_attributes(model.estates_table())
-    return RunResult(timeseries_frame(run_id, model.records), model.areas_table(), meta,
+    transfers = model.transfers_table()
+    return RunResult(series.with_groups(timeseries_frame(run_id, model.records)), model.areas_table(), meta,
                      estates=estates, events=model.events_table(),
-                     firms=model.firms_table())
+                     firms=model.firms_table(), transfers=transfers if len(transfers) else None,
+                     estate_series=series.estate_series(run_id), area_series=series.area_series(run_id))
 
 
 class _CallableModule(types.ModuleType):

@@ -8,7 +8,6 @@ parameters are entries of the parameter table (``policy.merge.max_group`` is
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import json
@@ -16,7 +15,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import yaml
@@ -31,8 +30,10 @@ from sim.districts import (
     read_district_csv,
 )
 from sim.errors import InputError, not_a_file, shown
+from sim.outputs import RECORD_CHOICES
 from sim.params import HOUSING_TYPES, PARAMETER_INDEX, Params, coerce_parameter
 from sim.policies import REGISTRY
+from sim.text import default_label, did_you_mean
 
 MAX_MIX_SHARE = 1e6
 """Largest share one housing type may have in ``generate.mix`` (shares are normalised)."""
@@ -138,6 +139,7 @@ class ScenarioSpec(StrictSpec):
     seed: int = Field(0, ge=0, lt=SEED_LIMIT)
     params: dict[str, Any] = Field(default_factory=dict)
     variant: str | None = Field(None, description="a model variant's name (sim/variants.py)")
+    record: list[Literal["estates", "areas", "groups"]] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,10 @@ class Scenario:
     district_name: str = ""
     """How figures, tables and messages name the district (``district_name:``; else the preset's
     name or the CSV file's stem). Like ``label``, it does not change a run."""
+    record: tuple[str, ...] = ()
+    """Further monthly series the run keeps (sim.outputs.RECORD_CHOICES): ``estates`` and ``areas``
+    (the `estate_series` and `area_series` tables), ``groups`` (the timeseries' columns by housing
+    type and size class). They change no result."""
 
     def __post_init__(self):
         if not self.label:
@@ -249,7 +255,16 @@ class Scenario:
             "years": self.years,
             "seed": self.seed,
             "params": dict(self.params),
-        }
+        } | ({"record": list(self.record)} if self.record else {})
+
+    def recording(self, record) -> Scenario:
+        """A copy that also keeps these series (sim.outputs.RECORD_CHOICES; `record:` of a file)."""
+        record = [record] if isinstance(record, str) else list(record or ())
+        unknown = [r for r in record if r not in RECORD_CHOICES]
+        if unknown:
+            raise InputError(self.source, "record", f"unknown series {shown(unknown[0])} (choose from "
+                             f"{', '.join(RECORD_CHOICES)})")
+        return replace(self, record=tuple(r for r in RECORD_CHOICES if r in (*self.record, *record)))
 
     def hash(self) -> str:
         """SHA-256 of the resolved scenario (seed and names excluded: they do not change a run)."""
@@ -306,12 +321,6 @@ def _construct_mapping(loader, node, deep=False):
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def did_you_mean(word: str, choices) -> str:
-    """" (did you mean 'x'?)" for the closest of `choices`, or "" when none is close."""
-    match = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def _check_shape(text: str, source: str) -> None:
@@ -498,7 +507,8 @@ def scenario_from_mapping(data: dict[str, Any], source: str, base_dir: Path | No
                     spec.years, spec.seed, Params(overrides, source=source),
                     Path(source) if base_dir else None,
                     {name: values for name, values in options.items() if values}, label=spec.label or "",
-                    district_name=spec.district_name or "")
+                    district_name=spec.district_name or "",
+                    record=tuple(r for r in RECORD_CHOICES if r in spec.record))
 
 
 def resolve_district(spec: DistrictSpec, base_dir: Path | None) -> dict[str, Any]:
@@ -507,12 +517,6 @@ def resolve_district(spec: DistrictSpec, base_dir: Path | None) -> dict[str, Any
     if "csv" in district:
         district["csv"] = str(((base_dir or Path.cwd()) / district["csv"]).resolve())
     return district
-
-
-def default_label(name: str) -> str:
-    """A readable label from a scenario's name: 'my_district_integrated' -> 'My district integrated'."""
-    words = name.replace("_", " ").replace("-", " ").strip()
-    return words[:1].upper() + words[1:]
 
 
 def _checked_options(block: str, options: dict[str, Any], source: str) -> dict[str, Any]:

@@ -444,7 +444,7 @@ class StreetOffice:
         money = v.expected_money_yuan[areas] + extra
         if service is None:
             return rules.covers_cost(money, needed, s.p)
-        return money * (1.0 - s.p.target_margin) >= service * needed
+        return rules.covers_share(money, needed, service, s.p)
 
     def break_even_fee(self, areas: int | np.ndarray, mode: int | np.ndarray, *,
                        service: float) -> float | np.ndarray:
@@ -473,8 +473,8 @@ class StreetOffice:
         v = s.area_view()
         old = float(v.fee_yuan_per_m2[area])
         target = self.break_even_fee(area, mode, service=s.p.min_effort) if new_fee is None else new_fee
-        if new_fee is None and target <= old:
-            return False  # the fee is not what keeps the money short
+        if new_fee is None and target <= old * (1.0 + rules.BREAK_EVEN_RTOL):
+            return False  # the fee is not what keeps the money short (it is the break-even fee)
         cap = rules.fee_cap(int(v.housing_type[area]), s.p)
         if target > cap:  # a proposal stays within the guided price: at most the cap, if that is a rise
             s.log(events.fee_capped(s.month, v.area_id[area], old, target, cap))

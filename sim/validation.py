@@ -85,6 +85,40 @@ def validation_seeds(n: int, root: int = VALIDATION_ROOT) -> list[int]:
     return purpose_seeds("validation", root, n)
 
 
+SERIES_SCENARIOS = ("n_in_1", "status_quo")
+"""The scenarios whose runs keep each estate's monthly series (`record: [estates]`)."""
+
+
+def merged_volunteering(merging: dict, status_quo: dict) -> tuple[float, float]:
+    """The volunteering pattern: (early, late) difference in volunteer rate, merging minus status quo.
+
+    Measured in the merged estates' own series where the runs kept them: each estate that merged
+    into one area (the estates table's `how` is "merged") against the same estate under status
+    quo, household-weighted, over the eleven months after its own merger (early) and over the
+    run's last twelve months (late). Without the series (or without a merger), the district's
+    rates, from the first merger in the district.
+    """
+    series, baseline = merging.get("estate_series"), status_quo.get("estate_series")
+    estates = merging["estates"]
+    joined = estates.loc[estates["how"] == "merged"].set_index("estate_id")["joined_month"]
+    if series is not None and baseline is not None and len(joined):
+        keys = ["estate_id", "month"]
+        own = series[series["estate_id"].isin(joined.index)].set_index(keys)
+        same = baseline.set_index(keys)["volunteer_rate"].reindex(own.index)
+        gap = (own["volunteer_rate"] - same).rename("gap")
+        frame = gap.reset_index().assign(households=own["households"].to_numpy())
+        since = frame["month"] - frame["estate_id"].map(joined)
+        early, late = frame[(since >= 1) & (since <= 11)], frame[frame["month"] > frame["month"].max() - 12]
+        return (float(np.average(early["gap"], weights=early["households"])) if len(early) else np.nan,
+                float(np.average(late["gap"], weights=late["households"])))
+    dip = (merging["timeseries"]["volunteer_rate"] - status_quo["timeseries"]["volunteer_rate"]).to_numpy()
+    merges = np.flatnonzero(merging["timeseries"]["merges_done"].to_numpy() > 0)
+    first = int(merges[0]) if len(merges) else 0
+    # means, not extremes (a minimum of noise is negative): the eleven months after the first
+    # merger, and the last twelve months
+    return float(dip[first + 1:first + 12].mean()), float(dip[-12:].mean())
+
+
 def run_validation_set(seeds: list[int], engine: str = "vector", workers: int = 2,
                        variants: dict[str, tuple[str, dict]] | None = None, *, runs: Path | None = None,
                        rerun_changed: bool = False) -> list[dict]:
@@ -103,13 +137,17 @@ def run_validation_set(seeds: list[int], engine: str = "vector", workers: int = 
 
     scenarios = {name: load_scenario(SCENARIOS / f"{name}.yaml").with_overrides(years=RECORD_YEARS)
                  for name in sorted({scenario for scenario, _ in variants.values()})}
+    # the volunteering pattern reads the merged estates' own series
+    scenarios = {name: s.recording("estates") if name in SERIES_SCENARIOS else s
+                 for name, s in scenarios.items()}
     plan = [(variant, seed, task(f"{slug_name(variant)}-r{r}", scenarios[scenario], r, 0, seed, engine,
                                  params, KEEP_ANALYSIS_TABLES))
             for r, seed in enumerate(seeds) for variant, (scenario, params) in variants.items()]
     resolved = {"validation set": {variant: list(spec) for variant, spec in variants.items()},
                 "engine": engine, "years": RECORD_YEARS, "seeds": list(seeds)}
     tables = stored_tables(runs, [t for _, _, t in plan], ANALYSIS_TABLES, resolved=resolved, engine=engine,
-                           workers=workers, flag="--runs", rerun_changed=rerun_changed)
+                           workers=workers, flag="--runs", rerun_changed=rerun_changed,
+                           optional=("estate_series",))
     return [{"variant": variant, "seed": seed, **tables[t.run_id]} for variant, seed, t in plan]
 
 
@@ -145,15 +183,9 @@ def evaluate(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     for s in seeds:
         integ, sq = by["integrated", s]["timeseries"], by["status_quo", s]["timeseries"]
         nofund = by["integrated_no_fund_dispute", s]["timeseries"]
-        n_in_1 = by["n_in_1", s]["timeseries"]
         last_i, last_sq = integ.iloc[-1], sq.iloc[-1]
         merged = _merged_vs_status_quo(by["integrated", s]["areas"], by["status_quo", s]["areas"])
-        dip = (n_in_1["volunteer_rate"] - sq["volunteer_rate"]).to_numpy()
-        merging = np.flatnonzero(n_in_1["merges_done"].to_numpy() > 0)
-        first = int(merging[0]) if len(merging) else 0
-        # means, not extremes (a minimum of noise is negative): the eleven months after the first
-        # merger, and the last twelve months
-        early, late = dip[first + 1:first + 12].mean(), dip[-12:].mean()
+        early, late = merged_volunteering(by["n_in_1", s], by["status_quo", s])
         checks.append({
             "seed": s,
             "merged estates: quality up": merged.get("service_quality", np.nan),
@@ -430,9 +462,10 @@ def write_validation(path: Path, numeric: pd.DataFrame, checks: pd.DataFrame, se
         "Each row is a difference that should be positive: integrated minus status quo for the same "
         "seed (for merged estates: the merged areas against the same estates under status quo); "
         "firms' margin is the mean over the last twelve months of the margin of the firms still "
-        "active; merge votes failed counts proposals; the volunteering rows compare `n_in_1` with status quo "
-        "(the mean difference over the eleven months after the first merger, and the recovery from it to the "
-        f"mean difference of the last twelve months, year {RECORD_YEARS}).",
+        "active; merge votes failed counts proposals; the volunteering rows compare the estates that "
+        "merged under `n_in_1` with the same estates under status quo, in their own monthly series "
+        "(household-weighted: the mean difference over the eleven months after each estate's merger, "
+        f"and the recovery from it to the mean difference of the last twelve months, year {RECORD_YEARS}).",
         "",
         "A pattern passes when its median is positive and it is positive in more seeds than chance "
         f"would give (one-sided sign test, p < {PATTERN_SIGNIFICANCE:g}; with 20 seeds, at least 15).",

@@ -198,3 +198,30 @@ def test_vector_engine_is_reproducible():
     first, second = VectorModel(scenario), VectorModel(scenario)
     pd.testing.assert_frame_equal(_series(first, 24), _series(second, 24))
     pd.testing.assert_frame_equal(first.areas_table(), second.areas_table())
+
+
+def test_a_fee_set_at_its_break_even_pays_its_service_on_both_engines():
+    """A fee voted to the break-even fee yields money equal to the least service's cost, so whether it
+    covers the cost is decided within rules.BREAK_EVEN_RTOL, not by the last bit of each engine's sums.
+
+    Here (found by a user) an area's fee sat at its break-even: the engines' money differed by 1e-13
+    yuan, one held a pointless vote (4.28 -> 4.28 yuan/m2) and their random streams parted at month 17.
+    """
+    from sim import rules
+    from sim.mesa_engine import EstateGovernanceModel
+
+    spec = {"name": "break_even", "district": {"generate": {"estates": 30, "seed": 3}},
+            "policy": {"merge": {"enabled": True}, "entrust": {"enabled": True}}, "years": 3, "seed": 11,
+            "params": {"burn_in_years": 2}}
+    scenario = scenario_from_mapping(spec, "<docking>", None)
+    mesa, vector = EstateGovernanceModel(scenario), VectorModel(scenario, dtype=np.float64)
+    for _ in range(24):
+        mesa.step()
+        vector.step()
+    assert vector.event_log == mesa.event_log
+    assert not [e for e in mesa.event_log if e.kind == "fee_vote" and "4.28 -> 4.28" in e.text]
+    p = mesa.p
+    needed = 1000.0
+    at_break_even = p.min_effort * needed / (1.0 - p.target_margin)
+    assert rules.covers_cost(at_break_even * (1 - 1e-14), needed, p)
+    assert not rules.covers_cost(at_break_even * (1 - 1e-6), needed, p)

@@ -19,7 +19,6 @@ import itertools
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.stats import qmc
 
 from sim.experiments.seeds import design_rng
 from sim.params import PARAMETER_INDEX
@@ -59,6 +58,8 @@ def sample_design(method: str, samples: int, ranges: Mapping[str, tuple[float, f
         axes = [np.linspace(low, high, samples) for low, high in bounds]
         matrix = np.array(list(itertools.product(*axes)), dtype=float)
     elif method == "lhs":
+        from scipy.stats import qmc  # here: scipy.stats takes seconds to import, and only lhs needs it
+
         unit = qmc.LatinHypercube(d=len(names), rng=design_rng(seed)).random(samples)
         matrix = qmc.scale(unit, bounds[:, 0], bounds[:, 1])
     elif method == "sobol":

@@ -21,7 +21,8 @@ from typing import Any
 from sim.errors import shown
 
 MODEL_CODE = ("rules.py", "street_office.py", "params.py", "districts.py", "events.py", "run.py",
-              "outputs.py", "jit.py", "policies", "vector_engine", "mesa_engine")
+              "outputs.py", "jit.py", "transfers.py", "district_model.py",
+              "policies", "vector_engine", "mesa_engine")
 """The code that computes a run (below sim/): a change to any of it is another model version."""
 SHOWN_DIFFERENCES = 3
 """How many differing parts a refusal names."""
@@ -56,6 +57,8 @@ def identity_parts(scenario, *, engine: str, seed: int, years: int | None, facto
             parts[f"policy {policy}"] = "enabled"
             for key, value in sorted(scenario.policy_options.get(policy, {}).items()):
                 parts[f"policy {policy}.{key}"] = value
+    if scenario.record:  # the series a run keeps (a stored run without them is not this run)
+        parts["record"] = list(scenario.record)
     parts.update({"seed": seed, "years": years or scenario.years, "engine": engine,
                   "model version": model_version()})
     return parts

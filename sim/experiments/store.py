@@ -43,16 +43,17 @@ import pandas as pd
 from sim import __version__
 from sim.errors import InputError, shown
 from sim.experiments.identity import differences, identity_digest, model_version
-from sim.outputs import OUTPUT_TABLES, atomic_write
+from sim.outputs import OUTPUT_TABLES, RUN_TABLES, atomic_write
 
 MANIFEST = "manifest.json"
 RUNS_TABLE = "runs.parquet"
 RUNS_DIR = "runs"
 TIMESERIES_DIR = "timeseries"
 AREAS_DIR = "areas"
-TABLE_DIRS: dict[str, str] = {name: name for name in (*OUTPUT_TABLES, "statistics")}
-"""Each run table's folder (timeseries/, areas/, estates/, events/, firms/): one file per run;
-statistics/ holds a calibration run's one row of summary statistics (made when first written)."""
+TABLE_DIRS: dict[str, str] = {name: name for name in (*RUN_TABLES, "statistics")}
+"""Each run table's folder (timeseries/, areas/, estates/, events/, firms/, and the optional series):
+one file per run; statistics/ holds a calibration run's one row of summary statistics (made when
+first written)."""
 LOCK_FILE = ".estate-sim.lock"
 TEMP_PREFIX = "~tmp."
 """Temporaries are ``~tmp.<name>.<random>``: run ids (sweep slugs) never contain ``~``."""

@@ -30,12 +30,15 @@ from sim.scenario import Scenario
 
 ANALYSIS_TABLES = ("timeseries", "areas", "estates", "firms")
 KEEP_ANALYSIS_TABLES = "sim.experiments.stored:analysis_tables"
-"""A task's `keep` for validate-model's runs: every output table but the events (the largest)."""
+"""A task's `keep` for validate-model's runs: every output table but the events (the largest), and
+the estates' and areas' series where the scenario records them (`record:`)."""
+SERIES_TABLES = ("estate_series", "area_series")
 
 
 def analysis_tables(result, scenario: Scenario) -> dict[str, pd.DataFrame]:
-    """A run's timeseries, areas, estates and firms (RunTask.keep)."""
-    return {name: frame for name, frame in result.tables().items() if name in ANALYSIS_TABLES}
+    """A run's timeseries, areas, estates and firms, and its recorded series (RunTask.keep)."""
+    return {name: frame for name, frame in result.tables().items()
+            if name in ANALYSIS_TABLES or name in SERIES_TABLES}
 
 
 def task(run_id: str, scenario: Scenario, replicate: int, design_point: int, seed: int, engine: str,
@@ -63,8 +66,11 @@ def _code_digest(module: str) -> str:
 
 def stored_tables(folder: Path, tasks: Sequence[RunTask], tables: Sequence[str], *, resolved: dict[str, Any],
                   engine: str, workers: int = 1, flag: str = "--out", rerun_changed: bool = False,
-                  progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, pd.DataFrame]]:
+                  progress: Callable[[int, int], None] | None = None,
+                  optional: Sequence[str] = ()) -> dict[str, dict[str, pd.DataFrame]]:
     """Run the tasks not yet stored ok in `folder`, then every task's `tables` read back, by run id.
+
+    `optional` tables are read back for the runs that stored them (a series some scenarios record).
 
     `resolved` describes the set for the folder's manifest. A run that fails stops the command
     (RuntimeError naming it) once every other run is stored: the next invocation retries it.
@@ -100,5 +106,9 @@ def stored_tables(folder: Path, tasks: Sequence[RunTask], tables: Sequence[str],
         raise RuntimeError(f"{len(failed)} of {len(tasks)} runs failed (e.g. {first['run_id']}: "
                            f"{first['error']}); the others are stored in {folder}: fix the failure and "
                            "run the same command again")
-    return {t.run_id: {name: pd.read_parquet(folder / TABLE_DIRS[name] / f"{t.run_id}.parquet")
-                       .drop(columns=list(KEY_COLUMNS)) for name in tables} for t in tasks}
+    def path(name: str, run_id: str) -> Path:
+        return folder / TABLE_DIRS[name] / f"{run_id}.parquet"
+
+    return {t.run_id: {name: pd.read_parquet(path(name, t.run_id)).drop(columns=list(KEY_COLUMNS))
+                       for name in (*tables, *optional) if name in tables or path(name, t.run_id).exists()}
+            for t in tasks}

@@ -105,6 +105,7 @@ class SweepSpec(StrictSpec):
     years: int | None = Field(None, ge=1, le=100)
     district: DistrictSpec | None = None
     district_name: str | None = Field(None, min_length=1, max_length=80)
+    record: list[Literal["estates", "areas", "groups"]] = Field(default_factory=list)
     factors: dict[str, Any] | None = Field(
         None, description="a FactorsSpec, or a PosteriorFactorsSpec when method is posterior")
     variants: list[str] | None = Field(None, min_length=1,
@@ -300,6 +301,8 @@ def load_sweep(path: str | Path) -> Sweep:
             scenario = _on_district(scenario_from_mapping(
                 read_yaml_mapping(scenario_path), str(scenario_path), scenario_path.resolve().parent),
                 district, spec.district_name, source)
+        if spec.record:  # the sweep's series, besides each scenario's own
+            scenario = scenario.recording(spec.record)
         slug = slug_name(scenario.name)
         if slug in slugs:
             raise InputError(source, f"scenarios.{i}", f"scenario name {scenario.name!r} is also "

@@ -44,6 +44,7 @@ class ManagementArea:
         self.perceived = 0.5
         self.collection_rate = 0.0
         self.revenue_yuan = self.subsidy_yuan = 0.0
+        self.transfer_yuan = self.covered_yuan = 0.0  # the policies' transfers this month (sim.transfers)
         self.upkeep_paid_yuan = 0.0  # owners' fund top-ups and the district's renovation this month
         self.mean_satisfaction = 0.5
         self.volunteers = 0
@@ -109,6 +110,11 @@ class ManagementArea:
         c = self.committee
         self.perceived = rules.perceived_conditions(self.quality, self.condition, self.felt_incident_rate, p)
         self.fee_due = self.fee_due_per_m2
+        if self.model.transfers:
+            manager, per_m2 = self.model.transfers.amounts([self.area_id])
+            self.fee_due, self.transfer_yuan = rules.transfer_terms(
+                self.fee_due, float(manager[0]), float(per_m2[0]), self.floor_area_m2, self.firm is not None)
+            self.covered_yuan = self.transfer_yuan - (float(manager[0]) if self.firm is not None else 0.0)
         self.enforcement = rules.enforcement(c.active, c.capacity, self.friction)
         workload = rules.volunteer_workload(self.volunteers, self.gates, self.floor_area_m2, self.mode, p)
         self.quit_probability = rules.volunteer_quit_probability(self.friction, workload, p)
@@ -130,6 +136,8 @@ class ManagementArea:
         self.subsidy_yuan = (rules.subsidy(self.housing_type == "after_sale_public", self.floor_area_m2,
                                            self.mode, n, self.block_integrated, p)
                              if self.firm is not None else 0.0)
+        if self.model.transfers:
+            self.subsidy_yuan += self.transfer_yuan
         self.mean_satisfaction = self.satisfaction_sum / n
         self.volunteers = self.volunteer_count
         self.friction = rules.decay_friction(self.friction, p)
@@ -137,8 +145,13 @@ class ManagementArea:
     def expected_money_yuan(self) -> float:
         """Fees at the area's current collection rate (at least its habit) plus the subsidy."""
         rate = self.collection_rate if self.due_yuan > 0 else self.model.initial_collection_guess
-        return rules.expected_money_yuan(self.fee_yuan_per_m2, self.floor_area_m2, rate,
-                                         self.housing_type == "after_sale_public", self.model.p)
+        fee, extra = self.fee_yuan_per_m2, 0.0
+        if self.model.transfers:  # a bidder counts on the transfers too (as a firm would be paid them)
+            manager, per_m2 = self.model.transfers.amounts([self.area_id])
+            fee, extra = rules.transfer_terms(fee, float(manager[0]), float(per_m2[0]), self.floor_area_m2,
+                                              True)
+        return rules.expected_money_yuan(fee, self.floor_area_m2, rate,
+                                         self.housing_type == "after_sale_public", self.model.p) + extra
 
 
 class Household(mesa.Agent):

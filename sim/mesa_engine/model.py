@@ -156,6 +156,10 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
         self.households.do("step")
         for area in self.areas:
             area.close_month()
+        if self.transfers and self.recording:
+            self.transfers.book(self.month, [a.area_id for a in self.areas],
+                                np.array([a.firm is not None for a in self.areas]),
+                                np.array([a.covered_yuan for a in self.areas]), self.n_households)
         # 5. firm accounts, withdrawals from losing contracts, and exits
         for firm in self.active_firms():
             firm.settle_accounts()
@@ -236,8 +240,15 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             a.alive = False
         merged.order = len(self.areas)
         self.areas.append(merged)
+        if self.transfers:
+            self.transfers.merged([a.area_id for a in group], merged.area_id,
+                                  [a.floor_area_m2 for a in group])
         self._views = None
         return merged.order
+
+    def transfers_changed(self) -> None:
+        """A transfer changed: the views' expected money is stale."""
+        self._views = None
 
     @staticmethod
     def _area_value(area: ManagementArea, name: str):
@@ -397,8 +408,10 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
         start_households = self.estates["households"].to_numpy(dtype=np.int64)
         estate_of = np.repeat(np.arange(len(self.estates)), start_households)
         satisfaction_sum = np.zeros(len(self.estates))
+        volunteers = np.zeros(len(self.estates))
         for h in self.households:
             satisfaction_sum[estate_of[h.index]] += h.satisfaction
+            volunteers[estate_of[h.index]] += h.volunteer
         area_of = {e: area for area in self.areas for e in area.estates}
         return pd.DataFrame({
             "estate_id": self.estates["estate_id"].to_numpy(),
@@ -411,4 +424,5 @@ class EstateGovernanceModel(DistrictModel, mesa.Model):
             "service_quality": [area_of[e].quality for e in range(len(self.estates))],
             "fee_collection_rate": [area_of[e].collection_rate for e in range(len(self.estates))],
             "satisfaction": satisfaction_sum / start_households,
+            "volunteer_rate": volunteers / start_households,
         })

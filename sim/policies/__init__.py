@@ -4,13 +4,14 @@ How to add a policy (nothing in either engine changes):
 
 1. Write a module here with a subclass of `Policy`: its scenario key (`name`), a `label`, the
    scenario keys it reads (`keys`, each mapped to a parameter of sim/params.py's table, where a
-   new parameter gets its unit, default and source), `eligible(state)` and `run(office, state)`.
-   `options` (further scenario keys that are not parameters), `eligible(office, state)`, and
-   what it does: `run` (the yearly round), `propose` (open reform cases while the street office
-   has room) and `advance` (move a case on). It acts only through the street office
-   (`office.procure`, `office.hold_vote`, `office.open_case`) and the area-state interface
-   (sim/area_state.py): views, `assign_firm`, `merge_areas`, `set_area_flags`, `set_fee`,
-   `set_reputation`, `add_firm`, `log` (with a message from sim/events.py).
+   new parameter gets its unit, default and source), `options` (further scenario keys that are
+   not parameters), `eligible(office, state)`, and what it does: `run` (the yearly round),
+   `propose` (open reform cases while the street office has room) and `advance` (move a case
+   on). It acts only through the street office (`office.procure`, `office.hold_vote`,
+   `office.open_case`) and the area-state interface (sim/area_state.py): views, `assign_firm`,
+   `merge_areas`, `set_area_flags`, `set_fee`, `set_reputation`, `set_transfer` (money paid to
+   an area's firm or households each month, for a purpose), `add_firm`, `log` (with a message
+   from sim/events.py).
 2. Put an instance in REGISTRY below, where it belongs in the round.
 3. A scenario can now say `policy: {your_name: {enabled: true, ...}}`; the app, `estate-sim bench`
    and the ODD's tables pick it up from the registry. Add its tests and a line in docs/ODD.md.

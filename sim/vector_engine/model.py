@@ -64,6 +64,7 @@ class Arrangement:
     due_yuan: np.ndarray  # fees due in a month if everyone paid
     households: np.ndarray  # float64
     members: np.ndarray  # households, at least 1 (divisor of per-household rates)
+    covered_yuan: np.ndarray | None = None  # fees the policies' transfers pay for households (sim.transfers)
 
 
 class VectorModel(DistrictModel):
@@ -243,6 +244,7 @@ class VectorModel(DistrictModel):
         # 3-4. satisfaction, fees and volunteering: every household
         self.households_step(rules.draw_month_key(self.rng))
         self.close_month()
+        self.book_transfers()
         # 5. firm accounts and exits
         self.settle_accounts()
         self._view = None
@@ -308,6 +310,7 @@ class VectorModel(DistrictModel):
             a.collection_rate, a.revenue_yuan, a.subsidy_yuan, a.mean_satisfaction, a.volunteers, a.friction,
             a.losing_months, f.active, f.overhead_yuan, self.sites, f.revenue_yuan, f.cost_yuan,
             f.reserves_yuan, f.loss_months, f.idle_months)
+        self.book_transfers()
         self._view = None
         if withdrawals:
             self.firms_withdraw()
@@ -348,6 +351,14 @@ class VectorModel(DistrictModel):
         mode_cost = np.where(managed, a.mode, FULL_SERVICE)
         needed = rules.money_needed(mode_cost, a.gates, a.floor_area_m2, a.households, p)
         fee_due = np.where(managed, rules.fee_due_per_m2(a.mode, a.fee_yuan_per_m2, p), 0.0)
+        subsidy = np.where(has, rules.subsidy(a.housing_type == _AFTER_SALE, a.floor_area_m2, a.mode,
+                                              a.households.astype(F8), a.block_integrated, p), 0.0)
+        covered = None
+        if self.transfers:
+            manager, per_m2 = self.transfers.amounts(a.area_id)
+            fee_due, money = rules.transfer_terms(fee_due, manager, per_m2, a.floor_area_m2, has)
+            subsidy = subsidy + money
+            covered = money - np.where(has, manager, 0.0)
         owes = fee_due > 0.0
         floor = np.bincount(self.estate_area, weights=self.estate_floor_m2, minlength=len(a))
         households = a.households.astype(F8)
@@ -358,11 +369,21 @@ class VectorModel(DistrictModel):
                                                             a.floor_area_m2, a.households, p),
             overhead_share_yuan=np.where(
                 has, f.overhead_yuan[firm] * a.households / np.maximum(served[firm], 1), 0.0),
-            fee_due=fee_due,
-            subsidy_yuan=np.where(has, rules.subsidy(a.housing_type == _AFTER_SALE, a.floor_area_m2,
-                                                     a.mode, households, a.block_integrated, p), 0.0),
+            fee_due=fee_due, subsidy_yuan=subsidy,
             owes=owes, due_yuan=np.where(owes, fee_due * floor, 0.0), households=households,
-            members=np.maximum(1, a.households))
+            members=np.maximum(1, a.households), covered_yuan=covered)
+
+    def book_transfers(self) -> None:
+        """Book what the policies' transfers paid this month (sim.transfers), once the month closed."""
+        if self.transfers and self.recording:
+            arranged = self.arrangement()
+            self.transfers.book(self.month, self.areas.area_id, arranged.has_firm, arranged.covered_yuan,
+                                self.n_households)
+
+    def transfers_changed(self) -> None:
+        """A transfer changed: the arrangement (fees owed, firms' money) and the view are stale."""
+        self.rearranged()
+        self._view = None
 
     def firms_serve(self) -> None:
         """Firms set effort and target quality of their areas; areas without a firm do without."""
@@ -579,6 +600,8 @@ class VectorModel(DistrictModel):
                                      members.index(min(members)), self.p)
         a.set_row(row, "+".join(a.area_id[x] for x in members), estates, key=a.key[min(members)],
                   n_estates=len(estates), **values)
+        if self.transfers:
+            self.transfers.merged([a.area_id[x] for x in members], a.area_id[row], a.floor_area_m2[members])
         for x in members:
             self.assign_firm(x, -1, UNMANAGED)
             a.alive[x] = False
@@ -684,8 +707,15 @@ class VectorModel(DistrictModel):
         """
         a = self.areas
         rate = np.where(a.due_yuan[rows] > 0, a.collection_rate[rows], self.initial_collection_guess)
-        return rules.expected_money_yuan(a.fee_yuan_per_m2[rows], a.floor_area_m2[rows], rate,
-                                         a.housing_type[rows] == _AFTER_SALE, self.p)
+        fee, extra = a.fee_yuan_per_m2[rows], 0.0
+        if self.transfers:  # a bidder counts on the transfers too (as a firm would be paid them)
+            ids = a.area_id[rows] if isinstance(rows, slice) else [a.area_id[rows]]
+            manager, per_m2 = self.transfers.amounts(ids)
+            fee, extra = rules.transfer_terms(fee, manager if isinstance(rows, slice) else manager[0],
+                                              per_m2 if isinstance(rows, slice) else per_m2[0],
+                                              a.floor_area_m2[rows], True)
+        return rules.expected_money_yuan(fee, a.floor_area_m2[rows], rate,
+                                         a.housing_type[rows] == _AFTER_SALE, self.p) + extra
 
     def firm_view(self) -> FirmView:
         """The street office's arrays over firms (the live arrays)."""
@@ -743,4 +773,7 @@ class VectorModel(DistrictModel):
             "service_quality": a.quality[area],
             "fee_collection_rate": a.collection_rate[area],
             "satisfaction": satisfaction / self.estate_households,
+            "volunteer_rate": np.add.reduceat(self.households.volunteer.view(np.int8),
+                                              self.households.estate_start[:-1], dtype=np.int64)
+            / self.estate_households,
         })
