@@ -75,6 +75,7 @@ def final_row(result, scenario: Scenario, *, at_rest: bool = False) -> dict:
         last = ts.iloc[-12:]
         row["estates_with_firm_share"] = float(last["estates_with_firm_share"].mean())
         row["fallback_share"] = float(last["fallback_areas"].mean() / last["management_areas"].mean())
+        row["firm_margin"] = float(last["firm_margin"].mean())  # the face validity's margin
     return row
 
 

@@ -506,7 +506,8 @@ def write_validation(path: Path, numeric: pd.DataFrame, checks: pd.DataFrame, se
         from sim.decomposition import decomposition_section
 
         lines += ["", *decomposition_section(differences, final["seed"].nunique(), 10),
-                  "", *status_quo_lines(final)]
+                  "", *status_quo_lines(final),
+                  "", *face_validity_lines(final[final["variant"] == "status quo"])]
     lines += [
         "",
         "## What the data cannot pin down",
