@@ -201,7 +201,7 @@ def _study(tmp_path: Path, name: str = "spec.yaml") -> Path:
     (tmp_path / "s.yaml").write_text("name: s\ndistrict: {csv: e.csv}\nyears: 1\n")
     path = tmp_path / name
     path.write_text("scenario: s.yaml\nfactors: {method: morris, samples: 4, ranges: {merge_support: "
-                    "[0.2, 0.6]}}\noutputs: [service_quality]\nseed: 1\nengine: vector\n")
+                    "[0.2, 0.6]}}\nreplicates: 1\noutputs: [service_quality]\nseed: 1\nengine: vector\n")
     return path
 
 
