@@ -49,6 +49,9 @@ YEARS = 5
 MESA_SEEDS = range(1000, 1040)  # 40 runs per scenario (Mesa: ~1 s per simulated year)
 VECTOR_SEEDS = range(50_000, 50_160)  # 160 runs per scenario (disjoint from the Mesa seeds)
 KS_MIN_P = 0.001
+FLOAT32_SLACK = 1e-5
+"""A per-seed difference within this (relative to the value, at least absolute) is float32 rounding, not a
+flipped decision: float32 carries about 7 digits, and a year's means add some hundred months and areas."""
 MAX_ABS_SMD = 0.5
 
 
@@ -140,8 +143,12 @@ def test_the_vector_engine_on_the_mesa_seeds_gives_the_mesa_means(samples, scena
         independent = np.sqrt(2 / len(mesa))  # sd units: how far two independent 40-seed means drift
         assert gap < independent, (scenario, measure, gap, independent)
         paired = same[measure].to_numpy() - mesa[measure].to_numpy()
-        if np.any(paired != 0):
-            t = paired.mean() / (paired.std(ddof=1) / np.sqrt(len(paired)))
+        # float32 households round the same way every run (about +1.5e-8 in satisfaction): a bias far
+        # below any effect, but as steady as it is small; the t test asks about flipped decisions
+        rounding = np.abs(paired) <= FLOAT32_SLACK * np.maximum(1.0, np.abs(mesa[measure].to_numpy()))
+        flipped = np.where(rounding, 0.0, paired)
+        if np.count_nonzero(flipped) > 1:
+            t = flipped.mean() / (flipped.std(ddof=1) / np.sqrt(len(flipped)))
             assert abs(t) < 3, (scenario, measure, t)
 
 
