@@ -16,7 +16,6 @@ readout.
 
 from __future__ import annotations
 
-import base64
 import html
 import shutil
 import tempfile
@@ -35,12 +34,14 @@ from sim.app.controls import (
     NO_COMPARISON,
     OTHER_SLIDERS,
     changed_settings,
-    default_settings,
     policy_controls,
     preset_of,
     preset_settings,
+    settings_from_link,
+    setup_caption,
+    setup_link,
+    slider_positions,
 )
-from sim.app.drawing import MEASURES, DistrictMap, MapKey, OutcomeCharts
 from sim.app.i18n import LANGUAGES, tr
 from sim.app.markdown import MathMarkdown
 from sim.app.model import (
@@ -49,8 +50,8 @@ from sim.app.model import (
     UPLOADED_CSV,
     TeachingModel,
     build_scenario,
-    estate_table,
     month_label,
+    run_display_name,
 )
 from sim.app.monitors import (
     EVENT_KINDS,
@@ -64,6 +65,7 @@ from sim.app.monitors import (
     tile_values,
     timeseries_csv,
 )
+from sim.app.views import MEASURES, charts_data, charts_spec, map_data, map_spec, tr_month
 from sim.errors import InputError
 from sim.params import HOUSING_TYPES
 
@@ -150,40 +152,58 @@ def _current_context():
 # --- the left panel -----------------------------------------------------------------------------
 @solara.component
 def SliderControl(name: str, spec: dict[str, Any], settings: solara.Reactive, lang: str):
-    """One parameter slider bound to the pending settings."""
-    kind = solara.SliderInt if spec["type"] == "SliderInt" else solara.SliderFloat
+    """One parameter's slider: its label and value above the bar, a help text under it.
+
+    The bar stops at `slider_positions` (a readable grid, the model's default, the presets' values).
+    """
+    positions = slider_positions(name)
     value = settings.value[name]
-    kind(f"{tr(spec['label'], lang)}: {value:g}", value=value, min=spec["min"], max=spec["max"],
-         step=spec["step"], on_value=lambda v: settings.set({**settings.value, name: v}))
+    index = min(range(len(positions)), key=lambda i: abs(positions[i] - value))
+
+    def on_index(i) -> None:
+        settings.set({**settings.value, name: positions[int(i)]})
+
+    with solara.Div(classes=["estate-slider", f"estate-slider-{name}"]):
+        solara.HTML(unsafe_innerHTML=f'<span class="estate-slider-label">{html.escape(tr(spec["label"], lang))}'
+                    f'</span> <b class="estate-slider-value">{value:g}</b>')
+        solara.v.Slider(v_model=index, on_v_model=on_index, min=0, max=len(positions) - 1, step=1,
+                        hide_details=True, density="compact", color="primary")
+        solara.Text(tr(spec["help"], lang), classes=["estate-help"])
+
+
+def choice(label: str, value: str, values: list[str], on_value, lang: str, classes: list[str]) -> None:
+    """A drop-down whose items show in the page's language (the value stays the setting's)."""
+    solara.v.Select(label=label, v_model=value, on_v_model=on_value, density="compact", hide_details=True,
+                    items=[{"title": tr(v, lang), "value": v} for v in values], class_=" ".join(classes))
 
 
 @solara.component
 def Controls(pending: solara.Reactive, uploaded: str | None, lang: str):
-    """The controls: district, engine, policy blocks with their parameters, votes, fees, seed."""
+    """The controls: district, comparison, policy blocks with their parameters, votes, fees, seed."""
     s = pending.value
 
     def put(name):
         return lambda v: pending.set({**pending.value, name: v})
 
     districts = [*DISTRICTS, *([UPLOADED_CSV] if uploaded else [])]
-    solara.Select(tr("District", lang), value=s["district"], values=districts, on_value=put("district"))
-    solara.Select(tr("Compare with (side by side)", lang), value=s["compare_with"],
-                  values=[NO_COMPARISON, *POLICY_SETS], on_value=put("compare_with"))
+    choice(tr("District", lang), s["district"], districts, put("district"), lang, ["estate-district-choice"])
+    choice(tr("Compare with (side by side)", lang), s["compare_with"], [NO_COMPARISON, *POLICY_SETS],
+           put("compare_with"), lang, ["estate-compare-choice"])
     solara.Text(tr("Policies", lang), classes=["estate-heading"])
     for block, control in policy_controls().items():
-        chinese = tr(control["label"], "zh")
-        label = control["label"] + (f" ({chinese})" if chinese != control["label"] else "")
-        solara.Checkbox(label=tr(control["label"], lang) if lang == "zh" else label, value=s[block],
-                        on_value=put(block))
+        solara.Checkbox(label=tr(control["label"], lang), value=s[block], on_value=put(block))
         if s[block]:
             for name, spec in control["params"].items():
                 SliderControl(name, spec, pending, lang)
     solara.Text(tr("Votes, fees and volunteers", lang), classes=["estate-heading"])
+    if s["compare_with"] != NO_COMPARISON:
+        solara.Text(tr("These settings apply to both runs of the comparison.", lang), classes=["estate-note"])
     for name, spec in OTHER_SLIDERS.items():
         SliderControl(name, spec, pending, lang)
-    solara.SliderInt(f"{tr('Random seed (replicate)', lang)}: {s['rng']}", value=s["rng"], min=1,
-                     max=100, on_value=put("rng"))
-    solara.Select(tr("Engine", lang), value=s["engine"], values=list(ENGINES), on_value=put("engine"))
+    solara.Text(tr("Random seed (replicate)", lang), classes=["estate-heading"])
+    solara.v.TextField(v_model=s["rng"], on_v_model=lambda v: put("rng")(int(v)) if str(v).isdigit() else None,
+                       type="number", density="compact", hide_details=True, class_="estate-seed")
+    choice(tr("Engine", lang), s["engine"], list(ENGINES), put("engine"), lang, ["estate-engine-choice"])
 
 
 # --- the main area ------------------------------------------------------------------------------
@@ -194,8 +214,8 @@ def Tiles(model: TeachingModel, frame: int, lang: str):
     `frame` changes with every picture, so the tiles follow the month.
     """
     with model.lock:
-        values = [tile_values(run) for run in model.runs]
-    names = [run.spec.name for run in model.runs]
+        values = [tile_values(run, start) for run, start in zip(model.runs, model.start_records, strict=True)]
+    names = run_names(model, lang)
     cells = []
     for key, label, _ in TILES:
         shown = " · ".join(format_tile(key, v[key]) for v in values)
@@ -207,34 +227,6 @@ def Tiles(model: TeachingModel, frame: int, lang: str):
                      f"{html.escape(tr(label, lang))}</div><div class=\"estate-tile-value\">"
                      f"{html.escape(shown)}</div>{extra}</div>")
     solara.HTML(unsafe_innerHTML="".join(cells), classes=["estate-tiles"])
-
-
-def estate_card(row, lang: str) -> str:
-    """The hover card of one estate: households, type, firm, mode, fund, committee, satisfaction."""
-    firm = f"{tr('firm', lang)} {row.firm}" if row.firm >= 0 else tr("none", lang)
-    lines = [
-        f"<b>{html.escape(str(row.estate_id))}</b> ({html.escape(str(row.block))})",
-        f"{row.households} {tr('households', lang)} · {html.escape(str(row.housing_type))}",
-        f"{tr('firm', lang)}: {firm} · {tr('mode', lang)}: {html.escape(row.mode_name)}",
-        f"{tr('management area', lang)}: {html.escape(str(row.area_id))}",
-        f"{tr('fund per m²', lang)}: {row.fund_per_m2:.1f} yuan",
-        f"{tr('owners' + chr(39) + ' committee', lang)}: {tr('yes' if row.committee else 'no', lang)}",
-        f"{tr('service quality', lang)} {row.quality:.2f} · {tr('satisfaction', lang)} "
-        f"{row.satisfaction:.2f} · {tr('fee collection', lang)} {row.collection:.0%}",
-    ]
-    return "<br>".join(lines)
-
-
-def map_html(png: bytes, spots, table, lang: str) -> str:
-    """The map picture with one box per estate: its card shows on hover, and stays on a click."""
-    boxes = "".join(
-        f'<div class="estate-spot" tabindex="0" data-estate="{html.escape(str(row.estate_id))}" '
-        f'style="left:{x:.2f}%;'
-        f'top:{y:.2f}%;width:{d:.2f}%"><div class="estate-card">{estate_card(row, lang)}</div></div>'
-        for (x, y, d), row in zip(spots, table.itertuples(index=False), strict=True))
-    data = base64.b64encode(png).decode()
-    return (f'<div class="estate-map-box"><img class="estate-map" src="data:image/png;base64,{data}" '
-            f'alt="district map">{boxes}</div>')
 
 
 def events_html(events_table, kinds: list[str]) -> str:
@@ -272,49 +264,77 @@ def EventsPanel(run, frame: int, title: str, lang: str):
         solara.HTML(unsafe_innerHTML=events_html(table, kinds), classes=["estate-events-list"])
 
 
+@solara.component_vue("vega_view.vue")
+def VegaView(spec: dict, frame_data: dict, kind: str = "", export_label: str = "", export_name: str = "",
+             export_title: list | None = None):
+    """A Vega-Lite view drawn in the browser; each frame only `frame_data` changes (sim/app/vega_view.vue)."""
+
+
+MARKS_KEY = (
+    ('<svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="white" stroke="#e6194b" '
+     'stroke-width="2.5"/></svg>', "edge colour: its firm"),
+    ('<svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="white" stroke="#bbbbbb" '
+     'stroke-width="1"/></svg>', "thin grey edge: no firm"),
+    ('<svg width="14" height="14"><rect x="2" y="2" width="10" height="10" fill="white" stroke="#4363d8" '
+     'stroke-width="2"/></svg>', "firm's office (number)"),
+    ('<svg width="18" height="14"><line x1="1" y1="7" x2="17" y2="7" stroke="#444" stroke-opacity="0.5" '
+     'stroke-width="3"/></svg>', "spokes: merged area"),
+    ('<svg width="14" height="14"><path d="M7 1 L13 7 L7 13 L1 7 Z" fill="black"/></svg>',
+     "entrusted to a strong firm"),
+    ('<svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="none" stroke="black" '
+     'stroke-width="2.5"/></svg>', "in this month's events"),
+    ('<svg width="18" height="14"><rect x="1" y="2" width="16" height="10" fill="#f2f2f2" stroke="#c8c8c8" '
+     'stroke-dasharray="3 2"/></svg>', "street block"),
+)
+"""The map's marks beyond colour and size (those have Vega's own legends)."""
+
+
+def marks_key_html(lang: str) -> str:
+    """One line under the map that explains its marks."""
+    return "".join(f'<span class="estate-mark">{svg} {html.escape(tr(text, lang))}</span>'
+                   for svg, text in MARKS_KEY)
+
+
 @solara.component
 def DistrictView(model: TeachingModel, frame: int, lang: str):
     """Tiles, map(s), charts, events and exports of the current month."""
     measure, set_measure = solara.use_state("service quality")
     runs = model.runs
-    # one run: its map with the key beside it; side by side: two maps and one key under them
-    maps = solara.use_memo(lambda: [DistrictMap(run, measure, lang=lang, with_key=len(runs) == 1)
-                                    for run in runs], [model, measure, lang])
-    key_png = solara.use_memo(lambda: MapKey(maps[0]).png() if len(runs) > 1 else None, [maps])
-    charts = solara.use_memo(lambda: OutcomeCharts([run.spec.name for run in runs], lang=lang),
-                             [model, lang])
+    names = run_names(model, lang)
+    map_view = solara.use_memo(lambda: map_spec(model.estates, measure, names, lang), [model, measure, lang])
+    charts_view = solara.use_memo(lambda: charts_spec(names, lang), [model, lang])
 
-    def draw():
+    def read():
         with model.lock:
-            tables = [estate_table(run) for run in runs]
-            pngs = [m.png(run, t) for m, run, t in zip(maps, runs, tables, strict=True)]
-            return tables, pngs, [m.spots() for m in maps], charts.png(runs)
+            return map_data(runs, measure, lang, frame), charts_data(runs, names, lang, frame, model.start_records)
 
-    tables, map_pngs, spots, charts_png = solara.use_memo(draw, [maps, charts, frame, model.month])
-    for run, table in zip(runs, tables, strict=True):
-        solara.Text(f"{month_label(run.month)} · {run.spec.name}: {table['area_id'].nunique()} "
-                    "management areas", classes=["estate-readout"])
-    solara.ToggleButtonsSingle(value=measure, values=list(MEASURES), on_value=set_measure,
-                               classes=["estate-measure"])
+    map_frame, charts_frame = solara.use_memo(read, [model, measure, lang, frame, model.month])
+    caption = setup_caption(model.settings, names, lang)
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "4px 12px"}):
+        for run, name in zip(runs, names, strict=True):
+            solara.Text(f"{tr_month(month_label(run.month), lang)} · {name}: "
+                        f"{len(set(run.area_view().area_id))} {tr('management areas', lang)}",
+                        classes=["estate-readout"])
+        solara.ToggleButtonsSingle(value=measure, on_value=set_measure, dense=True,
+                                   classes=["estate-measure"],
+                                   children=[solara.Button(tr(m, lang), value=m) for m in MEASURES])
+    with solara.Div(classes=["estate-district"]):
+        with solara.Div(classes=["estate-map-column"]):
+            VegaView(spec=map_view, frame_data=map_frame, kind="map", export_label=tr("Map (PNG)", lang),
+                     export_name="estate-sim-map.png", export_title=caption)
+            solara.HTML(unsafe_innerHTML=marks_key_html(lang), classes=["estate-marks"])
+        Tiles(model, frame, lang)
+    VegaView(spec=charts_view, frame_data=charts_frame, kind="charts", export_label=tr("Charts (PNG)", lang),
+             export_name="estate-sim-charts.png", export_title=caption)
     with solara.Columns([1] * len(runs)):
-        for png, spot, table in zip(map_pngs, spots, tables, strict=True):
-            solara.HTML(unsafe_innerHTML=map_html(png, spot, table, lang))
-    if key_png is not None:
-        solara.Image(key_png, width="100%", classes=["estate-map-key"])
-    Tiles(model, frame, lang)
-    solara.Image(charts_png, width="100%", classes=["estate-charts"])
-    with solara.Columns([1] * len(runs)):
-        for run in runs:
-            EventsPanel(run, frame, f"{tr('What happened', lang)}: {run.spec.name}", lang)
+        for run, name in zip(runs, names, strict=True):
+            EventsPanel(run, frame, f"{tr('What happened', lang)}: {name}", lang)
     with solara.Card(tr("Export", lang), classes=["estate-export"]):
         with solara.Row(style={"flex-wrap": "wrap"}):
-            solara.FileDownload(lambda: timeseries_csv(runs), filename="estate-sim-timeseries.csv",
-                                label=tr("Time series (CSV)", lang))
-            solara.FileDownload(lambda: events_csv(runs), filename="estate-sim-events.csv",
+            solara.FileDownload(lambda: timeseries_csv(runs, model.settings),
+                                filename="estate-sim-timeseries.csv", label=tr("Time series (CSV)", lang))
+            solara.FileDownload(lambda: events_csv(runs, model.settings), filename="estate-sim-events.csv",
                                 label=tr("Events (CSV)", lang))
-            solara.FileDownload(map_pngs[0], filename="estate-sim-map.png", label=tr("Map (PNG)", lang))
-            solara.FileDownload(charts_png, filename="estate-sim-charts.png",
-                                label=tr("Charts (PNG)", lang))
 
 
 @solara.component
@@ -377,7 +397,7 @@ def session_folder() -> Path:
 
 
 @solara.component
-def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel):
+def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel, lang: str):
     """Upload a district CSV; a valid one becomes the district of a new model at once."""
     folder = solara.use_memo(session_folder, [])
     sample = solara.use_memo(
@@ -408,38 +428,46 @@ def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel):
 
 
 PAGE_CSS = """
-.estate-shell { display: flex; align-items: flex-start; gap: 12px; }
-.estate-side { flex: 0 0 290px; max-width: 290px; }
+.estate-top { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 8px; }
+.estate-top .v-btn { text-transform: none; letter-spacing: 0; }
+.estate-title { font-size: 1.1rem; font-weight: 500; }
+.estate-presets { display: flex; flex-wrap: wrap; align-items: center; gap: 2px; margin: 2px 0; }
+.estate-presets .v-btn { text-transform: none; letter-spacing: 0; height: 26px !important; padding: 0 8px; }
+.estate-shell { display: flex; align-items: flex-start; gap: 12px; max-width: 100%; }
+.estate-side { flex: 0 0 300px; max-width: 300px; }
 .estate-main { flex: 1 1 auto; min-width: 0; }
-.estate-side .v-input__slot { margin-bottom: 0; }
-.estate-side .v-slider .v-slider__label, .estate-side .v-label { white-space: normal; font-size: 0.85rem; }
-.estate-presets .v-btn { margin: 1px; text-transform: none; letter-spacing: 0; }
-.estate-hint { background: #fff3cd; color: #664d03; border-radius: 4px; padding: 4px 8px; font-weight: 500; }
+.estate-slider { margin: 6px 0 2px 0; }
+.estate-slider-label { font-size: 0.85rem; }
+.estate-help, .estate-note { display: block; font-size: 0.75rem; opacity: 0.75; line-height: 1.2; }
+.estate-note { font-style: italic; margin-bottom: 4px; }
+.estate-hint { background: #fff3cd; color: #664d03; border-radius: 4px; padding: 2px 8px; font-weight: 500; }
 .estate-status { font-weight: 500; color: #1f5fa8; }
-.estate-readout { display: block; font-weight: 500; }
+.estate-readout { display: inline-block; font-weight: 500; }
 .estate-heading { display: block; font-weight: 600; margin-top: 8px; }
-.estate-tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(135px, 1fr));
-  gap: 4px; margin: 4px 0; }
+.estate-main .v-tabs { height: 34px; }
+.estate-main .v-tab { text-transform: none; letter-spacing: 0; }
+.estate-district { display: grid; grid-template-columns: minmax(0, 1fr) 260px; gap: 8px; align-items: start; }
+@media (max-width: 1100px) { .estate-district { grid-template-columns: minmax(0, 1fr); } }
+.estate-marks { font-size: 0.75rem; display: flex; flex-wrap: wrap; gap: 2px 10px; }
+.estate-mark svg { vertical-align: middle; }
+.estate-tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr));
+  gap: 4px; margin: 0; }
 .estate-tile { border: 1px solid rgba(128,128,128,0.4); border-radius: 6px; padding: 2px 6px; }
 .estate-tile-label { font-size: 0.72rem; opacity: 0.8; line-height: 1.2; }
-.estate-tile-value { font-size: 1.15rem; font-weight: 600; }
+.estate-tile-value { font-size: 1.05rem; font-weight: 600; }
 .estate-tile-diff { font-size: 0.75rem; }
-.estate-map-box { position: relative; width: 100%; }
-.estate-map-box img.estate-map { width: 100%; display: block; background: white; }
-.estate-spot { position: absolute; transform: translate(-50%, -50%); aspect-ratio: 1; border-radius: 50%;
-  cursor: pointer; }
-.estate-spot .estate-card { display: none; position: absolute; left: 100%; top: 0; z-index: 10; width: 17em;
-  background: white; color: #222; border: 1px solid #888; border-radius: 4px; padding: 6px;
-  font-size: 0.85rem;
-  box-shadow: 0 2px 6px rgba(0,0,0,0.3); }
-.estate-spot:hover .estate-card, .estate-spot:focus .estate-card { display: block; }
-.estate-spot:focus { outline: 3px solid #1f5fa8; }
 .estate-events-list { max-height: 420px; overflow-y: auto; }
 .estate-events-table { font-size: 0.85em; border-spacing: 0 3px; }
 .estate-when, .estate-muted { opacity: 0.7; white-space: nowrap; padding-right: 10px; vertical-align: top; }
 .estate-votes { font-size: 0.9em; opacity: 0.85; }
 .estate-rounds ul { margin: 0 0 6px 0; }
+.estate-event-filter { flex-wrap: wrap; height: auto !important; max-width: 100%; }
+.estate-event-filter .v-btn { text-transform: none; letter-spacing: 0; }
+.estate-measure .v-btn, .estate-speed .v-btn, .estate-language .v-btn { text-transform: none;
+  letter-spacing: 0; min-width: 32px !important; padding: 0 8px !important; height: 28px !important; }
+.estate-measure, .estate-speed, .estate-language { height: 28px !important; }
 .estate-upload th, .estate-upload td { text-align: left !important; }
+#vg-tooltip-element { font-size: 12px; }
 .v-theme--dark .estate-hint { background: #665c1e; color: #fff8d8; }
 .v-theme--dark .estate-status { color: #8cc4ff; }
 .v-theme--dark .v-label { color: #f0f0f0 !important; opacity: 1; }
@@ -450,10 +478,11 @@ PAGE_CSS = """
 .v-theme--dark .v-btn-group .v-btn--active, .v-theme--dark .v-tab--selected {
   background-color: #5a5a5a !important; }
 .v-theme--dark .estate-markdown, .v-theme--dark .estate-events { color: #f0f0f0; }
+.v-theme--dark .estate-vega canvas, .v-theme--dark .estate-vega svg { background: white; }
 .estate-math svg { vertical-align: middle; }
 .v-theme--dark .estate-math svg { filter: invert(1); }
 """
-"""Layout (controls beside the main area at every width), tiles, hover cards, dark-mode colours."""
+"""Layout (controls beside the main area, the map beside the tiles), sliders, tiles, dark-mode colours."""
 
 VIEWS = ("District", "Your own district", "About this model")
 
@@ -464,10 +493,24 @@ def Layout(children=()):
     solara.Column(children=list(children), style={"padding": "8px"})
 
 
+def opening_model(query: str) -> TeachingModel:
+    """The model a page opens on: the setup its link names, or the status quo if the link is bad."""
+    try:
+        return TeachingModel(**settings_from_link(query))
+    except InputError:
+        return TeachingModel(**settings_from_link(""))
+
+
+def run_names(model: TeachingModel, lang: str) -> list[str]:
+    """The runs' plain names in the page's language."""
+    return [run_display_name(run.spec.name, lang) for run in model.runs]
+
+
 @solara.component
 def Page():
-    """The whole app: presets and controls on the left, the district and the tabs on the right."""
-    first = solara.use_memo(lambda: TeachingModel(**default_settings()), [])
+    """The whole app: the toolbar and lessons on top, the controls on the left, the district on the right."""
+    router = solara.use_router()
+    first = solara.use_memo(lambda: opening_model(router.search or ""), [])
     model = solara.use_reactive(first)
     pending = solara.use_reactive(first.settings)
     playing = solara.use_reactive(False)
@@ -507,7 +550,7 @@ def Page():
         print(f"estate-sim app: a session stopped playing at {month_label(m.month)} ({reason}) after "
               f"{m.month - first_month} months in {time.monotonic() - started:.2f} s", flush=True)
         if reason == "horizon":
-            status.set(tr("Stopped at the horizon", lang.value) + f" ({month_label(m.month)})")
+            status.set(tr("Stopped at the horizon", lang.value) + f" ({tr_month(month_label(m.month), lang.value)})")
             playing.set(False)
         elif reason == "page closed" and context is not None and not context.closed_event.is_set():
             playing.set(False)  # a page that comes back (a network blip) finds the model paused
@@ -527,35 +570,37 @@ def Page():
     solara.Title("Small estates: a governance model")
     solara.Style(PAGE_CSS)
     lg = lang.value
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+    with solara.Div(classes=["estate-top"]):
         solara.Button("✕ " + tr("Hide controls", lg) if show_side.value else "☰ " + tr("Controls", lg),
                       on_click=lambda: show_side.set(not show_side.value), text=True,
                       classes=["estate-side-toggle"])
-        solara.Text(tr("Governing small estates: the Ouyang Road reforms", lg),
-                    style={"font-size": "1.25rem", "font-weight": "500"})
-        solara.ToggleButtonsSingle(value=[k for k, v in LANGUAGES.items() if v == lg][0],
-                                   values=list(LANGUAGES), on_value=lambda k: lang.set(LANGUAGES[k]),
-                                   dense=True, classes=["estate-language"])
-        solara.lab.ThemeToggle()
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, classes=["estate-toolbar"]):
-        solara.Button("Reset", color="primary", on_click=lambda: apply())
+        solara.Text(tr("Governing small estates: the Ouyang Road reforms", lg), classes=["estate-title"])
+        solara.Button(tr("Reset", lg), color="primary", on_click=lambda: apply(), classes=["estate-reset"])
         solara.Button("❚❚" if playing.value else "▶", color="primary", on_click=toggle_play,
-                      disabled=m.at_horizon)
-        solara.Button("Step", color="primary", on_click=step, disabled=playing.value or m.at_horizon)
+                      disabled=m.at_horizon, classes=["estate-play"])
+        solara.Button(tr("Step", lg), color="primary", on_click=step, disabled=playing.value or m.at_horizon,
+                      classes=["estate-step"])
         solara.Text(tr("Speed (months per second)", lg) + ":")
         solara.ToggleButtonsSingle(value=str(speed.value), values=[str(s) for s in SPEEDS],
                                    on_value=lambda v: speed.set(int(v)), dense=True,
                                    classes=["estate-speed"])
+        solara.ToggleButtonsSingle(value=[k for k, v in LANGUAGES.items() if v == lg][0],
+                                   values=list(LANGUAGES), on_value=lambda k: lang.set(LANGUAGES[k]),
+                                   dense=True, classes=["estate-language"])
+        solara.lab.ThemeToggle()
         if changed_settings(pending.value, m.settings):
             solara.Text(tr("Changes not applied — press Reset", lg), classes=["estate-hint"])
         if status.value:
             solara.Text(status.value, classes=["estate-status"])
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, classes=["estate-presets"]):
-        solara.Text(tr("Lesson", lg) + ":", classes=["estate-heading"])
+    with solara.Div(classes=["estate-presets"]):
+        solara.Text(tr("Lesson", lg) + ":", classes=["estate-heading"], style={"margin": "0 4px 0 0"})
         running_preset = preset_of(m.settings)
         for name in LESSON_PRESETS:
             solara.Button(tr(name, lg), small=True, outlined=name != running_preset, color="primary",
                           on_click=lambda name=name: apply(preset_settings(name, pending.value)))
+        link = setup_link(m.settings)
+        solara.HTML(tag="a", unsafe_innerHTML=html.escape(tr("Link to this setup", lg)),
+                    attributes={"href": link, "class": "estate-link"})
     if error.value:
         solara.Error(error.value)
     with solara.Div(classes=["estate-shell"]):
@@ -565,12 +610,12 @@ def Page():
                     Controls(pending, uploaded.value, lg)
         with solara.Div(classes=["estate-main"]):
             # each tab has its index as value: without one, Vuetify 3 reported the first as none
-            solara.v.Tabs(v_model=view, on_v_model=lambda v: set_view(int(v or 0)),
+            solara.v.Tabs(v_model=view, on_v_model=lambda v: set_view(int(v or 0)), density="compact",
                           children=[solara.v.Tab(value=i, children=[tr(name, lg)])
                                     for i, name in enumerate(VIEWS)])
             if view == 0:
                 DistrictView(m, frame.value, lg)
             elif view == 1:
-                DistrictUpload(apply, uploaded, m)
+                DistrictUpload(apply, uploaded, m, lg)
             else:
                 About(lg)

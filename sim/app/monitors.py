@@ -47,9 +47,10 @@ TILES: tuple[tuple[str, str, str], ...] = (
 """The worksheet's measures: key, label, format (keys are MonthRecord fields but one)."""
 
 
-def tile_values(run) -> dict[str, float]:
-    """The tiles' values for a run now (the latest month's record; at the start, nothing but NaN)."""
-    record = asdict(run.records[-1]) if run.records else {}
+def tile_values(run, start=None) -> dict[str, float]:
+    """The tiles' values for a run now: the latest month's record, or `start` (the run's record at the start)."""
+    latest = run.records[-1] if run.records else start
+    record = asdict(latest) if latest is not None else {}
     values = {key: float(record.get(key, float("nan"))) for key, _, _ in TILES}
     values["small_estates_quality"] = small_estates_quality(run)
     return values
@@ -134,17 +135,43 @@ def round_summary(run) -> list[tuple[int, str]]:
             for year, c in sorted(counts.items())]
 
 
-def timeseries_csv(runs: Sequence) -> str:
-    """The runs' monthly records as CSV, one row per run and month (column `run`: its policy set)."""
+def csv_header(settings: dict | None, names: Sequence[str]) -> str:
+    """Comment lines that open every CSV export: the lesson, the runs, the seed, the changed settings.
+
+    `pandas.read_csv(path, comment="#")` skips them.
+    """
+    if settings is None:
+        return ""
+    from sim.app.controls import setup_caption, setup_link
+
+    lines = [*setup_caption(settings, list(names), "en"), f"Link: {setup_link(settings)}"]
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def timeseries_csv(runs: Sequence, settings: dict | None = None) -> str:
+    """The runs' monthly records as CSV, one row per run and month (column `run`: its policy set).
+
+    Values are rounded to what the model can tell (sim.app.views.CSV_DIGITS); the header comment
+    says how the runs were set up.
+    """
+    header = csv_header(settings, [run.spec.name for run in runs])
     frames = [pd.DataFrame([asdict(r) for r in run.records]).assign(run=run.spec.name) for run in runs]
     frames = [f for f in frames if not f.empty]
     if not frames:
-        return "run,month\n"
+        return header + "run,month\n"
     table = pd.concat(frames, ignore_index=True)
-    return table[["run", *[c for c in table.columns if c != "run"]]].to_csv(index=False)
+    floats = table.select_dtypes("float").columns
+    table[floats] = table[floats].round(CSV_DIGITS)
+    return header + table[["run", *[c for c in table.columns if c != "run"]]].to_csv(index=False)
 
 
-def events_csv(runs: Sequence) -> str:
-    """The runs' events as CSV (run, month, when, kind, text, votes)."""
+CSV_DIGITS = 4
+"""Decimals of the CSV's measures: a run of the app's districts tells shares to about 1e-3, so a
+fourth decimal keeps what the model can tell and drops the floating-point noise."""
+
+
+def events_csv(runs: Sequence, settings: dict | None = None) -> str:
+    """The runs' events as CSV (run, month, when, kind, text, votes), after the setup's comment lines."""
     table = pd.concat([events_frame(run).assign(run=run.spec.name) for run in runs], ignore_index=True)
-    return table[["run", "month", "when", "kind", "text", "votes"]].to_csv(index=False)
+    return (csv_header(settings, [run.spec.name for run in runs])
+            + table[["run", "month", "when", "kind", "text", "votes"]].to_csv(index=False))
