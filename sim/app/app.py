@@ -56,6 +56,7 @@ from sim.app.model import (
 from sim.app.monitors import (
     EVENT_KINDS,
     OTHER_KIND,
+    ROUTINE_KINDS,
     TILES,
     events_csv,
     events_frame,
@@ -164,7 +165,8 @@ def SliderControl(name: str, spec: dict[str, Any], settings: solara.Reactive, la
         settings.set({**settings.value, name: positions[int(i)]})
 
     with solara.Div(classes=["estate-slider", f"estate-slider-{name}"]):
-        solara.HTML(unsafe_innerHTML=f'<span class="estate-slider-label">{html.escape(tr(spec["label"], lang))}'
+        label = html.escape(tr(spec["label"], lang))
+        solara.HTML(unsafe_innerHTML=f'<span class="estate-slider-label">{label}'
                     f'</span> <b class="estate-slider-value">{value:g}</b>')
         solara.v.Slider(v_model=index, on_v_model=on_index, min=0, max=len(positions) - 1, step=1,
                         hide_details=True, density="compact", color="primary")
@@ -201,7 +203,8 @@ def Controls(pending: solara.Reactive, uploaded: str | None, lang: str):
     for name, spec in OTHER_SLIDERS.items():
         SliderControl(name, spec, pending, lang)
     solara.Text(tr("Random seed (replicate)", lang), classes=["estate-heading"])
-    solara.v.TextField(v_model=s["rng"], on_v_model=lambda v: put("rng")(int(v)) if str(v).isdigit() else None,
+    solara.v.TextField(v_model=s["rng"],
+                       on_v_model=lambda v: put("rng")(int(v)) if str(v).isdigit() else None,
                        type="number", density="compact", hide_details=True, class_="estate-seed")
     choice(tr("Engine", lang), s["engine"], list(ENGINES), put("engine"), lang, ["estate-engine-choice"])
 
@@ -229,39 +232,42 @@ def Tiles(model: TeachingModel, frame: int, lang: str):
     solara.HTML(unsafe_innerHTML="".join(cells), classes=["estate-tiles"])
 
 
-def events_html(events_table, kinds: list[str]) -> str:
+def events_html(events_table, kinds: list[str], lang: str = "en") -> str:
     """The events of the chosen kinds, newest first, as one HTML table (one element renders fast)."""
     shown = events_table[events_table["kind"].isin(kinds)]
     hidden = len(shown) - EVENTS_SHOWN
     rows = "".join(
         f'<tr class="estate-event-{html.escape(r.kind.replace(" ", "-"))}"><td class="estate-when">'
-        f"{html.escape(r.when)}</td><td>{html.escape(r.text)}"
+        f"{html.escape(tr_month(r.when, lang))}</td><td>{html.escape(r.text)}"
         + (f'<div class="estate-votes">{html.escape(r.votes)}</div>' if r.votes else "")
         + "</td></tr>"
         for r in shown.iloc[::-1].head(EVENTS_SHOWN).itertuples(index=False))
     if hidden > 0:
-        rows += f'<tr><td></td><td class="estate-when">… and {hidden} earlier events</td></tr>'
+        rows += (f'<tr><td></td><td class="estate-when">{html.escape(tr("… and {} earlier events", lang))}'
+                 .format(hidden) + "</td></tr>")
     return f'<table class="estate-events-table">{rows}</table>'
 
 
 @solara.component
 def EventsPanel(run, frame: int, title: str, lang: str):
-    """The run's events: a summary per yearly round, filters by kind, vote shares of mergers."""
+    """The run's events: a count per kind for each year, filters by kind (routine kinds start hidden)."""
     all_kinds = [kind for kind, _ in EVENT_KINDS] + [OTHER_KIND]
-    kinds, set_kinds = solara.use_state(all_kinds)
+    kinds, set_kinds = solara.use_state([k for k in all_kinds if k not in ROUTINE_KINDS])
     table = events_frame(run)
     with solara.Card(title, classes=["estate-events"]):
         if table.empty:
             solara.Text(tr("Nothing has happened yet. Press Step or ▶.", lang), classes=["estate-muted"])
             return
-        summary = "".join(f"<li>Year {year}: {html.escape(text)}</li>" for year, text in round_summary(run))
+        summary = "".join(f"<li>{html.escape(tr('Year {}', lang).format(year))}: {html.escape(text)}</li>"
+                          for year, text in round_summary(run, lang))
         solara.HTML(unsafe_innerHTML=f"<b>{tr('Per year', lang)}</b><ul>{summary}</ul>",
                     classes=["estate-rounds"])
         present = [k for k in all_kinds if k in set(table["kind"])]
-        solara.ToggleButtonsMultiple(value=[k for k in kinds if k in present], values=present,
+        solara.ToggleButtonsMultiple(value=[k for k in kinds if k in present],
                                      on_value=lambda v: set_kinds(v + [k for k in kinds if k not in present]),
-                                     dense=True, classes=["estate-event-filter"])
-        solara.HTML(unsafe_innerHTML=events_html(table, kinds), classes=["estate-events-list"])
+                                     dense=True, classes=["estate-event-filter"],
+                                     children=[solara.Button(tr(k, lang), value=k) for k in present])
+        solara.HTML(unsafe_innerHTML=events_html(table, kinds, lang), classes=["estate-events-list"])
 
 
 @solara.component_vue("vega_view.vue")
@@ -306,7 +312,8 @@ def DistrictView(model: TeachingModel, frame: int, lang: str):
 
     def read():
         with model.lock:
-            return map_data(runs, measure, lang, frame), charts_data(runs, names, lang, frame, model.start_records)
+            return (map_data(runs, measure, lang, frame),
+                    charts_data(runs, names, lang, frame, model.start_records))
 
     map_frame, charts_frame = solara.use_memo(read, [model, measure, lang, frame, model.month])
     caption = setup_caption(model.settings, names, lang)
@@ -344,8 +351,8 @@ def About(lang: str):
     with solara.Column(classes=["estate-about"], style={"max-width": "60em"}):
         MathMarkdown(ABOUT_ZH if lang == "zh" else ABOUT)
         if ODD_PATH.is_file():
-            solara.Button("Hide docs/ODD.md" if show_odd else "Show the full model description "
-                          "(docs/ODD.md)", on_click=lambda: set_show_odd(not show_odd), text=True)
+            label = "Hide docs/ODD.md" if show_odd else "Show the full model description (docs/ODD.md)"
+            solara.Button(tr(label, lang), on_click=lambda: set_show_odd(not show_odd), text=True)
             if show_odd:
                 MathMarkdown(ODD_PATH.read_text(encoding="utf-8"))
 
@@ -417,22 +424,25 @@ def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel, lang:
 
     with solara.Column(style={"max-width": "60em"}, classes=["estate-upload"]):
         MathMarkdown(UPLOAD_HELP)
-        solara.FileDrop(label="Drop a district CSV file here", on_file=on_file, lazy=False)
+        solara.FileDrop(label=tr("Drop a district CSV file here", lang), on_file=on_file, lazy=False)
         if error:
             solara.Error(error)
         elif uploaded.value:
-            solara.Success(f"Running on {Path(uploaded.value).name}: "
-                           f"{len(model.estates)} estates, {model.main.n_households:,} households.")
+            solara.Success(tr("Running on {}: {} estates, {} households.", lang).format(
+                Path(uploaded.value).name, len(model.estates), f"{model.main.n_households:,}"))
         solara.FileDownload(sample, filename="ouyang_road.csv",
-                            label="Download the Ouyang Road district (CSV)")
+                            label=tr("Download the Ouyang Road district (CSV)", lang))
 
 
 PAGE_CSS = """
 .estate-top { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 8px; }
 .estate-top .v-btn { text-transform: none; letter-spacing: 0; }
-.estate-title { font-size: 1.1rem; font-weight: 500; }
+.estate-title { font-size: 1.05rem; font-weight: 500; }
+.estate-top > .v-btn { height: 30px !important; }
 .estate-presets { display: flex; flex-wrap: wrap; align-items: center; gap: 2px; margin: 2px 0; }
-.estate-presets .v-btn { text-transform: none; letter-spacing: 0; height: 26px !important; padding: 0 8px; }
+.estate-presets .v-btn { text-transform: none; letter-spacing: 0; height: 24px !important;
+  padding: 0 6px !important; font-size: 0.78rem; }
+.estate-link { font-size: 0.8rem; margin-left: 6px; }
 .estate-shell { display: flex; align-items: flex-start; gap: 12px; max-width: 100%; }
 .estate-side { flex: 0 0 300px; max-width: 300px; }
 .estate-main { flex: 1 1 auto; min-width: 0; }
@@ -550,7 +560,8 @@ def Page():
         print(f"estate-sim app: a session stopped playing at {month_label(m.month)} ({reason}) after "
               f"{m.month - first_month} months in {time.monotonic() - started:.2f} s", flush=True)
         if reason == "horizon":
-            status.set(tr("Stopped at the horizon", lang.value) + f" ({tr_month(month_label(m.month), lang.value)})")
+            when = tr_month(month_label(m.month), lang.value)
+            status.set(tr("Stopped at the horizon", lang.value) + f" ({when})")
             playing.set(False)
         elif reason == "page closed" and context is not None and not context.closed_event.is_set():
             playing.set(False)  # a page that comes back (a network blip) finds the model paused
@@ -580,7 +591,7 @@ def Page():
                       disabled=m.at_horizon, classes=["estate-play"])
         solara.Button(tr("Step", lg), color="primary", on_click=step, disabled=playing.value or m.at_horizon,
                       classes=["estate-step"])
-        solara.Text(tr("Speed (months per second)", lg) + ":")
+        solara.Text(tr("Months a second", lg) + ":")
         solara.ToggleButtonsSingle(value=str(speed.value), values=[str(s) for s in SPEEDS],
                                    on_value=lambda v: speed.set(int(v)), dense=True,
                                    classes=["estate-speed"])

@@ -57,12 +57,18 @@ HORIZON_YEARS = 20
 
 
 def policy_set_name(policies: dict[str, bool]) -> str:
-    """The name of a policy set ("status quo", ...), or its policies' names ("N-in-1 merger & Strong leads weak")."""
+    """A policy set's name ("status quo", ...), or its policies' ("N-in-1 merger & strong leads weak")."""
     enabled = tuple(block for block in policy_blocks() if policies.get(block))
     for name, blocks in POLICY_SETS.items():
         if set(blocks) == set(enabled):
             return name
-    return CUSTOM_JOIN.join(REGISTRY.get(block).label for block in enabled)
+    return CUSTOM_JOIN.join(SHORT_NAMES.get(block, REGISTRY.get(block).label) for block in enabled)
+
+
+SHORT_NAMES = {"merge": "N-in-1 merger", "management_merge": "management merger",
+               "entrust": "strong leads weak", "self_governance": "self-governance",
+               "block_integration": "block integration"}
+"""Each policy's short name in a run's name (a scenario's name holds at most 100 characters)."""
 
 
 CUSTOM_JOIN = " & "

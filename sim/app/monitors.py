@@ -48,7 +48,7 @@ TILES: tuple[tuple[str, str, str], ...] = (
 
 
 def tile_values(run, start=None) -> dict[str, float]:
-    """The tiles' values for a run now: the latest month's record, or `start` (the run's record at the start)."""
+    """The tiles' values for a run now: the latest month's record, or `start` (its record at the start)."""
     latest = run.records[-1] if run.records else start
     record = asdict(latest) if latest is not None else {}
     values = {key: float(record.get(key, float("nan"))) for key, _, _ in TILES}
@@ -126,12 +126,19 @@ def events_frame(run) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["month", "when", "kind", "text", "votes"])
 
 
-def round_summary(run) -> list[tuple[int, str]]:
-    """One line per year with events: how many of each kind (the yearly rounds at a glance)."""
+ROUTINE_KINDS = ("fee vote", "tender")
+"""Kinds of event that come by the dozen each year: counted in the yearly summary, hidden from the
+list until a filter shows them."""
+
+
+def round_summary(run, lang: str = "en") -> list[tuple[int, str]]:
+    """One line per year with events: how many of each kind, most frequent first (in the page's language)."""
+    from sim.app.i18n import tr
+
     counts: dict[int, Counter] = {}
     for month, text in run.events:
         counts.setdefault((month - 1) // 12 + 1 if month > 0 else 0, Counter())[event_kind(text)] += 1
-    return [(year, ", ".join(f"{n} {kind}" for kind, n in sorted(c.items(), key=lambda kv: -kv[1])))
+    return [(year, ", ".join(f"{n} {tr(kind, lang)}" for kind, n in sorted(c.items(), key=lambda kv: -kv[1])))
             for year, c in sorted(counts.items())]
 
 

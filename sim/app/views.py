@@ -44,12 +44,13 @@ MODE_LABELS: dict[str, str] = {
     "unmanaged": "nobody manages it",
     "fallback": "fallback service (托底)",
 }
-HOUSING_LABELS: dict[str, str] = {
-    "after_sale_public": "after-sale public housing",
-    "commodity": "commodity housing",
-    "old_lane": "old lane housing",
-}
-"""Plain names of the housing types (sim.params.HOUSING_TYPES's codes) for the hover card."""
+
+
+def housing_label(code: str, lang: str) -> str:
+    """A housing type's plain name (sim.params.HOUSING_TYPES holds "中文 English") in the page's language."""
+    chinese, _, english = HOUSING_TYPES.get(code, f"{code} {code}").partition(" ")
+    return chinese if lang == "zh" else english
+
 
 RUN_COLOURS = ("#1f5fa8", "#d95f02")
 """Line colour of the first and (side-by-side) second run in the charts."""
@@ -131,7 +132,8 @@ def map_spec(estates, measure: str, names: Sequence[str], lang: str) -> dict[str
             "scale": {"domain": [0, largest], "range": [0, LARGEST_DOT_PX2]},
             "legend": {**legend_at, "values": [50, 200, 500], "symbolFillColor": "#cccccc"}}
     # data columns have plain keys (card_0, ...): Vega reads quotes and dots in a field name as a path
-    tooltip = [{"field": f"card_{i}", "type": "nominal", "title": tr(f, lang)} for i, f in enumerate(CARD_FIELDS)]
+    tooltip = [{"field": f"card_{i}", "type": "nominal", "title": tr(f, lang)}
+               for i, f in enumerate(CARD_FIELDS)]
 
     def one_map(i: int, name: str) -> dict[str, Any]:
         data = {"name": f"estates_{i}"}
@@ -154,10 +156,11 @@ def map_spec(estates, measure: str, names: Sequence[str], lang: str) -> dict[str
                               "stroke": {"field": "edge", "type": "nominal", "scale": None},
                               "strokeWidth": {"field": "edge_width", "type": "quantitative", "scale": None},
                               "description": {"field": "card_0"}}},
-                {"data": data, "transform": [{"filter": "datum.named"}],
-                 "mark": {"type": "point", "filled": False, "stroke": "black", "strokeWidth": 2.5,
-                          "size": 2.2 * LARGEST_DOT_PX2 / 3},
-                 "encoding": {"x": x, "y": y}},
+                {"data": data, "transform": [{"filter": "datum.named"}, {
+                    "calculate": f"{LARGEST_DOT_PX2 / largest} * datum.households * 1.9 + 60", "as": "ring"}],
+                 "mark": {"type": "point", "filled": False, "stroke": "black", "strokeWidth": 2.5},
+                 "encoding": {"x": x, "y": y,
+                              "size": {"field": "ring", "type": "quantitative", "scale": None}}},
                 {"data": data, "transform": [{"filter": "datum.entrusted"}],
                  "mark": {"type": "point", "shape": "diamond", "filled": True, "color": "black", "size": 30},
                  "encoding": {"x": x, "y": y}},
@@ -212,7 +215,7 @@ def map_rows(run, lang: str, measure: str) -> tuple[dict[str, Any], dict[str, An
             bool(r.mode == ENTRUSTED), bool(hit),
             # the hover card
             f"{r.estate_id} ({r.block})", int(r.households),
-            tr(HOUSING_LABELS.get(r.housing_type, HOUSING_TYPES.get(r.housing_type, r.housing_type)), lang),
+            housing_label(r.housing_type, lang),
             f"{tr('firm', lang)} {r.firm}" if has_firm else tr("none", lang), mode,
             str(r.area_id) + (f" ({r.area_size} {tr('estates', lang)})" if r.area_size > 1 else ""),
             f"{r.fund_per_m2:.1f} {tr('yuan', lang)}", yes if r.committee else no,
