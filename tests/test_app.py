@@ -522,7 +522,8 @@ def test_page_steps_applies_presets_and_shows_unapplied_changes():
         assert "Changes not applied — press Reset" in repr(box)
         rc.find(v.Btn, children=["Reset"]).widget.click()
         assert "Changes not applied" not in repr(box)
-        assert _readouts(box)[0].startswith("Start · management merger & strong leads weak & self-governance & block integration")
+        assert _readouts(box)[0].startswith("Start · management merger & strong leads weak & "
+                                            "self-governance & block integration")
     finally:
         rc.close()
 

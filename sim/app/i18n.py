@@ -86,7 +86,8 @@ ZH: dict[str, str] = {
     "Reception point (cases handled a month)": "联合接待点（每月处理事项）",
     "run": "运行", "value": "数值", "measure": "指标",
     # what an export says about its setup
-    "management merger": "管理合并", "own settings": "自定设置", "Runs": "运行", "vs": "对比", "Changed": "改动", "on": "开", "off": "关",
+    "management merger": "管理合并",
+    "own settings": "自定设置", "Runs": "运行", "vs": "对比", "Changed": "改动", "on": "开", "off": "关",
     # sliders: labels and help
     "Largest estate that may merge (households)": "可参与合并的最大小区（户）",
     "Estates above this size are not proposed for a merger.": "超过此规模的小区不会被提议合并。",
