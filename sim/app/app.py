@@ -500,7 +500,8 @@ VIEWS = ("District", "Your own district", "About this model")
 @solara.component
 def Layout(children=()):
     """No app bar or drawer: the page lays itself out (a drawer covered the map below 1280 px)."""
-    solara.Column(children=list(children), style={"padding": "8px"})
+    solara.Column(children=list(children), style={"padding": "8px", "box-sizing": "border-box",
+                                                  "max-width": "100%", "margin": "0"})
 
 
 def opening_model(query: str) -> TeachingModel:
