@@ -212,6 +212,17 @@ ALLOWED_IN_CHINESE = {"English", "PNG", "CSV", "Mesa", "ODD", "docs", "md"}
 """Words the Chinese page may show: the language switch, file formats and the engine's name."""
 
 
+CITED_NAMES = {"Fischbacher", "chter", "Fehr", "Kazil", "Solara"}
+"""Authors and software the About tab cites by name (Gächter: its letters after the umlaut)."""
+
+
+def _text_outside_code(page) -> str:
+    """The page's text without its code spans (file columns, commands and paths stay as written)."""
+    return page.evaluate("() => { const code = Array.from(document.querySelectorAll('code'));"
+                         " code.forEach(c => c.style.display = 'none'); const text = document.body.innerText;"
+                         " code.forEach(c => c.style.display = ''); return text; }")
+
+
 def _english_words(text: str) -> set[str]:
     """Latin words of three letters or more, less the allowlist and the district's own names."""
     import re
@@ -264,7 +275,8 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     page.screenshot(path=ARTIFACTS / "app_1280x720_side_by_side.png")
 
     # inspection: hovering an estate shows its card (drawn by the browser, no round trip)
-    page.locator('.estate-vega[data-kind=map] path[aria-label*="Hongyi ("]').first.hover()
+    page.locator('.estate-vega[data-kind=map] path[aria-roledescription=circle][aria-label*="Hongyi ("]')\
+        .first.hover()
     card = page.locator("#vg-tooltip-element")
     card.wait_for(state="visible")
     text = card.inner_text()
@@ -288,7 +300,9 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     page.wait_for_function("() => document.querySelector('.estate-events')"
                            ".innerText.includes(\"failed its owners' vote\")")
     events = page.locator(".estate-events").first.inner_text()
-    assert "failed its owners' vote" in events and "said no" in events
+    assert "failed its owners' vote" in events and "turnout" in events
+    assert "said no" in events or "of owners: no vote" in events or "floor area" in events
+    assert "Notable" in events
 
     # a changed control shows the hint until Reset
     page.get_by_role("button", name="☰ Controls").click()
@@ -333,6 +347,12 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     english = _english_words(page.locator("body").inner_text())
     assert not english, f"untranslated on the Chinese page: {sorted(english)[:30]}"
     page.screenshot(path=ARTIFACTS / "app_1024x768_zh.png")
+    for tab, marker in (("你自己的街区", "每个小区一行"), ("关于模型", "可以尝试的事")):
+        page.get_by_role("tab", name=tab).click()
+        page.get_by_text(marker).first.wait_for()
+        english = _english_words(_text_outside_code(page)) - CITED_NAMES
+        assert not english, f"untranslated on the Chinese {tab} tab: {sorted(english)[:30]}"
+    page.get_by_role("tab", name="街区", exact=True).click()
     page.get_by_role("button", name="English").click()
     page.get_by_role("tab", name="About this model").click()
     page.get_by_text("THINGS TO TRY").wait_for()

@@ -62,6 +62,7 @@ from sim.app.monitors import (
     events_frame,
     format_difference,
     format_tile,
+    notable_events,
     round_summary,
     tile_values,
     timeseries_csv,
@@ -248,20 +249,34 @@ def events_html(events_table, kinds: list[str], lang: str = "en") -> str:
     return f'<table class="estate-events-table">{rows}</table>'
 
 
+def notable_html(table, lang: str) -> str:
+    """The latest notable events (mergers, failed votes, exits, fallbacks), one line each."""
+    rows = notable_events(table)
+    if rows.empty:
+        return ""
+    items = "".join(f"<li><span class=\"estate-when\">{html.escape(tr_month(r.when, lang))}</span> "
+                    f"{html.escape(r.text)}</li>" for r in rows.itertuples(index=False))
+    return f"<b>{html.escape(tr('Notable', lang))}</b><ul class=\"estate-notable\">{items}</ul>"
+
+
 @solara.component
 def EventsPanel(run, frame: int, title: str, lang: str):
-    """The run's events: a count per kind for each year, filters by kind (routine kinds start hidden)."""
+    """The run's events: a count per kind for each year, the notable ones, filters by kind.
+
+    Routine kinds (fee votes, tenders) start hidden from the list; every line is in the page's
+    language (sim.app.event_text).
+    """
     all_kinds = [kind for kind, _ in EVENT_KINDS] + [OTHER_KIND]
     kinds, set_kinds = solara.use_state([k for k in all_kinds if k not in ROUTINE_KINDS])
-    table = events_frame(run)
+    table = events_frame(run, lang)
     with solara.Card(title, classes=["estate-events"]):
         if table.empty:
             solara.Text(tr("Nothing has happened yet. Press Step or ▶.", lang), classes=["estate-muted"])
             return
         summary = "".join(f"<li>{html.escape(tr('Year {}', lang).format(year))}: {html.escape(text)}</li>"
                           for year, text in round_summary(run, lang))
-        solara.HTML(unsafe_innerHTML=f"<b>{tr('Per year', lang)}</b><ul>{summary}</ul>",
-                    classes=["estate-rounds"])
+        solara.HTML(unsafe_innerHTML=f"<b>{tr('Per year', lang)}</b><ul>{summary}</ul>"
+                    + notable_html(table, lang), classes=["estate-rounds"])
         present = [k for k in all_kinds if k in set(table["kind"])]
         solara.ToggleButtonsMultiple(value=[k for k in kinds if k in present],
                                      on_value=lambda v: set_kinds(v + [k for k in kinds if k not in present]),
@@ -333,7 +348,9 @@ def DistrictView(model: TeachingModel, frame: int, lang: str):
         Tiles(model, frame, lang)
     VegaView(spec=charts_view, frame_data=charts_frame, kind="charts", export_label=tr("Charts (PNG)", lang),
              export_name="estate-sim-charts.png", export_title=caption)
-    with solara.Columns([1] * len(runs)):
+    # a grid, not solara.Columns: a Vuetify row's negative margins made the page 4 px too wide
+    with solara.Div(classes=["estate-events-columns"],
+                    style={"grid-template-columns": f"repeat({len(runs)}, minmax(0, 1fr))"}):
         for run, name in zip(runs, names, strict=True):
             EventsPanel(run, frame, f"{tr('What happened', lang)}: {name}", lang)
     with solara.Card(tr("Export", lang), classes=["estate-export"]):
@@ -372,10 +389,29 @@ Run the model on your own district: a CSV file with **one row per estate**.
 (yuan/m²/month), maintenance fund (yuan), building condition (0–1); missing values take the \
 housing type's defaults |
 
-A valid file becomes the district at once, run with the settings on the left; it stays the
+A valid file becomes the district at once, run with the settings in the controls; it stays the
 district (*uploaded CSV*) when you press Reset. Download the Ouyang Road district below to see
 the format, or to edit it.
 """
+
+UPLOAD_HELP_ZH = f"""
+在你自己的街区上运行模型：一个 CSV 文件，**每个小区一行**。
+
+| 列 | 含义 |
+| --- | --- |
+| `estate_id` | 小区名称，在文件中唯一 |
+| `households` | 居住户数 |
+| `floor_area_m2` | 总建筑面积（平方米） |
+| `housing_type` | 以下之一：{"、".join(f"`{t}`" for t in HOUSING_TYPES)} |
+| `x_m`、`y_m` | 位置（米，原点任意） |
+| `block` *（可选）* | 所属街区 |
+| `gates`、`fee_yuan_per_m2`、`fund_yuan`、`condition` *（可选）* | 出入口数、物业费标准\
+（元/平方米/月）、维修资金（元）、房屋状况（0–1）；缺少的值取该房屋类型的默认值 |
+
+有效的文件立即成为当前街区，并使用控制项中的设置运行；按“重置”后它仍是当前街区（*上传的CSV街区*）。
+可以在下方下载欧阳路街区，查看格式或加以修改。
+"""
+"""UPLOAD_HELP in Chinese (the columns keep their names: they are the file's)."""
 
 UPLOADS_ENV = "ESTATE_SIM_UPLOADS"
 """Folder under which each session keeps its uploads (`estate-sim app` removes it when it stops)."""
@@ -423,7 +459,7 @@ def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel, lang:
         apply({"district": UPLOADED_CSV, "csv_path": str(path)})
 
     with solara.Column(style={"max-width": "60em"}, classes=["estate-upload"]):
-        MathMarkdown(UPLOAD_HELP)
+        MathMarkdown(UPLOAD_HELP_ZH if lang == "zh" else UPLOAD_HELP)
         solara.FileDrop(label=tr("Drop a district CSV file here", lang), on_file=on_file, lazy=False)
         if error:
             solara.Error(error)
@@ -466,11 +502,13 @@ PAGE_CSS = """
 .estate-tile-label { font-size: 0.72rem; opacity: 0.8; line-height: 1.2; }
 .estate-tile-value { font-size: 1.05rem; font-weight: 600; }
 .estate-tile-diff { font-size: 0.75rem; }
+.estate-events-columns { display: grid; gap: 8px; margin-top: 8px; }
 .estate-events-list { max-height: 420px; overflow-y: auto; }
 .estate-events-table { font-size: 0.85em; border-spacing: 0 3px; }
 .estate-when, .estate-muted { opacity: 0.7; white-space: nowrap; padding-right: 10px; vertical-align: top; }
 .estate-votes { font-size: 0.9em; opacity: 0.85; }
 .estate-rounds ul { margin: 0 0 6px 0; }
+.estate-notable { font-size: 0.85em; max-height: 9em; overflow-y: auto; }
 .estate-event-filter { flex-wrap: wrap; height: auto !important; max-width: 100%; }
 .estate-event-filter .v-btn { text-transform: none; letter-spacing: 0; }
 .estate-measure .v-btn, .estate-speed .v-btn, .estate-language .v-btn { text-transform: none;

@@ -125,21 +125,33 @@ def build_scenario(district: str = "ouyang_road", *, csv_path: str | None = None
     return scenario
 
 
-def observe_votes(run) -> list[tuple[int, str, bool, float]]:
-    """Record every owners' vote of a run as (events before it, area id, passed, share for).
+def observe_votes(run) -> list:
+    """Record every owners' vote of a run (sim.app.event_text.Vote: area, outcome, support, turnout).
 
     A failed merger's event gives only the lowest member's support; the street office's
     `hold_vote(area, support, briefed=...)` returns each member's, so the app wraps it (on this
-    run only). "Events before it" is the length of the run's event log when the vote was held, so
-    a merger's votes are those held just before its event (it is logged after its votes).
+    run only). The turnout is read by drawing the vote's random numbers again from a copy of the
+    run's generator as it was before the vote (the run's own draws are untouched). "Events
+    before it" is the length of the run's event log when the vote was held, so a merger's votes
+    are those held just before its event (it is logged after its votes).
     """
-    votes: list[tuple[int, str, bool, float]] = []
+    from sim import rules
+    from sim.app.event_text import replayed_vote
+
+    votes: list = []
     office = run.street_office
     hold_vote = office.hold_vote
 
     def recorded(area, support, **kwargs):
+        state = office.state
+        floor = np.asarray(state.owner_floor_areas(area), dtype=float)
+        before = copy.deepcopy(state.rng.bit_generator.state)
         passed, share = hold_vote(area, support, **kwargs)
-        votes.append((len(run.event_log), str(run.area_view().area_id[area]), bool(passed), float(share)))
+        replay = np.random.Generator(type(state.rng.bit_generator)())
+        replay.bit_generator.state = before
+        participation = float(rules.participation(kwargs.get("briefed", False), state.p))
+        votes.append(replayed_vote(len(run.event_log), str(run.area_view().area_id[area]), passed, share,
+                                   floor, replay.random((len(floor), 2)), participation, float(support)))
         return passed, share
 
     office.hold_vote = recorded

@@ -100,30 +100,41 @@ _VOTED_AREAS = re.compile(r"^(?:Merger of (?:\d+ areas \()?(.*?)\)? (?:passed|fa
                           r"|Owners of (.*?) voted for the merger)")
 
 
-def vote_detail(run, index: int) -> str:
-    """For the merger vote's event run.events[index], each area's share of owners for it and who said no.
+def vote_detail(run, index: int, lang: str = "en") -> str:
+    """For the merger vote's event run.event_log[index], each area's turnout, support and outcome.
 
     A merger's owners vote months after it is proposed (briefings first); the event logged just
     after the votes is "Owners of ... voted for the merger" or "Merger of ... failed its owners'
     vote". The merger's completion ("Merger of ... passed"), months later again, was voted earlier.
+    Each area's line says which rule decided it ("turnout 52% < 2/3 of owners: no vote").
     """
-    found = _VOTED_AREAS.search(run.events[index][1])
+    from sim.app.event_text import vote_line
+
+    found = _VOTED_AREAS.search(run.event_log[index].text)
     if not found:
         return ""
     names = (found.group(1) or found.group(2)).split(", ")
-    votes = {area: (passed, share) for before, area, passed, share in getattr(run, "votes", ())
-             if before == index}
-    parts = [f"{name} {votes[name][1]:.0%} for{'' if votes[name][0] else ' — said no'}"
-             for name in names if name in votes]
-    return "; ".join(parts)
+    votes = {vote.area: vote for vote in getattr(run, "votes", ()) if vote.before == index}
+    return "; ".join(vote_line(votes[name], run.p, lang) for name in names if name in votes)
 
 
-def events_frame(run) -> pd.DataFrame:
-    """The run's events as a table: month, label, kind, text, and vote shares for mergers."""
-    rows = [(month, month_label(month), event_kind(text), text,
-             vote_detail(run, i) if text.startswith(("Merger of", "Owners of")) else "")
-            for i, (month, text) in enumerate(run.events)]
+def events_frame(run, lang: str = "en") -> pd.DataFrame:
+    """The run's events as a table: month, label, kind, text and vote lines (in the page's language)."""
+    from sim.app.event_text import event_line
+
+    rows = [(e.month, month_label(e.month), event_kind(e.text), event_line(e, lang),
+             vote_detail(run, i, lang) if e.text.startswith(("Merger of", "Owners of")) else "")
+            for i, e in enumerate(run.event_log)]
     return pd.DataFrame(rows, columns=["month", "when", "kind", "text", "votes"])
+
+
+NOTABLE_KINDS = ("merger passed", "vote failed", "firm left", "fallback")
+"""Kinds of event listed on their own beside the yearly counts: mergers, failed votes, exits."""
+
+
+def notable_events(table: pd.DataFrame, most: int = 12) -> pd.DataFrame:
+    """The latest `most` notable events (NOTABLE_KINDS) of an events_frame, newest first."""
+    return table[table["kind"].isin(NOTABLE_KINDS)].iloc[::-1].head(most)
 
 
 ROUTINE_KINDS = ("fee vote", "tender")
