@@ -280,7 +280,8 @@ def test_the_map_and_its_card_speak_chinese_without_codes():
     card = next(r for r in _rows(estates) if r["id"] == "Hongyi")
     assert card["card_2"] == "售后公房" and "_" not in card["card_4"]
     spec = map_spec(model.estates, "management mode", ["现状"], "zh")
-    assert "无人管理" in spec["layer"][3]["encoding"]["color"]["scale"]["domain"]
+    dots = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "circle")
+    assert "无人管理" in dots["encoding"]["color"]["scale"]["domain"]
     titles = [t["title"] for layer in spec["layer"] for t in layer["encoding"].get("tooltip", [])]
     assert "小区" in titles and all(re.search(r"[\u4e00-\u9fff]", t) for t in titles)
 
@@ -367,8 +368,8 @@ def test_tiles_show_every_worksheet_measure_and_the_difference():
         np.average(small["quality"], weights=small["households"]))
 
 
-def test_failed_mergers_show_each_estates_vote_share_and_who_said_no():
-    from sim.app.monitors import event_kind, events_frame, round_summary
+def test_failed_mergers_show_each_estates_turnout_support_and_the_rule_that_decided():
+    from sim.app.monitors import event_kind, events_frame, notable_events, round_summary
 
     model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
     for _ in range(12):
@@ -377,18 +378,67 @@ def test_failed_mergers_show_each_estates_vote_share_and_who_said_no():
     failed = events[events["kind"] == "vote failed"]
     assert not failed.empty
     for votes in failed["votes"]:
-        assert "said no" in votes and re.search(r"\d+% for", votes)
+        assert re.search(r"turnout \d+%", votes)
+        assert "said no" in votes or ": no vote" in votes
     # a merger's owners vote after its briefings; it passes months later, once the funds are pooled
     voted_for = events[events["text"].str.contains("voted for the merger")]
     assert not voted_for.empty and voted_for["kind"].eq("reform step").all()
     for votes in voted_for["votes"]:
-        assert re.search(r"\d+% for", votes) and "said no" not in votes
+        assert re.search(r"\d+% for: yes", votes) and "said no" not in votes and "no vote" not in votes
     passed = events[events["kind"] == "merger passed"]
     assert not passed.empty and passed["month"].min() > voted_for["month"].min()
     assert event_kind("Firm 4 left the market (no contract for a year)") == "firm left"
     assert event_kind("New firm 22 entered the market to serve OY-029") == "firm entered"
     assert event_kind("No firm for OY-075: the street office's fallback service took over") == "fallback"
     assert round_summary(model.main)[0][0] == 1 and "merger passed" in round_summary(model.main)[0][1]
+    notable = notable_events(events)
+    assert set(notable["kind"]) <= {"merger passed", "vote failed", "firm left", "fallback"}
+    assert not notable.empty and list(notable["month"]) == sorted(notable["month"], reverse=True)
+
+
+def test_the_replayed_turnout_decides_every_vote_as_the_engine_did():
+    """The app re-draws each vote's numbers to read its turnout: Civil Code Art. 278 on them gives
+    the engine's outcome, and the run itself steps exactly as one not watched."""
+    from sim.app.event_text import vote_line
+    from sim.vector_engine import VectorModel
+
+    model = TeachingModel(**preset_settings("Harder votes", default_settings()))
+    for _ in range(12):
+        model.step()
+    run, p = model.main, model.main.p
+    assert len(run.votes) > 20
+    for vote in run.votes:
+        rule = (vote.turnout >= p.quorum_owner_share and vote.area_turnout >= p.quorum_area_share
+                and vote.share > p.approval_owner_share and vote.yes_area > p.approval_area_share)
+        assert rule == vote.passed, vote
+        assert vote_line(vote, p).endswith(": yes") == vote.passed
+    assert any(not v.passed for v in run.votes)
+    unwatched = VectorModel(run.spec, rng=int(model.settings["rng"]))
+    for _ in range(12):
+        unwatched.step()
+    assert [e.text for e in unwatched.event_log] == [e.text for e in run.event_log]
+
+
+def test_every_event_line_reads_in_chinese():
+    """The engine's English lines become Chinese from their kind and fields: no English word left
+    but the district's own names; the English page shows the engine's text as it is."""
+    from sim.app.event_text import event_line
+
+    model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
+    for _ in range(36):
+        model.step()
+    estates = model.estates
+    names = {w for value in [*estates["estate_id"], *estates["block"]]
+             for w in re.findall(r"[A-Za-z]+", value)}
+    kinds = set()
+    for run in model.runs:
+        for event in run.event_log:
+            assert event_line(event, "en") == event.text
+            line = event_line(event, "zh")
+            assert not set(re.findall(r"[A-Za-z]{2,}", line)) - names, (event.text, line)
+            assert "?" not in line, (event.text, line)
+            kinds.add(event.kind)
+    assert {"merge", "merge_failed", "merge_proposal", "fee_vote", "firm_exit"} <= kinds
 
 
 def test_csv_exports_hold_the_time_series_and_the_events():

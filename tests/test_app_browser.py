@@ -297,7 +297,8 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     for month in (2, 3, 4):
         page.get_by_role("button", name="Step", exact=True).click()
         _wait_for_readout(page, f"^Year 1, month {month} · integrated")
-    page.wait_for_function("() => document.querySelector('.estate-events')"
+    # the list and its vote lines are their own element: they may arrive after the summary
+    page.wait_for_function("() => document.querySelector('.estate-events-list')"
                            ".innerText.includes(\"failed its owners' vote\")")
     events = page.locator(".estate-events").first.inner_text()
     assert "failed its owners' vote" in events and "turnout" in events

@@ -18,7 +18,7 @@ ZH: dict[str, str] = {
     "Map (PNG)": "地图（PNG）", "Charts (PNG)": "图表（PNG）",
     "Inspect an estate": "查看一个小区", "Language": "语言",
     "Nothing has happened yet. Press Step or ▶.": "还没有发生任何事。请按“单步”或 ▶。",
-    "Stopped at the horizon": "已到模拟终点",
+    "Stopped at the horizon": "已到模拟终点", "Start": "开始",
     # policies
     "N-in-1 merger": "N合一", "Strong leads weak": "以强带弱", "Management-only merger": "管理合并",
     "Specialised service + self-governance": "物业专项管理+居民自治",
