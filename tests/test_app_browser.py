@@ -8,6 +8,7 @@ loudly. Screenshots at 1280x720 and 1024x768 (a projector) are saved under test-
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -185,6 +186,39 @@ def _wait_for_drawing(page) -> None:
     page.wait_for_selector(DRAWN.format("charts") + " canvas", timeout=STEP_TIMEOUT_MS)
 
 
+WATCH_UPDATES = """
+window.__updates = [];
+new MutationObserver(records => {
+  for (const r of records) {
+    const plot = r.target;
+    if (!plot.classList || !plot.classList.contains('estate-vega-plot')) continue;
+    const view = plot.closest('.estate-vega');
+    window.__updates.push([performance.now() / 1000, view ? view.dataset.kind : '',
+                           Number(plot.dataset.frame), Number(plot.dataset.month)]);
+  }
+}).observe(document, {attributes: true, attributeFilter: ['data-frame'], subtree: true});
+"""
+"""Init script: every map/charts update the page shows, as [seconds, view, frame, month]."""
+
+
+def seen_updates(page, since_s: float = 0.0, kind: str = "map") -> dict:
+    """What one page showed since `since_s` (page time): updates, longest gap, seconds a year.
+
+    `since_s` is the page's clock (performance.now() in seconds) when play was pressed; the gap
+    counts from then. Seconds a year is the wall time between the first and the last update over
+    the months they advanced.
+    """
+    rows = [r for r in page.evaluate("() => window.__updates || []") if r[1] == kind and r[0] >= since_s]
+    now = page.evaluate("() => performance.now() / 1000")
+    times = [since_s, *[r[0] for r in rows], now]
+    months = [r[3] for r in rows]
+    per_year = ((rows[-1][0] - rows[0][0]) / ((months[-1] - months[0]) / 12)
+                if len(rows) > 1 and months[-1] > months[0] else float("nan"))
+    return {"updates": len(rows), "months": (months[-1] - months[0]) if rows else 0,
+            "last_month": months[-1] if rows else 0,
+            "max_gap_s": max(b - a for a, b in itertools.pairwise(times)), "s_per_year": per_year}
+
+
 def _no_horizontal_scroll(page) -> None:
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"the page is {width[0]} px wide in a {width[1]} px window"
@@ -232,7 +266,8 @@ def _english_words(text: str) -> set[str]:
     estates = build_scenario("ouyang_road").load_district().estates
     names = {w for value in [*estates["estate_id"], *estates["block"]]
              for w in re.findall(r"[A-Za-z]+", str(value))}
-    return {w for w in re.findall(r"[A-Za-z]{3,}", text)} - ALLOWED_IN_CHINESE - names
+    allowed = {w.lower() for w in ALLOWED_IN_CHINESE | names}  # buttons show some in capitals
+    return {w for w in re.findall(r"[A-Za-z]{3,}", text) if w.lower() not in allowed}
 
 
 PRESET_RUNS = {
@@ -379,6 +414,42 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     log = log_path.read_text()
     assert "Traceback" not in log and "Could not load URL" not in log and "Warning" not in log, log
     print(f"\napp: first page load {load_s:.2f} s; one side-by-side step to the browser {step_s:.2f} s")
+
+
+SMOKE_PAGES = 5
+SMOKE_PLAY_S = 8.0
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_five_pages_playing_at_once_each_show_new_months(app_server, browser):
+    """The 5-page smoke test of benchmarks/bench_app_sessions.py: every page sees its map change."""
+    url = app_server[0]
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    try:
+        context.add_init_script(WATCH_UPDATES)
+        pages = []
+        for _ in range(SMOKE_PAGES):
+            page = context.new_page()
+            page.goto(url)
+            _wait_for_drawing(page)
+            pages.append(page)
+        starts = []
+        for page in pages:
+            starts.append(page.evaluate("() => performance.now() / 1000"))
+            page.get_by_role("button", name="▶").click(no_wait_after=True)
+        time.sleep(SMOKE_PLAY_S)
+        seen = [seen_updates(page, start) for page, start in zip(pages, starts, strict=True)]
+        for page in pages:
+            page.get_by_role("button", name="❚❚").click()
+    finally:
+        context.close()
+    # 12 months a second for 8 s: each page shows several new months, none stands still for long
+    for row in seen:
+        assert row["updates"] >= 3 and row["months"] >= 12, seen
+        assert row["max_gap_s"] < SMOKE_PLAY_S / 2, seen
+    print("\napp: 5 pages playing, updates seen " + ", ".join(
+        f"{r['updates']} (to month {r['last_month']}, longest gap {r['max_gap_s']:.1f} s)" for r in seen))
 
 
 @pytest.mark.browser

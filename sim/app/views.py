@@ -229,11 +229,11 @@ def map_rows(run, lang: str, measure: str) -> tuple[dict[str, Any], dict[str, An
 
 
 def map_data(runs: Sequence, measure: str, lang: str, frame: int) -> dict[str, Any]:
-    """Every run's map datasets this month (what the page receives each frame)."""
+    """Every run's map datasets this month (what the page receives each frame), with the frame and month."""
     tables = {}
     for i, run in enumerate(runs):
         tables[f"estates_{i}"], tables[f"firms_{i}"] = map_rows(run, lang, measure)
-    return {"frame": frame, "tables": tables}
+    return {"frame": frame, "month": int(runs[0].month), "tables": tables}
 
 
 # --- the charts -----------------------------------------------------------------------------------
