@@ -742,3 +742,26 @@ def test_the_reception_points_staff_hours_limit_the_cases_it_hears():
     assert heard(0)[0] == 0
     few, blocks = heard(5)  # two cases a block at 2.5 hours a case
     assert 0 < few <= 2 * blocks < heard(300)[0]
+
+
+def test_seeds_run_in_a_worker_process_as_they_would_here():
+    from sim.app.seeds import SEED_MEASURES, seed_outcomes, spread_rows, submit_seeds
+    from sim.experiments.executors import process_pool, stop_pool
+
+    settings = {**preset_settings("Integrated vs status quo", default_settings()),
+                "district": "generated, 40 estates"}
+    pool = process_pool(1)
+    try:
+        got = [future.result(timeout=300) for future in submit_seeds(settings, seeds=3, years=1, pool=pool)]
+    finally:
+        stop_pool(pool)
+    assert got[0] == seed_outcomes(settings, settings["rng"], years=1)
+    assert got[2] == seed_outcomes(settings, settings["rng"] + 2, years=1)
+    assert got[0] != got[1] and all(len(seed) == 2 for seed in got)
+    rows = spread_rows(got, ["integrated", "status quo"])
+    assert [row["measure"] for row in rows] == [label for _, label, _ in SEED_MEASURES]
+    areas = next(row for row in rows if row["measure"] == "Management areas")
+    counts = sorted(seed[0]["management_areas"] for seed in got)
+    assert areas["integrated"] == f"{counts[1]:.0f} [{counts[0]:.0f}, {counts[2]:.0f}]"
+    ahead = sum(seed[0]["management_areas"] > seed[1]["management_areas"] for seed in got)
+    assert areas["first ahead"] == f"{ahead}/3"

@@ -67,6 +67,7 @@ from sim.app.monitors import (
     tile_values,
     timeseries_csv,
 )
+from sim.app.seeds import SEED_YEARS, SEEDS, spread_rows, submit_seeds
 from sim.app.views import MEASURES, charts_data, charts_spec, map_data, map_spec, tr_month
 from sim.errors import InputError
 from sim.params import HOUSING_TYPES
@@ -285,6 +286,62 @@ def EventsPanel(run, frame: int, title: str, lang: str):
         solara.HTML(unsafe_innerHTML=events_html(table, kinds, lang), classes=["estate-events-list"])
 
 
+def spread_html(rows: list[dict[str, str]], names: list[str], lang: str) -> str:
+    """The seeds' spread as one table: a row per measure, a column per run (and the difference)."""
+    heads = [*names, *([tr("difference", lang), tr("first ahead", lang)] if len(names) == 2 else [])]
+    keys = [*names, *(["difference", "first ahead"] if len(names) == 2 else [])]
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in ["", *heads])
+    body = "".join("<tr><td>" + html.escape(tr(row["measure"], lang)) + "</td>"
+                   + "".join(f"<td>{html.escape(row[k])}</td>" for k in keys) + "</tr>" for row in rows)
+    return f'<table class="estate-spread"><tr>{head}</tr>{body}</table>'
+
+
+@solara.component
+def SeedSpread(model: TeachingModel, names: list[str], lang: str):
+    """The "run 10 seeds" button and the spread it finds (sim/app/seeds.py), in the background.
+
+    The seeds run in the server's one worker process; this session's thread only waits for them,
+    and stops waiting (cancelling the seeds not started) when the setup changes or the page goes.
+    """
+    requested, set_requested = solara.use_state(False)
+    results = solara.use_reactive([])
+    failed = solara.use_reactive("")
+    context = solara.use_memo(_current_context, [])
+
+    def work(cancel: threading.Event) -> None:
+        if not requested:
+            return
+        futures = submit_seeds(model.settings)
+        try:
+            done = []
+            for future in futures:
+                while not future.done():
+                    if cancel.is_set() or not page_connected(context):
+                        return
+                    cancel.wait(0.25)
+                done.append(future.result())
+                results.set(list(done))
+        except Exception as exc:  # a worker that died (the server stopping): say so, do not crash
+            failed.set(f"{type(exc).__name__}: {exc}")
+        finally:
+            for future in futures:
+                future.cancel()
+
+    solara.use_thread(work, dependencies=[requested], intrusive_cancel=False)
+    with solara.Card(tr("Several seeds", lang), classes=["estate-seeds"]):
+        solara.Text(tr("The same setup with this seed and the next {}: each run's value in year {} (median "
+                       "[lowest, highest]).", lang).format(SEEDS - 1, SEED_YEARS), classes=["estate-help"])
+        solara.Button(tr("Run {} seeds", lang).format(SEEDS), on_click=lambda: set_requested(True),
+                      disabled=requested, outlined=True, classes=["estate-seeds-run"])
+        if failed.value:
+            solara.Error(failed.value)
+        elif requested:
+            solara.Text(tr("{} of {} seeds done", lang).format(len(results.value), SEEDS),
+                        classes=["estate-seeds-progress"])
+        if results.value:
+            solara.HTML(unsafe_innerHTML=spread_html(spread_rows(results.value, names), names, lang))
+
+
 @solara.component_vue("vega_view.vue")
 def VegaView(spec: dict, frame_data: dict, kind: str = "", export_label: str = "", export_name: str = "",
              export_title: list | None = None):
@@ -353,6 +410,7 @@ def DistrictView(model: TeachingModel, frame: int, lang: str):
                     style={"grid-template-columns": f"repeat({len(runs)}, minmax(0, 1fr))"}):
         for run, name in zip(runs, names, strict=True):
             EventsPanel(run, frame, f"{tr('What happened', lang)}: {name}", lang)
+    SeedSpread(model, names, lang).key(f"seeds-{id(model)}")
     with solara.Card(tr("Export", lang), classes=["estate-export"]):
         with solara.Row(style={"flex-wrap": "wrap"}):
             solara.FileDownload(lambda: timeseries_csv(runs, model.settings),
@@ -502,6 +560,8 @@ PAGE_CSS = """
 .estate-tile-label { font-size: 0.72rem; opacity: 0.8; line-height: 1.2; }
 .estate-tile-value { font-size: 1.05rem; font-weight: 600; }
 .estate-tile-diff { font-size: 0.75rem; }
+.estate-spread { font-size: 0.85em; border-spacing: 8px 2px; }
+.estate-spread th { text-align: left; }
 .estate-events-columns { display: grid; gap: 8px; margin-top: 8px; }
 .estate-events-list { max-height: 420px; overflow-y: auto; }
 .estate-events-table { font-size: 0.85em; border-spacing: 0 3px; }

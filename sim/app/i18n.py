@@ -138,6 +138,12 @@ ZH: dict[str, str] = {
     "firm entered": "企业进入", "block integration": "街区一体化", "firm left": "企业退出", "other": "其他",
     "Year {}": "第{}年", "… and {} earlier events": "……以及更早的{}条事件",
     "Notable": "值得注意", "{} of this kind": "{}条",
+    # several seeds
+    "Several seeds": "多个随机种子", "Run {} seeds": "运行{}个随机种子",
+    "{} of {} seeds done": "已完成{}/{}个随机种子",
+    "The same setup with this seed and the next {}: each run's value in year {} (median "
+    "[lowest, highest]).": "同一设置，用本随机种子及其后{}个：每次运行在第{}年的数值（中位数[最低, 最高]）。",
+    "difference": "差值", "first ahead": "前者更高的种子数",
     # your own district, about
     "Drop a district CSV file here": "把街区CSV文件拖到这里",
     "Download the Ouyang Road district (CSV)": "下载欧阳路街区（CSV）",
