@@ -80,6 +80,19 @@ def open_page(context, url: str):
     return page, time.perf_counter() - start
 
 
+def lesson_switches(page) -> list[float]:
+    """Seconds from a lesson button's click to the page's readout naming the lesson's runs."""
+    took = []
+    for button, readout in (("Integrated vs status quo", "Start · integrated"),
+                            ("Status quo", "Start · status quo")):
+        start = time.perf_counter()
+        page.get_by_role("button", name=button, exact=True).click()
+        page.wait_for_function("text => document.querySelector('.estate-readout').innerText.startsWith(text)",
+                               arg=readout, timeout=LOAD_TIMEOUT_MS)
+        took.append(time.perf_counter() - start)
+    return took
+
+
 def run(sessions: int, speed: str, seconds: float) -> dict:
     """Open `sessions` pages, play them all for `seconds`, and count what each page showed."""
     from playwright.sync_api import sync_playwright
@@ -106,15 +119,17 @@ def run(sessions: int, speed: str, seconds: float) -> dict:
                 cpu_before, wall_before = _cpu_seconds(server.pid), time.perf_counter()
                 starts = []
                 for page in pages:  # press ▶ in every page, not waiting for the page to answer
-                    starts.append(page.evaluate("() => performance.now() / 1000"))
+                    starts.append(time.time())
                     page.get_by_role("button", name="▶").click(no_wait_after=True)
                 time.sleep(seconds / 3)
                 late, late_s = open_page(context, url)  # a student who comes late
+                switch_s = lesson_switches(late)
                 time.sleep(max(0.0, seconds - (time.perf_counter() - wall_before)))
-                seen = [seen_updates(page, start) for page, start in zip(pages, starts, strict=True)]
+                end = time.time()
                 wall_s = time.perf_counter() - wall_before
                 cpu_cores = (_cpu_seconds(server.pid) - cpu_before) / wall_s
                 peak_mb = rss_mb(server.pid)
+                seen = [seen_updates(page, pressed, end) for page, pressed in zip(pages, starts, strict=True)]
                 late.close()
                 context.close()
             finally:
@@ -123,7 +138,7 @@ def run(sessions: int, speed: str, seconds: float) -> dict:
         culled_mb = rss_mb(server.pid)
     finally:
         stop_server(server)
-    rates = [r["updates"] / seconds for r in seen]
+    rates = [r["updates"] / (end - pressed) for r, pressed in zip(seen, starts, strict=True)]
     per_year = [r["s_per_year"] for r in seen if r["s_per_year"] == r["s_per_year"]]
     return {"sessions": sessions, "updates_per_s": statistics.median(rates),
             "worst_updates_per_s": min(rates),
@@ -131,7 +146,7 @@ def run(sessions: int, speed: str, seconds: float) -> dict:
             "median_s_per_year": statistics.median(per_year) if per_year else float("nan"),
             "worst_s_per_year": max(per_year) if per_year else float("nan"),
             "stood_still": sum(r["updates"] == 0 for r in seen), "cpu_cores": cpu_cores,
-            "load_s": statistics.median(loads), "late_s": late_s,
+            "load_s": statistics.median(loads), "late_s": late_s, "switch_s": max(switch_s),
             "fresh_mb": fresh_mb, "peak_mb": peak_mb, "culled_mb": culled_mb}
 
 
@@ -146,12 +161,14 @@ def main() -> int:
           f"(ideal: {12 / float(args.speed):.2f} s a year); each page plays {args.seconds:.0f} s")
     print("pages | map updates/s per page (median, worst) | longest still (s) | s/year seen (median, worst)"
           " | pages never updated | server CPU (cores) | page load (s, median) | late page (s)"
+          " | lesson switch (s, worst of 2)"
           " | server MB fresh / peak / after cull")
     for n in (int(x) for x in args.sessions.split(",")):
         r = run(n, args.speed, args.seconds)
         print(f"{r['sessions']:>5} | {r['updates_per_s']:.2f}, {r['worst_updates_per_s']:.2f} | "
               f"{r['worst_gap_s']:.1f} | {r['median_s_per_year']:.2f}, {r['worst_s_per_year']:.2f} | "
               f"{r['stood_still']} | {r['cpu_cores']:.2f} | {r['load_s']:.1f} | {r['late_s']:.1f} | "
+              f"{r['switch_s']:.1f} | "
               f"{r['fresh_mb']:.0f} / {r['peak_mb']:.0f} / {r['culled_mb']:.0f}", flush=True)
     return 0
 

@@ -193,24 +193,23 @@ new MutationObserver(records => {
     const plot = r.target;
     if (!plot.classList || !plot.classList.contains('estate-vega-plot')) continue;
     const view = plot.closest('.estate-vega');
-    window.__updates.push([performance.now() / 1000, view ? view.dataset.kind : '',
+    window.__updates.push([Date.now() / 1000, view ? view.dataset.kind : '',
                            Number(plot.dataset.frame), Number(plot.dataset.month)]);
   }
 }).observe(document, {attributes: true, attributeFilter: ['data-frame'], subtree: true});
 """
-"""Init script: every map/charts update the page shows, as [seconds, view, frame, month]."""
+"""Init script: every map/charts update the page shows, as [wall-clock seconds, view, frame, month]."""
 
 
-def seen_updates(page, since_s: float = 0.0, kind: str = "map") -> dict:
-    """What one page showed since `since_s` (page time): updates, longest gap, seconds a year.
+def seen_updates(page, since_s: float, until_s: float, kind: str = "map") -> dict:
+    """What one page showed between two wall-clock times (time.time()): updates, longest gap, s a year.
 
-    `since_s` is the page's clock (performance.now() in seconds) when play was pressed; the gap
-    counts from then. Seconds a year is the wall time between the first and the last update over
-    the months they advanced.
+    The longest gap counts from `since_s` (play pressed) to `until_s` (the end of the window).
+    Seconds a year is the time between the first and the last update over the months they advanced.
     """
-    rows = [r for r in page.evaluate("() => window.__updates || []") if r[1] == kind and r[0] >= since_s]
-    now = page.evaluate("() => performance.now() / 1000")
-    times = [since_s, *[r[0] for r in rows], now]
+    rows = [r for r in page.evaluate("() => window.__updates || []")
+            if r[1] == kind and since_s <= r[0] <= until_s]
+    times = [since_s, *[r[0] for r in rows], until_s]
     months = [r[3] for r in rows]
     per_year = ((rows[-1][0] - rows[0][0]) / ((months[-1] - months[0]) / 12)
                 if len(rows) > 1 and months[-1] > months[0] else float("nan"))
@@ -434,12 +433,12 @@ def test_five_pages_playing_at_once_each_show_new_months(app_server, browser):
             page.goto(url)
             _wait_for_drawing(page)
             pages.append(page)
-        starts = []
+        start = time.time()
         for page in pages:
-            starts.append(page.evaluate("() => performance.now() / 1000"))
             page.get_by_role("button", name="▶").click(no_wait_after=True)
         time.sleep(SMOKE_PLAY_S)
-        seen = [seen_updates(page, start) for page, start in zip(pages, starts, strict=True)]
+        end = time.time()
+        seen = [seen_updates(page, start, end) for page in pages]
         for page in pages:
             page.get_by_role("button", name="❚❚").click()
     finally:
@@ -469,10 +468,10 @@ def test_ten_seeds_run_in_the_background_while_another_page_plays(app_server, br
         _wait_for_drawing(player)
         seeds.get_by_role("button", name="Run 10 seeds").click()
         seeds.get_by_text("0 of 10 seeds done").wait_for()
-        start = player.evaluate("() => performance.now() / 1000")
+        start = time.time()
         player.get_by_role("button", name="▶").click()
         time.sleep(SMOKE_PLAY_S)
-        seen = seen_updates(player, start)
+        seen = seen_updates(player, start, time.time())
         player.get_by_role("button", name="❚❚").click()
         table = seeds.locator(".estate-spread")
         table.wait_for(timeout=240_000)

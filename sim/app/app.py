@@ -374,8 +374,13 @@ def marks_key_html(lang: str) -> str:
 
 
 @solara.component
-def DistrictView(model: TeachingModel, frame: int, lang: str):
-    """Tiles, map(s), charts, events and exports of the current month."""
+def DistrictView(model: TeachingModel, frames: solara.Reactive, lang: str):
+    """Tiles, map(s), charts, events and exports of the current month.
+
+    It reads the frame counter itself, so a new frame re-renders this view only, not the page
+    (the toolbar, the lessons and the controls stay as they are).
+    """
+    frame = frames.value
     measure, set_measure = solara.use_state("service quality")
     runs = model.runs
     names = run_names(model, lang)
@@ -652,7 +657,7 @@ def Page():
             return
         started, first_month = time.monotonic(), m.month
         reason = play_loop(m, cancel, months_per_second=speed.value,
-                           on_frame=lambda: frame.set(frame.value + 1),
+                           on_frame=lambda: frame.set(frame.peek() + 1),
                            connected=lambda: page_connected(context))
         # one line per stop in the server's log (how a teacher, the browser test and
         # benchmarks/bench_app_sessions.py see it)
@@ -671,7 +676,7 @@ def Page():
     def step() -> None:
         with m.lock:
             m.step()
-        frame.set(frame.value + 1)
+        frame.set(frame.peek() + 1)
 
     def toggle_play() -> None:
         status.set("")
@@ -724,7 +729,7 @@ def Page():
                           children=[solara.v.Tab(value=i, children=[tr(name, lg)])
                                     for i, name in enumerate(VIEWS)])
             if view == 0:
-                DistrictView(m, frame.value, lg)
+                DistrictView(m, frame, lg)
             elif view == 1:
                 DistrictUpload(apply, uploaded, m, lg)
             else:
