@@ -143,6 +143,8 @@ def run(sessions: int, speed: str, seconds: float) -> dict:
     return {"sessions": sessions, "updates_per_s": statistics.median(rates),
             "worst_updates_per_s": min(rates),
             "worst_gap_s": max(r["max_gap_s"] for r in seen),
+            "first_s": statistics.median(r["first_s"] for r in seen),
+            "worst_first_s": max(r["first_s"] for r in seen),
             "median_s_per_year": statistics.median(per_year) if per_year else float("nan"),
             "worst_s_per_year": max(per_year) if per_year else float("nan"),
             "stood_still": sum(r["updates"] == 0 for r in seen), "cpu_cores": cpu_cores,
@@ -160,13 +162,15 @@ def main() -> int:
     print(f"nproc {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}; speed {args.speed} months/s "
           f"(ideal: {12 / float(args.speed):.2f} s a year); each page plays {args.seconds:.0f} s")
     print("pages | map updates/s per page (median, worst) | longest still (s) | s/year seen (median, worst)"
-          " | pages never updated | server CPU (cores) | page load (s, median) | late page (s)"
+          " | first update after ▶ (s, median, worst) | pages never updated | server CPU (cores)"
+          " | page load (s, median) | late page (s)"
           " | lesson switch (s, worst of 2)"
           " | server MB fresh / peak / after cull")
     for n in (int(x) for x in args.sessions.split(",")):
         r = run(n, args.speed, args.seconds)
         print(f"{r['sessions']:>5} | {r['updates_per_s']:.2f}, {r['worst_updates_per_s']:.2f} | "
               f"{r['worst_gap_s']:.1f} | {r['median_s_per_year']:.2f}, {r['worst_s_per_year']:.2f} | "
+              f"{r['first_s']:.1f}, {r['worst_first_s']:.1f} | "
               f"{r['stood_still']} | {r['cpu_cores']:.2f} | {r['load_s']:.1f} | {r['late_s']:.1f} | "
               f"{r['switch_s']:.1f} | "
               f"{r['fresh_mb']:.0f} / {r['peak_mb']:.0f} / {r['culled_mb']:.0f}", flush=True)

@@ -215,7 +215,8 @@ def seen_updates(page, since_s: float, until_s: float, kind: str = "map") -> dic
                 if len(rows) > 1 and months[-1] > months[0] else float("nan"))
     return {"updates": len(rows), "months": (months[-1] - months[0]) if rows else 0,
             "last_month": months[-1] if rows else 0,
-            "max_gap_s": max(b - a for a, b in itertools.pairwise(times)), "s_per_year": per_year}
+            "max_gap_s": max(b - a for a, b in itertools.pairwise(times)), "s_per_year": per_year,
+            "first_s": times[1] - since_s}
 
 
 def _no_horizontal_scroll(page) -> None:

@@ -77,8 +77,8 @@ EVENTS_SHOWN = 300
 FRAME_SECONDS = 0.4
 """Least time between two pictures while playing (the model steps on in between)."""
 FRAME_SHARE = 0.25
-"""At most this share of a playing session's time goes to drawing: when a picture takes long (a
-busy server), the next comes later, so the months keep their pace and the pictures thin out."""
+"""At most this share of a playing session's time goes to drawing (its CPU time): when a frame
+costs much, the next comes later, so the months keep their pace and the frames thin out."""
 CATCH_UP_SECONDS = 2.0
 """A late play loop catches up at most this much time's worth of months (then it moves on)."""
 RECONNECT_GRACE_SECONDS = 3.0
@@ -131,9 +131,11 @@ def play_loop(model: TeachingModel, cancel: threading.Event, *, months_per_secon
             model.step()
         next_month = max(next_month + 1.0 / months_per_second, now - CATCH_UP_SECONDS)
         if time.monotonic() >= next_frame:
-            drawing = time.monotonic()
+            # the drawing's own CPU time, not its wall time: on a crowded machine a frame waits for
+            # the CPU, and backing off by that wait left pages standing still for tens of seconds
+            drawing = time.thread_time()
             on_frame()
-            took = time.monotonic() - drawing
+            took = time.thread_time() - drawing
             next_frame = time.monotonic() + max(frame_seconds, took * (1 - FRAME_SHARE) / FRAME_SHARE)
     else:  # cancelled: by the pause button, or because the session closed with its page
         if not connected():
