@@ -99,6 +99,9 @@ document **docs/ODD.md** in the project's repository.
   notable ones (mergers, failed votes, firms leaving), filters by kind, and each estate's vote on a
   merger: its turnout, its support and the rule that decided it.
 * **Export**: the time series and the events as CSV, the map and the charts as PNG.
+* **Run 10 seeds** runs the same setup with this seed and the next nine for ten years, in the
+  background, and shows each run's median and range in year 10 (and, side by side, the difference
+  seed by seed): which differences hold whatever the seed?
 * **Your own district** (its own tab): drop a CSV file with one row per estate (columns
   `estate_id, households, floor_area_m2, housing_type, x_m, y_m`, optionally `block, gates,
   fee_yuan_per_m2, fund_yuan, condition`); it becomes the district at once, as *uploaded CSV*.
@@ -223,6 +226,8 @@ ABOUT_ZH = """
   语言说明发生了什么：每年一行汇总、值得注意的事件（合并、投票未通过、企业退出）、按类型筛选，
   以及每次合并投票中每个小区的投票率、赞成比例和结果。
 * **导出**：时间序列和事件导出为 CSV，地图和图表导出为 PNG。
+* **运行10个随机种子**：在后台用本随机种子及其后九个，把同一设置各运行十年，显示每次运行在第10年的
+  中位数和范围（并排对比时还有逐个种子的差值）：哪些差别不论随机种子如何都成立？
 * **你自己的街区**（单独的标签页）：拖入一个每个小区一行的 CSV 文件（列见该页的说明）；
   它立即成为当前街区，名为*上传的CSV街区*。
 
