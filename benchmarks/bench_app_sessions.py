@@ -1,24 +1,28 @@
-"""Concurrent sessions of the teaching app: seconds per simulated year when N tabs play at once.
+"""Concurrent sessions of the teaching app: the map updates each page actually shows when N pages play.
 
-One server (`python -m sim app`: the vector engine, Ouyang Road), N tabs of one headless Chromium
-(Debian's /usr/bin/chromium, driven by Playwright), each on the status quo (one run). All tabs
-press ▶ within a second or two and play to the horizon (year 20) at the chosen speed; the
-server logs each session's stop with the months it played and the seconds it took, and each
-session's seconds per simulated year is read from there. The browser runs on the same machine
-and takes its share of the CPU (as students' browsers would not).
+One server (`estate-sim app`'s server: the vector engine, Ouyang Road), N pages of one headless
+Chromium (Debian's /usr/bin/chromium, driven by Playwright), each on the status quo (one run).
+Every page watches its own map: the browser sets `data-frame` and `data-month` on the view when it
+has drawn a frame (sim/app/vega_view.vue), and a MutationObserver in the page records each change
+(tests/test_app_browser.py: WATCH_UPDATES). All pages press ▶ and play for `--seconds`; then, per
+page: the updates it showed, the longest time it stood still (from ▶, to the end), and seconds
+per simulated year as seen in the page. While they play, one more page opens and is timed until
+its map is drawn ("a page opened while N play"). Then all pages close, and the server's memory
+is read after its sessions are culled (the cull timeout is set to CULL_S for this server).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_app_sessions.py --sessions 1,10,30 --speed 12
+The browser runs on the same machine and takes its share of the CPU (as students' browsers would
+not), so the figures are a floor for the server.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_app_sessions.py --sessions 10,30 --seconds 30
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -26,89 +30,150 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.app.server import server_environment  # noqa: E402
-from tests.test_app_browser import CHROMIUM, CHROMIUM_ARGS, _cpu_seconds, _free_port, _server_pid  # noqa: E402
+from sim.app.server import start_server, stop_server  # noqa: E402
+from tests.test_app_browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DRAWN,
+    WATCH_UPDATES,
+    _cpu_seconds,
+    _free_port,
+    seen_updates,
+)
 
 BACKGROUND_TABS_RUN = ["--disable-background-timer-throttling", "--disable-renderer-backgrounding",
                        "--disable-backgrounding-occluded-windows"]
-"""Chromium throttles tabs in the background; every tab here stands for a student's front tab."""
-STOP_LINE = re.compile(r"stopped playing at .* \(horizon\) after (\d+) months in ([\d.]+) s")
+"""Chromium throttles pages in the background; every page here stands for a student's front tab."""
+CULL_S = 10
+"""The benchmark's server drops a session this long after its page closed (the app's default is 2 min)."""
+LOAD_TIMEOUT_MS = 180_000
 
 
-def start_server(port: int, log):
-    """`python -m sim app` on a port; returns it once it answers."""
-    app = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port)], cwd=ROOT,
-                           env=server_environment(), stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(240):
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (MB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wait_until_up(url: str, server) -> None:
+    """Return once the server answers (RuntimeError if it exits or takes more than two minutes)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
-                return app
+            with urllib.request.urlopen(url, timeout=5):
+                return
         except OSError:
             time.sleep(0.5)
-    app.terminate()
-    raise RuntimeError("the server did not start")
+    raise RuntimeError("the server did not answer within 120 s")
 
 
-def run(sessions: int, speed: str, timeout_s: float) -> dict:
-    """Open `sessions` tabs, play them all to the horizon, and read their pace from the log."""
+def open_page(context, url: str):
+    """A new page on the app, its map drawn; returns (page, seconds it took)."""
+    start = time.perf_counter()
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector(DRAWN.format("map") + " svg", timeout=LOAD_TIMEOUT_MS)
+    return page, time.perf_counter() - start
+
+
+def lesson_switches(page) -> list[float]:
+    """Seconds from a lesson button's click to the page's readout naming the lesson's runs."""
+    took = []
+    for button, readout in (("Integrated vs status quo", "Start · integrated"),
+                            ("Status quo", "Start · status quo")):
+        start = time.perf_counter()
+        page.get_by_role("button", name=button, exact=True).click()
+        page.wait_for_function("text => document.querySelector('.estate-readout').innerText.startsWith(text)",
+                               arg=readout, timeout=LOAD_TIMEOUT_MS)
+        took.append(time.perf_counter() - start)
+    return took
+
+
+def run(sessions: int, speed: str, seconds: float) -> dict:
+    """Open `sessions` pages, play them all for `seconds`, and count what each page showed."""
     from playwright.sync_api import sync_playwright
 
+    os.environ["SOLARA_KERNEL_CULL_TIMEOUT"] = f"{CULL_S}s"
     port = _free_port()
-    log_path = Path(tempfile.mkdtemp(prefix="bench-app-")) / "server.log"
-    with open(log_path, "w") as log:
-        app = start_server(port, log)
+    url = f"http://127.0.0.1:{port}/"
+    server = start_server("127.0.0.1", port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        server = _server_pid(app.pid)
+        wait_until_up(url, server)
+        fresh_mb = rss_mb(server.pid)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
                                                  args=CHROMIUM_ARGS + BACKGROUND_TABS_RUN)
-            pages = []
-            load_start = time.perf_counter()
-            for _ in range(sessions):
-                page = browser.new_page(viewport={"width": 1280, "height": 720})
-                page.goto(f"http://127.0.0.1:{port}/")
-                page.wait_for_selector("img.estate-map", timeout=180_000)
-                page.locator(".estate-speed").get_by_role("button", name=speed, exact=True).click()
-                pages.append(page)
-            load_s = time.perf_counter() - load_start
-            cpu_before, wall_before = _cpu_seconds(server), time.perf_counter()
-            for page in pages:  # press ▶ in every tab, not waiting for the page to answer
-                page.get_by_role("button", name="▶").click(no_wait_after=True)
-            press_s = time.perf_counter() - wall_before
-            deadline = time.perf_counter() + timeout_s
-            while (len(STOP_LINE.findall(log_path.read_text())) < sessions
-                   and time.perf_counter() < deadline):
-                time.sleep(0.5)
-            wall_s = time.perf_counter() - wall_before
-            cpu_share = (_cpu_seconds(server) - cpu_before) / wall_s
-            browser.close()
+            try:
+                context = browser.new_context(viewport={"width": 1280, "height": 720})
+                context.add_init_script(WATCH_UPDATES)
+                pages, loads = [], []
+                for _ in range(sessions):
+                    page, load_s = open_page(context, url)
+                    page.locator(".estate-speed").get_by_role("button", name=speed, exact=True).click()
+                    pages.append(page)
+                    loads.append(load_s)
+                cpu_before, wall_before = _cpu_seconds(server.pid), time.perf_counter()
+                starts = []
+                for page in pages:  # press ▶ in every page, not waiting for the page to answer
+                    starts.append(time.time())
+                    page.get_by_role("button", name="▶").click(no_wait_after=True)
+                time.sleep(seconds / 3)
+                late, late_s = open_page(context, url)  # a student who comes late
+                switch_s = lesson_switches(late)
+                time.sleep(max(0.0, seconds - (time.perf_counter() - wall_before)))
+                end = time.time()
+                wall_s = time.perf_counter() - wall_before
+                cpu_cores = (_cpu_seconds(server.pid) - cpu_before) / wall_s
+                peak_mb = rss_mb(server.pid)
+                seen = [seen_updates(page, pressed, end) for page, pressed in zip(pages, starts, strict=True)]
+                late.close()
+                context.close()
+            finally:
+                browser.close()
+        time.sleep(CULL_S + 5)  # every page gone: the sessions are culled
+        culled_mb = rss_mb(server.pid)
     finally:
-        app.terminate()
-        app.wait(timeout=60)
-    per_year = sorted(float(seconds) / (int(months) / 12)
-                      for months, seconds in STOP_LINE.findall(log_path.read_text()))
-    return {"sessions": sessions, "finished": len(per_year), "load_s": load_s, "press_s": press_s,
-            "cpu_share": cpu_share, "wall_s": wall_s,
+        stop_server(server)
+    rates = [r["updates"] / (end - pressed) for r, pressed in zip(seen, starts, strict=True)]
+    per_year = [r["s_per_year"] for r in seen if r["s_per_year"] == r["s_per_year"]]
+    return {"sessions": sessions, "updates_per_s": statistics.median(rates),
+            "worst_updates_per_s": min(rates),
+            "worst_gap_s": max(r["max_gap_s"] for r in seen),
+            "first_s": statistics.median(r["first_s"] for r in seen),
+            "worst_first_s": max(r["first_s"] for r in seen),
             "median_s_per_year": statistics.median(per_year) if per_year else float("nan"),
-            "max_s_per_year": max(per_year) if per_year else float("nan")}
+            "worst_s_per_year": max(per_year) if per_year else float("nan"),
+            "stood_still": sum(r["updates"] == 0 for r in seen), "cpu_cores": cpu_cores,
+            "load_s": statistics.median(loads), "late_s": late_s, "switch_s": max(switch_s),
+            "fresh_mb": fresh_mb, "peak_mb": peak_mb, "culled_mb": culled_mb}
 
 
 def main() -> int:
-    """Run the benchmark for each number of sessions and print one row each."""
+    """Run the benchmark for each number of pages and print one row each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", default="1,10,30", help="comma-separated numbers of tabs")
+    parser.add_argument("--sessions", default="10,30", help="comma-separated numbers of pages")
     parser.add_argument("--speed", default="12", help="the speed button pressed (months a second)")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed for the play")
+    parser.add_argument("--seconds", type=float, default=30, help="seconds every page plays")
     args = parser.parse_args()
     print(f"nproc {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}; speed {args.speed} months/s "
-          f"(ideal: {12 / float(args.speed):.2f} s a year); each tab plays 20 years")
-    print("sessions | finished | median s/year | worst s/year | server CPU (cores) | all ▶ pressed in (s)"
-          " | load all tabs (s)")
+          f"(ideal: {12 / float(args.speed):.2f} s a year); each page plays {args.seconds:.0f} s")
+    print("pages | map updates/s per page (median, worst) | longest still (s) | s/year seen (median, worst)"
+          " | first update after ▶ (s, median, worst) | pages never updated | server CPU (cores)"
+          " | page load (s, median) | late page (s)"
+          " | lesson switch (s, worst of 2)"
+          " | server MB fresh / peak / after cull")
     for n in (int(x) for x in args.sessions.split(",")):
-        row = run(n, args.speed, args.timeout)
-        print(f"{row['sessions']:>8} | {row['finished']:>8} | {row['median_s_per_year']:>13.2f} | "
-              f"{row['max_s_per_year']:>12.2f} | {row['cpu_share']:>18.2f} | {row['press_s']:>20.1f} | "
-              f"{row['load_s']:>17.1f}", flush=True)
+        r = run(n, args.speed, args.seconds)
+        print(f"{r['sessions']:>5} | {r['updates_per_s']:.2f}, {r['worst_updates_per_s']:.2f} | "
+              f"{r['worst_gap_s']:.1f} | {r['median_s_per_year']:.2f}, {r['worst_s_per_year']:.2f} | "
+              f"{r['first_s']:.1f}, {r['worst_first_s']:.1f} | "
+              f"{r['stood_still']} | {r['cpu_cores']:.2f} | {r['load_s']:.1f} | {r['late_s']:.1f} | "
+              f"{r['switch_s']:.1f} | "
+              f"{r['fresh_mb']:.0f} / {r['peak_mb']:.0f} / {r['culled_mb']:.0f}", flush=True)
     return 0
 
 

@@ -67,16 +67,6 @@ def test_every_policy_block_of_the_model_has_a_control():
     assert set(policy_blocks()) == set(REGISTRY.names())
 
 
-def test_every_slider_starts_on_its_grid_at_the_model_default():
-    """A default between two slider positions would show one value and run another."""
-    defaults = default_settings()
-    for name, control in SLIDERS.items():
-        value = defaults[name]
-        assert control["min"] <= value <= control["max"], name
-        positions = (value - control["min"]) / control["step"]
-        assert abs(positions - round(positions)) < 1e-6, f"{name}={value} is off its slider's grid"
-
-
 def test_the_page_opens_on_the_status_quo_preset():
     model = TeachingModel(**default_settings())
     assert preset_of(model.settings) == "Status quo"
@@ -238,43 +228,66 @@ def test_session_upload_folders_live_under_the_servers_folder(tmp_path, monkeypa
     assert folder.parent == tmp_path / "uploads" and folder.is_dir()
 
 
-# --- pictures --------------------------------------------------------------------------------
-def test_pictures_change_when_the_month_changes():
-    from sim.app.drawing import CHARTS, MEASURES, DistrictMap, OutcomeCharts
+# --- what the browser draws -------------------------------------------------------------------
+def _rows(dataset) -> list[dict]:
+    return [dict(zip(dataset["columns"], row, strict=True)) for row in dataset["rows"]]
+
+
+def test_the_page_gets_data_that_changes_with_the_month_and_no_picture():
+    import json
+
+    from sim.app.views import CHARTS, MEASURES, charts_data, charts_spec, map_data, map_spec
 
     model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
-    maps = {measure: DistrictMap(model.main, measure) for measure in MEASURES}
-    charts = OutcomeCharts([run.spec.name for run in model.runs])
-    before = {measure: m.png(model.main) for measure, m in maps.items()}
-    charts_before = charts.png(model.runs)
+    names = [run.spec.name for run in model.runs]
+    for measure in MEASURES:
+        spec = map_spec(model.estates, measure, names, "en")
+        assert len(spec["hconcat"]) == 2 and json.dumps(spec)  # two maps, one key; plain JSON
+    before = map_data(model.runs, "service quality", "en", 0)
+    charts_before = charts_data(model.runs, names, "en", 0, model.start_records)
     for _ in range(2):
         model.step()
-    for measure, m in maps.items():
-        after = m.png(model.main)
-        assert after.startswith(b"\x89PNG") and after != before[measure], measure
-    assert charts.png(model.runs) != charts_before
-    charted = {column for column, _, _, _ in CHARTS}
-    assert {"reform_cases_open", "firm_entries", "fallback_areas", "reception_cases_handled"} <= charted
+    after = map_data(model.runs, "service quality", "en", 1)
+    charts_after = charts_data(model.runs, names, "en", 1, model.start_records)
+    assert after["tables"]["estates_0"] != before["tables"]["estates_0"]
+    assert len(charts_after["tables"]["series"]["rows"]) == 2 * 3  # two runs: the start and two months
+    assert len(charts_before["tables"]["series"]["rows"]) == 2  # the start is charted before month 1
+    # a month is a few kilobytes of data, not a picture
+    assert len(json.dumps(after)) + len(json.dumps(charts_after)) < 60_000
+    assert {"reform_cases_open", "firm_entries", "fallback_areas", "reception_cases_handled"} <= {
+        column for column, _, _ in CHARTS}
+    assert charts_spec(names, "en")["data"] == {"name": "series"}
 
 
-def test_side_by_side_maps_leave_their_key_to_one_picture_under_them():
-    from PIL import Image
+def test_the_map_data_has_one_row_per_estate_with_its_card():
+    from sim.app.views import map_rows
 
-    from sim.app.drawing import DistrictMap, MapKey
+    model = TeachingModel(merge=True, entrust=True)
+    model.step()
+    estates, firms = map_rows(model.main, "en", "service quality")
+    rows = _rows(estates)
+    assert len(rows) == 106 and len(_rows(firms)) == int(model.main.firm_view().active.sum())
+    card = next(r for r in rows if r["id"] == "Hongyi")
+    assert card["card_0"].startswith("Hongyi (") and card["card_2"] == "after-sale public housing"
+    assert all(0 <= r["value"] <= 1 for r in rows)
+
+
+def test_the_map_and_its_card_speak_chinese_without_codes():
+    from sim.app.views import map_rows, map_spec
 
     model = TeachingModel()
-    alone = DistrictMap(model.main, with_key=False)
-    assert not alone.figure.legends and len(alone.figure.axes) == 1
-    key = MapKey(alone)
-    assert Image.open(io.BytesIO(key.png())).size[0] > Image.open(io.BytesIO(alone.png(model.main))).size[0]
-    labels = [t.get_text() for t in key.figure.legends[0].get_texts()]
-    assert "in this month's events" in labels and "estate of 500 households" in labels
-    for left, top, diameter in alone.spots():
-        assert 0 < left < 100 and 0 < top < 100 and 0 < diameter < 10
+    estates, _ = map_rows(model.main, "zh", "management mode")
+    card = next(r for r in _rows(estates) if r["id"] == "Hongyi")
+    assert card["card_2"] == "售后公房" and "_" not in card["card_4"]
+    spec = map_spec(model.estates, "management mode", ["现状"], "zh")
+    dots = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "circle")
+    assert "无人管理" in dots["encoding"]["color"]["scale"]["domain"]
+    titles = [t["title"] for layer in spec["layer"] for t in layer["encoding"].get("tooltip", [])]
+    assert "小区" in titles and all(re.search(r"[\u4e00-\u9fff]", t) for t in titles)
 
 
 def test_the_districts_firms_get_distinct_colours():
-    from sim.app.drawing import firm_colour
+    from sim.app.views import firm_colour
 
     model = TeachingModel()
     firms = len(model.main.firms)
@@ -283,7 +296,7 @@ def test_the_districts_firms_get_distinct_colours():
 
 
 def test_this_months_events_name_the_estates_to_highlight():
-    from sim.app.drawing import estates_named
+    from sim.app.views import estates_named
 
     events = [(1, "Merger of 2 areas (OY-075, OY-076) passed"), (1, "Firm 3 withdrew from Xiangde-3+OY-004"),
               (2, "OY-010 entrusted to firm 1")]
@@ -291,39 +304,43 @@ def test_this_months_events_name_the_estates_to_highlight():
     assert named.tolist() == [True, True, True, True, False, False]
 
 
-def test_map_spots_sit_on_the_estates_circles():
-    from PIL import Image
+def test_a_kept_post_burn_in_run_steps_on_exactly_as_a_fresh_one():
+    from sim.app import model as app_model
 
-    from sim.app.drawing import DistrictMap
-
-    model = TeachingModel()
-    district_map = DistrictMap(model.main, "management mode")
-    picture = Image.open(io.BytesIO(district_map.png(model.main))).convert("RGB")
-    width, height = picture.size
-    spots = district_map.spots()
-    assert len(spots) == 106
-    for left, top, diameter in spots:
-        assert 0 < left < 72 and 0 < top < 100 and 0 < diameter < 10  # on the map, left of the key
-    # the centre of the largest estate's spot is coloured, not the white background
-    largest = int(model.estates["households"].to_numpy().argmax())
-    left, top, _ = spots[largest]
-    assert picture.getpixel((int(left / 100 * width), int(top / 100 * height))) != (255, 255, 255)
+    settings = preset_settings("Integrated vs status quo", default_settings())
+    app_model._built.clear()
+    fresh = TeachingModel(**settings)
+    copied = TeachingModel(**settings)  # a copy of the kept run
+    assert copied.main is not fresh.main and len(app_model._built) == 2
+    for _ in range(14):
+        fresh.step()
+        copied.step()
+    assert fresh.main.records == copied.main.records and fresh.main.events == copied.main.events
+    assert fresh.main.votes == copied.main.votes
 
 
-def test_map_hover_cards_say_what_the_lesson_asks():
-    from sim.app.app import map_html
-    from sim.app.drawing import DistrictMap
+def test_slider_positions_hold_the_default_and_every_presets_value_on_a_readable_grid():
+    """A default between two slider positions would show one value and run another."""
+    from sim.app.controls import slider_positions
 
-    model = TeachingModel(merge=True, entrust=True)
-    model.step()
-    district_map = DistrictMap(model.main)
-    table = estate_table(model.main)
-    page = map_html(district_map.png(model.main, table), district_map.spots(), table, "en")
-    assert page.count('class="estate-spot"') == 106
-    card = re.search(r'data-estate="Hongyi".*?<div class="estate-card">(.*?)</div></div>', page).group(1)
-    for words in ("households", "after_sale_public", "firm", "mode", "fund per m²",
-                  "owners' committee", "satisfaction"):
-        assert words in card, words
+    defaults = default_settings()
+    for name in SLIDERS:
+        positions = slider_positions(name)
+        assert defaults[name] in positions, name
+        for preset in LESSON_PRESETS.values():
+            assert preset.get(name, defaults[name]) in positions, name
+        assert len(positions) <= 45, f"{name}: {len(positions)} positions"
+        assert SLIDERS[name].get("help"), f"{name} has no help text"
+
+
+def test_a_setup_link_restores_the_lesson_settings_and_seed():
+    from sim.app.controls import settings_from_link, setup_link
+
+    settings = {**preset_settings("Fund dispute", default_settings()), "rng": 7}
+    link = setup_link(settings)
+    assert link.startswith("?") and "rng=7" in link
+    assert settings_from_link(link) == settings
+    assert settings_from_link("?rng=x&nonsense=1") == default_settings()
 
 
 # --- monitors and exports --------------------------------------------------------------------
@@ -351,8 +368,8 @@ def test_tiles_show_every_worksheet_measure_and_the_difference():
         np.average(small["quality"], weights=small["households"]))
 
 
-def test_failed_mergers_show_each_estates_vote_share_and_who_said_no():
-    from sim.app.monitors import event_kind, events_frame, round_summary
+def test_failed_mergers_show_each_estates_turnout_support_and_the_rule_that_decided():
+    from sim.app.monitors import event_kind, events_frame, notable_events, round_summary
 
     model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
     for _ in range(12):
@@ -361,18 +378,67 @@ def test_failed_mergers_show_each_estates_vote_share_and_who_said_no():
     failed = events[events["kind"] == "vote failed"]
     assert not failed.empty
     for votes in failed["votes"]:
-        assert "said no" in votes and re.search(r"\d+% for", votes)
+        assert re.search(r"turnout \d+%", votes)
+        assert "said no" in votes or ": no vote" in votes
     # a merger's owners vote after its briefings; it passes months later, once the funds are pooled
     voted_for = events[events["text"].str.contains("voted for the merger")]
     assert not voted_for.empty and voted_for["kind"].eq("reform step").all()
     for votes in voted_for["votes"]:
-        assert re.search(r"\d+% for", votes) and "said no" not in votes
+        assert re.search(r"\d+% for: yes", votes) and "said no" not in votes and "no vote" not in votes
     passed = events[events["kind"] == "merger passed"]
     assert not passed.empty and passed["month"].min() > voted_for["month"].min()
     assert event_kind("Firm 4 left the market (no contract for a year)") == "firm left"
     assert event_kind("New firm 22 entered the market to serve OY-029") == "firm entered"
     assert event_kind("No firm for OY-075: the street office's fallback service took over") == "fallback"
     assert round_summary(model.main)[0][0] == 1 and "merger passed" in round_summary(model.main)[0][1]
+    notable = notable_events(events)
+    assert set(notable["kind"]) <= {"merger passed", "vote failed", "firm left", "fallback"}
+    assert not notable.empty and list(notable["month"]) == sorted(notable["month"], reverse=True)
+
+
+def test_the_replayed_turnout_decides_every_vote_as_the_engine_did():
+    """The app re-draws each vote's numbers to read its turnout: Civil Code Art. 278 on them gives
+    the engine's outcome, and the run itself steps exactly as one not watched."""
+    from sim.app.event_text import vote_line
+    from sim.vector_engine import VectorModel
+
+    model = TeachingModel(**preset_settings("Harder votes", default_settings()))
+    for _ in range(12):
+        model.step()
+    run, p = model.main, model.main.p
+    assert len(run.votes) > 20
+    for vote in run.votes:
+        rule = (vote.turnout >= p.quorum_owner_share and vote.area_turnout >= p.quorum_area_share
+                and vote.share > p.approval_owner_share and vote.yes_area > p.approval_area_share)
+        assert rule == vote.passed, vote
+        assert vote_line(vote, p).endswith(": yes") == vote.passed
+    assert any(not v.passed for v in run.votes)
+    unwatched = VectorModel(run.spec, rng=int(model.settings["rng"]))
+    for _ in range(12):
+        unwatched.step()
+    assert [e.text for e in unwatched.event_log] == [e.text for e in run.event_log]
+
+
+def test_every_event_line_reads_in_chinese():
+    """The engine's English lines become Chinese from their kind and fields: no English word left
+    but the district's own names; the English page shows the engine's text as it is."""
+    from sim.app.event_text import event_line
+
+    model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
+    for _ in range(36):
+        model.step()
+    estates = model.estates
+    names = {w for value in [*estates["estate_id"], *estates["block"]]
+             for w in re.findall(r"[A-Za-z]+", value)}
+    kinds = set()
+    for run in model.runs:
+        for event in run.event_log:
+            assert event_line(event, "en") == event.text
+            line = event_line(event, "zh")
+            assert not set(re.findall(r"[A-Za-z]{2,}", line)) - names, (event.text, line)
+            assert "?" not in line, (event.text, line)
+            kinds.add(event.kind)
+    assert {"merge", "merge_failed", "merge_proposal", "fee_vote", "firm_exit"} <= kinds
 
 
 def test_csv_exports_hold_the_time_series_and_the_events():
@@ -502,12 +568,12 @@ def test_page_steps_applies_presets_and_shows_unapplied_changes():
         assert [r.split(":")[0] for r in _readouts(box)] == ["Start · integrated", "Start · status quo"]
         assert "Changes not applied" not in repr(box)
         rc.find(v.Btn, children=["☰ Controls"]).widget.click()
-        rc.find(v.Checkbox, label="N-in-1 merger (N合一)").widget.v_model = False
+        rc.find(v.Checkbox, label="N-in-1 merger").widget.v_model = False
         assert "Changes not applied — press Reset" in repr(box)
         rc.find(v.Btn, children=["Reset"]).widget.click()
         assert "Changes not applied" not in repr(box)
-        assert _readouts(box)[0].startswith("Start · custom: management merge + entrust + self governance + "
-                                            "block integration")
+        assert _readouts(box)[0].startswith("Start · management merger & strong leads weak & "
+                                            "self-governance & block integration")
     finally:
         rc.close()
 
@@ -613,26 +679,6 @@ def test_app_command_stopped_by_a_signal_stops_its_server_and_removes_uploads(st
             app.wait()
 
 
-def test_the_map_key_speaks_chinese_with_a_cjk_font():
-    import warnings
-
-    from sim.app.drawing import DistrictMap, OutcomeCharts
-    from sim.fonts import cjk_fonts
-
-    if not cjk_fonts():
-        pytest.skip("no CJK font here (`make browser-deps` installs Debian's fonts-noto-cjk)")
-    model = TeachingModel()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # matplotlib warns for every glyph its fonts lack
-        district_map = DistrictMap(model.main, "management mode", lang="zh")
-        assert district_map.png(model.main).startswith(b"\x89PNG")
-        charts = OutcomeCharts(["status quo"], lang="zh")
-        assert charts.png([model.main]).startswith(b"\x89PNG")
-    labels = [t.get_text() for t in district_map.figure.legends[0].get_texts()]
-    assert "无人管理" in labels and "50户的小区" in labels
-    assert [ax.get_title() for ax in charts.axes][:3] == ["服务质量", "物业费收缴率", "居民满意度"]
-
-
 def test_a_newly_registered_policy_gets_its_checkbox_and_runs_in_the_app():
     from sim.app.controls import policy_controls
     from sim.policies import Policy
@@ -696,3 +742,26 @@ def test_the_reception_points_staff_hours_limit_the_cases_it_hears():
     assert heard(0)[0] == 0
     few, blocks = heard(5)  # two cases a block at 2.5 hours a case
     assert 0 < few <= 2 * blocks < heard(300)[0]
+
+
+def test_seeds_run_in_a_worker_process_as_they_would_here():
+    from sim.app.seeds import SEED_MEASURES, seed_outcomes, spread_rows, submit_seeds
+    from sim.experiments.executors import process_pool, stop_pool
+
+    settings = {**preset_settings("Integrated vs status quo", default_settings()),
+                "district": "generated, 40 estates"}
+    pool = process_pool(1)
+    try:
+        got = [future.result(timeout=300) for future in submit_seeds(settings, seeds=3, years=1, pool=pool)]
+    finally:
+        stop_pool(pool)
+    assert got[0] == seed_outcomes(settings, settings["rng"], years=1)
+    assert got[2] == seed_outcomes(settings, settings["rng"] + 2, years=1)
+    assert got[0] != got[1] and all(len(seed) == 2 for seed in got)
+    rows = spread_rows(got, ["integrated", "status quo"])
+    assert [row["measure"] for row in rows] == [label for _, label, _ in SEED_MEASURES]
+    areas = next(row for row in rows if row["measure"] == "Management areas")
+    counts = sorted(seed[0]["management_areas"] for seed in got)
+    assert areas["integrated"] == f"{counts[1]:.0f} [{counts[0]:.0f}, {counts[2]:.0f}]"
+    ahead = sum(seed[0]["management_areas"] > seed[1]["management_areas"] for seed in got)
+    assert areas["first ahead"] == f"{ahead}/3"

@@ -8,6 +8,7 @@ loudly. Screenshots at 1280x720 and 1024x768 (a projector) are saved under test-
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -172,9 +173,61 @@ def _open(browser, url: str, width: int = 1280, height: int = 720):
     local = ("data:", "blob:", url)
     page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(local) else None)
     page.goto(url)
-    page.wait_for_selector("img.estate-map", timeout=STEP_TIMEOUT_MS)
-    page.wait_for_selector("img.estate-charts", timeout=STEP_TIMEOUT_MS)
+    _wait_for_drawing(page)
     return page, failed, foreign
+
+
+DRAWN = ".estate-vega[data-kind={}] .estate-vega-plot:not([data-frame='-1'])"
+"""A map or charts view that the browser has drawn with the server's data (vega_view.vue)."""
+
+
+def _wait_for_drawing(page) -> None:
+    page.wait_for_selector(DRAWN.format("map") + " svg", timeout=STEP_TIMEOUT_MS)
+    page.wait_for_selector(DRAWN.format("charts") + " canvas", timeout=STEP_TIMEOUT_MS)
+
+
+WATCH_UPDATES = """
+window.__updates = [];
+new MutationObserver(records => {
+  for (const r of records) {
+    const plot = r.target;
+    if (!plot.classList || !plot.classList.contains('estate-vega-plot')) continue;
+    const view = plot.closest('.estate-vega');
+    window.__updates.push([Date.now() / 1000, view ? view.dataset.kind : '',
+                           Number(plot.dataset.frame), Number(plot.dataset.month)]);
+  }
+}).observe(document, {attributes: true, attributeFilter: ['data-frame'], subtree: true});
+"""
+"""Init script: every map/charts update the page shows, as [wall-clock seconds, view, frame, month]."""
+
+
+def seen_updates(page, since_s: float, until_s: float, kind: str = "map") -> dict:
+    """What one page showed between two wall-clock times (time.time()): updates, longest gap, s a year.
+
+    The longest gap counts from `since_s` (play pressed) to `until_s` (the end of the window).
+    Seconds a year is the time between the first and the last update over the months they advanced.
+    """
+    rows = [r for r in page.evaluate("() => window.__updates || []")
+            if r[1] == kind and since_s <= r[0] <= until_s]
+    times = [since_s, *[r[0] for r in rows], until_s]
+    months = [r[3] for r in rows]
+    per_year = ((rows[-1][0] - rows[0][0]) / ((months[-1] - months[0]) / 12)
+                if len(rows) > 1 and months[-1] > months[0] else float("nan"))
+    return {"updates": len(rows), "months": (months[-1] - months[0]) if rows else 0,
+            "last_month": months[-1] if rows else 0,
+            "max_gap_s": max(b - a for a, b in itertools.pairwise(times)), "s_per_year": per_year,
+            "first_s": times[1] - since_s}
+
+
+def _no_horizontal_scroll(page) -> None:
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"the page is {width[0]} px wide in a {width[1]} px window"
+
+
+def _map_fits_the_window(page) -> None:
+    box = page.locator(".estate-vega[data-kind=map] svg").first.bounding_box()
+    height = page.evaluate("() => window.innerHeight")
+    assert box["y"] >= 0 and box["y"] + box["height"] <= height + 1, (box, height)
 
 
 def _readout(page) -> str:
@@ -189,13 +242,41 @@ def _wait_for_readout(page, pattern: str) -> str:
     return _readout(page)
 
 
+ALLOWED_IN_CHINESE = {"English", "PNG", "CSV", "Mesa", "ODD", "docs", "md"}
+"""Words the Chinese page may show: the language switch, file formats and the engine's name."""
+
+
+CITED_NAMES = {"Fischbacher", "chter", "Fehr", "Kazil", "Solara"}
+"""Authors and software the About tab cites by name (Gächter: its letters after the umlaut)."""
+
+
+def _text_outside_code(page) -> str:
+    """The page's text without its code spans (file columns, commands and paths stay as written)."""
+    return page.evaluate("() => { const code = Array.from(document.querySelectorAll('code'));"
+                         " code.forEach(c => c.style.display = 'none'); const text = document.body.innerText;"
+                         " code.forEach(c => c.style.display = ''); return text; }")
+
+
+def _english_words(text: str) -> set[str]:
+    """Latin words of three letters or more, less the allowlist and the district's own names."""
+    import re
+
+    from sim.app.model import build_scenario
+
+    estates = build_scenario("ouyang_road").load_district().estates
+    names = {w for value in [*estates["estate_id"], *estates["block"]]
+             for w in re.findall(r"[A-Za-z]+", str(value))}
+    allowed = {w.lower() for w in ALLOWED_IN_CHINESE | names}  # buttons show some in capitals
+    return {w for w in re.findall(r"[A-Za-z]{3,}", text) if w.lower() not in allowed}
+
+
 PRESET_RUNS = {
     "Status quo": "Start · status quo:",
     "Integrated vs status quo": "Start · integrated: .* \\| Start · status quo:",
     "Group A: N-in-1 merger": "Start · N-in-1 merger: .* \\| Start · status quo:",
     "Group B: strong leads weak": "Start · strong leads weak: .* \\| Start · status quo:",
     "Group C: self-governance": "Start · self-governance: .* \\| Start · status quo:",
-    "Group D: block integration": "Start · custom: block integration: .* \\| Start · status quo:",
+    "Group D: block integration": "Start · block integration: .* \\| Start · status quo:",
     "Harder votes": "^Start · integrated: [^|]*$",
     "Fund dispute": "^Start · integrated: [^|]*$",
     "Tired volunteers": "^Start · self-governance: [^|]*$",
@@ -223,25 +304,22 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     page.get_by_role("button", name="Step", exact=True).click()
     _wait_for_readout(page, "^Year 1, month 1 · integrated")
     step_s = time.perf_counter() - step_start
-    page.wait_for_function("() => Array.from(document.querySelectorAll('img.estate-map'))"
-                           ".every(image => image.complete)")
+    page.wait_for_selector(DRAWN.format("map") + "[data-frame='1'] svg", timeout=STEP_TIMEOUT_MS)
+    _no_horizontal_scroll(page)
+    _map_fits_the_window(page)
     page.screenshot(path=ARTIFACTS / "app_1280x720_side_by_side.png")
 
-    # inspection: hovering an estate shows its card
-    spot = page.locator('.estate-spot[data-estate="Hongyi"]').first
-    spot.hover()
-    card = spot.locator(".estate-card")
+    # inspection: hovering an estate shows its card (drawn by the browser, no round trip)
+    page.locator('.estate-vega[data-kind=map] path[aria-roledescription=circle][aria-label*="Hongyi ("]')\
+        .first.hover()
+    card = page.locator("#vg-tooltip-element")
     card.wait_for(state="visible")
     text = card.inner_text()
-    for words in ("Hongyi", "households", "after_sale_public", "firm", "mode", "fund per m²",
+    for words in ("Hongyi", "households", "after-sale public housing", "firm", "mode", "fund per m²",
                   "owners' committee", "satisfaction"):
         assert words in text, (words, text)
+    assert "after_sale_public" not in text
     page.screenshot(path=ARTIFACTS / "app_1280x720_inspect.png")
-    other = page.locator('.estate-spot[data-estate="Hongtie"]').first
-    other.click()  # a click keeps the card open after the pointer moves away
-    page.mouse.move(5, 5)
-    other.locator(".estate-card").wait_for(state="visible")
-    assert "Hongtie" in other.locator(".estate-card").inner_text()
 
     # tiles and events: worksheet measures with differences; vote shares on failed mergers
     tiles = page.locator(".estate-tiles").inner_text()
@@ -254,18 +332,21 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     for month in (2, 3, 4):
         page.get_by_role("button", name="Step", exact=True).click()
         _wait_for_readout(page, f"^Year 1, month {month} · integrated")
-    page.wait_for_function("() => document.querySelector('.estate-events')"
+    # the list and its vote lines are their own element: they may arrive after the summary
+    page.wait_for_function("() => document.querySelector('.estate-events-list')"
                            ".innerText.includes(\"failed its owners' vote\")")
     events = page.locator(".estate-events").first.inner_text()
-    assert "failed its owners' vote" in events and "said no" in events
+    assert "failed its owners' vote" in events and "turnout" in events
+    assert "said no" in events or "of owners: no vote" in events or "floor area" in events
+    assert "Notable" in events
 
     # a changed control shows the hint until Reset
     page.get_by_role("button", name="☰ Controls").click()
-    page.get_by_label("N-in-1 merger (N合一)").uncheck()
+    page.get_by_label("N-in-1 merger", exact=True).uncheck()
     hint = page.get_by_text("Changes not applied — press Reset")
     hint.wait_for(state="visible")
     page.get_by_role("button", name="Reset", exact=True).click()
-    _wait_for_readout(page, "^Start · custom: management merge \\+ entrust \\+ self governance \\+ "
+    _wait_for_readout(page, "^Start · management merger & strong leads weak & self-governance & "
                             "block integration")
     hint.wait_for(state="hidden")
     page.get_by_role("button", name="✕ Hide controls").click()
@@ -273,8 +354,11 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     # export: CSV of the time series and events, PNG of the map and charts
     page.get_by_role("button", name="Step", exact=True).click()
     _wait_for_readout(page, "^Year 1, month 1")
-    for label, check in (("Time series (CSV)", lambda b: b.startswith(b"run,month,service_quality")),
-                         ("Events (CSV)", lambda b: b.startswith(b"run,month,when,kind,text,votes")),
+    def with_setup(header: bytes):
+        return lambda b: b.startswith(b"# Lesson: own settings") and b"# Runs: " in b and header in b
+
+    for label, check in (("Time series (CSV)", with_setup(b"\nrun,month,service_quality")),
+                         ("Events (CSV)", with_setup(b"\nrun,month,when,kind,text,votes")),
                          ("Map (PNG)", lambda b: b.startswith(b"\x89PNG")),
                          ("Charts (PNG)", lambda b: b.startswith(b"\x89PNG"))):
         with page.expect_download() as download:
@@ -286,20 +370,25 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     page.set_viewport_size({"width": 1024, "height": 768})
     page.get_by_role("button", name="Status quo", exact=True).click()
     _wait_for_readout(page, "^Start · status quo: [^|]*$")
-    page.wait_for_function("() => document.querySelectorAll('img.estate-map').length === 1")
-    page.locator("img.estate-map").scroll_into_view_if_needed()
-    box = page.locator("img.estate-map").bounding_box()
-    assert box["width"] >= 0.85 * 1024, box
-    centre = page.evaluate("([x, y]) => String(document.elementFromPoint(x, y)?.className)",
-                           [box["x"] + box["width"] * 0.35, box["y"] + 40])
-    assert "estate-map" in centre or "estate-spot" in centre, (
-        centre, box, page.evaluate("() => [window.innerWidth, window.innerHeight, window.scrollY]"))
+    page.wait_for_timeout(500)  # the map re-fits to the new window
+    _no_horizontal_scroll(page)
+    _map_fits_the_window(page)
     page.screenshot(path=ARTIFACTS / "app_1024x768_status_quo.png")
 
-    # Chinese labels, then the About panel with its maths drawn
+    # Chinese: no English word on the page outside the allowlist (units, codes, the district's names)
     page.get_by_role("button", name="中文").click()
     page.get_by_role("button", name="现状", exact=True).wait_for()
+    page.wait_for_timeout(1000)
+    _no_horizontal_scroll(page)
+    english = _english_words(page.locator("body").inner_text())
+    assert not english, f"untranslated on the Chinese page: {sorted(english)[:30]}"
     page.screenshot(path=ARTIFACTS / "app_1024x768_zh.png")
+    for tab, marker in (("你自己的街区", "每个小区一行"), ("关于模型", "可以尝试的事")):
+        page.get_by_role("tab", name=tab).click()
+        page.get_by_text(marker).first.wait_for()
+        english = _english_words(_text_outside_code(page)) - CITED_NAMES
+        assert not english, f"untranslated on the Chinese {tab} tab: {sorted(english)[:30]}"
+    page.get_by_role("tab", name="街区", exact=True).click()
     page.get_by_role("button", name="English").click()
     page.get_by_role("tab", name="About this model").click()
     page.get_by_text("THINGS TO TRY").wait_for()
@@ -310,7 +399,7 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
 
     # dark mode: the page still reads (labels light on dark)
     page.get_by_role("tab", name="District", exact=True).click()
-    page.locator("img.estate-map").wait_for(state="visible")
+    page.locator(".estate-vega[data-kind=map] svg").wait_for(state="visible")
     page.locator(".v-btn", has=page.locator(".mdi-brightness-auto, .mdi-brightness-4, "
                                             ".mdi-brightness-7")).first.click()
     page.wait_for_timeout(800)  # Vuetify's colour transition
@@ -325,6 +414,78 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     log = log_path.read_text()
     assert "Traceback" not in log and "Could not load URL" not in log and "Warning" not in log, log
     print(f"\napp: first page load {load_s:.2f} s; one side-by-side step to the browser {step_s:.2f} s")
+
+
+SMOKE_PAGES = 5
+SMOKE_PLAY_S = 8.0
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_five_pages_playing_at_once_each_show_new_months(app_server, browser):
+    """The 5-page smoke test of benchmarks/bench_app_sessions.py: every page sees its map change."""
+    url = app_server[0]
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    try:
+        context.add_init_script(WATCH_UPDATES)
+        pages = []
+        for _ in range(SMOKE_PAGES):
+            page = context.new_page()
+            page.goto(url)
+            _wait_for_drawing(page)
+            pages.append(page)
+        start = time.time()
+        for page in pages:
+            page.get_by_role("button", name="▶").click(no_wait_after=True)
+        time.sleep(SMOKE_PLAY_S)
+        end = time.time()
+        seen = [seen_updates(page, start, end) for page in pages]
+        for page in pages:
+            page.get_by_role("button", name="❚❚").click()
+    finally:
+        context.close()
+    # 12 months a second for 8 s: each page shows several new months, none stands still for long
+    for row in seen:
+        assert row["updates"] >= 3 and row["months"] >= 12, seen
+        assert row["max_gap_s"] < SMOKE_PLAY_S / 2, seen
+    print("\napp: 5 pages playing, updates seen " + ", ".join(
+        f"{r['updates']} (to month {r['last_month']}, longest gap {r['max_gap_s']:.1f} s)" for r in seen))
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_ten_seeds_run_in_the_background_while_another_page_plays(app_server, browser):
+    url = app_server[0]
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        context.add_init_script(WATCH_UPDATES)
+        seeds = context.new_page()
+        seeds.goto(url)
+        _wait_for_drawing(seeds)
+        seeds.get_by_role("button", name="Integrated vs status quo", exact=True).click()
+        _wait_for_readout(seeds, "Start · integrated: .* \\| Start · status quo:")
+        player = context.new_page()
+        player.goto(url)
+        _wait_for_drawing(player)
+        seeds.get_by_role("button", name="Run 10 seeds").click()
+        seeds.get_by_text("0 of 10 seeds done").wait_for()
+        start = time.time()
+        player.get_by_role("button", name="▶").click()
+        time.sleep(SMOKE_PLAY_S)
+        seen = seen_updates(player, start, time.time())
+        player.get_by_role("button", name="❚❚").click()
+        table = seeds.locator(".estate-spread")
+        table.wait_for(timeout=240_000)
+        seeds.get_by_text("10 of 10 seeds done").wait_for(timeout=240_000)
+        text = table.inner_text()
+    finally:
+        context.close()
+    # the other page kept showing new months while the seeds ran
+    assert seen["updates"] >= 3 and seen["max_gap_s"] < SMOKE_PLAY_S / 2, seen
+    for words in ("integrated", "status quo", "difference", "Management areas", "/10"):
+        assert words in text, text
+    print(f"\napp: a page played while 10 seeds ran: {seen['updates']} updates in {SMOKE_PLAY_S:.0f} s, "
+          f"longest gap {seen['max_gap_s']:.1f} s")
 
 
 @pytest.mark.browser
@@ -355,6 +516,7 @@ def test_closing_a_playing_tab_stops_the_server_stepping(app_server, browser):
     if server is None or not Path(f"/proc/{server}/stat").exists():
         pytest.skip("cannot find the server process in /proc")
     page, _, _ = _open(browser, url)
+    earlier = len(log_path.read_text())  # other tests' sessions stopped before this one
     page.locator(".estate-speed").get_by_role("button", name="6", exact=True).click()
     page.get_by_role("button", name="Integrated vs status quo", exact=True).click()
     _wait_for_readout(page, "Start · integrated")
@@ -363,9 +525,9 @@ def test_closing_a_playing_tab_stops_the_server_stepping(app_server, browser):
     playing_share = _cpu_share(server)
     page.close()  # the tab closes while the model plays
     deadline = time.monotonic() + 30
-    while "(page closed)" not in log_path.read_text() and time.monotonic() < deadline:
+    while "(page closed)" not in log_path.read_text()[earlier:] and time.monotonic() < deadline:
         time.sleep(0.25)
-    log = log_path.read_text()
+    log = log_path.read_text()[earlier:]
     assert "(page closed)" in log, "the server kept playing after the tab closed"
     stopped_at = log.rsplit("stopped playing at ", 1)[1].split(" (page closed)")[0]
     assert not stopped_at.startswith("Year 20"), "play ran to the horizon instead of stopping"

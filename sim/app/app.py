@@ -16,7 +16,6 @@ readout.
 
 from __future__ import annotations
 
-import base64
 import html
 import shutil
 import tempfile
@@ -35,12 +34,14 @@ from sim.app.controls import (
     NO_COMPARISON,
     OTHER_SLIDERS,
     changed_settings,
-    default_settings,
     policy_controls,
     preset_of,
     preset_settings,
+    settings_from_link,
+    setup_caption,
+    setup_link,
+    slider_positions,
 )
-from sim.app.drawing import MEASURES, DistrictMap, MapKey, OutcomeCharts
 from sim.app.i18n import LANGUAGES, tr
 from sim.app.markdown import MathMarkdown
 from sim.app.model import (
@@ -49,21 +50,25 @@ from sim.app.model import (
     UPLOADED_CSV,
     TeachingModel,
     build_scenario,
-    estate_table,
     month_label,
+    run_display_name,
 )
 from sim.app.monitors import (
     EVENT_KINDS,
     OTHER_KIND,
+    ROUTINE_KINDS,
     TILES,
     events_csv,
     events_frame,
     format_difference,
     format_tile,
+    notable_events,
     round_summary,
     tile_values,
     timeseries_csv,
 )
+from sim.app.seeds import SEED_YEARS, SEEDS, spread_rows, submit_seeds
+from sim.app.views import MEASURES, charts_data, charts_spec, map_data, map_spec, tr_month
 from sim.errors import InputError
 from sim.params import HOUSING_TYPES
 
@@ -72,8 +77,8 @@ EVENTS_SHOWN = 300
 FRAME_SECONDS = 0.4
 """Least time between two pictures while playing (the model steps on in between)."""
 FRAME_SHARE = 0.25
-"""At most this share of a playing session's time goes to drawing: when a picture takes long (a
-busy server), the next comes later, so the months keep their pace and the pictures thin out."""
+"""At most this share of a playing session's time goes to drawing (its CPU time): when a frame
+costs much, the next comes later, so the months keep their pace and the frames thin out."""
 CATCH_UP_SECONDS = 2.0
 """A late play loop catches up at most this much time's worth of months (then it moves on)."""
 RECONNECT_GRACE_SECONDS = 3.0
@@ -126,9 +131,11 @@ def play_loop(model: TeachingModel, cancel: threading.Event, *, months_per_secon
             model.step()
         next_month = max(next_month + 1.0 / months_per_second, now - CATCH_UP_SECONDS)
         if time.monotonic() >= next_frame:
-            drawing = time.monotonic()
+            # the drawing's own CPU time, not its wall time: on a crowded machine a frame waits for
+            # the CPU, and backing off by that wait left pages standing still for tens of seconds
+            drawing = time.thread_time()
             on_frame()
-            took = time.monotonic() - drawing
+            took = time.thread_time() - drawing
             next_frame = time.monotonic() + max(frame_seconds, took * (1 - FRAME_SHARE) / FRAME_SHARE)
     else:  # cancelled: by the pause button, or because the session closed with its page
         if not connected():
@@ -150,40 +157,60 @@ def _current_context():
 # --- the left panel -----------------------------------------------------------------------------
 @solara.component
 def SliderControl(name: str, spec: dict[str, Any], settings: solara.Reactive, lang: str):
-    """One parameter slider bound to the pending settings."""
-    kind = solara.SliderInt if spec["type"] == "SliderInt" else solara.SliderFloat
+    """One parameter's slider: its label and value above the bar, a help text under it.
+
+    The bar stops at `slider_positions` (a readable grid, the model's default, the presets' values).
+    """
+    positions = slider_positions(name)
     value = settings.value[name]
-    kind(f"{tr(spec['label'], lang)}: {value:g}", value=value, min=spec["min"], max=spec["max"],
-         step=spec["step"], on_value=lambda v: settings.set({**settings.value, name: v}))
+    index = min(range(len(positions)), key=lambda i: abs(positions[i] - value))
+
+    def on_index(i) -> None:
+        settings.set({**settings.value, name: positions[int(i)]})
+
+    with solara.Div(classes=["estate-slider", f"estate-slider-{name}"]):
+        label = html.escape(tr(spec["label"], lang))
+        solara.HTML(unsafe_innerHTML=f'<span class="estate-slider-label">{label}'
+                    f'</span> <b class="estate-slider-value">{value:g}</b>')
+        solara.v.Slider(v_model=index, on_v_model=on_index, min=0, max=len(positions) - 1, step=1,
+                        hide_details=True, density="compact", color="primary")
+        solara.Text(tr(spec["help"], lang), classes=["estate-help"])
+
+
+def choice(label: str, value: str, values: list[str], on_value, lang: str, classes: list[str]) -> None:
+    """A drop-down whose items show in the page's language (the value stays the setting's)."""
+    solara.v.Select(label=label, v_model=value, on_v_model=on_value, density="compact", hide_details=True,
+                    items=[{"title": tr(v, lang), "value": v} for v in values], class_=" ".join(classes))
 
 
 @solara.component
 def Controls(pending: solara.Reactive, uploaded: str | None, lang: str):
-    """The controls: district, engine, policy blocks with their parameters, votes, fees, seed."""
+    """The controls: district, comparison, policy blocks with their parameters, votes, fees, seed."""
     s = pending.value
 
     def put(name):
         return lambda v: pending.set({**pending.value, name: v})
 
     districts = [*DISTRICTS, *([UPLOADED_CSV] if uploaded else [])]
-    solara.Select(tr("District", lang), value=s["district"], values=districts, on_value=put("district"))
-    solara.Select(tr("Compare with (side by side)", lang), value=s["compare_with"],
-                  values=[NO_COMPARISON, *POLICY_SETS], on_value=put("compare_with"))
+    choice(tr("District", lang), s["district"], districts, put("district"), lang, ["estate-district-choice"])
+    choice(tr("Compare with (side by side)", lang), s["compare_with"], [NO_COMPARISON, *POLICY_SETS],
+           put("compare_with"), lang, ["estate-compare-choice"])
     solara.Text(tr("Policies", lang), classes=["estate-heading"])
     for block, control in policy_controls().items():
-        chinese = tr(control["label"], "zh")
-        label = control["label"] + (f" ({chinese})" if chinese != control["label"] else "")
-        solara.Checkbox(label=tr(control["label"], lang) if lang == "zh" else label, value=s[block],
-                        on_value=put(block))
+        solara.Checkbox(label=tr(control["label"], lang), value=s[block], on_value=put(block))
         if s[block]:
             for name, spec in control["params"].items():
                 SliderControl(name, spec, pending, lang)
     solara.Text(tr("Votes, fees and volunteers", lang), classes=["estate-heading"])
+    if s["compare_with"] != NO_COMPARISON:
+        solara.Text(tr("These settings apply to both runs of the comparison.", lang), classes=["estate-note"])
     for name, spec in OTHER_SLIDERS.items():
         SliderControl(name, spec, pending, lang)
-    solara.SliderInt(f"{tr('Random seed (replicate)', lang)}: {s['rng']}", value=s["rng"], min=1,
-                     max=100, on_value=put("rng"))
-    solara.Select(tr("Engine", lang), value=s["engine"], values=list(ENGINES), on_value=put("engine"))
+    solara.Text(tr("Random seed (replicate)", lang), classes=["estate-heading"])
+    solara.v.TextField(v_model=s["rng"],
+                       on_v_model=lambda v: put("rng")(int(v)) if str(v).isdigit() else None,
+                       type="number", density="compact", hide_details=True, class_="estate-seed")
+    choice(tr("Engine", lang), s["engine"], list(ENGINES), put("engine"), lang, ["estate-engine-choice"])
 
 
 # --- the main area ------------------------------------------------------------------------------
@@ -194,8 +221,8 @@ def Tiles(model: TeachingModel, frame: int, lang: str):
     `frame` changes with every picture, so the tiles follow the month.
     """
     with model.lock:
-        values = [tile_values(run) for run in model.runs]
-    names = [run.spec.name for run in model.runs]
+        values = [tile_values(run, start) for run, start in zip(model.runs, model.start_records, strict=True)]
+    names = run_names(model, lang)
     cells = []
     for key, label, _ in TILES:
         shown = " · ".join(format_tile(key, v[key]) for v in values)
@@ -209,112 +236,194 @@ def Tiles(model: TeachingModel, frame: int, lang: str):
     solara.HTML(unsafe_innerHTML="".join(cells), classes=["estate-tiles"])
 
 
-def estate_card(row, lang: str) -> str:
-    """The hover card of one estate: households, type, firm, mode, fund, committee, satisfaction."""
-    firm = f"{tr('firm', lang)} {row.firm}" if row.firm >= 0 else tr("none", lang)
-    lines = [
-        f"<b>{html.escape(str(row.estate_id))}</b> ({html.escape(str(row.block))})",
-        f"{row.households} {tr('households', lang)} · {html.escape(str(row.housing_type))}",
-        f"{tr('firm', lang)}: {firm} · {tr('mode', lang)}: {html.escape(row.mode_name)}",
-        f"{tr('management area', lang)}: {html.escape(str(row.area_id))}",
-        f"{tr('fund per m²', lang)}: {row.fund_per_m2:.1f} yuan",
-        f"{tr('owners' + chr(39) + ' committee', lang)}: {tr('yes' if row.committee else 'no', lang)}",
-        f"{tr('service quality', lang)} {row.quality:.2f} · {tr('satisfaction', lang)} "
-        f"{row.satisfaction:.2f} · {tr('fee collection', lang)} {row.collection:.0%}",
-    ]
-    return "<br>".join(lines)
-
-
-def map_html(png: bytes, spots, table, lang: str) -> str:
-    """The map picture with one box per estate: its card shows on hover, and stays on a click."""
-    boxes = "".join(
-        f'<div class="estate-spot" tabindex="0" data-estate="{html.escape(str(row.estate_id))}" '
-        f'style="left:{x:.2f}%;'
-        f'top:{y:.2f}%;width:{d:.2f}%"><div class="estate-card">{estate_card(row, lang)}</div></div>'
-        for (x, y, d), row in zip(spots, table.itertuples(index=False), strict=True))
-    data = base64.b64encode(png).decode()
-    return (f'<div class="estate-map-box"><img class="estate-map" src="data:image/png;base64,{data}" '
-            f'alt="district map">{boxes}</div>')
-
-
-def events_html(events_table, kinds: list[str]) -> str:
+def events_html(events_table, kinds: list[str], lang: str = "en") -> str:
     """The events of the chosen kinds, newest first, as one HTML table (one element renders fast)."""
     shown = events_table[events_table["kind"].isin(kinds)]
     hidden = len(shown) - EVENTS_SHOWN
     rows = "".join(
         f'<tr class="estate-event-{html.escape(r.kind.replace(" ", "-"))}"><td class="estate-when">'
-        f"{html.escape(r.when)}</td><td>{html.escape(r.text)}"
+        f"{html.escape(tr_month(r.when, lang))}</td><td>{html.escape(r.text)}"
         + (f'<div class="estate-votes">{html.escape(r.votes)}</div>' if r.votes else "")
         + "</td></tr>"
         for r in shown.iloc[::-1].head(EVENTS_SHOWN).itertuples(index=False))
     if hidden > 0:
-        rows += f'<tr><td></td><td class="estate-when">… and {hidden} earlier events</td></tr>'
+        rows += (f'<tr><td></td><td class="estate-when">{html.escape(tr("… and {} earlier events", lang))}'
+                 .format(hidden) + "</td></tr>")
     return f'<table class="estate-events-table">{rows}</table>'
+
+
+def notable_html(table, lang: str) -> str:
+    """The latest notable events (mergers, failed votes, exits, fallbacks), one line each."""
+    rows = notable_events(table)
+    if rows.empty:
+        return ""
+    items = "".join(f"<li><span class=\"estate-when\">{html.escape(tr_month(r.when, lang))}</span> "
+                    f"{html.escape(r.text)}</li>" for r in rows.itertuples(index=False))
+    return f"<b>{html.escape(tr('Notable', lang))}</b><ul class=\"estate-notable\">{items}</ul>"
 
 
 @solara.component
 def EventsPanel(run, frame: int, title: str, lang: str):
-    """The run's events: a summary per yearly round, filters by kind, vote shares of mergers."""
+    """The run's events: a count per kind for each year, the notable ones, filters by kind.
+
+    Routine kinds (fee votes, tenders) start hidden from the list; every line is in the page's
+    language (sim.app.event_text).
+    """
     all_kinds = [kind for kind, _ in EVENT_KINDS] + [OTHER_KIND]
-    kinds, set_kinds = solara.use_state(all_kinds)
-    table = events_frame(run)
+    kinds, set_kinds = solara.use_state([k for k in all_kinds if k not in ROUTINE_KINDS])
+    table = events_frame(run, lang)
     with solara.Card(title, classes=["estate-events"]):
         if table.empty:
             solara.Text(tr("Nothing has happened yet. Press Step or ▶.", lang), classes=["estate-muted"])
             return
-        summary = "".join(f"<li>Year {year}: {html.escape(text)}</li>" for year, text in round_summary(run))
-        solara.HTML(unsafe_innerHTML=f"<b>{tr('Per year', lang)}</b><ul>{summary}</ul>",
-                    classes=["estate-rounds"])
+        summary = "".join(f"<li>{html.escape(tr('Year {}', lang).format(year))}: {html.escape(text)}</li>"
+                          for year, text in round_summary(run, lang))
+        solara.HTML(unsafe_innerHTML=f"<b>{tr('Per year', lang)}</b><ul>{summary}</ul>"
+                    + notable_html(table, lang), classes=["estate-rounds"])
         present = [k for k in all_kinds if k in set(table["kind"])]
-        solara.ToggleButtonsMultiple(value=[k for k in kinds if k in present], values=present,
+        solara.ToggleButtonsMultiple(value=[k for k in kinds if k in present],
                                      on_value=lambda v: set_kinds(v + [k for k in kinds if k not in present]),
-                                     dense=True, classes=["estate-event-filter"])
-        solara.HTML(unsafe_innerHTML=events_html(table, kinds), classes=["estate-events-list"])
+                                     dense=True, classes=["estate-event-filter"],
+                                     children=[solara.Button(tr(k, lang), value=k) for k in present])
+        solara.HTML(unsafe_innerHTML=events_html(table, kinds, lang), classes=["estate-events-list"])
+
+
+def spread_html(rows: list[dict[str, str]], names: list[str], lang: str) -> str:
+    """The seeds' spread as one table: a row per measure, a column per run (and the difference)."""
+    heads = [*names, *([tr("difference", lang), tr("first ahead", lang)] if len(names) == 2 else [])]
+    keys = [*names, *(["difference", "first ahead"] if len(names) == 2 else [])]
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in ["", *heads])
+    body = "".join("<tr><td>" + html.escape(tr(row["measure"], lang)) + "</td>"
+                   + "".join(f"<td>{html.escape(row[k])}</td>" for k in keys) + "</tr>" for row in rows)
+    return f'<table class="estate-spread"><tr>{head}</tr>{body}</table>'
 
 
 @solara.component
-def DistrictView(model: TeachingModel, frame: int, lang: str):
-    """Tiles, map(s), charts, events and exports of the current month."""
+def SeedSpread(model: TeachingModel, names: list[str], lang: str):
+    """The "run 10 seeds" button and the spread it finds (sim/app/seeds.py), in the background.
+
+    The seeds run in the server's one worker process; this session's thread only waits for them,
+    and stops waiting (cancelling the seeds not started) when the setup changes or the page goes.
+    """
+    requested, set_requested = solara.use_state(False)
+    results = solara.use_reactive([])
+    failed = solara.use_reactive("")
+    context = solara.use_memo(_current_context, [])
+
+    def work(cancel: threading.Event) -> None:
+        if not requested:
+            return
+        futures = submit_seeds(model.settings)
+        try:
+            done = []
+            for future in futures:
+                while not future.done():
+                    if cancel.is_set() or not page_connected(context):
+                        return
+                    cancel.wait(0.25)
+                done.append(future.result())
+                results.set(list(done))
+        except Exception as exc:  # a worker that died (the server stopping): say so, do not crash
+            failed.set(f"{type(exc).__name__}: {exc}")
+        finally:
+            for future in futures:
+                future.cancel()
+
+    solara.use_thread(work, dependencies=[requested], intrusive_cancel=False)
+    with solara.Card(tr("Several seeds", lang), classes=["estate-seeds"]):
+        solara.Text(tr("The same setup with this seed and the next {}: each run's value in year {} (median "
+                       "[lowest, highest]).", lang).format(SEEDS - 1, SEED_YEARS), classes=["estate-help"])
+        solara.Button(tr("Run {} seeds", lang).format(SEEDS), on_click=lambda: set_requested(True),
+                      disabled=requested, outlined=True, classes=["estate-seeds-run"])
+        if failed.value:
+            solara.Error(failed.value)
+        elif requested:
+            solara.Text(tr("{} of {} seeds done", lang).format(len(results.value), SEEDS),
+                        classes=["estate-seeds-progress"])
+        if results.value:
+            solara.HTML(unsafe_innerHTML=spread_html(spread_rows(results.value, names), names, lang))
+
+
+@solara.component_vue("vega_view.vue")
+def VegaView(spec: dict, frame_data: dict, kind: str = "", export_label: str = "", export_name: str = "",
+             export_title: list | None = None):
+    """A Vega-Lite view drawn in the browser; each frame only `frame_data` changes (sim/app/vega_view.vue)."""
+
+
+MARKS_KEY = (
+    ('<svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="white" stroke="#e6194b" '
+     'stroke-width="2.5"/></svg>', "edge colour: its firm"),
+    ('<svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="white" stroke="#bbbbbb" '
+     'stroke-width="1"/></svg>', "thin grey edge: no firm"),
+    ('<svg width="14" height="14"><rect x="2" y="2" width="10" height="10" fill="white" stroke="#4363d8" '
+     'stroke-width="2"/></svg>', "firm's office (number)"),
+    ('<svg width="18" height="14"><line x1="1" y1="7" x2="17" y2="7" stroke="#444" stroke-opacity="0.5" '
+     'stroke-width="3"/></svg>', "spokes: merged area"),
+    ('<svg width="14" height="14"><path d="M7 1 L13 7 L7 13 L1 7 Z" fill="black"/></svg>',
+     "entrusted to a strong firm"),
+    ('<svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="none" stroke="black" '
+     'stroke-width="2.5"/></svg>', "in this month's events"),
+    ('<svg width="18" height="14"><rect x="1" y="2" width="16" height="10" fill="#f2f2f2" stroke="#c8c8c8" '
+     'stroke-dasharray="3 2"/></svg>', "street block"),
+)
+"""The map's marks beyond colour and size (those have Vega's own legends)."""
+
+
+def marks_key_html(lang: str) -> str:
+    """One line under the map that explains its marks."""
+    return "".join(f'<span class="estate-mark">{svg} {html.escape(tr(text, lang))}</span>'
+                   for svg, text in MARKS_KEY)
+
+
+@solara.component
+def DistrictView(model: TeachingModel, frames: solara.Reactive, lang: str):
+    """Tiles, map(s), charts, events and exports of the current month.
+
+    It reads the frame counter itself, so a new frame re-renders this view only, not the page
+    (the toolbar, the lessons and the controls stay as they are).
+    """
+    frame = frames.value
     measure, set_measure = solara.use_state("service quality")
     runs = model.runs
-    # one run: its map with the key beside it; side by side: two maps and one key under them
-    maps = solara.use_memo(lambda: [DistrictMap(run, measure, lang=lang, with_key=len(runs) == 1)
-                                    for run in runs], [model, measure, lang])
-    key_png = solara.use_memo(lambda: MapKey(maps[0]).png() if len(runs) > 1 else None, [maps])
-    charts = solara.use_memo(lambda: OutcomeCharts([run.spec.name for run in runs], lang=lang),
-                             [model, lang])
+    names = run_names(model, lang)
+    map_view = solara.use_memo(lambda: map_spec(model.estates, measure, names, lang), [model, measure, lang])
+    charts_view = solara.use_memo(lambda: charts_spec(names, lang), [model, lang])
 
-    def draw():
+    def read():
         with model.lock:
-            tables = [estate_table(run) for run in runs]
-            pngs = [m.png(run, t) for m, run, t in zip(maps, runs, tables, strict=True)]
-            return tables, pngs, [m.spots() for m in maps], charts.png(runs)
+            return (map_data(runs, measure, lang, frame),
+                    charts_data(runs, names, lang, frame, model.start_records))
 
-    tables, map_pngs, spots, charts_png = solara.use_memo(draw, [maps, charts, frame, model.month])
-    for run, table in zip(runs, tables, strict=True):
-        solara.Text(f"{month_label(run.month)} · {run.spec.name}: {table['area_id'].nunique()} "
-                    "management areas", classes=["estate-readout"])
-    solara.ToggleButtonsSingle(value=measure, values=list(MEASURES), on_value=set_measure,
-                               classes=["estate-measure"])
-    with solara.Columns([1] * len(runs)):
-        for png, spot, table in zip(map_pngs, spots, tables, strict=True):
-            solara.HTML(unsafe_innerHTML=map_html(png, spot, table, lang))
-    if key_png is not None:
-        solara.Image(key_png, width="100%", classes=["estate-map-key"])
-    Tiles(model, frame, lang)
-    solara.Image(charts_png, width="100%", classes=["estate-charts"])
-    with solara.Columns([1] * len(runs)):
-        for run in runs:
-            EventsPanel(run, frame, f"{tr('What happened', lang)}: {run.spec.name}", lang)
+    map_frame, charts_frame = solara.use_memo(read, [model, measure, lang, frame, model.month])
+    caption = setup_caption(model.settings, names, lang)
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "4px 12px"}):
+        for run, name in zip(runs, names, strict=True):
+            solara.Text(f"{tr_month(month_label(run.month), lang)} · {name}: "
+                        f"{len(set(run.area_view().area_id))} {tr('management areas', lang)}",
+                        classes=["estate-readout"])
+        solara.ToggleButtonsSingle(value=measure, on_value=set_measure, dense=True,
+                                   classes=["estate-measure"],
+                                   children=[solara.Button(tr(m, lang), value=m) for m in MEASURES])
+    with solara.Div(classes=["estate-district"]):
+        with solara.Div(classes=["estate-map-column"]):
+            VegaView(spec=map_view, frame_data=map_frame, kind="map", export_label=tr("Map (PNG)", lang),
+                     export_name="estate-sim-map.png", export_title=caption)
+            solara.HTML(unsafe_innerHTML=marks_key_html(lang), classes=["estate-marks"])
+        Tiles(model, frame, lang)
+    VegaView(spec=charts_view, frame_data=charts_frame, kind="charts", export_label=tr("Charts (PNG)", lang),
+             export_name="estate-sim-charts.png", export_title=caption)
+    # a grid, not solara.Columns: a Vuetify row's negative margins made the page 4 px too wide
+    with solara.Div(classes=["estate-events-columns"],
+                    style={"grid-template-columns": f"repeat({len(runs)}, minmax(0, 1fr))"}):
+        for run, name in zip(runs, names, strict=True):
+            EventsPanel(run, frame, f"{tr('What happened', lang)}: {name}", lang)
+    SeedSpread(model, names, lang).key(f"seeds-{id(model)}")
     with solara.Card(tr("Export", lang), classes=["estate-export"]):
         with solara.Row(style={"flex-wrap": "wrap"}):
-            solara.FileDownload(lambda: timeseries_csv(runs), filename="estate-sim-timeseries.csv",
-                                label=tr("Time series (CSV)", lang))
-            solara.FileDownload(lambda: events_csv(runs), filename="estate-sim-events.csv",
+            solara.FileDownload(lambda: timeseries_csv(runs, model.settings),
+                                filename="estate-sim-timeseries.csv", label=tr("Time series (CSV)", lang))
+            solara.FileDownload(lambda: events_csv(runs, model.settings), filename="estate-sim-events.csv",
                                 label=tr("Events (CSV)", lang))
-            solara.FileDownload(map_pngs[0], filename="estate-sim-map.png", label=tr("Map (PNG)", lang))
-            solara.FileDownload(charts_png, filename="estate-sim-charts.png",
-                                label=tr("Charts (PNG)", lang))
 
 
 @solara.component
@@ -324,8 +433,8 @@ def About(lang: str):
     with solara.Column(classes=["estate-about"], style={"max-width": "60em"}):
         MathMarkdown(ABOUT_ZH if lang == "zh" else ABOUT)
         if ODD_PATH.is_file():
-            solara.Button("Hide docs/ODD.md" if show_odd else "Show the full model description "
-                          "(docs/ODD.md)", on_click=lambda: set_show_odd(not show_odd), text=True)
+            label = "Hide docs/ODD.md" if show_odd else "Show the full model description (docs/ODD.md)"
+            solara.Button(tr(label, lang), on_click=lambda: set_show_odd(not show_odd), text=True)
             if show_odd:
                 MathMarkdown(ODD_PATH.read_text(encoding="utf-8"))
 
@@ -345,10 +454,29 @@ Run the model on your own district: a CSV file with **one row per estate**.
 (yuan/m²/month), maintenance fund (yuan), building condition (0–1); missing values take the \
 housing type's defaults |
 
-A valid file becomes the district at once, run with the settings on the left; it stays the
+A valid file becomes the district at once, run with the settings in the controls; it stays the
 district (*uploaded CSV*) when you press Reset. Download the Ouyang Road district below to see
 the format, or to edit it.
 """
+
+UPLOAD_HELP_ZH = f"""
+在你自己的街区上运行模型：一个 CSV 文件，**每个小区一行**。
+
+| 列 | 含义 |
+| --- | --- |
+| `estate_id` | 小区名称，在文件中唯一 |
+| `households` | 居住户数 |
+| `floor_area_m2` | 总建筑面积（平方米） |
+| `housing_type` | 以下之一：{"、".join(f"`{t}`" for t in HOUSING_TYPES)} |
+| `x_m`、`y_m` | 位置（米，原点任意） |
+| `block` *（可选）* | 所属街区 |
+| `gates`、`fee_yuan_per_m2`、`fund_yuan`、`condition` *（可选）* | 出入口数、物业费标准\
+（元/平方米/月）、维修资金（元）、房屋状况（0–1）；缺少的值取该房屋类型的默认值 |
+
+有效的文件立即成为当前街区，并使用控制项中的设置运行；按“重置”后它仍是当前街区（*上传的CSV街区*）。
+可以在下方下载欧阳路街区，查看格式或加以修改。
+"""
+"""UPLOAD_HELP in Chinese (the columns keep their names: they are the file's)."""
 
 UPLOADS_ENV = "ESTATE_SIM_UPLOADS"
 """Folder under which each session keeps its uploads (`estate-sim app` removes it when it stops)."""
@@ -360,6 +488,37 @@ def save_district_csv(name: str, data: bytes, folder: Path) -> Path:
     path.write_bytes(data)
     build_scenario(UPLOADED_CSV, csv_path=str(path))
     return path
+
+
+RELEASE_DELAY_S = 2.0
+"""A closed session's memory is handed back this long after it closed (its objects gone by then)."""
+
+
+def release_memory() -> None:
+    """Collect garbage and hand the freed heap back to the system (glibc's malloc_trim, where there is one).
+
+    A class's closed sessions freed their models, but the server's resident memory stayed where 30
+    sessions had put it: the C heap kept the freed pages.
+    """
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:  # no C library to ask (not Linux): the collection is all
+        pass
+
+
+def release_memory_later() -> None:
+    """release_memory after RELEASE_DELAY_S, in a daemon timer (a closing session must not wait)."""
+    timer = threading.Timer(RELEASE_DELAY_S, release_memory)
+    timer.daemon = True
+    timer.start()
 
 
 def session_folder() -> Path:
@@ -377,7 +536,7 @@ def session_folder() -> Path:
 
 
 @solara.component
-def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel):
+def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel, lang: str):
     """Upload a district CSV; a valid one becomes the district of a new model at once."""
     folder = solara.use_memo(session_folder, [])
     sample = solara.use_memo(
@@ -396,50 +555,65 @@ def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel):
         apply({"district": UPLOADED_CSV, "csv_path": str(path)})
 
     with solara.Column(style={"max-width": "60em"}, classes=["estate-upload"]):
-        MathMarkdown(UPLOAD_HELP)
-        solara.FileDrop(label="Drop a district CSV file here", on_file=on_file, lazy=False)
+        MathMarkdown(UPLOAD_HELP_ZH if lang == "zh" else UPLOAD_HELP)
+        solara.FileDrop(label=tr("Drop a district CSV file here", lang), on_file=on_file, lazy=False)
         if error:
             solara.Error(error)
         elif uploaded.value:
-            solara.Success(f"Running on {Path(uploaded.value).name}: "
-                           f"{len(model.estates)} estates, {model.main.n_households:,} households.")
+            solara.Success(tr("Running on {}: {} estates, {} households.", lang).format(
+                Path(uploaded.value).name, len(model.estates), f"{model.main.n_households:,}"))
         solara.FileDownload(sample, filename="ouyang_road.csv",
-                            label="Download the Ouyang Road district (CSV)")
+                            label=tr("Download the Ouyang Road district (CSV)", lang))
 
 
 PAGE_CSS = """
-.estate-shell { display: flex; align-items: flex-start; gap: 12px; }
-.estate-side { flex: 0 0 290px; max-width: 290px; }
+.estate-top { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 8px; }
+.estate-top .v-btn { text-transform: none; letter-spacing: 0; }
+.estate-title { font-size: 1.05rem; font-weight: 500; }
+.estate-top > .v-btn { height: 30px !important; }
+.estate-presets { display: flex; flex-wrap: wrap; align-items: center; gap: 2px; margin: 2px 0; }
+.estate-presets .v-btn { text-transform: none; letter-spacing: 0; height: 24px !important;
+  padding: 0 6px !important; font-size: 0.78rem; }
+.estate-link { font-size: 0.8rem; margin-left: 6px; }
+.estate-shell { display: flex; align-items: flex-start; gap: 12px; max-width: 100%; }
+.estate-side { flex: 0 0 300px; max-width: 300px; }
 .estate-main { flex: 1 1 auto; min-width: 0; }
-.estate-side .v-input__slot { margin-bottom: 0; }
-.estate-side .v-slider .v-slider__label, .estate-side .v-label { white-space: normal; font-size: 0.85rem; }
-.estate-presets .v-btn { margin: 1px; text-transform: none; letter-spacing: 0; }
-.estate-hint { background: #fff3cd; color: #664d03; border-radius: 4px; padding: 4px 8px; font-weight: 500; }
+.estate-slider { margin: 6px 0 2px 0; }
+.estate-slider-label { font-size: 0.85rem; }
+.estate-help, .estate-note { display: block; font-size: 0.75rem; opacity: 0.75; line-height: 1.2; }
+.estate-note { font-style: italic; margin-bottom: 4px; }
+.estate-hint { background: #fff3cd; color: #664d03; border-radius: 4px; padding: 2px 8px; font-weight: 500; }
 .estate-status { font-weight: 500; color: #1f5fa8; }
-.estate-readout { display: block; font-weight: 500; }
+.estate-readout { display: inline-block; font-weight: 500; }
 .estate-heading { display: block; font-weight: 600; margin-top: 8px; }
-.estate-tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(135px, 1fr));
-  gap: 4px; margin: 4px 0; }
+.estate-main .v-tabs { height: 34px; }
+.estate-main .v-tab { text-transform: none; letter-spacing: 0; }
+.estate-district { display: grid; grid-template-columns: minmax(0, 1fr) 260px; gap: 8px; align-items: start; }
+@media (max-width: 1100px) { .estate-district { grid-template-columns: minmax(0, 1fr); } }
+.estate-marks { font-size: 0.75rem; display: flex; flex-wrap: wrap; gap: 2px 10px; }
+.estate-mark svg { vertical-align: middle; }
+.estate-tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr));
+  gap: 4px; margin: 0; }
 .estate-tile { border: 1px solid rgba(128,128,128,0.4); border-radius: 6px; padding: 2px 6px; }
 .estate-tile-label { font-size: 0.72rem; opacity: 0.8; line-height: 1.2; }
-.estate-tile-value { font-size: 1.15rem; font-weight: 600; }
+.estate-tile-value { font-size: 1.05rem; font-weight: 600; }
 .estate-tile-diff { font-size: 0.75rem; }
-.estate-map-box { position: relative; width: 100%; }
-.estate-map-box img.estate-map { width: 100%; display: block; background: white; }
-.estate-spot { position: absolute; transform: translate(-50%, -50%); aspect-ratio: 1; border-radius: 50%;
-  cursor: pointer; }
-.estate-spot .estate-card { display: none; position: absolute; left: 100%; top: 0; z-index: 10; width: 17em;
-  background: white; color: #222; border: 1px solid #888; border-radius: 4px; padding: 6px;
-  font-size: 0.85rem;
-  box-shadow: 0 2px 6px rgba(0,0,0,0.3); }
-.estate-spot:hover .estate-card, .estate-spot:focus .estate-card { display: block; }
-.estate-spot:focus { outline: 3px solid #1f5fa8; }
+.estate-spread { font-size: 0.85em; border-spacing: 8px 2px; }
+.estate-spread th { text-align: left; }
+.estate-events-columns { display: grid; gap: 8px; margin-top: 8px; }
 .estate-events-list { max-height: 420px; overflow-y: auto; }
 .estate-events-table { font-size: 0.85em; border-spacing: 0 3px; }
 .estate-when, .estate-muted { opacity: 0.7; white-space: nowrap; padding-right: 10px; vertical-align: top; }
 .estate-votes { font-size: 0.9em; opacity: 0.85; }
 .estate-rounds ul { margin: 0 0 6px 0; }
+.estate-notable { font-size: 0.85em; max-height: 9em; overflow-y: auto; }
+.estate-event-filter { flex-wrap: wrap; height: auto !important; max-width: 100%; }
+.estate-event-filter .v-btn { text-transform: none; letter-spacing: 0; }
+.estate-measure .v-btn, .estate-speed .v-btn, .estate-language .v-btn { text-transform: none;
+  letter-spacing: 0; min-width: 32px !important; padding: 0 8px !important; height: 28px !important; }
+.estate-measure, .estate-speed, .estate-language { height: 28px !important; }
 .estate-upload th, .estate-upload td { text-align: left !important; }
+#vg-tooltip-element { font-size: 12px; }
 .v-theme--dark .estate-hint { background: #665c1e; color: #fff8d8; }
 .v-theme--dark .estate-status { color: #8cc4ff; }
 .v-theme--dark .v-label { color: #f0f0f0 !important; opacity: 1; }
@@ -450,10 +624,11 @@ PAGE_CSS = """
 .v-theme--dark .v-btn-group .v-btn--active, .v-theme--dark .v-tab--selected {
   background-color: #5a5a5a !important; }
 .v-theme--dark .estate-markdown, .v-theme--dark .estate-events { color: #f0f0f0; }
+.v-theme--dark .estate-vega canvas, .v-theme--dark .estate-vega svg { background: white; }
 .estate-math svg { vertical-align: middle; }
 .v-theme--dark .estate-math svg { filter: invert(1); }
 """
-"""Layout (controls beside the main area at every width), tiles, hover cards, dark-mode colours."""
+"""Layout (controls beside the main area, the map beside the tiles), sliders, tiles, dark-mode colours."""
 
 VIEWS = ("District", "Your own district", "About this model")
 
@@ -461,13 +636,28 @@ VIEWS = ("District", "Your own district", "About this model")
 @solara.component
 def Layout(children=()):
     """No app bar or drawer: the page lays itself out (a drawer covered the map below 1280 px)."""
-    solara.Column(children=list(children), style={"padding": "8px"})
+    solara.Column(children=list(children), style={"padding": "8px", "box-sizing": "border-box",
+                                                  "max-width": "100%", "margin": "0"})
+
+
+def opening_model(query: str) -> TeachingModel:
+    """The model a page opens on: the setup its link names, or the status quo if the link is bad."""
+    try:
+        return TeachingModel(**settings_from_link(query))
+    except InputError:
+        return TeachingModel(**settings_from_link(""))
+
+
+def run_names(model: TeachingModel, lang: str) -> list[str]:
+    """The runs' plain names in the page's language."""
+    return [run_display_name(run.spec.name, lang) for run in model.runs]
 
 
 @solara.component
 def Page():
-    """The whole app: presets and controls on the left, the district and the tabs on the right."""
-    first = solara.use_memo(lambda: TeachingModel(**default_settings()), [])
+    """The whole app: the toolbar and lessons on top, the controls on the left, the district on the right."""
+    router = solara.use_router()
+    first = solara.use_memo(lambda: opening_model(router.search or ""), [])
     model = solara.use_reactive(first)
     pending = solara.use_reactive(first.settings)
     playing = solara.use_reactive(False)
@@ -480,6 +670,7 @@ def Page():
     error = solara.use_reactive("")
     view, set_view = solara.use_state(0)
     context = solara.use_memo(_current_context, [])
+    solara.use_memo(lambda: context.on_close(release_memory_later) if context is not None else None, [])
     m = model.value
 
     def apply(changes: dict[str, Any] | None = None) -> None:
@@ -500,14 +691,15 @@ def Page():
             return
         started, first_month = time.monotonic(), m.month
         reason = play_loop(m, cancel, months_per_second=speed.value,
-                           on_frame=lambda: frame.set(frame.value + 1),
+                           on_frame=lambda: frame.set(frame.peek() + 1),
                            connected=lambda: page_connected(context))
         # one line per stop in the server's log (how a teacher, the browser test and
         # benchmarks/bench_app_sessions.py see it)
         print(f"estate-sim app: a session stopped playing at {month_label(m.month)} ({reason}) after "
               f"{m.month - first_month} months in {time.monotonic() - started:.2f} s", flush=True)
         if reason == "horizon":
-            status.set(tr("Stopped at the horizon", lang.value) + f" ({month_label(m.month)})")
+            when = tr_month(month_label(m.month), lang.value)
+            status.set(tr("Stopped at the horizon", lang.value) + f" ({when})")
             playing.set(False)
         elif reason == "page closed" and context is not None and not context.closed_event.is_set():
             playing.set(False)  # a page that comes back (a network blip) finds the model paused
@@ -518,7 +710,7 @@ def Page():
     def step() -> None:
         with m.lock:
             m.step()
-        frame.set(frame.value + 1)
+        frame.set(frame.peek() + 1)
 
     def toggle_play() -> None:
         status.set("")
@@ -527,35 +719,37 @@ def Page():
     solara.Title("Small estates: a governance model")
     solara.Style(PAGE_CSS)
     lg = lang.value
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+    with solara.Div(classes=["estate-top"]):
         solara.Button("✕ " + tr("Hide controls", lg) if show_side.value else "☰ " + tr("Controls", lg),
                       on_click=lambda: show_side.set(not show_side.value), text=True,
                       classes=["estate-side-toggle"])
-        solara.Text(tr("Governing small estates: the Ouyang Road reforms", lg),
-                    style={"font-size": "1.25rem", "font-weight": "500"})
+        solara.Text(tr("Governing small estates: the Ouyang Road reforms", lg), classes=["estate-title"])
+        solara.Button(tr("Reset", lg), color="primary", on_click=lambda: apply(), classes=["estate-reset"])
+        solara.Button("❚❚" if playing.value else "▶", color="primary", on_click=toggle_play,
+                      disabled=m.at_horizon, classes=["estate-play"])
+        solara.Button(tr("Step", lg), color="primary", on_click=step, disabled=playing.value or m.at_horizon,
+                      classes=["estate-step"])
+        solara.Text(tr("Months a second", lg) + ":")
+        solara.ToggleButtonsSingle(value=str(speed.value), values=[str(s) for s in SPEEDS],
+                                   on_value=lambda v: speed.set(int(v)), dense=True,
+                                   classes=["estate-speed"])
         solara.ToggleButtonsSingle(value=[k for k, v in LANGUAGES.items() if v == lg][0],
                                    values=list(LANGUAGES), on_value=lambda k: lang.set(LANGUAGES[k]),
                                    dense=True, classes=["estate-language"])
         solara.lab.ThemeToggle()
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, classes=["estate-toolbar"]):
-        solara.Button("Reset", color="primary", on_click=lambda: apply())
-        solara.Button("❚❚" if playing.value else "▶", color="primary", on_click=toggle_play,
-                      disabled=m.at_horizon)
-        solara.Button("Step", color="primary", on_click=step, disabled=playing.value or m.at_horizon)
-        solara.Text(tr("Speed (months per second)", lg) + ":")
-        solara.ToggleButtonsSingle(value=str(speed.value), values=[str(s) for s in SPEEDS],
-                                   on_value=lambda v: speed.set(int(v)), dense=True,
-                                   classes=["estate-speed"])
         if changed_settings(pending.value, m.settings):
             solara.Text(tr("Changes not applied — press Reset", lg), classes=["estate-hint"])
         if status.value:
             solara.Text(status.value, classes=["estate-status"])
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, classes=["estate-presets"]):
-        solara.Text(tr("Lesson", lg) + ":", classes=["estate-heading"])
+    with solara.Div(classes=["estate-presets"]):
+        solara.Text(tr("Lesson", lg) + ":", classes=["estate-heading"], style={"margin": "0 4px 0 0"})
         running_preset = preset_of(m.settings)
         for name in LESSON_PRESETS:
             solara.Button(tr(name, lg), small=True, outlined=name != running_preset, color="primary",
                           on_click=lambda name=name: apply(preset_settings(name, pending.value)))
+        link = setup_link(m.settings)
+        solara.HTML(tag="a", unsafe_innerHTML=html.escape(tr("Link to this setup", lg)),
+                    attributes={"href": link, "class": "estate-link"})
     if error.value:
         solara.Error(error.value)
     with solara.Div(classes=["estate-shell"]):
@@ -565,12 +759,12 @@ def Page():
                     Controls(pending, uploaded.value, lg)
         with solara.Div(classes=["estate-main"]):
             # each tab has its index as value: without one, Vuetify 3 reported the first as none
-            solara.v.Tabs(v_model=view, on_v_model=lambda v: set_view(int(v or 0)),
+            solara.v.Tabs(v_model=view, on_v_model=lambda v: set_view(int(v or 0)), density="compact",
                           children=[solara.v.Tab(value=i, children=[tr(name, lg)])
                                     for i, name in enumerate(VIEWS)])
             if view == 0:
-                DistrictView(m, frame.value, lg)
+                DistrictView(m, frame, lg)
             elif view == 1:
-                DistrictUpload(apply, uploaded, m)
+                DistrictUpload(apply, uploaded, m, lg)
             else:
                 About(lg)

@@ -1,6 +1,7 @@
 """Solara's web assets, fetched once with npm so that the app works without internet.
 
-Solara's page loads its JavaScript and CSS (the Vuetify app, RequireJS, Font Awesome) from a CDN
+Solara's page loads its JavaScript and CSS (the Vuetify app, RequireJS, Font Awesome, and
+Vega-Lite, which draws the map and the charts) from a CDN
 through the app's own server, which fetches each file from the internet the first time and keeps
 it in a cache folder. In a classroom without internet, or in CI, nothing would load. This module
 puts the same npm packages into that cache folder with the ordinary npm client, so the server
@@ -20,6 +21,10 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+
+VEGA_PACKAGES = ("vega@5", "vega-lite@5", "vega-embed@6")
+"""The map and the charts are drawn in the browser by Vega-Lite; Solara's own Vega-Lite widget asks
+for these major versions under these names, so the app's widget (sim/app/vega_view.vue) does too."""
 
 _PACKAGE_IN_URL = re.compile(r"\{\{\s*cdn\s*\}\}/((?:@[\w.-]+/)?[\w.-]+@\d+\.\d+\.\d+)/")
 
@@ -45,7 +50,7 @@ def required_packages() -> list[str]:
     fontawesome = solara.server.settings.assets.fontawesome_path.strip("/").split("/")[0]
     if solara.server.settings.assets.fontawesome_enabled and fontawesome not in packages:
         packages.append(fontawesome)
-    return packages
+    return [*packages, *VEGA_PACKAGES]
 
 
 def missing_packages() -> list[str]:

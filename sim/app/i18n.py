@@ -18,7 +18,7 @@ ZH: dict[str, str] = {
     "Map (PNG)": "地图（PNG）", "Charts (PNG)": "图表（PNG）",
     "Inspect an estate": "查看一个小区", "Language": "语言",
     "Nothing has happened yet. Press Step or ▶.": "还没有发生任何事。请按“单步”或 ▶。",
-    "Stopped at the horizon": "已到模拟终点",
+    "Stopped at the horizon": "已到模拟终点", "Start": "开始",
     # policies
     "N-in-1 merger": "N合一", "Strong leads weak": "以强带弱", "Management-only merger": "管理合并",
     "Specialised service + self-governance": "物业专项管理+居民自治",
@@ -65,10 +65,103 @@ ZH: dict[str, str] = {
     "Reform cases open": "进行中的改革事项", "Firms entered": "新进入的物业企业",
     "Areas on the fallback service": "托底服务的管理区域",
     "year": "年",
+    # toolbar, tabs, notes
+    "Reset": "重置", "Step": "单步", "Months a second": "每秒月数", "Link to this setup": "本设置的链接",
+    "These settings apply to both runs of the comparison.": "这些设置同时作用于对比中的两次运行。",
+    "management areas": "个物业管理区域",
+    # runs, districts, engines (plain names)
+    "status quo": "现状", "integrated": "综合治理", "strong leads weak": "以强带弱",
+    "self-governance": "居民自治", "nothing (one run)": "不对比（只运行一次）",
+    "ouyang_road": "欧阳路街道", "generated, 40 estates": "生成的街区（40个小区）",
+    "generated, 200 estates": "生成的街区（200个小区）", "uploaded CSV": "上传的CSV街区",
+    "vector": "快速引擎（数组）", "mesa": "Mesa引擎（每户一个主体，较慢）",
+    # the hover card
+    "estate": "小区", "estates": "个小区", "yuan": "元",
+    # the charts
+    "Firms' margin (firms in the market)": "物业企业利润率（在市场中的企业）",
+    "Residents' committee workload (cases per 1000 households)": "居委会工作量（每千户案件）",
+    "Reform cases open (street office)": "进行中的改革事项（街道办）",
+    "Firms entered (since month 1)": "新进入的物业企业（自第1个月起）",
+    "Areas on the fallback service (托底)": "托底服务的管理区域",
+    "Reception point (cases handled a month)": "联合接待点（每月处理事项）",
+    "run": "运行", "value": "数值", "measure": "指标",
+    # what an export says about its setup
+    "management merger": "管理合并",
+    "own settings": "自定设置", "Runs": "运行", "vs": "对比", "Changed": "改动", "on": "开", "off": "关",
+    # sliders: labels and help
+    "Largest estate that may merge (households)": "可参与合并的最大小区（户）",
+    "Estates above this size are not proposed for a merger.": "超过此规模的小区不会被提议合并。",
+    "Most estates in one merger": "一次合并的最多小区数",
+    "How many neighbouring estates one management area may join.": "一个管理区域最多可合并的相邻小区数。",
+    "Farthest apart (m)": "最远相距（米）",
+    "Estates further apart than this are not merged.": "相距超过此距离的小区不会合并。",
+    "Largest estate entrusted (households)": "可委托的最大小区（户）",
+    "Estates above this size are not entrusted to a strong firm.": "超过此规模的小区不会委托给优质物业企业。",
+    "Lead firm's reach (m)": "牵头企业的服务半径（米）",
+    "A strong firm takes on estates within this distance of its office.":
+        "优质企业接管其办公点此距离内的小区。",
+    "Organising: monthly chance to join": "组织动员：每月加入的概率",
+    "Chance a month that a household joins the volunteers when self-governance organises its estate.":
+        "居民自治组织动员时，每户每月加入志愿者的概率。",
+    "Subsidy (yuan/household/month)": "补贴（元/户/月）",
+    "What the street office pays a block's firm for each household.": "街道办为街区物业企业按户支付的补贴。",
+    "Reception point: staff-hours a month": "联合接待点：每月人工时",
+    "Staff time of a block's joint reception point.": "街区联合接待点的工作人员时间。",
+    "Evaluation score a firm must reach": "物业企业须达到的考评分",
+    "A firm scoring below this in the yearly evaluation loses its block.":
+        "年度考评低于此分的企业失去其街区。",
+    "Rollout starts in year": "推行开始的年份", "The year the first blocks join.": "第一批街区加入的年份。",
+    "Blocks joining a year (0: all at once)": "每年加入的街区数（0：一次全部）",
+    "How fast the rollout reaches every block.": "推行覆盖所有街区的速度。",
+    "Votes: owners' support for a merger": "投票：业主对合并的支持",
+    "Base chance that an owner who votes says yes to a merger (briefings and dissatisfaction add to it). "
+    "Applies to both runs.": "参与投票的业主赞成合并的基础概率（宣讲和不满会提高它）。同时作用于两次运行。",
+    "Votes: share of floor area that must approve": "投票：须赞成的建筑面积占比",
+    "A merger passes only with this share of the floor area for it (and a turnout of 2/3 of the owners). "
+    "Applies to both runs.":
+        "只有赞成的建筑面积达到此比例（且三分之二业主参与表决）合并才通过。同时作用于两次运行。",
+    "Votes: strength of the fund dispute": "投票：维修资金之争的强度",
+    "How much owners of estates with more maintenance fund than their neighbours vote against pooling it. "
+    "Applies to both runs.": "维修资金多于邻近小区的业主反对资金合并的程度。同时作用于两次运行。",
+    "Volunteer fatigue (monthly chance to stop)": "志愿者疲劳（每月退出的概率）",
+    "Chance a month that a volunteer stops. Applies to both runs.":
+        "志愿者每月退出的概率。同时作用于两次运行。",
+    "Fee, after-sale public housing (yuan/m²/month)": "物业费：售后公房（元/平方米/月）",
+    "The fee standard of the old public estates. Applies to both runs.":
+        "老公房小区的物业费标准。同时作用于两次运行。",
+    "Fee, commodity housing (yuan/m²/month)": "物业费：商品房（元/平方米/月）",
+    "The fee standard of commodity estates. Applies to both runs.":
+        "商品房小区的物业费标准。同时作用于两次运行。",
+    # the events panel: kinds of event
+    "merger passed": "合并通过", "vote failed": "投票未通过", "reform step": "改革步骤", "entrusted": "委托",
+    "evaluation": "年度考评", "tender": "招标", "fee vote": "物业费投票", "fallback": "托底",
+    "firm entered": "企业进入", "block integration": "街区一体化", "firm left": "企业退出", "other": "其他",
+    "Year {}": "第{}年", "… and {} earlier events": "……以及更早的{}条事件",
+    "Notable": "值得注意", "{} of this kind": "{}条",
+    # several seeds
+    "Several seeds": "多个随机种子", "Run {} seeds": "运行{}个随机种子",
+    "{} of {} seeds done": "已完成{}/{}个随机种子",
+    "The same setup with this seed and the next {}: each run's value in year {} (median "
+    "[lowest, highest]).": "同一设置，用本随机种子及其后{}个：每次运行在第{}年的数值（中位数[最低, 最高]）。",
+    "difference": "差值", "first ahead": "前者更高的种子数",
+    # your own district, about
+    "Drop a district CSV file here": "把街区CSV文件拖到这里",
+    "Download the Ouyang Road district (CSV)": "下载欧阳路街区（CSV）",
+    "Running on {}: {} estates, {} households.": "正在运行 {}：{}个小区，{}户。",
+    "Hide docs/ODD.md": "隐藏 docs/ODD.md",
+    "Show the full model description (docs/ODD.md)": "显示完整的模型描述（docs/ODD.md）",
 }
 """English label -> Chinese label (terms from the article where it has them)."""
 
 
+EN: dict[str, str] = {
+    "ouyang_road": "Ouyang Road (Shanghai)",
+    "vector": "fast (arrays)",
+    "mesa": "Mesa (one agent per household, slower)",
+}
+"""Codes that the page shows by a plain English name (districts, engines)."""
+
+
 def tr(text: str, lang: str) -> str:
-    """The label in the page's language (English when no translation is known)."""
-    return ZH.get(text, text) if lang == "zh" else text
+    """The label in the page's language (English when no translation is known; codes by their plain name)."""
+    return ZH.get(text, text) if lang == "zh" else EN.get(text, text)

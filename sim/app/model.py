@@ -13,7 +13,11 @@ both engines implement (sim/area_state.py: `area_view`, `firm_view`, `estates_of
 
 from __future__ import annotations
 
+import copy
 import threading
+import types
+from collections import OrderedDict
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from sim.app.controls import ENGINES, NO_COMPARISON, default_settings, policy_bl
 from sim.errors import InputError
 from sim.mesa_engine.model import EstateGovernanceModel
 from sim.params import MODES, PARAMETER_INDEX
+from sim.policies import REGISTRY
 from sim.scenario import Scenario, scenario_from_mapping
 from sim.vector_engine.model import VectorModel
 
@@ -52,12 +57,29 @@ HORIZON_YEARS = 20
 
 
 def policy_set_name(policies: dict[str, bool]) -> str:
-    """The name of a policy set ("status quo", ...), or "custom: merge + entrust"."""
+    """A policy set's name ("status quo", ...), or its policies' ("N-in-1 merger & strong leads weak")."""
     enabled = tuple(block for block in policy_blocks() if policies.get(block))
     for name, blocks in POLICY_SETS.items():
         if set(blocks) == set(enabled):
             return name
-    return "custom: " + " + ".join(block.replace("_", " ") for block in enabled)
+    return CUSTOM_JOIN.join(SHORT_NAMES.get(block, REGISTRY.get(block).label) for block in enabled)
+
+
+SHORT_NAMES = {"merge": "N-in-1 merger", "management_merge": "management merger",
+               "entrust": "strong leads weak", "self_governance": "self-governance",
+               "block_integration": "block integration"}
+"""Each policy's short name in a run's name (a scenario's name holds at most 100 characters)."""
+
+
+CUSTOM_JOIN = " & "
+"""Joins the policies of a set that is not one of POLICY_SETS ("Block integration & Strong leads weak")."""
+
+
+def run_display_name(name: str, lang: str) -> str:
+    """A run's name as the page shows it: a policy set, or its policies, in the page's language."""
+    from sim.app.i18n import tr
+
+    return CUSTOM_JOIN.join(tr(part, lang) for part in name.split(CUSTOM_JOIN))
 
 
 def month_label(month: int) -> str:
@@ -103,31 +125,76 @@ def build_scenario(district: str = "ouyang_road", *, csv_path: str | None = None
     return scenario
 
 
-def observe_votes(run) -> list[tuple[int, str, bool, float]]:
-    """Record every owners' vote of a run as (events before it, area id, passed, share for).
+def observe_votes(run) -> list:
+    """Record every owners' vote of a run (sim.app.event_text.Vote: area, outcome, support, turnout).
 
     A failed merger's event gives only the lowest member's support; the street office's
     `hold_vote(area, support, briefed=...)` returns each member's, so the app wraps it (on this
-    run only). "Events before it" is the length of the run's event log when the vote was held, so
-    a merger's votes are those held just before its event (it is logged after its votes).
+    run only). The turnout is read by drawing the vote's random numbers again from a copy of the
+    run's generator as it was before the vote (the run's own draws are untouched). "Events
+    before it" is the length of the run's event log when the vote was held, so a merger's votes
+    are those held just before its event (it is logged after its votes).
     """
-    votes: list[tuple[int, str, bool, float]] = []
+    from sim import rules
+    from sim.app.event_text import replayed_vote
+
+    votes: list = []
     office = run.street_office
     hold_vote = office.hold_vote
 
     def recorded(area, support, **kwargs):
+        state = office.state
+        floor = np.asarray(state.owner_floor_areas(area), dtype=float)
+        before = copy.deepcopy(state.rng.bit_generator.state)
         passed, share = hold_vote(area, support, **kwargs)
-        votes.append((len(run.event_log), str(run.area_view().area_id[area]), bool(passed), float(share)))
+        replay = np.random.Generator(type(state.rng.bit_generator)())
+        replay.bit_generator.state = before
+        participation = float(rules.participation(kwargs.get("briefed", False), state.p))
+        votes.append(replayed_vote(len(run.event_log), str(run.area_view().area_id[area]), passed, share,
+                                   floor, replay.random((len(floor), 2)), participation, float(support)))
         return passed, share
 
     office.hold_vote = recorded
     return votes
 
 
+BUILT_KEPT = 24
+"""How many post-burn-in runs the server keeps (a few megabytes each for the app's districts)."""
+_built: OrderedDict[tuple[str, int, str], VectorModel] = OrderedDict()
+_built_lock = threading.Lock()
+
+
+def _shared_parts(run) -> dict[int, Any]:
+    """What a copy of a run shares with it: modules and thread pools (deepcopy's memo)."""
+    parts = [*vars(run).values(), *vars(run.street_office).values()]
+    return {id(p): p for p in parts if isinstance(p, types.ModuleType | Executor)}
+
+
+def built_vector_run(scenario: Scenario, seed: int) -> VectorModel:
+    """A vectorized run after its burn-in: a copy of the kept one when this scenario and seed ran before.
+
+    Lessons and Reset come back to the same few setups; a copy takes milliseconds where a burn-in
+    takes a share of a second (seconds under a class's load). The copy steps on exactly as a fresh
+    run would (tests/test_app.py checks it).
+    """
+    key = ("vector", int(seed), repr(scenario))
+    with _built_lock:
+        kept = _built.get(key)
+        if kept is not None:
+            _built.move_to_end(key)
+    if kept is None:
+        kept = VectorModel(scenario, rng=seed)
+        with _built_lock:
+            _built[key] = kept
+            while len(_built) > BUILT_KEPT:
+                _built.popitem(last=False)
+    return copy.deepcopy(kept, _shared_parts(kept))
+
+
 def make_run(engine: str, scenario: Scenario, seed: int):
     """One engine's model of a scenario, with its owners' votes recorded in `run.votes`."""
     if engine == "vector":
-        run = VectorModel(scenario, rng=seed)
+        run = built_vector_run(scenario, seed)
     elif engine == "mesa":
         run = EstateGovernanceModel(scenario, rng=seed)
     else:
@@ -167,6 +234,8 @@ class TeachingModel:
                                       options=options)
             self.runs.append(make_run(s["engine"], scenario, seed))
         self.horizon_months = main.spec.years * 12
+        self.start_records = [run.record() for run in self.runs]
+        """Each run's measures at the start (after the burn-in): the tiles and charts before month 1."""
         # the play thread steps while the page draws: both hold this lock
         self.lock = threading.RLock()
 

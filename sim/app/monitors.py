@@ -47,9 +47,10 @@ TILES: tuple[tuple[str, str, str], ...] = (
 """The worksheet's measures: key, label, format (keys are MonthRecord fields but one)."""
 
 
-def tile_values(run) -> dict[str, float]:
-    """The tiles' values for a run now (the latest month's record; at the start, nothing but NaN)."""
-    record = asdict(run.records[-1]) if run.records else {}
+def tile_values(run, start=None) -> dict[str, float]:
+    """The tiles' values for a run now: the latest month's record, or `start` (its record at the start)."""
+    latest = run.records[-1] if run.records else start
+    record = asdict(latest) if latest is not None else {}
     values = {key: float(record.get(key, float("nan"))) for key, _, _ in TILES}
     values["small_estates_quality"] = small_estates_quality(run)
     return values
@@ -99,52 +100,96 @@ _VOTED_AREAS = re.compile(r"^(?:Merger of (?:\d+ areas \()?(.*?)\)? (?:passed|fa
                           r"|Owners of (.*?) voted for the merger)")
 
 
-def vote_detail(run, index: int) -> str:
-    """For the merger vote's event run.events[index], each area's share of owners for it and who said no.
+def vote_detail(run, index: int, lang: str = "en") -> str:
+    """For the merger vote's event run.event_log[index], each area's turnout, support and outcome.
 
     A merger's owners vote months after it is proposed (briefings first); the event logged just
     after the votes is "Owners of ... voted for the merger" or "Merger of ... failed its owners'
     vote". The merger's completion ("Merger of ... passed"), months later again, was voted earlier.
+    Each area's line says which rule decided it ("turnout 52% < 2/3 of owners: no vote").
     """
-    found = _VOTED_AREAS.search(run.events[index][1])
+    from sim.app.event_text import vote_line
+
+    found = _VOTED_AREAS.search(run.event_log[index].text)
     if not found:
         return ""
     names = (found.group(1) or found.group(2)).split(", ")
-    votes = {area: (passed, share) for before, area, passed, share in getattr(run, "votes", ())
-             if before == index}
-    parts = [f"{name} {votes[name][1]:.0%} for{'' if votes[name][0] else ' — said no'}"
-             for name in names if name in votes]
-    return "; ".join(parts)
+    votes = {vote.area: vote for vote in getattr(run, "votes", ()) if vote.before == index}
+    return "; ".join(vote_line(votes[name], run.p, lang) for name in names if name in votes)
 
 
-def events_frame(run) -> pd.DataFrame:
-    """The run's events as a table: month, label, kind, text, and vote shares for mergers."""
-    rows = [(month, month_label(month), event_kind(text), text,
-             vote_detail(run, i) if text.startswith(("Merger of", "Owners of")) else "")
-            for i, (month, text) in enumerate(run.events)]
+def events_frame(run, lang: str = "en") -> pd.DataFrame:
+    """The run's events as a table: month, label, kind, text and vote lines (in the page's language)."""
+    from sim.app.event_text import event_line
+
+    rows = [(e.month, month_label(e.month), event_kind(e.text), event_line(e, lang),
+             vote_detail(run, i, lang) if e.text.startswith(("Merger of", "Owners of")) else "")
+            for i, e in enumerate(run.event_log)]
     return pd.DataFrame(rows, columns=["month", "when", "kind", "text", "votes"])
 
 
-def round_summary(run) -> list[tuple[int, str]]:
-    """One line per year with events: how many of each kind (the yearly rounds at a glance)."""
+NOTABLE_KINDS = ("merger passed", "vote failed", "firm left", "fallback")
+"""Kinds of event listed on their own beside the yearly counts: mergers, failed votes, exits."""
+
+
+def notable_events(table: pd.DataFrame, most: int = 12) -> pd.DataFrame:
+    """The latest `most` notable events (NOTABLE_KINDS) of an events_frame, newest first."""
+    return table[table["kind"].isin(NOTABLE_KINDS)].iloc[::-1].head(most)
+
+
+ROUTINE_KINDS = ("fee vote", "tender")
+"""Kinds of event that come by the dozen each year: counted in the yearly summary, hidden from the
+list until a filter shows them."""
+
+
+def round_summary(run, lang: str = "en") -> list[tuple[int, str]]:
+    """One line per year with events: how many of each kind, most frequent first (in the page's language)."""
+    from sim.app.i18n import tr
+
     counts: dict[int, Counter] = {}
     for month, text in run.events:
         counts.setdefault((month - 1) // 12 + 1 if month > 0 else 0, Counter())[event_kind(text)] += 1
-    return [(year, ", ".join(f"{n} {kind}" for kind, n in sorted(c.items(), key=lambda kv: -kv[1])))
+    return [(year, ", ".join(f"{n} {tr(kind, lang)}" for kind, n in sorted(c.items(), key=lambda kv: -kv[1])))
             for year, c in sorted(counts.items())]
 
 
-def timeseries_csv(runs: Sequence) -> str:
-    """The runs' monthly records as CSV, one row per run and month (column `run`: its policy set)."""
+def csv_header(settings: dict | None, names: Sequence[str]) -> str:
+    """Comment lines that open every CSV export: the lesson, the runs, the seed, the changed settings.
+
+    `pandas.read_csv(path, comment="#")` skips them.
+    """
+    if settings is None:
+        return ""
+    from sim.app.controls import setup_caption, setup_link
+
+    lines = [*setup_caption(settings, list(names), "en"), f"Link: {setup_link(settings)}"]
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def timeseries_csv(runs: Sequence, settings: dict | None = None) -> str:
+    """The runs' monthly records as CSV, one row per run and month (column `run`: its policy set).
+
+    Values are rounded to what the model can tell (sim.app.views.CSV_DIGITS); the header comment
+    says how the runs were set up.
+    """
+    header = csv_header(settings, [run.spec.name for run in runs])
     frames = [pd.DataFrame([asdict(r) for r in run.records]).assign(run=run.spec.name) for run in runs]
     frames = [f for f in frames if not f.empty]
     if not frames:
-        return "run,month\n"
+        return header + "run,month\n"
     table = pd.concat(frames, ignore_index=True)
-    return table[["run", *[c for c in table.columns if c != "run"]]].to_csv(index=False)
+    floats = table.select_dtypes("float").columns
+    table[floats] = table[floats].round(CSV_DIGITS)
+    return header + table[["run", *[c for c in table.columns if c != "run"]]].to_csv(index=False)
 
 
-def events_csv(runs: Sequence) -> str:
-    """The runs' events as CSV (run, month, when, kind, text, votes)."""
+CSV_DIGITS = 4
+"""Decimals of the CSV's measures: a run of the app's districts tells shares to about 1e-3, so a
+fourth decimal keeps what the model can tell and drops the floating-point noise."""
+
+
+def events_csv(runs: Sequence, settings: dict | None = None) -> str:
+    """The runs' events as CSV (run, month, when, kind, text, votes), after the setup's comment lines."""
     table = pd.concat([events_frame(run).assign(run=run.spec.name) for run in runs], ignore_index=True)
-    return table[["run", "month", "when", "kind", "text", "votes"]].to_csv(index=False)
+    return (csv_header(settings, [run.spec.name for run in runs])
+            + table[["run", "month", "when", "kind", "text", "votes"]].to_csv(index=False))
