@@ -43,7 +43,8 @@ def run_demo(out: Path, *, workers: int = 2, quiet: bool = False) -> int:
           f"{plural(workers, 'worker')}")
     with ProgressBar(1, label="demo", enabled=not quiet, delay_s=0.0) as bar:
         summary = run_sweep(sweep, results, make_executor(workers, None, None),
-                            progress=lambda done, total, failed: bar.update(done, total))
+                            progress=lambda done, total, failed: bar.update(done, total),
+                            rerun_changed=True)  # the demo's own folder: after an update, re-run what changed
     print(summary.text())
     columns = sorted(set(DEMO_METRICS) | set(TABLE_METRICS))
     timeseries = load_timeseries(results, columns=columns)
@@ -87,7 +88,8 @@ def run_posterior_demo(out: Path, *, workers: int = 2, quiet: bool = False) -> i
           f"{plural(sweep.replicates, 'seed')}, engine {sweep.engine}, {workers} worker(s)")
     with ProgressBar(1, label="demo (parameter uncertainty)", enabled=not quiet, delay_s=0.0) as bar:
         summary = run_sweep(sweep, results, make_executor(workers, None, None),
-                            progress=lambda done, total, failed: bar.update(done, total))
+                            progress=lambda done, total, failed: bar.update(done, total),
+                            rerun_changed=True)  # the demo's own folder: after an update, re-run what changed
     print(summary.text())
     comparison = compare_results(results, metrics=DEFAULT_METRICS)
     written = write_ranking(comparison, out / "posterior")
