@@ -55,13 +55,16 @@ def test_q5_in_the_status_quo_firms_leave_the_market():
     assert kinds(run)["firm left"] > 0
 
 
-def test_q5_in_the_status_quo_hardly_any_area_is_left_to_the_fallback_the_smallest_are_served_worst():
+def test_q5_in_the_status_quo_the_street_office_serves_the_areas_no_firm_will_take():
     run = played("Status quo").main
-    for record in (run.records[0], run.records[-1]):  # "hardly any area": at most one in twenty
-        assert record.fallback_areas / record.management_areas <= 0.05
-    # the smallest estates get a firm, but the worst service (Q3)
-    values = measures(run)
-    assert values["small_estates_quality"] < values["service_quality"]
+    for record in (run.records[0], run.records[-1]):  # "about one area in twenty"
+        assert 0.02 < record.fallback_areas / record.management_areas < 0.1
+    table = estate_table(run)
+    fallback = table[table["mode_name"] == "fallback"]
+    assert fallback["households"].median() < table["households"].median()
+    texts = [text for month, text in run.events if month == 1]
+    assert any("above the guided cap" in text for text in texts)
+    assert any("drew no bid" in text for text in texts)
 
 
 # --- 13-23 min: integrated side by side with the status quo ---------------------------------------
@@ -105,10 +108,10 @@ def test_q7_integrated_changes_the_arrangements_most_and_the_averages_a_little()
     residents' committee spends more hours, its staff sitting at the reception points."""
     integrated, status_quo = (measures(run) for run in played("Integrated vs status quo").runs)
     gains = {key: integrated[key] - status_quo[key] for key in ("service_quality", "satisfaction")}
-    assert 0 < gains["satisfaction"] < gains["service_quality"] < 0.2
+    assert 0 < gains["satisfaction"] < 0.05 and 0 < gains["service_quality"] < 0.05
     assert integrated["rc_workload"] > status_quo["rc_workload"] > 0
     assert integrated["management_areas"] < status_quo["management_areas"]
-    assert integrated["fallback_areas"] <= status_quo["fallback_areas"]
+    assert integrated["fallback_areas"] < status_quo["fallback_areas"]
 
 
 def test_q8_satisfaction_rises_less_than_service_quality():
@@ -125,7 +128,7 @@ def test_q9_integrated_ends_with_fewer_firms_and_fewer_areas_on_the_fallback_ser
     integrated, status_quo = played("Integrated vs status quo").runs
     assert integrated.records[-1].active_firms < status_quo.records[-1].active_firms
     assert kinds(integrated)["firm left"] > 0 and integrated.records[-1].firm_entries > 0
-    assert integrated.records[-1].fallback_areas <= status_quo.records[-1].fallback_areas
+    assert 4 * integrated.records[-1].fallback_areas <= status_quo.records[-1].fallback_areas
 
 
 # --- 23-33 min: which part does the work? --------------------------------------------------------
@@ -133,14 +136,14 @@ GROUPS = ("Group A: N-in-1 merger", "Group B: strong leads weak", "Group C: self
           "Group D: block integration")
 
 
-def test_q10_firms_changing_hands_does_most_for_the_smallest_estates_self_governance_least():
+def test_q10_merging_alone_does_most_for_the_smallest_estates_self_governance_alone_least():
     small = {group: measures(played(group).main)["small_estates_quality"] for group in GROUPS}
     all_four = measures(played("Integrated vs status quo").main)["small_estates_quality"]
     status_quo = measures(played("Integrated vs status quo").comparison)["small_estates_quality"]
-    assert max(small, key=small.get) in ("Group B: strong leads weak", "Group D: block integration")
-    assert all_four > max(small.values())
+    assert max(small, key=small.get) == "Group A: N-in-1 merger"
+    assert status_quo < all_four
     assert min(small, key=small.get) == "Group C: self-governance"
-    assert small["Group C: self-governance"] < status_quo + 0.02
+    assert small["Group C: self-governance"] < status_quo
     assert all(value > status_quo for group, value in small.items() if group != "Group C: self-governance")
 
 
@@ -281,5 +284,5 @@ def test_q14_the_direction_holds_with_other_seeds(seed):
     assert integrated["service_quality"] > status_quo["service_quality"]
     assert integrated["satisfaction"] > status_quo["satisfaction"]
     assert integrated["rc_workload"] > status_quo["rc_workload"]
-    assert integrated["fallback_areas"] <= status_quo["fallback_areas"]
+    assert integrated["fallback_areas"] < status_quo["fallback_areas"]
     assert integrated["management_areas"] < status_quo["management_areas"]
