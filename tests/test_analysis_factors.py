@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,11 @@ def design_results(tmp_path_factory) -> Path:
     path = write_sweep(folder, engine="vector", years=2,
                        factors={"method": "grid", "samples": 3, "ranges": {FACTOR: [0.2, 0.6]}})
     out = folder / "results"
+    began = time.perf_counter()
     summary = run_sweep(load_sweep(path), out, make_executor(1, None, None))
     assert summary.total == 12 and not summary.failed
+    # the summary's time is this invocation's (once it was the machine's uptime: a flag shared its name)
+    assert 0 < summary.wall_time_s <= time.perf_counter() - began
     return out
 
 

@@ -443,7 +443,7 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
     changed is refused naming what differs, or with `rerun_changed` run again. Runs that share
     a burn-in (the same seed, district and parameters) do it once (`share_burn_ins`).
     """
-    started = time.perf_counter()
+    began = time.perf_counter()
     folder = Path(folder)
     check_out_folder(folder)
     tasks = sweep.tasks()
@@ -474,4 +474,4 @@ def run_sweep(sweep: Sweep, folder: Path, executor: Executor,
     order = {t.run_id: i for i, t in enumerate(tasks)}
     all_failed = sorted(runs.loc[runs["status"] != "ok", "run_id"], key=order.get)
     return SweepSummary(folder, len(tasks), len(tasks) - len(todo), len(todo), all_failed,
-                        time.perf_counter() - started, damaged)
+                        time.perf_counter() - began, damaged)
