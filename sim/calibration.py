@@ -84,9 +84,11 @@ def summary_statistics(timeseries: pd.DataFrame, areas: pd.DataFrame, estates: p
     }
 
 
-MARKET_EXITS = ("performance", "withdrawal", "losses")
-"""Exit causes (rules.exit_cause) that count as a firm eliminated by the market; "reform" (its sites
-reassigned by policies) and "no contract won" (an entrant that never served) do not."""
+MARKET_EXITS = ("performance", "outbid", "withdrawal", "losses")
+"""Exit causes (rules.exit_cause) that count as a firm eliminated by the market: owners replaced it,
+a reform's tender it could bid in went to a better firm, it withdrew, or its losses; "reform" (its
+sites reassigned by a policy, with no tender it could bid in) and "no contract won" (an entrant
+that never served) do not."""
 
 
 def merge_time_course(timeseries: pd.DataFrame) -> dict[str, float]:

@@ -213,7 +213,7 @@ def _desk_hours(timeseries: pd.DataFrame) -> float:
     return _final_year(timeseries.assign(desk=desk), "desk")
 
 
-EXIT_CAUSES_SHOWN = ("performance", "withdrawal", "losses", "reform", "no contract won")
+EXIT_CAUSES_SHOWN = ("performance", "outbid", "withdrawal", "losses", "reform", "no contract won")
 
 
 def exit_causes(firms: pd.DataFrame) -> dict[str, float]:
