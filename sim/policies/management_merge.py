@@ -91,10 +91,10 @@ class ManagementMerge(Policy):
         free = small_open(v, p.merge_max_households) & office.available() & ~sharing
         if not state.policies.get("merge", False):
             return free
-        ids = np.array(v.area_id, dtype=object)
-        merging = free & ~np.isin(ids, list(office.merge_exhausted))
-        memory = office.memory.setdefault("merge", MergeGroupMemory())
-        in_group = np.zeros(len(ids), dtype=bool)
+        merging = free & ~office.exhausted()
+        # its own memory: the merger's, asked with the merger's own eligibility, would regroup each time
+        memory = office.memory.setdefault(f"{self.name}:merge_groups", MergeGroupMemory())
+        in_group = np.zeros(len(v.area_id), dtype=bool)
         for group in memory.groups(v, merging, p):
             in_group[group] = True
         return free & ~in_group

@@ -319,7 +319,7 @@ class Merge(Policy):
         v = state.area_view()
         eligible = small_open(v, state.p.merge_max_households) & office.available()
         if office.merge_exhausted:
-            eligible &= ~np.isin(np.array(v.area_id, dtype=object), list(office.merge_exhausted))
+            eligible &= ~office.exhausted()
         return eligible
 
     def propose(self, office: StreetOffice, state: AreaState) -> None:
