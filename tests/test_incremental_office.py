@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sim.params import Params
 from sim.policies.base import ReformCase
 from sim.policies.management_merge import ManagementGroupMemory, management_groups
+from sim.policies.merge import MergeGroupMemory, merge_groups_by_block
 from sim.street_office import StreetOffice
 
 # --- the free and the exhausted areas --------------------------------------------------------
@@ -181,6 +182,47 @@ def test_remembered_management_groups_are_the_groups_found_afresh(seed, n, group
             eligible |= rng.random(len(eligible)) < 0.3
 
 
+# --- merger groups: the month's usual call, with nothing but fees and quality moving -------------
+
+MERGE_SETTINGS = Params().replace(merge_max_group=4, merge_max_distance_m=300.0, merge_fee_tolerance=0.5,
+                                  merge_quality_tolerance=0.1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 50))
+def test_remembered_merger_groups_hold_only_while_the_eligible_pairs_test_the_same(seed, n):
+    rng = np.random.default_rng(seed)
+    columns = district(rng, n)
+    columns.update(estates=rng.integers(1, 3, n).astype(np.int64), housing_type=rng.integers(0, 2, n),
+                   fee_yuan_per_m2=rng.uniform(1.0, 2.0, n))
+    eligible = rng.random(n) < 0.7
+    memory = MergeGroupMemory()
+    for step in range(60):
+        kind = int(rng.integers(0, 5))
+        some = rng.choice(n, size=min(n, int(rng.integers(1, 4))), replace=False)
+        if kind == 0:  # quality drifts a little everywhere (every month does this)
+            columns["quality"] += rng.normal(0, 0.01, n)
+        elif kind == 1:  # an area's fee or quality jumps (eligible or not)
+            columns["fee_yuan_per_m2"][some] += rng.normal(0, 0.4, len(some))
+            columns["quality"][some] += rng.normal(0, 0.1, len(some))
+        elif kind == 2:
+            eligible[some] = ~eligible[some]
+        elif kind == 3:  # a group's areas are taken by a case
+            groups = merge_groups_by_block(SimpleNamespace(**columns), eligible, MERGE_SETTINGS)
+            if groups:
+                eligible[groups[-1]] = False
+        # kind 4: nothing changed
+        areas = SimpleNamespace(**{name: list(v) if name == "area_id" else v.copy()
+                                   for name, v in columns.items()})
+        expected = merge_groups_by_block(areas, eligible.copy(), MERGE_SETTINGS)
+        got = memory.groups(areas, eligible.copy(), MERGE_SETTINGS)
+        assert got == expected, (step, kind)
+        if got:
+            got[0].append(-1)  # a caller may change what it got; the memory keeps its own
+        if step % 15 == 0:
+            eligible |= rng.random(n) < 0.3
+
+
 # --- whole runs ---------------------------------------------------------------------------------
 
 
@@ -190,6 +232,8 @@ def full_scan_office(monkeypatch) -> None:
     monkeypatch.setattr(StreetOffice, "exhausted", exhausted_by_scan)
     monkeypatch.setattr(ManagementGroupMemory, "groups",
                         lambda self, areas, eligible, p: management_groups(areas, eligible, p))
+    monkeypatch.setattr(MergeGroupMemory, "groups",
+                        lambda self, areas, eligible, p: merge_groups_by_block(areas, eligible, p))
 
 
 @pytest.mark.parametrize("scenario", ["integrated", "n_in_1"])
