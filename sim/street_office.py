@@ -559,7 +559,6 @@ class StreetOffice:
                            exclude=exclude, index=self._near, room=room)
 
 
-
 class FreeAreas:
     """StreetOffice.available's answer, kept while its inputs stay the same.
 
