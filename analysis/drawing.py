@@ -1,0 +1,171 @@
+"""Figures drawn in two processes: this one and a helper that shares the work.
+
+Drawing a comparison's figures (each as PNG and SVG) is most of what `compare` costs: matplotlib
+lays out text, ticks and lines in Python, on one core. A `FigureHelper` started when a command
+begins imports matplotlib in a second process while this one loads and compares the runs; then
+both take figures from one list, the helper from its front and this process from its back, until
+none is left. On two idle cores the figures take about half the time; the files are the same.
+
+The helper is a fresh interpreter (running `serve`) reading pickled jobs on its
+stdin and answering on its stdout: not a fork (by then this process has Arrow's threads, and a
+fork of a threaded process can deadlock), and not multiprocessing's spawn (which would run the
+caller's own script again in the helper). It ignores Ctrl-C (this process stops it) and is
+stopped on every way out of the ``with`` block.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MIN_CPUS = 2
+"""Fewest usable CPUs for which a helper is started (on one core it would only add its imports)."""
+ROOT = Path(__file__).resolve().parent.parent
+"""The folder holding the `analysis` and `sim` packages, for the helper's import path."""
+
+
+@dataclass(frozen=True)
+class FigureJob:
+    """One figure to draw and save: `draw(**kwargs)` returns the figure, saved as `path`.{png,svg}.
+
+    `draw` is a module-level function and `kwargs` plain data (frames, names), so that the job
+    can be sent to the helper.
+    """
+
+    draw: Callable
+    path: Path
+    kwargs: dict = field(default_factory=dict)
+
+
+def draw_job(job: FigureJob) -> list[Path]:
+    """Draw the figure and write its files; returns their paths."""
+    from analysis.plots import save_figure
+
+    return save_figure(job.draw(**job.kwargs), job.path)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def serve() -> None:
+    """The helper's loop: warm up (imports, fonts), then draw each job read until stdin closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not enter the replies
+    jobs = sys.stdin.buffer
+    import analysis.factors  # noqa: F401  (the figure modules and matplotlib, before any job comes)
+    import analysis.plots  # noqa: F401
+    import analysis.ranking  # noqa: F401
+    from analysis.style import figure_rc
+
+    figure_rc()
+    while True:
+        try:
+            message = pickle.load(jobs)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return
+        if message is None:
+            return
+        index, job = message
+        try:
+            reply = ("ok", index, draw_job(job))
+        except Exception:  # the other process draws it again, and raises it there
+            reply = ("error", index, traceback.format_exc())
+        pickle.dump(reply, replies)
+        replies.flush()
+
+
+class FigureHelper:
+    """A second process drawing figures beside this one (none on a single CPU or when disabled).
+
+    Use as a context manager: ``with FigureHelper() as helper: ... helper.draw(jobs)``.
+    """
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled and usable_cpus() >= MIN_CPUS
+        self.process: subprocess.Popen | None = None
+        """The helper while it runs (None without one)."""
+        self.drawn = 0
+        """How many figures the helper drew."""
+
+    def __enter__(self) -> FigureHelper:
+        if self.enabled:  # this package's copy of `analysis` first, whatever the working folder holds
+            start = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import analysis.drawing as d; d.serve()"
+            self.process = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the helper: stdin closed (it ends after its figure), terminated after a second; waited for."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        try:
+            process.stdin.close()
+        except OSError:
+            pass
+        try:
+            process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.wait()
+        process.stdout.close()  # after the end: a thread may still be reading it until then
+
+    def draw(self, jobs: Sequence[FigureJob]) -> list[list[Path]]:
+        """Draw every job (shared with the helper when there is one); their paths, in the jobs' order."""
+        queue = deque(enumerate(jobs))
+        lock = threading.Lock()
+        done: dict[int, list[Path]] = {}
+        feeder = None
+        if self.process is not None:
+            feeder = threading.Thread(target=self._feed, args=(self.process, queue, lock, done),
+                                      daemon=True)
+            feeder.start()
+        while True:
+            with lock:
+                if not queue:
+                    break
+                index, job = queue.pop()
+            done[index] = draw_job(job)
+        if feeder is not None:
+            feeder.join()
+        for index, job in enumerate(jobs):  # what the helper could not draw (it raised, or died)
+            if index not in done:
+                done[index] = draw_job(job)
+        return [done[index] for index in range(len(jobs))]
+
+    def _feed(self, process: subprocess.Popen, queue: deque, lock: threading.Lock,
+              done: dict[int, list[Path]]) -> None:
+        # In a thread of this process: give the helper the next job from the front, wait for it.
+        while True:
+            with lock:
+                if not queue:
+                    return
+                index, job = queue.popleft()
+            try:
+                pickle.dump((index, job), process.stdin)
+                process.stdin.flush()
+                status, index, value = pickle.load(process.stdout)
+            except Exception:  # it died, was stopped, or the job would not pickle
+                return  # this process draws the job
+            if status != "ok":
+                return  # its error is raised when this process draws the job again
+            done[index] = value
+            self.drawn += 1
