@@ -11,6 +11,7 @@ counted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ N_RESAMPLES = 4000
 CONFIDENCE = 0.95
 BOOTSTRAP_SEED = 20240601
 """Root seed of the bootstrap's generator, so that a table is the same every time it is made."""
+CACHED_RESAMPLES = 1_000_000
+"""Largest resampling (values × resamples, 8 MB of positions) kept for the next interval of as many values."""
 PAIR_KEYS = ("design_point", "replicate")
 """What pairs a run of one policy with the baseline's: same design point, same replicate (seed)."""
 
@@ -60,8 +63,12 @@ def bootstrap_mean_ci(values: Sequence[float] | np.ndarray, *, confidence: float
         return Interval(mean, np.nan, np.nan, 1, "none")
     if np.all(x == x[0]):
         return Interval(mean, mean, mean, n, "degenerate")
-    rng = rng if rng is not None else np.random.default_rng(BOOTSTRAP_SEED)
-    means = x[rng.integers(0, n, size=(n_resamples, n))].mean(axis=1)
+    if rng is None and n * n_resamples <= CACHED_RESAMPLES:
+        resamples = _seeded_resamples(n, n_resamples)
+    else:
+        rng = rng if rng is not None else np.random.default_rng(BOOTSTRAP_SEED)
+        resamples = rng.integers(0, n, size=(n_resamples, n))
+    means = x[resamples].mean(axis=1)
     alpha = (1.0 - confidence) / 2.0
     quantiles = np.array([alpha, 1.0 - alpha])
     if method == "bca":
@@ -72,6 +79,15 @@ def bootstrap_mean_ci(values: Sequence[float] | np.ndarray, *, confidence: float
         method = "percentile (BCa undefined)"
     low, high = np.quantile(means, quantiles)
     return Interval(mean, float(low), float(high), n, method)
+
+
+@functools.lru_cache(maxsize=8)
+def _seeded_resamples(n: int, n_resamples: int) -> np.ndarray:
+    # The resampled positions a fresh generator of BOOTSTRAP_SEED draws for n values: the same
+    # for every interval of n values, so drawn once (a comparison asks for hundreds).
+    resamples = np.random.default_rng(BOOTSTRAP_SEED).integers(0, n, size=(n_resamples, n))
+    resamples.flags.writeable = False
+    return resamples
 
 
 def _bca_quantiles(x: np.ndarray, means: np.ndarray, mean: float,
