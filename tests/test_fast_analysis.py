@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from synthetic_results import make_results
 
@@ -99,3 +100,12 @@ def test_what_the_helper_cannot_draw_this_process_draws_or_raises(results, tmp_p
         helper.process.wait()
         drawn = helper.draw([good, good])  # a helper that died: this process draws everything
     assert helper.drawn == 0 and [p.name for p in drawn[0]] == ["good.png", "good.svg"]
+
+
+def test_report_scenarios_reports_only_those_policies_and_the_baseline(results, tmp_path):
+    out = tmp_path / "report"
+    assert main(["report", str(results), "--scenarios", "integrated", "--metrics", "satisfaction",
+                 "--out", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Integrated" in page and "Status quo" in page and "N in 1" not in page
+    assert set(pd.read_csv(out / "comparison_table.csv")["scenario"]) == {"status_quo", "integrated"}
