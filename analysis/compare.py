@@ -442,8 +442,8 @@ def design_point_wide(comparison: Comparison, metric: str) -> pd.DataFrame:
 
 FIGURE_COST = ("timeseries", "final_distributions", "ranking", "paired_differences",
                "differences_under_uncertainty")
-"""The figures that take longest to draw, the longest first (the others follow): a helper
-process takes figures from the front of the list, so the long ones start first."""
+"""The figures that take longest to draw, the longest first (the others follow): drawn in this
+order by two processes (analysis/drawing.py), the two end close together."""
 
 
 def write_comparison(comparison: Comparison, out: str | Path, band: Band | None = None,

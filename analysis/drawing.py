@@ -3,14 +3,15 @@
 Drawing a comparison's figures (each as PNG and SVG) is most of what `compare` costs: matplotlib
 lays out text, ticks and lines in Python, on one core. A `FigureHelper` started when a command
 begins imports matplotlib in a second process while this one loads and compares the runs; then
-both take figures from one list, the helper from its front and this process from its back, until
-none is left. On two idle cores the figures take about half the time; the files are the same.
+both take figures from one list until none is left, each the next from its front. Given the
+longest first (the longest-processing-time rule), the two end close together. On two idle cores
+the figures take about half the time; the files are the same.
 
-The helper is a fresh interpreter (running `serve`) reading pickled jobs on its
-stdin and answering on its stdout: not a fork (by then this process has Arrow's threads, and a
-fork of a threaded process can deadlock), and not multiprocessing's spawn (which would run the
-caller's own script again in the helper). It ignores Ctrl-C (this process stops it) and is
-stopped on every way out of the ``with`` block.
+The helper is a fresh interpreter (running `serve`) reading pickled jobs on its stdin and
+answering on its stdout: not a fork (by then this process has Arrow's threads, and a fork of a
+threaded process can deadlock), and not multiprocessing's spawn (which would run the caller's
+own script again in the helper). It ignores Ctrl-C (this process stops it) and is stopped on
+every way out of the ``with`` block.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ class FigureHelper:
             with lock:
                 if not queue:
                     break
-                index, job = queue.pop()
+                index, job = queue.popleft()
             done[index] = draw_job(job)
         if feeder is not None:
             feeder.join()

@@ -93,7 +93,8 @@ def test_what_the_helper_cannot_draw_this_process_draws_or_raises(results, tmp_p
         final=comparison.final, metrics=["no_such_metric"], order=comparison.order, title="t"))
     with pytest.raises(KeyError, match="no_such_metric"), FigureHelper() as helper:
         process = helper.process
-        helper.draw([bad, good])  # whichever process takes it, its error is raised here
+        helper.draw([good, bad])  # this process takes the first, the helper the second and fails
+        # on it: this process then draws it again and raises (had it taken both, the same error)
     assert process.poll() is not None  # stopped on the way out of an error too
     with FigureHelper() as helper:
         helper.process.kill()
