@@ -31,10 +31,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -57,6 +56,7 @@ from analysis.uncertainty import (
     CONFIDENCE,
     N_RESAMPLES,
     PAIR_KEYS,
+    Band,
     Pairing,
     bootstrap_mean_ci,
     household_weighted,
@@ -67,9 +67,6 @@ from sim.errors import InputError
 from sim.experiments.store import KEY_COLUMNS, MANIFEST, git_commit
 from sim.outputs import AREA_COLUMNS, FINAL_MONTHS, TIMESERIES_COLUMNS, final_values
 from sim.text import did_you_mean
-
-if TYPE_CHECKING:
-    from analysis.plots import Band
 
 DEFAULT_METRICS = ("service_quality", "fee_collection_rate", "satisfaction", "active_firms",
                    "cost_per_household", "rc_workload")
@@ -452,36 +449,34 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
 
     With a `helper` (analysis/drawing.py) a second process draws some of the figures.
     """
-    # the figures' modules (matplotlib) only here: `report` reusing a comparison draws none
-    from analysis.factors import factor_figure
-    from analysis.plots import Band, difference_figure, distribution_figure, timeseries_figure
-
+    # The figures are named, not imported: matplotlib is imported where the first is drawn, after
+    # the helper has its own first (and `report` reusing a comparison draws none).
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     band = band or Band()
     c = comparison
     counts = {name: f"{row.ok} runs" + (f", {row.failed} failed" if row.failed else "")
               for name, row in c.failures.iterrows()}
-    items: list[Path | FigureJob] = [FigureJob(timeseries_figure, out / "timeseries", dict(
+    items: list[_Table | FigureJob] = [FigureJob("analysis.plots:timeseries_figure", out / "timeseries", dict(
         timeseries=c.timeseries, metrics=c.metrics, order=c.order, band=band, counts=counts,
         labels=c.labels,
         title=f"Policies compared — line: mean over runs; band: {band.describe(f'runs: {c.scope}')}",
         caption=c.runs_text() + " Bands that overlap do not show that policies do not differ: the "
                                 "paired differences do (paired_differences)."))]
-    items.append(FigureJob(distribution_figure, out / "final_distributions", dict(
+    items.append(FigureJob("analysis.plots:distribution_figure", out / "final_distributions", dict(
         final=c.final, metrics=c.metrics, order=c.order, labels=c.labels,
         title=f"Final values (mean of the last {FINAL_MONTHS} months, year {c.final_year}), "
               f"one point per run ({c.scope}); box: quartiles, whiskers: 1.5 IQR",
         caption=c.runs_text())))
     if len(c.order) > 1:
-        items.append(FigureJob(difference_figure, out / "paired_differences", dict(
+        items.append(FigureJob("analysis.plots:difference_figure", out / "paired_differences", dict(
             summary=c.summary, metrics=c.metrics, order=c.order, baseline=c.baseline, labels=c.labels,
             title=f"Paired difference from {c.label(c.baseline)} in year {c.final_year}: mean; band: "
                   f"{100 * CONFIDENCE:g}% BCa bootstrap CI of the mean over {c.scope}",
             caption=c.runs_text() + " " + c.unpaired_text())))
         for grouping, part in c.subgroups.groupby("grouping", sort=False) if not c.subgroups.empty else []:
             path = out / f"differences_by_{grouping.replace(' ', '_')}"
-            items.append(FigureJob(difference_figure, path, dict(
+            items.append(FigureJob("analysis.plots:difference_figure", path, dict(
                 summary=part, metrics=list(dict.fromkeys(part["metric"])), order=c.order,
                 baseline=c.baseline, group_column="group", labels=c.labels,
                 title=f"Paired difference from {c.label(c.baseline)} by {grouping} (household-weighted, "
@@ -491,7 +486,7 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
         items += _ranking_items(c, out)
     shown = figure_factors(c)
     for metric in c.metrics if shown else []:
-        items.append(FigureJob(factor_figure, out / f"factor_{metric}", dict(
+        items.append(FigureJob("analysis.factors:factor_figure", out / f"factor_{metric}", dict(
             table=c.design_points, metric=metric, factors=shown, order=c.order, labels=c.labels,
             title="final value against each factor",
             caption="Point: a design point's mean final value over its replicates; line: the mean of "
@@ -501,28 +496,36 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
     items.append(_csv(c.summary, out / "comparison_table.csv"))
     if not c.subgroups.empty:
         items.append(_csv(c.subgroups, out / "subgroup_table.csv"))
-    markdown_path = out / "comparison_table.md"
-    markdown_path.write_text(comparison_markdown(c), encoding="utf-8")
-    items.append(markdown_path)
+    items.append(_Table(out / "comparison_table.md",
+                        lambda path: path.write_text(comparison_markdown(c), encoding="utf-8")))
     return _draw(items, helper)
 
 
-def _csv(frame: pd.DataFrame, path: Path) -> Path:
-    frame.to_csv(path, index=False, float_format="%.6g")
-    return path
+@dataclass(frozen=True)
+class _Table:
+    """A table's file and how to write it: written while the helper draws its first figure."""
+
+    path: Path
+    write: Callable[[Path], object]
 
 
-def _draw(items: Sequence[Path | FigureJob], helper: FigureHelper | None) -> list[Path]:
-    # Draw the figures among `items` (the longest first, shared with the helper if any); every
-    # file written, in the items' order.
+def _csv(frame: pd.DataFrame, path: Path) -> _Table:
+    return _Table(path, lambda path: frame.to_csv(path, index=False, float_format="%.6g"))
+
+
+def _draw(items: Sequence[_Table | FigureJob], helper: FigureHelper | None) -> list[Path]:
+    # Draw the figures among `items` (the longest first, shared with the helper if any) and write
+    # the tables; every file written, in the items' order.
     jobs = sorted((item for item in items if isinstance(item, FigureJob)),
                   key=lambda job: (FIGURE_COST.index(job.path.name) if job.path.name in FIGURE_COST
                                    else len(FIGURE_COST)))
-    drawn = dict(zip((id(job) for job in jobs), (helper or FigureHelper(enabled=False)).draw(jobs),
-                     strict=True))
+    tables = [item for item in items if isinstance(item, _Table)]
+    drawn = (helper or FigureHelper(enabled=False)).draw(
+        jobs, meanwhile=lambda: [table.write(table.path) for table in tables])
+    paths = dict(zip((id(job) for job in jobs), drawn, strict=True))
     written = []
     for item in items:
-        written += drawn[id(item)] if isinstance(item, FigureJob) else [item]
+        written += paths[id(item)] if isinstance(item, FigureJob) else [item.path]
     return written
 
 
@@ -544,15 +547,13 @@ def write_ranking(c: Comparison, out: Path, helper: FigureHelper | None = None) 
     return _draw(_ranking_items(c, out), helper)
 
 
-def _ranking_items(c: Comparison, out: Path) -> list[Path | FigureJob]:
-    # The ranking's tables (written here) and figures (to draw), in write_ranking's order.
-    from analysis.ranking import bands_figure, ranking_figure
-
-    items: list[Path | FigureJob] = [_csv(c.ranking, out / "ranking.csv")]
+def _ranking_items(c: Comparison, out: Path) -> list[_Table | FigureJob]:
+    # The ranking's tables and figures, in write_ranking's order.
+    items: list[_Table | FigureJob] = [_csv(c.ranking, out / "ranking.csv")]
     if c.ranking.empty:
         return items
     percent = f"{100 * INTERVAL:g}%"
-    items.append(FigureJob(ranking_figure, out / "ranking", dict(
+    items.append(FigureJob("analysis.ranking:ranking_figure", out / "ranking", dict(
         table=c.ranking, order=c.order, labels=c.labels,
         title=f"P(policy a beats policy b) in year {c.final_year}, paired (the same seeds under every "
               f"policy)\nuncertainty: {c.scope}",
@@ -566,7 +567,7 @@ def _ranking_items(c: Comparison, out: Path) -> list[Path | FigureJob]:
     bands = (f"bar: {percent} interval over seeds with the {c.points_name} held; pale band: "
              f"{percent} interval over {c.scope}" if several else
              f"bar: {percent} interval over seeds")
-    items.append(FigureJob(bands_figure, out / "differences_under_uncertainty", dict(
+    items.append(FigureJob("analysis.ranking:bands_figure", out / "differences_under_uncertainty", dict(
         bands=c.bands, metrics=c.metrics, order=c.order, baseline=c.baseline, labels=c.labels,
         title=f"Paired difference from {c.label(c.baseline)} in year {c.final_year}\ndot: mean; {bands}",
         caption="Run-by-run differences on the same seeds (common random numbers), not intervals of "
@@ -666,8 +667,6 @@ def run_compare(folder: Path, out: Path | None = None, baseline: str | None = No
     with FigureHelper() as helper:
         comparison = compare_results(folder, baseline, metrics, scenarios)
         out = out or Path(folder) / "comparison"
-        from analysis.plots import Band
-
         written = write_comparison(comparison, out, Band(band), helper)
     save_comparison(comparison, out, comparison_key(folder, baseline, metrics, scenarios, band), written)
     print_failures(comparison)

@@ -16,6 +16,7 @@ every way out of the ``with`` block.
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import signal
@@ -38,11 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 class FigureJob:
     """One figure to draw and save: `draw(**kwargs)` returns the figure, saved as `path`.{png,svg}.
 
-    `draw` is a module-level function and `kwargs` plain data (frames, names), so that the job
-    can be sent to the helper.
+    `draw` names a figure function, "module:function" (analysis.plots:timeseries_figure): naming
+    it imports nothing, so a command hands the helper its first figure before it imports
+    matplotlib itself. `kwargs` are plain data (frames, names), sent to the helper pickled.
     """
 
-    draw: Callable
+    draw: str
     path: Path
     kwargs: dict = field(default_factory=dict)
 
@@ -51,7 +53,8 @@ def draw_job(job: FigureJob) -> list[Path]:
     """Draw the figure and write its files; returns their paths."""
     from analysis.plots import save_figure
 
-    return save_figure(job.draw(**job.kwargs), job.path)
+    module, name = job.draw.split(":")
+    return save_figure(getattr(importlib.import_module(module), name)(**job.kwargs), job.path)
 
 
 def usable_cpus() -> int:
@@ -68,6 +71,8 @@ def serve() -> None:
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not enter the replies
     jobs = sys.stdin.buffer
+    import scipy.special  # noqa: F401  (the time series' t intervals)
+
     import analysis.factors  # noqa: F401  (the figure modules and matplotlib, before any job comes)
     import analysis.plots  # noqa: F401
     import analysis.ranking  # noqa: F401
@@ -129,8 +134,12 @@ class FigureHelper:
             process.wait()
         process.stdout.close()  # after the end: a thread may still be reading it until then
 
-    def draw(self, jobs: Sequence[FigureJob]) -> list[list[Path]]:
-        """Draw every job (shared with the helper when there is one); their paths, in the jobs' order."""
+    def draw(self, jobs: Sequence[FigureJob],
+             meanwhile: Callable[[], object] | None = None) -> list[list[Path]]:
+        """Draw every job (shared with the helper when there is one); their paths, in the jobs' order.
+
+        `meanwhile` (writing tables, say) runs here once the helper has its first job.
+        """
         queue = deque(enumerate(jobs))
         lock = threading.Lock()
         done: dict[int, list[Path]] = {}
@@ -139,6 +148,8 @@ class FigureHelper:
             feeder = threading.Thread(target=self._feed, args=(self.process, queue, lock, done),
                                       daemon=True)
             feeder.start()
+        if meanwhile is not None:
+            meanwhile()
         while True:
             with lock:
                 if not queue:

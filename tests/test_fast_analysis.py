@@ -13,7 +13,6 @@ from synthetic_results import make_results
 
 from analysis.compare import compare_results, run_compare, write_comparison
 from analysis.drawing import MIN_CPUS, FigureHelper, FigureJob, usable_cpus
-from analysis.plots import distribution_figure
 from analysis.report import run_report
 from sim.cli import main
 
@@ -87,9 +86,9 @@ def test_a_helper_process_draws_some_figures_and_the_files_are_the_same(results,
 @needs_two_cpus
 def test_what_the_helper_cannot_draw_this_process_draws_or_raises(results, tmp_path):
     comparison = compare_results(results, metrics=["satisfaction"])
-    good = FigureJob(distribution_figure, tmp_path / "good", dict(
+    good = FigureJob("analysis.plots:distribution_figure", tmp_path / "good", dict(
         final=comparison.final, metrics=["satisfaction"], order=comparison.order, title="t"))
-    bad = FigureJob(distribution_figure, tmp_path / "bad", dict(
+    bad = FigureJob("analysis.plots:distribution_figure", tmp_path / "bad", dict(
         final=comparison.final, metrics=["no_such_metric"], order=comparison.order, title="t"))
     with pytest.raises(KeyError, match="no_such_metric"), FigureHelper() as helper:
         process = helper.process
