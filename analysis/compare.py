@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.conclusions import VARIANT, conclusions, conclusions_display, conclusions_note, conclusions_text
-from analysis.drawing import FigureHelper, FigureJob
+from analysis.drawing import FigureHelper, FigureJob, weight
 from analysis.factors import design_point_table
 from analysis.ranking import INTERVAL, difference_bands, ranking, summary_text, versus_baseline
 from analysis.results import (
@@ -437,12 +437,6 @@ def design_point_wide(comparison: Comparison, metric: str) -> pd.DataFrame:
     return factors.join(pd.DataFrame(columns)).reset_index()
 
 
-FIGURE_COST = ("timeseries", "final_distributions", "ranking", "paired_differences",
-               "differences_under_uncertainty")
-"""The figures that take longest to draw, the longest first (the others follow): drawn in this
-order by two processes (analysis/drawing.py), the two end close together."""
-
-
 def write_comparison(comparison: Comparison, out: str | Path, band: Band | None = None,
                      helper: FigureHelper | None = None) -> list[Path]:
     """Write the figures (PNG and SVG) and the tables (CSV and Markdown) into `out`.
@@ -457,32 +451,35 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
     c = comparison
     counts = {name: f"{row.ok} runs" + (f", {row.failed} failed" if row.failed else "")
               for name, row in c.failures.iterrows()}
+    policies, panels = len(c.order), len(c.metrics)
     items: list[_Table | FigureJob] = [FigureJob("analysis.plots:timeseries_figure", out / "timeseries", dict(
         timeseries=c.timeseries, metrics=c.metrics, order=c.order, band=band, counts=counts,
         labels=c.labels,
         title=f"Policies compared — line: mean over runs; band: {band.describe(f'runs: {c.scope}')}",
         caption=c.runs_text() + " Bands that overlap do not show that policies do not differ: the "
-                                "paired differences do (paired_differences)."))]
+                                "paired differences do (paired_differences)."), weight(panels, 2 * policies))]
     items.append(FigureJob("analysis.plots:distribution_figure", out / "final_distributions", dict(
         final=c.final, metrics=c.metrics, order=c.order, labels=c.labels,
         title=f"Final values (mean of the last {FINAL_MONTHS} months, year {c.final_year}), "
               f"one point per run ({c.scope}); box: quartiles, whiskers: 1.5 IQR",
-        caption=c.runs_text())))
+        caption=c.runs_text()), weight(panels, 2 * policies)))
     if len(c.order) > 1:
         items.append(FigureJob("analysis.plots:difference_figure", out / "paired_differences", dict(
             summary=c.summary, metrics=c.metrics, order=c.order, baseline=c.baseline, labels=c.labels,
             title=f"Paired difference from {c.label(c.baseline)} in year {c.final_year}: mean; band: "
                   f"{100 * CONFIDENCE:g}% BCa bootstrap CI of the mean over {c.scope}",
-            caption=c.runs_text() + " " + c.unpaired_text())))
+            caption=c.runs_text() + " " + c.unpaired_text()), weight(panels, policies - 1)))
         for grouping, part in c.subgroups.groupby("grouping", sort=False) if not c.subgroups.empty else []:
             path = out / f"differences_by_{grouping.replace(' ', '_')}"
+            area_metrics, groups = list(dict.fromkeys(part["metric"])), part["group"].nunique()
             items.append(FigureJob("analysis.plots:difference_figure", path, dict(
-                summary=part, metrics=list(dict.fromkeys(part["metric"])), order=c.order,
+                summary=part, metrics=area_metrics, order=c.order,
                 baseline=c.baseline, group_column="group", labels=c.labels,
                 title=f"Paired difference from {c.label(c.baseline)} by {grouping} (household-weighted, "
                       f"areas at the end of the run; band: {100 * CONFIDENCE:g}% CI over {c.scope})",
                 caption="Runs without an area of a group, or whose partner failed, are left out of "
-                        "that group's difference. " + c.runs_text())))
+                        "that group's difference. " + c.runs_text()),
+                weight(len(area_metrics), groups * (policies - 1))))
         items += _ranking_items(c, out)
     shown = figure_factors(c)
     for metric in c.metrics if shown else []:
@@ -490,7 +487,8 @@ def write_comparison(comparison: Comparison, out: str | Path, band: Band | None 
             table=c.design_points, metric=metric, factors=shown, order=c.order, labels=c.labels,
             title="final value against each factor",
             caption="Point: a design point's mean final value over its replicates; line: the mean of "
-                    "those points in bins of the factor. " + c.runs_text())))
+                    "those points in bins of the factor. " + c.runs_text()),
+            weight(len(shown), 2 * policies)))
     if c.factors:
         items.append(_csv(c.design_points, out / "design_points.csv"))
     items.append(_csv(c.summary, out / "comparison_table.csv"))
@@ -514,11 +512,10 @@ def _csv(frame: pd.DataFrame, path: Path) -> _Table:
 
 
 def _draw(items: Sequence[_Table | FigureJob], helper: FigureHelper | None) -> list[Path]:
-    # Draw the figures among `items` (the longest first, shared with the helper if any) and write
-    # the tables; every file written, in the items' order.
-    jobs = sorted((item for item in items if isinstance(item, FigureJob)),
-                  key=lambda job: (FIGURE_COST.index(job.path.name) if job.path.name in FIGURE_COST
-                                   else len(FIGURE_COST)))
+    # Draw the figures among `items` and write the tables; every file written, in the items' order.
+    # The longest figures first (by their weight), taken in turn by this process and the helper:
+    # the longest-processing-time rule, so that the two end close together.
+    jobs = sorted((item for item in items if isinstance(item, FigureJob)), key=lambda job: -job.weight)
     tables = [item for item in items if isinstance(item, _Table)]
     drawn = (helper or FigureHelper(enabled=False)).draw(
         jobs, meanwhile=lambda: [table.write(table.path) for table in tables])
@@ -558,7 +555,8 @@ def _ranking_items(c: Comparison, out: Path) -> list[_Table | FigureJob]:
         title=f"P(policy a beats policy b) in year {c.final_year}, paired (the same seeds under every "
               f"policy)\nuncertainty: {c.scope}",
         caption=f"Cell: the share of ({c.points_name[:-1]}, seed) pairs in which policy a's final value "
-                f"is better than policy b's (ties count half); uncertainty: {c.scope}. " + c.runs_text())))
+                f"is better than policy b's (ties count half); uncertainty: {c.scope}. " + c.runs_text()),
+        weight(c.ranking["metric"].nunique(), 2 * len(c.order))))
     items.append(_csv(c.conclusions, out / "conclusions.csv"))
     items.append(_csv(c.bands, out / "difference_bands.csv"))
     if c.bands.empty:  # no run of any policy was paired with the baseline's
@@ -574,7 +572,7 @@ def _ranking_items(c: Comparison, out: Path) -> list[_Table | FigureJob]:
                 "the mean. " + ("The seed bar pools each "
                                 f"{c.points_name[:-1]}'s differences about their own mean; the gap "
                                 "between the bars is what parameter uncertainty adds. " if several
-                                else "") + c.runs_text())))
+                                else "") + c.runs_text()), weight(len(c.metrics), 1.5 * (len(c.order) - 1))))
     return items
 
 

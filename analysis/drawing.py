@@ -47,6 +47,16 @@ class FigureJob:
     draw: str
     path: Path
     kwargs: dict = field(default_factory=dict)
+    weight: float = 1.0
+    """A guess of its drawing time (`weight`), to draw the longest first."""
+
+
+def weight(panels: int, rows: float) -> float:
+    """A figure's drawing time, roughly: per panel its axes and ticks, and a little per row drawn in it.
+
+    Fitted by eye to compare's figures (0.2 s a panel, 12 ms a panel's row on this machine).
+    """
+    return panels * (1.0 + rows / 16.0)
 
 
 def draw_job(job: FigureJob) -> list[Path]:
