@@ -121,8 +121,11 @@ class FigureHelper:
     def __enter__(self) -> FigureHelper:
         if self.enabled:  # this package's copy of `analysis` first, whatever the working folder holds
             start = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import analysis.drawing as d; d.serve()"
-            self.process = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
-                                             stdout=subprocess.PIPE)
+            try:
+                self.process = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
+                                                stdout=subprocess.PIPE)
+            except OSError:  # no interpreter to start (an embedded Python): this process draws all
+                self.process = None
         return self
 
     def __exit__(self, *exc) -> None:
