@@ -7,7 +7,8 @@ has drawn a frame (sim/app/vega_view.vue), and a MutationObserver in the page re
 (tests/test_app_browser.py: WATCH_UPDATES). All pages press ▶ and play for `--seconds`; then, per
 page: the updates it showed, the longest time it stood still (from ▶, to the end), and seconds
 per simulated year as seen in the page. While they play, one more page opens and is timed until
-its map is drawn ("a page opened while N play"). Then all pages close, and the server's memory
+its map is drawn ("a page opened while N play"), then
+timed switching lessons twice and pressing Reset. Then all pages close, and the server's memory
 is read after its sessions are culled (the cull timeout is set to CULL_S for this server).
 
 The browser runs on the same machine and takes its share of the CPU (as students' browsers would
@@ -80,6 +81,12 @@ def open_page(context, url: str):
     return page, time.perf_counter() - start
 
 
+def wait_for_readout(page, text: str) -> None:
+    """Wait until the page's first readout starts with `text` (the month and the run it shows)."""
+    page.wait_for_function("text => document.querySelector('.estate-readout').innerText.startsWith(text)",
+                           arg=text, timeout=LOAD_TIMEOUT_MS)
+
+
 def lesson_switches(page) -> list[float]:
     """Seconds from a lesson button's click to the page's readout naming the lesson's runs."""
     took = []
@@ -87,10 +94,19 @@ def lesson_switches(page) -> list[float]:
                             ("Status quo", "Start · status quo")):
         start = time.perf_counter()
         page.get_by_role("button", name=button, exact=True).click()
-        page.wait_for_function("text => document.querySelector('.estate-readout').innerText.startsWith(text)",
-                               arg=readout, timeout=LOAD_TIMEOUT_MS)
+        wait_for_readout(page, readout)
         took.append(time.perf_counter() - start)
     return took
+
+
+def reset_time(page) -> float:
+    """Seconds from Reset's click to the readout back at the start (after one Step away from it)."""
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_for_readout(page, "Year 1, month 1")
+    start = time.perf_counter()
+    page.get_by_role("button", name="Reset", exact=True).click()
+    wait_for_readout(page, "Start · status quo")
+    return time.perf_counter() - start
 
 
 def run(sessions: int, speed: str, seconds: float) -> dict:
@@ -124,6 +140,7 @@ def run(sessions: int, speed: str, seconds: float) -> dict:
                 time.sleep(seconds / 3)
                 late, late_s = open_page(context, url)  # a student who comes late
                 switch_s = lesson_switches(late)
+                reset_s = reset_time(late)
                 time.sleep(max(0.0, seconds - (time.perf_counter() - wall_before)))
                 end = time.time()
                 wall_s = time.perf_counter() - wall_before
@@ -148,7 +165,7 @@ def run(sessions: int, speed: str, seconds: float) -> dict:
             "median_s_per_year": statistics.median(per_year) if per_year else float("nan"),
             "worst_s_per_year": max(per_year) if per_year else float("nan"),
             "stood_still": sum(r["updates"] == 0 for r in seen), "cpu_cores": cpu_cores,
-            "load_s": statistics.median(loads), "late_s": late_s, "switch_s": max(switch_s),
+            "load_s": statistics.median(loads), "late_s": late_s, "switch_s": max(switch_s), "reset_s": reset_s,
             "fresh_mb": fresh_mb, "peak_mb": peak_mb, "culled_mb": culled_mb}
 
 
@@ -164,7 +181,7 @@ def main() -> int:
     print("pages | map updates/s per page (median, worst) | longest still (s) | s/year seen (median, worst)"
           " | first update after ▶ (s, median, worst) | pages never updated | server CPU (cores)"
           " | page load (s, median) | late page (s)"
-          " | lesson switch (s, worst of 2)"
+          " | lesson switch (s, worst of 2) | Reset (s)"
           " | server MB fresh / peak / after cull")
     for n in (int(x) for x in args.sessions.split(",")):
         r = run(n, args.speed, args.seconds)
@@ -172,7 +189,7 @@ def main() -> int:
               f"{r['worst_gap_s']:.1f} | {r['median_s_per_year']:.2f}, {r['worst_s_per_year']:.2f} | "
               f"{r['first_s']:.1f}, {r['worst_first_s']:.1f} | "
               f"{r['stood_still']} | {r['cpu_cores']:.2f} | {r['load_s']:.1f} | {r['late_s']:.1f} | "
-              f"{r['switch_s']:.1f} | "
+              f"{r['switch_s']:.1f} | {r['reset_s']:.1f} | "
               f"{r['fresh_mb']:.0f} / {r['peak_mb']:.0f} / {r['culled_mb']:.0f}", flush=True)
     return 0
 

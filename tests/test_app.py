@@ -304,19 +304,34 @@ def test_this_months_events_name_the_estates_to_highlight():
     assert named.tolist() == [True, True, True, True, False, False]
 
 
-def test_a_kept_post_burn_in_run_steps_on_exactly_as_a_fresh_one():
+def test_runs_start_from_one_kept_burn_in_and_step_on_exactly_as_runs_that_did_their_own():
     from sim.app import model as app_model
+    from sim.run import make_model
 
     settings = preset_settings("Integrated vs status quo", default_settings())
-    app_model._built.clear()
-    fresh = TeachingModel(**settings)
-    copied = TeachingModel(**settings)  # a copy of the kept run
-    assert copied.main is not fresh.main and len(app_model._built) == 2
+    app_model._burn_ins.clear()
+    kept = TeachingModel(**settings)
+    assert len(app_model._burn_ins) == 1, "both runs of a comparison share the district's burn-in"
+    again = TeachingModel(**settings)  # Reset: from the kept state, not a new burn-in
+    assert again.main is not kept.main and len(app_model._burn_ins) == 1
+    own = [make_model(run.spec, "vector") for run in kept.runs]  # each did its own burn-in
     for _ in range(14):
-        fresh.step()
-        copied.step()
-    assert fresh.main.records == copied.main.records and fresh.main.events == copied.main.events
-    assert fresh.main.votes == copied.main.votes
+        for run in [*kept.runs, *again.runs, *own]:
+            run.step()
+    for i, run in enumerate(own):
+        assert kept.runs[i].records == run.records and kept.runs[i].events == run.events
+        assert again.runs[i].records == run.records
+    assert kept.main.votes == again.main.votes
+
+
+def test_kept_burn_ins_are_bounded_in_memory(monkeypatch):
+    from sim.app import model as app_model
+
+    app_model._burn_ins.clear()
+    monkeypatch.setattr(app_model, "BURN_INS_BYTES", 1)  # room for one state only
+    TeachingModel(rng=1)
+    last = TeachingModel(rng=2, fee_after_sale_public=default_settings()["fee_after_sale_public"] + 0.1)
+    assert list(app_model._burn_ins) == [app_model.burn_in_key(last.main.spec, "vector")]
 
 
 def test_slider_positions_hold_the_default_and_every_presets_value_on_a_readable_grid():
