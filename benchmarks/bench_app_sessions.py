@@ -165,7 +165,8 @@ def run(sessions: int, speed: str, seconds: float) -> dict:
             "median_s_per_year": statistics.median(per_year) if per_year else float("nan"),
             "worst_s_per_year": max(per_year) if per_year else float("nan"),
             "stood_still": sum(r["updates"] == 0 for r in seen), "cpu_cores": cpu_cores,
-            "load_s": statistics.median(loads), "late_s": late_s, "switch_s": max(switch_s), "reset_s": reset_s,
+            "load_s": statistics.median(loads), "late_s": late_s, "switch_s": max(switch_s),
+            "reset_s": reset_s,
             "fresh_mb": fresh_mb, "peak_mb": peak_mb, "culled_mb": culled_mb}
 
 

@@ -220,6 +220,63 @@ def test_an_uploaded_csv_is_kept_in_its_folder_and_checked(tmp_path):
         save_district_csv("bad.csv", b"estate_id,households\nA,10\n", tmp_path)
 
 
+def _refused_uploads(tmp_path) -> list[InputError]:
+    """What the app says to a dozen kinds of bad district file (each refused for another reason)."""
+    from sim.app.app import save_district_csv
+
+    good = build_scenario("ouyang_road").load_district().estates.head(3)
+    header = ",".join(good.columns)
+
+    def changed(column, value):
+        table = good.astype(object).copy()
+        table.loc[1, column] = value
+        return table.to_csv(index=False).encode()
+
+    files = {
+        "missing.csv": b"estate_id,households\nA,10\n",
+        "words.csv": changed("households", "many"), "percent.csv": changed("households", "12%"),
+        "spaces.csv": changed("households", "1 200"), "empty.csv": changed("households", ""),
+        "negative.csv": changed("households", -4), "half.csv": changed("households", 10.5),
+        "twice.csv": changed("estate_id", good["estate_id"][0]), "plus.csv": changed("estate_id", "A+B"),
+        "castle.csv": changed("housing_type", "castle"),
+        "long_row.csv": good.to_csv(index=False).encode() + b"x,1,2,3,4,5,6,7,8,9,10,11,12,13,14\n",
+        "no_header.csv": b"\n", "no_rows.csv": header.encode() + b"\n",
+        "same_column.csv": (header + ",households\n").encode(),
+        "typo.csv": good.rename(columns={"gates": "gatess"}).to_csv(index=False).encode(),
+        "nul.csv": b"estate_id\0,households\n",
+    }
+    refused = []
+    for name, data in files.items():
+        with pytest.raises(InputError) as caught:
+            save_district_csv(name, data, tmp_path)
+        refused.append(caught.value)
+    return refused
+
+
+def test_upload_errors_read_in_both_languages(tmp_path):
+    """Every refused file is explained in Chinese from the translation table, its own values kept."""
+    import re
+
+    from sim.app.i18n import error_text, tr_error
+    from sim.districts import COLUMNS
+    from sim.params import HOUSING_TYPES
+
+    kept = {*COLUMNS, *HOUSING_TYPES, "CSV", "UTF", "GBK", "GB18030", "MB", "NUL", "Excel"}
+    refused = _refused_uploads(tmp_path)
+    assert len({e.message for e in refused}) == len(refused), "each file is refused for its own reason"
+    for exc in refused:
+        assert tr_error(exc.message, "en") == exc.message
+        chinese = tr_error(exc.message, "zh")
+        assert not chinese.startswith("文件有误"), f"no Chinese for: {exc.message}"
+        # what is left once the file's own words (quoted values, column names, codes) are taken out
+        unquoted = re.sub(r"'[^']*'", "", chinese)
+        words = set(re.findall(r"[A-Za-z_0-9]*[A-Za-z]{2,}[A-Za-z_0-9]*", unquoted)) - kept
+        assert not words, f"English left in {chinese!r}: {sorted(words)}"
+    shown = error_text("mine.csv", refused[0].message, refused[0].key, "zh")
+    assert shown.startswith("mine.csv：缺少必需的列") and "（列或键：" in shown
+    assert error_text("mine.csv", "file not found", None, "en") == "mine.csv: file not found"
+
+
 def test_session_upload_folders_live_under_the_servers_folder(tmp_path, monkeypatch):
     from sim.app.app import UPLOADS_ENV, session_folder
 

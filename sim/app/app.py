@@ -42,7 +42,7 @@ from sim.app.controls import (
     setup_link,
     slider_positions,
 )
-from sim.app.i18n import LANGUAGES, tr
+from sim.app.i18n import LANGUAGES, error_text, tr
 from sim.app.markdown import MathMarkdown
 from sim.app.model import (
     DISTRICTS,
@@ -541,16 +541,15 @@ def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel, lang:
     folder = solara.use_memo(session_folder, [])
     sample = solara.use_memo(
         lambda: build_scenario("ouyang_road").load_district().estates.to_csv(index=False), [])
-    error, set_error = solara.use_state("")
+    error, set_error = solara.use_state(None)
 
     def on_file(info) -> None:
         try:
             path = save_district_csv(info["name"], info["data"], folder)
         except InputError as exc:
-            set_error(f"{info['name']}: {exc.message}" + (f" (column or key: {exc.key})"
-                                                           if exc.key else ""))
+            set_error((info["name"], exc.message, exc.key))  # shown in the page's language of the moment
             return
-        set_error("")
+        set_error(None)
         uploaded.set(str(path))
         apply({"district": UPLOADED_CSV, "csv_path": str(path)})
 
@@ -558,7 +557,7 @@ def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel, lang:
         MathMarkdown(UPLOAD_HELP_ZH if lang == "zh" else UPLOAD_HELP)
         solara.FileDrop(label=tr("Drop a district CSV file here", lang), on_file=on_file, lazy=False)
         if error:
-            solara.Error(error)
+            solara.Error(error_text(*error, lang), classes=["estate-upload-error"])
         elif uploaded.value:
             solara.Success(tr("Running on {}: {} estates, {} households.", lang).format(
                 Path(uploaded.value).name, len(model.estates), f"{model.main.n_households:,}"))
@@ -667,7 +666,7 @@ def Page():
     lang = solara.use_reactive("en")
     show_side = solara.use_reactive(False)  # the map takes the width; ☰ opens the controls
     uploaded = solara.use_reactive(None)
-    error = solara.use_reactive("")
+    error = solara.use_reactive(None)  # (what, message, key) of a refused setup
     view, set_view = solara.use_state(0)
     context = solara.use_memo(_current_context, [])
     solara.use_memo(lambda: context.on_close(release_memory_later) if context is not None else None, [])
@@ -679,9 +678,9 @@ def Page():
         try:
             new = TeachingModel(**settings)
         except InputError as exc:
-            error.set(f"{exc.key}: {exc.message}")
+            error.set(("Settings", exc.message, exc.key))
             return
-        error.set("")
+        error.set(None)
         status.set("")
         pending.set(new.settings)
         model.set(new)
@@ -751,7 +750,8 @@ def Page():
         solara.HTML(tag="a", unsafe_innerHTML=html.escape(tr("Link to this setup", lg)),
                     attributes={"href": link, "class": "estate-link"})
     if error.value:
-        solara.Error(error.value)
+        what, message, key = error.value
+        solara.Error(error_text(tr(what, lg), message, key, lg))
     with solara.Div(classes=["estate-shell"]):
         if show_side.value:
             with solara.Div(classes=["estate-side"]):
