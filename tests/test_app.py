@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import re
@@ -590,6 +591,113 @@ def test_play_cancelled_with_its_session_closing_says_so_and_draws_nothing_more(
     assert frames == [] and model.month == 0
 
 
+def test_play_sends_no_new_frame_before_the_page_drew_the_last():
+    from sim.app.app import play_loop
+    from sim.app.frames import FrameGate
+
+    model = TeachingModel()
+    gate = FrameGate(ack_timeout_s=60)
+    sent = []
+
+    def frame():
+        sent.append(model.month)
+        gate.sending(len(sent))
+        if len(sent) == 1:
+            threading.Timer(0.3, gate.on_drawn, [1]).start()  # the page draws the first frame late
+        elif len(sent) == 2:
+            cancel.set()
+
+    cancel = threading.Event()
+    play_loop(model, cancel, months_per_second=200, on_frame=frame, frame_seconds=0.0, page_ready=gate.ready)
+    # months went on while the page drew (0.3 s at 200 a second), with no frame in between
+    assert len(sent) == 3 and sent[1] - sent[0] >= 20, sent
+
+
+def test_frame_gate_waits_for_the_page_or_its_timeout():
+    from sim.app.frames import FrameGate
+
+    gate = FrameGate(ack_timeout_s=0.2)
+    assert gate.ready()
+    gate.sending(1)
+    assert not gate.ready()
+    gate.on_drawn("not a number")
+    assert not gate.ready()
+    gate.on_drawn(1)
+    assert gate.ready()
+    gate.sending(2)
+    time.sleep(0.25)
+    assert gate.ready(), "a page that never says so gets its next frame after the timeout"
+
+
+def test_sessions_draw_in_turn_first_asked_first_served():
+    from sim.app.frames import FrameTurns
+
+    turns = FrameTurns(concurrent=1, share=1.0)
+    order, inside = [], []
+    first_in = threading.Event()
+
+    def draw(name: str) -> None:
+        with turns.turn() as mine:
+            assert mine
+            inside.append(name)
+            assert len(inside) == 1, "one frame at a time"
+            order.append(name)
+            first_in.set()
+            time.sleep(0.05)
+            inside.remove(name)
+
+    threads = [threading.Thread(target=draw, args=("a",))]
+    threads[0].start()
+    first_in.wait(5)
+    for name in "bcd":  # ask in this order while "a" draws
+        threads.append(threading.Thread(target=draw, args=(name,)))
+        threads[-1].start()
+        while turns.waiting < len(threads) - 1:
+            time.sleep(0.001)
+    for thread in threads:
+        thread.join(5)
+    assert order == ["a", "b", "c", "d"]
+
+
+def test_a_cancelled_session_leaves_the_queue_and_the_next_draws():
+    from sim.app.frames import FrameTurns
+
+    turns = FrameTurns(concurrent=1, share=0.5)
+    cancel = threading.Event()
+    got = []
+    with turns.turn() as mine:
+        assert mine
+        waiter = threading.Thread(target=lambda: got.append(turns.turn(cancel).__enter__()))
+        waiter.start()
+        while turns.waiting < 1:
+            time.sleep(0.001)
+        cancel.set()
+        waiter.join(5)
+    assert got == [False] and turns.waiting == 0
+    started = time.monotonic()
+    with turns.turn() as mine:  # drawing keeps to half the time: the next waits about as long as it drew
+        assert mine
+    assert time.monotonic() - started < 1
+
+
+def test_charts_send_only_the_months_since_the_page_drew_and_add_up_to_the_whole():
+    from sim.app.views import charts_data, charts_months
+
+    model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
+    names = ["integrated", "status quo"]
+    page = charts_data(model.runs, names, "en", 0, model.start_records)["tables"]["series"]["rows"]
+    for _ in range(5):
+        held = charts_months(model.runs)
+        for _ in range(3):
+            model.step()
+        part = charts_data(model.runs, names, "en", 1, model.start_records, since=held)["tables"]["series"]
+        assert part["from"] == len(page) and len(part["rows"]) == 2 * 3
+        page = page[:part["from"]] + part["rows"]
+    whole = charts_data(model.runs, names, "en", 2, model.start_records)["tables"]["series"]["rows"]
+    assert page == whole and len(whole) == 2 * 16
+    assert [row[0] for row in whole[:4]] == ["integrated", "status quo"] * 2, "month by month, runs together"
+
+
 # --- About, maths, language --------------------------------------------------------------------
 def test_odd_maths_is_drawn_on_the_server_and_code_is_left_alone():
     from sim.app.markdown import markdown_html, render_math
@@ -620,7 +728,8 @@ def test_chinese_labels_cover_the_presets_tiles_and_policies():
 
 # --- the page in process --------------------------------------------------------------------
 def _readouts(box) -> list[str]:
-    return re.findall(r"'((?:Start|Year \d+, month \d+) · [^']*)'", repr(box))
+    found = re.findall(r'estate-readout">((?:Start|Year \d+, month \d+) · [^<]*)<', repr(box))
+    return [html.unescape(text) for text in found]
 
 
 def test_page_steps_applies_presets_and_shows_unapplied_changes():

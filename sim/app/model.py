@@ -288,12 +288,18 @@ def area_rows(run) -> tuple[list[str], list[list[int]], dict[str, np.ndarray]]:
         "x_m": np.asarray(v.x_m, dtype=float), "y_m": np.asarray(v.y_m, dtype=float)}
 
 
-def estate_table(run) -> pd.DataFrame:
-    """One row per estate of the district: who manages it now and how it is doing.
+def estate_arrays(run) -> dict[str, Any]:
+    """Per estate of the district, its management area's state now, as numpy arrays (no pandas).
 
-    Area-level values (mode, firm, quality, fund, committee, satisfaction) are the estate's
-    management area's; `area_size` counts the estates in that area (> 1: merged).
+    `area` is the row of the estate's area in `area_ids`; `area_size` counts the estates in that
+    area (> 1: merged); the other arrays are the area's values (area_rows) read for each estate.
+    What a frame of the page reads (the map, the tiles): computed once a month per run and kept on
+    the run, since a frame reads it more than once and a table of strings in pandas cost a frame
+    tens of milliseconds.
     """
+    kept = run.__dict__.get("_app_estates")
+    if kept is not None and kept[0] == (run.month, len(run.event_log)):
+        return kept[1]
     ids, members, values = area_rows(run)
     n = len(run.estates)
     area_of = np.empty(n, dtype=int)
@@ -301,14 +307,30 @@ def estate_table(run) -> pd.DataFrame:
     for row, estates in enumerate(members):
         area_of[estates] = row
         size[estates] = len(estates)
-    table = run.estates[["estate_id", "households", "housing_type", "block", "x_m", "y_m"]].copy()
-    table["area_id"] = [ids[r] for r in area_of]
-    table["area_size"] = size
+    arrays: dict[str, Any] = {"area_ids": ids, "area": area_of, "area_size": size}
     for name in ("mode", "firm", "quality", "satisfaction", "collection", "fund_per_m2", "committee"):
-        table[name] = values[name][area_of]
+        arrays[name] = values[name][area_of]
+    arrays["area_x_m"] = values["x_m"][area_of]
+    arrays["area_y_m"] = values["y_m"][area_of]
+    run._app_estates = ((run.month, len(run.event_log)), arrays)
+    return arrays
+
+
+def estate_table(run) -> pd.DataFrame:
+    """One row per estate of the district: who manages it now and how it is doing (estate_arrays).
+
+    Area-level values (mode, firm, quality, fund, committee, satisfaction) are the estate's
+    management area's; `area_size` counts the estates in that area (> 1: merged).
+    """
+    arrays = estate_arrays(run)
+    table = run.estates[["estate_id", "households", "housing_type", "block", "x_m", "y_m"]].copy()
+    table["area_id"] = [arrays["area_ids"][r] for r in arrays["area"]]
+    table["area_size"] = arrays["area_size"]
+    for name in ("mode", "firm", "quality", "satisfaction", "collection", "fund_per_m2", "committee"):
+        table[name] = arrays[name]
     table["mode_name"] = [MODES[m] for m in table["mode"]]
-    table["area_x_m"] = values["x_m"][area_of]
-    table["area_y_m"] = values["y_m"][area_of]
+    table["area_x_m"] = arrays["area_x_m"]
+    table["area_y_m"] = arrays["area_y_m"]
     return table.reset_index(drop=True)
 
 
