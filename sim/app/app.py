@@ -453,7 +453,7 @@ def ChartsFrame(model: TeachingModel, frames: solara.Reactive, lang: str):
     # months the page holds: frames sent (frame -> months) and the latest it drew, for this model
     # and language (a new one starts again from the start)
     held = solara.use_ref({"key": None, "sent": {}, "drawn": None})
-    key = (id(model), lang)
+    key = (model, lang)  # the model itself, not its id: a new model may take a freed one's id
     if held.current["key"] != key:
         held.current = {"key": key, "sent": {}, "drawn": None}
 
