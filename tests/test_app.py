@@ -596,7 +596,7 @@ def test_play_sends_no_new_frame_before_the_page_drew_the_last():
     from sim.app.frames import FrameGate
 
     model = TeachingModel()
-    gate = FrameGate(ack_timeout_s=60)
+    gate = FrameGate(ack_timeout_s=60, in_flight=0)
     sent = []
 
     def frame():
@@ -616,15 +616,17 @@ def test_play_sends_no_new_frame_before_the_page_drew_the_last():
 def test_frame_gate_waits_for_the_page_or_its_timeout():
     from sim.app.frames import FrameGate
 
-    gate = FrameGate(ack_timeout_s=0.2)
+    gate = FrameGate(ack_timeout_s=0.2, in_flight=1)
     assert gate.ready()
     gate.sending(1)
+    assert gate.ready(), "the next frame may be on its way while the page draws"
+    gate.sending(2)
     assert not gate.ready()
     gate.on_drawn("not a number")
     assert not gate.ready()
     gate.on_drawn(1)
     assert gate.ready()
-    gate.sending(2)
+    gate.sending(3)
     time.sleep(0.25)
     assert gate.ready(), "a page that never says so gets its next frame after the timeout"
 

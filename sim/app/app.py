@@ -290,24 +290,34 @@ def events_parts(run, kinds: tuple[str, ...], lang: str) -> tuple[str, list[str]
             events_html(table, list(kinds), lang))
 
 
+EVENTS_REFRESH_S = 2.0
+"""While playing, the events panel is built again at most this often (the map and tiles every frame)."""
+
+
 @solara.component
-def EventsPanel(model: TeachingModel, index: int, frames: solara.Reactive, title: str, lang: str):
+def EventsPanel(model: TeachingModel, index: int, frames: solara.Reactive, title: str, lang: str,
+                live: bool = False):
     """A run's events: a count per kind for each year, the notable ones, filters by kind.
 
     Routine kinds (fee votes, tenders) start hidden from the list; every line is in the page's
     language (sim.app.event_text). It follows the frames itself, and builds its HTML again only
-    when the run has logged new events (most frames send the page nothing from here).
+    when the run has logged new events, and while playing (`live`) at most every EVENTS_REFRESH_S
+    (a frame then sends the page nothing from here; paused, the panel is current).
     """
     frames.value  # noqa: B018 - read to follow the frames
     run = model.runs[index]
     all_kinds = [kind for kind, _ in EVENT_KINDS] + [OTHER_KIND]
     kinds, set_kinds = solara.use_state([k for k in all_kinds if k not in ROUTINE_KINDS])
+    shown = solara.use_ref({"events": -1, "at": 0.0})
+    now = time.monotonic()
+    if not live or now - shown.current["at"] >= EVENTS_REFRESH_S:
+        shown.current = {"events": len(run.event_log), "at": now}
 
     def build():
         with model.lock:
             return events_parts(run, tuple(kinds), lang)
 
-    parts = solara.use_memo(build, [run, len(run.event_log), tuple(kinds), lang])
+    parts = solara.use_memo(build, [run, shown.current["events"], tuple(kinds), lang])
     with solara.Card(title, classes=["estate-events"]):
         if parts is None:
             solara.Text(tr("Nothing has happened yet. Press Step or ▶.", lang), classes=["estate-muted"])
@@ -478,12 +488,13 @@ def ChartsFrame(model: TeachingModel, frames: solara.Reactive, lang: str):
 
 
 @solara.component
-def DistrictView(model: TeachingModel, frames: solara.Reactive, lang: str, gate: FrameGate | None = None):
+def DistrictView(model: TeachingModel, frames: solara.Reactive, lang: str, gate: FrameGate | None = None,
+                 live: bool = False):
     """Tiles, map(s), charts, events and exports of the current month.
 
     It does not read the frame counter: the parts that change each month (readouts, map, tiles,
     charts, events) read it themselves, so a frame re-renders those only; the measure buttons, the
-    key, the seeds and the exports stay as they are.
+    key, the seeds and the exports stay as they are. `live`: the model is playing.
     """
     measure, set_measure = solara.use_state("service quality")
     runs = model.runs
@@ -503,7 +514,7 @@ def DistrictView(model: TeachingModel, frames: solara.Reactive, lang: str, gate:
     with solara.Div(classes=["estate-events-columns"],
                     style={"grid-template-columns": f"repeat({len(runs)}, minmax(0, 1fr))"}):
         for index, name in enumerate(names):
-            EventsPanel(model, index, frames, f"{tr('What happened', lang)}: {name}", lang)
+            EventsPanel(model, index, frames, f"{tr('What happened', lang)}: {name}", lang, live)
     SeedSpread(model, names, lang).key(f"seeds-{id(model)}")
     with solara.Card(tr("Export", lang), classes=["estate-export"]):
         with solara.Row(style={"flex-wrap": "wrap"}):
@@ -856,7 +867,7 @@ def Page():
                           children=[solara.v.Tab(value=i, children=[tr(name, lg)])
                                     for i, name in enumerate(VIEWS)])
             if view == 0:
-                DistrictView(m, frame, lg, gate)
+                DistrictView(m, frame, lg, gate, playing.value)
             elif view == 1:
                 DistrictUpload(apply, uploaded, m, lg)
             else:

@@ -4,14 +4,16 @@ A class of thirty pages shares one server process (one interpreter lock) and, in
 tests, one machine with the browser. Two rules keep every page moving:
 
 * **A page draws before it gets more** (`FrameGate`): the browser tells the server which frame it
-  has drawn (sim/app/vega_view.vue), and a session sends no new frame until the page has shown
-  the last (or FRAME_ACK_TIMEOUT_S has passed: a page in a background tab, a lost message). A
-  slow page gets fewer frames instead of a queue of stale ones.
+  has drawn (sim/app/vega_view.vue), and a session has at most FRAMES_IN_FLIGHT frames sent and
+  not yet drawn (one: the next is on its way while the page draws the last), or waits
+  FRAME_ACK_TIMEOUT_S (a page in a background tab, a lost message). A slow page gets fewer frames
+  instead of a queue of stale ones.
 * **Sessions draw in turn** (`FrameTurns`, one per server): a frame's render (the page's data,
   Solara's re-render, the messages) takes a turn in the order the sessions asked, at most
-  CONCURRENT_FRAMES at once, and drawing keeps to FRAMES_SHARE of the server's time, so that a
-  page opening and the sessions' months are not starved. Thirty sessions asking at once are
-  served round-robin: each gets its frame in turn, none stands still while others draw twice.
+  CONCURRENT_FRAMES at once, and the frames' CPU time keeps to FRAMES_SHARE of the server's
+  time, so that a page opening and the sessions' months are not starved. Thirty sessions asking
+  at once are served round-robin: each gets its frame in turn, none stands still while others
+  draw twice.
 """
 
 from __future__ import annotations
@@ -23,26 +25,31 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 FRAME_ACK_TIMEOUT_S = 3.0
-"""A session whose page has not said it drew the last frame sends the next after this long."""
-CONCURRENT_FRAMES = 2
-"""Frames rendered at once (two: one renders while the other's messages wait for the event loop)."""
+"""A session whose page has not said it drew its frames sends the next after this long."""
+FRAMES_IN_FLIGHT = 1
+"""Frames a session may have sent beyond the last its page drew."""
+CONCURRENT_FRAMES = 6
+"""Frames rendered at once: a render spends much of its time waiting for the event loop to send
+its messages, and two at once left the server idle while thirty pages waited (0.4 cores used)."""
 FRAMES_SHARE = 0.7
-"""At most this share of the server's wall time goes to rendering frames (the rest: new pages,
-clicks, the months)."""
+"""At most this share of one core goes to rendering frames, by their CPU time (the rest: new
+pages, clicks, the months)."""
 
 
 class FrameGate:
     """One session's frames: which the server sent, which the page says it has drawn."""
 
-    def __init__(self, ack_timeout_s: float = FRAME_ACK_TIMEOUT_S):
+    def __init__(self, ack_timeout_s: float = FRAME_ACK_TIMEOUT_S, in_flight: int = FRAMES_IN_FLIGHT):
         self.ack_timeout_s = ack_timeout_s
+        self.in_flight = in_flight
         self.sent = 0
         self.drawn = 0
         self.sent_at = 0.0
 
     def ready(self) -> bool:
-        """Whether the page has drawn the last frame sent (or has taken too long to say so)."""
-        return self.drawn >= self.sent or time.monotonic() - self.sent_at > self.ack_timeout_s
+        """Whether the page has drawn all but `in_flight` of the frames sent (or takes too long to say so)."""
+        waiting = self.sent - self.drawn
+        return waiting <= self.in_flight or time.monotonic() - self.sent_at > self.ack_timeout_s
 
     def sending(self, frame: int) -> None:
         """The session is sending frame number `frame`."""
@@ -92,24 +99,23 @@ class FrameTurns:
                     self._cond.notify_all()
                 raise
 
-    def _give_back(self, took_s: float) -> None:
+    def _give_back(self, started: float, cpu_s: float) -> None:
         with self._cond:
             self._busy -= 1
-            # spread the rest of the server's time between frames: FRAMES_SHARE of it drawing
-            self._free_at = max(self._free_at, time.monotonic() + took_s * (1 - self.share) / self.share
-                                / self.concurrent)
+            # frames start at least their CPU time / FRAMES_SHARE apart: drawing keeps to that share
+            self._free_at = max(self._free_at, started + cpu_s / self.share)
             self._cond.notify_all()
 
     @contextmanager
     def turn(self, cancel: threading.Event | None = None) -> Iterator[bool]:
         """Wait for this session's turn to draw; yields False (draw nothing) if `cancel` is set first."""
         got = self._take(object(), cancel)
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.thread_time()
         try:
             yield got
         finally:
             if got:
-                self._give_back(time.monotonic() - started)
+                self._give_back(started, time.thread_time() - cpu)
 
     @property
     def waiting(self) -> int:
