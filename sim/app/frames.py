@@ -4,10 +4,10 @@ A class of thirty pages shares one server process (one interpreter lock) and, in
 tests, one machine with the browser. Two rules keep every page moving:
 
 * **A page draws before it gets more** (`FrameGate`): the browser tells the server which frame it
-  has drawn (sim/app/vega_view.vue), and a session has at most FRAMES_IN_FLIGHT frames sent and
-  not yet drawn (one: the next is on its way while the page draws the last), or waits
-  FRAME_ACK_TIMEOUT_S (a page in a background tab, a lost message). A slow page gets fewer frames
-  instead of a queue of stale ones.
+  has drawn (sim/app/vega_view.vue: as long after the drawing as it took, so a page spends at
+  most half its time drawing and answers clicks), and a session has at most FRAMES_IN_FLIGHT
+  frames sent and not yet drawn, or waits FRAME_ACK_TIMEOUT_S (a page in a background tab, a
+  lost message). A slow page gets fewer frames instead of a queue of stale ones.
 * **Sessions draw in turn** (`FrameTurns`, one per server): a frame's render (the page's data,
   Solara's re-render, the messages) takes a turn in the order the sessions asked, at most
   CONCURRENT_FRAMES at once, and the frames' CPU time keeps to FRAMES_SHARE of the server's
@@ -26,8 +26,9 @@ from contextlib import contextmanager
 
 FRAME_ACK_TIMEOUT_S = 3.0
 """A session whose page has not said it drew its frames sends the next after this long."""
-FRAMES_IN_FLIGHT = 1
-"""Frames a session may have sent beyond the last its page drew."""
+FRAMES_IN_FLIGHT = 0
+"""Frames a session may have sent beyond the last its page drew (one kept a page busy drawing all
+the time: on a crowded machine its buttons stopped answering)."""
 CONCURRENT_FRAMES = 6
 """Frames rendered at once: a render spends much of its time waiting for the event loop to send
 its messages, and two at once left the server idle while thirty pages waited (0.4 cores used)."""
