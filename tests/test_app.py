@@ -211,6 +211,20 @@ def test_uploaded_csv_becomes_the_district(tmp_path):
         build_scenario(UPLOADED_CSV, csv_path=str(bad))
 
 
+def test_an_uploaded_districts_names_label_its_estates_on_the_map(tmp_path):
+    from sim.app.views import map_rows
+
+    sample = build_scenario("ouyang_road").load_district().estates.head(6).copy()
+    sample.insert(1, "name", ["虹仪小区", "", "Hongtie", "祥德三村", "", "Block 5"])
+    path = tmp_path / "named.csv"
+    sample.to_csv(path, index=False)
+    model = TeachingModel(district=UPLOADED_CSV, csv_path=str(path), rng=1)
+    cards = {r["id"]: r["card_0"] for r in _rows(map_rows(model.main, "zh", "service quality")[0])}
+    first, second = sample["estate_id"].iloc[0], sample["estate_id"].iloc[1]
+    assert cards[first].startswith(f"虹仪小区 · {first} (")
+    assert cards[second].startswith(f"{second} (")  # no name: its id alone
+
+
 def test_an_uploaded_csv_is_kept_in_its_folder_and_checked(tmp_path):
     from sim.app.app import save_district_csv
 

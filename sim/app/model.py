@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.app.controls import ENGINES, NO_COMPARISON, default_settings, policy_blocks, policy_options
+from sim.districts import LABEL_COLUMN
 from sim.errors import InputError
 from sim.params import MODES, PARAMETER_INDEX
 from sim.policies import REGISTRY
@@ -202,7 +203,17 @@ def make_run(engine: str, scenario: Scenario, seed: int):
     scenario.check_policy_options()
     run = kept_burn_in(scenario, engine).model(scenario, engine)
     run.votes = observe_votes(run)
+    run.estate_labels = estate_labels(scenario)
     return run
+
+
+def estate_labels(scenario: Scenario) -> dict[str, str]:
+    """Each estate's label from its district file's `name` column (the map's hover card), if it has one."""
+    attributes = scenario.load_district().attributes
+    if attributes is None or LABEL_COLUMN not in attributes:
+        return {}
+    names = attributes[LABEL_COLUMN].fillna("").astype(str).str.strip()
+    return {str(e): n for e, n in zip(attributes["estate_id"], names, strict=True) if n}
 
 
 class TeachingModel:

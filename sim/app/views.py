@@ -209,11 +209,13 @@ def _estate_columns(run, lang: str) -> dict[str, list]:
     if lang not in kept:
         e = run.estates
         ids = e["estate_id"].astype(str).tolist()
+        labels = getattr(run, "estate_labels", {})  # the district file's names (make_run)
         kept[lang] = {
             "id": ids, "x": np.round(e["x_m"].to_numpy(float), 1).tolist(),
             "y": np.round(e["y_m"].to_numpy(float), 1).tolist(),
             "households": e["households"].to_numpy(int).tolist(),
-            "card_0": [f"{i} ({b})" for i, b in zip(ids, e["block"].astype(str).tolist(), strict=True)],
+            "card_0": [f"{labels[i]} · {i} ({b})" if i in labels else f"{i} ({b})"
+                       for i, b in zip(ids, e["block"].astype(str).tolist(), strict=True)],
             "card_2": [housing_label(h, lang) for h in e["housing_type"].astype(str).tolist()],
             "mode_label": [tr(MODE_LABELS[m], lang) for m in MODES],
         }
