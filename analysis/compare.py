@@ -31,15 +31,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis.conclusions import VARIANT, conclusions, conclusions_display, conclusions_note, conclusions_text
+from analysis.drawing import FigureHelper, FigureJob, weight
 from analysis.factors import design_point_table
 from analysis.ranking import INTERVAL, difference_bands, ranking, summary_text, versus_baseline
 from analysis.results import (
@@ -56,6 +56,7 @@ from analysis.uncertainty import (
     CONFIDENCE,
     N_RESAMPLES,
     PAIR_KEYS,
+    Band,
     Pairing,
     bootstrap_mean_ci,
     household_weighted,
@@ -66,9 +67,6 @@ from sim.errors import InputError
 from sim.experiments.store import KEY_COLUMNS, MANIFEST, git_commit
 from sim.outputs import AREA_COLUMNS, FINAL_MONTHS, TIMESERIES_COLUMNS, final_values
 from sim.text import did_you_mean
-
-if TYPE_CHECKING:
-    from analysis.plots import Band
 
 DEFAULT_METRICS = ("service_quality", "fee_collection_rate", "satisfaction", "active_firms",
                    "cost_per_household", "rc_workload")
@@ -439,74 +437,92 @@ def design_point_wide(comparison: Comparison, metric: str) -> pd.DataFrame:
     return factors.join(pd.DataFrame(columns)).reset_index()
 
 
-def write_comparison(comparison: Comparison, out: str | Path, band: Band | None = None) -> list[Path]:
-    """Write the figures (PNG and SVG) and the tables (CSV and Markdown) into `out`."""
-    # the figures' modules (matplotlib) here: `report` reusing a comparison draws none
-    from analysis.factors import factor_figure
-    from analysis.plots import Band, difference_figure, distribution_figure, save_figure, timeseries_figure
+def write_comparison(comparison: Comparison, out: str | Path, band: Band | None = None,
+                     helper: FigureHelper | None = None) -> list[Path]:
+    """Write the figures (PNG and SVG) and the tables (CSV and Markdown) into `out`.
 
+    With a `helper` (analysis/drawing.py) a second process draws some of the figures.
+    """
+    # The figures are named, not imported: matplotlib is imported where the first is drawn, after
+    # the helper has its own first (and `report` reusing a comparison draws none).
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     band = band or Band()
     c = comparison
     counts = {name: f"{row.ok} runs" + (f", {row.failed} failed" if row.failed else "")
               for name, row in c.failures.iterrows()}
-    written = []
-    fig = timeseries_figure(c.timeseries, c.metrics, c.order, band=band, counts=counts,
-                            labels=c.labels,
-                            title=f"Policies compared — line: mean over runs; band: "
-                                  f"{band.describe(f'runs: {c.scope}')}",
-                            caption=c.runs_text() + " Bands that overlap do not show that policies do "
-                                    "not differ: the paired differences do (paired_differences).")
-    written += save_figure(fig, out / "timeseries")
-    fig = distribution_figure(c.final, c.metrics, c.order, labels=c.labels,
-                              title=f"Final values (mean of the last {FINAL_MONTHS} months, "
-                                    f"year {c.final_year}), "
-                                    f"one point per run ({c.scope}); box: quartiles, whiskers: 1.5 IQR",
-                              caption=c.runs_text())
-    written += save_figure(fig, out / "final_distributions")
+    policies, panels = len(c.order), len(c.metrics)
+    items: list[_Table | FigureJob] = [FigureJob("analysis.plots:timeseries_figure", out / "timeseries", dict(
+        timeseries=c.timeseries, metrics=c.metrics, order=c.order, band=band, counts=counts,
+        labels=c.labels,
+        title=f"Policies compared — line: mean over runs; band: {band.describe(f'runs: {c.scope}')}",
+        caption=c.runs_text() + " Bands that overlap do not show that policies do not differ: the "
+                                "paired differences do (paired_differences)."), weight(panels, 2 * policies))]
+    items.append(FigureJob("analysis.plots:distribution_figure", out / "final_distributions", dict(
+        final=c.final, metrics=c.metrics, order=c.order, labels=c.labels,
+        title=f"Final values (mean of the last {FINAL_MONTHS} months, year {c.final_year}), "
+              f"one point per run ({c.scope}); box: quartiles, whiskers: 1.5 IQR",
+        caption=c.runs_text()), weight(panels, 2 * policies)))
     if len(c.order) > 1:
-        fig = difference_figure(c.summary, c.metrics, c.order, c.baseline, labels=c.labels,
-                                title=f"Paired difference from {c.label(c.baseline)} in year "
-                                      f"{c.final_year}: mean; band: {100 * CONFIDENCE:g}% BCa "
-                                      f"bootstrap CI of the mean over {c.scope}",
-                                caption=c.runs_text() + " " + c.unpaired_text())
-        written += save_figure(fig, out / "paired_differences")
+        items.append(FigureJob("analysis.plots:difference_figure", out / "paired_differences", dict(
+            summary=c.summary, metrics=c.metrics, order=c.order, baseline=c.baseline, labels=c.labels,
+            title=f"Paired difference from {c.label(c.baseline)} in year {c.final_year}: mean; band: "
+                  f"{100 * CONFIDENCE:g}% BCa bootstrap CI of the mean over {c.scope}",
+            caption=c.runs_text() + " " + c.unpaired_text()), weight(panels, policies - 1)))
         for grouping, part in c.subgroups.groupby("grouping", sort=False) if not c.subgroups.empty else []:
-            area_metrics = list(dict.fromkeys(part["metric"]))
-            fig = difference_figure(part, area_metrics, c.order, c.baseline, group_column="group",
-                                    labels=c.labels,
-                                    title=f"Paired difference from {c.label(c.baseline)} by {grouping} "
-                                          "(household-weighted, areas at the end of the run; band: "
-                                          f"{100 * CONFIDENCE:g}% CI over {c.scope})",
-                                    caption="Runs without an area of a group, or whose partner "
-                                            "failed, are left out of that group's difference. "
-                                            + c.runs_text())
-            written += save_figure(fig, out / f"differences_by_{grouping.replace(' ', '_')}")
-    if len(c.order) > 1:
-        written += write_ranking(c, out)
+            path = out / f"differences_by_{grouping.replace(' ', '_')}"
+            area_metrics, groups = list(dict.fromkeys(part["metric"])), part["group"].nunique()
+            items.append(FigureJob("analysis.plots:difference_figure", path, dict(
+                summary=part, metrics=area_metrics, order=c.order,
+                baseline=c.baseline, group_column="group", labels=c.labels,
+                title=f"Paired difference from {c.label(c.baseline)} by {grouping} (household-weighted, "
+                      f"areas at the end of the run; band: {100 * CONFIDENCE:g}% CI over {c.scope})",
+                caption="Runs without an area of a group, or whose partner failed, are left out of "
+                        "that group's difference. " + c.runs_text()),
+                weight(len(area_metrics), groups * (policies - 1))))
+        items += _ranking_items(c, out)
     shown = figure_factors(c)
     for metric in c.metrics if shown else []:
-        fig = factor_figure(c.design_points, metric, shown, c.order, labels=c.labels,
-                            title="final value against each factor",
-                            caption="Point: a design point's mean final value over its replicates; "
-                                    "line: the mean of those points in bins of the factor. "
-                                    + c.runs_text())
-        written += save_figure(fig, out / f"factor_{metric}")
+        items.append(FigureJob("analysis.factors:factor_figure", out / f"factor_{metric}", dict(
+            table=c.design_points, metric=metric, factors=shown, order=c.order, labels=c.labels,
+            title="final value against each factor",
+            caption="Point: a design point's mean final value over its replicates; line: the mean of "
+                    "those points in bins of the factor. " + c.runs_text()),
+            weight(len(shown), 2 * policies)))
     if c.factors:
-        design_path = out / "design_points.csv"
-        c.design_points.to_csv(design_path, index=False, float_format="%.6g")
-        written.append(design_path)
-    summary_path = out / "comparison_table.csv"
-    c.summary.to_csv(summary_path, index=False, float_format="%.6g")
-    written.append(summary_path)
+        items.append(_csv(c.design_points, out / "design_points.csv"))
+    items.append(_csv(c.summary, out / "comparison_table.csv"))
     if not c.subgroups.empty:
-        subgroup_path = out / "subgroup_table.csv"
-        c.subgroups.to_csv(subgroup_path, index=False, float_format="%.6g")
-        written.append(subgroup_path)
-    markdown_path = out / "comparison_table.md"
-    markdown_path.write_text(comparison_markdown(c), encoding="utf-8")
-    written.append(markdown_path)
+        items.append(_csv(c.subgroups, out / "subgroup_table.csv"))
+    items.append(_Table(out / "comparison_table.md",
+                        lambda path: path.write_text(comparison_markdown(c), encoding="utf-8")))
+    return _draw(items, helper)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A table's file and how to write it: written while the helper draws its first figure."""
+
+    path: Path
+    write: Callable[[Path], object]
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> _Table:
+    return _Table(path, lambda path: frame.to_csv(path, index=False, float_format="%.6g"))
+
+
+def _draw(items: Sequence[_Table | FigureJob], helper: FigureHelper | None) -> list[Path]:
+    # Draw the figures among `items` and write the tables; every file written, in the items' order.
+    # The longest figures first (by their weight), taken in turn by this process and the helper:
+    # the longest-processing-time rule, so that the two end close together.
+    jobs = sorted((item for item in items if isinstance(item, FigureJob)), key=lambda job: -job.weight)
+    tables = [item for item in items if isinstance(item, _Table)]
+    drawn = (helper or FigureHelper(enabled=False)).draw(
+        jobs, meanwhile=lambda: [table.write(table.path) for table in tables])
+    paths = dict(zip((id(job) for job in jobs), drawn, strict=True))
+    written = []
+    for item in items:
+        written += paths[id(item)] if isinstance(item, FigureJob) else [item.path]
     return written
 
 
@@ -522,48 +538,42 @@ def figure_factors(c: Comparison) -> list[str]:
     return ([f for f in numeric if f not in drawn] or numeric)[:MAX_FACTOR_PANELS]
 
 
-def write_ranking(c: Comparison, out: Path) -> list[Path]:
+def write_ranking(c: Comparison, out: Path, helper: FigureHelper | None = None) -> list[Path]:
     """ranking.csv and its figure, difference_bands.csv and its figure (two policies or more)."""
-    from analysis.plots import save_figure
-    from analysis.ranking import bands_figure, ranking_figure
-
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    path = out / "ranking.csv"
-    c.ranking.to_csv(path, index=False, float_format="%.6g")
-    written.append(path)
+    return _draw(_ranking_items(c, out), helper)
+
+
+def _ranking_items(c: Comparison, out: Path) -> list[_Table | FigureJob]:
+    # The ranking's tables and figures, in write_ranking's order.
+    items: list[_Table | FigureJob] = [_csv(c.ranking, out / "ranking.csv")]
     if c.ranking.empty:
-        return written
+        return items
     percent = f"{100 * INTERVAL:g}%"
-    fig = ranking_figure(c.ranking, c.order, labels=c.labels,
-                         title=f"P(policy a beats policy b) in year {c.final_year}, paired (the "
-                               f"same seeds under every policy)\nuncertainty: {c.scope}",
-                         caption=f"Cell: the share of ({c.points_name[:-1]}, seed) pairs in which "
-                                 "policy a's final value is better than policy b's (ties count half); "
-                                 f"uncertainty: {c.scope}. " + c.runs_text())
-    written += save_figure(fig, out / "ranking")
-    path = out / "conclusions.csv"
-    c.conclusions.to_csv(path, index=False, float_format="%.6g")
-    written.append(path)
-    path = out / "difference_bands.csv"
-    c.bands.to_csv(path, index=False, float_format="%.6g")
-    written.append(path)
+    items.append(FigureJob("analysis.ranking:ranking_figure", out / "ranking", dict(
+        table=c.ranking, order=c.order, labels=c.labels,
+        title=f"P(policy a beats policy b) in year {c.final_year}, paired (the same seeds under every "
+              f"policy)\nuncertainty: {c.scope}",
+        caption=f"Cell: the share of ({c.points_name[:-1]}, seed) pairs in which policy a's final value "
+                f"is better than policy b's (ties count half); uncertainty: {c.scope}. " + c.runs_text()),
+        weight(c.ranking["metric"].nunique(), 2 * len(c.order))))
+    items.append(_csv(c.conclusions, out / "conclusions.csv"))
+    items.append(_csv(c.bands, out / "difference_bands.csv"))
     if c.bands.empty:  # no run of any policy was paired with the baseline's
-        return written
+        return items
     several = c.runs["design_point"].nunique() > 1
     bands = (f"bar: {percent} interval over seeds with the {c.points_name} held; pale band: "
              f"{percent} interval over {c.scope}" if several else
              f"bar: {percent} interval over seeds")
-    fig = bands_figure(c.bands, c.metrics, c.order, c.baseline, labels=c.labels,
-                       title=f"Paired difference from {c.label(c.baseline)} in year {c.final_year}\n"
-                             f"dot: mean; {bands}",
-                       caption="Run-by-run differences on the same seeds (common random numbers), "
-                               "not intervals of the mean. " + ("The seed bar pools each "
-                               f"{c.points_name[:-1]}'s differences about their own mean; the gap "
-                               "between the bars is what parameter uncertainty adds. " if several
-                               else "") + c.runs_text())
-    written += save_figure(fig, out / "differences_under_uncertainty")
-    return written
+    items.append(FigureJob("analysis.ranking:bands_figure", out / "differences_under_uncertainty", dict(
+        bands=c.bands, metrics=c.metrics, order=c.order, baseline=c.baseline, labels=c.labels,
+        title=f"Paired difference from {c.label(c.baseline)} in year {c.final_year}\ndot: mean; {bands}",
+        caption="Run-by-run differences on the same seeds (common random numbers), not intervals of "
+                "the mean. " + ("The seed bar pools each "
+                                f"{c.points_name[:-1]}'s differences about their own mean; the gap "
+                                "between the bars is what parameter uncertainty adds. " if several
+                                else "") + c.runs_text()), weight(len(c.metrics), 1.5 * (len(c.order) - 1))))
+    return items
 
 
 def terminal_table(comparison: Comparison) -> str:
@@ -647,12 +657,15 @@ def load_comparison(folder: str | Path, out: Path, key: str) -> tuple[Comparison
 def run_compare(folder: Path, out: Path | None = None, baseline: str | None = None,
                 metrics: Sequence[str] = DEFAULT_METRICS, band: str = "ci",
                 scenarios: Sequence[str] | None = None) -> int:
-    """The `compare` command: compare, write, and report failures and files on stdout."""
-    comparison = compare_results(folder, baseline, metrics, scenarios)
-    out = out or Path(folder) / "comparison"
-    from analysis.plots import Band
+    """The `compare` command: compare, write, and report failures and files on stdout.
 
-    written = write_comparison(comparison, out, Band(band))
+    A helper process (analysis/drawing.py) starts first, to import matplotlib while this one
+    compares, and then draws some of the figures.
+    """
+    with FigureHelper() as helper:
+        comparison = compare_results(folder, baseline, metrics, scenarios)
+        out = out or Path(folder) / "comparison"
+        written = write_comparison(comparison, out, Band(band), helper)
     save_comparison(comparison, out, comparison_key(folder, baseline, metrics, scenarios, band), written)
     print_failures(comparison)
     print()

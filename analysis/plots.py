@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -31,33 +30,11 @@ from analysis.style import (  # noqa: E402
     metric_unit,
     palette,
 )
-from analysis.uncertainty import envelope, t_interval  # noqa: E402
+from analysis.uncertainty import Band  # noqa: E402  (the figures' band; importable from here as before)
 
 DEMO_METRICS = ("service_quality", "fee_collection_rate", "satisfaction")
 COLUMNS = 3
 """Panels per row of a multi-metric figure."""
-
-
-@dataclass(frozen=True)
-class Band:
-    """What the shaded band around a mean line is: a CI of the mean, or a percentile envelope."""
-
-    kind: str = "ci"
-    level: float = 0.95
-
-    def describe(self, over: str = "runs") -> str:
-        """The band in words, for a figure's title; `over` says what the runs vary over."""
-        percent = f"{100 * self.level:g}%"
-        if self.kind == "ci":
-            return f"{percent} CI of the mean (t interval over {over})"
-        tail = 50 * (1 - self.level)
-        return f"{percent} envelope of {over} ({tail:g}th-{100 - tail:g}th percentile)"
-
-    def table(self, frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-        """Per scenario and time: mean, low, high of `metric`."""
-        if self.kind == "ci":
-            return t_interval(frame, ["scenario", "years"], metric, self.level)
-        return envelope(frame, ["scenario", "years"], metric, self.level)
 
 
 def save_figure(fig: plt.Figure, path_without_suffix: Path) -> list[Path]:
@@ -255,11 +232,12 @@ def difference_figure(summary: pd.DataFrame, metrics: Sequence[str], order: Sequ
 
 
 def by_group_figure(series: pd.DataFrame, metric: str, by: str, *, title: str | None = None,
-                    band: Band = Band()) -> plt.Figure:
+                    band: Band | None = None) -> plt.Figure:
     """One panel per scenario: a line per group (its mean over runs by month) and its band.
 
     `series` is analysis.results.load_series(folder, by, metric): any measure, any grouping.
     """
+    band = band or Band()
     frame = series.assign(years=series["month"] / 12.0)
     scenarios = list(dict.fromkeys(frame["scenario"]))
     groups = sorted(frame[by].astype(str).unique())

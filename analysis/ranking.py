@@ -72,12 +72,17 @@ def ranking(final: pd.DataFrame, metrics: Sequence[str], order: Sequence[str]) -
         direction = BETTER[metric]
         wide = final.pivot_table(index=list(PAIR_KEYS), columns="scenario", values=metric,
                                  aggfunc="first")
+        # Every run paired (no failures): each pair's rows are all rows, its means these.
+        complete = wide.groupby(level="design_point").mean() if wide.notna().all().all() else None
         for a in order:
             for b in order:
                 if a == b or a not in wide or b not in wide:
                     continue
-                both = wide[[a, b]].dropna()
-                means = both.groupby(level="design_point").mean()
+                if complete is not None:
+                    both, means = wide, complete
+                else:
+                    both = wide[[a, b]].dropna()
+                    means = both.groupby(level="design_point").mean()
                 rows.append({"metric": metric, "better": "higher" if direction > 0 else "lower",
                              "policy_a": a, "policy_b": b,
                              "p_a_better": _wins(both[a].to_numpy(), both[b].to_numpy(), direction),

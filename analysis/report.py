@@ -39,6 +39,7 @@ from analysis.compare import (
     write_comparison,
 )
 from analysis.conclusions import conclusions_display, conclusions_note
+from analysis.drawing import FigureHelper
 from analysis.style import group_label, metric_title, metric_unit
 from sim import __version__
 from sim.experiments.store import git_commit
@@ -232,8 +233,9 @@ def run_report(folder: Path, out: Path | None = None, baseline: str | None = Non
             print(f"reusing the comparison in {place} (same runs, same arguments)")
             break
     else:
-        comparison = compare_results(folder, baseline, metrics, scenarios)
-        save_comparison(comparison, out, key, write_comparison(comparison, out))
+        with FigureHelper() as helper:  # imports matplotlib while this process compares
+            comparison = compare_results(folder, baseline, metrics, scenarios)
+            save_comparison(comparison, out, key, write_comparison(comparison, out, helper=helper))
     path = out / "report.html"
     path.write_text(report_html(comparison, out), encoding="utf-8")
     print_failures(comparison)

@@ -11,18 +11,20 @@ counted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 N_RESAMPLES = 4000
 """Bootstrap resamples per interval (Monte Carlo error of a 95% bound: about ±0.3 percentile points)."""
 CONFIDENCE = 0.95
 BOOTSTRAP_SEED = 20240601
 """Root seed of the bootstrap's generator, so that a table is the same every time it is made."""
+CACHED_RESAMPLES = 1_000_000
+"""Largest resampling (values × resamples, 8 MB of positions) kept for the next interval of as many values."""
 PAIR_KEYS = ("design_point", "replicate")
 """What pairs a run of one policy with the baseline's: same design point, same replicate (seed)."""
 
@@ -60,8 +62,12 @@ def bootstrap_mean_ci(values: Sequence[float] | np.ndarray, *, confidence: float
         return Interval(mean, np.nan, np.nan, 1, "none")
     if np.all(x == x[0]):
         return Interval(mean, mean, mean, n, "degenerate")
-    rng = rng if rng is not None else np.random.default_rng(BOOTSTRAP_SEED)
-    means = x[rng.integers(0, n, size=(n_resamples, n))].mean(axis=1)
+    if rng is None and n * n_resamples <= CACHED_RESAMPLES:
+        resamples = _seeded_resamples(n, n_resamples)
+    else:
+        rng = rng if rng is not None else np.random.default_rng(BOOTSTRAP_SEED)
+        resamples = rng.integers(0, n, size=(n_resamples, n))
+    means = x[resamples].mean(axis=1)
     alpha = (1.0 - confidence) / 2.0
     quantiles = np.array([alpha, 1.0 - alpha])
     if method == "bca":
@@ -74,10 +80,22 @@ def bootstrap_mean_ci(values: Sequence[float] | np.ndarray, *, confidence: float
     return Interval(mean, float(low), float(high), n, method)
 
 
+@functools.lru_cache(maxsize=8)
+def _seeded_resamples(n: int, n_resamples: int) -> np.ndarray:
+    # The resampled positions a fresh generator of BOOTSTRAP_SEED draws for n values: the same
+    # for every interval of n values, so drawn once (a comparison asks for hundreds).
+    resamples = np.random.default_rng(BOOTSTRAP_SEED).integers(0, n, size=(n_resamples, n))
+    resamples.flags.writeable = False
+    return resamples
+
+
 def _bca_quantiles(x: np.ndarray, means: np.ndarray, mean: float,
                    quantiles: np.ndarray) -> np.ndarray | None:
     # Bias correction from the share of resampled means below the estimate; acceleration from
-    # the jackknife (Efron & Tibshirani 1993, ch. 14).
+    # the jackknife (Efron & Tibshirani 1993, ch. 14). scipy.special is imported where it is used:
+    # `report` reusing a comparison needs none of it (half a second of import).
+    from scipy import special
+
     below = np.mean(means < mean) + 0.5 * np.mean(means == mean)
     if not 0.0 < below < 1.0:
         return None
@@ -94,6 +112,8 @@ def _bca_quantiles(x: np.ndarray, means: np.ndarray, mean: float,
 def t_interval(frame: pd.DataFrame, by: Sequence[str], column: str,
                confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Per group: mean, n, and the t-based confidence interval of the mean of `column`."""
+    from scipy import special
+
     grouped = frame.groupby(list(by))[column]
     out = grouped.agg(mean="mean", sd="std", n="count")
     half = (special.stdtrit(np.maximum(out["n"] - 1, 1), 0.5 + confidence / 2.0)  # scipy.stats.t.ppf
@@ -161,3 +181,29 @@ def household_weighted(areas: pd.DataFrame, by: Sequence[str], metrics: Sequence
     sums = frame.groupby(keys, sort=False, observed=True).sum(numeric_only=True)
     out = sums[list(metrics)].div(sums[weight], axis=0)
     return out.assign(households=sums[weight]).reset_index()
+
+
+@dataclass(frozen=True)
+class Band:
+    """What the shaded band around a figure's mean line is: a CI of the mean, or a percentile envelope.
+
+    Here, not with the figures: a comparison names its band before any figure module (matplotlib)
+    is imported (analysis/drawing.py).
+    """
+
+    kind: str = "ci"
+    level: float = 0.95
+
+    def describe(self, over: str = "runs") -> str:
+        """The band in words, for a figure's title; `over` says what the runs vary over."""
+        percent = f"{100 * self.level:g}%"
+        if self.kind == "ci":
+            return f"{percent} CI of the mean (t interval over {over})"
+        tail = 50 * (1 - self.level)
+        return f"{percent} envelope of {over} ({tail:g}th-{100 - tail:g}th percentile)"
+
+    def table(self, frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+        """Per scenario and time: mean, low, high of `metric`."""
+        if self.kind == "ci":
+            return t_interval(frame, ["scenario", "years"], metric, self.level)
+        return envelope(frame, ["scenario", "years"], metric, self.level)

@@ -7,8 +7,11 @@ has drawn a frame (sim/app/vega_view.vue), and a MutationObserver in the page re
 (tests/test_app_browser.py: WATCH_UPDATES). All pages press ▶ and play for `--seconds`; then, per
 page: the updates it showed, the longest time it stood still (from ▶, to the end), and seconds
 per simulated year as seen in the page. While they play, one more page opens and is timed until
-its map is drawn ("a page opened while N play"). Then all pages close, and the server's memory
-is read after its sessions are culled (the cull timeout is set to CULL_S for this server).
+its map is drawn ("a page opened while N play"), then
+timed switching lessons twice and pressing Reset. Then all pages close, and the server's memory
+is read after its sessions are culled (the cull timeout is set to CULL_S for this server), to
+compare with the server fresh (when it first answers) and after one page has come and gone (the
+first page loads what every page needs once).
 
 The browser runs on the same machine and takes its share of the CPU (as students' browsers would
 not), so the figures are a floor for the server.
@@ -75,9 +78,15 @@ def open_page(context, url: str):
     """A new page on the app, its map drawn; returns (page, seconds it took)."""
     start = time.perf_counter()
     page = context.new_page()
-    page.goto(url)
+    page.goto(url, timeout=LOAD_TIMEOUT_MS)
     page.wait_for_selector(DRAWN.format("map") + " svg", timeout=LOAD_TIMEOUT_MS)
     return page, time.perf_counter() - start
+
+
+def wait_for_readout(page, text: str) -> None:
+    """Wait until the page's first readout starts with `text` (the month and the run it shows)."""
+    page.wait_for_function("text => document.querySelector('.estate-readout').innerText.startsWith(text)",
+                           arg=text, timeout=LOAD_TIMEOUT_MS)
 
 
 def lesson_switches(page) -> list[float]:
@@ -87,10 +96,19 @@ def lesson_switches(page) -> list[float]:
                             ("Status quo", "Start · status quo")):
         start = time.perf_counter()
         page.get_by_role("button", name=button, exact=True).click()
-        page.wait_for_function("text => document.querySelector('.estate-readout').innerText.startsWith(text)",
-                               arg=readout, timeout=LOAD_TIMEOUT_MS)
+        wait_for_readout(page, readout)
         took.append(time.perf_counter() - start)
     return took
+
+
+def reset_time(page) -> float:
+    """Seconds from Reset's click to the readout back at the start (after one Step away from it)."""
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_for_readout(page, "Year 1, month 1")
+    start = time.perf_counter()
+    page.get_by_role("button", name="Reset", exact=True).click()
+    wait_for_readout(page, "Start · status quo")
+    return time.perf_counter() - start
 
 
 def run(sessions: int, speed: str, seconds: float) -> dict:
@@ -110,6 +128,10 @@ def run(sessions: int, speed: str, seconds: float) -> dict:
             try:
                 context = browser.new_context(viewport={"width": 1280, "height": 720})
                 context.add_init_script(WATCH_UPDATES)
+                first, first_page_s = open_page(context, url)  # what one page leaves behind, once culled
+                first.close()
+                time.sleep(CULL_S + 5)
+                one_page_mb = rss_mb(server.pid)
                 pages, loads = [], []
                 for _ in range(sessions):
                     page, load_s = open_page(context, url)
@@ -124,6 +146,7 @@ def run(sessions: int, speed: str, seconds: float) -> dict:
                 time.sleep(seconds / 3)
                 late, late_s = open_page(context, url)  # a student who comes late
                 switch_s = lesson_switches(late)
+                reset_s = reset_time(late)
                 time.sleep(max(0.0, seconds - (time.perf_counter() - wall_before)))
                 end = time.time()
                 wall_s = time.perf_counter() - wall_before
@@ -149,7 +172,8 @@ def run(sessions: int, speed: str, seconds: float) -> dict:
             "worst_s_per_year": max(per_year) if per_year else float("nan"),
             "stood_still": sum(r["updates"] == 0 for r in seen), "cpu_cores": cpu_cores,
             "load_s": statistics.median(loads), "late_s": late_s, "switch_s": max(switch_s),
-            "fresh_mb": fresh_mb, "peak_mb": peak_mb, "culled_mb": culled_mb}
+            "reset_s": reset_s, "first_page_s": first_page_s,
+            "fresh_mb": fresh_mb, "one_page_mb": one_page_mb, "peak_mb": peak_mb, "culled_mb": culled_mb}
 
 
 def main() -> int:
@@ -164,16 +188,17 @@ def main() -> int:
     print("pages | map updates/s per page (median, worst) | longest still (s) | s/year seen (median, worst)"
           " | first update after ▶ (s, median, worst) | pages never updated | server CPU (cores)"
           " | page load (s, median) | late page (s)"
-          " | lesson switch (s, worst of 2)"
-          " | server MB fresh / peak / after cull")
+          " | lesson switch (s, worst of 2) | Reset (s)"
+          " | first page (s) | server MB fresh / after one page culled / peak / after cull")
     for n in (int(x) for x in args.sessions.split(",")):
         r = run(n, args.speed, args.seconds)
         print(f"{r['sessions']:>5} | {r['updates_per_s']:.2f}, {r['worst_updates_per_s']:.2f} | "
               f"{r['worst_gap_s']:.1f} | {r['median_s_per_year']:.2f}, {r['worst_s_per_year']:.2f} | "
               f"{r['first_s']:.1f}, {r['worst_first_s']:.1f} | "
               f"{r['stood_still']} | {r['cpu_cores']:.2f} | {r['load_s']:.1f} | {r['late_s']:.1f} | "
-              f"{r['switch_s']:.1f} | "
-              f"{r['fresh_mb']:.0f} / {r['peak_mb']:.0f} / {r['culled_mb']:.0f}", flush=True)
+              f"{r['switch_s']:.1f} | {r['reset_s']:.1f} | "
+              f"{r['first_page_s']:.1f} | {r['fresh_mb']:.0f} / {r['one_page_mb']:.0f} / "
+              f"{r['peak_mb']:.0f} / {r['culled_mb']:.0f}", flush=True)
     return 0
 
 

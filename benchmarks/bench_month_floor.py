@@ -19,6 +19,11 @@ household pass, area stages, street office month, yearly round, record, tables),
 against the compiled roofline's time for the run's household-months (sim.bench.compiled_kernel);
 benchmarks/bench_sweep.py --paired prints it too, in the same run as the sweep it times.
 
+`--office` prints only the street office's month, part by part (hearing cases, the policies'
+proposals, the rest; the yearly round per month), for each of the paired sweep's five scenarios:
+CPU time of this thread, the least of `--repeat` runs, so that a loaded machine disturbs it less.
+Run in two checkouts, it compares two versions of the street office (docs/PERFORMANCE.md).
+
     python benchmarks/bench_month_floor.py [--district ouyang_road] [--years 10] [--repeat 5]
     python benchmarks/bench_month_floor.py --profile [--seeds 8]
 """
@@ -34,6 +39,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -44,6 +51,7 @@ from sim.district_model import DistrictModel  # noqa: E402
 from sim.experiments.runner import execute_group, execute_run, group_by_burn_in  # noqa: E402
 from sim.experiments.sweep import load_sweep  # noqa: E402
 from sim.run import make_model  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
 from sim.snapshot import BurnIn  # noqa: E402
 from sim.street_office import StreetOffice  # noqa: E402
 from sim.vector_engine import VectorModel  # noqa: E402
@@ -206,6 +214,58 @@ def print_profile(profile: dict, roofline_s: float) -> None:
     print(f"  {'total':26s} {profile['total_s'] * 1e3:9.2f} {profile['total_s'] / run_roofline:11.1f}")
 
 
+OFFICE_PARTS = (("office month", "step"), ("hearing cases", "hear_cases"), ("proposals", "propose_reforms"),
+                ("yearly round", "run_policies"))
+"""The street office's parts office_profile times (label, StreetOffice method)."""
+
+
+def office_profile(years: int, repeat: int) -> dict[str, dict[str, float]]:
+    """Each paired scenario's street office, part by part: CPU seconds a month, the least of `repeat` runs.
+
+    The months after the first (the first loads compiled code); thread CPU time, not wall time.
+    """
+    spent: Counter[str] = Counter()
+
+    def timed(label: str, fn):
+        def wrapper(*args, **kwargs):
+            started = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[label] += time.thread_time() - started
+        return wrapper
+
+    best: dict[str, dict[str, float]] = {}
+    months = 12 * years - 1
+    with ExitStack() as patched:
+        for label, name in OFFICE_PARTS:
+            replacement = timed(label, getattr(StreetOffice, name))
+            patched.enter_context(mock.patch.object(StreetOffice, name, replacement))
+        for _ in range(repeat):
+            for name in POLICIES:
+                scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml").with_overrides(years=years)
+                model = make_model(scenario, "vector")
+                model.step()
+                spent.clear()
+                started = time.thread_time()
+                for _ in range(months):
+                    model.step()
+                spent["month"] = time.thread_time() - started
+                for label, seconds in spent.items():
+                    row = best.setdefault(name, {})
+                    row[label] = min(row.get(label, np.inf), seconds / months)
+    return best
+
+
+def print_office_profile(best: dict[str, dict[str, float]]) -> None:
+    """office_profile as a table, µs a month, with the five scenarios' mean."""
+    labels = ["month", *(label for label, _ in OFFICE_PARTS)]
+    print(f"  {'µs a month (CPU, least of runs)':32s}" + "".join(f"{label:>14s}" for label in labels))
+    for name, row in [*best.items(), ("mean", {label: np.mean([r.get(label, 0.0) for r in best.values()])
+                                               for label in labels})]:
+        print(f"  {name:32s}" + "".join(f"{row.get(label, 0.0) * 1e6:14.0f}" for label in labels))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--district", default="ouyang_road", help="preset name or generated:N")
@@ -215,7 +275,11 @@ def main() -> None:
     parser.add_argument("--sweep-runs", type=int, default=20)
     parser.add_argument("--profile", action="store_true", help="only the paired sweep run's profile")
     parser.add_argument("--seeds", type=int, default=8, help="seeds of the profile's paired sweep")
+    parser.add_argument("--office", action="store_true", help="only the street office's parts, by scenario")
     args = parser.parse_args()
+    if args.office:
+        print_office_profile(office_profile(args.years, args.repeat))
+        return
     if args.profile:
         profile = sweep_profile(args.seeds, args.years)
         print_profile(profile, roofline_s_per_household_month(profile["households"], profile["areas"]))

@@ -49,7 +49,7 @@ class StreetOffice:
         self._next_case = 1
         self.integrated_blocks: list[int] = []  # block codes, in the order they joined
         self.fallback_income_yuan = 0.0  # fees paid to the office for its fallback service last month
-        self._ids: list[str] = []  # the area ids the index below belongs to
+        self._ids: list[str] = []  # the area ids the index below belongs to (one per row)
         self._row: dict[str, int] = {}
         self._ids_view: AreaView | None = None  # the view whose ids were last compared with them
         self._params: Params | None = None  # the parameters _vote_parameters holds (for owners_vote)
@@ -61,6 +61,8 @@ class StreetOffice:
         self.memory: dict[str, object] = {}
         """What a policy keeps between months to skip work whose inputs did not change (by its name)."""
         self._near = (StripIndex(), StripIndex())  # areas' and firm bases' positions (best_bidder)
+        self._free = FreeAreas()  # available()'s last answer and what it was computed from
+        self._exhausted: tuple[dict, set[str], np.ndarray] | None = None  # exhausted()'s, likewise
         self.reset_counts()
 
     def reset_counts(self) -> None:
@@ -221,14 +223,27 @@ class StreetOffice:
         return any(area_id in case.area_ids for case in self.cases)
 
     def available(self) -> np.ndarray:
-        """Areas (bool per row) free for a new reform case: none open, no failed vote waiting."""
-        s = self.state
-        blocked = {area_id for case in self.cases for area_id in case.area_ids}
-        blocked.update(x for x, until in self.retry_after.items() if until > s.month)
+        """Areas (bool per row) free for a new reform case: none open, no failed vote waiting.
+
+        Worked out again only when its inputs changed since the last call (FreeAreas): the rows,
+        the open cases' areas, the waits, or the month reached the end of a wait. A new array each
+        call (callers may change it).
+        """
+        return self._free.mask(self.cases, self.retry_after, self.state.month, self._rows_by_id()).copy()
+
+    def exhausted(self) -> np.ndarray:
+        """Areas (bool per row) of merger groups that failed `merge_max_attempts` votes (merge_exhausted).
+
+        Kept until the rows or the set change (a set of area ids, compared whole: cheaper than
+        matching every row's id against it each month).
+        """
         rows = self._rows_by_id()
-        free = np.ones(len(rows), dtype=bool)
-        free[[rows[x] for x in blocked if x in rows]] = False
-        return free
+        last = self._exhausted
+        if last is None or last[0] is not rows or last[1] != self.merge_exhausted:
+            exhausted = self.merge_exhausted
+            mask = np.fromiter((x in exhausted for x in self._ids), dtype=bool, count=len(self._ids))
+            self._exhausted = last = (rows, set(exhausted), mask)
+        return last[2].copy()
 
     def hours_in_use(self) -> float:
         """Staff-hours a month the open reform cases take, each by its stage (rules.reform_stage_hours)."""
@@ -553,3 +568,36 @@ class StreetOffice:
         return best_bidder(area, s.area_view(), firms, reach_m=reach_m, min_capability=min_capability,
                            exclude=exclude, index=self._near, room=room)
 
+
+class FreeAreas:
+    """StreetOffice.available's answer, kept while its inputs stay the same.
+
+    An area is not free while an open case holds it or a wait (`retry_after`) has not ended. The
+    answer holds while the rows, the cases' areas and the waits are what they were and the month
+    has not reached the end of a wait that was running (its wake-up month); all of these are
+    compared whole, each call, which costs a few cases' and waits' worth of comparisons.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, int] | None = None  # the office's row index the answer belongs to
+        self._cases: tuple[tuple[str, ...], ...] = ()
+        self._waits: dict[str, int] = {}
+        self._months = (0, 0)  # the answer holds from the first month to before the second
+        self._free = np.zeros(0, dtype=bool)
+
+    def mask(self, cases: list[ReformCase], waits: dict[str, int], month: int,
+             rows: dict[str, int]) -> np.ndarray:
+        """Areas (bool per row of `rows`) no case holds and no wait keeps (the kept array: not to change)."""
+        held = tuple(tuple(case.area_ids) for case in cases)
+        start, wake = self._months
+        if rows is self._rows and start <= month < wake and held == self._cases and waits == self._waits:
+            return self._free
+        blocked = {area_id for ids in held for area_id in ids}
+        blocked.update(x for x, until in waits.items() if until > month)
+        free = np.ones(len(rows), dtype=bool)
+        free[[rows[x] for x in blocked if x in rows]] = False
+        ends = [until for until in waits.values() if until > month]
+        self._rows, self._cases, self._waits = rows, held, dict(waits)
+        self._months = (month, min(ends, default=np.iinfo(np.int64).max))
+        self._free = free
+        return free

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import re
@@ -210,6 +211,20 @@ def test_uploaded_csv_becomes_the_district(tmp_path):
         build_scenario(UPLOADED_CSV, csv_path=str(bad))
 
 
+def test_an_uploaded_districts_names_label_its_estates_on_the_map(tmp_path):
+    from sim.app.views import map_rows
+
+    sample = build_scenario("ouyang_road").load_district().estates.head(6).copy()
+    sample.insert(1, "name", ["虹仪小区", "", "Hongtie", "祥德三村", "", "Block 5"])
+    path = tmp_path / "named.csv"
+    sample.to_csv(path, index=False)
+    model = TeachingModel(district=UPLOADED_CSV, csv_path=str(path), rng=1)
+    cards = {r["id"]: r["card_0"] for r in _rows(map_rows(model.main, "zh", "service quality")[0])}
+    first, second = sample["estate_id"].iloc[0], sample["estate_id"].iloc[1]
+    assert cards[first].startswith(f"虹仪小区 · {first} (")
+    assert cards[second].startswith(f"{second} (")  # no name: its id alone
+
+
 def test_an_uploaded_csv_is_kept_in_its_folder_and_checked(tmp_path):
     from sim.app.app import save_district_csv
 
@@ -218,6 +233,63 @@ def test_an_uploaded_csv_is_kept_in_its_folder_and_checked(tmp_path):
     assert path == tmp_path / "mine.csv" and path.read_text() == data
     with pytest.raises(InputError, match="required columns? (?:is|are) missing"):
         save_district_csv("bad.csv", b"estate_id,households\nA,10\n", tmp_path)
+
+
+def _refused_uploads(tmp_path) -> list[InputError]:
+    """What the app says to a dozen kinds of bad district file (each refused for another reason)."""
+    from sim.app.app import save_district_csv
+
+    good = build_scenario("ouyang_road").load_district().estates.head(3)
+    header = ",".join(good.columns)
+
+    def changed(column, value):
+        table = good.astype(object).copy()
+        table.loc[1, column] = value
+        return table.to_csv(index=False).encode()
+
+    files = {
+        "missing.csv": b"estate_id,households\nA,10\n",
+        "words.csv": changed("households", "many"), "percent.csv": changed("households", "12%"),
+        "spaces.csv": changed("households", "1 200"), "empty.csv": changed("households", ""),
+        "negative.csv": changed("households", -4), "half.csv": changed("households", 10.5),
+        "twice.csv": changed("estate_id", good["estate_id"][0]), "plus.csv": changed("estate_id", "A+B"),
+        "castle.csv": changed("housing_type", "castle"),
+        "long_row.csv": good.to_csv(index=False).encode() + b"x,1,2,3,4,5,6,7,8,9,10,11,12,13,14\n",
+        "no_header.csv": b"\n", "no_rows.csv": header.encode() + b"\n",
+        "same_column.csv": (header + ",households\n").encode(),
+        "typo.csv": good.rename(columns={"gates": "gatess"}).to_csv(index=False).encode(),
+        "nul.csv": b"estate_id\0,households\n",
+    }
+    refused = []
+    for name, data in files.items():
+        with pytest.raises(InputError) as caught:
+            save_district_csv(name, data, tmp_path)
+        refused.append(caught.value)
+    return refused
+
+
+def test_upload_errors_read_in_both_languages(tmp_path):
+    """Every refused file is explained in Chinese from the translation table, its own values kept."""
+    import re
+
+    from sim.app.i18n import error_text, tr_error
+    from sim.districts import COLUMNS
+    from sim.params import HOUSING_TYPES
+
+    kept = {*COLUMNS, *HOUSING_TYPES, "CSV", "UTF", "GBK", "GB18030", "MB", "NUL", "Excel"}
+    refused = _refused_uploads(tmp_path)
+    assert len({e.message for e in refused}) == len(refused), "each file is refused for its own reason"
+    for exc in refused:
+        assert tr_error(exc.message, "en") == exc.message
+        chinese = tr_error(exc.message, "zh")
+        assert not chinese.startswith("文件有误"), f"no Chinese for: {exc.message}"
+        # what is left once the file's own words (quoted values, column names, codes) are taken out
+        unquoted = re.sub(r"'[^']*'", "", chinese)
+        words = set(re.findall(r"[A-Za-z_0-9]*[A-Za-z]{2,}[A-Za-z_0-9]*", unquoted)) - kept
+        assert not words, f"English left in {chinese!r}: {sorted(words)}"
+    shown = error_text("mine.csv", refused[0].message, refused[0].key, "zh")
+    assert shown.startswith("mine.csv：缺少必需的列") and "（列或键：" in shown
+    assert error_text("mine.csv", "file not found", None, "en") == "mine.csv: file not found"
 
 
 def test_session_upload_folders_live_under_the_servers_folder(tmp_path, monkeypatch):
@@ -304,19 +376,34 @@ def test_this_months_events_name_the_estates_to_highlight():
     assert named.tolist() == [True, True, True, True, False, False]
 
 
-def test_a_kept_post_burn_in_run_steps_on_exactly_as_a_fresh_one():
+def test_runs_start_from_one_kept_burn_in_and_step_on_exactly_as_runs_that_did_their_own():
     from sim.app import model as app_model
+    from sim.run import make_model
 
     settings = preset_settings("Integrated vs status quo", default_settings())
-    app_model._built.clear()
-    fresh = TeachingModel(**settings)
-    copied = TeachingModel(**settings)  # a copy of the kept run
-    assert copied.main is not fresh.main and len(app_model._built) == 2
+    app_model._burn_ins.clear()
+    kept = TeachingModel(**settings)
+    assert len(app_model._burn_ins) == 1, "both runs of a comparison share the district's burn-in"
+    again = TeachingModel(**settings)  # Reset: from the kept state, not a new burn-in
+    assert again.main is not kept.main and len(app_model._burn_ins) == 1
+    own = [make_model(run.spec, "vector") for run in kept.runs]  # each did its own burn-in
     for _ in range(14):
-        fresh.step()
-        copied.step()
-    assert fresh.main.records == copied.main.records and fresh.main.events == copied.main.events
-    assert fresh.main.votes == copied.main.votes
+        for run in [*kept.runs, *again.runs, *own]:
+            run.step()
+    for i, run in enumerate(own):
+        assert kept.runs[i].records == run.records and kept.runs[i].events == run.events
+        assert again.runs[i].records == run.records
+    assert kept.main.votes == again.main.votes
+
+
+def test_kept_burn_ins_are_bounded_in_memory(monkeypatch):
+    from sim.app import model as app_model
+
+    app_model._burn_ins.clear()
+    monkeypatch.setattr(app_model, "BURN_INS_BYTES", 1)  # room for one state only
+    TeachingModel(rng=1)
+    last = TeachingModel(rng=2, fee_after_sale_public=default_settings()["fee_after_sale_public"] + 0.1)
+    assert list(app_model._burn_ins) == [app_model.burn_in_key(last.main.spec, "vector")]
 
 
 def test_slider_positions_hold_the_default_and_every_presets_value_on_a_readable_grid():
@@ -518,6 +605,115 @@ def test_play_cancelled_with_its_session_closing_says_so_and_draws_nothing_more(
     assert frames == [] and model.month == 0
 
 
+def test_play_sends_no_new_frame_before_the_page_drew_the_last():
+    from sim.app.app import play_loop
+    from sim.app.frames import FrameGate
+
+    model = TeachingModel()
+    gate = FrameGate(ack_timeout_s=60, in_flight=0)
+    sent = []
+
+    def frame():
+        sent.append(model.month)
+        gate.sending(len(sent))
+        if len(sent) == 1:
+            threading.Timer(0.3, gate.on_drawn, [1]).start()  # the page draws the first frame late
+        elif len(sent) == 2:
+            cancel.set()
+
+    cancel = threading.Event()
+    play_loop(model, cancel, months_per_second=200, on_frame=frame, frame_seconds=0.0, page_ready=gate.ready)
+    # months went on while the page drew (0.3 s at 200 a second), with no frame in between
+    assert len(sent) == 3 and sent[1] - sent[0] >= 20, sent
+
+
+def test_frame_gate_waits_for_the_page_or_its_timeout():
+    from sim.app.frames import FrameGate
+
+    gate = FrameGate(ack_timeout_s=0.2, in_flight=1)
+    assert gate.ready()
+    gate.sending(1)
+    assert gate.ready(), "the next frame may be on its way while the page draws"
+    gate.sending(2)
+    assert not gate.ready()
+    gate.on_drawn("not a number")
+    assert not gate.ready()
+    gate.on_drawn(1)
+    assert gate.ready()
+    gate.sending(3)
+    time.sleep(0.25)
+    assert gate.ready(), "a page that never says so gets its next frame after the timeout"
+
+
+def test_sessions_draw_in_turn_first_asked_first_served():
+    from sim.app.frames import FrameTurns
+
+    turns = FrameTurns(concurrent=1, share=1.0)
+    order, inside = [], []
+    first_in = threading.Event()
+
+    def draw(name: str) -> None:
+        with turns.turn() as mine:
+            assert mine
+            inside.append(name)
+            assert len(inside) == 1, "one frame at a time"
+            order.append(name)
+            first_in.set()
+            time.sleep(0.05)
+            inside.remove(name)
+
+    threads = [threading.Thread(target=draw, args=("a",))]
+    threads[0].start()
+    first_in.wait(5)
+    for name in "bcd":  # ask in this order while "a" draws
+        threads.append(threading.Thread(target=draw, args=(name,)))
+        threads[-1].start()
+        while turns.waiting < len(threads) - 1:
+            time.sleep(0.001)
+    for thread in threads:
+        thread.join(5)
+    assert order == ["a", "b", "c", "d"]
+
+
+def test_a_cancelled_session_leaves_the_queue_and_the_next_draws():
+    from sim.app.frames import FrameTurns
+
+    turns = FrameTurns(concurrent=1, share=0.5)
+    cancel = threading.Event()
+    got = []
+    with turns.turn() as mine:
+        assert mine
+        waiter = threading.Thread(target=lambda: got.append(turns.turn(cancel).__enter__()))
+        waiter.start()
+        while turns.waiting < 1:
+            time.sleep(0.001)
+        cancel.set()
+        waiter.join(5)
+    assert got == [False] and turns.waiting == 0
+    started = time.monotonic()
+    with turns.turn() as mine:  # drawing keeps to half the time: the next waits about as long as it drew
+        assert mine
+    assert time.monotonic() - started < 1
+
+
+def test_charts_send_only_the_months_since_the_page_drew_and_add_up_to_the_whole():
+    from sim.app.views import charts_data, charts_months
+
+    model = TeachingModel(**preset_settings("Integrated vs status quo", default_settings()))
+    names = ["integrated", "status quo"]
+    page = charts_data(model.runs, names, "en", 0, model.start_records)["tables"]["series"]["rows"]
+    for _ in range(5):
+        held = charts_months(model.runs)
+        for _ in range(3):
+            model.step()
+        part = charts_data(model.runs, names, "en", 1, model.start_records, since=held)["tables"]["series"]
+        assert part["from"] == len(page) and len(part["rows"]) == 2 * 3
+        page = page[:part["from"]] + part["rows"]
+    whole = charts_data(model.runs, names, "en", 2, model.start_records)["tables"]["series"]["rows"]
+    assert page == whole and len(whole) == 2 * 16
+    assert [row[0] for row in whole[:4]] == ["integrated", "status quo"] * 2, "month by month, runs together"
+
+
 # --- About, maths, language --------------------------------------------------------------------
 def test_odd_maths_is_drawn_on_the_server_and_code_is_left_alone():
     from sim.app.markdown import markdown_html, render_math
@@ -548,7 +744,8 @@ def test_chinese_labels_cover_the_presets_tiles_and_policies():
 
 # --- the page in process --------------------------------------------------------------------
 def _readouts(box) -> list[str]:
-    return re.findall(r"'((?:Start|Year \d+, month \d+) · [^']*)'", repr(box))
+    found = re.findall(r'estate-readout">((?:Start|Year \d+, month \d+) · [^<]*)<', repr(box))
+    return [html.unescape(text) for text in found]
 
 
 def test_page_steps_applies_presets_and_shows_unapplied_changes():

@@ -1,5 +1,5 @@
 """Fast analysis: a light command line, `report` reusing the comparison `compare` wrote,
-and `--scenarios` to compare only some of a sweep's policies."""
+`--scenarios` to compare only some of a sweep's policies, and figures drawn in two processes."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from synthetic_results import make_results
 
-from analysis.compare import compare_results, run_compare
+from analysis.compare import compare_results, run_compare, write_comparison
+from analysis.drawing import MIN_CPUS, FigureHelper, FigureJob, usable_cpus
 from analysis.report import run_report
 from sim.cli import main
 
@@ -62,3 +64,48 @@ def test_an_unknown_scenario_is_one_line_with_a_suggestion(results, capsys):
     err = capsys.readouterr().err
     assert "--scenarios: no scenario 'integrate'" in err and "did you mean 'integrated'" in err
     assert len(err.splitlines()) == 1
+
+
+needs_two_cpus = pytest.mark.skipif(usable_cpus() < MIN_CPUS, reason="the helper needs two CPUs")
+
+
+@needs_two_cpus
+def test_a_helper_process_draws_some_figures_and_the_files_are_the_same(results, tmp_path):
+    comparison = compare_results(results, metrics=["satisfaction", "service_quality"])
+    alone = write_comparison(comparison, tmp_path / "alone")
+    with FigureHelper() as helper:
+        process = helper.process
+        shared = write_comparison(comparison, tmp_path / "shared", helper=helper)
+    assert [p.name for p in shared] == [p.name for p in alone]  # same files, same order
+    assert helper.drawn >= 1 and process.poll() is not None  # it drew, and it is stopped
+    for path in alone:
+        if path.suffix == ".png":
+            assert (tmp_path / "shared" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+@needs_two_cpus
+def test_what_the_helper_cannot_draw_this_process_draws_or_raises(results, tmp_path):
+    comparison = compare_results(results, metrics=["satisfaction"])
+    good = FigureJob("analysis.plots:distribution_figure", tmp_path / "good", dict(
+        final=comparison.final, metrics=["satisfaction"], order=comparison.order, title="t"))
+    bad = FigureJob("analysis.plots:distribution_figure", tmp_path / "bad", dict(
+        final=comparison.final, metrics=["no_such_metric"], order=comparison.order, title="t"))
+    with pytest.raises(KeyError, match="no_such_metric"), FigureHelper() as helper:
+        process = helper.process
+        helper.draw([good, bad])  # this process takes the first, the helper the second and fails
+        # on it: this process then draws it again and raises (had it taken both, the same error)
+    assert process.poll() is not None  # stopped on the way out of an error too
+    with FigureHelper() as helper:
+        helper.process.kill()
+        helper.process.wait()
+        drawn = helper.draw([good, good])  # a helper that died: this process draws everything
+    assert helper.drawn == 0 and [p.name for p in drawn[0]] == ["good.png", "good.svg"]
+
+
+def test_report_scenarios_reports_only_those_policies_and_the_baseline(results, tmp_path):
+    out = tmp_path / "report"
+    assert main(["report", str(results), "--scenarios", "integrated", "--metrics", "satisfaction",
+                 "--out", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Integrated" in page and "Status quo" in page and "N in 1" not in page
+    assert set(pd.read_csv(out / "comparison_table.csv")["scenario"]) == {"status_quo", "integrated"}

@@ -73,6 +73,16 @@ def test_group_columns_are_household_weighted_means_of_the_estates(runs):
                                                            weights=everyone["households"]))
 
 
+def test_size_class_columns_are_household_weighted_means_of_their_estates(runs):
+    result = runs[1]["vector"]
+    month = result.estate_series[result.estate_series["month"] == 7]
+    row = result.timeseries.set_index("month").loc[7]
+    assert month["size_class"].nunique() >= 2
+    for name, part in month.groupby("size_class"):
+        assert row[f"satisfaction_size_{name}"] == pytest.approx(
+            np.average(part["satisfaction"], weights=part["households"]))
+
+
 def test_an_unknown_series_is_refused():
     with pytest.raises(InputError, match="record"):
         scenario_from_mapping(dict(SPEC, record=["estate"]), "<series>", None)

@@ -19,7 +19,7 @@ from sim.experiments.executors import SequentialExecutor
 from sim.experiments.sweep import load_sweep, run_sweep
 from sim.mesa_engine import EstateGovernanceModel
 from sim.params import AFTER_SALE_CODE
-from sim.policies import REGISTRY
+from sim.policies import REGISTRY, Policy
 from sim.run import run_scenario
 from sim.scenario import scenario_from_mapping
 from sim.transfers import TRANSFER_COLUMNS
@@ -138,3 +138,33 @@ def test_transfers_stand_follow_a_merger_and_are_booked_by_purpose():
     t.set(["a+b", "c"], "repairs", manager_yuan=0.0, household_yuan_per_m2=0.0)
     t.set(["a+b"], "fees", manager_yuan=0.0, household_yuan_per_m2=0.0)
     assert not t  # every transfer ended
+
+
+class ManagerGrant(Policy):
+    """A policy of this test: the firm of every area it serves gets a standing monthly grant."""
+
+    name = "manager_grant"
+    label = "Manager grant"
+
+    def eligible(self, office, state):
+        return state.area_view().firm >= 0
+
+    def run(self, office, state):
+        state.set_transfer(self.eligible(office, state), "grant", manager_yuan=20000.0)
+
+
+def test_a_transfer_to_the_manager_reaches_the_firms_effort_the_same_on_both_engines():
+    spec = dict(SPEC, policy={"manager_grant": {"enabled": True}})
+    with REGISTRY.added(ManagerGrant()):
+        scenario = scenario_from_mapping(spec, "<grant>", None)
+        mesa, vector = EstateGovernanceModel(scenario), VectorModel(scenario, dtype=np.float64)
+        granted = _series(vector)
+        np.testing.assert_allclose(granted.to_numpy(float), _series(mesa).to_numpy(float), rtol=0, atol=1e-9)
+        pd.testing.assert_frame_equal(vector.transfers_table(), mesa.transfers_table(), rtol=1e-9)
+        plain = _series(VectorModel(scenario.with_overrides(policies={"manager_grant": False}),
+                                    dtype=np.float64))
+    paid = vector.transfers_table()
+    assert set(paid["recipient"]) == {"manager"} and set(paid["purpose"]) == {"grant"}
+    assert (paid["yuan"] == 20000.0 * paid["areas"]).all()
+    assert granted["service_quality"].mean() > plain["service_quality"].mean()  # through rules.effort
+    assert granted["cost_per_household"].mean() > plain["cost_per_household"].mean()

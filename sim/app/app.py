@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ from sim.app.controls import (
     setup_link,
     slider_positions,
 )
-from sim.app.i18n import LANGUAGES, tr
+from sim.app.frames import TURNS, FrameGate, FrameTurns
+from sim.app.i18n import LANGUAGES, error_text, tr
 from sim.app.markdown import MathMarkdown
 from sim.app.model import (
     DISTRICTS,
@@ -68,12 +70,13 @@ from sim.app.monitors import (
     timeseries_csv,
 )
 from sim.app.seeds import SEED_YEARS, SEEDS, spread_rows, submit_seeds
-from sim.app.views import MEASURES, charts_data, charts_spec, map_data, map_spec, tr_month
+from sim.app.views import MEASURES, charts_data, charts_months, charts_spec, map_data, map_spec, tr_month
 from sim.errors import InputError
 from sim.params import HOUSING_TYPES
 
 ODD_PATH = Path(__file__).resolve().parents[2] / "docs" / "ODD.md"
-EVENTS_SHOWN = 300
+EVENTS_SHOWN = 100
+"""Events listed in the panel (newest first); the events CSV holds them all."""
 FRAME_SECONDS = 0.4
 """Least time between two pictures while playing (the model steps on in between)."""
 FRAME_SHARE = 0.25
@@ -101,13 +104,17 @@ def page_connected(context) -> bool:
 
 def play_loop(model: TeachingModel, cancel: threading.Event, *, months_per_second: float,
               on_frame, connected=lambda: True, frame_seconds: float = FRAME_SECONDS,
-              grace_seconds: float = RECONNECT_GRACE_SECONDS) -> str:
+              grace_seconds: float = RECONNECT_GRACE_SECONDS, page_ready=lambda: True,
+              turns: FrameTurns | None = None) -> str:
     """Step the model until cancelled, at the horizon, or with no page connected; returns why it stopped.
 
     Months are due at `months_per_second`; a late loop catches up (at most CATCH_UP_SECONDS'
     worth). `on_frame()` (which redraws) runs at the end and otherwise at most every
-    `frame_seconds`, and no more often than keeps drawing to FRAME_SHARE of the time.
+    `frame_seconds`, no more often than keeps drawing to FRAME_SHARE of the time, only once
+    `page_ready()` (the page drew the last frame: sim.app.frames.FrameGate) and in the session's
+    turn among the server's (`turns`, sim.app.frames.FrameTurns).
     """
+    turns = turns or FrameTurns(concurrent=1, share=1.0)
     next_month = time.monotonic()
     next_frame = time.monotonic() + frame_seconds
     gone_since = None
@@ -130,18 +137,22 @@ def play_loop(model: TeachingModel, cancel: threading.Event, *, months_per_secon
         with model.lock:
             model.step()
         next_month = max(next_month + 1.0 / months_per_second, now - CATCH_UP_SECONDS)
-        if time.monotonic() >= next_frame:
-            # the drawing's own CPU time, not its wall time: on a crowded machine a frame waits for
-            # the CPU, and backing off by that wait left pages standing still for tens of seconds
-            drawing = time.thread_time()
-            on_frame()
-            took = time.thread_time() - drawing
+        if time.monotonic() >= next_frame and page_ready():
+            with turns.turn(cancel) as mine:
+                if not mine:
+                    continue
+                # the drawing's own CPU time, not its wall time: on a crowded machine a frame waits
+                # for the CPU, and backing off by that wait left pages standing still for tens of seconds
+                drawing = time.thread_time()
+                on_frame()
+                took = time.thread_time() - drawing
             next_frame = time.monotonic() + max(frame_seconds, took * (1 - FRAME_SHARE) / FRAME_SHARE)
     else:  # cancelled: by the pause button, or because the session closed with its page
         if not connected():
             return "page closed"
     if reason != "page closed":
-        on_frame()
+        with turns.turn():
+            on_frame()
     return reason
 
 
@@ -215,11 +226,12 @@ def Controls(pending: solara.Reactive, uploaded: str | None, lang: str):
 
 # --- the main area ------------------------------------------------------------------------------
 @solara.component
-def Tiles(model: TeachingModel, frame: int, lang: str):
+def Tiles(model: TeachingModel, frames: solara.Reactive, lang: str):
     """Number tiles for the worksheet's measures; in side-by-side mode both runs and the difference.
 
-    `frame` changes with every picture, so the tiles follow the month.
+    It reads the frame counter itself: each frame re-renders the tiles (not the view around them).
     """
+    frames.value  # noqa: B018 - read to follow the frames
     with model.lock:
         values = [tile_values(run, start) for run, start in zip(model.runs, model.start_records, strict=True)]
     names = run_names(model, lang)
@@ -262,30 +274,61 @@ def notable_html(table, lang: str) -> str:
     return f"<b>{html.escape(tr('Notable', lang))}</b><ul class=\"estate-notable\">{items}</ul>"
 
 
+def events_parts(run, kinds: tuple[str, ...], lang: str) -> tuple[str, list[str], str] | None:
+    """The events panel's HTML: the yearly summary with the notable events, the kinds present, the list.
+
+    None before the first event.
+    """
+    table = events_frame(run, lang)
+    if table.empty:
+        return None
+    summary = "".join(f"<li>{html.escape(tr('Year {}', lang).format(year))}: {html.escape(text)}</li>"
+                      for year, text in round_summary(run, lang))
+    all_kinds = [kind for kind, _ in EVENT_KINDS] + [OTHER_KIND]
+    present = [k for k in all_kinds if k in set(table["kind"])]
+    return (f"<b>{tr('Per year', lang)}</b><ul>{summary}</ul>" + notable_html(table, lang), present,
+            events_html(table, list(kinds), lang))
+
+
+EVENTS_REFRESH_S = 2.0
+"""While playing, the events panel is built again at most this often (the map and tiles every frame)."""
+
+
 @solara.component
-def EventsPanel(run, frame: int, title: str, lang: str):
-    """The run's events: a count per kind for each year, the notable ones, filters by kind.
+def EventsPanel(model: TeachingModel, index: int, frames: solara.Reactive, title: str, lang: str,
+                live: bool = False):
+    """A run's events: a count per kind for each year, the notable ones, filters by kind.
 
     Routine kinds (fee votes, tenders) start hidden from the list; every line is in the page's
-    language (sim.app.event_text).
+    language (sim.app.event_text). It follows the frames itself, and builds its HTML again only
+    when the run has logged new events, and while playing (`live`) at most every EVENTS_REFRESH_S
+    (a frame then sends the page nothing from here; paused, the panel is current).
     """
+    frames.value  # noqa: B018 - read to follow the frames
+    run = model.runs[index]
     all_kinds = [kind for kind, _ in EVENT_KINDS] + [OTHER_KIND]
     kinds, set_kinds = solara.use_state([k for k in all_kinds if k not in ROUTINE_KINDS])
-    table = events_frame(run, lang)
+    shown = solara.use_ref({"events": -1, "at": 0.0})
+    now = time.monotonic()
+    if not live or now - shown.current["at"] >= EVENTS_REFRESH_S:
+        shown.current = {"events": len(run.event_log), "at": now}
+
+    def build():
+        with model.lock:
+            return events_parts(run, tuple(kinds), lang)
+
+    parts = solara.use_memo(build, [run, shown.current["events"], tuple(kinds), lang])
     with solara.Card(title, classes=["estate-events"]):
-        if table.empty:
+        if parts is None:
             solara.Text(tr("Nothing has happened yet. Press Step or ▶.", lang), classes=["estate-muted"])
             return
-        summary = "".join(f"<li>{html.escape(tr('Year {}', lang).format(year))}: {html.escape(text)}</li>"
-                          for year, text in round_summary(run, lang))
-        solara.HTML(unsafe_innerHTML=f"<b>{tr('Per year', lang)}</b><ul>{summary}</ul>"
-                    + notable_html(table, lang), classes=["estate-rounds"])
-        present = [k for k in all_kinds if k in set(table["kind"])]
+        rounds, present, listed = parts
+        solara.HTML(unsafe_innerHTML=rounds, classes=["estate-rounds"])
         solara.ToggleButtonsMultiple(value=[k for k in kinds if k in present],
                                      on_value=lambda v: set_kinds(v + [k for k in kinds if k not in present]),
                                      dense=True, classes=["estate-event-filter"],
                                      children=[solara.Button(tr(k, lang), value=k) for k in present])
-        solara.HTML(unsafe_innerHTML=events_html(table, kinds, lang), classes=["estate-events-list"])
+        solara.HTML(unsafe_innerHTML=listed, classes=["estate-events-list"])
 
 
 def spread_html(rows: list[dict[str, str]], names: list[str], lang: str) -> str:
@@ -346,8 +389,11 @@ def SeedSpread(model: TeachingModel, names: list[str], lang: str):
 
 @solara.component_vue("vega_view.vue")
 def VegaView(spec: dict, frame_data: dict, kind: str = "", export_label: str = "", export_name: str = "",
-             export_title: list | None = None):
-    """A Vega-Lite view drawn in the browser; each frame only `frame_data` changes (sim/app/vega_view.vue)."""
+             export_title: list | None = None, ack: bool = False, event_drawn: Callable | None = None):
+    """A Vega-Lite view drawn in the browser; each frame only `frame_data` changes (sim/app/vega_view.vue).
+
+    With `ack`, the browser calls `event_drawn(frame)` when it has drawn a frame.
+    """
 
 
 MARKS_KEY = (
@@ -376,47 +422,99 @@ def marks_key_html(lang: str) -> str:
 
 
 @solara.component
-def DistrictView(model: TeachingModel, frames: solara.Reactive, lang: str):
-    """Tiles, map(s), charts, events and exports of the current month.
+def Readouts(model: TeachingModel, frames: solara.Reactive, lang: str):
+    """Each run's month and management areas; follows the frames itself (one HTML element)."""
+    frames.value  # noqa: B018 - read to follow the frames
+    with model.lock:
+        texts = [f"{tr_month(month_label(run.month), lang)} · {name}: "
+                 f"{len(set(run.area_view().area_id))} {tr('management areas', lang)}"
+                 for run, name in zip(model.runs, run_names(model, lang), strict=True)]
+    spans = "".join(f'<span class="estate-readout">{html.escape(t)}</span>' for t in texts)
+    solara.HTML(unsafe_innerHTML=spans, classes=["estate-readouts"])
 
-    It reads the frame counter itself, so a new frame re-renders this view only, not the page
-    (the toolbar, the lessons and the controls stay as they are).
+
+@solara.component
+def MapFrame(model: TeachingModel, frames: solara.Reactive, measure: str, lang: str, gate: FrameGate | None):
+    """The map(s) of the current month: the spec once per measure and language, the data each frame.
+
+    The browser says when it has drawn a frame (`gate`, sim/app/frames.py): the session sends the
+    next only then.
     """
     frame = frames.value
-    measure, set_measure = solara.use_state("service quality")
-    runs = model.runs
     names = run_names(model, lang)
-    map_view = solara.use_memo(lambda: map_spec(model.estates, measure, names, lang), [model, measure, lang])
-    charts_view = solara.use_memo(lambda: charts_spec(names, lang), [model, lang])
+    spec = solara.use_memo(lambda: map_spec(model.estates, measure, names, lang), [model, measure, lang])
 
     def read():
         with model.lock:
-            return (map_data(runs, measure, lang, frame),
-                    charts_data(runs, names, lang, frame, model.start_records))
+            return map_data(model.runs, measure, lang, frame)
 
-    map_frame, charts_frame = solara.use_memo(read, [model, measure, lang, frame, model.month])
-    caption = setup_caption(model.settings, names, lang)
+    data = solara.use_memo(read, [model, measure, lang, frame, model.month])
+    VegaView(spec=spec, frame_data=data, kind="map", export_label=tr("Map (PNG)", lang),
+             export_name="estate-sim-map.png", export_title=setup_caption(model.settings, names, lang),
+             ack=gate is not None, event_drawn=gate.on_drawn if gate is not None else None)
+
+
+@solara.component
+def ChartsFrame(model: TeachingModel, frames: solara.Reactive, lang: str):
+    """The outcome charts: each frame sends the months since the last the page drew (views.charts_data)."""
+    frame = frames.value
+    names = run_names(model, lang)
+    spec = solara.use_memo(lambda: charts_spec(names, lang), [model, lang])
+    # months the page holds: frames sent (frame -> months) and the latest it drew, for this model
+    # and language (a new one starts again from the start)
+    held = solara.use_ref({"key": None, "sent": {}, "drawn": None})
+    key = (model, lang)  # the model itself, not its id: a new model may take a freed one's id
+    if held.current["key"] != key:
+        held.current = {"key": key, "sent": {}, "drawn": None}
+
+    def drawn(number) -> None:
+        state = held.current
+        months = state["sent"].get(number)
+        if months is not None and state["key"] == key:
+            state["drawn"] = months
+            state["sent"] = {f: m for f, m in state["sent"].items() if f > number}
+
+    def read():
+        with model.lock:
+            state = held.current
+            data = charts_data(model.runs, names, lang, frame, model.start_records, since=state["drawn"])
+            state["sent"][frame] = charts_months(model.runs)
+            return data
+
+    data = solara.use_memo(read, [model, lang, frame, model.month])
+    VegaView(spec=spec, frame_data=data, kind="charts", export_label=tr("Charts (PNG)", lang),
+             export_name="estate-sim-charts.png", export_title=setup_caption(model.settings, names, lang),
+             ack=True, event_drawn=drawn)
+
+
+@solara.component
+def DistrictView(model: TeachingModel, frames: solara.Reactive, lang: str, gate: FrameGate | None = None,
+                 live: bool = False):
+    """Tiles, map(s), charts, events and exports of the current month.
+
+    It does not read the frame counter: the parts that change each month (readouts, map, tiles,
+    charts, events) read it themselves, so a frame re-renders those only; the measure buttons, the
+    key, the seeds and the exports stay as they are. `live`: the model is playing.
+    """
+    measure, set_measure = solara.use_state("service quality")
+    runs = model.runs
+    names = run_names(model, lang)
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "4px 12px"}):
-        for run, name in zip(runs, names, strict=True):
-            solara.Text(f"{tr_month(month_label(run.month), lang)} · {name}: "
-                        f"{len(set(run.area_view().area_id))} {tr('management areas', lang)}",
-                        classes=["estate-readout"])
+        Readouts(model, frames, lang)
         solara.ToggleButtonsSingle(value=measure, on_value=set_measure, dense=True,
                                    classes=["estate-measure"],
                                    children=[solara.Button(tr(m, lang), value=m) for m in MEASURES])
     with solara.Div(classes=["estate-district"]):
         with solara.Div(classes=["estate-map-column"]):
-            VegaView(spec=map_view, frame_data=map_frame, kind="map", export_label=tr("Map (PNG)", lang),
-                     export_name="estate-sim-map.png", export_title=caption)
+            MapFrame(model, frames, measure, lang, gate)
             solara.HTML(unsafe_innerHTML=marks_key_html(lang), classes=["estate-marks"])
-        Tiles(model, frame, lang)
-    VegaView(spec=charts_view, frame_data=charts_frame, kind="charts", export_label=tr("Charts (PNG)", lang),
-             export_name="estate-sim-charts.png", export_title=caption)
+        Tiles(model, frames, lang)
+    ChartsFrame(model, frames, lang)
     # a grid, not solara.Columns: a Vuetify row's negative margins made the page 4 px too wide
     with solara.Div(classes=["estate-events-columns"],
                     style={"grid-template-columns": f"repeat({len(runs)}, minmax(0, 1fr))"}):
-        for run, name in zip(runs, names, strict=True):
-            EventsPanel(run, frame, f"{tr('What happened', lang)}: {name}", lang)
+        for index, name in enumerate(names):
+            EventsPanel(model, index, frames, f"{tr('What happened', lang)}: {name}", lang, live)
     SeedSpread(model, names, lang).key(f"seeds-{id(model)}")
     with solara.Card(tr("Export", lang), classes=["estate-export"]):
         with solara.Row(style={"flex-wrap": "wrap"}):
@@ -541,16 +639,15 @@ def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel, lang:
     folder = solara.use_memo(session_folder, [])
     sample = solara.use_memo(
         lambda: build_scenario("ouyang_road").load_district().estates.to_csv(index=False), [])
-    error, set_error = solara.use_state("")
+    error, set_error = solara.use_state(None)
 
     def on_file(info) -> None:
         try:
             path = save_district_csv(info["name"], info["data"], folder)
         except InputError as exc:
-            set_error(f"{info['name']}: {exc.message}" + (f" (column or key: {exc.key})"
-                                                           if exc.key else ""))
+            set_error((info["name"], exc.message, exc.key))  # shown in the page's language of the moment
             return
-        set_error("")
+        set_error(None)
         uploaded.set(str(path))
         apply({"district": UPLOADED_CSV, "csv_path": str(path)})
 
@@ -558,7 +655,7 @@ def DistrictUpload(apply, uploaded: solara.Reactive, model: TeachingModel, lang:
         MathMarkdown(UPLOAD_HELP_ZH if lang == "zh" else UPLOAD_HELP)
         solara.FileDrop(label=tr("Drop a district CSV file here", lang), on_file=on_file, lazy=False)
         if error:
-            solara.Error(error)
+            solara.Error(error_text(*error, lang), classes=["estate-upload-error"])
         elif uploaded.value:
             solara.Success(tr("Running on {}: {} estates, {} households.", lang).format(
                 Path(uploaded.value).name, len(model.estates), f"{model.main.n_households:,}"))
@@ -585,6 +682,7 @@ PAGE_CSS = """
 .estate-hint { background: #fff3cd; color: #664d03; border-radius: 4px; padding: 2px 8px; font-weight: 500; }
 .estate-status { font-weight: 500; color: #1f5fa8; }
 .estate-readout { display: inline-block; font-weight: 500; }
+.estate-readouts { display: flex; flex-wrap: wrap; gap: 4px 12px; }
 .estate-heading { display: block; font-weight: 600; margin-top: 8px; }
 .estate-main .v-tabs { height: 34px; }
 .estate-main .v-tab { text-transform: none; letter-spacing: 0; }
@@ -667,10 +765,11 @@ def Page():
     lang = solara.use_reactive("en")
     show_side = solara.use_reactive(False)  # the map takes the width; ☰ opens the controls
     uploaded = solara.use_reactive(None)
-    error = solara.use_reactive("")
+    error = solara.use_reactive(None)  # (what, message, key) of a refused setup
     view, set_view = solara.use_state(0)
     context = solara.use_memo(_current_context, [])
     solara.use_memo(lambda: context.on_close(release_memory_later) if context is not None else None, [])
+    gate = solara.use_memo(FrameGate, [])
     m = model.value
 
     def apply(changes: dict[str, Any] | None = None) -> None:
@@ -679,9 +778,9 @@ def Page():
         try:
             new = TeachingModel(**settings)
         except InputError as exc:
-            error.set(f"{exc.key}: {exc.message}")
+            error.set(("Settings", exc.message, exc.key))
             return
-        error.set("")
+        error.set(None)
         status.set("")
         pending.set(new.settings)
         model.set(new)
@@ -690,9 +789,13 @@ def Page():
         if not playing.value:
             return
         started, first_month = time.monotonic(), m.month
-        reason = play_loop(m, cancel, months_per_second=speed.value,
-                           on_frame=lambda: frame.set(frame.peek() + 1),
-                           connected=lambda: page_connected(context))
+        def next_frame() -> None:
+            number = frame.peek() + 1
+            gate.sending(number)
+            frame.set(number)
+
+        reason = play_loop(m, cancel, months_per_second=speed.value, on_frame=next_frame,
+                           connected=lambda: page_connected(context), page_ready=gate.ready, turns=TURNS)
         # one line per stop in the server's log (how a teacher, the browser test and
         # benchmarks/bench_app_sessions.py see it)
         print(f"estate-sim app: a session stopped playing at {month_label(m.month)} ({reason}) after "
@@ -751,7 +854,8 @@ def Page():
         solara.HTML(tag="a", unsafe_innerHTML=html.escape(tr("Link to this setup", lg)),
                     attributes={"href": link, "class": "estate-link"})
     if error.value:
-        solara.Error(error.value)
+        what, message, key = error.value
+        solara.Error(error_text(tr(what, lg), message, key, lg))
     with solara.Div(classes=["estate-shell"]):
         if show_side.value:
             with solara.Div(classes=["estate-side"]):
@@ -763,8 +867,38 @@ def Page():
                           children=[solara.v.Tab(value=i, children=[tr(name, lg)])
                                     for i, name in enumerate(VIEWS)])
             if view == 0:
-                DistrictView(m, frame, lg)
+                DistrictView(m, frame, lg, gate, playing.value)
             elif view == 1:
                 DistrictUpload(apply, uploaded, m, lg)
             else:
                 About(lg)
+
+
+def warm_up() -> None:
+    """Load what every first page needs: the compiled month, the status quo's burn-in, a frame's data.
+
+    The app's server (sim.app.server sets WARM_UP_ENV) runs it once in a background thread when it
+    imports the app, so that the first student's page does not wait for it.
+    """
+    model = TeachingModel()
+    model.step()
+    names = run_names(model, "en")
+    for lang in LANGUAGES.values():
+        map_data(model.runs, "service quality", lang, 0)
+        charts_data(model.runs, names, lang, 0, model.start_records)
+        events_parts(model.main, ("fee vote",), lang)
+        tile_values(model.main, model.start_records[0])
+    release_memory()
+
+
+WARM_UP_ENV = "ESTATE_SIM_APP_WARM_UP"
+
+
+def _warm_up_in_background() -> None:
+    import os
+
+    if os.environ.get(WARM_UP_ENV) == "1":
+        threading.Thread(target=warm_up, name="estate-sim-warm-up", daemon=True).start()
+
+
+_warm_up_in_background()

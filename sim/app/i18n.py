@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 LANGUAGES = {"English": "en", "中文": "zh"}
 
 ZH: dict[str, str] = {
@@ -148,7 +151,7 @@ ZH: dict[str, str] = {
     "Drop a district CSV file here": "把街区CSV文件拖到这里",
     "Download the Ouyang Road district (CSV)": "下载欧阳路街区（CSV）",
     "Running on {}: {} estates, {} households.": "正在运行 {}：{}个小区，{}户。",
-    "Hide docs/ODD.md": "隐藏 docs/ODD.md",
+    "Hide docs/ODD.md": "隐藏 docs/ODD.md", "Settings": "设置",
     "Show the full model description (docs/ODD.md)": "显示完整的模型描述（docs/ODD.md）",
 }
 """English label -> Chinese label (terms from the article where it has them)."""
@@ -165,3 +168,84 @@ EN: dict[str, str] = {
 def tr(text: str, lang: str) -> str:
     """The label in the page's language (English when no translation is known; codes by their plain name)."""
     return ZH.get(text, text) if lang == "zh" else EN.get(text, text)
+
+
+# --- errors: an uploaded district or a setup the app refuses (sim/districts.py, sim/app/model.py) ---
+def _did_you_mean(match) -> str:
+    return f"；是否指{match['m']}？" if match["m"] else ""
+
+
+_ROW = r"row (?P<row>\d+): "
+ERRORS_ZH: tuple[tuple[str, Any], ...] = (
+    (r"not a text file in UTF-8 or GBK/GB18030: save it as 'CSV UTF-8' \(in Excel: Save As, CSV UTF-8\)",
+     "不是UTF-8或GBK/GB18030编码的文本文件：请另存为“CSV UTF-8”（Excel中：另存为，CSV UTF-8）"),
+    (_ROW + r"(?P<text>.+) is a percentage; write the number without % \(e\.g\. (?P<eg>.*)\)",
+     "第{row}行：{text}是百分数；请写不带%的数（如{eg}）"),
+    (_ROW + r"(?P<text>.+) is not a number; write it without separators \((?P<eg>.*)\)",
+     "第{row}行：{text}不是数；请去掉分隔符（{eg}）"),
+    (_ROW + r"(?P<text>.+) is not a number; use a dot for decimals \((?P<eg>.*)\)",
+     "第{row}行：{text}不是数；小数请用点号（{eg}）"),
+    (_ROW + r"(?P<text>.+) is not a number", "第{row}行：{text}不是数"),
+    (_ROW + r"(?P<text>.+) is too large \(not a finite number\)", "第{row}行：{text}太大（不是有限数）"),
+    (r"is larger than (?P<mb>\d+) MB; a district has at most (?P<n>[\d,]+) estates \(rows\)",
+     "文件大于{mb} MB；一个街区最多有{n}个小区（行）"),
+    (r"cannot read the file \((?P<why>.*)\)", "无法读取文件（{why}）"),
+    (r"cannot read it \((?P<why>.*)\)", "无法读取文件（{why}）"),
+    (r"file not found", "找不到文件"),
+    (r"is a folder, not a file", "是文件夹，不是文件"),
+    (r"not a CSV file \(it holds NUL bytes\): save it as 'CSV UTF-8'",
+     "不是CSV文件（含有NUL字节）：请另存为“CSV UTF-8”"),
+    (_ROW + r"(?P<n>\d+) values but (?P<cols>\d+) columns in the header"
+     r"(?P<quoted> \(a number with a thousands separator must be quoted: \"14,000\"\))?",
+     lambda m: f"第{m['row']}行：有{m['n']}个值，但表头只有{m['cols']}列"
+     + ("（带千位分隔符的数须加引号：\"14,000\"）" if m["quoted"] else "")),
+    (r"more than (?P<n>[\d,]+) estates \(rows\); split the district", "超过{n}个小区（行）；请拆分街区"),
+    (r"not a readable CSV file \((?P<why>.*)\)", "无法读取的CSV文件（{why}）"),
+    (r"not a district CSV: the file has no header row", "不是街区CSV：文件没有表头行"),
+    (r"column given more than once", "该列出现了不止一次"),
+    (r"required columns? (?:is|are) missing(?: \(did you mean: (?P<m>.*)\?\))?",
+     lambda m: "缺少必需的列" + (f"（是否指：{m['m']}？）" if m["m"] else "")),
+    (r"unknown column(?:; did you mean (?P<m>.*)\?)? \(model columns: (?P<cols>.*)\)",
+     lambda m: f"未知的列{_did_you_mean(m)}（模型的列：{m['cols']}）"),
+    (r"the file has no estates", "文件中没有小区"),
+    (_ROW + r"unknown housing type (?P<t>'.*?')(?:; did you mean (?P<m>.*)\?)? \(known: (?P<known>.*), "
+     r"or their Chinese names\)",
+     lambda m: f"第{m['row']}行：未知的房屋类型{m['t']}{_did_you_mean(m)}"
+               f"（已知：{m['known']}，或其中文名称）"),
+    (r"unknown housing type (?P<t>.+) \(known: (?P<known>.*)\)", "未知的房屋类型{t}（已知：{known}）"),
+    (_ROW + r"empty value", "第{row}行：值为空"),
+    (_ROW + r"values must be finite numbers", "第{row}行：值须为有限数"),
+    (_ROW + r"(?P<v>.+) must be in range \(above (?P<low>\S+), at most (?P<high>\S+)\)",
+     "第{row}行：{v}超出范围（须大于{low}，至多{high}）"),
+    (_ROW + r"(?P<v>.+) must be in range \(at least (?P<low>\S+), at most (?P<high>\S+)\)",
+     "第{row}行：{v}超出范围（须至少{low}，至多{high}）"),
+    (_ROW + r"(?P<v>.+) must be a whole number", "第{row}行：{v}须为整数"),
+    (_ROW + r"(?P<v>.+) has '\+' \(it joins the ids of merged estates into an area's id\); give it a "
+     r"shorter or other name", "第{row}行：{v}含有“+”（它用来连接合并小区的编号）；请换一个名称"),
+    (_ROW + r"(?P<v>.+) has more than (?P<n>\d+) characters; give it a shorter or other name",
+     "第{row}行：{v}超过{n}个字符；请换一个更短的名称"),
+    (r"duplicate estate_id (?P<id>.+)", "estate_id重复：{id}"),
+    (r"(?P<n>[\d,]+) households is too many to watch live \(at most (?P<most>[\d,]+)\); use "
+     r"`estate-sim run` instead", "{n}户太多，无法实时观看（最多{most}户）；请改用 `estate-sim run`"),
+    (r"no CSV file uploaded yet", "尚未上传CSV文件"),
+)
+"""An error's English message (a regular expression of its wording) -> its Chinese, with the file's
+own values (rows, cells, column names) kept as they are."""
+_ERRORS_ZH = [(re.compile(pattern), template) for pattern, template in ERRORS_ZH]
+
+
+def tr_error(message: str, lang: str) -> str:
+    """An InputError's message in the page's language; one not in ERRORS_ZH says so in Chinese first."""
+    if lang != "zh":
+        return message
+    for pattern, template in _ERRORS_ZH:
+        found = pattern.fullmatch(message)
+        if found:
+            return template(found) if callable(template) else template.format(**found.groupdict())
+    return f"文件有误：{message}"
+
+
+def error_text(source: str, message: str, key: str | None, lang: str) -> str:
+    """What the page says about a refused file or setting: its name, what is wrong, the column or key."""
+    where = ("（列或键：{}）" if lang == "zh" else " (column or key: {})").format(key) if key else ""
+    return f"{source}{'：' if lang == 'zh' else ': '}{tr_error(message, lang)}{where}"

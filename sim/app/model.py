@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import copy
 import threading
-import types
 from collections import OrderedDict
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +23,12 @@ import numpy as np
 import pandas as pd
 
 from sim.app.controls import ENGINES, NO_COMPARISON, default_settings, policy_blocks, policy_options
+from sim.districts import LABEL_COLUMN
 from sim.errors import InputError
-from sim.mesa_engine.model import EstateGovernanceModel
 from sim.params import MODES, PARAMETER_INDEX
 from sim.policies import REGISTRY
 from sim.scenario import Scenario, scenario_from_mapping
-from sim.vector_engine.model import VectorModel
+from sim.snapshot import BurnIn, burn_in_key, make_burn_in
 
 POLICY_SETS: dict[str, tuple[str, ...]] = {
     "status quo": (),
@@ -158,49 +156,64 @@ def observe_votes(run) -> list:
     return votes
 
 
-BUILT_KEPT = 24
-"""How many post-burn-in runs the server keeps (a few megabytes each for the app's districts)."""
-_built: OrderedDict[tuple[str, int, str], VectorModel] = OrderedDict()
-_built_lock = threading.Lock()
+BURN_INS_BYTES = 64 * 2**20
+"""The server keeps post-burn-in states up to this size in all (Ouyang Road's is ~0.9 MB on the
+vectorized engine, ~4 MB on Mesa's): the most recently used go last."""
+_burn_ins: OrderedDict[str, BurnIn] = OrderedDict()
+_burn_ins_lock = threading.Lock()
+_building: dict[str, threading.Lock] = {}
 
 
-def _shared_parts(run) -> dict[int, Any]:
-    """What a copy of a run shares with it: modules and thread pools (deepcopy's memo)."""
-    parts = [*vars(run).values(), *vars(run.street_office).values()]
-    return {id(p): p for p in parts if isinstance(p, types.ModuleType | Executor)}
+def kept_burn_in(scenario: Scenario, engine: str) -> BurnIn:
+    """The scenario's shared burn-in (sim/snapshot.py), made the first time the server needs its key.
 
-
-def built_vector_run(scenario: Scenario, seed: int) -> VectorModel:
-    """A vectorized run after its burn-in: a copy of the kept one when this scenario and seed ran before.
-
-    Lessons and Reset come back to the same few setups; a copy takes milliseconds where a burn-in
-    takes a share of a second (seconds under a class's load). The copy steps on exactly as a fresh
-    run would (tests/test_app.py checks it).
+    Its key is the district, seed, engine and parameters, not the policies: both runs of a
+    comparison, every lesson on one district and seed, and Reset start from one stored state. Two
+    sessions asking for a key being made wait for the one burn-in; kept states are bounded by
+    BURN_INS_BYTES in all.
     """
-    key = ("vector", int(seed), repr(scenario))
-    with _built_lock:
-        kept = _built.get(key)
-        if kept is not None:
-            _built.move_to_end(key)
-    if kept is None:
-        kept = VectorModel(scenario, rng=seed)
-        with _built_lock:
-            _built[key] = kept
-            while len(_built) > BUILT_KEPT:
-                _built.popitem(last=False)
-    return copy.deepcopy(kept, _shared_parts(kept))
+    key = burn_in_key(scenario, engine)
+    with _burn_ins_lock:
+        if key in _burn_ins:
+            _burn_ins.move_to_end(key)
+            return _burn_ins[key]
+        building = _building.setdefault(key, threading.Lock())
+    with building:
+        with _burn_ins_lock:
+            if key in _burn_ins:  # made by the session this one waited for
+                return _burn_ins[key]
+        state = make_burn_in(scenario, engine, key)
+        with _burn_ins_lock:
+            _burn_ins[key] = state
+            _building.pop(key, None)
+            while len(_burn_ins) > 1 and sum(len(s.payload) for s in _burn_ins.values()) > BURN_INS_BYTES:
+                _burn_ins.popitem(last=False)
+    return state
 
 
 def make_run(engine: str, scenario: Scenario, seed: int):
-    """One engine's model of a scenario, with its owners' votes recorded in `run.votes`."""
-    if engine == "vector":
-        run = built_vector_run(scenario, seed)
-    elif engine == "mesa":
-        run = EstateGovernanceModel(scenario, rng=seed)
-    else:
+    """One engine's model of a scenario from its kept burn-in, its owners' votes recorded in `run.votes`.
+
+    The run steps on exactly as one that did its own burn-in (sim/snapshot.py; tests/test_app.py).
+    """
+    if engine not in ENGINES:
         raise InputError("app", "engine", f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    if int(seed) != scenario.seed:
+        raise ValueError(f"the run's seed {seed} is not its scenario's ({scenario.seed})")
+    scenario.check_policy_options()
+    run = kept_burn_in(scenario, engine).model(scenario, engine)
     run.votes = observe_votes(run)
+    run.estate_labels = estate_labels(scenario)
     return run
+
+
+def estate_labels(scenario: Scenario) -> dict[str, str]:
+    """Each estate's label from its district file's `name` column (the map's hover card), if it has one."""
+    attributes = scenario.load_district().attributes
+    if attributes is None or LABEL_COLUMN not in attributes:
+        return {}
+    names = attributes[LABEL_COLUMN].fillna("").astype(str).str.strip()
+    return {str(e): n for e, n in zip(attributes["estate_id"], names, strict=True) if n}
 
 
 class TeachingModel:
@@ -286,12 +299,18 @@ def area_rows(run) -> tuple[list[str], list[list[int]], dict[str, np.ndarray]]:
         "x_m": np.asarray(v.x_m, dtype=float), "y_m": np.asarray(v.y_m, dtype=float)}
 
 
-def estate_table(run) -> pd.DataFrame:
-    """One row per estate of the district: who manages it now and how it is doing.
+def estate_arrays(run) -> dict[str, Any]:
+    """Per estate of the district, its management area's state now, as numpy arrays (no pandas).
 
-    Area-level values (mode, firm, quality, fund, committee, satisfaction) are the estate's
-    management area's; `area_size` counts the estates in that area (> 1: merged).
+    `area` is the row of the estate's area in `area_ids`; `area_size` counts the estates in that
+    area (> 1: merged); the other arrays are the area's values (area_rows) read for each estate.
+    What a frame of the page reads (the map, the tiles): computed once a month per run and kept on
+    the run, since a frame reads it more than once and a table of strings in pandas cost a frame
+    tens of milliseconds.
     """
+    kept = run.__dict__.get("_app_estates")
+    if kept is not None and kept[0] == (run.month, len(run.event_log)):
+        return kept[1]
     ids, members, values = area_rows(run)
     n = len(run.estates)
     area_of = np.empty(n, dtype=int)
@@ -299,14 +318,30 @@ def estate_table(run) -> pd.DataFrame:
     for row, estates in enumerate(members):
         area_of[estates] = row
         size[estates] = len(estates)
-    table = run.estates[["estate_id", "households", "housing_type", "block", "x_m", "y_m"]].copy()
-    table["area_id"] = [ids[r] for r in area_of]
-    table["area_size"] = size
+    arrays: dict[str, Any] = {"area_ids": ids, "area": area_of, "area_size": size}
     for name in ("mode", "firm", "quality", "satisfaction", "collection", "fund_per_m2", "committee"):
-        table[name] = values[name][area_of]
+        arrays[name] = values[name][area_of]
+    arrays["area_x_m"] = values["x_m"][area_of]
+    arrays["area_y_m"] = values["y_m"][area_of]
+    run._app_estates = ((run.month, len(run.event_log)), arrays)
+    return arrays
+
+
+def estate_table(run) -> pd.DataFrame:
+    """One row per estate of the district: who manages it now and how it is doing (estate_arrays).
+
+    Area-level values (mode, firm, quality, fund, committee, satisfaction) are the estate's
+    management area's; `area_size` counts the estates in that area (> 1: merged).
+    """
+    arrays = estate_arrays(run)
+    table = run.estates[["estate_id", "households", "housing_type", "block", "x_m", "y_m"]].copy()
+    table["area_id"] = [arrays["area_ids"][r] for r in arrays["area"]]
+    table["area_size"] = arrays["area_size"]
+    for name in ("mode", "firm", "quality", "satisfaction", "collection", "fund_per_m2", "committee"):
+        table[name] = arrays[name]
     table["mode_name"] = [MODES[m] for m in table["mode"]]
-    table["area_x_m"] = values["x_m"][area_of]
-    table["area_y_m"] = values["y_m"][area_of]
+    table["area_x_m"] = arrays["area_x_m"]
+    table["area_y_m"] = arrays["area_y_m"]
     return table.reset_index(drop=True)
 
 

@@ -13,19 +13,19 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from sim.app.model import estate_table, month_label
+from sim.app.model import estate_arrays, month_label
 
 SMALL_ESTATE_HOUSEHOLDS = 100
 """The worksheet's "smallest estates": estates with fewer households than this at the start."""
 
 
-def small_estates_quality(run, table: pd.DataFrame | None = None) -> float:
+def small_estates_quality(run) -> float:
     """Service quality of the estates under SMALL_ESTATE_HOUSEHOLDS households (household-weighted)."""
-    table = estate_table(run) if table is None else table
-    small = table["households"] < SMALL_ESTATE_HOUSEHOLDS
+    households = run.estates["households"].to_numpy()
+    small = households < SMALL_ESTATE_HOUSEHOLDS
     if not small.any():
         return float("nan")
-    return float(np.average(table.loc[small, "quality"], weights=table.loc[small, "households"]))
+    return float(np.average(estate_arrays(run)["quality"][small], weights=households[small]))
 
 
 TILES: tuple[tuple[str, str, str], ...] = (

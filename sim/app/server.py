@@ -43,6 +43,7 @@ def server_environment() -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", IDLE_TIMEOUT)
+    env.setdefault("ESTATE_SIM_APP_WARM_UP", "1")  # sim.app.app.warm_up: the first page does not wait
     # Solara's "made with Solara" badge covered the map's key at 1280x720
     env.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
     # Solara warns on every page load over plain http on 127.0.0.1 that an embedding iframe

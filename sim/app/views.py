@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sim.app.i18n import tr
-from sim.app.model import active_firms, estate_table
+from sim.app.model import active_firms, estate_arrays
 from sim.params import HOUSING_TYPES, MODES
 from sim.rules import ENTRUSTED
 
@@ -26,7 +26,7 @@ MEASURES: dict[str, str] = {
     "fee collection": "collection",
     "management mode": "mode",
 }
-"""What the map can colour estates by: label -> column of sim.app.model.estate_table."""
+"""What the map can colour estates by: label -> array of sim.app.model.estate_arrays."""
 
 MODE_COLOURS: dict[str, str] = {
     "full_service": "#2b8cbe",
@@ -200,32 +200,57 @@ def _plain(value: float, fmt: str) -> str:
     return "–" if value != value else fmt.format(value)
 
 
+def _estate_columns(run, lang: str) -> dict[str, list]:
+    """What the map shows of each estate that never changes (its id, place, size, type), as lists.
+
+    Kept on the run by language: a frame only reads them.
+    """
+    kept = run.__dict__.setdefault("_app_map_static", {})
+    if lang not in kept:
+        e = run.estates
+        ids = e["estate_id"].astype(str).tolist()
+        labels = getattr(run, "estate_labels", {})  # the district file's names (make_run)
+        kept[lang] = {
+            "id": ids, "x": np.round(e["x_m"].to_numpy(float), 1).tolist(),
+            "y": np.round(e["y_m"].to_numpy(float), 1).tolist(),
+            "households": e["households"].to_numpy(int).tolist(),
+            "card_0": [f"{labels[i]} · {i} ({b})" if i in labels else f"{i} ({b})"
+                       for i, b in zip(ids, e["block"].astype(str).tolist(), strict=True)],
+            "card_2": [housing_label(h, lang) for h in e["housing_type"].astype(str).tolist()],
+            "mode_label": [tr(MODE_LABELS[m], lang) for m in MODES],
+        }
+    return kept[lang]
+
+
 def map_rows(run, lang: str, measure: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One run's estates and firms this month, as the map's two datasets."""
-    t = estate_table(run)
-    named = estates_named(run.events, run.month, list(t["estate_id"].astype(str)))
+    """One run's estates and firms this month, as the map's two datasets (from numpy: a frame's cost)."""
+    static = _estate_columns(run, lang)
+    a = estate_arrays(run)
+    named = estates_named(run.events, run.month, static["id"]).tolist()
     attribute = MEASURES[measure]
-    yes, no = tr("yes", lang), tr("no", lang)
-    rows = []
-    for r, hit in zip(t.itertuples(index=False), named, strict=True):
-        has_firm = r.firm >= 0
-        value = None if attribute == "mode" else round(float(getattr(r, attribute)), 3)
-        mode = tr(MODE_LABELS[r.mode_name], lang)
-        rows.append((
-            str(r.estate_id), round(float(r.x_m), 1), round(float(r.y_m), 1), int(r.households), value,
-            mode, firm_colour(r.firm) if has_firm else NO_FIRM_EDGE, 2.4 if has_firm else 0.8,
-            round(float(r.area_x_m), 1), round(float(r.area_y_m), 1), bool(r.area_size > 1),
-            bool(r.mode == ENTRUSTED), bool(hit),
-            # the hover card
-            f"{r.estate_id} ({r.block})", int(r.households),
-            housing_label(r.housing_type, lang),
-            f"{tr('firm', lang)} {r.firm}" if has_firm else tr("none", lang), mode,
-            str(r.area_id) + (f" ({r.area_size} {tr('estates', lang)})" if r.area_size > 1 else ""),
-            f"{r.fund_per_m2:.1f} {tr('yuan', lang)}", yes if r.committee else no,
-            _plain(r.quality, "{:.2f}"), _plain(r.satisfaction, "{:.2f}"), _plain(r.collection, "{:.0%}")))
-    firms = [(f"{i}", x, y, firm_colour(i)) for i, x, y in active_firms(run)]
-    return (table(ESTATE_COLUMNS, rows),
-            table(("firm", "x", "y", "edge"), firms))
+    values = [None] * len(named) if attribute == "mode" else np.round(a[attribute].astype(float), 3).tolist()
+    modes = [static["mode_label"][m] for m in a["mode"].tolist()]
+    firms = a["firm"].tolist()
+    sizes = a["area_size"].tolist()
+    yes, no, estates_word = tr("yes", lang), tr("no", lang), tr("estates", lang)
+    firm_word, none, yuan = tr("firm", lang), tr("none", lang), tr("yuan", lang)
+    area_names = [a["area_ids"][r] + (f" ({k} {estates_word})" if k > 1 else "")
+                  for r, k in zip(a["area"].tolist(), sizes, strict=True)]
+    columns = zip(
+        static["id"], static["x"], static["y"], static["households"], values, modes,
+        [firm_colour(f) if f >= 0 else NO_FIRM_EDGE for f in firms], [2.4 if f >= 0 else 0.8 for f in firms],
+        np.round(a["area_x_m"], 1).tolist(), np.round(a["area_y_m"], 1).tolist(), [k > 1 for k in sizes],
+        (a["mode"] == ENTRUSTED).tolist(), named,
+        # the hover card
+        static["card_0"], static["households"], static["card_2"],
+        [f"{firm_word} {f}" if f >= 0 else none for f in firms], modes, area_names,
+        [f"{v:.1f} {yuan}" for v in a["fund_per_m2"].tolist()],
+        [yes if c else no for c in a["committee"].tolist()],
+        [_plain(v, "{:.2f}") for v in a["quality"].tolist()],
+        [_plain(v, "{:.2f}") for v in a["satisfaction"].tolist()],
+        [_plain(v, "{:.0%}") for v in a["collection"].tolist()], strict=True)
+    firm_rows = [(f"{i}", x, y, firm_colour(i)) for i, x, y in active_firms(run)]
+    return table(ESTATE_COLUMNS, columns), table(("firm", "x", "y", "edge"), firm_rows)
 
 
 def map_data(runs: Sequence, measure: str, lang: str, frame: int) -> dict[str, Any]:
@@ -294,20 +319,39 @@ def charts_spec(names: Sequence[str], lang: str) -> dict[str, Any]:
     }
 
 
-def charts_data(runs: Sequence, names: Sequence[str], lang: str, frame: int,
-                starts: Sequence | None = None) -> dict[str, Any]:
-    """Every run's monthly outcomes so far, from its start (`starts`: each run's record at month 0).
+def charts_months(runs: Sequence) -> int:
+    """Months the charts hold now: the start and every month since (the runs step together)."""
+    return 1 + len(runs[0].records)
 
-    Values are rounded to what the model can tell; one row a run and month.
+
+def charts_data(runs: Sequence, names: Sequence[str], lang: str, frame: int,
+                starts: Sequence | None = None, since: int | None = None) -> dict[str, Any]:
+    """Every run's monthly outcomes from its start (`starts`: each run's record at month 0), month by month.
+
+    Values are rounded to what the model can tell; one row a run and month, the months in order
+    (each month's runs together). With `since` (months the page already holds), only the months
+    from there on are sent, with `from`: the row the page's own rows are replaced from
+    (sim/app/vega_view.vue keeps the rest), so a frame's data stays small at year 20 too.
     """
     from sim.app.model import month_label
 
     starts = starts or [None] * len(runs)
+    first = since or 0
+
+    def months_of(run, start) -> list:
+        head = [start] if start is not None else []
+        if first <= len(head):
+            return head[first:] + list(run.records)
+        return list(run.records[first - len(head):])
+
+    series = [months_of(run, start) for run, start in zip(runs, starts, strict=True)]
     rows = [(name, round(r.month / 12.0, 3), tr_month(month_label(r.month), lang),
              *(round(float(getattr(r, column)), digits) for column, _, digits in CHARTS))
-            for run, name, start in zip(runs, names, starts, strict=True)
-            for r in ([start] if start is not None else []) + list(run.records)]
-    return {"frame": frame, "tables": {"series": table(("run", "year", "when", *CHART_KEYS), rows)}}
+            for records in zip(*series, strict=True) for name, r in zip(names, records, strict=True)]
+    data = table(("run", "year", "when", *CHART_KEYS), rows)
+    if first:
+        data["from"] = first * len(runs)
+    return {"frame": frame, "tables": {"series": data}}
 
 
 _MONTH = re.compile(r"Year (\d+), month (\d+)")

@@ -90,7 +90,7 @@ class BlockIntegration(Policy):
             if score >= p.evaluation_threshold:
                 continue
             v = state.area_view()
-            contracts = np.flatnonzero((v.firm == firm) & self.eligible(office, state))
+            contracts = np.flatnonzero((v.firm == firm) & rated)  # no row moves in an evaluation
             contracts = [a for a in contracts.tolist() if not office.busy(v.area_id[a])]
             if not contracts:
                 continue

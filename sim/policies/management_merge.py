@@ -41,29 +41,75 @@ def management_groups(areas: AreaView, eligible: np.ndarray, p: Params) -> list[
     neighbours within `management_merge_max_distance_m` of every member, whatever their housing
     type, fee or fund. Groups of one are not groups.
     """
-    groups = []
-    for rows in rows_by_block(areas.block).values():
-        rows = rows[eligible[rows]]
-        if len(rows) < 2:
-            continue
-        x, y = areas.x_m[rows], areas.y_m[rows]
-        apart = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
-        taken = np.zeros(len(rows), dtype=bool)
-        seed_key = rules.merge_seed_key(areas, p)[rows]
-        for seed in np.lexsort((rows, seed_key)).tolist():
-            if taken[seed]:
-                continue
-            group = [seed]
-            for k in np.lexsort((rows, apart[seed])).tolist():
-                if len(group) >= p.management_merge_max_group:
-                    break
-                if k != seed and not taken[k] and apart[k, group].max() <= p.management_merge_max_distance_m:
-                    group.append(k)
-            if len(group) >= 2:
-                taken[group] = True
-                groups.append([int(rows[i]) for i in group])
     key = rules.merge_seed_key(areas, p)
+    groups = [g for rows in rows_by_block(areas.block).values()
+              for g in _groups_in_block(areas, rows[eligible[rows]], key, p)]
     return sorted(groups, key=lambda g: (key[g[0]].item(), g[0]))
+
+
+def _groups_in_block(areas: AreaView, rows: np.ndarray, seed_key: np.ndarray, p: Params) -> list[list[int]]:
+    """management_groups among one block's eligible areas (`rows`, in row order; `seed_key` of every row)."""
+    if len(rows) < 2:
+        return []
+    x, y = areas.x_m[rows], areas.y_m[rows]
+    apart = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+    taken = np.zeros(len(rows), dtype=bool)
+    groups = []
+    for seed in np.lexsort((rows, seed_key[rows])).tolist():
+        if taken[seed]:
+            continue
+        group = [seed]
+        for k in np.lexsort((rows, apart[seed])).tolist():
+            if len(group) >= p.management_merge_max_group:
+                break
+            if k != seed and not taken[k] and apart[k, group].max() <= p.management_merge_max_distance_m:
+                group.append(k)
+        if len(group) >= 2:
+            taken[group] = True
+            groups.append([int(rows[i]) for i in group])
+    return groups
+
+
+class ManagementGroupMemory:
+    """management_groups, remembering each block's groups: only blocks whose inputs changed are grouped again.
+
+    A block's groups are a function of its eligible areas (their rows, positions and seed keys)
+    and the settings, so they are kept while none of these changed; an area that is not eligible
+    now and was not then changes nothing, whatever its values. Any change of rows or blocks (a
+    merger), or of settings, groups every block afresh. The same groups as management_groups.
+    """
+
+    def __init__(self) -> None:
+        self._settings: tuple = ()
+        self._ids: list[str] = []
+        self._last: dict[str, np.ndarray] = {}  # the last call's eligibility, block, positions, seed keys
+        self._blocks: dict[int, np.ndarray] = {}  # block code -> its rows
+        self._groups: dict[int, list[list[int]]] = {}  # block code -> its groups (district rows)
+
+    def groups(self, areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[int]]:
+        """The groups, as management_groups finds them."""
+        key = rules.merge_seed_key(areas, p)
+        now = {"eligible": eligible, "block": areas.block, "x_m": areas.x_m, "y_m": areas.y_m, "key": key}
+        settings = (p.management_merge_max_group, p.management_merge_max_distance_m,
+                    getattr(p, "merge_grouping", rules.SMALLEST_FIRST))
+        last = self._last
+        if (settings != self._settings or areas.area_id != self._ids
+                or not np.array_equal(areas.block, last["block"])):
+            self._settings, self._ids = settings, list(areas.area_id)
+            self._blocks = rows_by_block(areas.block)
+            changed_blocks = list(self._blocks)
+            self._groups = {}
+        else:
+            was = last["eligible"]
+            moved = (areas.x_m != last["x_m"]) | (areas.y_m != last["y_m"]) | (key != last["key"])
+            changed = (eligible != was) | (eligible & moved)
+            changed_blocks = np.unique(areas.block[changed]).tolist() if changed.any() else []
+        for block in changed_blocks:
+            rows = self._blocks[block]
+            self._groups[block] = _groups_in_block(areas, rows[eligible[rows]], key, p)
+        self._last = {name: values.copy() for name, values in now.items()}
+        groups = [g for block_groups in self._groups.values() for g in block_groups]
+        return sorted(groups, key=lambda g: (key[g[0]].item(), g[0]))
 
 
 class ManagementMerge(Policy):
@@ -91,10 +137,10 @@ class ManagementMerge(Policy):
         free = small_open(v, p.merge_max_households) & office.available() & ~sharing
         if not state.policies.get("merge", False):
             return free
-        ids = np.array(v.area_id, dtype=object)
-        merging = free & ~np.isin(ids, list(office.merge_exhausted))
-        memory = office.memory.setdefault("merge", MergeGroupMemory())
-        in_group = np.zeros(len(ids), dtype=bool)
+        merging = free & ~office.exhausted()
+        # its own memory: the merger's, asked with the merger's own eligibility, would regroup each time
+        memory = office.memory.setdefault(f"{self.name}:merge_groups", MergeGroupMemory())
+        in_group = np.zeros(len(v.area_id), dtype=bool)
         for group in memory.groups(v, merging, p):
             in_group[group] = True
         return free & ~in_group
@@ -102,7 +148,8 @@ class ManagementMerge(Policy):
     def propose(self, office: StreetOffice, state: AreaState) -> None:
         """Open a case for each group, smallest first, while the street office has room."""
         p = state.p
-        for members in management_groups(state.area_view(), self.eligible(office, state), p):
+        memory = office.memory.setdefault(f"{self.name}:groups", ManagementGroupMemory())
+        for members in memory.groups(state.area_view(), self.eligible(office, state), p):
             if office.room() == 0:
                 return
             v = state.area_view()

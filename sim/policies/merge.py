@@ -173,6 +173,8 @@ class MergeGroupMemory:
         self._fits = np.empty(0, dtype=bool)  # each pair's fee and quality test in the last call
         self._blocks: dict[int, np.ndarray] = {}  # block code -> its rows
         self._groups: dict[int, list[list[int]]] = {}  # block code -> its groups (district rows)
+        self._answer: list[list[int]] = []  # the groups in district order, as last worked out
+        self._eligible_pairs = (np.empty((0, 2), dtype=np.intp), np.empty(0, dtype=bool))  # and their tests
 
     def groups(self, areas: AreaView, eligible: np.ndarray, p: Params) -> list[list[int]]:
         """The candidate groups, as merge_groups_by_block finds them."""
@@ -183,6 +185,8 @@ class MergeGroupMemory:
         now = {"eligible": eligible, **{name: getattr(areas, name) for name in GROUP_FIELDS}}
         settings = (p.merge_max_group, p.merge_max_distance_m, p.merge_fee_tolerance,
                     p.merge_quality_tolerance)
+        if settings == self._settings and self._holds(areas, now, p):
+            return [list(g) for g in self._answer]
         if settings != self._settings:
             self._settings = settings
             self._pairs = _pairs_in_reach(areas, p.merge_max_distance_m)
@@ -193,7 +197,27 @@ class MergeGroupMemory:
         elif not self._update(areas, now, p):  # rows moved
             self._ids = list(areas.area_id)
         self._last = {name: values.copy() for name, values in now.items()}
-        return in_district_order(areas, [g for gs in self._groups.values() for g in gs], p)
+        self._answer = in_district_order(areas, [g for gs in self._groups.values() for g in gs], p)
+        both = self._pairs[eligible[self._pairs[:, 0]] & eligible[self._pairs[:, 1]]]
+        self._eligible_pairs = (both, _pairs_fit(now, both, p))
+        return [list(g) for g in self._answer]
+
+    def _holds(self, areas: AreaView, now: dict[str, np.ndarray], p: Params) -> bool:
+        """Whether the last answer holds as it is: the month's usual call, when no case opened or closed.
+
+        It does while the rows, the eligibility and the places and sizes are those it was worked out
+        from, and each pair of eligible areas within reach passes the fee and quality tests as it
+        did then: the greedy pass reads nothing else (the areas not eligible are only passed over).
+        Then nothing is copied, so the next change is measured against what the answer was worked
+        out from.
+        """
+        last = self._last
+        if areas.area_id != self._ids or not np.array_equal(now["eligible"], last["eligible"]):
+            return False
+        if any(_key(now[name]) != _key(last[name]) for name in (*ROW_FIELDS, *PLACE_FIELDS)):
+            return False
+        pairs, fits = self._eligible_pairs
+        return bool(np.array_equal(_pairs_fit(now, pairs, p), fits))
 
     def _update(self, areas: AreaView, now: dict[str, np.ndarray], p: Params) -> bool:
         """Keep the groups of blocks whose inputs stayed; group the others again; whether rows stayed.
@@ -319,7 +343,7 @@ class Merge(Policy):
         v = state.area_view()
         eligible = small_open(v, state.p.merge_max_households) & office.available()
         if office.merge_exhausted:
-            eligible &= ~np.isin(np.array(v.area_id, dtype=object), list(office.merge_exhausted))
+            eligible &= ~office.exhausted()
         return eligible
 
     def propose(self, office: StreetOffice, state: AreaState) -> None:
