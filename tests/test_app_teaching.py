@@ -192,10 +192,10 @@ def test_q11_harder_votes_fail_more_often_and_let_no_more_mergers_through():
     assert harder.records[-1].merge_votes_failed > 1.2 * default.records[-1].merge_votes_failed
 
 
-def test_q12_a_strong_fund_dispute_lets_fewer_mergers_through():
-    dispute = played("Fund dispute").main.records[-1].merges_done
+def test_q12_without_the_fund_dispute_more_mergers_pass():
+    no_dispute = played("Fund dispute").main.records[-1].merges_done
     default = played("Integrated vs status quo").main.records[-1].merges_done
-    assert 0 < dispute < default
+    assert 0 < default < no_dispute
 
 
 # --- the notes' numbers ---------------------------------------------------------------------
@@ -236,7 +236,7 @@ def reform_counts() -> str:
             f"{'merger passes' if harder.records[-1].merges_done == 1 else 'mergers pass'} in ten years "
             f"({harder.records[-1].merge_votes_failed} votes fail) and "
             f"{say(kinds(harder)['entrusted'])} {entrusted_words} entrusted; "
-            "with a fund dispute of strength 3, "
+            "with no fund dispute, "
             f"{say(dispute)} mergers pass instead of {say(last.merges_done)}.")
 
 
