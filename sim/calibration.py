@@ -38,8 +38,9 @@ def summary_statistics(timeseries: pd.DataFrame, areas: pd.DataFrame, estates: p
 
     - ``areas``, ``areas_lt200``, ``areas_lt100``: final month;
     - ``firms_eliminated``: firms that left the market for their performance in it (`firms`'
-      exit_cause: owners replaced them, they withdrew from losing contracts, or their losses
-      ended them), not those whose sites reforms reassigned; without `firms`, every exit;
+      exit_cause: owners replaced them, a reform's tender they could bid in went to a better firm,
+      they withdrew from losing contracts, or their losses ended them), not those whose sites a
+      reform moved with no tender they could bid in; without `firms`, every exit;
     - ``merge_share``: of the estates that joined a larger arrangement (`estates`' first route:
       merged into one area, merged in management only, or entrusted to a lead firm), the share
       merged into one area; without `estates`, merged estates over those plus small single areas
@@ -84,9 +85,11 @@ def summary_statistics(timeseries: pd.DataFrame, areas: pd.DataFrame, estates: p
     }
 
 
-MARKET_EXITS = ("performance", "withdrawal", "losses")
-"""Exit causes (rules.exit_cause) that count as a firm eliminated by the market; "reform" (its sites
-reassigned by policies) and "no contract won" (an entrant that never served) do not."""
+MARKET_EXITS = ("performance", "outbid", "withdrawal", "losses")
+"""Exit causes (rules.exit_cause) that count as a firm eliminated by the market: owners replaced it,
+a reform's tender it could bid in went to a better firm, it withdrew, or its losses; "reform" (its
+sites reassigned by a policy, with no tender it could bid in) and "no contract won" (an entrant
+that never served) do not."""
 
 
 def merge_time_course(timeseries: pd.DataFrame) -> dict[str, float]:

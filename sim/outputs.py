@@ -244,7 +244,7 @@ def firms_frame(firms, entered: dict[int, int], exited: dict[int, tuple[int, str
 
     A firm present at the start entered in month 0 (before the burn-in, a negative month); one
     that never left has exited_month -1. `exit_cause` says why it left (rules.exit_cause):
-    "performance", "withdrawal", "reform", "losses" or "no contract won"; "" if it did not.
+    "performance", "outbid", "withdrawal", "reform", "losses" or "no contract won"; "" if it did not.
     """
     causes = causes or {}
     n = len(firms.active)

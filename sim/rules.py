@@ -551,16 +551,17 @@ def reform_stage_hours(stage: str, p: Params) -> float:
     return p.briefing_hours_per_month
 
 
-EXIT_CAUSES = ("performance", "withdrawal", "reform")
-"""Why a firm lost its contracts, in the order that breaks ties."""
+EXIT_CAUSES = ("performance", "outbid", "withdrawal", "reform")
+"""Why a firm lost its contracts, in the order that breaks ties (StreetOffice.reassign)."""
 
 
 def exit_cause(reason: str, lost: dict[str, int], p: Params) -> str:
     """Why a firm left the market.
 
     "losses" if its reserves stayed negative; if it held no contract, how it lost most of them
-    (performance: owners replaced it; withdrawal: it left losing contracts; reform: a policy moved
-    its areas), or "no contract won" if it never held one.
+    (performance: owners replaced it; outbid: a reform's tender it could bid in went to a better
+    firm; withdrawal: it left losing contracts; reform: a policy moved its areas), or "no contract
+    won" if it never held one.
     """
     if reason != "no contract for a year":
         return "losses"

@@ -163,7 +163,9 @@ class StreetOffice:
         """Give an area a firm and mode (AreaState.assign_firm), noting why its old firm lost it.
 
         `cause`: "performance" (owners replaced the firm: a re-tender, a renewal, an evaluation),
-        "reform" (a policy moved the area), "withdrawal" (the firm withdrew from a losing contract).
+        "outbid" (a reform's tender for the area, which the firm could bid in, went to a better
+        firm), "reform" (a policy moved the area), "withdrawal" (the firm withdrew from a losing
+        contract).
         """
         old = int(self.state.area_view().firm[area])
         if old >= 0 and old != firm:
@@ -541,6 +543,14 @@ class StreetOffice:
         passed, share = self._kernels.owners_vote(self._vote_parameters, floor, draws, participation,
                                                   float(support))
         return bool(passed), float(share)
+
+    def could_bid(self, area: int, mode: int, firm: int, *, room: int = 1) -> bool:
+        """Whether `firm` was able to bid in a reform's tender for an area: active, in reach, with room.
+
+        The bidder with every other firm left out. A firm that could bid and lost was outbid.
+        """
+        others = tuple(x for x in range(len(self.state.firm_view().active)) if x != firm)
+        return self.bidder(area, mode, exclude=others, reform=True, room=room) == firm
 
     def bidder(self, area: int, mode: int, *, exclude: tuple[int, ...] = (), reach_m: float | None = None,
                min_capability: float = 0.0, reform: bool = False, room: int = 1) -> int:

@@ -46,7 +46,7 @@ TARGETS = (
     Target("areas_lt200", "areas under 200 households", 44, 4),
     Target("areas_lt100", "areas under 100 households", 20, 3),
     Target("firms_eliminated", "property firms eliminated by the market (exit causes: performance, "
-           "withdrawal, losses; not sites reassigned by reforms)", 13, 3),
+           "outbid, withdrawal, losses; not sites a reform moved with no tender they could bid in)", 13, 3),
     Target("merge_peak_share", "largest share of the mergers done in one year (the record: the work "
            "took more than five years; read as no year above 40%)", 0.25, 0.15),
     Target("last_merge_year", "year of the last merger (the record: first in H1 2017, last by "
@@ -213,7 +213,7 @@ def _desk_hours(timeseries: pd.DataFrame) -> float:
     return _final_year(timeseries.assign(desk=desk), "desk")
 
 
-EXIT_CAUSES_SHOWN = ("performance", "withdrawal", "losses", "reform", "no contract won")
+EXIT_CAUSES_SHOWN = ("performance", "outbid", "withdrawal", "losses", "reform", "no contract won")
 
 
 def exit_causes(firms: pd.DataFrame) -> dict[str, float]:
@@ -403,8 +403,9 @@ def write_validation(path: Path, numeric: pd.DataFrame, checks: pd.DataFrame, se
         "",
         "Firms that left the market in these runs, by cause (median over seeds; `exit_cause` in the "
         "firms table): " + "; ".join(f"{c.removeprefix('exits: ')} {numeric[c].median():g}" for c in causes)
-        + ". Only performance, withdrawal and losses count as eliminated by the market; firms whose "
-        "sites the reforms reassigned do not.",
+        + ". Performance, outbid (a merged area's or a management-only group's tender the firm could "
+        "bid in went to a better firm), withdrawal and losses count as eliminated by the market; firms "
+        "whose sites a reform moved with no tender they could bid in do not.",
         "",
         "## The held-out pattern: Shanghai's 149 of 414",
         "",

@@ -192,6 +192,9 @@ class ManagementMerge(Policy):
                                         f"{why}", passed=False, case_id=case.case_id))
             return
         case.firm = firm
+        case.notes["outbid"] = sorted({int(v.firm[x]) for x in joining if 0 <= v.firm[x] != firm
+                                       and office.could_bid(lead, FULL_SERVICE, int(v.firm[x]),
+                                                            room=len(joining))})
         case.support = min(share for passed, share in results if passed)
         case.area_ids = [v.area_id[x] for x in joining]
         case.notes["lead"] = v.area_id[max(joining, key=lambda x: (int(v.households[x]), -x))]
@@ -219,7 +222,8 @@ class ManagementMerge(Policy):
         grouped = office.memory.setdefault(self.name, {})
         for x in members:
             mode = FULL_SERVICE if v.area_id[x] == case.notes["lead"] else ENTRUSTED
-            office.reassign(x, firm, mode, "reform")
+            outbid = int(v.firm[x]) in case.notes.get("outbid", ())  # it could bid in the group's tender
+            office.reassign(x, firm, mode, "outbid" if outbid else "reform")
             office.record_reform(x, "management_merged", case)
             grouped[v.area_id[x]] = firm
         state.log(events.management_merged(state.month, case.area_ids, firm, case.support, case.case_id))

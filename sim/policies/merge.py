@@ -421,9 +421,10 @@ class Merge(Policy):
             firms = state.firm_view()
             active = [x for x in incumbents if firms.active[x]]
             winner = max(active, key=lambda x: (firms.capability[x], -x)) if active else -1
-        for firm in incumbents:  # the members' contracts end with the merger: lost to a reform
-            if firm != winner:
-                office.lost_contracts.setdefault(firm, Counter())["reform"] += 1
+        for firm in incumbents:  # the members' contracts end with the merger
+            if firm != winner:  # outbid if it could bid in the merged area's tender, else lost to the reform
+                cause = "outbid" if office.could_bid(area, FULL_SERVICE, firm) else "reform"
+                office.lost_contracts.setdefault(firm, Counter())[cause] += 1
         if winner >= 0:
             state.assign_firm(area, winner, FULL_SERVICE)
         else:
