@@ -573,18 +573,20 @@ VARIANT_PARAMETERS: tuple[Parameter, ...] = (
 PARAMETERS = PARAMETERS + VARIANT_PARAMETERS
 
 CALIBRATION_SPEC = "scenarios/calibration/ouyang_road.yaml"
+# The calibration's refined choice (docs/calibration/calibration.json, proposed_defaults), to four
+# significant figures, and distances to whole metres (a slider in the app stops at whole metres).
 CALIBRATED: dict[str, float | int] = {
     "merge_support": 0.381,
     "fund_dispute_weight": 1.638,
     "briefing_support": 0.1917,
-    "merge_max_distance_m": 396.9,
+    "merge_max_distance_m": 397.0,
     "merge_fee_tolerance": 0.1601,
     "reform_staff_hours_per_month": 50.53,
     "vote_retry_months": 32,
     "merge_max_attempts": 4,
     "management_merge_max_distance_m": 373.0,
     "entrust_min_capability": 0.7344,
-    "entrust_reach_m": 948.2,
+    "entrust_reach_m": 948.0,
     "firm_exit_loss_months": 11,
     "firm_withdraw_months": 15,
     "firm_entry_probability": 0.5359,
