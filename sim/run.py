@@ -97,15 +97,22 @@ def check_memory(scenario: Scenario, engine: str) -> None:
                          f"{available / 1e9:.1f} GB of memory is available{hint}")
 
 
-def make_model(scenario: Scenario, engine: str = DEFAULT_ENGINE, start: BurnIn | None = None):
+def make_model(scenario: Scenario, engine: str = DEFAULT_ENGINE, start: BurnIn | None = None, *,
+               cache: bool = True):
     """A model of the scenario on the chosen engine, ready to step month by month.
 
     A district too large for the memory available is refused first (InputError). With `start`
-    (sim/snapshot.py), the model is a copy of that burn-in's end state instead of a new one.
+    (sim/snapshot.py), the model is a copy of that burn-in's end state instead of a new one; so it
+    is when a folder of kept burn-ins is set (sim.snapshot.CACHE_ENV) and `cache` is true.
     """
     if engine in MEMORY_BYTES:
         check_memory(scenario, engine)
     scenario.check_policy_options()
+    if start is None and cache and engine in ENGINES and scenario.params.burn_in_years > 0:
+        from sim.snapshot import cache_folder, make_burn_in
+
+        if cache_folder() is not None:
+            start = make_burn_in(scenario, engine)
     if start is not None:
         return start.model(scenario, engine)
     if engine == "mesa":

@@ -27,6 +27,7 @@ import pickle
 import types
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -179,11 +180,53 @@ class BurnIn:
                    str(header.get("district", "?")), payload, source, dict(header.get("options") or {}))
 
 
+CACHE_ENV = "ESTATE_SIM_BURN_IN_CACHE"
+"""A folder where burn-ins are kept between processes (a test suite, a notebook run again): while
+it is set, every run on a model with a burn-in starts from a copy of the one kept there for its
+key, made and written there the first time. Runs from a copy are the runs that did their own."""
+
+
+@cache
+def code_hash() -> str:
+    """SHA-256 of the simulator's source (every sim/**/*.py).
+
+    A kept burn-in made by other code is never used, even within one package version.
+    """
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def cache_folder() -> Path | None:
+    """The folder of kept burn-ins (CACHE_ENV), or None when it is not set."""
+    folder = os.environ.get(CACHE_ENV, "").strip()
+    return Path(folder) if folder else None
+
+
 def make_burn_in(scenario: Scenario, engine: str, key: str | None = None) -> BurnIn:
-    """Build the scenario's model (its burn-in done) and keep its state."""
+    """Build the scenario's model (its burn-in done) and keep its state.
+
+    With CACHE_ENV set, the state is read from that folder if it holds this key's burn-in for this
+    code (code_hash), else made and written there (whole files only: BurnIn.save).
+    """
     from sim.run import make_model
 
-    return BurnIn.of(make_model(scenario, engine), scenario, engine, key)
+    folder = cache_folder()
+    if folder is None:
+        return BurnIn.of(make_model(scenario, engine, cache=False), scenario, engine, key)
+    key = key or burn_in_key(scenario, engine)
+    path = folder / f"{hashlib.sha256((key + code_hash()).encode()).hexdigest()}.burn-in"
+    try:
+        state = BurnIn.load(path)
+        if state.key == key:
+            return state
+    except InputError:  # not kept yet, or damaged: made again
+        pass
+    state = BurnIn.of(make_model(scenario, engine, cache=False), scenario, engine, key)
+    state.save(path)
+    return state
 
 
 KEPT_BURN_INS = 8

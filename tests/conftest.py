@@ -12,6 +12,40 @@ ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ["mesa", "vector"]
 """Engines every engine-agnostic test runs on (the same property tests hold for both)."""
 
+_KEPT_BURN_INS: Path | None = None
+
+
+def pytest_configure(config):
+    """One folder of kept burn-ins for the whole run, its workers and the commands they start.
+
+    Many tests run the same seed, district and parameters: each burn-in is made once, then every
+    run starts from a copy (sim.snapshot.CACHE_ENV; a run from a copy is the run that did its own:
+    tests/test_shared_burn_in.py, which runs without it). Set ESTATE_SIM_BURN_IN_CACHE yourself
+    (empty: none) to choose; the folder made here goes when the run ends.
+    """
+    global _KEPT_BURN_INS
+    from sim.snapshot import CACHE_ENV
+
+    if hasattr(config, "workerinput") or CACHE_ENV in os.environ:
+        return
+    import tempfile
+
+    _KEPT_BURN_INS = Path(tempfile.mkdtemp(prefix="estate-sim-burn-ins-"))
+    os.environ[CACHE_ENV] = str(_KEPT_BURN_INS)
+
+
+def pytest_unconfigure(config):
+    global _KEPT_BURN_INS
+    if _KEPT_BURN_INS is not None:
+        import shutil
+
+        from sim.snapshot import CACHE_ENV
+
+        shutil.rmtree(_KEPT_BURN_INS, ignore_errors=True)
+        os.environ.pop(CACHE_ENV, None)
+        _KEPT_BURN_INS = None
+
+
 def pytest_sessionstart(session):
     """Compile the vectorized engine's month once, before any worker starts (numba's cache).
 

@@ -91,7 +91,8 @@ def test_presets_set_what_the_lesson_says():
     base = default_settings()
     assert preset_settings("Harder votes", base)["approval_area_share"] == 0.75
     assert preset_settings("Tired volunteers", base)["volunteer_fatigue"] == 0.15
-    assert preset_settings("Fund dispute", base)["fund_dispute_weight"] >= 2
+    assert preset_settings("Fund dispute", base)["fund_dispute_weight"] == 0.0  # the dispute switched off
+    assert base["fund_dispute_weight"] > 0
     group_a = preset_settings("Group A: N-in-1 merger", base)
     assert [b for b in policy_blocks() if group_a[b]] == ["merge"] and group_a["compare_with"] == "status quo"
 

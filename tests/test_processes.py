@@ -7,6 +7,8 @@ over the seeds against twice its standard error.
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +38,14 @@ def _status_quo() -> dict:
 
 
 def _final(spec: dict, seed: int):
-    result = run_scenario(scenario_from_mapping(dict(spec, seed=seed), "<test>", None), "vector")
-    return result
+    """The run of `spec` on `seed`, once per module: the tests below read several measures of the
+    same paired runs."""
+    return _run(json.dumps(spec, sort_keys=True), seed)
+
+
+@functools.cache
+def _run(spec: str, seed: int):
+    return run_scenario(scenario_from_mapping(dict(json.loads(spec), seed=seed), "<test>", None), "vector")
 
 
 def _paired(measure, spec_a: dict, spec_b: dict) -> tuple[float, float]:

@@ -5,6 +5,7 @@ parameters; sim/snapshot.py) and continues every run from a copy; ``sim.run(star
 ``run --start FILE`` do the same for one run. Every comparison here is exact.
 """
 
+import os
 import tempfile
 
 import pandas as pd
@@ -25,6 +26,38 @@ FACTORS = {"method": "lhs", "samples": 2,
 TINY = {"name": "tiny", "district": {"generate": {"estates": 6, "seed": 1}}, "years": 1, "seed": 3,
         "policy": {"merge": {"enabled": True}}, "params": {"burn_in_years": 3}}
 """A tiny district and a short burn-in (the Mesa engine's runs below take seconds)."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_burn_ins():
+    """No folder of kept burn-ins here (tests/conftest.py sets one): every run below that does its
+    own burn-in really does it, or the comparisons would compare a copy with a copy."""
+    from sim.snapshot import CACHE_ENV
+
+    kept = os.environ.pop(CACHE_ENV, None)
+    yield
+    if kept is not None:
+        os.environ[CACHE_ENV] = kept
+
+
+def test_a_folder_of_kept_burn_ins_gives_the_runs_that_did_their_own(tmp_path, monkeypatch, engine):
+    """sim.snapshot.CACHE_ENV: the first run writes its burn-in there, the next reads it; both
+    give the tables of a run with no folder set, and a damaged file is made again."""
+    from sim.snapshot import CACHE_ENV
+
+    scenario = scenario_from_mapping(TINY, "<tiny>", None)
+    own = sim.run(scenario, engine)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    first = sim.run(scenario, engine)
+    (kept,) = tmp_path.glob("*.burn-in")
+    second = sim.run(scenario, engine)
+    kept.write_bytes(kept.read_bytes()[:-10])
+    remade = sim.run(scenario, engine)
+    for run in (first, second, remade):
+        _same_tables(own, run)
+    assert len(list(tmp_path.glob("*.burn-in"))) == 1
+    other = sim.run(scenario, engine, seed=4)
+    assert len(list(tmp_path.glob("*.burn-in"))) == 2 and not other.timeseries.equals(own.timeseries)
 
 
 @pytest.fixture(scope="module")
@@ -110,15 +143,16 @@ def test_a_burn_in_for_another_seed_or_parameter_is_refused():
         sim.run(scenario, "vector", start=42)
 
 
-def test_the_command_line_writes_a_burn_in_and_starts_a_run_from_it(tmp_path, capsys):
+def test_the_command_line_writes_a_burn_in_and_starts_a_run_from_it(tmp_path, capsys, cli):
+    """The run from the file is another process, as a user's is (numba's threads start there)."""
     import yaml
 
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(TINY))
     snapshot = tmp_path / "tiny.burnin"
     assert main(["burn-in", str(path), "--out", str(snapshot)]) == 0
-    assert main(["run", str(path), "--start", str(snapshot), "--out", str(tmp_path / "from"), "--quiet",
-                 "--format", "csv"]) == 0
+    started = cli("run", path, "--start", snapshot, "--out", tmp_path / "from", "--quiet", "--format", "csv")
+    assert started.returncode == 0, started.stderr
     assert main(["run", str(path), "--out", str(tmp_path / "own"), "--quiet", "--format", "csv"]) == 0
     own = pd.read_csv(tmp_path / "own" / "timeseries.csv")
     started = pd.read_csv(tmp_path / "from" / "timeseries.csv")

@@ -187,7 +187,7 @@ LESSON_PRESETS: dict[str, dict[str, Any]] = {
     "Group D: block integration": {**NO_POLICY, "block_integration": True,
                                    "compare_with": "status quo"},
     "Harder votes": {**ALL_POLICIES, "compare_with": NO_COMPARISON, "approval_area_share": 0.75},
-    "Fund dispute": {**ALL_POLICIES, "compare_with": NO_COMPARISON, "fund_dispute_weight": 3.0},
+    "Fund dispute": {**ALL_POLICIES, "compare_with": NO_COMPARISON, "fund_dispute_weight": 0.0},
     "Tired volunteers": {**NO_POLICY, "self_governance": True, "compare_with": NO_COMPARISON,
                          "volunteer_fatigue": 0.15},
 }

@@ -175,6 +175,19 @@ class VectorModel(DistrictModel):
         self._threads = (ThreadPoolExecutor(threads) if self.n_households >= THREADED_HOUSEHOLDS
                          and threads > 1 else None)
 
+    def __setstate__(self, state: dict) -> None:
+        """A model read back from a burn-in (sim/snapshot.py), perhaps in another process.
+
+        The compiled household pass asks numba for its thread id, which needs numba's threading
+        layer started in this process (kernels.threads), and writes a scratch row per thread: the
+        scratch gets as many rows as this process has threads.
+        """
+        self.__dict__.update(state)
+        threads = kernels.threads()
+        scratch = self._paid_floor_h
+        if scratch.shape[0] < threads:
+            self._paid_floor_h = np.empty((threads, scratch.shape[1]), dtype=scratch.dtype)
+
     def _plan_chunks(self, chunk_households: int) -> None:
         """Household chunks of whole estates, each about `chunk_households` long."""
         starts = self.households.estate_start
