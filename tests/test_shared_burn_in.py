@@ -132,7 +132,8 @@ def test_a_run_from_a_burn_in_is_the_run_that_did_its_own(engine):
     _same_tables(sim.run(scenario, engine, start=state), sim.run(scenario, engine, start=state))
 
 
-REFORMING = {"name": "reforming", "district": {"generate": {"estates": 16, "seed": 5, "estates_per_block": 8}},
+REFORMING = {"name": "reforming",
+             "district": {"generate": {"estates": 16, "seed": 5, "estates_per_block": 8}},
              "years": 3, "seed": 11, "params": {"burn_in_years": 4},
              "policy": {name: {"enabled": True} for name in ("merge", "management_merge", "entrust",
                                                              "self_governance", "block_integration")}}
@@ -156,8 +157,8 @@ def _another_value(name: str):
 
 
 MESA_SAMPLE = ("fund_dispute_weight", "merge_max_distance_m", "entrust_reach_m", "merge_friction",
-               "block_subsidy_yuan_per_household", "specialised_quality_share", "reform_staff_hours_per_month",
-               "organising_join_rate")
+               "block_subsidy_yuan_per_household", "specialised_quality_share",
+               "reform_staff_hours_per_month", "organising_join_rate")
 """One or two of each kind for the Mesa engine (a tenth of the vectorized engine's speed): the rules
 and the street office that read them are the engines' shared code; the vectorized engine takes
 every one."""

@@ -104,6 +104,7 @@ class VectorModel(DistrictModel):
         self.burn_in()
 
     def params_changed(self) -> None:
+        """The compiled month's parameter records, from `self.p`."""
         if self.compiled:
             self._params64 = kernels.params_record(self.p)
             self._params_households = kernels.params_record(self.p, self.dtype)
