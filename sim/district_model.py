@@ -76,13 +76,18 @@ class DistrictModel(RunTables):
         self.month = 0
         self.event_log.clear()
 
+    def params_changed(self) -> None:
+        """What an engine derives from `self.p` once (the compiled month's records): made again."""
+
     def start_from_burn_in(self, scenario) -> None:
         """Take up `scenario` after a burn-in made for another run with the same burn-in key.
 
         The burn-in read none of the policies, their options or the years (sim/snapshot.py), and
-        its parameters' values are the scenario's: only what names the run changes hands.
+        its parameters' values are the scenario's but for those only the reforms read
+        (sim.params.REFORM_ONLY): the run takes up its own from month 1.
         """
         self.spec = scenario
         self.p = scenario.params
         self.policies = scenario.policies
         self.policy_options = scenario.policy_options
+        self.params_changed()

@@ -724,6 +724,19 @@ PARAMETERS = tuple(_with_prior(p) for p in PARAMETERS)
 
 PARAMETER_INDEX: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
 
+REFORM_ONLY_GROUPS = ("merge", "management_merge", "entrust", "self_governance", "block", "reform")
+"""Groups of parameters that only the reforms read: the policies' own, and the reform cases'."""
+REFORM_ONLY: frozenset[str] = frozenset(
+    [p.name for p in PARAMETERS if p.group in REFORM_ONLY_GROUPS]
+    + ["merge_support", "briefing_support", "merge_gain_support", "fund_dispute_weight",
+       "briefing_participation",                            # merger votes and their briefings
+       "merge_gate_reduction", "entrust_site_staff_share", "entrust_gate_share",  # merged, entrusted
+       "merge_friction", "organising_join_rate", "merge_grouping"])
+"""Parameters the status quo never reads, so a burn-in (status quo) cannot depend on them: runs
+that differ only in them share a burn-in (sim/snapshot.py burn_in_key). Checked parameter by
+parameter: a run from a burn-in made with another value of one of them gives the tables of the
+run that did its own (tests/test_shared_burn_in.py)."""
+
 
 class Params(Mapping[str, Any]):
     """Resolved parameter values: the table's defaults with a scenario's overrides, read-only.

@@ -8,9 +8,11 @@ from its own copy (`BurnIn.model`), with the same random streams in the same sta
 numpy generator, and Mesa's, travel with it), so its results are byte-for-byte those of a run
 that did its own burn-in.
 
-The key (`burn_in_key`) is deliberately wide: every parameter counts, not only those the status
-quo reads, so that no parameter can be missed; the policies, their options, the years and the
-names do not.
+The key (`burn_in_key`) holds every parameter but those only the reforms read
+(sim.params.REFORM_ONLY: the policies' own, the merger votes', the reform cases'), each checked
+by a test to leave the burn-in unchanged; the policies, their options, the years and the names
+do not count either. A run from a burn-in made with other values of those parameters takes up
+its own values from month 1 (DistrictModel.start_from_burn_in).
 
 A snapshot file (``estate-sim burn-in``, read by ``run --start FILE``) is a short JSON header and
 the model pickled: open only snapshot files you made yourself, as with any pickle.
@@ -33,6 +35,7 @@ from typing import Any
 
 from sim import __version__
 from sim.errors import InputError
+from sim.params import REFORM_ONLY
 from sim.scenario import Scenario
 
 MAGIC = b"estate-sim burn-in\n"
@@ -58,7 +61,9 @@ def engine_options(engine: str, model=None) -> dict[str, Any]:
 
 def burn_in_key(scenario: Scenario, engine: str, inputs: dict[str, str] | None = None,
                 options: dict[str, Any] | None = None) -> str:
-    """SHA-256 of everything a run's burn-in depends on: engine, seed, district, every parameter.
+    """SHA-256 of what a run's burn-in depends on: engine, seed, district, the parameters it reads.
+
+    Every parameter counts but those only the reforms read (sim.params.REFORM_ONLY).
 
     `inputs` are the SHA-256 of the district's input files by key (a sweep's RunTask.inputs);
     without them a CSV district's file is read and hashed here. `options`: the engine's
@@ -67,8 +72,9 @@ def burn_in_key(scenario: Scenario, engine: str, inputs: dict[str, str] | None =
     if inputs is None:
         csv = scenario.district.get("csv")
         inputs = {"district.csv": hashlib.sha256(Path(csv).read_bytes()).hexdigest()} if csv else {}
+    params = {name: value for name, value in scenario.params.items() if name not in REFORM_ONLY}
     parts: dict[str, Any] = {"engine": engine, "seed": scenario.seed, "district": scenario.district,
-                             "inputs": inputs, "params": dict(scenario.params), "version": __version__,
+                             "inputs": inputs, "params": params, "version": __version__,
                              "options": engine_options(engine) if options is None else options}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 

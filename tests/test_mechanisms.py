@@ -54,9 +54,9 @@ def runs(engine) -> dict:
             for seed in SEEDS]
     jobs += [("n_in_1", seed, VOTE_YEARS, params, engine) for seed in VOTE_SEEDS
              for params in ((), (("fund_dispute_weight", 0.0),))]
-    by_burn_in: dict[tuple, list[tuple]] = {}
-    for job in jobs:  # a worker takes all the runs of one burn-in
-        by_burn_in.setdefault((job[1], job[3]), []).append(job)
+    by_burn_in: dict[int, list[tuple]] = {}
+    for job in jobs:  # a worker takes all the runs of one burn-in: fund_dispute_weight, which only the
+        by_burn_in.setdefault(job[1], []).append(job)  # reforms read, shares it (sim.params.REFORM_ONLY)
     groups = sorted(by_burn_in.values(), key=len, reverse=True)
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         return dict(pair for group in pool.map(simulate, groups) for pair in group)

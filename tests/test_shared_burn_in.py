@@ -19,7 +19,9 @@ from sim.experiments.executors import DaskExecutor, ProcessExecutor, SequentialE
 from sim.experiments.runner import group_by_burn_in
 from sim.experiments.store import RUNS_DIR, RUNS_TABLE
 from sim.experiments.sweep import load_sweep, run_sweep
+from sim.params import PARAMETER_INDEX, REFORM_ONLY
 from sim.scenario import scenario_from_mapping
+from sim.snapshot import burn_in_key
 
 FACTORS = {"method": "lhs", "samples": 2,
            "ranges": {"fee_after_sale_public": [0.4, 1.0], "volunteer_fatigue": [0.01, 0.1]}}
@@ -128,6 +130,66 @@ def test_a_run_from_a_burn_in_is_the_run_that_did_its_own(engine):
         _same_tables(own, started)
     # each run starts from its own copy: running twice from one burn-in gives the same run twice
     _same_tables(sim.run(scenario, engine, start=state), sim.run(scenario, engine, start=state))
+
+
+REFORMING = {"name": "reforming",
+             "district": {"generate": {"estates": 16, "seed": 5, "estates_per_block": 8}},
+             "years": 3, "seed": 11, "params": {"burn_in_years": 4},
+             "policy": {name: {"enabled": True} for name in ("merge", "management_merge", "entrust",
+                                                             "self_governance", "block_integration")}}
+"""Every policy on, on a district with two blocks: each parameter only the reforms read is read."""
+
+
+def _another_value(name: str):
+    """A value of the parameter other than its default, inside its documented range."""
+    param = PARAMETER_INDEX[name]
+    default = param.default
+    if param.kind is bool:
+        return not default
+    candidates = [default * 1.5, default * 0.5, default + 1] if default else [1, 0.5]
+    low = -float("inf") if param.low is None else param.low
+    high = float("inf") if param.high is None else param.high
+    for value in candidates:
+        value = param.kind(round(value)) if param.kind is int else float(value)
+        if value != default and low <= value <= high:
+            return value
+    raise AssertionError(f"no other value for {name}")
+
+
+MESA_SAMPLE = ("fund_dispute_weight", "merge_max_distance_m", "entrust_reach_m", "merge_friction",
+               "block_subsidy_yuan_per_household", "specialised_quality_share",
+               "reform_staff_hours_per_month", "organising_join_rate")
+"""One or two of each kind for the Mesa engine (a tenth of the vectorized engine's speed): the rules
+and the street office that read them are the engines' shared code; the vectorized engine takes
+every one."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine,names", [("vector", sorted(REFORM_ONLY)), ("mesa", MESA_SAMPLE)])
+def test_a_burn_in_made_with_other_reform_parameters_gives_the_run_that_did_its_own(engine, names):
+    """sim.params.REFORM_ONLY: the status quo reads none of them, so a burn-in made with another
+    value serves the run; the run takes up its own value from month 1 (the compiled month's
+    records are made again). Each parameter in turn, every policy on; most of them change the run."""
+    assert set(names) <= REFORM_ONLY
+    scenario = scenario_from_mapping(REFORMING, "<reforming>", None)
+    state = sim.burn_in(scenario, engine)
+    default = sim.run(scenario, engine, start=state)
+    moved = []
+    for name in names:
+        params = {name: _another_value(name)}
+        own = sim.run(scenario, engine, params=params)
+        _same_tables(own, sim.run(scenario, engine, params=params, start=state))
+        if not own.timeseries.equals(default.timeseries):
+            moved.append(name)
+    assert len(moved) >= len(names) // 2, moved
+
+
+def test_the_burn_in_key_leaves_out_only_the_parameters_the_reforms_read():
+    scenario = scenario_from_mapping(TINY, "<tiny>", None)
+    key = burn_in_key(scenario, "vector")
+    assert burn_in_key(scenario.with_overrides(params={"fund_dispute_weight": 0.0}), "vector") == key
+    assert burn_in_key(scenario.with_overrides(params={"volunteer_fatigue": 0.05}), "vector") != key
+    assert "fund_dispute_weight" in REFORM_ONLY and "volunteer_fatigue" not in REFORM_ONLY
 
 
 def test_a_burn_in_for_another_seed_or_parameter_is_refused():

@@ -100,10 +100,14 @@ class VectorModel(DistrictModel):
         self._plan_chunks(chunk_households)
         self.street_office = StreetOffice(self)
         self._start_areas(state)
+        self.params_changed()
+        self.burn_in()
+
+    def params_changed(self) -> None:
+        """The compiled month's parameter records, from `self.p`."""
         if self.compiled:
             self._params64 = kernels.params_record(self.p)
             self._params_households = kernels.params_record(self.p, self.dtype)
-        self.burn_in()
 
     # --- set-up ----------------------------------------------------------------------------
     def _build(self, state) -> None:
