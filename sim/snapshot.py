@@ -220,18 +220,19 @@ def make_burn_in(scenario: Scenario, engine: str, key: str | None = None) -> Bur
     from sim.run import make_model
 
     folder = cache_folder()
-    if folder is None:
-        return BurnIn.of(make_model(scenario, engine, cache=False), scenario, engine, key)
-    key = key or burn_in_key(scenario, engine)
-    path = folder / f"{hashlib.sha256((key + code_hash()).encode()).hexdigest()}.burn-in"
-    try:
-        state = BurnIn.load(path)
-        if state.key == key:
-            return state
-    except InputError:  # not kept yet, or damaged: made again
-        pass
+    path = None
+    if folder is not None:
+        key = key or burn_in_key(scenario, engine)
+        path = folder / f"{hashlib.sha256((key + code_hash()).encode()).hexdigest()}.burn-in"
+        try:
+            state = BurnIn.load(path)
+            if state.key == key:
+                return state
+        except InputError:  # not kept yet, or damaged: made again
+            pass
     state = BurnIn.of(make_model(scenario, engine, cache=False), scenario, engine, key)
-    state.save(path)
+    if path is not None:
+        state.save(path)
     return state
 
 
