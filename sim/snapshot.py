@@ -232,7 +232,11 @@ def make_burn_in(scenario: Scenario, engine: str, key: str | None = None) -> Bur
             pass
     state = BurnIn.of(make_model(scenario, engine, cache=False), scenario, engine, key)
     if path is not None:
-        state.save(path)
+        try:
+            state.save(path)
+        except OSError as exc:
+            raise InputError(CACHE_ENV, str(folder), f"cannot keep a burn-in there ({exc.strerror}); "
+                             "set it to a folder you can write, or unset it") from None
     return state
 
 

@@ -10,6 +10,7 @@ import tempfile
 
 import pandas as pd
 import pytest
+import yaml
 from sweep_support import assert_same_results, write_sweep
 
 import sim
@@ -60,6 +61,18 @@ def test_a_folder_of_kept_burn_ins_gives_the_runs_that_did_their_own(tmp_path, m
     assert len(list(tmp_path.glob("*.burn-in"))) == 1
     other = sim.run(scenario, engine, seed=4)
     assert len(list(tmp_path.glob("*.burn-in"))) == 2 and not other.timeseries.equals(own.timeseries)
+
+
+def test_a_folder_of_kept_burn_ins_that_cannot_be_written_is_a_one_line_error(tmp_path, cli, monkeypatch):
+    from sim.snapshot import CACHE_ENV
+
+    (tmp_path / "file").write_text("not a folder")
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "file" / "below"))
+    proc = cli("run", path, "--out", tmp_path / "out", "--quiet")
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and CACHE_ENV in proc.stderr
 
 
 @pytest.fixture(scope="module")
@@ -207,8 +220,6 @@ def test_a_burn_in_for_another_seed_or_parameter_is_refused():
 
 def test_the_command_line_writes_a_burn_in_and_starts_a_run_from_it(tmp_path, capsys, cli):
     """The run from the file is another process, as a user's is (numba's threads start there)."""
-    import yaml
-
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(TINY))
     snapshot = tmp_path / "tiny.burnin"
