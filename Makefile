@@ -23,7 +23,7 @@ demo: $(STAMP) cjk-font
 	$(PY) -m sim demo --out $(OUT)
 
 test: $(STAMP) cjk-font browser-deps
-	$(PY) -m pytest -n 2 --dist loadfile -q
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m "not slow and not browser"
