@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 import sim.run  # noqa: E402
 import sim.vector_engine.model as vector_model  # noqa: E402
-from sim.bench import bench_scenario, compiled_kernel  # noqa: E402
+from sim.bench import bench_scenario, compiled_kernel, timed  # noqa: E402
 from sim.district_model import DistrictModel  # noqa: E402
 from sim.experiments.runner import execute_group, execute_run, group_by_burn_in  # noqa: E402
 from sim.experiments.sweep import load_sweep  # noqa: E402
@@ -226,20 +226,11 @@ def office_profile(years: int, repeat: int) -> dict[str, dict[str, float]]:
     """
     spent: Counter[str] = Counter()
 
-    def timed(label: str, fn):
-        def wrapper(*args, **kwargs):
-            started = time.thread_time()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                spent[label] += time.thread_time() - started
-        return wrapper
-
     best: dict[str, dict[str, float]] = {}
     months = 12 * years - 1
     with ExitStack() as patched:
         for label, name in OFFICE_PARTS:
-            replacement = timed(label, getattr(StreetOffice, name))
+            replacement = timed(getattr(StreetOffice, name), spent, label, clock=time.thread_time)
             patched.enter_context(mock.patch.object(StreetOffice, name, replacement))
         for _ in range(repeat):
             for name in POLICIES:

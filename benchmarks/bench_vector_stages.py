@@ -14,7 +14,7 @@ import argparse
 import time
 from collections import Counter
 
-from sim.bench import bench_scenario
+from sim.bench import bench_scenario, timed
 from sim.street_office import StreetOffice
 from sim.vector_engine import VectorModel
 from sim.vector_engine import compiled as kernels
@@ -31,17 +31,9 @@ STAGES = {
 
 
 def _timed(cls: type, name: str, totals: Counter):
-    method = getattr(cls, name)
+    """cls.name timed in wall time under the label "Class.name"."""
     label = f"{getattr(cls, '__name__', cls)}.{name}".replace("sim.vector_engine.", "")
-
-    def timed(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return method(*args, **kwargs)
-        finally:
-            totals[label] += time.perf_counter() - started
-
-    return timed
+    return timed(getattr(cls, name), totals, label)
 
 
 def main() -> None:

@@ -29,6 +29,20 @@ GENERATED = "generated:"
 """`--district generated:N` benchmarks a synthetic district of N estates (generator seed 0)."""
 
 
+def timed(fn, totals, label: str, clock=time.perf_counter):
+    """`fn` wrapped to add the `clock` time of each call to totals[label] (a benchmark's stage timer).
+
+    `clock`: time.perf_counter for wall time, time.thread_time for the calling thread's CPU time.
+    """
+    def wrapper(*args, **kwargs):
+        started = clock()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            totals[label] += clock() - started
+    return wrapper
+
+
 def district_spec(name: str) -> dict:
     """The scenario `district` mapping of a preset name or `generated:N` (N a positive integer).
 
