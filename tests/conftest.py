@@ -59,7 +59,7 @@ def pytest_sessionstart(session):
     warm_cache()
 
 
-HEAVY_FIRST = ("test_mechanisms", "test_app_browser", "test_fault_injection", "test_docking",
+HEAVY_FIRST = ("test_mechanisms", "test_docking", "test_app_browser", "test_fault_injection",
                "test_shared_burn_in", "test_validation", "test_analysis_sensitivity", "test_regression",
                "test_sweep_resume", "test_at_rest", "test_docs", "test_calibration", "test_fast_analysis",
                "test_ablation", "test_processes", "test_fuzz_input", "test_engine_conformance")
@@ -68,7 +68,8 @@ HEAVY_FIRST = ("test_mechanisms", "test_app_browser", "test_fault_injection", "t
 `make test` hands whole modules to two workers (`--dist loadfile`, so a module's shared runs are
 made once) in collection order (`--no-loadscope-reorder`): the long ones start first and the short
 ones fill in behind them, so neither worker is left with a long module at the end while the other
-idles (longest-first scheduling)."""
+idles (longest-first scheduling). The two modules whose runs use a pool of two processes start
+together; the browser tests, which time what a page shows, start when one of them is done."""
 
 
 def pytest_collection_modifyitems(session, config, items):
