@@ -79,7 +79,7 @@ def open_page(context, url: str):
     start = time.perf_counter()
     page = context.new_page()
     page.goto(url, timeout=LOAD_TIMEOUT_MS)
-    page.wait_for_selector(DRAWN.format("map") + " svg", timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_selector(DRAWN.format("map") + " canvas", timeout=LOAD_TIMEOUT_MS)
     return page, time.perf_counter() - start
 
 

@@ -454,18 +454,30 @@ def MapFrame(model: TeachingModel, frames: solara.Reactive, measure: str, lang: 
              ack=gate is not None, event_drawn=gate.on_drawn if gate is not None else None)
 
 
+CHARTS_REFRESH_S = 2.0
+"""While playing, the charts get new months at most this often (the map every frame): a page's
+drawing of the twelve charts cost it more than its map."""
+
+
 @solara.component
-def ChartsFrame(model: TeachingModel, frames: solara.Reactive, lang: str):
-    """The outcome charts: each frame sends the months since the last the page drew (views.charts_data)."""
+def ChartsFrame(model: TeachingModel, frames: solara.Reactive, lang: str, live: bool = False):
+    """The outcome charts: each update sends the months since the last the page drew (views.charts_data).
+
+    While playing (`live`) they are updated at most every CHARTS_REFRESH_S; paused, at every frame.
+    """
     frame = frames.value
     names = run_names(model, lang)
     spec = solara.use_memo(lambda: charts_spec(names, lang), [model, lang])
     # months the page holds: frames sent (frame -> months) and the latest it drew, for this model
     # and language (a new one starts again from the start)
-    held = solara.use_ref({"key": None, "sent": {}, "drawn": None})
+    held = solara.use_ref({"key": None, "sent": {}, "drawn": None, "frame": 0, "month": 0, "at": 0.0})
     key = (model, lang)  # the model itself, not its id: a new model may take a freed one's id
     if held.current["key"] != key:
-        held.current = {"key": key, "sent": {}, "drawn": None}
+        held.current = {"key": key, "sent": {}, "drawn": None, "frame": frame, "month": 0, "at": 0.0}
+    now = time.monotonic()
+    if not live or now - held.current["at"] >= CHARTS_REFRESH_S:
+        held.current.update(frame=frame, month=model.month, at=now)
+    shown = held.current["frame"]
 
     def drawn(number) -> None:
         state = held.current
@@ -477,11 +489,11 @@ def ChartsFrame(model: TeachingModel, frames: solara.Reactive, lang: str):
     def read():
         with model.lock:
             state = held.current
-            data = charts_data(model.runs, names, lang, frame, model.start_records, since=state["drawn"])
-            state["sent"][frame] = charts_months(model.runs)
+            data = charts_data(model.runs, names, lang, shown, model.start_records, since=state["drawn"])
+            state["sent"][shown] = charts_months(model.runs)
             return data
 
-    data = solara.use_memo(read, [model, lang, frame, model.month])
+    data = solara.use_memo(read, [model, lang, shown, held.current["month"]])
     VegaView(spec=spec, frame_data=data, kind="charts", export_label=tr("Charts (PNG)", lang),
              export_name="estate-sim-charts.png", export_title=setup_caption(model.settings, names, lang),
              ack=True, event_drawn=drawn)
@@ -509,7 +521,7 @@ def DistrictView(model: TeachingModel, frames: solara.Reactive, lang: str, gate:
             MapFrame(model, frames, measure, lang, gate)
             solara.HTML(unsafe_innerHTML=marks_key_html(lang), classes=["estate-marks"])
         Tiles(model, frames, lang)
-    ChartsFrame(model, frames, lang)
+    ChartsFrame(model, frames, lang, live)
     # a grid, not solara.Columns: a Vuetify row's negative margins made the page 4 px too wide
     with solara.Div(classes=["estate-events-columns"],
                     style={"grid-template-columns": f"repeat({len(runs)}, minmax(0, 1fr))"}):
