@@ -697,6 +697,43 @@ def test_a_cancelled_session_leaves_the_queue_and_the_next_draws():
     assert time.monotonic() - started < 1
 
 
+def test_no_frame_starts_while_a_page_opens_until_it_drew_its_first_map():
+    from sim.app.app import opening_gate
+    from sim.app.frames import FrameTurns
+
+    turns = FrameTurns(concurrent=2, share=1.0)
+    gate = opening_gate(turns)
+    got = []
+
+    def draw() -> None:
+        with turns.turn() as mine:
+            got.append(mine)
+
+    waiter = threading.Thread(target=draw)
+    waiter.start()
+    while turns.waiting < 1:
+        time.sleep(0.001)
+    time.sleep(0.2)
+    assert got == [], "a frame started while a page was opening"
+    gate.on_drawn(0)  # the new page drew its first map
+    waiter.join(5)
+    assert got == [True]
+    gate.on_drawn(1)  # later frames hold nothing
+    with turns.turn() as mine:
+        assert mine
+
+
+def test_a_page_that_never_draws_holds_the_frames_only_for_a_while():
+    from sim.app.frames import FrameTurns
+
+    turns = FrameTurns(concurrent=1, share=1.0)
+    turns.opening(hold_s=0.3)
+    started = time.monotonic()
+    with turns.turn() as mine:
+        assert mine
+    assert 0.25 <= time.monotonic() - started < 5
+
+
 def test_charts_send_only_the_months_since_the_page_drew_and_add_up_to_the_whole():
     from sim.app.views import charts_data, charts_months
 

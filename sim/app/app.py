@@ -763,6 +763,12 @@ def run_names(model: TeachingModel, lang: str) -> list[str]:
     return [run_display_name(run.spec.name, lang) for run in model.runs]
 
 
+def opening_gate(turns: FrameTurns = TURNS) -> FrameGate:
+    """A new page's FrameGate: other sessions start no frame until this page has drawn its first map."""
+    token = turns.opening()
+    return FrameGate(first_drawn=lambda: turns.opened(token))
+
+
 @solara.component
 def Page():
     """The whole app: the toolbar and lessons on top, the controls on the left, the district on the right."""
@@ -781,7 +787,7 @@ def Page():
     view, set_view = solara.use_state(0)
     context = solara.use_memo(_current_context, [])
     solara.use_memo(lambda: context.on_close(release_memory_later) if context is not None else None, [])
-    gate = solara.use_memo(FrameGate, [])
+    gate = solara.use_memo(opening_gate, [])
     m = model.value
 
     def apply(changes: dict[str, Any] | None = None) -> None:
