@@ -613,8 +613,12 @@ def release_memory() -> None:
     import ctypes
     import ctypes.util
     import gc
+    import sys
 
     gc.collect()
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:  # pandas' string columns live in Arrow's own pool, which keeps freed pages
+        arrow.default_memory_pool().release_unused()
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None
