@@ -833,6 +833,16 @@ def test_server_environment_culls_idle_sessions_and_hides_the_badge(monkeypatch)
     assert "samesite" in env["PYTHONWARNINGS"]
 
 
+def test_server_environment_hands_a_closed_sessions_memory_back(monkeypatch):
+    from sim.app.server import STACK_CACHE_TUNABLE, server_environment
+
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=4")
+    env = server_environment()
+    assert env["ARROW_DEFAULT_MEMORY_POOL"] == "system"
+    assert env["GLIBC_TUNABLES"] == f"glibc.malloc.tcache_count=4:{STACK_CACHE_TUNABLE}"
+
+
 @pytest.mark.parametrize("port", ["0", "65536", "-3", "http", "80.5"])
 def test_app_command_refuses_a_bad_port_with_exit_2(port, capsys):
     assert main(["app", "--port", port]) == 2
