@@ -11,7 +11,11 @@ its map is drawn ("a page opened while N play"), then
 timed switching lessons twice and pressing Reset. Then all pages close, and the server's memory
 is read after its sessions are culled (the cull timeout is set to CULL_S for this server), to
 compare with the server fresh (when it first answers) and after one page has come and gone (the
-first page loads what every page needs once).
+first page loads what every page needs once), and how long after its page closed each playing
+session stopped (from the server's log). Each row also gives the browser's CPU (its processes
+on this machine) and its CPU per map update shown, and the load average at the end of the play.
+`--checkouts DIR,...` runs the same on the server of other checkouts (e.g. a git worktree of the
+code before a change), after this one's, in the same invocation.
 
 The browser runs on the same machine and takes its share of the CPU (as students' browsers would
 not), so the figures are a floor for the server.
@@ -27,6 +31,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -137,11 +142,23 @@ def reset_time(page) -> float:
 def start_checkout(port: int, checkout: Path | None):
     """The app's server from this checkout, or from another one (its own code: a before/after comparison)."""
     if checkout is None:
-        return start_server("127.0.0.1", port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return start_server("127.0.0.1", port, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     env = server_environment()
     env["PYTHONPATH"] = str(checkout)
     return subprocess.Popen(server_command("127.0.0.1", port), env=env, cwd=checkout, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def log_lines(server) -> list[tuple[float, str]]:
+    """The server's log lines as they come, each with the wall-clock time it came (a reader thread)."""
+    lines: list[tuple[float, str]] = []
+
+    def read() -> None:
+        for line in server.stdout:
+            lines.append((time.time(), line))
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
 
 
 def run(sessions: int, speed: str, seconds: float, checkout: Path | None = None) -> dict:
@@ -152,6 +169,7 @@ def run(sessions: int, speed: str, seconds: float, checkout: Path | None = None)
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     server = start_checkout(port, checkout)
+    log = log_lines(server)
     try:
         wait_until_up(url, server)
         fresh_mb = rss_mb(server.pid)
@@ -190,11 +208,14 @@ def run(sessions: int, speed: str, seconds: float, checkout: Path | None = None)
                 peak_mb = rss_mb(server.pid)
                 seen = [seen_updates(page, pressed, end) for page, pressed in zip(pages, starts, strict=True)]
                 late.close()
+                closed = time.time()
                 context.close()
             finally:
                 browser.close()
         time.sleep(CULL_S + 5)  # every page gone: the sessions are culled
         culled_mb = rss_mb(server.pid)
+        # each playing session logs its stop: how long after its page closed (all close at `closed`)
+        stops = [at - closed for at, line in list(log) if "(page closed)" in line and at >= closed]
     finally:
         stop_server(server)
     rates = [r["updates"] / (end - pressed) for r, pressed in zip(seen, starts, strict=True)]
@@ -211,6 +232,7 @@ def run(sessions: int, speed: str, seconds: float, checkout: Path | None = None)
             "browser_ms_per_update": 1000 * browser_cores * wall_s / max(1, sum(r["updates"] for r in seen)),
             "load_s": statistics.median(loads), "late_s": late_s, "switch_s": max(switch_s),
             "reset_s": reset_s, "first_page_s": first_page_s,
+            "stopped": len(stops), "worst_stop_s": max(stops, default=float("nan")),
             "fresh_mb": fresh_mb, "one_page_mb": one_page_mb, "peak_mb": peak_mb, "culled_mb": culled_mb}
 
 
@@ -231,7 +253,8 @@ def main() -> int:
           " | browser CPU (cores; ms per map update) | load average at the end"
           " | page load (s, median) | late page (s)"
           " | lesson switch (s, worst of 2) | Reset (s)"
-          " | first page (s) | server MB fresh / after one page culled / peak / after cull")
+          " | first page (s) | server MB fresh / after one page culled / peak / after cull"
+          " | closed pages' play stopped (count, worst s after closing)")
     checkouts = [None, *(Path(c).resolve() for c in args.checkouts.split(",") if c)]
     for n, checkout in itertools.product((int(x) for x in args.sessions.split(",")), checkouts):
         r = run(n, args.speed, args.seconds, checkout)
@@ -243,7 +266,8 @@ def main() -> int:
               f"{r['browser_ms_per_update']:.0f} | {r['load']:.1f} | {r['load_s']:.1f} | {r['late_s']:.1f} | "
               f"{r['switch_s']:.1f} | {r['reset_s']:.1f} | "
               f"{r['first_page_s']:.1f} | {r['fresh_mb']:.0f} / {r['one_page_mb']:.0f} / "
-              f"{r['peak_mb']:.0f} / {r['culled_mb']:.0f}", flush=True)
+              f"{r['peak_mb']:.0f} / {r['culled_mb']:.0f} | {r['stopped']}, {r['worst_stop_s']:.1f}",
+              flush=True)
     return 0
 
 

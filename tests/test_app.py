@@ -734,6 +734,16 @@ def test_a_page_that_never_draws_holds_the_frames_only_for_a_while():
     assert 0.25 <= time.monotonic() - started < 5
 
 
+def test_charts_and_events_change_every_few_frames_while_playing_and_at_every_frame_paused():
+    from sim.app.app import SLOW_PARTS_EVERY, slow_part_due
+
+    now = time.monotonic()
+    assert slow_part_due(5, now, 6, live=False, every_s=2.0)
+    assert not slow_part_due(5, now - 10, 5 + SLOW_PARTS_EVERY - 1, live=True, every_s=2.0)
+    assert not slow_part_due(5, now, 5 + SLOW_PARTS_EVERY, live=True, every_s=2.0)
+    assert slow_part_due(5, now - 10, 5 + SLOW_PARTS_EVERY, live=True, every_s=2.0)
+
+
 def test_charts_send_only_the_months_since_the_page_drew_and_add_up_to_the_whole():
     from sim.app.views import charts_data, charts_months
 

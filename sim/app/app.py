@@ -292,6 +292,17 @@ def events_parts(run, kinds: tuple[str, ...], lang: str) -> tuple[str, list[str]
 
 EVENTS_REFRESH_S = 2.0
 """While playing, the events panel is built again at most this often (the map and tiles every frame)."""
+SLOW_PARTS_EVERY = 3
+"""While playing, the charts and the events panel change at most every this many map frames (and
+every CHARTS_REFRESH_S, EVENTS_REFRESH_S): a crowded browser drew a page's frame every few seconds,
+and the charts and the events then came with every frame, costing it more than the map."""
+
+
+def slow_part_due(last_frame: int, last_at: float, frame: int, live: bool, every_s: float) -> bool:
+    """Whether a part that changes less often than the map (charts, events) takes this frame."""
+    if not live:
+        return True
+    return time.monotonic() - last_at >= every_s and frame - last_frame >= SLOW_PARTS_EVERY
 
 
 @solara.component
@@ -302,16 +313,16 @@ def EventsPanel(model: TeachingModel, index: int, frames: solara.Reactive, title
     Routine kinds (fee votes, tenders) start hidden from the list; every line is in the page's
     language (sim.app.event_text). It follows the frames itself, and builds its HTML again only
     when the run has logged new events, and while playing (`live`) at most every EVENTS_REFRESH_S
-    (a frame then sends the page nothing from here; paused, the panel is current).
+    and SLOW_PARTS_EVERY frames (a frame then sends the page nothing from here; paused, the panel
+    is current).
     """
-    frames.value  # noqa: B018 - read to follow the frames
+    frame = frames.value
     run = model.runs[index]
     all_kinds = [kind for kind, _ in EVENT_KINDS] + [OTHER_KIND]
     kinds, set_kinds = solara.use_state([k for k in all_kinds if k not in ROUTINE_KINDS])
-    shown = solara.use_ref({"events": -1, "at": 0.0})
-    now = time.monotonic()
-    if not live or now - shown.current["at"] >= EVENTS_REFRESH_S:
-        shown.current = {"events": len(run.event_log), "at": now}
+    shown = solara.use_ref({"events": -1, "at": 0.0, "frame": -SLOW_PARTS_EVERY})
+    if slow_part_due(shown.current["frame"], shown.current["at"], frame, live, EVENTS_REFRESH_S):
+        shown.current = {"events": len(run.event_log), "at": time.monotonic(), "frame": frame}
 
     def build():
         with model.lock:
@@ -463,7 +474,8 @@ drawing of the twelve charts cost it more than its map."""
 def ChartsFrame(model: TeachingModel, frames: solara.Reactive, lang: str, live: bool = False):
     """The outcome charts: each update sends the months since the last the page drew (views.charts_data).
 
-    While playing (`live`) they are updated at most every CHARTS_REFRESH_S; paused, at every frame.
+    While playing (`live`) they are updated at most every CHARTS_REFRESH_S and SLOW_PARTS_EVERY
+    frames; paused, at every frame.
     """
     frame = frames.value
     names = run_names(model, lang)
@@ -473,10 +485,10 @@ def ChartsFrame(model: TeachingModel, frames: solara.Reactive, lang: str, live: 
     held = solara.use_ref({"key": None, "sent": {}, "drawn": None, "frame": 0, "month": 0, "at": 0.0})
     key = (model, lang)  # the model itself, not its id: a new model may take a freed one's id
     if held.current["key"] != key:
-        held.current = {"key": key, "sent": {}, "drawn": None, "frame": frame, "month": 0, "at": 0.0}
-    now = time.monotonic()
-    if not live or now - held.current["at"] >= CHARTS_REFRESH_S:
-        held.current.update(frame=frame, month=model.month, at=now)
+        held.current = {"key": key, "sent": {}, "drawn": None, "frame": frame - SLOW_PARTS_EVERY, "month": 0,
+                        "at": 0.0}
+    if slow_part_due(held.current["frame"], held.current["at"], frame, live, CHARTS_REFRESH_S):
+        held.current.update(frame=frame, month=model.month, at=time.monotonic())
     shown = held.current["frame"]
 
     def drawn(number) -> None:
