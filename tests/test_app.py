@@ -697,6 +697,53 @@ def test_a_cancelled_session_leaves_the_queue_and_the_next_draws():
     assert time.monotonic() - started < 1
 
 
+def test_no_frame_starts_while_a_page_opens_until_it_drew_its_first_map():
+    from sim.app.app import opening_gate
+    from sim.app.frames import FrameTurns
+
+    turns = FrameTurns(concurrent=2, share=1.0)
+    gate = opening_gate(turns)
+    got = []
+
+    def draw() -> None:
+        with turns.turn() as mine:
+            got.append(mine)
+
+    waiter = threading.Thread(target=draw)
+    waiter.start()
+    while turns.waiting < 1:
+        time.sleep(0.001)
+    time.sleep(0.2)
+    assert got == [], "a frame started while a page was opening"
+    gate.on_drawn(0)  # the new page drew its first map
+    waiter.join(5)
+    assert got == [True]
+    gate.on_drawn(1)  # later frames hold nothing
+    with turns.turn() as mine:
+        assert mine
+
+
+def test_a_page_that_never_draws_holds_the_frames_only_for_a_while():
+    from sim.app.frames import FrameTurns
+
+    turns = FrameTurns(concurrent=1, share=1.0)
+    turns.opening(hold_s=0.3)
+    started = time.monotonic()
+    with turns.turn() as mine:
+        assert mine
+    assert 0.25 <= time.monotonic() - started < 5
+
+
+def test_charts_and_events_change_every_few_frames_while_playing_and_at_every_frame_paused():
+    from sim.app.app import SLOW_PARTS_EVERY, slow_part_due
+
+    now = time.monotonic()
+    assert slow_part_due(5, now, 6, live=False, every_s=2.0)
+    assert not slow_part_due(5, now - 10, 5 + SLOW_PARTS_EVERY - 1, live=True, every_s=2.0)
+    assert not slow_part_due(5, now, 5 + SLOW_PARTS_EVERY, live=True, every_s=2.0)
+    assert slow_part_due(5, now - 10, 5 + SLOW_PARTS_EVERY, live=True, every_s=2.0)
+
+
 def test_charts_send_only_the_months_since_the_page_drew_and_add_up_to_the_whole():
     from sim.app.views import charts_data, charts_months
 
@@ -794,6 +841,16 @@ def test_server_environment_culls_idle_sessions_and_hides_the_badge(monkeypatch)
     assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == IDLE_TIMEOUT
     assert env["SOLARA_THEME_SHOW_BANNER"] == "False"
     assert "samesite" in env["PYTHONWARNINGS"]
+
+
+def test_server_environment_hands_a_closed_sessions_memory_back(monkeypatch):
+    from sim.app.server import STACK_CACHE_TUNABLE, server_environment
+
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=4")
+    env = server_environment()
+    assert env["ARROW_DEFAULT_MEMORY_POOL"] == "system"
+    assert env["GLIBC_TUNABLES"] == f"glibc.malloc.tcache_count=4:{STACK_CACHE_TUNABLE}"
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "-3", "http", "80.5"])

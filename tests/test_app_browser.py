@@ -182,7 +182,7 @@ DRAWN = ".estate-vega[data-kind={}] .estate-vega-plot:not([data-frame='-1'])"
 
 
 def _wait_for_drawing(page) -> None:
-    page.wait_for_selector(DRAWN.format("map") + " svg", timeout=STEP_TIMEOUT_MS)
+    page.wait_for_selector(DRAWN.format("map") + " canvas", timeout=STEP_TIMEOUT_MS)
     page.wait_for_selector(DRAWN.format("charts") + " canvas", timeout=STEP_TIMEOUT_MS)
 
 
@@ -225,9 +225,33 @@ def _no_horizontal_scroll(page) -> None:
 
 
 def _map_fits_the_window(page) -> None:
-    box = page.locator(".estate-vega[data-kind=map] svg").first.bounding_box()
+    box = page.locator(".estate-vega[data-kind=map] canvas").first.bounding_box()
     height = page.evaluate("() => window.innerHeight")
     assert box["y"] >= 0 and box["y"] + box["height"] <= height + 1, (box, height)
+
+
+MARK_AT = """(plot, text) => {
+  const view = plot.vegaView;
+  const found = [];
+  const visit = (item, x, y) => {
+    const mark = item.mark;
+    if (mark && mark.marktype === "symbol" && item.datum && String(item.datum.card_0 || "").includes(text)) {
+      found.push([x + item.x, y + item.y]);
+    }
+    const inner = mark && mark.marktype === "group" ? [x + (item.x || 0), y + (item.y || 0)] : [x, y];
+    for (const child of item.items || []) { visit(child, ...inner); }
+  };
+  visit(view.scenegraph().root, ...view.origin());
+  const box = plot.querySelector("canvas").getBoundingClientRect();
+  return found.length ? [box.left + found[0][0], box.top + found[0][1]] : null;
+}"""
+"""Page coordinates of the first estate dot on the map whose hover card names `text` (the map is a canvas)."""
+
+
+def _map_estate_at(page, text: str) -> tuple[float, float]:
+    where = page.locator(".estate-vega[data-kind=map] .estate-vega-plot").evaluate(MARK_AT, text)
+    assert where, f"no estate {text!r} on the map"
+    return where[0], where[1]
 
 
 def _readout(page) -> str:
@@ -304,14 +328,13 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
     page.get_by_role("button", name="Step", exact=True).click()
     _wait_for_readout(page, "^Year 1, month 1 · integrated")
     step_s = time.perf_counter() - step_start
-    page.wait_for_selector(DRAWN.format("map") + "[data-frame='1'] svg", timeout=STEP_TIMEOUT_MS)
+    page.wait_for_selector(DRAWN.format("map") + "[data-frame='1'] canvas", timeout=STEP_TIMEOUT_MS)
     _no_horizontal_scroll(page)
     _map_fits_the_window(page)
     page.screenshot(path=ARTIFACTS / "app_1280x720_side_by_side.png")
 
     # inspection: hovering an estate shows its card (drawn by the browser, no round trip)
-    page.locator('.estate-vega[data-kind=map] path[aria-roledescription=circle][aria-label*="Hongyi ("]')\
-        .first.hover()
+    page.mouse.move(*_map_estate_at(page, "Hongyi ("))
     card = page.locator("#vg-tooltip-element")
     card.wait_for(state="visible")
     text = card.inner_text()
@@ -399,7 +422,7 @@ def test_presets_inspection_hint_export_language_and_screenshots(app_server, bro
 
     # dark mode: the page still reads (labels light on dark)
     page.get_by_role("tab", name="District", exact=True).click()
-    page.locator(".estate-vega[data-kind=map] svg").wait_for(state="visible")
+    page.locator(".estate-vega[data-kind=map] canvas").wait_for(state="visible")
     page.locator(".v-btn", has=page.locator(".mdi-brightness-auto, .mdi-brightness-4, "
                                             ".mdi-brightness-7")).first.click()
     page.wait_for_timeout(800)  # Vuetify's colour transition

@@ -292,6 +292,17 @@ def events_parts(run, kinds: tuple[str, ...], lang: str) -> tuple[str, list[str]
 
 EVENTS_REFRESH_S = 2.0
 """While playing, the events panel is built again at most this often (the map and tiles every frame)."""
+SLOW_PARTS_EVERY = 3
+"""While playing, the charts and the events panel change at most every this many map frames (and
+every CHARTS_REFRESH_S, EVENTS_REFRESH_S): a crowded browser drew a page's frame every few seconds,
+and the charts and the events then came with every frame, costing it more than the map."""
+
+
+def slow_part_due(last_frame: int, last_at: float, frame: int, live: bool, every_s: float) -> bool:
+    """Whether a part that changes less often than the map (charts, events) takes this frame."""
+    if not live:
+        return True
+    return time.monotonic() - last_at >= every_s and frame - last_frame >= SLOW_PARTS_EVERY
 
 
 @solara.component
@@ -302,16 +313,16 @@ def EventsPanel(model: TeachingModel, index: int, frames: solara.Reactive, title
     Routine kinds (fee votes, tenders) start hidden from the list; every line is in the page's
     language (sim.app.event_text). It follows the frames itself, and builds its HTML again only
     when the run has logged new events, and while playing (`live`) at most every EVENTS_REFRESH_S
-    (a frame then sends the page nothing from here; paused, the panel is current).
+    and SLOW_PARTS_EVERY frames (a frame then sends the page nothing from here; paused, the panel
+    is current).
     """
-    frames.value  # noqa: B018 - read to follow the frames
+    frame = frames.value
     run = model.runs[index]
     all_kinds = [kind for kind, _ in EVENT_KINDS] + [OTHER_KIND]
     kinds, set_kinds = solara.use_state([k for k in all_kinds if k not in ROUTINE_KINDS])
-    shown = solara.use_ref({"events": -1, "at": 0.0})
-    now = time.monotonic()
-    if not live or now - shown.current["at"] >= EVENTS_REFRESH_S:
-        shown.current = {"events": len(run.event_log), "at": now}
+    shown = solara.use_ref({"events": -1, "at": 0.0, "frame": -SLOW_PARTS_EVERY})
+    if slow_part_due(shown.current["frame"], shown.current["at"], frame, live, EVENTS_REFRESH_S):
+        shown.current = {"events": len(run.event_log), "at": time.monotonic(), "frame": frame}
 
     def build():
         with model.lock:
@@ -454,18 +465,31 @@ def MapFrame(model: TeachingModel, frames: solara.Reactive, measure: str, lang: 
              ack=gate is not None, event_drawn=gate.on_drawn if gate is not None else None)
 
 
+CHARTS_REFRESH_S = 2.0
+"""While playing, the charts get new months at most this often (the map every frame): a page's
+drawing of the twelve charts cost it more than its map."""
+
+
 @solara.component
-def ChartsFrame(model: TeachingModel, frames: solara.Reactive, lang: str):
-    """The outcome charts: each frame sends the months since the last the page drew (views.charts_data)."""
+def ChartsFrame(model: TeachingModel, frames: solara.Reactive, lang: str, live: bool = False):
+    """The outcome charts: each update sends the months since the last the page drew (views.charts_data).
+
+    While playing (`live`) they are updated at most every CHARTS_REFRESH_S and SLOW_PARTS_EVERY
+    frames; paused, at every frame.
+    """
     frame = frames.value
     names = run_names(model, lang)
     spec = solara.use_memo(lambda: charts_spec(names, lang), [model, lang])
     # months the page holds: frames sent (frame -> months) and the latest it drew, for this model
     # and language (a new one starts again from the start)
-    held = solara.use_ref({"key": None, "sent": {}, "drawn": None})
+    held = solara.use_ref({"key": None, "sent": {}, "drawn": None, "frame": 0, "month": 0, "at": 0.0})
     key = (model, lang)  # the model itself, not its id: a new model may take a freed one's id
     if held.current["key"] != key:
-        held.current = {"key": key, "sent": {}, "drawn": None}
+        held.current = {"key": key, "sent": {}, "drawn": None, "frame": frame - SLOW_PARTS_EVERY, "month": 0,
+                        "at": 0.0}
+    if slow_part_due(held.current["frame"], held.current["at"], frame, live, CHARTS_REFRESH_S):
+        held.current.update(frame=frame, month=model.month, at=time.monotonic())
+    shown = held.current["frame"]
 
     def drawn(number) -> None:
         state = held.current
@@ -477,11 +501,11 @@ def ChartsFrame(model: TeachingModel, frames: solara.Reactive, lang: str):
     def read():
         with model.lock:
             state = held.current
-            data = charts_data(model.runs, names, lang, frame, model.start_records, since=state["drawn"])
-            state["sent"][frame] = charts_months(model.runs)
+            data = charts_data(model.runs, names, lang, shown, model.start_records, since=state["drawn"])
+            state["sent"][shown] = charts_months(model.runs)
             return data
 
-    data = solara.use_memo(read, [model, lang, frame, model.month])
+    data = solara.use_memo(read, [model, lang, shown, held.current["month"]])
     VegaView(spec=spec, frame_data=data, kind="charts", export_label=tr("Charts (PNG)", lang),
              export_name="estate-sim-charts.png", export_title=setup_caption(model.settings, names, lang),
              ack=True, event_drawn=drawn)
@@ -509,7 +533,7 @@ def DistrictView(model: TeachingModel, frames: solara.Reactive, lang: str, gate:
             MapFrame(model, frames, measure, lang, gate)
             solara.HTML(unsafe_innerHTML=marks_key_html(lang), classes=["estate-marks"])
         Tiles(model, frames, lang)
-    ChartsFrame(model, frames, lang)
+    ChartsFrame(model, frames, lang, live)
     # a grid, not solara.Columns: a Vuetify row's negative margins made the page 4 px too wide
     with solara.Div(classes=["estate-events-columns"],
                     style={"grid-template-columns": f"repeat({len(runs)}, minmax(0, 1fr))"}):
@@ -601,8 +625,12 @@ def release_memory() -> None:
     import ctypes
     import ctypes.util
     import gc
+    import sys
 
     gc.collect()
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:  # pandas' string columns live in Arrow's own pool, which keeps freed pages
+        arrow.default_memory_pool().release_unused()
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None
@@ -751,6 +779,12 @@ def run_names(model: TeachingModel, lang: str) -> list[str]:
     return [run_display_name(run.spec.name, lang) for run in model.runs]
 
 
+def opening_gate(turns: FrameTurns = TURNS) -> FrameGate:
+    """A new page's FrameGate: other sessions start no frame until this page has drawn its first map."""
+    token = turns.opening()
+    return FrameGate(first_drawn=lambda: turns.opened(token))
+
+
 @solara.component
 def Page():
     """The whole app: the toolbar and lessons on top, the controls on the left, the district on the right."""
@@ -769,7 +803,7 @@ def Page():
     view, set_view = solara.use_state(0)
     context = solara.use_memo(_current_context, [])
     solara.use_memo(lambda: context.on_close(release_memory_later) if context is not None else None, [])
-    gate = solara.use_memo(FrameGate, [])
+    gate = solara.use_memo(opening_gate, [])
     m = model.value
 
     def apply(changes: dict[str, Any] | None = None) -> None:

@@ -14,6 +14,11 @@ tests, one machine with the browser. Two rules keep every page moving:
   time, so that a page opening and the sessions' months are not starved. Thirty sessions asking
   at once are served round-robin: each gets its frame in turn, none stands still while others
   draw twice.
+* **A page opening goes first** (`FrameTurns.opening`): from a new page's first render until it
+  has drawn its first map (at most OPENING_HOLD_S), no session starts a frame. Opening a page is
+  most of a page's work at once (the server's widgets, the browser's scripts and first drawing);
+  thirty pages drawing beside it made a late student wait 10 s, on the server's and the
+  browser's cores alike.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ the time: on a crowded machine its buttons stopped answering)."""
 CONCURRENT_FRAMES = 6
 """Frames rendered at once: a render spends much of its time waiting for the event loop to send
 its messages, and two at once left the server idle while thirty pages waited (0.4 cores used)."""
+OPENING_HOLD_S = 3.0
+"""Frames wait at most this long for a page that is opening (FrameTurns.opening)."""
 FRAMES_SHARE = 0.7
 """At most this share of one core goes to rendering frames, by their CPU time (the rest: new
 pages, clicks, the months)."""
@@ -40,12 +47,15 @@ pages, clicks, the months)."""
 class FrameGate:
     """One session's frames: which the server sent, which the page says it has drawn."""
 
-    def __init__(self, ack_timeout_s: float = FRAME_ACK_TIMEOUT_S, in_flight: int = FRAMES_IN_FLIGHT):
+    def __init__(self, ack_timeout_s: float = FRAME_ACK_TIMEOUT_S, in_flight: int = FRAMES_IN_FLIGHT,
+                 first_drawn=None):
         self.ack_timeout_s = ack_timeout_s
         self.in_flight = in_flight
         self.sent = 0
         self.drawn = 0
         self.sent_at = 0.0
+        self.first_drawn = first_drawn
+        """Called once, when the page says it drew its first frame (FrameTurns.opened)."""
 
     def ready(self) -> bool:
         """Whether the page has drawn all but `in_flight` of the frames sent (or takes too long to say so)."""
@@ -62,7 +72,10 @@ class FrameGate:
         try:
             self.drawn = max(self.drawn, int(frame))
         except (TypeError, ValueError):  # not a frame number: ignore, the timeout covers it
-            pass
+            return
+        first, self.first_drawn = self.first_drawn, None
+        if first is not None:
+            first()
 
 
 class FrameTurns:
@@ -75,6 +88,26 @@ class FrameTurns:
         self._queue: deque[object] = deque()
         self._busy = 0
         self._free_at = 0.0
+        self._opening: dict[object, float] = {}
+
+    def opening(self, hold_s: float = OPENING_HOLD_S) -> object:
+        """A page is opening: frames wait until `opened(token)` or for `hold_s`; returns the token."""
+        token = object()
+        with self._cond:
+            self._opening[token] = time.monotonic() + hold_s
+        return token
+
+    def opened(self, token: object) -> None:
+        """The page of `token` has drawn its first map (or gone): frames go on."""
+        with self._cond:
+            if self._opening.pop(token, None) is not None:
+                self._cond.notify_all()
+
+    def _held_until(self, now: float) -> float:
+        """Until when an opening page holds the frames (0: none does); forgets pages past their hold."""
+        for token in [t for t, until in self._opening.items() if until <= now]:
+            del self._opening[token]
+        return max(self._opening.values(), default=0.0)
 
     def _take(self, me: object, cancel: threading.Event | None) -> bool:
         with self._cond:
@@ -83,7 +116,8 @@ class FrameTurns:
                 while True:
                     now = time.monotonic()
                     first = self._queue[0] is me
-                    if first and self._busy < self.concurrent and now >= self._free_at:
+                    free_at = max(self._free_at, self._held_until(now))
+                    if first and self._busy < self.concurrent and now >= free_at:
                         self._queue.popleft()
                         self._busy += 1
                         self._cond.notify_all()  # the next in line may start too
@@ -92,7 +126,7 @@ class FrameTurns:
                         self._queue.remove(me)
                         self._cond.notify_all()
                         return False
-                    wait = self._free_at - now if first and now < self._free_at else 0.1
+                    wait = free_at - now if first and now < free_at else 0.1
                     self._cond.wait(min(max(wait, 0.001), 0.1))
             except BaseException:
                 if me in self._queue:

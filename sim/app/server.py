@@ -25,6 +25,8 @@ APP_MODULE = "sim.app.app"
 IDLE_TIMEOUT = "2m"
 """A session whose pages are all gone is dropped after this long (Solara's kernel cull timeout)."""
 STOP_TIMEOUT_S = 10
+STACK_CACHE_TUNABLE = "glibc.pthread.stack_cache_size=0"
+"""glibc keeps up to 40 MB of finished threads' stacks for new threads; the server keeps none."""
 
 
 def server_command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
@@ -44,6 +46,11 @@ def server_environment() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", IDLE_TIMEOUT)
     env.setdefault("ESTATE_SIM_APP_WARM_UP", "1")  # sim.app.app.warm_up: the first page does not wait
+    # a closed session's memory goes back to the system: pandas' string columns in glibc's heap
+    # (which release_memory trims), not in Arrow's mimalloc pool; a finished play thread's stack
+    # unmapped, not kept in glibc's cache of stacks (each held a few MB after rendering frames)
+    env.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    env["GLIBC_TUNABLES"] = ":".join(t for t in (env.get("GLIBC_TUNABLES"), STACK_CACHE_TUNABLE) if t)
     # Solara's "made with Solara" badge covered the map's key at 1280x720
     env.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
     # Solara warns on every page load over plain http on 127.0.0.1 that an embedding iframe

@@ -183,7 +183,7 @@ def map_spec(estates, measure: str, names: Sequence[str], lang: str) -> dict[str
     spec: dict[str, Any] = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "config": {"view": {"stroke": None}, "legend": {"labelFontSize": 11, "titleFontSize": 11}},
-        "usermeta": {"aspect": aspect, "renderer": "svg", "min_height": 260,
+        "usermeta": {"aspect": aspect, "renderer": "canvas", "min_height": 260,
                      "side": 0 if side else 190, "below": 110 if side else 40},
         "padding": 4,
     }
