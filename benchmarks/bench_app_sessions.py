@@ -48,6 +48,7 @@ from tests.test_app_browser import (  # noqa: E402
     WATCH_UPDATES,
     _cpu_seconds,
     _free_port,
+    _stat_fields,
     seen_updates,
 )
 
@@ -73,12 +74,13 @@ def browser_cpu_seconds(server_pid: int) -> float:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
+        pid = int(entry.name)
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = _stat_fields(pid)
         except OSError:  # gone meanwhile
             continue
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        parents[pid] = int(fields[1])
+        times[pid] = _cpu_seconds(pid, fields)
     total = 0.0
     for pid, cpu in times.items():
         ancestor = pid

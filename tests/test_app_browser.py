@@ -64,8 +64,14 @@ def _server_pid(app_pid: int) -> int | None:
     return int(children[0]) if children else None
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command's name: state, parent pid, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu_seconds(pid: int, fields: list[str] | None = None) -> float:
+    """A process's user and system CPU seconds (from its `_stat_fields`, read here if not given)."""
+    fields = _stat_fields(pid) if fields is None else fields
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
