@@ -9,6 +9,7 @@ from analysis.results import load_final, load_runs, load_timeseries
 from sim.cli import main
 from sim.errors import InputError
 from sim.experiments import executors
+from sim.experiments.store import LOCK_FILE, MANIFEST, TEMP_PREFIX
 
 LHS = {"method": "lhs", "samples": 4, "ranges": {"volunteer_fatigue": [0.01, 0.1]}}
 
@@ -92,6 +93,21 @@ def test_a_folder_with_other_files_is_not_overwritten(tmp_path, capsys):
     (out / "notes.txt").write_text("mine")
     assert main(["sweep", str(sweep_file), "--out", str(out)]) == 2
     assert f"{out}: is not empty" in capsys.readouterr().err
+
+
+def test_a_folder_left_by_a_kill_before_its_first_manifest_is_reopened(tmp_path):
+    """A SIGKILL while the first manifest (or the writability probe) was being written leaves
+    only the lock and a temporary: the next invocation starts the sweep there (CI saw this
+    once in test_fault_injection's random kills)."""
+    sweep_file = write_sweep(tmp_path)
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / LOCK_FILE).write_text("")
+    (out / f"{TEMP_PREFIX}manifest.json.x1y2").write_text('{"swe')
+    (out / f"{TEMP_PREFIX}probe.z3").write_text("")
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 0
+    assert (out / MANIFEST).is_file()
+    assert not list(out.glob(f"{TEMP_PREFIX}*"))
 
 
 @pytest.mark.parametrize("load", [load_runs, load_timeseries, load_final])

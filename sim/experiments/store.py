@@ -263,7 +263,10 @@ class ResultsStore:
                             sweep=resolved, engine=engine, model_version=model_version())
             manifest.setdefault("invocations", []).append(invocation)
         else:
-            others = [p.name for p in folder.iterdir() if p.name != LOCK_FILE]
+            # Our lock and temporaries (an invocation killed while writing the first manifest,
+            # or while probing the folder) are not someone else's files.
+            others = [p.name for p in folder.iterdir()
+                      if p.name != LOCK_FILE and not p.name.startswith(TEMP_PREFIX)]
             if others:
                 raise InputError(str(folder), None,
                                  f"is not empty and holds no {MANIFEST}: not a sweep's results "
