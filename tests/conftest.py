@@ -59,17 +59,21 @@ def pytest_sessionstart(session):
     warm_cache()
 
 
-HEAVY_FIRST = ("test_mechanisms", "test_docking", "test_app_browser", "test_fault_injection",
-               "test_shared_burn_in", "test_validation", "test_analysis_sensitivity", "test_regression",
-               "test_sweep_resume", "test_at_rest", "test_docs", "test_calibration", "test_fast_analysis",
-               "test_ablation", "test_processes", "test_fuzz_input", "test_engine_conformance")
+HEAVY_FIRST = ("test_docking", "test_fault_kills", "test_app_browser", "test_shared_burn_in",
+               "test_bad_input", "test_app", "test_ablation", "test_fault_injection",
+               "test_compare_ranking", "test_sweep_resume", "test_fuzz_input", "test_calibration",
+               "test_regression", "test_engine_conformance", "test_outputs", "test_validation",
+               "test_docs", "test_processes", "test_conclusions", "test_at_rest", "test_fast_analysis",
+               "test_mechanisms", "test_analysis_compare", "test_sweep_executors", "test_cases",
+               "test_analysis_sensitivity")
 """The modules that take longest, longest first (`pytest --durations=0`, summed by file).
 
 `make test` hands whole modules to two workers (`--dist loadfile`, so a module's shared runs are
 made once) in collection order (`--no-loadscope-reorder`): the long ones start first and the short
 ones fill in behind them, so neither worker is left with a long module at the end while the other
-idles (longest-first scheduling). The two modules whose runs use a pool of two processes start
-together; the browser tests, which time what a page shows, start when one of them is done."""
+idles (longest-first scheduling). The random SIGKILLs have a module of their own
+(tests/test_fault_kills.py) so that the longest two, it and the docking runs, start together on
+the two workers; the browser tests, which time what a page shows, start when one of them is done."""
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -19,6 +19,10 @@ TINY = "district: {generate: {estates: 6, seed: 1}}\nyears: 1\n"
 DEGREES_CSV = ("estate_id,households,floor_area_m2,housing_type,x_m,y_m\n"
                "A,120,7000,commodity,121.48,31.27\nB,300,20000,commodity,121.49,31.26\n")
 """A district CSV whose coordinates are degrees, not metres."""
+SWEEP = {"replicates": 3, "estates": 10}
+"""The sweep of the kill and damage tests: six runs of about half a second each (Mesa), so that a
+SIGKILL at a random time in 0.2-6 s lands anywhere in the command's life, from its start to its
+last write."""
 MARK = "ESTATE_SIM_TEST_MARK"
 """An environment variable the tests set on a command: every process it starts inherits it."""
 
@@ -151,3 +155,16 @@ def no_simulation(monkeypatch) -> None:
 
     monkeypatch.setattr("sim.run.run_scenario", fail)
     monkeypatch.setattr("sim.calibration.abc_rejection", fail)
+
+
+def reference_sweep(tmp_path_factory) -> tuple[Path, Path]:
+    """A sweep file of SWEEP and its uninterrupted results (one process, no kill)."""
+    from sweep_support import write_sweep
+
+    from sim.experiments.executors import SequentialExecutor
+    from sim.experiments.sweep import load_sweep, run_sweep
+
+    folder = tmp_path_factory.mktemp("fault")
+    sweep_file = write_sweep(folder, **SWEEP)
+    run_sweep(load_sweep(sweep_file), folder / "reference", SequentialExecutor())
+    return sweep_file, folder / "reference"

@@ -1,10 +1,10 @@
-"""Faults injected into sweeps and calibrations: SIGKILL at random points, damaged files of each
-kind, two invocations at once, signals, a worker that dies; and the audit of issue 31's faults of
-the environment and the output location (NUMBA_DISABLE_JIT, bad --out, a damaged folder
-structure, staging folders a killed run left). docs/RELIABILITY.md states the contract."""
+"""Faults injected into sweeps and calibrations: damaged files of each kind, two invocations at
+once, signals, a worker that dies (SIGKILL at random points: tests/test_fault_kills.py); and the
+audit of issue 31's faults of the environment and the output location (NUMBA_DISABLE_JIT, bad
+--out, a damaged folder structure, staging folders a killed run left). docs/RELIABILITY.md states
+the contract."""
 
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -26,6 +26,7 @@ from fault_support import (
     kill_marked,
     marked_processes,
     no_simulation,
+    reference_sweep,
     refused,
     start_cli,
     temporaries,
@@ -36,67 +37,15 @@ from sweep_support import calibration_files, write_calibration, write_sweep
 import sim.run
 from sim.cli import main
 from sim.experiments.executors import (
-    TEMP_DIR_PREFIX,
     ProcessExecutor,
-    SequentialExecutor,
-    remove_stale_temp_dirs,
 )
 from sim.experiments.store import AREAS_DIR, MANIFEST, RUNS_DIR, RUNS_TABLE, TIMESERIES_DIR
-from sim.experiments.sweep import load_sweep, run_sweep
-
-FAST_TRIALS = 10
-SLOW_TRIALS = 20
-SWEEP = {"replicates": 3, "estates": 10}
-"""Six runs of about half a second each (Mesa): a SIGKILL at a random time in 0.2-6 s lands
-anywhere in the command's life, from its start to its last write."""
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """A sweep file and its uninterrupted results (one process, no kill)."""
-    folder = tmp_path_factory.mktemp("fault")
-    sweep_file = write_sweep(folder, **SWEEP)
-    run_sweep(load_sweep(sweep_file), folder / "reference", SequentialExecutor())
-    return sweep_file, folder / "reference"
-
-
-def kill_at_random_and_resume(sweep_file: Path, reference: Path, tmp_path: Path, trial: int):
-    rng = random.Random(trial)
-    out, tmpdir, mark = tmp_path / "out", tmp_path / "tmp", f"kill-{trial}-{os.getpid()}"
-    tmpdir.mkdir()
-    workers = "2" if trial % 2 else "1"
-    proc = start_cli(["sweep", sweep_file, "--out", out, "--quiet", "--workers", workers], mark, tmpdir)
-    try:
-        time.sleep(rng.uniform(0.2, 6.0))
-        proc.send_signal(signal.SIGKILL)
-        # Nothing the command started holds its stderr: reading it to the end returns.
-        proc.communicate(timeout=30)
-        assert wait_until_gone(mark) == []
-    finally:
-        kill_marked(mark)
-    # No pymp-* folder; ours, if the command died before its workers could remove it, goes
-    # with the next command.
-    assert all(p.name.startswith(TEMP_DIR_PREFIX) for p in tmpdir.iterdir())
-    remove_stale_temp_dirs(tmpdir)
-    assert list(tmpdir.iterdir()) == []
-
-    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 0
-    assert temporaries(out) == []
-    assert_identical(reference, out)
-    assert len(pd.read_parquet(out / RUNS_TABLE)) == 6
-
-
-@pytest.mark.parametrize("trial", range(FAST_TRIALS))
-def test_a_sweep_killed_at_a_random_point_resumes_to_identical_results(reference, tmp_path, trial):
-    sweep_file, folder = reference
-    kill_at_random_and_resume(sweep_file, folder, tmp_path, trial)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("trial", range(FAST_TRIALS, FAST_TRIALS + SLOW_TRIALS))
-def test_more_random_kills_resume_to_identical_results(reference, tmp_path, trial):
-    sweep_file, folder = reference
-    kill_at_random_and_resume(sweep_file, folder, tmp_path, trial)
+    return reference_sweep(tmp_path_factory)
 
 
 # --- damaged files --------------------------------------------------------------------------

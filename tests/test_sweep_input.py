@@ -98,7 +98,7 @@ def test_a_folder_with_other_files_is_not_overwritten(tmp_path, capsys):
 def test_a_folder_left_by_a_kill_before_its_first_manifest_is_reopened(tmp_path):
     """A SIGKILL while the first manifest (or the writability probe) was being written leaves
     only the lock and a temporary: the next invocation starts the sweep there (CI saw this
-    once in test_fault_injection's random kills)."""
+    once in tests/test_fault_kills.py's random kills)."""
     sweep_file = write_sweep(tmp_path)
     out = tmp_path / "results"
     out.mkdir()
